@@ -1,0 +1,37 @@
+//! `kx`: the user's tool.
+//!
+//! Each subcommand group lives in its own module and only wires the pure crates to files,
+//! terminals and sockets.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod denso_cmd;
+mod lzh_cmd;
+
+/// The user's tool for the 伝送 protocol, LZH archives and the KX exchange.
+#[derive(Parser)]
+#[command(name = "kx", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The 伝送 mail protocol: lint, parse and build messages.
+    #[command(subcommand)]
+    Denso(denso_cmd::DensoCommand),
+    /// LZH (LHA) archives: create, list and extract safely.
+    #[command(subcommand)]
+    Lzh(lzh_cmd::LzhCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Denso(cmd) => denso_cmd::run(cmd),
+        Command::Lzh(cmd) => lzh_cmd::run(cmd),
+    }
+}

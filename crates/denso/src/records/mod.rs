@@ -1,0 +1,1 @@
+//! The reference record checker (spec §7).
