@@ -6,6 +6,10 @@
 //! every rule can be tested exhaustively and fuzzed.
 
 pub mod codes;
+mod error;
+pub mod ident;
 pub mod records;
 
 pub use codes::ErrorCode;
+pub use error::Error;
+pub use ident::{AccountId, OrgCode, OrgKind, OrgNumber, TransmissionNumber};

@@ -1,0 +1,13 @@
+//! The crate's error type.
+
+/// Everything that can go wrong in `kx-denso`.
+///
+/// Rule violations of a client message are not errors: [`crate::inspect`] reports them as
+/// data. These variants are for input a function cannot work with at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An identity (account ID, organisation number, transmission number) is malformed.
+    #[error("{0}")]
+    Identity(String),
+}
