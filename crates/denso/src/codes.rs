@@ -109,6 +109,9 @@ error_codes! {
     DataDeleteIfArea = "A10901", "データ取り消しの X-IFArea が「伝送整理番号,取消伝送整理番号」ではありません", "the DataDelete X-IFArea is not \"<transmission number>,<number to cancel>\"";
     /// A DataDelete carries attachments.
     DataDeleteAttachment = "A10902", "データ取り消しに添付ファイルがあります", "a DataDelete carries attachments";
+    /// The number to cancel names no submission this server still manages (unknown, another
+    /// organisation's, or already answered with its Regist): DeleteRegist `NoData`.
+    CancelNoData = "A10903", "取り消し伝送整理番号のデータは存在しないか既に処理済みです", "the number to cancel does not exist or is already processed";
     // §5 rule 10: transmission numbers (§5.4(3)).
     /// A transmission number is not 20 digits or upper-case letters.
     TransmissionNumberForm = "A11001", "伝送整理番号が数字または英大文字20桁ではありません", "a transmission number is not 20 digits or upper-case letters";
@@ -197,7 +200,11 @@ mod tests {
         for code in ErrorCode::ALL {
             let s = code.code();
             assert_eq!(s.len(), 6, "{s}");
-            assert!(s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()), "{s}");
+            assert!(
+                s.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+                "{s}"
+            );
             assert!(seen.insert(s), "duplicate {s}");
             assert!(!code.message_ja().is_empty() && !code.message_en().is_empty());
             assert_eq!(ErrorCode::from_code(s), Some(*code));
