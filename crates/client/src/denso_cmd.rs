@@ -1,13 +1,677 @@
 //! `kx denso …`: lint, parse and build 伝送 messages.
 
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Subcommand;
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use kx_denso::message::{
+    ArrivalResult, Attachment, CancelResult, CheckResult, DataDelete, DataSend, DeleteRegist,
+    Environment, FileResult, Regist, Upstream,
+};
+use kx_denso::{AccountId, Context, ErrorCode, Inspection, Mailbox, Message, inspect};
+use serde::Serialize;
+
+/// Exit status of `check` for a message that breaks a rule.
+const EXIT_INVALID: u8 = 1;
+/// Exit status for unreadable input or wrong usage.
+const EXIT_UNUSABLE: u8 = 2;
 
 /// The `kx denso` subcommands.
 #[derive(Subcommand)]
-pub(crate) enum DensoCommand {}
+pub(crate) enum DensoCommand {
+    /// Lint a client message (DataSend, DataDelete, upstream notice) against every rule of the
+    /// protocol. Exit 0 when valid, 1 when a rule is broken, 2 when the file cannot be read.
+    Check {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The authenticated account ID the message would be sent under (default: the From
+        /// address stands in for it).
+        #[arg(long, value_name = "ID")]
+        account: Option<AccountId>,
+        /// The message file (.eml), or - for standard input.
+        file: PathBuf,
+    },
+    /// Show any 伝送 message (a client's or the server's) in words, or as JSON.
+    Parse {
+        /// Print the message as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The message file (.eml), or - for standard input.
+        file: PathBuf,
+    },
+    /// Build a DataSend (データ送信) carrying CSV or LZH data files.
+    Datasend {
+        #[command(flatten)]
+        common: ClientMessageArgs,
+        /// The submission's transmission number (伝送整理番号, 20 characters).
+        #[arg(long, value_name = "TN")]
+        number: String,
+        /// The data files: up to 8 alphanumerics + .CSV, or up to 20 + .LZH.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Build a DataDelete (データ取り消し) cancelling an earlier submission.
+    Datadelete {
+        #[command(flatten)]
+        common: ClientMessageArgs,
+        /// This message's own transmission number.
+        #[arg(long, value_name = "TN")]
+        number: String,
+        /// The transmission number of the submission to cancel.
+        #[arg(long, value_name = "TN")]
+        cancel: String,
+    },
+    /// Build an upstream notice (上り連絡) to the federation (prefectures, insurers and
+    /// welfare offices only).
+    Upstream {
+        #[command(flatten)]
+        common: ClientMessageArgs,
+        /// The upstream kind (独自情報名) the federation defined.
+        #[arg(long)]
+        name: String,
+        /// The unique number (一意番号, 20 alphanumerics).
+        #[arg(long, value_name = "NUM")]
+        unique: String,
+        /// The optional parameter the upstream kind defines.
+        #[arg(long, value_name = "P")]
+        param: Option<String>,
+        /// The body text.
+        #[arg(long, default_value = "")]
+        body: String,
+        /// Files to attach.
+        files: Vec<PathBuf>,
+    },
+    /// Print the error-code table (Japanese and English).
+    Codes {
+        /// Print the table as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What every client-message builder takes.
+#[derive(Args)]
+pub(crate) struct ClientMessageArgs {
+    /// The sender: `ID@domain` or `"description" <ID@domain>`.
+    #[arg(long, value_name = "ADDR")]
+    from: String,
+    /// The recipient (default for DataSend/DataDelete: transmit@ the sender's domain).
+    #[arg(long, value_name = "ADDR")]
+    to: Option<String>,
+    /// The Date header, RFC 2822 (default: now).
+    #[arg(long, value_name = "DATE")]
+    date: Option<String>,
+    /// Write the message here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
 
 pub(crate) fn run(cmd: DensoCommand) -> ExitCode {
-    match cmd {}
+    let result = match cmd {
+        DensoCommand::Check {
+            json,
+            account,
+            file,
+        } => check(&file, account.as_ref(), json),
+        DensoCommand::Parse { json, file } => parse(&file, json),
+        DensoCommand::Datasend {
+            common,
+            number,
+            files,
+        } => datasend(common, &number, &files),
+        DensoCommand::Datadelete {
+            common,
+            number,
+            cancel,
+        } => datadelete(common, &number, &cancel),
+        DensoCommand::Upstream {
+            common,
+            name,
+            unique,
+            param,
+            body,
+            files,
+        } => upstream(common, name, unique, param, body, &files),
+        DensoCommand::Codes { json } => codes(json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kx denso: {e:#}");
+            ExitCode::from(EXIT_UNUSABLE)
+        }
+    }
+}
+
+fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .context("reading standard input")?;
+        return Ok(bytes);
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn check(path: &Path, account: Option<&AccountId>, json: bool) -> anyhow::Result<ExitCode> {
+    let raw = read_input(path)?;
+    let context = Context {
+        account,
+        ..Context::default()
+    };
+    let inspection = inspect(&raw, &context);
+    if json {
+        #[derive(Serialize)]
+        struct CheckJson<'a> {
+            valid: bool,
+            #[serde(flatten)]
+            inspection: &'a Inspection,
+        }
+        print_json(&CheckJson {
+            valid: inspection.is_valid(),
+            inspection: &inspection,
+        })?;
+    } else {
+        print_violations(&inspection, &mut std::io::stdout().lock())?;
+    }
+    Ok(if inspection.is_valid() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_INVALID)
+    })
+}
+
+fn print_violations(inspection: &Inspection, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let number = inspection.transmission_number.as_deref().unwrap_or("-");
+    if inspection.is_valid() {
+        writeln!(
+            out,
+            "valid {:?} message, transmission number {number}",
+            inspection.kind
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:?} message, transmission number {number}: {} problem(s)",
+        inspection.kind,
+        inspection.violations.len()
+    )?;
+    for v in &inspection.violations {
+        writeln!(out, "  {} {}: {}", v.code, v.code.message_en(), v.detail)?;
+        writeln!(out, "         {}", v.code.message_ja())?;
+    }
+    Ok(())
+}
+
+fn parse(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let raw = read_input(path)?;
+    let message = Message::parse(&raw)?;
+    let view = MessageJson::from(&message);
+    if json {
+        print_json(&view)?;
+    } else {
+        print_summary(&view);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON shape of `kx denso parse --json`; fields a kind does not have are null or empty.
+#[derive(Serialize, Default)]
+struct MessageJson {
+    kind: Option<kx_denso::message::MessageKind>,
+    environment: &'static str,
+    to: String,
+    from: String,
+    date: String,
+    transmission_number: Option<String>,
+    result: Option<&'static str>,
+    file_count: Option<u32>,
+    files: Vec<FileJson>,
+    ex1: Option<String>,
+    ex1_message_en: Option<&'static str>,
+    ex1_message_ja: Option<&'static str>,
+    ex2: Vec<Ex2Json>,
+    ex3: Vec<String>,
+    cancelled_number: Option<String>,
+    version: Option<String>,
+    title: Option<String>,
+    body: Option<String>,
+    upstream_kind: Option<String>,
+    unique_number: Option<String>,
+    parameter: Option<String>,
+    location: Option<String>,
+    attachments: Vec<AttachmentJson>,
+}
+
+#[derive(Serialize)]
+struct FileJson {
+    name: String,
+    result: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Ex2Json {
+    file: String,
+    code: String,
+}
+
+#[derive(Serialize)]
+struct AttachmentJson {
+    name: String,
+    size: usize,
+}
+
+fn attachments_json<'a>(list: impl IntoIterator<Item = &'a Attachment>) -> Vec<AttachmentJson> {
+    list.into_iter()
+        .map(|a| AttachmentJson {
+            name: a.name.clone(),
+            size: a.data.len(),
+        })
+        .collect()
+}
+
+impl MessageJson {
+    fn with_ex1(mut self, code: &kx_denso::message::Code) -> MessageJson {
+        self.ex1 = Some(code.to_string());
+        self.ex1_message_en = code.known().map(ErrorCode::message_en);
+        self.ex1_message_ja = code.known().map(ErrorCode::message_ja);
+        self
+    }
+}
+
+impl From<&Message> for MessageJson {
+    fn from(message: &Message) -> MessageJson {
+        let env = |e: Environment| match e {
+            Environment::Production => "production",
+            Environment::TestLoopback => "test",
+        };
+        let base = MessageJson {
+            kind: Some(message.kind()),
+            environment: "production",
+            ..MessageJson::default()
+        };
+        let date = kx_denso::date::format;
+        match message {
+            Message::DataSend(m) => MessageJson {
+                to: m.to.to_string(),
+                from: m.from.to_string(),
+                date: date(&m.date),
+                transmission_number: Some(m.number.to_string()),
+                file_count: Some(m.files.len() as u32),
+                files: m
+                    .files
+                    .iter()
+                    .map(|f| FileJson {
+                        name: f.name.clone(),
+                        result: None,
+                    })
+                    .collect(),
+                attachments: attachments_json(&m.files),
+                ..base
+            },
+            Message::DataDelete(m) => MessageJson {
+                to: m.to.to_string(),
+                from: m.from.to_string(),
+                date: date(&m.date),
+                transmission_number: Some(m.number.to_string()),
+                cancelled_number: Some(m.cancel.to_string()),
+                ..base
+            },
+            Message::Upstream(m) => MessageJson {
+                to: m.to.to_string(),
+                from: m.from.to_string(),
+                date: date(&m.date),
+                body: Some(m.body.clone()),
+                upstream_kind: Some(m.kind.clone()),
+                unique_number: Some(m.unique.clone()),
+                parameter: m.parameter.clone(),
+                attachments: attachments_json(&m.files),
+                ..base
+            },
+            Message::Accept(m) => {
+                let view = MessageJson {
+                    environment: env(m.environment),
+                    to: m.to.clone(),
+                    from: m.from.clone(),
+                    date: date(&m.date),
+                    transmission_number: m.number.as_ref().map(ToString::to_string),
+                    version: m.version.clone(),
+                    ..base
+                };
+                match &m.result {
+                    ArrivalResult::Success => MessageJson {
+                        result: Some("Success"),
+                        ..view
+                    },
+                    ArrivalResult::IfErr(code) => MessageJson {
+                        result: Some("IFErr"),
+                        ..view
+                    }
+                    .with_ex1(code),
+                }
+            }
+            Message::Regist(m) => regist_json(m, base, env(m.environment)),
+            Message::DeleteRegist(m) => delete_regist_json(m, base, env(m.environment)),
+            Message::Result(m) => MessageJson {
+                to: m.to.clone(),
+                from: m.from.clone(),
+                date: date(&m.date),
+                file_count: Some(m.file_count),
+                version: m.version.clone(),
+                attachments: attachments_json([&m.archive]),
+                ..base
+            },
+            Message::Contact(m) => MessageJson {
+                to: m.to.clone(),
+                from: m.from.clone(),
+                date: date(&m.date),
+                title: Some(m.title.clone()),
+                body: Some(m.body.clone()),
+                attachments: attachments_json(&m.attachments),
+                ..base
+            },
+            Message::ServiceNotice(m) => MessageJson {
+                to: m.to.clone(),
+                from: m.from.clone(),
+                date: date(&m.date),
+                upstream_kind: None,
+                location: Some(m.location.clone()),
+                title: Some(m.name.clone()),
+                ..base
+            },
+        }
+    }
+}
+
+fn regist_json(m: &Regist, base: MessageJson, environment: &'static str) -> MessageJson {
+    let mut attachments = Vec::new();
+    if let Some(csv_err) = &m.csv_err {
+        attachments.push(AttachmentJson {
+            name: kx_denso::message::CSV_ERR_NAME.into(),
+            size: csv_err.len(),
+        });
+    }
+    if let Some(info) = &m.transmit_info {
+        attachments.push(AttachmentJson {
+            name: kx_denso::message::TRANSMIT_INFO_NAME.into(),
+            size: info.len(),
+        });
+    }
+    let view = MessageJson {
+        environment,
+        to: m.to.clone(),
+        from: m.from.clone(),
+        date: kx_denso::date::format(&m.date),
+        transmission_number: Some(m.number.to_string()),
+        version: m.version.clone(),
+        attachments,
+        ..base
+    };
+    match &m.check {
+        CheckResult::CheckErr { file_count, code } => MessageJson {
+            result: Some("CheckErr"),
+            file_count: Some(*file_count),
+            ..view
+        }
+        .with_ex1(code),
+        CheckResult::Success { files } => MessageJson {
+            result: Some("Success"),
+            file_count: Some(files.len() as u32),
+            files: files
+                .iter()
+                .map(|f| FileJson {
+                    name: f.name.clone(),
+                    result: Some(match f.result {
+                        FileResult::Success { .. } => "Success",
+                        FileResult::DataErr(_) => "DataErr",
+                    }),
+                })
+                .collect(),
+            ex2: files
+                .iter()
+                .filter_map(|f| match &f.result {
+                    FileResult::DataErr(code) => Some(Ex2Json {
+                        file: f.name.clone(),
+                        code: code.to_string(),
+                    }),
+                    FileResult::Success { .. } => None,
+                })
+                .collect(),
+            ex3: files
+                .iter()
+                .filter(|f| matches!(f.result, FileResult::Success { format_error: true }))
+                .map(|f| f.name.clone())
+                .collect(),
+            ..view
+        },
+    }
+}
+
+fn delete_regist_json(
+    m: &DeleteRegist,
+    base: MessageJson,
+    environment: &'static str,
+) -> MessageJson {
+    let view = MessageJson {
+        environment,
+        to: m.to.clone(),
+        from: m.from.clone(),
+        date: kx_denso::date::format(&m.date),
+        transmission_number: Some(m.number.to_string()),
+        cancelled_number: Some(m.cancelled.to_string()),
+        version: m.version.clone(),
+        ..base
+    };
+    match &m.result {
+        CancelResult::Success => MessageJson {
+            result: Some("Success"),
+            ..view
+        },
+        CancelResult::IfErr(code) => MessageJson {
+            result: Some("IFErr"),
+            ..view
+        }
+        .with_ex1(code),
+        CancelResult::NoData(code) => MessageJson {
+            result: Some("NoData"),
+            ..view
+        }
+        .with_ex1(code),
+    }
+}
+
+fn print_summary(view: &MessageJson) {
+    let kind = view.kind.map(|k| format!("{k:?}")).unwrap_or_default();
+    println!(
+        "{kind} ({}) {} → {}, {}",
+        view.environment, view.from, view.to, view.date
+    );
+    let line = |label: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            println!("  {label:<20} {v}");
+        }
+    };
+    line("transmission number", &view.transmission_number);
+    line("result", &view.result.map(str::to_owned));
+    line("file count", &view.file_count.map(|c| c.to_string()));
+    for f in &view.files {
+        println!(
+            "  file                 {} {}",
+            f.name,
+            f.result.unwrap_or("")
+        );
+    }
+    if let Some(code) = &view.ex1 {
+        println!(
+            "  error                {code} {}",
+            view.ex1_message_en.unwrap_or("(code not in this table)")
+        );
+    }
+    for e in &view.ex2 {
+        println!("  record error         {} {}", e.file, e.code);
+    }
+    for f in &view.ex3 {
+        println!("  format errors in     {f}");
+    }
+    line("cancelled number", &view.cancelled_number);
+    line("version", &view.version);
+    line("title", &view.title);
+    line("upstream kind", &view.upstream_kind);
+    line("unique number", &view.unique_number);
+    line("parameter", &view.parameter);
+    line("location", &view.location);
+    for a in &view.attachments {
+        println!("  attachment           {} ({} bytes)", a.name, a.size);
+    }
+    if let Some(body) = view.body.as_deref().filter(|b| !b.is_empty()) {
+        println!("\n{body}");
+    }
+}
+
+/// The sender's mailbox and the recipient (default: transmit@ the sender's domain).
+fn addresses(common: &ClientMessageArgs, default_to: bool) -> anyhow::Result<(Mailbox, Mailbox)> {
+    let from = Mailbox::parse(&common.from).map_err(|_| {
+        anyhow::anyhow!(
+            "--from {:?} is not addr@domain or \"description\" <addr@domain>",
+            common.from
+        )
+    })?;
+    let to = match (&common.to, default_to) {
+        (Some(to), _) => {
+            Mailbox::parse(to).map_err(|_| anyhow::anyhow!("--to {to:?} is not an address"))?
+        }
+        (None, true) => Mailbox::new(format!("transmit@{}", from.domain())),
+        (None, false) => bail!("--to is required"),
+    };
+    Ok((from, to))
+}
+
+fn message_date(
+    common: &ClientMessageArgs,
+) -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {
+    match &common.date {
+        Some(text) => kx_denso::date::parse(text).with_context(|| {
+            format!("--date {text:?} is not an RFC 2822 date with its day of week")
+        }),
+        None => Ok(chrono::Local::now().fixed_offset()),
+    }
+}
+
+fn read_attachments(files: &[PathBuf]) -> anyhow::Result<Vec<Attachment>> {
+    files
+        .iter()
+        .map(|path| {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .with_context(|| format!("{} has no usable file name", path.display()))?;
+            let data =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Ok(Attachment::new(name, data))
+        })
+        .collect()
+}
+
+/// Builds, lints and writes a client message. A message that breaks a rule is not written:
+/// the server would refuse it.
+fn emit(message: Message, output: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let bytes = message.to_bytes()?;
+    let inspection = inspect(&bytes, &Context::default());
+    if !inspection.is_valid() {
+        print_violations(&inspection, &mut std::io::stderr().lock())?;
+        eprintln!("kx denso: not written: the federation would refuse this message");
+        return Ok(ExitCode::from(EXIT_INVALID));
+    }
+    match output {
+        Some(path) => std::fs::write(path, &bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => std::io::stdout().lock().write_all(&bytes)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn datasend(
+    common: ClientMessageArgs,
+    number: &str,
+    files: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    let (from, to) = addresses(&common, true)?;
+    let message = Message::DataSend(DataSend {
+        from,
+        to,
+        date: message_date(&common)?,
+        number: number.parse()?,
+        files: read_attachments(files)?,
+    });
+    emit(message, common.output.as_deref())
+}
+
+fn datadelete(common: ClientMessageArgs, number: &str, cancel: &str) -> anyhow::Result<ExitCode> {
+    let (from, to) = addresses(&common, true)?;
+    let message = Message::DataDelete(DataDelete {
+        from,
+        to,
+        date: message_date(&common)?,
+        number: number.parse()?,
+        cancel: cancel.parse()?,
+    });
+    emit(message, common.output.as_deref())
+}
+
+fn upstream(
+    common: ClientMessageArgs,
+    kind: String,
+    unique: String,
+    parameter: Option<String>,
+    body: String,
+    files: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    let (from, to) = addresses(&common, false)?;
+    let message = Message::Upstream(Upstream {
+        from,
+        to,
+        date: message_date(&common)?,
+        kind,
+        unique,
+        parameter,
+        body,
+        files: read_attachments(files)?,
+    });
+    emit(message, common.output.as_deref())
+}
+
+fn codes(json: bool) -> anyhow::Result<ExitCode> {
+    #[derive(Serialize)]
+    struct CodeJson {
+        code: &'static str,
+        message_ja: &'static str,
+        message_en: &'static str,
+    }
+    let table: Vec<CodeJson> = ErrorCode::ALL
+        .iter()
+        .map(|c| CodeJson {
+            code: c.code(),
+            message_ja: c.message_ja(),
+            message_en: c.message_en(),
+        })
+        .collect();
+    if json {
+        print_json(&table)?;
+    } else {
+        for c in &table {
+            println!("{}  {}\n        {}", c.code, c.message_en, c.message_ja);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
