@@ -22,7 +22,7 @@ struct Cli {
 enum Command {
     /// The 伝送 mail protocol: lint, parse and build messages.
     #[command(subcommand)]
-    Denso(denso_cmd::DensoCommand),
+    Denso(Box<denso_cmd::DensoCommand>),
     /// LZH (LHA) archives: create, list and extract safely.
     #[command(subcommand)]
     Lzh(lzh_cmd::LzhCommand),
@@ -31,7 +31,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Denso(cmd) => denso_cmd::run(cmd),
+        Command::Denso(cmd) => denso_cmd::run(*cmd),
         Command::Lzh(cmd) => lzh_cmd::run(cmd),
     }
 }
