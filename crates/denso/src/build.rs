@@ -15,6 +15,7 @@ use crate::message::{
     DataDelete, DataSend, DeleteRegist, FileResult, Message, Regist, ResultMessage, ServiceNotice,
     TRANSMIT_INFO_NAME, Upstream,
 };
+use crate::names::has_forbidden_extension;
 use crate::wire::{encode_base64, encode_iso_2022_jp};
 
 /// RFC 2822's recommended line length, used to decide when an IFArea value is folded.
@@ -229,6 +230,16 @@ impl Contact {
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
         if self.title.contains(['\r', '\n']) {
             return Err(Error::Build("a Contact title is one line".into()));
+        }
+        if let Some(bad) = self
+            .attachments
+            .iter()
+            .find(|a| has_forbidden_extension(&a.name))
+        {
+            return Err(Error::Build(format!(
+                "{} has an extension a Contact never carries",
+                bad.name
+            )));
         }
         let mut w = MessageWriter::new(&self.to, &self.from, "Transmit Contact");
         w.date(&self.date);
