@@ -266,69 +266,72 @@ mod tests {
         assert_eq!(check_item(&spec(ItemKind::Numeric, 3, true), "0"), None);
     }
 
+    /// Every `ok` value passes an optional item of `kind`; every `bad` one fails with `code`.
+    fn verdicts(kind: ItemKind, max_bytes: usize, ok: &[&str], bad: &[&str], code: ReviewCode) {
+        let item = spec(kind, max_bytes, false);
+        for value in ok {
+            assert_eq!(check_item(&item, value), None, "{value}");
+        }
+        for value in bad {
+            assert_eq!(check_item(&item, value), Some(code), "{value}");
+        }
+    }
+
     #[test]
     fn code_02_numeric() {
-        let numeric = spec(ItemKind::Numeric, 5, false);
-        for ok in ["0", "123", "-12", "00012"] {
-            assert_eq!(check_item(&numeric, ok), None, "{ok}");
-        }
-        for bad in ["12a", "-", "1-2", "１２", "1.5", " 1", "+1"] {
-            assert_eq!(
-                check_item(&numeric, bad),
-                Some(ReviewCode::Numeric),
-                "{bad}"
-            );
-        }
+        verdicts(
+            ItemKind::Numeric,
+            5,
+            &["0", "123", "-12", "00012"],
+            &["12a", "-", "1-2", "１２", "1.5", " 1", "+1"],
+            ReviewCode::Numeric,
+        );
     }
 
     #[test]
     fn code_03_alphanumeric() {
-        let alnum = spec(ItemKind::Alphanumeric, 10, false);
-        for ok in ["71B2", "H123456789", "ｱｲｳ", "A B", "0"] {
-            assert_eq!(check_item(&alnum, ok), None, "{ok}");
-        }
-        for bad in ["71b2", "abc", "ＡＢ", "漢字", "A字"] {
-            assert_eq!(
-                check_item(&alnum, bad),
-                Some(ReviewCode::Alphanumeric),
-                "{bad}"
-            );
-        }
+        verdicts(
+            ItemKind::Alphanumeric,
+            10,
+            &["71B2", "H123456789", "ｱｲｳ", "A B", "0"],
+            &["71b2", "abc", "ＡＢ", "漢字", "A字"],
+            ReviewCode::Alphanumeric,
+        );
     }
 
     #[test]
     fn code_04_kanji() {
-        let kanji = spec(ItemKind::Kanji, 20, false);
-        for ok in ["漢字", "山田　太郎", "ＡＢＣ１２３", "カタカナ"] {
-            assert_eq!(check_item(&kanji, ok), None, "{ok}");
-        }
-        for bad in ["山田 太郎", "ABC", "漢字1", "ｶﾀｶﾅ"] {
-            assert_eq!(check_item(&kanji, bad), Some(ReviewCode::Kanji), "{bad}");
-        }
+        verdicts(
+            ItemKind::Kanji,
+            20,
+            &["漢字", "山田　太郎", "ＡＢＣ１２３", "カタカナ"],
+            &["山田 太郎", "ABC", "漢字1", "ｶﾀｶﾅ"],
+            ReviewCode::Kanji,
+        );
     }
 
     #[test]
     fn code_05_year_month() {
-        let month = spec(ItemKind::YearMonth, 6, false);
-        assert_eq!(check_item(&month, "202604"), None);
-        for bad in [
-            "202613", "202600", "000001", "20264", "2026-4", "abcdef", "2026041",
-        ] {
-            assert_eq!(
-                check_item(&month, bad),
-                Some(ReviewCode::YearMonth),
-                "{bad}"
-            );
-        }
+        verdicts(
+            ItemKind::YearMonth,
+            6,
+            &["202604", "000000"],
+            &[
+                "202613", "202600", "000001", "20264", "2026-4", "abcdef", "2026041",
+            ],
+            ReviewCode::YearMonth,
+        );
     }
 
     #[test]
     fn code_06_date() {
-        let date = spec(ItemKind::Date, 8, false);
-        assert_eq!(check_item(&date, "20240229"), None);
-        for bad in ["20230229", "20260431", "2026041", "2026-4-1", "202604011"] {
-            assert_eq!(check_item(&date, bad), Some(ReviewCode::Date), "{bad}");
-        }
+        verdicts(
+            ItemKind::Date,
+            8,
+            &["20240229", "0"],
+            &["20230229", "20260431", "2026041", "2026-4-1", "202604011"],
+            ReviewCode::Date,
+        );
     }
 
     #[test]

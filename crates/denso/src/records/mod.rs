@@ -8,7 +8,7 @@
 //! 1. **Structure** ([`check_structure`]): Shift_JIS, CRLF after every record, a 12-item control
 //!    record first, data records, an end record last, continuous record numbers, the control
 //!    record's count, no control bytes. The first defect makes the file `DataErr` with one
-//!    `A0xxxx` [`ErrorCode`](crate::ErrorCode) for `X-Ex2-IFArea`.
+//!    `A0xxxx` [`ErrorCode`] for `X-Ex2-IFArea`.
 //! 2. **Format** ([`check_file`]): each data record whose 交換情報識別番号 has a layout in the
 //!    [`Tables`] is checked item by item; every defect is a [`FormatError`] with a two-character
 //!    [`ReviewCode`]. A file with format errors is still `Success` in `X-IFArea`; it is named in

@@ -159,9 +159,16 @@ mod tests {
         assert_eq!(parsed.data[0].items, ["7111", "a,b", ""]);
     }
 
+    /// Every one of `files` is rejected with `code`.
+    fn rejects(code: ErrorCode, files: &[&str]) {
+        for text in files {
+            assert_eq!(check(text), Err(code), "{text:?}");
+        }
+    }
+
     #[test]
     fn a00109_empty_file() {
-        assert_eq!(check(""), Err(ErrorCode::EmptyFile));
+        rejects(ErrorCode::EmptyFile, &[""]);
     }
 
     #[test]
@@ -177,117 +184,101 @@ mod tests {
 
     #[test]
     fn a00102_record_not_crlf_terminated() {
-        assert_eq!(
-            check(&file(&["7111"], "3,3")),
-            Err(ErrorCode::RecordTerminator)
+        let lf_inside = file(&["7111"], "3,3\r\n").replacen("\r\n", "\n", 1);
+        rejects(
+            ErrorCode::RecordTerminator,
+            &[
+                &file(&["7111"], "3,3"),
+                &file(&["7111"], "3,3\n"),
+                &lf_inside,
+                &file(&["71\r11"], "3,3\r\n"),
+            ],
         );
-        assert_eq!(
-            check(&file(&["7111"], "3,3\n")),
-            Err(ErrorCode::RecordTerminator)
-        );
-        let lf = file(&["7111"], "3,3\r\n").replacen("\r\n", "\n", 1);
-        assert_eq!(check(&lf), Err(ErrorCode::RecordTerminator));
-        let cr = file(&["71\r11"], "3,3\r\n");
-        assert_eq!(check(&cr), Err(ErrorCode::RecordTerminator));
     }
 
     #[test]
     fn a00103_control_record() {
-        // Not first.
-        assert_eq!(check("2,1,7111\r\n3,2\r\n"), Err(ErrorCode::ControlRecord));
-        // Eleven or thirteen items.
-        assert_eq!(
-            check("1,1,0,0,711,0,0,1111111111,0,7,202604\r\n3,2\r\n"),
-            Err(ErrorCode::ControlRecord)
-        );
-        assert_eq!(
-            check("1,1,0,0,711,0,0,1111111111,0,7,202604,1,x\r\n3,2\r\n"),
-            Err(ErrorCode::ControlRecord)
-        );
-        // Unreadable quoting on line 1.
-        assert_eq!(
-            check("1,1,0,0,\"711,0,0,1111111111,0,7,202604,1\r\n3,2\r\n"),
-            Err(ErrorCode::ControlRecord)
-        );
-        // A second control record.
         let twice = format!("{CONTROL}1,2,0,0,711,0,0,1111111111,0,7,202604,1\r\n3,3\r\n");
-        assert_eq!(check(&twice), Err(ErrorCode::ControlRecord));
+        rejects(
+            ErrorCode::ControlRecord,
+            &[
+                // Not first.
+                "2,1,7111\r\n3,2\r\n",
+                // Eleven or thirteen items.
+                "1,1,0,0,711,0,0,1111111111,0,7,202604\r\n3,2\r\n",
+                "1,1,0,0,711,0,0,1111111111,0,7,202604,1,x\r\n3,2\r\n",
+                // Unreadable quoting on line 1.
+                "1,1,0,0,\"711,0,0,1111111111,0,7,202604,1\r\n3,2\r\n",
+                // A second control record.
+                &twice,
+            ],
+        );
     }
 
     #[test]
     fn a00104_record_kind() {
-        assert_eq!(
-            check(&file(&["7111"], "4,3\r\n")),
-            Err(ErrorCode::RecordKind)
+        rejects(
+            ErrorCode::RecordKind,
+            &[
+                &file(&["7111"], "4,3\r\n"),
+                &format!("{CONTROL}9,2,7111\r\n3,3\r\n"),
+                &format!("{CONTROL}2,2,71\"11\r\n3,3\r\n"),
+            ],
         );
-        let bad = format!("{CONTROL}9,2,7111\r\n3,3\r\n");
-        assert_eq!(check(&bad), Err(ErrorCode::RecordKind));
-        let unreadable = format!("{CONTROL}2,2,71\"11\r\n3,3\r\n");
-        assert_eq!(check(&unreadable), Err(ErrorCode::RecordKind));
     }
 
     #[test]
     fn a00105_record_number() {
-        // Skipped.
-        let skipped = format!("{CONTROL}2,3,7111\r\n3,4\r\n");
-        assert_eq!(check(&skipped), Err(ErrorCode::RecordNumber));
-        // Repeated.
-        let repeated = file(&["7111"], "3,2\r\n");
-        assert_eq!(check(&repeated), Err(ErrorCode::RecordNumber));
-        // Control record not 1, or not a number.
-        let control = "1,2,0,0,711,0,0,1111111111,0,7,202604,1\r\n3,2\r\n";
-        assert_eq!(check(control), Err(ErrorCode::RecordNumber));
-        assert_eq!(
-            check(&file(&["7111"], "3,x\r\n")),
-            Err(ErrorCode::RecordNumber)
-        );
-        assert_eq!(
-            check(&file(&["7111"], "3,\r\n")),
-            Err(ErrorCode::RecordNumber)
+        rejects(
+            ErrorCode::RecordNumber,
+            &[
+                // Skipped, repeated.
+                &format!("{CONTROL}2,3,7111\r\n3,4\r\n"),
+                &file(&["7111"], "3,2\r\n"),
+                // The control record not 1; a number that is not a number, or missing.
+                "1,2,0,0,711,0,0,1111111111,0,7,202604,1\r\n3,2\r\n",
+                &file(&["7111"], "3,x\r\n"),
+                &file(&["7111"], "3,\r\n"),
+            ],
         );
     }
 
     #[test]
     fn a00106_end_record() {
-        // Missing.
-        let missing = "1,1,0,1,711,0,0,1111111111,0,7,202604,1\r\n2,2,7111\r\n";
-        assert_eq!(check(missing), Err(ErrorCode::EndRecord));
-        // Only a control record.
-        let alone = "1,1,0,0,711,0,0,1111111111,0,7,202604,1\r\n";
-        assert_eq!(check(alone), Err(ErrorCode::EndRecord));
-        // Not last.
-        let early = "1,1,0,1,711,0,0,1111111111,0,7,202604,1\r\n3,2\r\n2,3,7111\r\n";
-        assert_eq!(check(early), Err(ErrorCode::EndRecord));
-        // With more than its two items.
-        assert_eq!(
-            check(&file(&["7111"], "3,3,x\r\n")),
-            Err(ErrorCode::EndRecord)
+        rejects(
+            ErrorCode::EndRecord,
+            &[
+                // Missing; only a control record; not last; with more than its two items.
+                "1,1,0,1,711,0,0,1111111111,0,7,202604,1\r\n2,2,7111\r\n",
+                "1,1,0,0,711,0,0,1111111111,0,7,202604,1\r\n",
+                "1,1,0,1,711,0,0,1111111111,0,7,202604,1\r\n3,2\r\n2,3,7111\r\n",
+                &file(&["7111"], "3,3,x\r\n"),
+            ],
         );
     }
 
     #[test]
     fn a00107_record_count() {
-        let text = "1,1,0,2,711,0,0,1111111111,0,7,202604,1\r\n2,2,7111\r\n3,3\r\n";
-        assert_eq!(check(text), Err(ErrorCode::RecordCount));
-        let text = "1,1,0,x,711,0,0,1111111111,0,7,202604,1\r\n2,2,7111\r\n3,3\r\n";
-        assert_eq!(check(text), Err(ErrorCode::RecordCount));
-        // An empty file body (no data records) with a zero count is fine.
+        rejects(
+            ErrorCode::RecordCount,
+            &[
+                "1,1,0,2,711,0,0,1111111111,0,7,202604,1\r\n2,2,7111\r\n3,3\r\n",
+                "1,1,0,x,711,0,0,1111111111,0,7,202604,1\r\n2,2,7111\r\n3,3\r\n",
+            ],
+        );
+        // No data records with a zero count is fine.
         assert!(check("1,1,0,0,711,0,0,1111111111,0,7,202604,1\r\n3,2\r\n").is_ok());
     }
 
     #[test]
     fn a00108_control_byte() {
-        assert_eq!(
-            check(&file(&["71\t11"], "3,3\r\n")),
-            Err(ErrorCode::ControlByte)
-        );
-        assert_eq!(
-            check(&file(&["71\u{0}11"], "3,3\r\n")),
-            Err(ErrorCode::ControlByte)
-        );
-        assert_eq!(
-            check(&file(&["7111\u{1f}"], "3,3\r\n")),
-            Err(ErrorCode::ControlByte)
+        rejects(
+            ErrorCode::ControlByte,
+            &[
+                &file(&["71\t11"], "3,3\r\n"),
+                &file(&["71\u{0}11"], "3,3\r\n"),
+                &file(&["7111\u{1f}"], "3,3\r\n"),
+            ],
         );
     }
 

@@ -111,22 +111,15 @@ impl TransmitInfo {
         xml.push_str(&format!("<{ROOT}>\r\n  <{RECEIPTS}>\r\n"));
         for receipt in &self.receipts {
             xml.push_str(&format!("    <{RECEIPT}>\r\n"));
-            let mut values = vec![receipt.file.clone()];
+            let mut fields = vec![(RECEIPT_FIELDS[0], receipt.file.clone())];
             if let Some(forms) = receipt.forms {
-                values.extend(
-                    [forms.claims, forms.benefit_management, forms.reexaminations]
-                        .map(|n| n.to_string()),
-                );
+                fields.push((RECEIPT_FIELDS[1], forms.claims.to_string()));
+                fields.push((RECEIPT_FIELDS[2], forms.benefit_management.to_string()));
+                fields.push((RECEIPT_FIELDS[3], forms.reexaminations.to_string()));
             }
-            values.push(receipt.total.to_string());
-            // Without per-form counts the fields are the file name and the total.
-            let names = if receipt.forms.is_some() {
-                &RECEIPT_FIELDS[..]
-            } else {
-                &[RECEIPT_FIELDS[0], RECEIPT_FIELDS[4]][..]
-            };
-            for (name, value) in names.iter().zip(&values) {
-                push_leaf(&mut xml, name, value)?;
+            fields.push((RECEIPT_FIELDS[4], receipt.total.to_string()));
+            for (name, value) in fields {
+                push_leaf(&mut xml, name, &value)?;
             }
             xml.push_str(&format!("    </{RECEIPT}>\r\n"));
         }
@@ -155,8 +148,12 @@ impl TransmitInfo {
     }
 
     /// Reads a TransmitInfo.txt: Shift_JIS, any indentation and line ends, values trimmed of
-    /// XML whitespace (character references excepted), every element of spec §6.3 where it
-    /// belongs and nothing else.
+    /// XML whitespace (character references excepted), comments and CDATA allowed.
+    ///
+    /// Only the elements of spec §6.3 are accepted, each where it belongs and at most once. A
+    /// 受付情報 needs its データファイル名 and 全レコード件数 and has all three per-form counts or
+    /// none; an エラー情報 element that is missing reads as empty, so its numbers and code must
+    /// still be there.
     pub fn parse(bytes: &[u8]) -> Result<TransmitInfo, Error> {
         let text = decode_sjis(bytes)
             .ok_or_else(|| Error::TransmitInfo("the file is not Shift_JIS".into()))?;
