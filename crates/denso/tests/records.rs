@@ -32,6 +32,10 @@ fn join(items: &[String], quote_mask: u64) -> String {
 /// A whole data file: control record, `records` as data records, end record; record numbers
 /// zero-padded by `padding` digits.
 fn data_file(records: &[(Vec<String>, u64)], padding: usize) -> Vec<u8> {
+    sjis(&data_text(records, padding))
+}
+
+fn data_text(records: &[(Vec<String>, u64)], padding: usize) -> String {
     let number = |n: usize| format!("{}{n}", "0".repeat(padding));
     let mut text = format!(
         "1,{},0,{},711,0,0,1234567890,0,7,202605,1\r\n",
@@ -42,7 +46,7 @@ fn data_file(records: &[(Vec<String>, u64)], padding: usize) -> Vec<u8> {
         text.push_str(&format!("2,{},{}\r\n", number(i + 2), join(items, *mask)));
     }
     text.push_str(&format!("3,{}\r\n", number(records.len() + 2)));
-    sjis(&text)
+    text
 }
 
 fn digits(max_len: usize) -> impl Strategy<Value = String> {
@@ -160,6 +164,46 @@ proptest! {
             }
             other => prop_assert!(false, "{:?}", other),
         }
+    }
+
+    #[test]
+    fn structural_defects_make_the_file_data_err(
+        records in proptest::collection::vec(any_record(), 1..20),
+        defect in 0usize..5,
+        pick in any::<proptest::sample::Index>(),
+    ) {
+        let mut lines: Vec<String> =
+            data_text(&records, 0).split_inclusive("\r\n").map(String::from).collect();
+        let data_line = 1 + pick.index(records.len());
+        let expected = match defect {
+            0 => {
+                lines.pop();
+                ErrorCode::EndRecord
+            }
+            1 => {
+                let count = format!("1,1,0,{},", records.len());
+                lines[0] = lines[0].replacen(&count, &format!("1,1,0,{},", records.len() + 1), 1);
+                ErrorCode::RecordCount
+            }
+            2 => {
+                let end = lines.last_mut().unwrap();
+                end.truncate(end.len() - 2);
+                ErrorCode::RecordTerminator
+            }
+            3 => {
+                lines.remove(data_line);
+                ErrorCode::RecordNumber
+            }
+            _ => {
+                lines[data_line].insert(2, '\t');
+                ErrorCode::ControlByte
+            }
+        };
+        let bytes = sjis(&lines.concat());
+        prop_assert_eq!(
+            check_file("BAD.CSV", &bytes, &Tables::default()),
+            FileCheck::DataErr(expected)
+        );
     }
 
     #[test]

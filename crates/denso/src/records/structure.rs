@@ -56,6 +56,7 @@ pub fn check_structure(bytes: &[u8]) -> Result<DataFile, ErrorCode> {
     let text = decode_sjis(bytes).ok_or(ErrorCode::RecordCharset)?;
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let (first, rest) = lines.split_first().ok_or(ErrorCode::EmptyFile)?;
+    // A record has at least one item (an empty line is one empty item), so `items[0]` exists.
     let items = read_record(first, ErrorCode::ControlRecord)?;
     if items[0] != "1" || items.len() != 12 {
         return Err(ErrorCode::ControlRecord);
