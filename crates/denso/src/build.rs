@@ -274,11 +274,11 @@ fn text_body(body: &str, title: Option<&str>) -> String {
         out.push_str(title);
         out.push_str("\r\n");
     }
+    // The last line always gets its own CRLF, which the parser strips again, so a body that
+    // itself ends with a line break keeps it.
     if !body.is_empty() {
         out.push_str(&body.replace("\r\n", "\n").replace('\n', "\r\n"));
-        if !body.ends_with('\n') {
-            out.push_str("\r\n");
-        }
+        out.push_str("\r\n");
     }
     out
 }
