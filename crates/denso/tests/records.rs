@@ -1,6 +1,5 @@
 //! The reference record checker end to end: generated data files through `check_file`, and
 //! the two attachments built, parsed and compared.
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use kx_denso::records::{
     CsvErr, CsvErrRecord, FileCheck, FormCounts, FormatError, Receipt, Tables, TransmitInfo,

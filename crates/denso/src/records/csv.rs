@@ -111,7 +111,6 @@ pub(crate) fn sjis_represents(c: char) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

@@ -117,7 +117,6 @@ fn check_number(items: &[String], line: u64) -> Result<(), ErrorCode> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

@@ -225,7 +225,6 @@ fn check_layout(id: &str, layout: &Layout) -> Result<(), String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

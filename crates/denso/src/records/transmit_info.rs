@@ -454,7 +454,6 @@ fn count<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
     use crate::ErrorCode;
