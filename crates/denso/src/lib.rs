@@ -12,6 +12,8 @@
 //!   violation with its own code from [`codes`].
 //! - [`records`]: the reference record checker of spec §7 (DataErr, CsvErr.txt,
 //!   TransmitInfo.txt).
+//! - [`reply`]: what the reception server answers: Accept from an inspection, Regist from the
+//!   record checker's verdicts (§8.5.2's decision table), DeleteRegist.
 
 pub mod address;
 mod build;
@@ -24,6 +26,7 @@ pub mod message;
 pub mod names;
 mod parse;
 pub mod records;
+pub mod reply;
 mod wire;
 
 pub use address::Mailbox;

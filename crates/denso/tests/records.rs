@@ -49,7 +49,8 @@ fn data_text(records: &[(Vec<String>, u64)], padding: usize) -> String {
 }
 
 fn digits(max_len: usize) -> impl Strategy<Value = String> {
-    proptest::string::string_regex(&format!("-?[0-9]{{1,{}}}", max_len - 1)).expect("a valid pattern")
+    proptest::string::string_regex(&format!("-?[0-9]{{1,{}}}", max_len - 1))
+        .expect("a valid pattern")
 }
 
 fn optional(strategy: impl Strategy<Value = String>) -> impl Strategy<Value = String> {

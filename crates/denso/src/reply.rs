@@ -1,0 +1,248 @@
+//! What the reception server answers (spec §4, §8.4–§8.6): the decisions that turn an
+//! [`Inspection`] into an Accept and the record checker's verdicts into a Regist, so the
+//! gateway only moves bytes.
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::inspect::Inspection;
+use crate::message::{
+    Accept, ArrivalResult, CancelResult, CheckResult, Code, DENSO_VERSION, DeleteRegist,
+    Environment, FileReceipt, FileResult, Regist,
+};
+use crate::records::{CsvErr, FileCheck, TransmitInfo};
+use crate::{Error, OrgKind, TransmissionNumber};
+
+/// The envelope every reply shares: where it goes, where from, when, in which environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplyTo {
+    /// Production or the test environment's loopback mode.
+    pub environment: Environment,
+    /// The `From` address of the client's message (the master address for a Result).
+    pub to: String,
+    /// The federation's transmit address.
+    pub from: String,
+    /// When the server writes the reply.
+    pub date: DateTime<FixedOffset>,
+}
+
+impl Accept {
+    /// The Accept that answers an inspected DataSend or DataDelete: Success when it broke no
+    /// rule, otherwise IFErr with the first violation's code. A transmission number that is not
+    /// valid is not echoed.
+    pub fn answering(inspection: &Inspection, reply: ReplyTo) -> Accept {
+        Accept {
+            environment: reply.environment,
+            to: reply.to,
+            from: reply.from,
+            date: reply.date,
+            number: inspection
+                .transmission_number
+                .as_deref()
+                .and_then(|n| n.parse().ok()),
+            result: match inspection.first_code() {
+                None => ArrivalResult::Success,
+                Some(code) => ArrivalResult::IfErr(code.into()),
+            },
+            version: Some(DENSO_VERSION.into()),
+        }
+    }
+}
+
+impl Regist {
+    /// The Regist of a submission whose data files were checked (§8.5.2's decision table):
+    /// DataErr files go to `X-Ex2-IFArea`, Success files with format errors to `X-Ex3-IFArea`
+    /// with their first error in CsvErr.txt, and a production reply carries TransmitInfo.txt
+    /// with every file's counts and every format error (§9.3); the loopback test environment
+    /// carries none (§8.7.2).
+    pub fn from_checks(
+        reply: ReplyTo,
+        number: TransmissionNumber,
+        sender: OrgKind,
+        files: &[(String, FileCheck)],
+    ) -> Result<Regist, Error> {
+        let receipts = files
+            .iter()
+            .map(|(name, check)| FileReceipt {
+                name: name.clone(),
+                result: match check {
+                    FileCheck::DataErr(code) => FileResult::DataErr((*code).into()),
+                    FileCheck::Checked { format_errors, .. } => FileResult::Success {
+                        format_error: !format_errors.is_empty(),
+                    },
+                },
+            })
+            .collect();
+        let format_errors: Vec<_> = files
+            .iter()
+            .flat_map(|(_, check)| match check {
+                FileCheck::Checked { format_errors, .. } => format_errors.as_slice(),
+                FileCheck::DataErr(_) => &[],
+            })
+            .collect();
+        let csv_err = if format_errors.is_empty() {
+            None
+        } else {
+            Some(CsvErr::from_errors(format_errors).to_bytes()?)
+        };
+        let transmit_info = match reply.environment {
+            Environment::Production => Some(
+                TransmitInfo::from_checks(sender, files.iter().map(|(n, c)| (n.as_str(), c)))
+                    .to_bytes()?,
+            ),
+            Environment::TestLoopback => None,
+        };
+        Ok(Regist {
+            environment: reply.environment,
+            to: reply.to,
+            from: reply.from,
+            date: reply.date,
+            number,
+            check: CheckResult::Success { files: receipts },
+            csv_err,
+            transmit_info,
+            version: Some(DENSO_VERSION.into()),
+        })
+    }
+
+    /// The Regist of a submission the transmission system itself could not check (an LZH that
+    /// does not unpack, limits exceeded): `CheckErr` with the code, no file list, no attachment
+    /// (§8.5.2: 添付ファイルはない).
+    pub fn check_error(
+        reply: ReplyTo,
+        number: TransmissionNumber,
+        file_count: u32,
+        code: Code,
+    ) -> Regist {
+        Regist {
+            environment: reply.environment,
+            to: reply.to,
+            from: reply.from,
+            date: reply.date,
+            number,
+            check: CheckResult::CheckErr { file_count, code },
+            csv_err: None,
+            transmit_info: None,
+            version: Some(DENSO_VERSION.into()),
+        }
+    }
+}
+
+impl DeleteRegist {
+    /// The DeleteRegist of a DataDelete: `number` is the DataDelete's own, `cancelled` the one it
+    /// names.
+    pub fn answering(
+        reply: ReplyTo,
+        number: TransmissionNumber,
+        cancelled: TransmissionNumber,
+        result: CancelResult,
+    ) -> DeleteRegist {
+        DeleteRegist {
+            environment: reply.environment,
+            to: reply.to,
+            from: reply.from,
+            date: reply.date,
+            number,
+            cancelled,
+            result,
+            version: Some(DENSO_VERSION.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::{Tables, check_file};
+    use crate::{Context, Message, inspect};
+
+    fn reply(environment: Environment) -> ReplyTo {
+        ReplyTo {
+            environment,
+            to: "J13123456780@denso.test.kokuho".into(),
+            from: "transmit@denso.test.kokuho".into(),
+            date: crate::date::parse("Mon, 23 Nov 2026 10:00:00 +0900").unwrap(),
+        }
+    }
+
+    fn number() -> TransmissionNumber {
+        "13123456782026040001".parse().unwrap()
+    }
+
+    fn sjis(text: &str) -> Vec<u8> {
+        encoding_rs::SHIFT_JIS.encode(text).0.into_owned()
+    }
+
+    #[test]
+    fn accept_answers_the_first_violation() {
+        let inspection = inspect(b"Subject: Transmit DataSend\r\n\r\n", &Context::default());
+        let accept = Accept::answering(&inspection, reply(Environment::Production));
+        let first = inspection.first_code().unwrap();
+        assert_eq!(accept.result, ArrivalResult::IfErr(first.into()));
+        assert_eq!(accept.number, None);
+    }
+
+    #[test]
+    fn regist_follows_the_decision_table() {
+        let tables = Tables::default();
+        let good = sjis(
+            "1,1,0,1,711,0,0,1312345678,0,7,202604,1\r\n2,2,7111,202603,1312345678,1,12,01,1,100,1000,900,0,100\r\n3,3\r\n",
+        );
+        let broken = sjis("1,1,0,5,711,0,0,1312345678,0,7,202604,1\r\n3,2\r\n");
+        let files: Vec<(String, FileCheck)> = [("GOOD.CSV", &good), ("BROKEN.CSV", &broken)]
+            .into_iter()
+            .map(|(n, b)| (n.to_owned(), check_file(n, b, &tables)))
+            .collect();
+        assert!(matches!(files[1].1, FileCheck::DataErr(_)));
+
+        let production = Regist::from_checks(
+            reply(Environment::Production),
+            number(),
+            OrgKind::Office,
+            &files,
+        )
+        .unwrap();
+        let CheckResult::Success { files: receipts } = &production.check else {
+            panic!("checked files make a Success Regist");
+        };
+        assert!(matches!(receipts[1].result, FileResult::DataErr(_)));
+        assert!(production.transmit_info.is_some());
+        let info = TransmitInfo::parse(production.transmit_info.as_ref().unwrap()).unwrap();
+        assert_eq!(info.receipts.len(), 2);
+        assert_eq!(info.receipts[0].forms.map(|f| f.claims), Some(1));
+
+        let test = Regist::from_checks(
+            reply(Environment::TestLoopback),
+            number(),
+            OrgKind::Office,
+            &files,
+        )
+        .unwrap();
+        assert_eq!(test.transmit_info, None);
+        let bytes = Message::Regist(test.clone()).to_bytes().unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains("Subject: Test Regist\r\n"));
+        assert_eq!(Message::parse(&bytes).unwrap(), Message::Regist(test));
+    }
+
+    #[test]
+    fn format_errors_make_ex3_and_csv_err() {
+        let tables = Tables::default();
+        let bad_month = sjis(
+            "1,1,0,1,711,0,0,1312345678,0,7,202604,1\r\n2,2,7111,202613,1312345678,1,12,01,1,100,1000,900,0,100\r\n3,3\r\n",
+        );
+        let files = vec![(
+            "CLAIM.CSV".to_owned(),
+            check_file("CLAIM.CSV", &bad_month, &tables),
+        )];
+        let regist = Regist::from_checks(
+            reply(Environment::Production),
+            number(),
+            OrgKind::Office,
+            &files,
+        )
+        .unwrap();
+        let csv_err = CsvErr::parse(regist.csv_err.as_ref().unwrap()).unwrap();
+        assert_eq!(csv_err.records[0].file, "CLAIM.CSV");
+        let bytes = Message::Regist(regist).to_bytes().unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains("X-Ex3-IFArea: CLAIM.CSV\r\n"));
+    }
+}
