@@ -1,0 +1,7 @@
+//! `kxd`, the KX server: the 伝送 gateway (SMTP submission in, POP3 out, the Regist job, the
+//! hand-off to the review system) and, later, the KX exchange.
+//!
+//! Protocol parsers are kept apart from the session loops that own the sockets (as in
+//! Stalwart): `pop3::protocol` knows POP3's grammar, `pop3::session` drives a connection.
+
+pub mod pop3;
