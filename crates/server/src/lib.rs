@@ -5,3 +5,4 @@
 //! Stalwart): `pop3::protocol` knows POP3's grammar, `pop3::session` drives a connection.
 
 pub mod pop3;
+pub mod smtp;
