@@ -4,5 +4,7 @@
 //! Protocol parsers are kept apart from the session loops that own the sockets (as in
 //! Stalwart): `pop3::protocol` knows POP3's grammar, `pop3::session` drives a connection.
 
+pub mod config;
 pub mod pop3;
 pub mod smtp;
+pub mod tls;

@@ -63,35 +63,20 @@ struct Server {
     _shutdown: watch::Sender<bool>,
 }
 
-fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, String) {
-    let ca_key = rcgen::KeyPair::generate().expect("key");
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "kx test CA");
-    let ca = ca_params.self_signed(&ca_key).expect("ca");
-    let key = rcgen::KeyPair::generate().expect("key");
-    let params = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
-        .expect("params");
-    let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
-    let cert = params.signed_by(&key, &issuer).expect("cert");
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![cert.der().clone()],
-        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-    )
-    .expect("server config");
-    (tokio_rustls::TlsAcceptor::from(Arc::new(config)), ca.pem())
+/// A TLS acceptor from a fresh private CA, and that CA's PEM for the client.
+fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, String, tempfile::TempDir) {
+    let issued = kx_server::tls::issue("denso.test.kokuho").expect("certificates");
+    let dir = tempfile::tempdir().expect("temp");
+    std::fs::write(dir.path().join("chain.pem"), &issued.chain_pem).expect("write");
+    std::fs::write(dir.path().join("key.pem"), &issued.key_pem).expect("write");
+    let config =
+        kx_server::tls::server_config(&dir.path().join("chain.pem"), &dir.path().join("key.pem"))
+            .expect("server config");
+    (tokio_rustls::TlsAcceptor::from(config), issued.ca_pem, dir)
 }
 
 async fn start(configure: impl FnOnce(&mut SmtpConfig)) -> Server {
-    let (acceptor, ca_pem) = tls_acceptor();
+    let (acceptor, ca_pem, _certificates) = tls_acceptor();
     let mut config = SmtpConfig::new("kxd.test");
     config.tls = Some(acceptor);
     config.max_message_size = 100_000;

@@ -1,0 +1,216 @@
+//! `DIR/kxd.toml`: the settings of one installation, with safe defaults for everything.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The name of the settings file inside the data directory.
+pub const CONFIG_FILE: &str = "kxd.toml";
+
+/// Everything `kxd serve` needs to know. Relative paths are relative to the data directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The federation's mail domain: accounts are `ID@domain`.
+    pub domain: String,
+    /// `production`, or `test-loopback` (受付サーバ折り返し機能: `Test …` replies, no hand-off).
+    #[serde(default)]
+    pub environment: EnvironmentSetting,
+    /// Listener addresses; a missing one is not started.
+    #[serde(default)]
+    pub listeners: Listeners,
+    /// Certificates.
+    #[serde(default)]
+    pub tls: TlsFiles,
+    /// Login policy.
+    #[serde(default)]
+    pub security: Security,
+    /// The 伝送 pipeline.
+    #[serde(default)]
+    pub denso: Denso,
+}
+
+/// Which environment the gateway runs as (spec §8.7).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvironmentSetting {
+    /// 本番環境.
+    #[default]
+    Production,
+    /// The test environment's loopback mode.
+    TestLoopback,
+}
+
+impl EnvironmentSetting {
+    /// The protocol's view of it.
+    pub fn environment(self) -> kx_denso::message::Environment {
+        match self {
+            EnvironmentSetting::Production => kx_denso::message::Environment::Production,
+            EnvironmentSetting::TestLoopback => kx_denso::message::Environment::TestLoopback,
+        }
+    }
+}
+
+/// Where the listeners bind.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listeners {
+    /// SMTP submission (STARTTLS).
+    pub smtp: Option<SocketAddr>,
+    /// POP3 (STLS).
+    pub pop3: Option<SocketAddr>,
+    /// HTTPS (the KX exchange and console).
+    pub https: Option<SocketAddr>,
+}
+
+/// The certificate files `kxd init` creates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// The private CA clients trust.
+    pub ca: PathBuf,
+    /// The server certificate chain (PEM).
+    pub certificate: PathBuf,
+    /// The server's private key (PEM, PKCS#8).
+    pub key: PathBuf,
+}
+
+impl Default for TlsFiles {
+    fn default() -> TlsFiles {
+        TlsFiles {
+            ca: "tls/ca.pem".into(),
+            certificate: "tls/server.pem".into(),
+            key: "tls/server-key.pem".into(),
+        }
+    }
+}
+
+/// Login policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    /// Whether passwords may be sent without TLS. Only for loopback tests; default false.
+    #[serde(default)]
+    pub allow_plaintext_auth: bool,
+    /// Consecutive failed logins that lock an account. Default 5.
+    #[serde(default = "default_max_failed_logins")]
+    pub max_failed_logins: u32,
+    /// SMTP connections one address may open per minute. Default 60.
+    #[serde(default = "default_connections_per_minute")]
+    pub connections_per_minute: u32,
+    /// Messages one account may submit per minute. Default 60.
+    #[serde(default = "default_messages_per_minute")]
+    pub messages_per_minute: u32,
+}
+
+fn default_max_failed_logins() -> u32 {
+    5
+}
+
+fn default_connections_per_minute() -> u32 {
+    60
+}
+
+fn default_messages_per_minute() -> u32 {
+    60
+}
+
+impl Default for Security {
+    fn default() -> Security {
+        Security {
+            allow_plaintext_auth: false,
+            max_failed_logins: default_max_failed_logins(),
+            connections_per_minute: default_connections_per_minute(),
+            messages_per_minute: default_messages_per_minute(),
+        }
+    }
+}
+
+/// The 伝送 pipeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Denso {
+    /// Seconds between Regist runs (the window in which a submission can be cancelled).
+    /// Default 60; 0 answers at once.
+    #[serde(default = "default_regist_interval")]
+    pub regist_interval: u64,
+    /// The largest message accepted, in bytes. Default 64 MiB.
+    #[serde(default = "default_max_message_size")]
+    pub max_message_size: usize,
+    /// The record checker's tables (a copy of `crates/denso/tables/default.toml`); the built-in
+    /// default when absent.
+    #[serde(default)]
+    pub record_tables: Option<PathBuf>,
+}
+
+fn default_regist_interval() -> u64 {
+    60
+}
+
+fn default_max_message_size() -> usize {
+    64 * 1024 * 1024
+}
+
+impl Default for Denso {
+    fn default() -> Denso {
+        Denso {
+            regist_interval: default_regist_interval(),
+            max_message_size: default_max_message_size(),
+            record_tables: None,
+        }
+    }
+}
+
+impl Config {
+    /// A configuration for `domain` with every default.
+    pub fn new(domain: impl Into<String>) -> Config {
+        Config {
+            domain: domain.into(),
+            environment: EnvironmentSetting::default(),
+            listeners: Listeners::default(),
+            tls: TlsFiles::default(),
+            security: Security::default(),
+            denso: Denso::default(),
+        }
+    }
+
+    /// Reads `DIR/kxd.toml`.
+    pub fn load(data_dir: &Path) -> anyhow::Result<Config> {
+        let path = data_dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
+    /// The TOML text `kxd init` writes, with a comment on top.
+    pub fn to_toml(&self) -> anyhow::Result<String> {
+        Ok(format!(
+            "# kxd settings. Relative paths are relative to this directory.\n\
+             # Every key not written here takes its default (see README.md, \"kxd\").\n\n{}",
+            toml::to_string_pretty(self)?
+        ))
+    }
+
+    /// The federation's transmit address (To of every DataSend and DataDelete).
+    pub fn transmit_address(&self) -> String {
+        format!("transmit@{}", self.domain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_settings_read_back_and_defaults_are_safe() {
+        let mut config = Config::new("denso.test.kokuho");
+        config.listeners.smtp = Some("127.0.0.1:2587".parse().unwrap());
+        let text = config.to_toml().unwrap();
+        assert_eq!(toml::from_str::<Config>(&text).unwrap(), config);
+        let minimal: Config = toml::from_str("domain = \"x.test\"").unwrap();
+        assert!(!minimal.security.allow_plaintext_auth);
+        assert_eq!(minimal.environment, EnvironmentSetting::Production);
+        assert!(toml::from_str::<Config>("domain = \"x\"\nsurprise = 1").is_err());
+    }
+}
