@@ -5,6 +5,7 @@
 //! Stalwart): `pop3::protocol` knows POP3's grammar, `pop3::session` drives a connection.
 
 pub mod config;
+pub mod handoff;
 pub mod pop3;
 pub mod smtp;
 pub mod tls;
