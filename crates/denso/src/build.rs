@@ -16,7 +16,7 @@ use crate::message::{
     TRANSMIT_INFO_NAME, Upstream,
 };
 use crate::names::has_forbidden_extension;
-use crate::wire::{encode_base64, encode_iso_2022_jp};
+use crate::wire::{encode_base64, encode_iso_2022_jp, normalize_newlines};
 
 /// RFC 2822's recommended line length, used to decide when an IFArea value is folded.
 const FOLD_WIDTH: usize = 78;
@@ -277,7 +277,7 @@ fn text_body(body: &str, title: Option<&str>) -> String {
     // The last line always gets its own CRLF, which the parser strips again, so a body that
     // itself ends with a line break keeps it.
     if !body.is_empty() {
-        out.push_str(&body.replace("\r\n", "\n").replace('\n', "\r\n"));
+        out.push_str(&normalize_newlines(body).replace('\n', "\r\n"));
         out.push_str("\r\n");
     }
     out

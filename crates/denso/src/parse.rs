@@ -19,7 +19,9 @@ use crate::message::{
     DataDelete, DataSend, DeleteRegist, Environment, FileReceipt, FileResult, Message, Regist,
     ResultMessage, ServiceNotice, TRANSMIT_INFO_NAME, Upstream,
 };
-use crate::wire::{ContentType, Entity, decode_base64, decode_iso_2022_jp, split_multipart};
+use crate::wire::{
+    ContentType, Entity, decode_base64, decode_iso_2022_jp, normalize_newlines, split_multipart,
+};
 
 impl Message {
     /// Reads any 電文 from its mail bytes.
@@ -384,7 +386,7 @@ fn code_field(text: &str) -> Result<Code, Error> {
 fn decode_text(body: &[u8]) -> Result<String, Error> {
     let text =
         decode_iso_2022_jp(body).ok_or_else(|| parse_error("the body is not ISO-2022-JP"))?;
-    Ok(text.replace("\r\n", "\n"))
+    Ok(normalize_newlines(&text))
 }
 
 fn strip_last_newline(text: &str) -> &str {

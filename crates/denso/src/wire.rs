@@ -316,6 +316,12 @@ pub(crate) fn encode_base64(data: &[u8]) -> String {
     out
 }
 
+/// Every line break (CRLF, or a lone CR or LF) as `\n`, so text reads the same however its
+/// lines were ended, and normalising twice changes nothing.
+pub(crate) fn normalize_newlines(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
 /// Decodes an ISO-2022-JP body. `None` when the bytes are not valid ISO-2022-JP.
 pub(crate) fn decode_iso_2022_jp(bytes: &[u8]) -> Option<String> {
     let (text, had_errors) = ISO_2022_JP.decode_without_bom_handling(bytes);

@@ -386,3 +386,20 @@ proptest! {
         let _ = Message::parse(&bytes);
     }
 }
+
+/// Found by the `parse` fuzz target: a stray CR before CRLF in a body made the second parse
+/// differ from the first.
+#[test]
+fn stray_carriage_returns_normalise_once() {
+    let contact = Message::Contact(Contact {
+        to: "J13123456781@denso.test.kokuho".into(),
+        from: "transmit@denso.test.kokuho".into(),
+        date: kx_denso::date::parse("Thu, 08 Apr 2004 16:00:03 +0900").expect("a date"),
+        title: String::new(),
+        body: "a\r\r\nb\rc".into(),
+        attachments: vec![],
+    });
+    let once = Message::parse(&contact.to_bytes().expect("builds")).expect("parses");
+    let twice = Message::parse(&once.to_bytes().expect("builds")).expect("parses");
+    assert_eq!(once, twice);
+}
