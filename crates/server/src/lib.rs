@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod handoff;
+pub mod limits;
 pub mod pop3;
 pub mod smtp;
 pub mod tls;
