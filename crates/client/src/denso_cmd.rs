@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use kx_denso::message::{
-    ArrivalResult, Attachment, CancelResult, CheckResult, DataDelete, DataSend, DeleteRegist,
-    Environment, FileResult, Regist, Upstream,
+    Attachment, CheckResult, DataDelete, DataSend, DeleteRegist, Environment, FileResult, Regist,
+    Upstream,
 };
 use kx_denso::{AccountId, Context, ErrorCode, Inspection, Mailbox, Message, inspect};
 use serde::Serialize;
@@ -282,10 +282,18 @@ fn attachments_json<'a>(list: impl IntoIterator<Item = &'a Attachment>) -> Vec<A
 }
 
 impl MessageJson {
-    fn with_ex1(mut self, code: &kx_denso::message::Code) -> MessageJson {
-        self.ex1 = Some(code.to_string());
-        self.ex1_message_en = code.known().map(ErrorCode::message_en);
-        self.ex1_message_ja = code.known().map(ErrorCode::message_ja);
+    /// Sets the result word and, when the result carries one, the X-Ex1 code with its texts.
+    fn with_result(
+        mut self,
+        result: &'static str,
+        code: Option<&kx_denso::message::Code>,
+    ) -> MessageJson {
+        self.result = Some(result);
+        if let Some(code) = code {
+            self.ex1 = Some(code.to_string());
+            self.ex1_message_en = code.known().map(ErrorCode::message_en);
+            self.ex1_message_ja = code.known().map(ErrorCode::message_ja);
+        }
         self
     }
 }
@@ -339,28 +347,16 @@ impl From<&Message> for MessageJson {
                 attachments: attachments_json(&m.files),
                 ..base
             },
-            Message::Accept(m) => {
-                let view = MessageJson {
-                    environment: env(m.environment),
-                    to: m.to.clone(),
-                    from: m.from.clone(),
-                    date: date(&m.date),
-                    transmission_number: m.number.as_ref().map(ToString::to_string),
-                    version: m.version.clone(),
-                    ..base
-                };
-                match &m.result {
-                    ArrivalResult::Success => MessageJson {
-                        result: Some("Success"),
-                        ..view
-                    },
-                    ArrivalResult::IfErr(code) => MessageJson {
-                        result: Some("IFErr"),
-                        ..view
-                    }
-                    .with_ex1(code),
-                }
+            Message::Accept(m) => MessageJson {
+                environment: env(m.environment),
+                to: m.to.clone(),
+                from: m.from.clone(),
+                date: date(&m.date),
+                transmission_number: m.number.as_ref().map(ToString::to_string),
+                version: m.version.clone(),
+                ..base
             }
+            .with_result(m.result.as_str(), m.result.code()),
             Message::Regist(m) => regist_json(m, base, env(m.environment)),
             Message::DeleteRegist(m) => delete_regist_json(m, base, env(m.environment)),
             Message::Result(m) => MessageJson {
@@ -420,11 +416,10 @@ fn regist_json(m: &Regist, base: MessageJson, environment: &'static str) -> Mess
     };
     match &m.check {
         CheckResult::CheckErr { file_count, code } => MessageJson {
-            result: Some("CheckErr"),
             file_count: Some(*file_count),
             ..view
         }
-        .with_ex1(code),
+        .with_result("CheckErr", Some(code)),
         CheckResult::Success { files } => MessageJson {
             result: Some("Success"),
             file_count: Some(files.len() as u32),
@@ -463,7 +458,7 @@ fn delete_regist_json(
     base: MessageJson,
     environment: &'static str,
 ) -> MessageJson {
-    let view = MessageJson {
+    MessageJson {
         environment,
         to: m.to.clone(),
         from: m.from.clone(),
@@ -472,23 +467,8 @@ fn delete_regist_json(
         cancelled_number: Some(m.cancelled.to_string()),
         version: m.version.clone(),
         ..base
-    };
-    match &m.result {
-        CancelResult::Success => MessageJson {
-            result: Some("Success"),
-            ..view
-        },
-        CancelResult::IfErr(code) => MessageJson {
-            result: Some("IFErr"),
-            ..view
-        }
-        .with_ex1(code),
-        CancelResult::NoData(code) => MessageJson {
-            result: Some("NoData"),
-            ..view
-        }
-        .with_ex1(code),
     }
+    .with_result(m.result.as_str(), m.result.code())
 }
 
 fn print_summary(view: &MessageJson) {

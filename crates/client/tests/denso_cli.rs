@@ -14,6 +14,17 @@ fn kx(args: &[&str], dir: &Path) -> Output {
         .expect("kx runs")
 }
 
+/// Runs kx and requires success, showing its error output otherwise.
+fn kx_ok(args: &[&str], dir: &Path) -> Output {
+    let out = kx(args, dir);
+    assert!(
+        out.status.success(),
+        "kx {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn golden(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../denso/tests/golden")
@@ -62,7 +73,7 @@ fn a_datasend_built_by_kx_is_read_correctly_by_python_email() {
     let lzh: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
     std::fs::write(dir.path().join("CLAIM01.CSV"), &csv).expect("write");
     std::fs::write(dir.path().join("BENEFIT2026APRIL.LZH"), &lzh).expect("write");
-    let out = kx(
+    kx_ok(
         &[
             "denso",
             "datasend",
@@ -78,11 +89,6 @@ fn a_datasend_built_by_kx_is_read_correctly_by_python_email() {
             "BENEFIT2026APRIL.LZH",
         ],
         dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
 
     let eml = dir.path().join("ds.eml");
@@ -309,7 +315,7 @@ fn builders_refuse_what_the_server_would_refuse() {
     assert!(ok.status.success());
     assert!(stdout(&ok).starts_with("To: transmit@denso.test.kokuho\r\n"));
 
-    let upstream = kx(
+    kx_ok(
         &[
             "denso",
             "upstream",
@@ -327,11 +333,6 @@ fn builders_refuse_what_the_server_would_refuse() {
             "参考資料を送付します。",
         ],
         dir.path(),
-    );
-    assert!(
-        upstream.status.success(),
-        "{}",
-        String::from_utf8_lossy(&upstream.stderr)
     );
 }
 

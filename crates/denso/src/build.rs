@@ -11,9 +11,9 @@ use encoding_rs::SHIFT_JIS;
 use crate::Error;
 use crate::date;
 use crate::message::{
-    Accept, ArrivalResult, Attachment, CSV_ERR_NAME, CancelResult, CheckResult, Contact,
-    DataDelete, DataSend, DeleteRegist, FileResult, Message, Regist, ResultMessage, ServiceNotice,
-    TRANSMIT_INFO_NAME, Upstream,
+    Accept, Attachment, CSV_ERR_NAME, CheckResult, Code, Contact, DataDelete, DataSend,
+    DeleteRegist, FileResult, Message, Regist, ResultMessage, ServiceNotice, TRANSMIT_INFO_NAME,
+    Upstream,
 };
 use crate::names::has_forbidden_extension;
 use crate::wire::{encode_base64, encode_iso_2022_jp, normalize_newlines};
@@ -93,13 +93,8 @@ impl Accept {
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default();
-        match &self.result {
-            ArrivalResult::Success => w.ifarea(&[number, "Success".into()], &[]),
-            ArrivalResult::IfErr(code) => {
-                w.ifarea(&[number, "IFErr".into()], &[]);
-                w.header("X-Ex1-IFArea", code.as_str());
-            }
-        }
+        w.ifarea(&[number, self.result.as_str().into()], &[]);
+        w.ex1(self.result.code());
         w.date(&self.date);
         w.version(self.version.as_deref());
         w.finish("Accept", THREE_EMPTY_LINES, &[])
@@ -123,7 +118,7 @@ impl Regist {
                     ],
                     &[],
                 );
-                w.header("X-Ex1-IFArea", code.as_str());
+                w.ex1(Some(code));
                 if self.csv_err.is_some() {
                     return Err(Error::Build(
                         "a CheckErr Regist carries no CsvErr.txt".into(),
@@ -192,22 +187,15 @@ impl DeleteRegist {
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
         let subject = format!("{} DeleteRegist", self.environment.subject_prefix());
         let mut w = MessageWriter::new(&self.to, &self.from, &subject);
-        let (word, code) = match &self.result {
-            CancelResult::Success => ("Success", None),
-            CancelResult::IfErr(code) => ("IFErr", Some(code)),
-            CancelResult::NoData(code) => ("NoData", Some(code)),
-        };
         w.ifarea(
             &[
                 self.number.to_string(),
                 self.cancelled.to_string(),
-                word.into(),
+                self.result.as_str().into(),
             ],
             &[],
         );
-        if let Some(code) = code {
-            w.header("X-Ex1-IFArea", code.as_str());
-        }
+        w.ex1(self.result.code());
         w.date(&self.date);
         w.version(self.version.as_deref());
         w.finish(self.number.as_str(), THREE_EMPTY_LINES, &[])
@@ -308,6 +296,12 @@ impl MessageWriter {
 
     fn date(&mut self, date: &chrono::DateTime<chrono::FixedOffset>) {
         self.header("Date", &date::format(date));
+    }
+
+    fn ex1(&mut self, code: Option<&Code>) {
+        if let Some(code) = code {
+            self.header("X-Ex1-IFArea", code.as_str());
+        }
     }
 
     fn version(&mut self, version: Option<&str>) {

@@ -20,20 +20,9 @@ use crate::wire::{
     split_multipart,
 };
 
-/// Headers whose layout rule 1 checks, in the message and in its MIME parts.
-const CHECKED_HEADERS: &[&str] = &[
-    "To",
-    "From",
-    "Subject",
-    "Date",
-    "X-IFArea",
-    "MIME-Version",
-    "Content-Type",
-    "Content-Transfer-Encoding",
-];
-
-/// Headers RFC 2822 (and this protocol) allow at most once.
-const SINGLE_HEADERS: &[&str] = &[
+/// The headers a client sets (§5.4(9)): rule 1 checks their layout, in the message and in its
+/// MIME parts, and each may appear only once (RFC 2822 §3.6).
+const CLIENT_HEADERS: &[&str] = &[
     "To",
     "From",
     "Subject",
@@ -260,11 +249,11 @@ impl Run<'_> {
                     format!("{} (line {})", header.name_text(), header.line),
                 );
             }
-            if CHECKED_HEADERS.iter().any(|n| header.is(n)) {
+            if CLIENT_HEADERS.iter().any(|n| header.is(n)) {
                 self.layout(header);
             }
         }
-        for name in SINGLE_HEADERS {
+        for name in CLIENT_HEADERS {
             if entity.count(name) > 1 {
                 self.report(ErrorCode::Rfc2822, format!("{name} appears more than once"));
             }

@@ -184,6 +184,24 @@ pub struct Accept {
     pub version: Option<String>,
 }
 
+impl ArrivalResult {
+    /// The word in X-IFArea: `Success` or `IFErr`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ArrivalResult::Success => "Success",
+            ArrivalResult::IfErr(_) => "IFErr",
+        }
+    }
+
+    /// The code of `X-Ex1-IFArea`, when there is one.
+    pub fn code(&self) -> Option<&Code> {
+        match self {
+            ArrivalResult::Success => None,
+            ArrivalResult::IfErr(code) => Some(code),
+        }
+    }
+}
+
 /// 受付結果: what became of one data file of a Regist.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileResult {
@@ -256,6 +274,25 @@ pub enum CancelResult {
     IfErr(Code),
     /// No such submission, or it is already processed (its Regist was returned).
     NoData(Code),
+}
+
+impl CancelResult {
+    /// The word in X-IFArea: `Success`, `IFErr` or `NoData`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CancelResult::Success => "Success",
+            CancelResult::IfErr(_) => "IFErr",
+            CancelResult::NoData(_) => "NoData",
+        }
+    }
+
+    /// The code of `X-Ex1-IFArea`, when there is one.
+    pub fn code(&self) -> Option<&Code> {
+        match self {
+            CancelResult::Success => None,
+            CancelResult::IfErr(code) | CancelResult::NoData(code) => Some(code),
+        }
+    }
 }
 
 /// 取り消し情報: the result of a cancellation (Subject `Transmit DeleteRegist`).
