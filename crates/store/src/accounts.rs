@@ -204,3 +204,52 @@ fn account(
         created_at: timestamp(created_at)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use kx_denso::{OrgKind, OrgNumber};
+
+    use crate::{PasswordParams, Store, StoreConfig};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn every_login_attempt_runs_one_hash_whether_the_account_exists_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = StoreConfig::in_dir(dir.path());
+        config.password = PasswordParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
+        config.lockout_after = 1;
+        let store = Store::open(&config).await.unwrap();
+        let org = OrgNumber::new(OrgKind::Office, "1312345678").unwrap();
+        store.add_org(&org, "office", &[]).await.unwrap();
+        let with_password = org.account('0').unwrap();
+        let without_password = org.account('1').unwrap();
+        for id in [&with_password, &without_password] {
+            store.add_account(id).await.unwrap();
+        }
+        store
+            .set_password(&with_password, "s3cret", false)
+            .await
+            .unwrap();
+
+        let runs = || store.passwords.runs.load(Ordering::Relaxed);
+        for (login, expected) in [
+            ("J13123456789", Login::Unknown),
+            ("not an id at all", Login::Unknown),
+            ("J13123456781", Login::Wrong),
+            ("J13123456780", Login::Wrong),
+            ("J13123456780", Login::Locked),
+        ] {
+            let before = runs();
+            let login_result = store.verify_password(login, "guess").await.unwrap();
+            assert_eq!(login_result, expected, "{login}");
+            assert_eq!(runs(), before + 1, "{login} ran exactly one hash");
+        }
+    }
+}

@@ -437,6 +437,8 @@ impl Store {
     /// Settles a claimed DataDelete in one transaction: cancels its target (see
     /// [`Store::cancel`]), delivers the DeleteRegist that `reply` builds for the outcome, and
     /// marks the DataDelete `registered`. `None` when the claim was lost (nothing done).
+    /// A target held by the same claim can still be cancelled, so a job settles the
+    /// DataDeletes of its claims before registering the DataSends.
     pub async fn settle_delete(
         &self,
         claim: &Claim,
@@ -456,7 +458,8 @@ impl Store {
         if !settle_claim(&mut tx, claim, None, now).await? {
             return Ok(None);
         }
-        let outcome = cancel_in(&mut tx, &account.org().org_code(), &target, now).await?;
+        let org = account.org().org_code();
+        let outcome = cancel_in(&mut tx, &org, &target, Some(&claim.token), now).await?;
         let reply = reply(outcome);
         let size = to_db(reply.len() as u64)?;
         // Written under the write lock because its content depends on the outcome; one
@@ -475,7 +478,7 @@ impl Store {
         number: &TransmissionNumber,
     ) -> Result<CancelOutcome, Error> {
         let mut tx = self.db.write().await?;
-        let outcome = cancel_in(&mut tx, org, number, now_ms()).await?;
+        let outcome = cancel_in(&mut tx, org, number, None, now_ms()).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -527,23 +530,26 @@ async fn settle_claim(
     Ok(done.rows_affected() == 1)
 }
 
+/// Cancels an accepted DataSend. Another job's live claim blocks it: that job may be handing
+/// the data to the review system. `own_claim`'s does not: its holder has not handed it off
+/// while it settles the DataDelete.
 async fn cancel_in(
     conn: &mut Conn,
     org: &OrgCode,
     number: &TransmissionNumber,
+    own_claim: Option<&str>,
     now: i64,
 ) -> Result<CancelOutcome, Error> {
-    // A claimed submission may be on its way to the review system: only an expired claim
-    // lets a cancel through.
     let done = sqlx::query(
         "UPDATE submissions SET state = 'cancelled', settled_at = $3, \
          claim_token = NULL, claim_expires_at = NULL \
          WHERE org_code = $1 AND number = $2 AND kind = 'DataSend' AND state = 'accepted' \
-         AND (claim_expires_at IS NULL OR claim_expires_at <= $3)",
+         AND (claim_expires_at IS NULL OR claim_expires_at <= $3 OR claim_token = $4)",
     )
     .bind(org.as_str())
     .bind(number.as_str())
     .bind(now)
+    .bind(own_claim)
     .execute(&mut *conn)
     .await?;
     Ok(if done.rows_affected() == 1 {
