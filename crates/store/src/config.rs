@@ -43,7 +43,7 @@ pub struct StoreConfig {
     pub database: Database,
     /// The directory of the local blob store (created when missing).
     pub blobs: PathBuf,
-    /// Consecutive failed logins after which an account is locked (default 5).
+    /// Consecutive failed logins after which an account is locked (default 5; 0 counts as 1).
     pub lockout_after: u32,
     /// Cost of password hashes.
     pub password: PasswordParams,

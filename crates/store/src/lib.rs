@@ -28,6 +28,7 @@ mod orgs;
 mod password;
 mod submissions;
 mod upstream;
+mod used;
 
 use std::sync::Arc;
 
@@ -44,6 +45,7 @@ pub use submissions::{
     SubmissionKind, SubmissionState,
 };
 pub use upstream::{NewUpstreamNotice, UpstreamReceipt};
+pub use used::UsedSnapshot;
 
 use crate::blob::{BlobStore, LocalBlobs};
 use crate::db::Db;
@@ -70,6 +72,11 @@ impl Store {
             passwords: Passwords::new(config.password)?,
             lockout_after: config.lockout_after.max(1),
         })
+    }
+
+    /// Closes the database connections, waiting for those in use (graceful shutdown).
+    pub async fn close(&self) {
+        self.db.pool().close().await;
     }
 
     /// The version of the newest migration applied to the database.

@@ -345,13 +345,13 @@ impl Store {
         org: &OrgCode,
         number: &TransmissionNumber,
     ) -> Result<bool, Error> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM used_numbers WHERE org_code = $1 AND number = $2")
-                .bind(org.as_str())
-                .bind(number.as_str())
-                .fetch_optional(self.db.pool())
-                .await?;
-        Ok(found.is_some())
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM used_numbers WHERE org_code = $1 AND number = $2)",
+        )
+        .bind(org.as_str())
+        .bind(number.as_str())
+        .fetch_one(self.db.pool())
+        .await?)
     }
 
     /// Claims up to `limit` accepted submissions that arrived at least `older_than` ago and

@@ -133,14 +133,14 @@ impl Store {
 
     /// Whether this 一意番号 has been used for this upstream kind (spec §6.7).
     pub async fn unique_used(&self, kind: &str, unique: &str) -> Result<bool, Error> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM upstream_receipts WHERE kind = $1 AND unique_number = $2",
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM upstream_receipts \
+             WHERE kind = $1 AND unique_number = $2)",
         )
         .bind(kind)
         .bind(unique)
-        .fetch_optional(self.db.pool())
-        .await?;
-        Ok(found.is_some())
+        .fetch_one(self.db.pool())
+        .await?)
     }
 
     /// The notices received of one kind, newest first, at most `limit`.

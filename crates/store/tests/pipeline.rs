@@ -536,3 +536,27 @@ async fn the_mailbox_lock_admits_one_holder_until_released_or_expired() {
         "an expired lock is taken over"
     );
 }
+
+#[tokio::test]
+async fn inspect_sees_numbers_the_store_has_used() {
+    use kx_denso::UsedNumbers as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let account = office(&store, "1312345678").await;
+    let org = account.org().org_code();
+    let used = number(&account, "0000000001");
+    let fresh = number(&account, "0000000002");
+    store
+        .accept(vec![data_send(&account, "0000000001")])
+        .await
+        .unwrap();
+    let snapshot = store
+        .used_snapshot(&org, Some(&used), Some(("SampleMail", "1")))
+        .await
+        .unwrap();
+    assert!(snapshot.number_used(&used));
+    assert!(!snapshot.unique_used("SampleMail", "1"));
+    let snapshot = store.used_snapshot(&org, Some(&fresh), None).await.unwrap();
+    assert!(!snapshot.number_used(&fresh));
+}

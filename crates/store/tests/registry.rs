@@ -5,7 +5,7 @@ mod common;
 use std::net::IpAddr;
 
 use common::{config, office, open};
-use kx_denso::{OrgKind, OrgNumber, UpstreamDefinition};
+use kx_denso::{OrgKind, OrgNumber, UpstreamDefinition, UsedNumbers as _};
 use kx_store::{AuditEntry, AuditFilter, Error, Login, Network, NewUpstreamNotice, Store};
 
 fn org(kind: OrgKind, number: &str) -> OrgNumber {
@@ -265,6 +265,15 @@ async fn upstream_kinds_and_their_unique_numbers() {
         store.receive_upstream(notice("SampleMail")).await,
         Err(Error::UniqueUsed { .. })
     ));
+    let snapshot = store
+        .used_snapshot(
+            &pref.org_code(),
+            None,
+            Some(("SampleMail", "00000000993333333333")),
+        )
+        .await
+        .unwrap();
+    assert!(snapshot.unique_used("SampleMail", "00000000993333333333"));
     store.receive_upstream(notice("Free")).await.unwrap();
     assert!(matches!(
         store.receive_upstream(notice("Undefined")).await,

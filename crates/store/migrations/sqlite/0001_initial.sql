@@ -26,7 +26,7 @@ CREATE TABLE accounts (
     org_code             TEXT NOT NULL REFERENCES organisations (code),
     password_hash        TEXT,              -- argon2id PHC string; NULL = no password yet
     must_change_password BOOLEAN NOT NULL DEFAULT FALSE,
-    failed_logins        INTEGER NOT NULL DEFAULT 0,
+    failed_logins        BIGINT NOT NULL DEFAULT 0,
     locked               BOOLEAN NOT NULL DEFAULT FALSE,
     created_at           BIGINT NOT NULL,
     password_changed_at  BIGINT
