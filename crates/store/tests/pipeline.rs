@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{data_delete, data_send, mailbox, number, office, open};
+use common::{accept_one, data_delete, data_send, mailbox, number, office, open, with_office};
 use kx_denso::ErrorCode;
 use kx_store::{
     Arrival, CancelOutcome, Error, NewSubmission, Registration, SubmissionKind, SubmissionState,
@@ -34,9 +34,7 @@ fn crash_image(from: &Path, to: &Path) {
 
 #[tokio::test]
 async fn an_accepted_submission_is_all_there_after_a_crash() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let account = office(&store, "1312345678").await;
+    let (dir, store, account) = with_office().await;
     let item = data_send(&account, "0000000001");
     let (message, accept) = (item.message.clone(), item.accept.clone());
     let ids = store.accept(vec![item]).await.unwrap();
@@ -78,14 +76,9 @@ async fn an_accepted_submission_is_all_there_after_a_crash() {
 
 #[tokio::test]
 async fn a_used_number_is_refused_and_named_and_its_batch_is_not_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let account = office(&store, "1312345678").await;
+    let (_dir, store, account) = with_office().await;
     let org = account.org().org_code();
-    store
-        .accept(vec![data_send(&account, "0000000001")])
-        .await
-        .unwrap();
+    accept_one(&store, &account, "0000000001").await;
 
     let again = store.accept(vec![data_send(&account, "0000000001")]).await;
     assert!(
@@ -121,9 +114,7 @@ async fn a_used_number_is_refused_and_named_and_its_batch_is_not_stored() {
 
 #[tokio::test]
 async fn a_number_of_another_organisation_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let mine = office(&store, "1312345678").await;
+    let (_dir, store, mine) = with_office().await;
     let theirs = office(&store, "1398765432").await;
     let mut item = data_send(&mine, "0000000001");
     item.arrival = Arrival::Success {
@@ -138,9 +129,7 @@ async fn a_number_of_another_organisation_is_refused() {
 
 #[tokio::test]
 async fn refused_messages_are_kept_and_mark_their_number_only_when_it_was_valid() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let account = office(&store, "1312345678").await;
+    let (_dir, store, account) = with_office().await;
     let org = account.org().org_code();
     let refused = |written: &str, valid: bool| {
         let mut item = data_send(&account, "0000000009");
@@ -186,9 +175,7 @@ async fn refused_messages_are_kept_and_mark_their_number_only_when_it_was_valid(
 
 #[tokio::test]
 async fn a_batch_of_a_hundred_commits_as_one_transaction() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let account = office(&store, "1312345678").await;
+    let (_dir, store, account) = with_office().await;
     let org = account.org().org_code();
     let batch = |last: &str| -> Vec<NewSubmission> {
         (1..100)
@@ -220,9 +207,7 @@ async fn a_batch_of_a_hundred_commits_as_one_transaction() {
 
 #[tokio::test]
 async fn a_claim_is_held_by_one_job_until_its_lease_ends() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let account = office(&store, "1312345678").await;
+    let (_dir, store, account) = with_office().await;
     store
         .accept(vec![
             data_send(&account, "0000000001"),
@@ -284,9 +269,7 @@ async fn a_claim_is_held_by_one_job_until_its_lease_ends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn of_concurrent_cancels_and_registers_exactly_one_wins() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let account = office(&store, "1312345678").await;
+    let (_dir, store, account) = with_office().await;
     let org = account.org().org_code();
     for round in 0..12 {
         let serial = format!("{round:010}");
@@ -345,14 +328,9 @@ async fn of_concurrent_cancels_and_registers_exactly_one_wins() {
 
 #[tokio::test]
 async fn a_live_claim_shields_a_submission_from_cancel() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let account = office(&store, "1312345678").await;
+    let (_dir, store, account) = with_office().await;
     let org = account.org().org_code();
-    store
-        .accept(vec![data_send(&account, "0000000001")])
-        .await
-        .unwrap();
+    accept_one(&store, &account, "0000000001").await;
     let claim = store
         .due_for_regist(NOW, MINUTE, 1)
         .await
@@ -378,9 +356,7 @@ async fn a_live_claim_shields_a_submission_from_cancel() {
 
 #[tokio::test]
 async fn a_data_delete_cancels_and_delivers_the_delete_regist_in_one_step() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let account = office(&store, "1312345678").await;
+    let (_dir, store, account) = with_office().await;
     let other = office(&store, "1398765432").await;
     store
         .accept(vec![
@@ -457,9 +433,7 @@ async fn a_data_delete_cancels_and_delivers_the_delete_regist_in_one_step() {
 
 #[tokio::test]
 async fn no_account_can_see_or_touch_another_accounts_mailbox() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let a = office(&store, "1312345678").await;
+    let (_dir, store, a) = with_office().await;
     let b = office(&store, "1398765432").await;
     let mine = store.deliver(&a, b"for A".to_vec()).await.unwrap();
     let theirs = store.deliver(&b, b"for B".to_vec()).await.unwrap();
@@ -486,9 +460,7 @@ async fn no_account_can_see_or_touch_another_accounts_mailbox() {
 
 #[tokio::test]
 async fn uids_survive_deletions_and_reopening_and_are_never_reused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let account = office(&store, "1312345678").await;
+    let (dir, store, account) = with_office().await;
     let mut uids = Vec::new();
     for n in 1..=3 {
         uids.push(store.deliver(&account, vec![b'0' + n]).await.unwrap());
@@ -520,9 +492,7 @@ async fn uids_survive_deletions_and_reopening_and_are_never_reused() {
 
 #[tokio::test]
 async fn the_mailbox_lock_admits_one_holder_until_released_or_expired() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let a = office(&store, "1312345678").await;
+    let (_dir, store, a) = with_office().await;
     let b = office(&store, "1398765432").await;
     assert!(store.try_lock_mailbox(&a, "kxd-1", MINUTE).await.unwrap());
     assert!(!store.try_lock_mailbox(&a, "kxd-2", MINUTE).await.unwrap());
@@ -541,16 +511,11 @@ async fn the_mailbox_lock_admits_one_holder_until_released_or_expired() {
 async fn inspect_sees_numbers_the_store_has_used() {
     use kx_denso::UsedNumbers as _;
 
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let account = office(&store, "1312345678").await;
+    let (_dir, store, account) = with_office().await;
     let org = account.org().org_code();
     let used = number(&account, "0000000001");
     let fresh = number(&account, "0000000002");
-    store
-        .accept(vec![data_send(&account, "0000000001")])
-        .await
-        .unwrap();
+    accept_one(&store, &account, "0000000001").await;
     let snapshot = store
         .used_snapshot(&org, Some(&used), Some(("SampleMail", "1")))
         .await

@@ -4,7 +4,7 @@ mod common;
 
 use std::net::IpAddr;
 
-use common::{config, office, open};
+use common::{config, fresh, office, open, with_office};
 use kx_denso::{OrgKind, OrgNumber, UpstreamDefinition, UsedNumbers as _};
 use kx_store::{AuditEntry, AuditFilter, Error, Login, Network, NewUpstreamNotice, Store};
 
@@ -14,8 +14,7 @@ fn org(kind: OrgKind, number: &str) -> OrgNumber {
 
 #[tokio::test]
 async fn organisations_are_kept_with_their_networks() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+    let (_dir, store) = fresh().await;
     let insurer = org(OrgKind::Insurer, "123456");
     let networks: Vec<Network> = ["192.0.2.0/24", "2001:db8::/32"]
         .iter()
@@ -49,8 +48,7 @@ async fn organisations_are_kept_with_their_networks() {
 
 #[tokio::test]
 async fn accounts_need_their_organisation_and_are_listed_per_organisation() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+    let (_dir, store) = fresh().await;
     let welfare = org(OrgKind::WelfareOffice, "654321");
     assert!(matches!(
         store.add_account(&welfare.master()).await,
@@ -147,9 +145,7 @@ async fn repeated_failures_lock_the_account_until_unlocked() {
 
 #[tokio::test]
 async fn passwords_are_stored_as_argon2id_only_and_temporary_ones_must_change() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
-    let account = office(&store, "1312345678").await;
+    let (dir, store, account) = with_office().await;
     let id = account.to_string();
     let temporary = "Temporary-Password-4711";
     store.set_password(&account, temporary, true).await.unwrap();
@@ -204,8 +200,7 @@ async fn passwords_are_stored_as_argon2id_only_and_temporary_ones_must_change() 
 
 #[tokio::test]
 async fn upstream_kinds_and_their_unique_numbers() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+    let (_dir, store) = fresh().await;
     let pref = org(OrgKind::Prefecture, "99");
     store.add_org(&pref, "県", &[]).await.unwrap();
     let sender = pref.master();
@@ -286,8 +281,7 @@ async fn upstream_kinds_and_their_unique_numbers() {
 
 #[tokio::test]
 async fn audit_entries_are_written_and_filtered() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+    let (dir, store) = fresh().await;
     let ip: IpAddr = "192.0.2.7".parse().unwrap();
     let entry = |actor: &str, action: &str, outcome: &str| AuditEntry {
         actor: actor.into(),

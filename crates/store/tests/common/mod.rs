@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use tempfile::TempDir;
+
 use kx_denso::{AccountId, OrgKind, OrgNumber, TransmissionNumber};
 use kx_store::{Arrival, NewSubmission, PasswordParams, Store, StoreConfig, SubmissionKind};
 
@@ -37,32 +39,30 @@ pub fn number(account: &AccountId, serial: &str) -> TransmissionNumber {
 
 /// A DataSend with Accept Success, its message and Accept bytes naming the number.
 pub fn data_send(account: &AccountId, serial: &str) -> NewSubmission {
-    let number = number(account, serial);
-    NewSubmission {
-        account: account.clone(),
-        kind: SubmissionKind::DataSend,
-        message: format!("Subject: Transmit DataSend\r\nX-IFArea: {number},00001\r\n").into(),
-        accept: format!("Subject: Transmit Accept\r\nX-IFArea: {number},Success\r\n").into(),
-        arrival: Arrival::Success {
-            number,
-            cancel: None,
-        },
-    }
+    submission(account, serial, None)
 }
 
 /// A DataDelete with Accept Success cancelling `target`.
 pub fn data_delete(account: &AccountId, serial: &str, target: &str) -> NewSubmission {
+    submission(account, serial, Some(number(account, target)))
+}
+
+fn submission(
+    account: &AccountId,
+    serial: &str,
+    cancel: Option<TransmissionNumber>,
+) -> NewSubmission {
     let number = number(account, serial);
-    let target = self::number(account, target);
+    let (kind, ifarea) = match &cancel {
+        None => (SubmissionKind::DataSend, format!("{number},00001")),
+        Some(target) => (SubmissionKind::DataDelete, format!("{number},{target}")),
+    };
     NewSubmission {
         account: account.clone(),
-        kind: SubmissionKind::DataDelete,
-        message: format!("Subject: Transmit DataDelete\r\nX-IFArea: {number},{target}\r\n").into(),
+        kind,
+        message: format!("Subject: Transmit {kind}\r\nX-IFArea: {ifarea}\r\n").into(),
         accept: format!("Subject: Transmit Accept\r\nX-IFArea: {number},Success\r\n").into(),
-        arrival: Arrival::Success {
-            number,
-            cancel: Some(target),
-        },
+        arrival: Arrival::Success { number, cancel },
     }
 }
 
@@ -73,4 +73,26 @@ pub async fn mailbox(store: &Store, account: &AccountId) -> Vec<Vec<u8>> {
         messages.push(store.fetch_mail(account, item.uid).await.expect("fetch"));
     }
     messages
+}
+
+/// A store in a fresh temporary directory (kept as long as the directory is).
+pub async fn fresh() -> (TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = open(dir.path()).await;
+    (dir, store)
+}
+
+/// A fresh store with one office (1312345678) and its master account.
+pub async fn with_office() -> (TempDir, Store, AccountId) {
+    let (dir, store) = fresh().await;
+    let account = office(&store, "1312345678").await;
+    (dir, store, account)
+}
+
+/// Accepts one DataSend.
+pub async fn accept_one(store: &Store, account: &AccountId, serial: &str) {
+    store
+        .accept(vec![data_send(account, serial)])
+        .await
+        .expect("accepted");
 }
