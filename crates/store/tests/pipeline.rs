@@ -9,13 +9,21 @@ use std::time::Duration;
 use common::{accept_one, data_delete, data_send, mailbox, number, office, open, with_office};
 use kx_denso::ErrorCode;
 use kx_store::{
-    Arrival, CancelOutcome, Error, NewSubmission, Registration, SubmissionKind, SubmissionState,
-    Uid,
+    Arrival, CancelOutcome, Claim, Error, NewSubmission, Registration, Store, SubmissionKind,
+    SubmissionState, Uid,
 };
 use tokio::task::JoinSet;
 
 const NOW: Duration = Duration::ZERO;
 const MINUTE: Duration = Duration::from_secs(60);
+
+/// Registers a claimed DataSend as handed off, with a Regist that says "Regist".
+async fn register(store: &Store, claim: &Claim) -> Registration {
+    store
+        .register(claim, b"Regist".to_vec(), true)
+        .await
+        .expect("register")
+}
 
 /// Copies every file under `from` to `to`, as a machine that stops dead leaves its disk: the
 /// store is neither closed nor dropped, and SQLite's shared-memory index is left behind.
@@ -238,18 +246,9 @@ async fn a_claim_is_held_by_one_job_until_its_lease_ends() {
 
     let expired = store.due_for_regist(NOW, NOW, 10).await.unwrap();
     assert!(expired.is_empty(), "live leases are not taken");
+    assert_eq!(register(&store, &first[0]).await, Registration::Registered);
     assert_eq!(
-        store
-            .register(&first[0], b"Regist".to_vec(), true)
-            .await
-            .unwrap(),
-        Registration::Registered
-    );
-    assert_eq!(
-        store
-            .register(&first[0], b"Regist".to_vec(), true)
-            .await
-            .unwrap(),
+        register(&store, &first[0]).await,
         Registration::Lost,
         "registered once only"
     );
@@ -287,11 +286,7 @@ async fn of_concurrent_cancels_and_registers_exactly_one_wins() {
                 if (task + round) % 2 == 0 {
                     store.cancel(&org, &number).await.unwrap() == CancelOutcome::Success
                 } else {
-                    store
-                        .register(&claim, b"Regist".to_vec(), true)
-                        .await
-                        .unwrap()
-                        == Registration::Registered
+                    register(&store, &claim).await == Registration::Registered
                 }
             });
         }
@@ -341,13 +336,7 @@ async fn a_live_claim_shields_a_submission_from_cancel() {
         store.cancel(&org, &target).await.unwrap(),
         CancelOutcome::NoData
     );
-    assert_eq!(
-        store
-            .register(&claim, b"Regist".to_vec(), true)
-            .await
-            .unwrap(),
-        Registration::Registered
-    );
+    assert_eq!(register(&store, &claim).await, Registration::Registered);
     assert_eq!(
         store.cancel(&org, &target).await.unwrap(),
         CancelOutcome::NoData
@@ -384,10 +373,7 @@ async fn a_data_delete_cancels_and_delivers_the_delete_regist_in_one_step() {
         [Some(CancelOutcome::Success), Some(CancelOutcome::NoData)]
     );
     assert_eq!(
-        store
-            .register(&claims[0], b"Regist".to_vec(), true)
-            .await
-            .unwrap(),
+        register(&store, &claims[0]).await,
         Registration::Lost,
         "cancelled before its Regist"
     );
