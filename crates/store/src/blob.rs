@@ -63,7 +63,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// Where blobs are kept.
-pub(crate) trait BlobStore: Send + Sync {
+pub(crate) trait BlobStore: fmt::Debug + Send + Sync {
     /// Stores every blob durably and returns their ids in order: once this returns Ok, each
     /// survives a crash. Several at once so a batch pays for shared syncs once.
     fn put_all(&self, blobs: Vec<Vec<u8>>) -> BoxFuture<'_, Result<Vec<BlobId>, Error>>;

@@ -52,7 +52,7 @@ use crate::db::Db;
 use crate::password::Passwords;
 
 /// The durable store. Cheap to clone; clones share connections.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
     blobs: Arc<dyn BlobStore>,

@@ -1,5 +1,7 @@
 //! Organisations: the federation's clients (都道府県 / 保険者 / 福祉事務所 / 事業所).
 
+use std::net::IpAddr;
+
 use kx_denso::{OrgCode, OrgKind, OrgNumber};
 
 use crate::db::{Timestamp, now_ms, or_conflict, timestamp};
@@ -16,6 +18,14 @@ pub struct Organisation {
     pub networks: Vec<Network>,
     /// When it was added.
     pub created_at: Timestamp,
+}
+
+impl Organisation {
+    /// Whether a client at `ip` may connect for this organisation (spec §3: *where* the
+    /// client is). No networks listed allows any.
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        self.networks.is_empty() || self.networks.iter().any(|n| n.contains(ip))
+    }
 }
 
 type OrgRow = (String, String, String, i64);

@@ -81,3 +81,20 @@ fn hash_with(argon2: &Argon2<'_>, password: &str) -> Result<String, Error> {
         .map(|h| h.to_string())
         .map_err(|e| Error::Password(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_argon2id_with_owasp_parameters() {
+        let passwords = Passwords::new(PasswordParams::default()).unwrap();
+        assert!(
+            passwords
+                .decoy
+                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            passwords.decoy
+        );
+    }
+}

@@ -34,6 +34,8 @@ async fn organisations_are_kept_with_their_networks() {
     assert_eq!(found.org, insurer);
     assert_eq!(found.name, "保険者");
     assert_eq!(found.networks, networks);
+    assert!(found.allows("192.0.2.99".parse().unwrap()));
+    assert!(!found.allows("198.51.100.1".parse().unwrap()));
     let codes: Vec<String> = store
         .orgs()
         .await
@@ -42,6 +44,8 @@ async fn organisations_are_kept_with_their_networks() {
         .map(|o| o.org.org_code().to_string())
         .collect();
     assert_eq!(codes, ["0000000013", "0000123456"]);
+    let anywhere = store.orgs().await.unwrap().remove(0);
+    assert!(anywhere.allows("198.51.100.1".parse().unwrap()));
     let missing = org(OrgKind::Office, "1312345678").org_code();
     assert_eq!(store.org(&missing).await.unwrap(), None);
 }
