@@ -1,4 +1,86 @@
-//! Durable state for `kxd`: organisations, accounts, mailboxes, submissions and blobs.
+//! Durable state for `kxd`: organisations, accounts, mailboxes, submissions, upstream notices,
+//! the audit log, and the blobs they point at.
 //!
-//! SQLite plus a local blob directory by default; the gateway and exchange pipelines talk to
-//! this crate only, so other backends can slot in behind it.
+//! One [`Store`] hides the backends: SQLite (WAL, full fsync) plus a local blob directory by
+//! default. The queries are plain SQL PostgreSQL also accepts and the blob directory sits behind
+//! an internal seam, so PostgreSQL and an S3-compatible object store can slot in without
+//! touching the pipelines.
+//!
+//! Promises kept here:
+//! - **Durable before acknowledged**: [`Store::accept`] returns only after every blob is
+//!   fsynced and the transaction naming them is committed; SMTP may say 250 after that.
+//! - **Group commit**: [`Store::accept`] takes a batch, one transaction for all of it.
+//! - **Isolation**: every mailbox operation is scoped by the account; another account's
+//!   message is indistinguishable from a missing one.
+//! - **Passwords**: argon2id hashes only; unknown accounts cost a hash too, and repeated
+//!   failures lock the account.
+//! - **Race-free settlement**: a submission is registered or cancelled, never both.
+
+mod accounts;
+mod audit;
+mod blob;
+mod config;
+mod db;
+mod error;
+mod mailbox;
+mod network;
+mod orgs;
+mod password;
+mod submissions;
+mod upstream;
+mod used;
+
+use std::sync::Arc;
+
+pub use accounts::{Account, Login};
+pub use audit::{AuditEntry, AuditFilter, AuditRecord};
+pub use config::{Database, PasswordParams, StoreConfig};
+pub use db::Timestamp;
+pub use error::Error;
+pub use mailbox::{MailItem, Uid};
+pub use network::Network;
+pub use orgs::Organisation;
+pub use submissions::{
+    Arrival, CancelOutcome, Claim, NewSubmission, Registration, Submission, SubmissionId,
+    SubmissionKind, SubmissionState,
+};
+pub use upstream::{NewUpstreamNotice, UpstreamReceipt};
+pub use used::UsedSnapshot;
+
+use crate::blob::{BlobStore, LocalBlobs};
+use crate::db::Db;
+use crate::password::Passwords;
+
+/// The durable store. Cheap to clone; clones share connections.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+    blobs: Arc<dyn BlobStore>,
+    passwords: Arc<Passwords>,
+    lockout_after: u32,
+}
+
+impl Store {
+    /// Opens the store, creating what is missing and applying pending migrations. Opening an
+    /// existing store keeps its data.
+    pub async fn open(config: &StoreConfig) -> Result<Store, Error> {
+        let blobs = LocalBlobs::open(&config.blobs)?;
+        let db = Db::open(&config.database).await?;
+        Ok(Store {
+            db,
+            blobs: Arc::new(blobs),
+            passwords: Passwords::new(config.password)?,
+            lockout_after: config.lockout_after.max(1),
+        })
+    }
+
+    /// Closes the database connections, waiting for those in use (graceful shutdown).
+    pub async fn close(&self) {
+        self.db.pool().close().await;
+    }
+
+    /// The version of the newest migration applied to the database.
+    pub async fn schema_version(&self) -> Result<i64, Error> {
+        self.db.schema_version().await
+    }
+}

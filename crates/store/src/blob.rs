@@ -1,0 +1,330 @@
+//! Blobs (raw messages and replies), named by the SHA-256 of their content.
+//!
+//! [`BlobStore`] is the seam where an object store (S3) slots in; [`LocalBlobs`] is the
+//! embedded default. A blob must be durable before the metadata transaction that names it
+//! commits, so a committed row never points at a missing or partial blob.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fs::{self, File};
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::Error;
+
+/// A boxed future, so [`BlobStore`] can be used as a trait object.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The name of a blob: the lower-case hex SHA-256 of its content.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct BlobId(String);
+
+impl BlobId {
+    /// The id of `data`.
+    pub(crate) fn of(data: &[u8]) -> BlobId {
+        BlobId::from_digest(Sha256::digest(data).as_slice())
+    }
+
+    fn from_digest(digest: &[u8]) -> BlobId {
+        BlobId(hex(digest))
+    }
+
+    /// A stored name read back from the database; refuses anything that is not 64 hex digits,
+    /// so a name can never reach outside the blob directory.
+    pub(crate) fn parse(text: &str) -> Result<BlobId, Error> {
+        if text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(BlobId(text.to_owned()))
+        } else {
+            Err(Error::Invalid(format!("{text:?} is not a blob id")))
+        }
+    }
+
+    /// The name as text.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BlobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where blobs are kept.
+pub(crate) trait BlobStore: fmt::Debug + Send + Sync {
+    /// Stores every blob durably and returns their ids in order: once this returns Ok, each
+    /// survives a crash. Several at once so a batch pays for shared syncs once.
+    fn put_all(&self, blobs: Vec<Vec<u8>>) -> BoxFuture<'_, Result<Vec<BlobId>, Error>>;
+
+    /// The content of a blob, checked against its id.
+    fn get(&self, id: BlobId) -> BoxFuture<'_, Result<Vec<u8>, Error>>;
+}
+
+/// Temporary files older than this are left over from a crash, not being written.
+const STALE_TEMP: Duration = Duration::from_secs(3600);
+
+/// Distinguishes temporary files of concurrent writers in one process.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Blobs in a local directory: `ROOT/ab/abcdef…` (fan-out by the first two hex digits), written
+/// to `ROOT/tmp/` first, fsynced, renamed into place, and the directory fsynced.
+#[derive(Clone, Debug)]
+pub(crate) struct LocalBlobs {
+    root: PathBuf,
+}
+
+impl LocalBlobs {
+    /// Opens (creating) the directory and removes temporary files a crash left behind.
+    pub(crate) fn open(root: &Path) -> Result<LocalBlobs, Error> {
+        let blobs = LocalBlobs {
+            root: root.to_owned(),
+        };
+        fs::create_dir_all(blobs.temp_dir())?;
+        for entry in fs::read_dir(blobs.temp_dir())? {
+            let entry = entry?;
+            let age = entry
+                .metadata()?
+                .modified()?
+                .elapsed()
+                .unwrap_or(Duration::ZERO);
+            if age > STALE_TEMP {
+                fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(blobs)
+    }
+
+    fn temp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    fn path(&self, id: &BlobId) -> PathBuf {
+        self.root.join(&id.as_str()[..2]).join(id.as_str())
+    }
+
+    /// Writes every source and syncs each touched directory once.
+    fn put_sources(&self, sources: &mut [&mut dyn Read]) -> io::Result<Vec<BlobId>> {
+        let mut dirs = BTreeSet::new();
+        let mut ids = Vec::with_capacity(sources.len());
+        for source in sources {
+            let id = self.write_one(&mut **source, &mut dirs)?;
+            ids.push(id);
+        }
+        for dir in dirs {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(ids)
+    }
+
+    /// Copies `source` into a temporary file, fsyncs it and renames it to its id. The final
+    /// name only ever holds complete content; on failure the temporary file is removed.
+    /// Records the directories whose entries changed in `dirs` (they still need an fsync).
+    fn write_one(&self, source: &mut dyn Read, dirs: &mut BTreeSet<PathBuf>) -> io::Result<BlobId> {
+        let temp = self.temp_dir().join(format!(
+            "{}.{}",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let result = self.fill_and_place(&temp, source, dirs);
+        if result.is_err() {
+            // Best effort: a leftover is only garbage, never visible under a blob id.
+            let _ = fs::remove_file(&temp);
+        }
+        result
+    }
+
+    fn fill_and_place(
+        &self,
+        temp: &Path,
+        source: &mut dyn Read,
+        dirs: &mut BTreeSet<PathBuf>,
+    ) -> io::Result<BlobId> {
+        let mut file = File::create_new(temp)?;
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0; 64 * 1024];
+        loop {
+            let n = match source.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            hasher.update(&buffer[..n]);
+            file.write_all(&buffer[..n])?;
+        }
+        file.sync_all()?;
+        drop(file);
+        let id = BlobId::from_digest(hasher.finalize().as_slice());
+        let path = self.path(&id);
+        let dir = path.parent().unwrap_or(&self.root).to_owned();
+        if !dir.exists() {
+            fs::create_dir(&dir).or_else(|e| match e.kind() {
+                io::ErrorKind::AlreadyExists => Ok(()),
+                _ => Err(e),
+            })?;
+            dirs.insert(self.root.clone());
+        }
+        // Same content, same name: replacing an existing blob changes nothing, and the
+        // directory is synced again in case the earlier writer crashed before its sync.
+        fs::rename(temp, &path)?;
+        dirs.insert(dir);
+        Ok(id)
+    }
+
+    fn read_checked(&self, id: &BlobId) -> Result<Vec<u8>, Error> {
+        let data = match fs::read(self.path(id)) {
+            Ok(data) => data,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::NotFound(format!("blob {id}")));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if BlobId::of(&data) != *id {
+            return Err(Error::CorruptBlob(id.to_string()));
+        }
+        Ok(data)
+    }
+}
+
+impl BlobStore for LocalBlobs {
+    fn put_all(&self, blobs: Vec<Vec<u8>>) -> BoxFuture<'_, Result<Vec<BlobId>, Error>> {
+        let this = self.clone();
+        Box::pin(async move {
+            let ids = tokio::task::spawn_blocking(move || {
+                let mut slices: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+                let mut sources: Vec<&mut dyn Read> =
+                    slices.iter_mut().map(|s| s as &mut dyn Read).collect();
+                this.put_sources(&mut sources)
+            })
+            .await??;
+            Ok(ids)
+        })
+    }
+
+    fn get(&self, id: BlobId) -> BoxFuture<'_, Result<Vec<u8>, Error>> {
+        let this = self.clone();
+        Box::pin(async move { tokio::task::spawn_blocking(move || this.read_checked(&id)).await? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+
+    /// Makes a file look `by` older than it is.
+    fn age(path: &Path, by: Duration) -> io::Result<()> {
+        let then = SystemTime::now() - by;
+        File::options().write(true).open(path)?.set_modified(then)
+    }
+
+    /// A source that yields some bytes, then fails like a dropped connection or a full disk.
+    struct FailingSource {
+        left: usize,
+    }
+
+    impl Read for FailingSource {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.left == 0 {
+                return Err(io::Error::other("simulated failure"));
+            }
+            let n = buf.len().min(self.left);
+            buf[..n].fill(b'x');
+            self.left -= n;
+            Ok(n)
+        }
+    }
+
+    fn files_under(dir: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                found.extend(files_under(&path));
+            } else {
+                found.push(path);
+            }
+        }
+        found
+    }
+
+    #[tokio::test]
+    async fn put_then_get_round_trips_and_names_by_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = LocalBlobs::open(dir.path()).unwrap();
+        let ids = blobs
+            .put_all(vec![b"abc".to_vec(), b"abc".to_vec()])
+            .await
+            .unwrap();
+        assert_eq!(
+            ids[0].as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(ids[0], ids[1]);
+        assert_eq!(blobs.get(ids[0].clone()).await.unwrap(), b"abc");
+        assert!(files_under(&dir.path().join("tmp")).is_empty());
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_blob_and_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = LocalBlobs::open(dir.path()).unwrap();
+        let mut source = FailingSource { left: 200_000 };
+        let mut sources: [&mut dyn Read; 1] = [&mut source];
+        assert!(blobs.put_sources(&mut sources).is_err());
+        assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
+    }
+
+    #[test]
+    fn a_blob_that_changed_on_disk_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = LocalBlobs::open(dir.path()).unwrap();
+        let mut data: &[u8] = b"original";
+        let mut sources: [&mut dyn Read; 1] = [&mut data];
+        let id = blobs.put_sources(&mut sources).unwrap().remove(0);
+        fs::write(blobs.path(&id), b"origina").unwrap();
+        assert!(matches!(
+            blobs.read_checked(&id),
+            Err(Error::CorruptBlob(_))
+        ));
+    }
+
+    #[test]
+    fn reopening_removes_stale_temporary_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = LocalBlobs::open(dir.path()).unwrap();
+        // What a crash in the middle of a write leaves: a partial temporary file.
+        let stale = blobs.temp_dir().join("1.0");
+        let fresh = blobs.temp_dir().join("2.0");
+        fs::write(&stale, b"part").unwrap();
+        fs::write(&fresh, b"being written").unwrap();
+        age(&stale, STALE_TEMP * 2).unwrap();
+        LocalBlobs::open(dir.path()).unwrap();
+        assert!(!stale.exists());
+        assert!(fresh.exists());
+        assert!(matches!(
+            blobs.read_checked(&BlobId::of(b"part")),
+            Err(Error::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn ids_from_the_database_cannot_name_other_paths() {
+        assert!(BlobId::parse("../../etc/passwd").is_err());
+        assert!(BlobId::parse(&"A".repeat(64)).is_err());
+        assert!(BlobId::parse(BlobId::of(b"x").as_str()).is_ok());
+    }
+}

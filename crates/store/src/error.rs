@@ -1,0 +1,47 @@
+//! The crate's one error type.
+
+use kx_denso::TransmissionNumber;
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration could not be applied.
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The blob directory failed.
+    #[error("blob store: {0}")]
+    Io(#[from] std::io::Error),
+    /// A stored blob no longer matches its SHA-256 name.
+    #[error("blob {0} is corrupt")]
+    CorruptBlob(String),
+    /// No such organisation, account, message, submission or definition (for this account).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// An organisation, account or definition with this key exists already.
+    #[error("already exists: {0}")]
+    Exists(String),
+    /// The organisation has used this transmission number before; nothing of the batch
+    /// holding it was stored.
+    #[error("transmission number {0} has been used before")]
+    NumberUsed(TransmissionNumber),
+    /// This 一意番号 has been used before for this upstream kind; nothing was stored.
+    #[error("unique number {unique} has been used before for {kind}")]
+    UniqueUsed {
+        /// The upstream kind (独自情報名).
+        kind: String,
+        /// The 一意番号.
+        unique: String,
+    },
+    /// An input or a stored value breaks a rule (a malformed network, an unknown state…).
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// Hashing a password failed (bad parameters).
+    #[error("password hashing: {0}")]
+    Password(String),
+    /// A blocking task (hashing, blob I/O) panicked or was cancelled.
+    #[error("background task: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}

@@ -1,0 +1,597 @@
+//! Submissions: DataSend and DataDelete messages, from arrival to Regist (spec §4–§6).
+//!
+//! State machine: `accepted` → `registered` | `cancelled`; a message answered with Accept
+//! IFErr is `refused` from the start and never processed. Settling is one conditional UPDATE
+//! on `state = 'accepted'`, so of a concurrent cancel and register exactly one wins.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use kx_denso::{AccountId, ErrorCode, OrgCode, TransmissionNumber};
+
+use crate::blob::{BlobId, hex};
+use crate::db::{Conn, Timestamp, from_db, millis, now_ms, timestamp, to_db};
+use crate::mailbox::deliver_in;
+use crate::orgs::invalid;
+use crate::{Error, Store};
+
+/// The kind of a client message that enters the pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SubmissionKind {
+    /// データ送信.
+    DataSend,
+    /// データ取り消し.
+    DataDelete,
+}
+
+/// Where a submission stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SubmissionState {
+    /// Accept Success sent; waits for its Regist (or DeleteRegist) and can still be cancelled.
+    Accepted,
+    /// Its Regist (or DeleteRegist) was delivered; the server no longer manages it.
+    Registered,
+    /// Cancelled by a DataDelete before its Regist.
+    Cancelled,
+    /// Answered with Accept IFErr; never processed.
+    Refused,
+}
+
+macro_rules! stored_words {
+    ($type:ty { $($variant:ident = $word:literal),* }) => {
+        impl $type {
+            /// The word stored in the database.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $word,)* }
+            }
+        }
+
+        impl FromStr for $type {
+            type Err = Error;
+
+            fn from_str(s: &str) -> Result<Self, Error> {
+                match s {
+                    $($word => Ok(Self::$variant),)*
+                    _ => Err(Error::Invalid(format!("{s:?} is not a {}", stringify!($type)))),
+                }
+            }
+        }
+
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+stored_words!(SubmissionKind { DataSend = "DataSend", DataDelete = "DataDelete" });
+stored_words!(SubmissionState {
+    Accepted = "accepted",
+    Registered = "registered",
+    Cancelled = "cancelled",
+    Refused = "refused"
+});
+
+/// A submission's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubmissionId(pub i64);
+
+impl fmt::Display for SubmissionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What the gateway answered in the Accept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// Accept Success: the message enters the pipeline and its number becomes used.
+    Success {
+        /// Its transmission number; it must be the sender's organisation's.
+        number: TransmissionNumber,
+        /// DataDelete: the number to cancel (required); DataSend: none.
+        cancel: Option<TransmissionNumber>,
+    },
+    /// Accept IFErr: kept for the record, never processed.
+    IfErr {
+        /// The code sent in `X-Ex1-IFArea`.
+        code: ErrorCode,
+        /// The transmission number as written, if any.
+        number: Option<String>,
+        /// Whether `number` is a valid, unused number of the sender's organisation; only
+        /// then is it recorded as used.
+        number_valid: bool,
+    },
+}
+
+/// One arrived client message and its Accept, for [`Store::accept`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSubmission {
+    /// The authenticated sender.
+    pub account: AccountId,
+    /// DataSend or DataDelete.
+    pub kind: SubmissionKind,
+    /// What the Accept says.
+    pub arrival: Arrival,
+    /// The message exactly as received.
+    pub message: Vec<u8>,
+    /// The Accept to deliver into the sender's mailbox.
+    pub accept: Vec<u8>,
+}
+
+/// A submission as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submission {
+    /// Its id.
+    pub id: SubmissionId,
+    /// The sender; its organisation is the submission's.
+    pub account: AccountId,
+    /// DataSend or DataDelete.
+    pub kind: SubmissionKind,
+    /// The transmission number as written (absent or malformed only when refused).
+    pub number: Option<String>,
+    /// DataDelete: the number to cancel.
+    pub cancel_target: Option<String>,
+    /// Where it stands.
+    pub state: SubmissionState,
+    /// Refused: the IFErr code.
+    pub error_code: Option<String>,
+    /// Size of the raw message in bytes.
+    pub size: u64,
+    /// When it was accepted (or refused).
+    pub accepted_at: Timestamp,
+    /// When it was registered or cancelled.
+    pub settled_at: Option<Timestamp>,
+    /// Registered DataSend: whether it was handed to the review system.
+    pub handed_off: Option<bool>,
+}
+
+/// A submission taken by one Regist job until its lease ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// The submission.
+    pub submission: Submission,
+    token: String,
+}
+
+/// What [`Store::register`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registration {
+    /// Registered, and the Regist delivered.
+    Registered,
+    /// Nothing: the submission was cancelled or claimed by another job meanwhile (the lease
+    /// ran out). Nothing was delivered.
+    Lost,
+}
+
+/// The outcome of a cancellation (取り消し結果), before the gateway picks a code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The submission was still accepted and is now cancelled.
+    Success,
+    /// No such submission of this organisation, or already registered, cancelled or being
+    /// registered.
+    NoData,
+}
+
+/// The columns [`submission`] reads, in order.
+const SUBMISSION_COLUMNS: &str = "id, account_id, kind, number, cancel_target, state, \
+     error_code, size, accepted_at, settled_at, handed_off";
+
+type SubmissionRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+    Option<bool>,
+);
+
+/// A [`NewSubmission`] checked and turned into columns.
+struct Row {
+    account: String,
+    org: OrgCode,
+    kind: SubmissionKind,
+    number: Option<String>,
+    cancel_target: Option<String>,
+    state: SubmissionState,
+    error_code: Option<&'static str>,
+    used: Option<TransmissionNumber>,
+}
+
+impl Row {
+    fn of(item: &NewSubmission) -> Result<Row, Error> {
+        let org = item.account.org().org_code();
+        let own = |number: &TransmissionNumber| {
+            if number.org_code() == org {
+                Ok(())
+            } else {
+                Err(Error::Invalid(format!(
+                    "{number} is not a number of {}'s organisation",
+                    item.account
+                )))
+            }
+        };
+        let row = |state, number, cancel_target, error_code, used| Row {
+            account: item.account.to_string(),
+            org: org.clone(),
+            kind: item.kind,
+            number,
+            cancel_target,
+            state,
+            error_code,
+            used,
+        };
+        match &item.arrival {
+            Arrival::Success { number, cancel } => {
+                own(number)?;
+                if cancel.is_some() != (item.kind == SubmissionKind::DataDelete) {
+                    return Err(Error::Invalid(
+                        "a DataDelete, and only a DataDelete, names a number to cancel".into(),
+                    ));
+                }
+                Ok(row(
+                    SubmissionState::Accepted,
+                    Some(number.to_string()),
+                    cancel.as_ref().map(ToString::to_string),
+                    None,
+                    Some(number.clone()),
+                ))
+            }
+            Arrival::IfErr {
+                code,
+                number,
+                number_valid,
+            } => {
+                let used = match (number, number_valid) {
+                    (Some(text), true) => {
+                        let valid: TransmissionNumber = text.parse().map_err(invalid)?;
+                        own(&valid)?;
+                        Some(valid)
+                    }
+                    (None, true) => {
+                        return Err(Error::Invalid("no number to record as used".into()));
+                    }
+                    (_, false) => None,
+                };
+                Ok(row(
+                    SubmissionState::Refused,
+                    number.clone(),
+                    None,
+                    Some(code.code()),
+                    used,
+                ))
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Stores a batch of arrived messages in one transaction (group commit): for each, its
+    /// raw message and Accept as fsynced blobs, its submission row, its number as used, and
+    /// the Accept in the sender's mailbox. When this returns Ok all of it is durable and SMTP
+    /// may answer 250; on any error nothing of the batch is stored. [`Error::NumberUsed`]
+    /// names a number used before (or twice in the batch): drop or re-answer that message
+    /// and retry the rest.
+    pub async fn accept(&self, batch: Vec<NewSubmission>) -> Result<Vec<SubmissionId>, Error> {
+        let rows = batch.iter().map(Row::of).collect::<Result<Vec<_>, _>>()?;
+        let mut sizes = Vec::with_capacity(batch.len());
+        let mut blobs = Vec::with_capacity(batch.len() * 2);
+        for item in batch {
+            sizes.push((
+                to_db(item.message.len() as u64)?,
+                to_db(item.accept.len() as u64)?,
+            ));
+            blobs.push(item.message);
+            blobs.push(item.accept);
+        }
+        let blob_ids = self.blobs.put_all(blobs).await?;
+        let now = now_ms();
+        let mut tx = self.db.write().await?;
+        let mut ids = Vec::with_capacity(rows.len());
+        for ((row, (message_size, accept_size)), pair) in
+            rows.iter().zip(sizes).zip(blob_ids.chunks_exact(2))
+        {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO submissions (account_id, org_code, kind, number, cancel_target, \
+                 state, error_code, blob, size, accepted_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            )
+            .bind(&row.account)
+            .bind(row.org.as_str())
+            .bind(row.kind.as_str())
+            .bind(&row.number)
+            .bind(&row.cancel_target)
+            .bind(row.state.as_str())
+            .bind(row.error_code)
+            .bind(pair[0].as_str())
+            .bind(message_size)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some(number) = &row.used {
+                let recorded = sqlx::query(
+                    "INSERT INTO used_numbers (org_code, number, submission_id, used_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(row.org.as_str())
+                .bind(number.as_str())
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if recorded.rows_affected() == 0 {
+                    return Err(Error::NumberUsed(number.clone()));
+                }
+            }
+            deliver_in(&mut tx, &row.account, &pair[1], accept_size, now).await?;
+            ids.push(SubmissionId(id));
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Whether the organisation has used this transmission number (spec §5 rule 10).
+    pub async fn number_used(
+        &self,
+        org: &OrgCode,
+        number: &TransmissionNumber,
+    ) -> Result<bool, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM used_numbers WHERE org_code = $1 AND number = $2)",
+        )
+        .bind(org.as_str())
+        .bind(number.as_str())
+        .fetch_one(self.db.pool())
+        .await?)
+    }
+
+    /// Claims up to `limit` accepted submissions that arrived at least `older_than` ago and
+    /// no other job holds, for `lease`. Claims of a job that died run out and are taken
+    /// again; the claim condition is repeated on the updated row so two processes never hold
+    /// one submission at once.
+    pub async fn due_for_regist(
+        &self,
+        older_than: Duration,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Claim>, Error> {
+        let now = now_ms();
+        let token = claim_token();
+        let rows: Vec<SubmissionRow> = sqlx::query_as(&format!(
+            "UPDATE submissions SET claim_token = $1, claim_expires_at = $2 \
+             WHERE id IN (SELECT id FROM submissions WHERE state = 'accepted' \
+                 AND accepted_at <= $3 AND (claim_expires_at IS NULL OR claim_expires_at <= $4) \
+                 ORDER BY id LIMIT $5) \
+             AND state = 'accepted' AND (claim_expires_at IS NULL OR claim_expires_at <= $4) \
+             RETURNING {SUBMISSION_COLUMNS}"
+        ))
+        .bind(&token)
+        .bind(now.saturating_add(millis(lease)))
+        .bind(now.saturating_sub(millis(older_than)))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut claims = rows
+            .into_iter()
+            .map(|row| {
+                Ok(Claim {
+                    submission: submission(row)?,
+                    token: token.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        claims.sort_by_key(|c| c.submission.id);
+        Ok(claims)
+    }
+
+    /// The raw message of a submission, for the Regist job and operators (never for a
+    /// client: it is not scoped by account).
+    pub async fn submission_message(&self, id: SubmissionId) -> Result<Vec<u8>, Error> {
+        let blob: Option<String> = sqlx::query_scalar("SELECT blob FROM submissions WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(self.db.pool())
+            .await?;
+        let blob = blob.ok_or_else(|| Error::NotFound(format!("submission {id}")))?;
+        self.blobs.get(BlobId::parse(&blob)?).await
+    }
+
+    /// Settles a claimed DataSend: state `registered` and its Regist in the sender's mailbox,
+    /// in one transaction. [`Registration::Lost`] when it was cancelled or re-claimed
+    /// meanwhile; then nothing was delivered.
+    pub async fn register(
+        &self,
+        claim: &Claim,
+        regist: Vec<u8>,
+        handed_off: bool,
+    ) -> Result<Registration, Error> {
+        expect_kind(claim, SubmissionKind::DataSend)?;
+        let size = to_db(regist.len() as u64)?;
+        let blob = self.put_blob(regist).await?;
+        let now = now_ms();
+        let mut tx = self.db.write().await?;
+        if !settle_claim(&mut tx, claim, Some(handed_off), now).await? {
+            return Ok(Registration::Lost);
+        }
+        deliver_in(
+            &mut tx,
+            &claim.submission.account.to_string(),
+            &blob,
+            size,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Registration::Registered)
+    }
+
+    /// Settles a claimed DataDelete in one transaction: cancels its target (see
+    /// [`Store::cancel`]), delivers the DeleteRegist that `reply` builds for the outcome, and
+    /// marks the DataDelete `registered`. `None` when the claim was lost (nothing done).
+    /// A target held by the same claim can still be cancelled, so a job settles the
+    /// DataDeletes of its claims before registering the DataSends.
+    pub async fn settle_delete(
+        &self,
+        claim: &Claim,
+        reply: impl FnOnce(CancelOutcome) -> Vec<u8>,
+    ) -> Result<Option<CancelOutcome>, Error> {
+        expect_kind(claim, SubmissionKind::DataDelete)?;
+        let target: TransmissionNumber = claim
+            .submission
+            .cancel_target
+            .as_deref()
+            .unwrap_or_default()
+            .parse()
+            .map_err(invalid)?;
+        let account = &claim.submission.account;
+        let now = now_ms();
+        let mut tx = self.db.write().await?;
+        if !settle_claim(&mut tx, claim, None, now).await? {
+            return Ok(None);
+        }
+        let org = account.org().org_code();
+        let outcome = cancel_in(&mut tx, &org, &target, Some(&claim.token), now).await?;
+        let reply = reply(outcome);
+        let size = to_db(reply.len() as u64)?;
+        // Written under the write lock because its content depends on the outcome; one
+        // fsync, and DataDelete is rare.
+        let blob = self.put_blob(reply).await?;
+        deliver_in(&mut tx, &account.to_string(), &blob, size, now).await?;
+        tx.commit().await?;
+        Ok(Some(outcome))
+    }
+
+    /// Cancels the organisation's submission with this number if it is still accepted and
+    /// no Regist job holds it; otherwise [`CancelOutcome::NoData`].
+    pub async fn cancel(
+        &self,
+        org: &OrgCode,
+        number: &TransmissionNumber,
+    ) -> Result<CancelOutcome, Error> {
+        let mut tx = self.db.write().await?;
+        let outcome = cancel_in(&mut tx, org, number, None, now_ms()).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// The organisation's submissions, newest first, at most `limit` (for operators).
+    pub async fn submissions(&self, org: &OrgCode, limit: u32) -> Result<Vec<Submission>, Error> {
+        let rows: Vec<SubmissionRow> = sqlx::query_as(&format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE org_code = $1 \
+             ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(org.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.into_iter().map(submission).collect()
+    }
+}
+
+fn expect_kind(claim: &Claim, kind: SubmissionKind) -> Result<(), Error> {
+    if claim.submission.kind == kind {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "submission {} is a {}, not a {kind}",
+            claim.submission.id, claim.submission.kind
+        )))
+    }
+}
+
+/// Moves a claimed submission from `accepted` to `registered`; false when it is no longer
+/// accepted or no longer this claim's.
+async fn settle_claim(
+    conn: &mut Conn,
+    claim: &Claim,
+    handed_off: Option<bool>,
+    now: i64,
+) -> Result<bool, Error> {
+    let done = sqlx::query(
+        "UPDATE submissions SET state = 'registered', settled_at = $3, handed_off = $4, \
+         claim_token = NULL, claim_expires_at = NULL \
+         WHERE id = $1 AND claim_token = $2 AND state = 'accepted'",
+    )
+    .bind(claim.submission.id.0)
+    .bind(&claim.token)
+    .bind(now)
+    .bind(handed_off)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Cancels an accepted DataSend. Another job's live claim blocks it: that job may be handing
+/// the data to the review system. `own_claim`'s does not: its holder has not handed it off
+/// while it settles the DataDelete.
+async fn cancel_in(
+    conn: &mut Conn,
+    org: &OrgCode,
+    number: &TransmissionNumber,
+    own_claim: Option<&str>,
+    now: i64,
+) -> Result<CancelOutcome, Error> {
+    let done = sqlx::query(
+        "UPDATE submissions SET state = 'cancelled', settled_at = $3, \
+         claim_token = NULL, claim_expires_at = NULL \
+         WHERE org_code = $1 AND number = $2 AND kind = 'DataSend' AND state = 'accepted' \
+         AND (claim_expires_at IS NULL OR claim_expires_at <= $3 OR claim_token = $4)",
+    )
+    .bind(org.as_str())
+    .bind(number.as_str())
+    .bind(now)
+    .bind(own_claim)
+    .execute(&mut *conn)
+    .await?;
+    Ok(if done.rows_affected() == 1 {
+        CancelOutcome::Success
+    } else {
+        CancelOutcome::NoData
+    })
+}
+
+/// A random token naming one claim.
+fn claim_token() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+fn submission(
+    (
+        id,
+        account,
+        kind,
+        number,
+        cancel_target,
+        state,
+        error_code,
+        size,
+        accepted_at,
+        settled_at,
+        handed_off,
+    ): SubmissionRow,
+) -> Result<Submission, Error> {
+    Ok(Submission {
+        id: SubmissionId(id),
+        account: account.parse().map_err(invalid)?,
+        kind: kind.parse()?,
+        number,
+        cancel_target,
+        state: state.parse()?,
+        error_code,
+        size: from_db(size)?,
+        accepted_at: timestamp(accepted_at)?,
+        settled_at: settled_at.map(timestamp).transpose()?,
+        handed_off,
+    })
+}
