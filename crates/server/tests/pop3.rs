@@ -9,10 +9,10 @@ mod pop3_support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use pop3_support::{BACKEND_LOCKOUT, TestServer, Tls, sample_messages};
+use pop3_support::{BACKEND_LOCKOUT, TestServer, Tls, run_with_input, sample_messages};
 use serde_json::json;
 
 fn hex(bytes: &[u8]) -> String {
@@ -502,25 +502,15 @@ m.quit()
 #[test]
 fn openssl_s_client_speaks_stls() {
     let server = TestServer::start();
-    let mut child = Command::new("openssl")
+    let mut openssl = Command::new("openssl");
+    openssl
         .args(["s_client", "-starttls", "pop3", "-connect"])
         .arg(format!("127.0.0.1:{}", server.port))
-        .args(["-CAfile"])
+        .arg("-CAfile")
         .arg(&server.ca_file)
         .args(["-verify_return_error", "-verify_hostname", "localhost"])
-        .args(["-crlf", "-quiet", "-ign_eof"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("openssl is needed for this test");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"USER bob\nPASS bob-pw\nSTAT\nQUIT\n")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+        .args(["-crlf", "-quiet", "-ign_eof"]);
+    let output = run_with_input(&mut openssl, b"USER bob\nPASS bob-pw\nSTAT\nQUIT\n");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -533,4 +523,55 @@ fn openssl_s_client_speaks_stls() {
         stdout.contains("+OK kxd POP3 server signing off"),
         "{stdout}"
     );
+}
+
+#[test]
+fn connections_beyond_the_limit_are_refused() {
+    let server = TestServer::start_with(Tls::Stls, |config| config.max_connections = 1);
+    let (first, _) = raw(&server);
+    let second = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let mut second = BufReader::new(second);
+    assert_eq!(
+        read_line(&mut second),
+        "-ERR [SYS/TEMP] Too many connections, try again later\r\n"
+    );
+    drop(first);
+    let start = std::time::Instant::now();
+    loop {
+        let stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        if read_line(&mut BufReader::new(stream)).starts_with("+OK") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "slot never freed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn idle_sessions_time_out_and_keep_their_messages() {
+    let server = TestServer::start_with(Tls::Disabled, |config| {
+        config.allow_plaintext_auth = true;
+        config.timeout_unauthenticated = Duration::from_secs(1);
+        config.timeout_authenticated = Duration::from_secs(1);
+    });
+    let (mut reader, _stream) = raw(&server);
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+
+    let (mut reader, mut stream) = raw(&server);
+    // An oversized SASL response ends the exchange; the session is usable afterwards.
+    let long_response = format!("{}\r\n", "A".repeat(5000));
+    let script = ["AUTH PLAIN\r\n", &long_response, "USER alice\r\n"];
+    stream.write_all(script.concat().as_bytes()).unwrap();
+    assert_eq!(read_line(&mut reader), "+ \r\n");
+    assert_eq!(read_line(&mut reader), "-ERR Line too long\r\n");
+    assert_eq!(read_line(&mut reader), "+OK Send PASS\r\n");
+    stream.write_all(b"PASS alice-pw\r\nDELE 1\r\n").unwrap();
+    assert!(read_line(&mut reader).starts_with("+OK Maildrop has 3"));
+    assert!(read_line(&mut reader).starts_with("+OK"));
+    assert!(server.backend.is_locked("alice"));
+    reader.read_to_end(&mut rest).unwrap();
+    server.backend.wait_unlocked("alice");
+    assert_eq!(server.backend.maildrop("alice").len(), 3);
 }

@@ -1,5 +1,6 @@
 //! Settings of one POP3 listener.
 
+use std::fmt;
 use std::time::Duration;
 
 use tokio_rustls::TlsAcceptor;
@@ -17,8 +18,18 @@ pub enum TlsMode {
     Implicit(TlsAcceptor),
 }
 
+impl fmt::Debug for TlsMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsMode::Disabled => "Disabled",
+            TlsMode::Stls(_) => "Stls",
+            TlsMode::Implicit(_) => "Implicit",
+        })
+    }
+}
+
 /// Settings of one POP3 listener.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Pop3Config {
     /// TLS use. Default: [`TlsMode::Disabled`].
     pub tls: TlsMode,
@@ -32,6 +43,9 @@ pub struct Pop3Config {
     pub timeout_authenticated: Duration,
     /// Failed logins after which the session is closed. Default: 3.
     pub max_auth_failures: u32,
+    /// Sessions open at once; connections beyond are refused with `-ERR [SYS/TEMP]`.
+    /// Default: 1000.
+    pub max_connections: usize,
 }
 
 impl Default for Pop3Config {
@@ -42,6 +56,7 @@ impl Default for Pop3Config {
             timeout_unauthenticated: Duration::from_secs(120),
             timeout_authenticated: Duration::from_secs(600),
             max_auth_failures: 3,
+            max_connections: 1000,
         }
     }
 }

@@ -27,4 +27,3 @@ mod session;
 pub use backend::{AuditEvent, AuthOutcome, Backend, BackendError, Entry, LockError};
 pub use config::{Pop3Config, TlsMode};
 pub use server::serve;
-pub use session::SessionStream;

@@ -17,18 +17,12 @@ use super::request::{Command, LineReceiver, MAX_SASL_LINE, RequestError};
 use super::response::{Response, ResponseCode};
 
 /// A byte stream a session can run over: plain TCP, TLS over it, or a test double.
-pub trait SessionStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+pub(crate) trait SessionStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
     /// Whether the stream is encrypted.
     fn is_tls(&self) -> bool;
 }
 
 impl SessionStream for TcpStream {
-    fn is_tls(&self) -> bool {
-        false
-    }
-}
-
-impl SessionStream for tokio::io::DuplexStream {
     fn is_tls(&self) -> bool {
         false
     }
@@ -402,23 +396,24 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
         Ok(flow)
     }
 
-    /// Writes the queued replies, bounded by the idle timeout so a client that stops reading
-    /// cannot hold the maildrop lock forever.
+    /// Writes the queued replies. Each 64 KiB must go out within the idle timeout, so a client
+    /// that stops reading cannot hold the maildrop lock forever, while a slow link still gets
+    /// a large message through.
     async fn flush(&mut self) -> Result<(), SessionError> {
-        if self.out.is_empty() {
-            return Ok(());
-        }
         let limit = self.idle_timeout();
-        let write = async {
-            self.stream.write_all(&self.out).await?;
-            self.stream.flush().await
-        };
-        let result = tokio::time::timeout(limit, write).await;
-        self.out.clear();
-        match result {
-            Ok(written) => Ok(written?),
-            Err(elapsed) => Err(std::io::Error::from(elapsed).into()),
+        let out = std::mem::take(&mut self.out);
+        for chunk in out.chunks(64 * 1024) {
+            tokio::time::timeout(limit, self.stream.write_all(chunk))
+                .await
+                .map_err(std::io::Error::from)??;
         }
+        tokio::time::timeout(limit, self.stream.flush())
+            .await
+            .map_err(std::io::Error::from)??;
+        // Keep the allocation for the next reply.
+        self.out = out;
+        self.out.clear();
+        Ok(())
     }
 
     /// Runs the TLS handshake on this connection. Plaintext that arrived after STLS is

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -237,6 +237,18 @@ impl TestPki {
     }
 }
 
+/// Runs `command` with `input` on its standard input and collects what it writes.
+pub(crate) fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// How a test server is set up.
 pub(crate) enum Tls {
     Stls,
@@ -306,22 +318,12 @@ impl TestServer {
     pub(crate) fn python(&self, script: &str) -> serde_json::Value {
         let prelude = include_str!("poplib_prelude.py");
         let program = format!("{prelude}\n{script}\nprint(json.dumps(out))\n");
-        let mut child = Command::new("python3")
+        let mut python = Command::new("python3");
+        python
             .arg("-")
             .arg(self.port.to_string())
-            .arg(&self.ca_file)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("python3 is needed for the POP3 tests");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(program.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
+            .arg(&self.ca_file);
+        let output = run_with_input(&mut python, program.as_bytes());
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "python failed:\n{stderr}");
         serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
