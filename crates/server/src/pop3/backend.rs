@@ -35,14 +35,43 @@ pub enum LockError {
     Backend(#[from] BackendError),
 }
 
+/// A message's unique-id listing (RFC 1939 §7): 1 to 70 characters in `0x21..=0x7E`.
+///
+/// It must never be reused for another message of the same maildrop and must be the same in
+/// every session, so a client can tell which messages it already has.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Uid(String);
+
+/// A string that is not a valid [`Uid`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a POP3 unique id is 1 to 70 characters from 0x21 to 0x7E")]
+pub struct InvalidUid;
+
+impl Uid {
+    /// Checks `uid` against RFC 1939's grammar.
+    pub fn new(uid: impl Into<String>) -> Result<Uid, InvalidUid> {
+        let uid = uid.into();
+        let printable = uid.bytes().all(|b| (0x21..=0x7e).contains(&b));
+        if printable && (1..=70).contains(&uid.len()) {
+            Ok(Uid(uid))
+        } else {
+            Err(InvalidUid)
+        }
+    }
+
+    /// The id as sent in UIDL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// One message of a maildrop, as listed when the session enters the TRANSACTION state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry<I> {
     /// The backend's handle for [`Backend::fetch`] and [`Backend::delete`].
     pub id: I,
-    /// The unique-id listing (RFC 1939 §7): 1 to 70 characters in `0x21..=0x7E`, never reused
-    /// for another message of the same maildrop, the same in every session.
-    pub uid: String,
+    /// The message's unique id.
+    pub uid: Uid,
     /// The exact size in octets of what [`Backend::fetch`] returns (stored with CRLF).
     pub size: u64,
 }
@@ -139,4 +168,24 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Writes one event to the audit log.
     fn record(&self, event: AuditEvent<'_>) -> impl Future<Output = ()> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uids_follow_rfc_1939() {
+        let longest = "x".repeat(70);
+        for good in ["1", "~!", "H0000123456-2026-0001", longest.as_str()] {
+            assert_eq!(
+                Uid::new(good).map(|uid| uid.as_str().to_owned()),
+                Ok(good.into())
+            );
+        }
+        let too_long = "x".repeat(71);
+        for bad in ["", "a b", "a\r\n2 b", "\u{7f}", "é", too_long.as_str()] {
+            assert_eq!(Uid::new(bad), Err(InvalidUid), "{bad:?}");
+        }
+    }
 }

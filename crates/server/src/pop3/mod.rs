@@ -24,6 +24,8 @@ pub mod response;
 mod server;
 mod session;
 
-pub use backend::{AuditEvent, AuthOutcome, Backend, BackendError, Entry, LockError};
+pub use backend::{
+    AuditEvent, AuthOutcome, Backend, BackendError, Entry, InvalidUid, LockError, Uid,
+};
 pub use config::{Pop3Config, TlsMode};
 pub use server::serve;

@@ -268,6 +268,7 @@ impl LineReceiver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::Strategy as _;
 
     fn parse(line: &str) -> Result<Command, RequestError> {
         Command::parse(line.as_bytes())
@@ -433,5 +434,34 @@ mod tests {
         let out = receive(&script, 13);
         assert_eq!(out.last(), Some(&Ok(Command::Noop)));
         assert_eq!(out.len(), 2, "{out:?}");
+    }
+
+    proptest::proptest! {
+        /// Whatever arrives, in whatever pieces: no panic, and no line beyond the limit.
+        #[test]
+        fn any_input_is_survived(
+            input in proptest::prop_oneof![
+                proptest::collection::vec(proptest::num::u8::ANY, 0..1500),
+                // POP3-shaped input reaches deeper into the grammar than random bytes.
+                "(USER|PASS|LIST|TOP|UIDL|RETR|AUTH|CAPA| |[0-9]|-|x|\r|\n|=){0,300}"
+                    .prop_map(String::into_bytes),
+            ],
+            chunk in 1usize..64,
+        ) {
+            let mut receiver = LineReceiver::default();
+            for piece in input.chunks(chunk) {
+                let mut piece = piece.iter();
+                loop {
+                    match receiver.next_line(&mut piece, MAX_COMMAND_LINE) {
+                        Err(RequestError::NeedsMoreData) => break,
+                        Ok(line) => {
+                            proptest::prop_assert!(line.len() <= MAX_COMMAND_LINE - 2);
+                            let _ = Command::parse(&line);
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
+        }
     }
 }

@@ -96,11 +96,17 @@ impl<B: Backend> Mailbox<B> {
             .map(|(index, entry)| (index + 1, entry))
     }
 
-    /// `n messages (m octets)`, for STAT-like replies.
+    /// How many messages are not marked as deleted, and their total size: STAT's answer.
     pub(crate) fn summary(&self) -> (usize, u64) {
         self.visible().fold((0, 0), |(count, size), (_, entry)| {
             (count + 1, size + entry.size)
         })
+    }
+
+    /// `n messages (m octets)`, for the replies to PASS, RSET and LIST.
+    pub(crate) fn describe(&self) -> String {
+        let (count, size) = self.summary();
+        format!("{count} messages ({size} octets)")
     }
 }
 
@@ -380,11 +386,11 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
             Command::Noop => self.ok("", Flow::Continue),
             Command::Pass(password) => self.handle_pass(password).await,
             Command::Quit => self.handle_quit().await,
-            Command::Retr(msg) => self.handle_retr(msg, None).await,
+            Command::Retr(msg) => self.handle_fetch(msg, None).await,
             Command::Rset => self.handle_rset(),
             Command::Stat => self.handle_stat(),
             Command::Stls => self.ok("Begin TLS negotiation", Flow::UpgradeTls),
-            Command::Top { msg, lines } => self.handle_retr(msg, Some(lines)).await,
+            Command::Top { msg, lines } => self.handle_fetch(msg, Some(lines)).await,
             Command::Uidl(msg) => self.handle_uidl(msg),
             Command::User(name) => self.handle_user(name),
         }

@@ -11,7 +11,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use kx_server::pop3::{
-    AuditEvent, AuthOutcome, Backend, BackendError, Entry, LockError, Pop3Config, TlsMode, serve,
+    AuditEvent, AuthOutcome, Backend, BackendError, Entry, LockError, Pop3Config, TlsMode, Uid,
+    serve,
 };
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use tokio_rustls::TlsAcceptor;
@@ -154,7 +155,7 @@ impl Backend for MemoryBackend {
     async fn list(&self, lock: &MemoryLock) -> Result<Vec<Entry<String>>, BackendError> {
         let entries = self.maildrop(&lock.0).into_iter().map(|stored| Entry {
             id: stored.uid.clone(),
-            uid: stored.uid,
+            uid: Uid::new(stored.uid).unwrap(),
             size: stored.bytes.len() as u64,
         });
         Ok(entries.collect())

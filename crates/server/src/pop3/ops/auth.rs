@@ -139,9 +139,8 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
             deleted: vec![false; messages.len()],
             messages,
         };
-        let (count, size) = mailbox.summary();
+        let text = format!("Maildrop has {}", mailbox.describe());
         self.state = State::Transaction(mailbox);
-        let text = format!("Maildrop has {count} messages ({size} octets)");
         self.ok(&text, Flow::Continue)
     }
 

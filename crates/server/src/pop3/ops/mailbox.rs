@@ -1,7 +1,7 @@
 //! The TRANSACTION state (RFC 1939 §5): STAT, LIST, UIDL, RETR, TOP, DELE, RSET, and QUIT,
 //! which enters UPDATE and is the only way anything gets deleted.
 
-use crate::pop3::backend::{AuditEvent, Backend};
+use crate::pop3::backend::{AuditEvent, Backend, Entry};
 use crate::pop3::error::SessionError;
 use crate::pop3::response::{DotStuffer, Response, ResponseCode, top};
 use crate::pop3::session::{Flow, Session, SessionStream, State};
@@ -17,7 +17,7 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
     }
 
     pub(crate) fn handle_uidl(&mut self, msg: Option<u32>) -> Result<Flow, SessionError> {
-        self.scan_listing(msg, |entry| entry.uid.clone())
+        self.scan_listing(msg, |entry| entry.uid.as_str().to_owned())
     }
 
     /// LIST and UIDL: `+OK n value` for one message, or a multi-line listing of all that are
@@ -25,7 +25,7 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
     fn scan_listing(
         &mut self,
         msg: Option<u32>,
-        value: impl Fn(&crate::pop3::backend::Entry<B::MessageId>) -> String,
+        value: impl Fn(&Entry<B::MessageId>) -> String,
     ) -> Result<Flow, SessionError> {
         let mailbox = self.state.mailbox()?;
         let response = match msg {
@@ -34,12 +34,11 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
                 Response::Ok(format!("{msg} {}", value(entry)).into())
             }
             None => {
-                let (count, size) = mailbox.summary();
                 let lines = mailbox
                     .visible()
                     .map(|(msg, entry)| format!("{msg} {}", value(entry)))
                     .collect();
-                Response::Lines(format!("{count} messages ({size} octets)").into(), lines)
+                Response::Lines(mailbox.describe().into(), lines)
             }
         };
         response.write(&mut self.out);
@@ -47,7 +46,7 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
     }
 
     /// RETR (`top_lines` is `None`) and TOP.
-    pub(crate) async fn handle_retr(
+    pub(crate) async fn handle_fetch(
         &mut self,
         msg: u32,
         top_lines: Option<u32>,
@@ -57,7 +56,7 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
         let message = self.backend.fetch(&mailbox.lock, &entry.id).await?;
         let event = AuditEvent::Read {
             user: &mailbox.user,
-            uid: &entry.uid,
+            uid: entry.uid.as_str(),
             top_lines,
         };
         self.backend.record(event).await;
@@ -85,11 +84,8 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
     pub(crate) fn handle_rset(&mut self) -> Result<Flow, SessionError> {
         let mailbox = self.state.mailbox()?;
         mailbox.deleted.fill(false);
-        let (count, size) = mailbox.summary();
-        self.ok(
-            &format!("Maildrop has {count} messages ({size} octets)"),
-            Flow::Continue,
-        )
+        let text = format!("Maildrop has {}", mailbox.describe());
+        self.ok(&text, Flow::Continue)
     }
 
     /// QUIT: in TRANSACTION, deletes what DELE marked and releases the maildrop before
