@@ -575,3 +575,35 @@ fn idle_sessions_time_out_and_keep_their_messages() {
     server.backend.wait_unlocked("alice");
     assert_eq!(server.backend.maildrop("alice").len(), 3);
 }
+
+#[test]
+fn curl_lists_retrieves_and_deletes() {
+    let server = TestServer::start();
+    let curl = |path: &str, extra: &[&str]| {
+        let mut curl = Command::new("curl");
+        curl.args(["--silent", "--show-error", "--ssl-reqd", "--cacert"])
+            .arg(&server.ca_file)
+            .args(["--user", "alice:alice-pw"])
+            .args(extra)
+            .arg(format!("pop3://127.0.0.1:{}/{path}", server.port));
+        let output = run_with_input(&mut curl, b"");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "curl {path} {extra:?}: {stderr}");
+        output.stdout
+    };
+    let sizes: Vec<String> = alice_messages()
+        .iter()
+        .enumerate()
+        .map(|(i, m)| format!("{} {}\r\n", i + 1, m.len()))
+        .collect();
+    assert_eq!(String::from_utf8(curl("", &[])).unwrap(), sizes.concat());
+    assert_eq!(curl("2", &[]), alice_messages()[1]);
+    curl("1", &["--request", "DELE", "--head"]);
+    let left: Vec<String> = server
+        .backend
+        .maildrop("alice")
+        .into_iter()
+        .map(|s| s.uid)
+        .collect();
+    assert_eq!(left, ["alice-0001", "alice-0002"]);
+}
