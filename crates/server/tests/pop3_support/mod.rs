@@ -96,6 +96,11 @@ impl MemoryBackend {
         inner.maildrops.get(user).cloned().unwrap_or_default()
     }
 
+    /// The unique ids in `user`'s maildrop now.
+    pub(crate) fn uids(&self, user: &str) -> Vec<String> {
+        self.maildrop(user).into_iter().map(|s| s.uid).collect()
+    }
+
     /// Whether `user`'s maildrop is locked.
     pub(crate) fn is_locked(&self, user: &str) -> bool {
         self.inner.lock().unwrap().locked.contains(user)
