@@ -595,3 +595,22 @@ fn curl_lists_retrieves_and_deletes() {
     curl("1", &["--request", "DELE", "--head"]);
     assert_eq!(server.backend.uids("alice"), ["alice-0001", "alice-0002"]);
 }
+
+#[test]
+fn failed_logins_are_answered_slowly() {
+    let delay = Duration::from_millis(300);
+    let server = TestServer::start_with(Tls::Disabled, |config| {
+        config.allow_plaintext_auth = true;
+        config.auth_failure_delay = delay;
+    });
+    let (mut reader, mut stream) = raw(&server);
+    stream.write_all(b"USER alice\r\n").unwrap();
+    assert_eq!(read_line(&mut reader), "+OK Send PASS\r\n");
+    let start = std::time::Instant::now();
+    stream.write_all(b"PASS wrong\r\n").unwrap();
+    assert_eq!(
+        read_line(&mut reader),
+        "-ERR [AUTH] Authentication failed\r\n"
+    );
+    assert!(start.elapsed() >= delay);
+}

@@ -43,6 +43,9 @@ pub struct Pop3Config {
     pub timeout_authenticated: Duration,
     /// Failed logins after which the session is closed. Default: 3.
     pub max_auth_failures: u32,
+    /// Wait before answering a failed login, to slow down password guessing on top of the
+    /// backend's lock-out. Default: 1 second.
+    pub auth_failure_delay: Duration,
     /// Sessions open at once; connections beyond are refused with `-ERR [SYS/TEMP]`.
     /// Default: 1000.
     pub max_connections: usize,
@@ -56,6 +59,7 @@ impl Default for Pop3Config {
             timeout_unauthenticated: Duration::from_secs(120),
             timeout_authenticated: Duration::from_secs(600),
             max_auth_failures: 3,
+            auth_failure_delay: Duration::from_secs(1),
             max_connections: 1000,
         }
     }

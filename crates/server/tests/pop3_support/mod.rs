@@ -290,6 +290,8 @@ impl TestServer {
                 Tls::Implicit => TlsMode::Implicit(pki.acceptor()),
                 Tls::Disabled => TlsMode::Disabled,
             },
+            // Failed logins are part of many tests; the delay would only slow them down.
+            auth_failure_delay: Duration::ZERO,
             ..Pop3Config::default()
         };
         adjust(&mut config);

@@ -108,6 +108,7 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
                     }
                     _ => 0,
                 };
+                tokio::time::sleep(self.config.auth_failure_delay).await;
                 let disconnect = failures >= self.config.max_auth_failures;
                 return Err(SessionError::AuthFailed { disconnect });
             }
