@@ -117,7 +117,7 @@ out["quit"] = m.quit().decode()
         hex(b"Subject: dots\r\n\r\n.leading dot\r\n.\r\n")
     );
     assert_eq!(out["no_such"], "-ERR No such message");
-    assert_eq!(out["noop"], "+OK ");
+    assert_eq!(out["noop"], "+OK");
     assert_eq!(out["stls_again"], "-ERR Already authenticated");
     assert!(out["quit"].as_str().unwrap().starts_with("+OK"));
     assert_eq!(server.backend.maildrop("alice").len(), 3);

@@ -50,6 +50,8 @@ impl Response<'_> {
                 }
                 push_line(out, text);
             }
+            // "+OK" alone when there is nothing to say (NOOP), not "+OK " with a dangling space.
+            Response::Ok(text) if text.is_empty() => out.extend_from_slice(b"+OK\r\n"),
             Response::Ok(text) => {
                 out.extend_from_slice(b"+OK ");
                 push_line(out, text);
@@ -159,6 +161,7 @@ mod tests {
     fn status_lines() {
         let cases = [
             (Response::Ok("ready".into()), "+OK ready\r\n"),
+            (Response::Ok("".into()), "+OK\r\n"),
             (Response::Err(None, "no".into()), "-ERR no\r\n"),
             (
                 Response::Err(Some(ResponseCode::Auth), "bad".into()),
