@@ -614,3 +614,64 @@ fn failed_logins_are_answered_slowly() {
     );
     assert!(start.elapsed() >= delay);
 }
+
+/// Commands that get one-line replies, and the start of each reply, in RFC 1939's states.
+const STATE_SCRIPT: &[(&str, &str)] = &[
+    ("STAT", "-ERR Not authenticated"),
+    ("NOOP", "-ERR Not authenticated"),
+    ("PASS alice-pw", "-ERR USER first"),
+    ("APOP alice 1234", "-ERR Unknown command"),
+    ("USER alice", "+OK Send PASS"),
+    ("PASS alice-pw", "+OK Maildrop has 3 messages"),
+    ("USER bob", "-ERR Already authenticated"),
+    ("PASS bob-pw", "-ERR Already authenticated"),
+    ("AUTH PLAIN", "-ERR Already authenticated"),
+    ("STLS", "-ERR Already authenticated"),
+    ("LIST 4", "-ERR No such message"),
+    ("LIST 0", "-ERR Syntax: LIST [msg]"),
+    ("TOP 1", "-ERR Syntax: TOP msg n"),
+    ("dele 3", "+OK Message 3 marked for deletion"),
+    ("LIST 3", "-ERR Message is deleted"),
+    ("UIDL 3", "-ERR Message is deleted"),
+    ("TOP 3 0", "-ERR Message is deleted"),
+    ("STAT", "+OK 2 "),
+    ("RSET", "+OK Maildrop has 3 messages"),
+    ("UIDL 3", "+OK 3 alice-0002"),
+    ("DELE 2", "+OK"),
+    ("NOOP", "+OK"),
+    ("QUIT", "+OK kxd POP3 server signing off (2 messages left)"),
+];
+
+fn run_state_script(pipelined: bool) {
+    let server = TestServer::start_with(Tls::Disabled, |config| {
+        config.allow_plaintext_auth = true;
+    });
+    let (mut reader, mut stream) = raw(&server);
+    if pipelined {
+        let all: String = STATE_SCRIPT
+            .iter()
+            .map(|(c, _)| format!("{c}\r\n"))
+            .collect();
+        stream.write_all(all.as_bytes()).unwrap();
+    }
+    for (command, reply) in STATE_SCRIPT {
+        if !pipelined {
+            stream
+                .write_all(format!("{command}\r\n").as_bytes())
+                .unwrap();
+        }
+        let line = read_line(&mut reader);
+        assert!(line.starts_with(reply), "{command}: {line:?}");
+    }
+    assert_eq!(server.backend.uids("alice"), ["alice-0000", "alice-0002"]);
+}
+
+#[test]
+fn commands_are_checked_against_the_state() {
+    run_state_script(false);
+}
+
+#[test]
+fn pipelined_commands_are_answered_in_order() {
+    run_state_script(true);
+}
