@@ -354,12 +354,14 @@ impl Store {
         .await?)
     }
 
-    /// Claims up to `limit` accepted submissions that arrived at least `older_than` ago and
-    /// no other job holds, for `lease`. Claims of a job that died run out and are taken
-    /// again; the claim condition is repeated on the updated row so two processes never hold
+    /// Claims up to `limit` accepted submissions of `kind` that arrived at least `older_than` ago
+    /// and no other job holds, for `lease` (DataDeletes are claimed with no wait, so a
+    /// cancellation is settled before the Regist it races). Claims of a job that died run out
+    /// and are taken again; the claim condition is repeated on the updated row so two processes never hold
     /// one submission at once.
     pub async fn due_for_regist(
         &self,
+        kind: SubmissionKind,
         older_than: Duration,
         lease: Duration,
         limit: u32,
@@ -368,7 +370,7 @@ impl Store {
         let token = claim_token();
         let rows: Vec<SubmissionRow> = sqlx::query_as(&format!(
             "UPDATE submissions SET claim_token = $1, claim_expires_at = $2 \
-             WHERE id IN (SELECT id FROM submissions WHERE state = 'accepted' \
+             WHERE id IN (SELECT id FROM submissions WHERE state = 'accepted' AND kind = $6 \
                  AND accepted_at <= $3 AND (claim_expires_at IS NULL OR claim_expires_at <= $4) \
                  ORDER BY id LIMIT $5) \
              AND state = 'accepted' AND (claim_expires_at IS NULL OR claim_expires_at <= $4) \
@@ -379,6 +381,7 @@ impl Store {
         .bind(now.saturating_sub(millis(older_than)))
         .bind(now)
         .bind(i64::from(limit))
+        .bind(kind.as_str())
         .fetch_all(self.db.pool())
         .await?;
         let mut claims = rows

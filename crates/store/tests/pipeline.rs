@@ -68,7 +68,7 @@ async fn an_accepted_submission_is_all_there_after_a_crash() {
     assert_eq!(history[0].size, message.len() as u64);
     assert_eq!(
         reopened
-            .due_for_regist(NOW, MINUTE, 10)
+            .due_for_regist(SubmissionKind::DataSend, NOW, MINUTE, 10)
             .await
             .unwrap()
             .len(),
@@ -174,7 +174,7 @@ async fn refused_messages_are_kept_and_mark_their_number_only_when_it_was_valid(
     assert_eq!(store.list_mail(&account).await.unwrap().len(), 2);
     assert!(
         store
-            .due_for_regist(NOW, MINUTE, 10)
+            .due_for_regist(SubmissionKind::DataSend, NOW, MINUTE, 10)
             .await
             .unwrap()
             .is_empty()
@@ -226,25 +226,34 @@ async fn a_claim_is_held_by_one_job_until_its_lease_ends() {
 
     assert!(
         store
-            .due_for_regist(MINUTE, MINUTE, 10)
+            .due_for_regist(SubmissionKind::DataSend, MINUTE, MINUTE, 10)
             .await
             .unwrap()
             .is_empty(),
         "too recent"
     );
-    let first = store.due_for_regist(NOW, MINUTE, 1).await.unwrap();
-    let second = store.due_for_regist(NOW, MINUTE, 10).await.unwrap();
+    let first = store
+        .due_for_regist(SubmissionKind::DataSend, NOW, MINUTE, 1)
+        .await
+        .unwrap();
+    let second = store
+        .due_for_regist(SubmissionKind::DataSend, NOW, MINUTE, 10)
+        .await
+        .unwrap();
     assert_eq!((first.len(), second.len()), (1, 1));
     assert_ne!(first[0].submission.id, second[0].submission.id);
     assert!(
         store
-            .due_for_regist(NOW, MINUTE, 10)
+            .due_for_regist(SubmissionKind::DataSend, NOW, MINUTE, 10)
             .await
             .unwrap()
             .is_empty()
     );
 
-    let expired = store.due_for_regist(NOW, NOW, 10).await.unwrap();
+    let expired = store
+        .due_for_regist(SubmissionKind::DataSend, NOW, NOW, 10)
+        .await
+        .unwrap();
     assert!(expired.is_empty(), "live leases are not taken");
     assert_eq!(register(&store, &first[0]).await, Registration::Registered);
     assert_eq!(
@@ -277,7 +286,11 @@ async fn of_concurrent_cancels_and_registers_exactly_one_wins() {
             .await
             .unwrap();
         // A zero lease: the claim does not shield it, so cancel and register truly race.
-        let claim = store.due_for_regist(NOW, NOW, 1).await.unwrap().remove(0);
+        let claim = store
+            .due_for_regist(SubmissionKind::DataSend, NOW, NOW, 1)
+            .await
+            .unwrap()
+            .remove(0);
         let mut tasks = JoinSet::new();
         for task in 0..8 {
             let (store, org, claim) = (store.clone(), org.clone(), claim.clone());
@@ -327,7 +340,7 @@ async fn a_live_claim_shields_a_submission_from_cancel() {
     let org = account.org().org_code();
     accept_one(&store, &account, "0000000001").await;
     let claim = store
-        .due_for_regist(NOW, MINUTE, 1)
+        .due_for_regist(SubmissionKind::DataSend, NOW, MINUTE, 1)
         .await
         .unwrap()
         .remove(0);
@@ -356,16 +369,16 @@ async fn a_data_delete_cancels_and_delivers_the_delete_regist_in_one_step() {
         ])
         .await
         .unwrap();
-    let claims = store.due_for_regist(NOW, MINUTE, 10).await.unwrap();
-    assert_eq!(claims.len(), 4);
     let reply = |outcome: CancelOutcome| format!("DeleteRegist {outcome:?}").into_bytes();
 
-    // DataDeletes first: the job's own claim on the DataSend does not block its cancel.
-    let deletes = claims
-        .iter()
-        .filter(|c| c.submission.kind == SubmissionKind::DataDelete);
+    // DataDeletes are claimed on their own and settled first.
+    let deletes = store
+        .due_for_regist(SubmissionKind::DataDelete, NOW, MINUTE, 10)
+        .await
+        .unwrap();
+    assert_eq!(deletes.len(), 2);
     let mut outcomes = Vec::new();
-    for claim in deletes {
+    for claim in &deletes {
         outcomes.push(store.settle_delete(claim, reply).await.unwrap());
     }
     assert_eq!(
@@ -373,19 +386,21 @@ async fn a_data_delete_cancels_and_delivers_the_delete_regist_in_one_step() {
         [Some(CancelOutcome::Success), Some(CancelOutcome::NoData)]
     );
     assert_eq!(
-        register(&store, &claims[0]).await,
-        Registration::Lost,
-        "cancelled before its Regist"
-    );
-    assert_eq!(
-        store.settle_delete(&claims[1], reply).await.unwrap(),
+        store.settle_delete(&deletes[0], reply).await.unwrap(),
         None,
         "settled once only"
     );
     assert!(matches!(
-        store.register(&claims[1], b"Regist".to_vec(), true).await,
+        store.register(&deletes[0], b"Regist".to_vec(), true).await,
         Err(Error::Invalid(_))
     ));
+    // The cancelled DataSend is never claimed for its Regist; the other office's is.
+    let sends = store
+        .due_for_regist(SubmissionKind::DataSend, NOW, MINUTE, 10)
+        .await
+        .unwrap();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].submission.account, other);
     let messages = mailbox(&store, &account).await;
     assert_eq!(
         &messages[3..],
@@ -395,7 +410,7 @@ async fn a_data_delete_cancels_and_delivers_the_delete_regist_in_one_step() {
     // The other office's submission with the same serial is untouched.
     assert_eq!(
         store
-            .register(&claims[3], b"Regist".to_vec(), false)
+            .register(&sends[0], b"Regist".to_vec(), false)
             .await
             .unwrap(),
         Registration::Registered
