@@ -1,13 +1,189 @@
 //! `kx lzh …`: create, list and extract LZH archives.
 
+use std::fs::{self, File};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Subcommand;
+use anyhow::{Context, bail};
+use chrono::{DateTime, Local};
+use clap::{Subcommand, ValueEnum};
+use kx_lzh::{Compression, Limits, Writer};
 
 /// The `kx lzh` subcommands.
 #[derive(Subcommand)]
-pub(crate) enum LzhCommand {}
+pub(crate) enum LzhCommand {
+    /// Create an archive from files and directories (directories recurse).
+    Create {
+        /// The archive to write (replaced only once it is complete).
+        out: PathBuf,
+        /// Take PATHs relative to this directory.
+        #[arg(short = 'C', value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// How to store file data; lh5 stores a file as lh0 when compression does not help.
+        #[arg(long, value_enum, default_value_t = MethodArg::Lh5)]
+        method: MethodArg,
+        /// Files and directories to add, as they will be named in the archive.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Extract an archive safely into a directory.
+    Extract {
+        /// The archive to read.
+        archive: PathBuf,
+        /// The directory to extract into (created if missing).
+        #[arg(short = 'd', value_name = "DIR")]
+        dest: PathBuf,
+    },
+    /// List an archive: name, size, packed size, method, CRC and date.
+    List {
+        /// The archive to read.
+        archive: PathBuf,
+    },
+}
+
+/// Methods `kx lzh create` writes.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum MethodArg {
+    /// LZSS + Huffman, as LHA writes by default.
+    Lh5,
+    /// Stored.
+    Lh0,
+}
 
 pub(crate) fn run(cmd: LzhCommand) -> ExitCode {
-    match cmd {}
+    let result = match cmd {
+        LzhCommand::Create {
+            out,
+            dir,
+            method,
+            paths,
+        } => create(&out, dir.as_deref(), method, &paths),
+        LzhCommand::Extract { archive, dest } => extract(&archive, &dest),
+        LzhCommand::List { archive } => list(&archive),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("kx lzh: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn create(
+    out: &Path,
+    base: Option<&Path>,
+    method: MethodArg,
+    paths: &[PathBuf],
+) -> anyhow::Result<()> {
+    let base = base.unwrap_or(Path::new("."));
+    let out_dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let temp = tempfile::Builder::new()
+        .prefix(".kx-lzh-")
+        .tempfile_in(out_dir)
+        .with_context(|| format!("cannot create a file in {}", out_dir.display()))?;
+    let compression = match method {
+        MethodArg::Lh5 => Compression::Lh5,
+        MethodArg::Lh0 => Compression::Lh0,
+    };
+    let mut writer = Writer::with_compression(BufWriter::new(temp), compression);
+    let mut spool = tempfile::tempfile().context("cannot create a temporary file")?;
+    for path in paths {
+        add_tree(&mut writer, &mut spool, base, path)?;
+    }
+    let temp = writer
+        .finish()?
+        .into_inner()
+        .map_err(|err| err.into_error())?;
+    temp.persist(out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(())
+}
+
+fn add_tree(
+    writer: &mut Writer<impl std::io::Write>,
+    spool: &mut File,
+    base: &Path,
+    name: &Path,
+) -> anyhow::Result<()> {
+    let full = base.join(name);
+    let meta = fs::metadata(&full).with_context(|| format!("cannot read {}", full.display()))?;
+    let Some(entry_name) = name.to_str() else {
+        bail!("{}: the name is not valid Unicode", name.display())
+    };
+    let modified = meta
+        .modified()
+        .with_context(|| format!("{}: no modification time", full.display()))?;
+    if meta.is_dir() {
+        // `-C DIR .` archives DIR's contents; "." itself is no entry.
+        let is_here = name.components().all(|c| c == std::path::Component::CurDir);
+        if !is_here {
+            writer
+                .add_directory(entry_name, modified)
+                .with_context(|| format!("cannot add {}", full.display()))?;
+        }
+        let mut children = fs::read_dir(&full)
+            .and_then(|dir| {
+                dir.map(|child| child.map(|c| c.file_name()))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .with_context(|| format!("cannot list {}", full.display()))?;
+        children.sort();
+        for child in children {
+            add_tree(writer, spool, base, &name.join(child))?;
+        }
+    } else {
+        let file = File::open(&full).with_context(|| format!("cannot open {}", full.display()))?;
+        writer
+            .add_file_from(entry_name, modified, file, &mut *spool)
+            .with_context(|| format!("cannot add {}", full.display()))?;
+    }
+    Ok(())
+}
+
+fn extract(archive: &Path, dest: &Path) -> anyhow::Result<()> {
+    let input = kx_lzh::open(archive)?;
+    let done = kx_lzh::extract(input, dest, &Limits::default())
+        .with_context(|| format!("extracting {} into {}", archive.display(), dest.display()))?;
+    println!(
+        "{} files, {} directories, {} bytes extracted into {}",
+        done.files,
+        done.directories,
+        done.bytes,
+        dest.display()
+    );
+    Ok(())
+}
+
+fn list(archive: &Path) -> anyhow::Result<()> {
+    let entries = kx_lzh::list(kx_lzh::open(archive)?, &Limits::default())
+        .with_context(|| format!("listing {}", archive.display()))?;
+    println!(
+        "{:>12} {:>12} {:<6} {:<5} {:<19} NAME",
+        "SIZE", "PACKED", "METHOD", "CRC", "DATE"
+    );
+    for entry in &entries {
+        let date = entry.modified.map_or_else(
+            || "-".to_owned(),
+            |t| {
+                DateTime::<Local>::from(t)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            },
+        );
+        let name = if entry.is_directory {
+            format!("{}/", entry.path)
+        } else {
+            entry.path.to_string()
+        };
+        println!(
+            "{:>12} {:>12} {:<6} {:04X}  {:<19} {}",
+            entry.size, entry.packed_size, entry.method, entry.crc, date, name
+        );
+    }
+    Ok(())
 }
