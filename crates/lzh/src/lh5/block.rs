@@ -90,8 +90,8 @@ impl Block {
         self.p_freq[position_slot(offset)] += 1;
     }
 
-    /// Writes the block and empties it for reuse.
-    pub(crate) fn flush(&mut self, bits: &mut BitWriter) {
+    /// Writes the block, teaches `costs` what its symbols cost, and empties it for reuse.
+    pub(crate) fn flush(&mut self, bits: &mut BitWriter, costs: &mut Costs) {
         debug_assert!(!self.codes.is_empty() && self.codes.len() <= usize::from(u16::MAX));
         bits.put(16, self.codes.len() as u32);
         let c = Code::new(&self.c_freq);
@@ -110,6 +110,7 @@ impl Block {
         }
         let p = Code::new(&self.p_freq);
         write_pt_lengths(bits, &p, PBIT, None);
+        costs.learn(&c, &p);
         let mut offsets = self.offsets.iter();
         for &sym in &self.codes {
             c.put(bits, usize::from(sym));
@@ -127,6 +128,59 @@ impl Block {
         self.offsets.clear();
         self.c_freq.fill(0);
         self.p_freq.fill(0);
+    }
+}
+
+/// Bits a symbol is expected to cost, taken from the previous block's codes: how the
+/// parser tells a match that pays from one that costs more than the literals it replaces.
+pub(crate) struct Costs {
+    c: [u8; NC],
+    p: [u8; NP],
+}
+
+impl Costs {
+    /// What a symbol the previous block did not use is guessed to cost: rare, so expensive.
+    const UNSEEN: u8 = 12;
+
+    /// A first guess before any block: bytes of 8 bits, lengths of 7, positions of 4 + extra.
+    pub(crate) fn new() -> Self {
+        let mut c = [8u8; NC];
+        c[256..].fill(7);
+        Self { c, p: [4; NP] }
+    }
+
+    fn learn(&mut self, c: &Code<NC>, p: &Code<NP>) {
+        fn from<const N: usize>(costs: &mut [u8; N], code: &Code<N>) {
+            match code.single {
+                Some(sym) => {
+                    costs.fill(Costs::UNSEEN);
+                    costs[usize::from(sym)] = 1;
+                }
+                None => {
+                    for (cost, &len) in costs.iter_mut().zip(&code.len) {
+                        *cost = if len == 0 { Costs::UNSEEN } else { len };
+                    }
+                }
+            }
+        }
+        from(&mut self.c, c);
+        from(&mut self.p, p);
+    }
+
+    /// Expected bits of the literals `bytes`.
+    pub(crate) fn literals(&self, bytes: &[u8]) -> u32 {
+        bytes
+            .iter()
+            .map(|&b| u32::from(self.c[usize::from(b)]))
+            .sum()
+    }
+
+    /// Expected bits of a match of `length` at `distance`.
+    pub(crate) fn matched(&self, length: usize, distance: usize) -> u32 {
+        let slot = position_slot((distance - 1) as u16);
+        u32::from(self.c[256 + length - MIN_MATCH])
+            + u32::from(self.p[slot])
+            + slot.saturating_sub(1) as u32
     }
 }
 

@@ -8,7 +8,7 @@ mod huffman;
 use std::io::{self, Write};
 
 use bits::BitWriter;
-use block::Block;
+use block::{Block, Costs};
 
 /// The `-lh5-` dictionary; matches reach back less than this far.
 const WINDOW: usize = 8 * 1024;
@@ -18,15 +18,15 @@ const MAX_MATCH: usize = 256;
 const HASH_BITS: u32 = 15;
 /// Matches this long end the search: longer ones are rare and cost search time.
 const NICE_MATCH: usize = 128;
-/// Candidates examined per position; halved once a decent match is in hand.
-const MAX_CHAIN: usize = 192;
+/// Candidates examined per position; a quarter of that once a good match is in hand.
+const MAX_CHAIN: usize = 128;
 const GOOD_MATCH: usize = 32;
 /// A match this long is taken without looking one byte further for a better one.
 const MAX_LAZY: usize = 64;
-/// A three-byte match this far back costs more bits than three literals.
-const TOO_FAR: usize = 4096;
+/// Matches at least this long always pay for themselves; shorter ones are costed.
+const SURE_MATCH: usize = 16;
 /// Symbols per block: enough to amortise the trees, few enough to follow the data.
-const BLOCK_SYMBOLS: usize = 0x4000;
+const BLOCK_SYMBOLS: usize = 0x2000;
 /// Input is consumed in slices this big, so the buffer never outgrows window + slice.
 const SLICE: usize = 64 * 1024;
 const NO_POS: usize = usize::MAX;
@@ -38,6 +38,7 @@ pub(crate) struct Lh5Encoder<W: Write> {
     out: W,
     bits: BitWriter,
     block: Block,
+    costs: Costs,
     /// Input bytes from absolute position `base` on.
     buf: Vec<u8>,
     base: usize,
@@ -58,6 +59,7 @@ impl<W: Write> Lh5Encoder<W> {
             out,
             bits: BitWriter::default(),
             block: Block::new(),
+            costs: Costs::new(),
             buf: Vec::with_capacity(WINDOW + SLICE + MAX_MATCH),
             base: 0,
             pos: 0,
@@ -74,7 +76,7 @@ impl<W: Write> Lh5Encoder<W> {
     pub(crate) fn finish(mut self) -> io::Result<(W, u64)> {
         self.parse(true);
         if self.block.len() > 0 {
-            self.block.flush(&mut self.bits);
+            self.block.flush(&mut self.bits, &mut self.costs);
         }
         self.bits.align();
         self.drain()?;
@@ -134,7 +136,7 @@ impl<W: Write> Lh5Encoder<W> {
             let there = &self.buf[candidate - self.base..];
             if there[best] == here[best] && there[0] == here[0] {
                 let len = common_prefix(there, here, max_len);
-                if len > best && (len > MIN_MATCH || at - candidate <= TOO_FAR) {
+                if len > best && self.worth_it(here, len, at - candidate) {
                     best = len;
                     found = Some((len, at - candidate));
                     if len >= NICE_MATCH.min(max_len) {
@@ -149,6 +151,12 @@ impl<W: Write> Lh5Encoder<W> {
             candidate = next;
         }
         found
+    }
+
+    /// Whether a match saves bits over literals: a short match far back needs a long
+    /// position code, which on text often costs more than the few literals it replaces.
+    fn worth_it(&self, here: &[u8], len: usize, distance: usize) -> bool {
+        len >= SURE_MATCH || self.costs.matched(len, distance) < self.costs.literals(&here[..len])
     }
 
     /// Parses buffered input, keeping `MAX_MATCH` bytes of lookahead unless `at_end`.
@@ -211,7 +219,7 @@ impl<W: Write> Lh5Encoder<W> {
 
     fn maybe_flush_block(&mut self) {
         if self.block.len() >= BLOCK_SYMBOLS {
-            self.block.flush(&mut self.bits);
+            self.block.flush(&mut self.bits, &mut self.costs);
         }
     }
 
