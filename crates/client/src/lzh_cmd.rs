@@ -82,8 +82,12 @@ fn create(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let temp = tempfile::Builder::new()
-        .prefix(".kx-lzh-")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".kx-lzh-");
+    // Temporary files are private; the finished archive is an ordinary file.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let temp = builder
         .tempfile_in(out_dir)
         .with_context(|| format!("cannot create a file in {}", out_dir.display()))?;
     let compression = match method {

@@ -42,6 +42,16 @@ fn ensure_directory(root: &Path, relative: &Path) -> Result<PathBuf, Error> {
     Ok(dir)
 }
 
+/// A temporary file in `dir`, readable by all like any extracted file (temporary files are
+/// private by default).
+fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".kx-lzh-");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    builder.tempfile_in(dir)
+}
+
 /// Extracts every entry of `archive` under `dest` (created if missing), within `limits`.
 ///
 /// Paths are checked before anything is written (absolute paths, `..`, drive letters and
@@ -71,10 +81,7 @@ pub fn extract<R: Read>(archive: R, dest: &Path, limits: &Limits) -> Result<Extr
                 found: "directory",
             });
         }
-        let temp = tempfile::Builder::new()
-            .prefix(".kx-lzh-")
-            .tempfile_in(&parent)
-            .map_err(fs_error(&parent))?;
+        let temp = temp_file_in(&parent).map_err(fs_error(&parent))?;
         let mut out = BufWriter::new(temp);
         done.bytes += reader.read_data(&mut out)?;
         out.flush().map_err(fs_error(&target))?;

@@ -65,16 +65,22 @@ proptest! {
     }
 }
 
+/// Incompressible bytes (xorshift64).
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
 #[test]
 fn incompressible_files_are_stored_and_empty_files_too() {
-    let mut noise = vec![0u8; 4096];
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    for byte in &mut noise {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        *byte = state as u8;
-    }
+    let noise = noise(4096);
     let back = round_trip(
         &[
             ("noise".into(), noise.clone()),
@@ -134,4 +140,71 @@ fn writer_refuses_unsafe_and_unencodable_names() {
             "{bad}"
         );
     }
+}
+
+/// Hands out at most `step` bytes per read, as sockets and pipes do.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.step).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn streamed_files_match_in_memory_ones_and_read_back_through_short_reads() {
+    let text: Vec<u8> = (0..300_000u32)
+        .flat_map(|i| format!("{},{}\r\n", i % 977, i % 13).into_bytes())
+        .collect();
+    let noise = noise(70_000);
+    let mut streamed = Writer::new(Vec::new());
+    let mut in_memory = Writer::new(Vec::new());
+    let mut spool = std::io::Cursor::new(Vec::new());
+    for (name, data) in [("text.csv", &text), ("noise.bin", &noise)] {
+        let source = std::io::Cursor::new(data.as_slice());
+        let method = streamed
+            .add_file_from(name, at(1), source, &mut spool)
+            .expect("stream");
+        assert_eq!(method, in_memory.add_file(name, at(1), data).expect("add"));
+    }
+    let streamed = streamed.finish().expect("finish");
+    assert_eq!(streamed, in_memory.finish().expect("finish"));
+
+    let mut reader = kx_lzh::Reader::new(
+        Trickle {
+            data: &streamed,
+            step: 7,
+        },
+        Limits::default(),
+    );
+    for (expected, method) in [(&text, Method::Lh5), (&noise, Method::Lh0)] {
+        let entry = reader.next_entry().expect("header").expect("entry");
+        assert_eq!(entry.method, method);
+        let mut data = Vec::new();
+        assert_eq!(
+            reader.read_data(&mut data).expect("data"),
+            expected.len() as u64
+        );
+        assert_eq!(&data, expected);
+    }
+    assert!(reader.next_entry().expect("end").is_none());
+}
+
+#[test]
+fn headers_whose_size_ends_in_a_zero_byte_are_padded() {
+    // A 222-byte name makes a 256-byte header, whose first byte would read as the end mark.
+    let name = format!("{}.csv", "n".repeat(218));
+    let mut writer = Writer::new(Vec::new());
+    writer.add_file(&name, at(1), b"data").expect("add");
+    let archive = writer.finish().expect("finish");
+    assert_eq!(&archive[..2], &[1, 1], "257-byte header");
+    let entries = unpack(&archive, &Limits::default()).expect("unpack");
+    assert_eq!(entries[0].entry.path.to_string(), name);
+    assert_eq!(entries[0].data, b"data");
 }
