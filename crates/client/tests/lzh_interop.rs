@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use encoding_rs::SHIFT_JIS;
@@ -178,34 +178,63 @@ fn jlha(args: &str) -> Command {
     cmd
 }
 
+/// The corpus written under `<tmp>/src`, with an extra file if any.
+fn source_tree(tmp: &Path, extra: Option<(String, Vec<u8>)>) -> (PathBuf, Tree) {
+    let src = tmp.join("src");
+    let mut tree = corpus();
+    if let Some((name, data)) = extra {
+        tree.insert(name, Some(data));
+    }
+    write_tree(&src, &tree);
+    (src, tree)
+}
+
+/// Runs `tool … ARCHIVE` in the fresh directory `dir` and reads back what it extracted.
+fn extracted_by(mut tool: Command, archive: &Path, dir: &Path, sjis_names: bool) -> Tree {
+    fs::create_dir(dir).expect("mkdir");
+    run(tool.arg(archive).current_dir(dir));
+    read_tree(dir, sjis_names)
+}
+
+fn lhasa(command: &str) -> Command {
+    let mut cmd = Command::new("lhasa");
+    cmd.arg(command);
+    cmd
+}
+
+/// `kx lzh create [OPTIONS] ARCHIVE -C DIR PATH`
+fn kx_create(archive: &Path, options: &[&str], dir: &Path, path: &str) {
+    run(kx()
+        .args(["lzh", "create"])
+        .args(options)
+        .arg(archive)
+        .arg("-C")
+        .arg(dir)
+        .arg(path));
+}
+
+fn kx_list(archive: &Path) -> String {
+    String::from_utf8_lossy(&run(kx().args(["lzh", "list"]).arg(archive)).stdout).into_owned()
+}
+
 #[test]
 fn lhasa_and_jlha_read_what_kx_writes() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let src = tmp.path().join("src");
-    let mut expected = corpus();
     // Its level-2 header is 256 bytes: padded, since a size byte of 0 would end the archive.
-    expected.insert(
-        format!("{}.csv", "n".repeat(218)),
-        Some(b"long name".to_vec()),
-    );
-    write_tree(&src, &expected);
+    let long_name = (format!("{}.csv", "n".repeat(218)), b"long name".to_vec());
+    let (src, expected) = source_tree(tmp.path(), Some(long_name));
     let archive = tmp.path().join("out.lzh");
-    run(kx()
-        .args(["lzh", "create"])
-        .arg(&archive)
-        .arg("-C")
-        .arg(&src)
-        .arg("."));
+    kx_create(&archive, &[], &src, ".");
 
-    let listing = run(kx().args(["lzh", "list"]).arg(&archive));
-    let listing = String::from_utf8_lossy(&listing.stdout);
+    let listing = kx_list(&archive);
     assert!(
-        listing.contains("-lh5-") && listing.contains("-lh0-") && listing.contains("-lhd-"),
+        ["-lh5-", "-lh0-", "-lhd-", "1234567890/請求データ.CSV"]
+            .iter()
+            .all(|s| listing.contains(s)),
         "{listing}"
     );
-    assert!(listing.contains("1234567890/請求データ.CSV"), "{listing}");
 
-    let tested = run(Command::new("lhasa").arg("t").arg(&archive));
+    let tested = run(lhasa("t").arg(&archive));
     let report = String::from_utf8_lossy(&tested.stdout).to_lowercase()
         + &String::from_utf8_lossy(&tested.stderr);
     assert!(
@@ -218,26 +247,16 @@ fn lhasa_and_jlha_read_what_kx_writes() {
         "lhasa t tests every file: {report}"
     );
 
-    let by_lhasa = tmp.path().join("lhasa");
-    fs::create_dir(&by_lhasa).expect("mkdir");
-    run(Command::new("lhasa")
-        .arg("x")
-        .arg(&archive)
-        .current_dir(&by_lhasa));
-    assert_same_tree(&read_tree(&by_lhasa, true), &expected, "lhasa");
-
-    let by_jlha = tmp.path().join("jlha");
-    fs::create_dir(&by_jlha).expect("mkdir");
-    run(jlha("xy").arg(&archive).current_dir(&by_jlha));
-    assert_same_tree(&read_tree(&by_jlha, false), &expected, "jlha");
+    let by_lhasa = extracted_by(lhasa("x"), &archive, &tmp.path().join("lhasa"), true);
+    assert_same_tree(&by_lhasa, &expected, "lhasa");
+    let by_jlha = extracted_by(jlha("xy"), &archive, &tmp.path().join("jlha"), false);
+    assert_same_tree(&by_jlha, &expected, "jlha");
 }
 
 #[test]
 fn kx_reads_what_jlha_writes_at_every_level_and_method() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let src = tmp.path().join("src");
-    let expected = corpus();
-    write_tree(&src, &expected);
+    let (src, expected) = source_tree(tmp.path(), None);
     let top: Vec<String> = expected
         .keys()
         .filter(|name| !name.contains('/'))
@@ -253,9 +272,8 @@ fn kx_reads_what_jlha_writes_at_every_level_and_method() {
     ] {
         let archive = tmp.path().join(format!("{options}.lzh"));
         run(jlha(options).arg(&archive).args(&top).current_dir(&src));
-        let listing = run(kx().args(["lzh", "list"]).arg(&archive));
         assert!(
-            String::from_utf8_lossy(&listing.stdout).contains(method),
+            kx_list(&archive).contains(method),
             "jlha {options} wrote no {method}"
         );
         let out = tmp.path().join(format!("out-{options}"));
@@ -270,6 +288,28 @@ fn kx_reads_what_jlha_writes_at_every_level_and_method() {
             &format!("kx after jlha {options}"),
         );
     }
+}
+
+#[test]
+fn stored_archives_are_read_by_lhasa() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (src, expected) = source_tree(tmp.path(), None);
+    let archive = tmp.path().join("stored.lzh");
+    kx_create(&archive, &["--method", "lh0"], &src, "1234567890");
+    let listing = kx_list(&archive);
+    assert!(
+        !listing.contains("-lh5-") && listing.contains("-lh0-"),
+        "{listing}"
+    );
+    let subset: Tree = expected
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("1234567890"))
+        .collect();
+    assert_same_tree(
+        &extracted_by(lhasa("x"), &archive, &tmp.path().join("lhasa"), true),
+        &subset,
+        "lhasa",
+    );
 }
 
 #[test]
@@ -311,36 +351,4 @@ fn failures_exit_non_zero_with_a_clear_message() {
         !tmp.path().join("o.lzh").exists(),
         "no archive is left after a failed create"
     );
-}
-
-#[test]
-fn stored_archives_are_read_by_lhasa() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let src = tmp.path().join("src");
-    let expected = corpus();
-    write_tree(&src, &expected);
-    let archive = tmp.path().join("stored.lzh");
-    run(kx()
-        .args(["lzh", "create", "--method", "lh0"])
-        .arg(&archive)
-        .arg("-C")
-        .arg(&src)
-        .arg("1234567890"));
-    let listing = run(kx().args(["lzh", "list"]).arg(&archive));
-    let listing = String::from_utf8_lossy(&listing.stdout);
-    assert!(
-        !listing.contains("-lh5-") && listing.contains("-lh0-"),
-        "{listing}"
-    );
-    let by_lhasa = tmp.path().join("lhasa");
-    fs::create_dir(&by_lhasa).expect("mkdir");
-    run(Command::new("lhasa")
-        .arg("x")
-        .arg(&archive)
-        .current_dir(&by_lhasa));
-    let subset: Tree = expected
-        .into_iter()
-        .filter(|(name, _)| name.starts_with("1234567890"))
-        .collect();
-    assert_same_tree(&read_tree(&by_lhasa, true), &subset, "lhasa");
 }
