@@ -117,7 +117,7 @@ impl<R: Read> Reader<R> {
             });
         }
         if entry.size > limits.ratio_floor
-            && entry.size / entry.packed_size.max(1) >= limits.max_ratio
+            && entry.size > entry.packed_size.saturating_mul(limits.max_ratio)
         {
             return Err(Error::RatioExceeded {
                 entry: name(),

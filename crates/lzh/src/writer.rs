@@ -21,6 +21,22 @@ pub enum Compression {
 /// Writes an LZH archive to any [`Write`]: level-2 headers, Shift_JIS names.
 ///
 /// Call [`Writer::finish`] at the end; an archive without its end mark is truncated.
+///
+/// ```
+/// # fn main() -> Result<(), kx_lzh::Error> {
+/// use std::time::SystemTime;
+///
+/// let now = SystemTime::now();
+/// let mut writer = kx_lzh::Writer::new(Vec::new());
+/// writer.add_directory("1234567890", now)?;
+/// writer.add_file("1234567890/RESULT.CSV", now, "1,審査結果\r\n".repeat(100).as_bytes())?;
+/// let archive: Vec<u8> = writer.finish()?;
+///
+/// let entries = kx_lzh::unpack(&archive, &kx_lzh::Limits::default())?;
+/// assert_eq!(entries[1].entry.path.to_string(), "1234567890/RESULT.CSV");
+/// assert_eq!(entries[1].entry.method, kx_lzh::Method::Lh5);
+/// # Ok(()) }
+/// ```
 pub struct Writer<W: Write> {
     out: W,
     compression: Compression,
