@@ -11,7 +11,9 @@ use crate::Error;
 /// A safe relative path inside an archive, e.g. `1234567890/RESULT.CSV`.
 ///
 /// Every component is non-empty, is not `.` or `..`, and holds no separator, drive colon or
-/// control character, so joining it under a directory never leaves that directory.
+/// control character, so joining it under a directory never leaves that directory. Names
+/// Windows cannot hold (`<>"|?*`, trailing dots or spaces, device names such as `CON` or
+/// `LPT1.TXT`) are refused too: the archives travel to and from Windows machines.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EntryPath {
     components: Vec<String>,
@@ -21,6 +23,31 @@ fn invalid(path: &str, reason: &'static str) -> Error {
     Error::InvalidPath {
         path: path.to_owned(),
         reason,
+    }
+}
+
+/// Why one path component is unsafe here or on Windows (where the archives are used), if it is.
+fn component_problem(part: &str) -> Option<&'static str> {
+    let stem = part
+        .split('.')
+        .next()
+        .unwrap_or(part)
+        .trim_end()
+        .to_ascii_uppercase();
+    let device = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.ends_with(|c: char| c.is_ascii_digit()));
+    match part {
+        ".." => Some("`..` climbs out of the target"),
+        _ if part.contains(':') => Some("drive letter or stream name (`:`)"),
+        _ if part.chars().any(char::is_control) => Some("control character"),
+        _ if part.contains(['<', '>', '"', '|', '?', '*']) => {
+            Some("character not allowed in Windows file names")
+        }
+        _ if part.ends_with(['.', ' ']) => Some("trailing dot or space, which Windows drops"),
+        _ if device => Some("Windows device name"),
+        _ => None,
     }
 }
 
@@ -35,13 +62,7 @@ impl EntryPath {
             .split(['/', '\\'])
             .filter(|part| !part.is_empty() && *part != ".")
         {
-            let reason = match part {
-                ".." => Some("`..` climbs out of the target"),
-                _ if part.contains(':') => Some("drive letter or stream name (`:`)"),
-                _ if part.chars().any(char::is_control) => Some("control character"),
-                _ => None,
-            };
-            if let Some(reason) = reason {
+            if let Some(reason) = component_problem(part) {
                 return Err(invalid(path, reason));
             }
             components.push(part.to_owned());
@@ -120,11 +141,31 @@ mod tests {
             "",
             "./",
             "a/\u{1b}",
+            "a|b",
+            "x?",
+            "CON",
+            "nul.txt",
+            "com1.csv",
+            "dir./f",
+            "f ",
         ] {
             assert!(
                 matches!(EntryPath::new(bad), Err(Error::InvalidPath { .. })),
                 "{bad:?} accepted"
             );
+        }
+    }
+
+    #[test]
+    fn ordinary_names_that_resemble_devices_are_fine() {
+        for good in [
+            "CONTRACT.CSV",
+            "com10.txt",
+            "a.b.c",
+            "1234567890/RESULT.CSV",
+            ".hidden",
+        ] {
+            assert!(EntryPath::new(good).is_ok(), "{good:?} refused");
         }
     }
 
