@@ -94,10 +94,20 @@ fn create(
         MethodArg::Lh5 => Compression::Lh5,
         MethodArg::Lh0 => Compression::Lh0,
     };
+    // The archive being written (and the one it replaces) may lie inside a tree being
+    // archived; neither goes in.
+    let own = [temp.path(), out]
+        .into_iter()
+        .filter_map(|path| fs::canonicalize(path).ok())
+        .collect();
     let mut writer = Writer::with_compression(BufWriter::new(temp), compression);
-    let mut spool = tempfile::tempfile().context("cannot create a temporary file")?;
+    let mut tree = Tree {
+        spool: tempfile::tempfile().context("cannot create a temporary file")?,
+        base,
+        own,
+    };
     for path in paths {
-        add_tree(&mut writer, &mut spool, base, path)?;
+        tree.add(&mut writer, path)?;
     }
     let temp = writer
         .finish()?
@@ -108,45 +118,59 @@ fn create(
     Ok(())
 }
 
-fn add_tree(
-    writer: &mut Writer<impl std::io::Write>,
-    spool: &mut File,
-    base: &Path,
-    name: &Path,
-) -> anyhow::Result<()> {
-    let full = base.join(name);
-    let meta = fs::metadata(&full).with_context(|| format!("cannot read {}", full.display()))?;
-    let Some(entry_name) = name.to_str() else {
-        bail!("{}: the name is not valid Unicode", name.display())
-    };
-    let modified = meta
-        .modified()
-        .with_context(|| format!("{}: no modification time", full.display()))?;
-    if meta.is_dir() {
-        // `-C DIR .` archives DIR's contents; "." itself is no entry.
-        let is_here = name.components().all(|c| c == std::path::Component::CurDir);
-        if !is_here {
+/// Adds files and directories under `base` to an archive.
+struct Tree<'a> {
+    /// Holds each file's packed data until its header can be written.
+    spool: File,
+    base: &'a Path,
+    /// The archive's own files, never added.
+    own: Vec<PathBuf>,
+}
+
+impl Tree<'_> {
+    fn add(&mut self, writer: &mut Writer<impl std::io::Write>, name: &Path) -> anyhow::Result<()> {
+        let full = self.base.join(name);
+        let Some(entry_name) = name.to_str() else {
+            bail!("{}: the name is not valid Unicode", name.display())
+        };
+        let meta =
+            fs::metadata(&full).with_context(|| format!("cannot read {}", full.display()))?;
+        let modified = meta
+            .modified()
+            .with_context(|| format!("{}: no modification time", full.display()))?;
+        if meta.is_dir() {
+            // Following links to directories could loop forever.
+            if fs::symlink_metadata(&full).is_ok_and(|link| link.is_symlink()) {
+                bail!(
+                    "{} is a link to a directory, which is not followed",
+                    full.display()
+                );
+            }
+            // `-C DIR .` archives DIR's contents; "." itself is no entry.
+            if !name.components().all(|c| c == std::path::Component::CurDir) {
+                writer
+                    .add_directory(entry_name, modified)
+                    .with_context(|| format!("cannot add {}", full.display()))?;
+            }
+            let mut children = fs::read_dir(&full)
+                .and_then(|dir| {
+                    dir.map(|child| child.map(|c| c.file_name()))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .with_context(|| format!("cannot list {}", full.display()))?;
+            children.sort();
+            for child in children {
+                self.add(writer, &name.join(child))?;
+            }
+        } else if fs::canonicalize(&full).is_ok_and(|path| !self.own.contains(&path)) {
+            let file =
+                File::open(&full).with_context(|| format!("cannot open {}", full.display()))?;
             writer
-                .add_directory(entry_name, modified)
+                .add_file_from(entry_name, modified, file, &mut self.spool)
                 .with_context(|| format!("cannot add {}", full.display()))?;
         }
-        let mut children = fs::read_dir(&full)
-            .and_then(|dir| {
-                dir.map(|child| child.map(|c| c.file_name()))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .with_context(|| format!("cannot list {}", full.display()))?;
-        children.sort();
-        for child in children {
-            add_tree(writer, spool, base, &name.join(child))?;
-        }
-    } else {
-        let file = File::open(&full).with_context(|| format!("cannot open {}", full.display()))?;
-        writer
-            .add_file_from(entry_name, modified, file, &mut *spool)
-            .with_context(|| format!("cannot add {}", full.display()))?;
+        Ok(())
     }
-    Ok(())
 }
 
 fn extract(archive: &Path, dest: &Path) -> anyhow::Result<()> {
