@@ -75,7 +75,7 @@ pub struct Context<'a> {
 }
 
 /// The record of numbers already used, kept by the receiving server (spec §5 rule 10, §10.2.8(3)).
-pub trait UsedNumbers {
+pub trait UsedNumbers: Sync {
     /// Whether the sender's organisation has already used this transmission number.
     fn number_used(&self, number: &TransmissionNumber) -> bool;
     /// Whether this unique number has already been used for this upstream kind.

@@ -4,9 +4,12 @@
 //! Protocol parsers are kept apart from the session loops that own the sockets (as in
 //! Stalwart): `pop3::protocol` knows POP3's grammar, `pop3::session` drives a connection.
 
+pub mod admin;
 pub mod config;
+pub mod gateway;
 pub mod handoff;
 pub mod limits;
 pub mod pop3;
+pub mod run;
 pub mod smtp;
 pub mod tls;

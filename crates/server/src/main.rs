@@ -1,12 +1,233 @@
-//! `kxd`: the KX server.
+//! `kxd`: the KX server. `init` creates an installation, `serve` runs it, `demo` does both in a
+//! throw-away directory with demo organisations, `admin` manages organisations and accounts.
 
-use clap::Parser;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-/// The KX server: the 伝送 gateway (SMTP in, POP3 out) and the KX exchange (HTTPS).
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use kx_server::config::{Config, EnvironmentSetting};
+use kx_server::{admin, run};
+use tokio::sync::watch;
+
+/// The KX server: the 伝送 gateway (SMTP submission in, POP3 out) and, later, the KX exchange.
 #[derive(Parser)]
 #[command(name = "kxd", version, about, long_about = None)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    Cli::parse();
+#[derive(Subcommand)]
+enum Command {
+    /// Create an installation: DIR/kxd.toml, a private CA and server certificate in DIR/tls/,
+    /// and an empty database.
+    Init {
+        /// The data directory to create.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The federation's mail domain (accounts are ID@DOMAIN).
+        #[arg(long)]
+        domain: String,
+        /// SMTP submission address.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2587")]
+        smtp: SocketAddr,
+        /// POP3 address.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2110")]
+        pop3: SocketAddr,
+        /// HTTPS address (the KX exchange; not served yet).
+        #[arg(long, value_name = "ADDR")]
+        https: Option<SocketAddr>,
+        /// production, or test-loopback (Test Accept / Test Regist, no hand-off).
+        #[arg(long, value_enum, default_value = "production")]
+        environment: EnvironmentArg,
+        /// Seconds between Regist runs: the window in which a DataSend can be cancelled.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        regist_interval: u64,
+        /// Accept passwords without TLS. For loopback tests only.
+        #[arg(long)]
+        allow_plaintext_auth: bool,
+    },
+    /// Run every configured listener until SIGTERM or SIGINT, then drain.
+    Serve {
+        /// The data directory.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+    },
+    /// Create a throw-away installation with demo organisations and accounts, serve it, and
+    /// print how to connect.
+    Demo {
+        /// Keep the installation here instead of a temporary directory.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Manage organisations, accounts, upstream kinds and outgoing notices.
+    Admin {
+        /// The data directory.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum EnvironmentArg {
+    Production,
+    TestLoopback,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("kxd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kxd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Init {
+            data,
+            domain,
+            smtp,
+            pop3,
+            https,
+            environment,
+            regist_interval,
+            allow_plaintext_auth,
+        } => {
+            let mut config = Config::new(domain);
+            config.listeners.smtp = Some(smtp);
+            config.listeners.pop3 = Some(pop3);
+            config.listeners.https = https;
+            config.environment = match environment {
+                EnvironmentArg::Production => EnvironmentSetting::Production,
+                EnvironmentArg::TestLoopback => EnvironmentSetting::TestLoopback,
+            };
+            config.denso.regist_interval = regist_interval;
+            config.security.allow_plaintext_auth = allow_plaintext_auth;
+            run::init(&data, &config).await?;
+            println!("created {}", data.display());
+            println!("  settings  {}", data.join("kxd.toml").display());
+            println!("  CA        {}", data.join(&config.tls.ca).display());
+            println!(
+                "next: kxd admin --data {} org add …, then kxd serve --data {}",
+                data.display(),
+                data.display()
+            );
+            Ok(())
+        }
+        Command::Serve { data } => serve(&data).await,
+        Command::Demo { data } => demo(data).await,
+        Command::Admin { data, command } => admin::run(&data, command).await,
+    }
+}
+
+/// Serves until SIGTERM or SIGINT, then lets sessions finish.
+async fn serve(data: &Path) -> anyhow::Result<()> {
+    let (stop, shutdown) = watch::channel(false);
+    let running = run::serve(data, shutdown).await?;
+    for (name, addr) in &running.endpoints {
+        println!("{name:<5} {addr}");
+    }
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    stop.send_replace(true);
+    running.wait().await;
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot watch SIGTERM")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        result = tokio::signal::ctrl_c() => result.context("cannot watch SIGINT")?,
+    }
+    Ok(())
+}
+
+async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
+    let temp;
+    let data = match data {
+        Some(dir) => dir,
+        None => {
+            temp = tempfile::Builder::new().prefix("kxd-demo-").tempdir()?;
+            temp.path().to_owned()
+        }
+    };
+    let domain = "denso.test.kokuho";
+    let mut config = Config::new(domain);
+    config.listeners.smtp = Some(free_or_any("127.0.0.1:2587").await);
+    config.listeners.pop3 = Some(free_or_any("127.0.0.1:2110").await);
+    config.denso.regist_interval = 10;
+    run::init(&data, &config).await?;
+    let credentials = admin::demo_setup(&data).await?;
+
+    let (stop, shutdown) = watch::channel(false);
+    let running = run::serve(&data, shutdown).await?;
+    println!("kxd demo: the 伝送 gateway for {domain} is running (Ctrl-C stops it).\n");
+    println!("data directory   {}", data.display());
+    println!("CA certificate   {}", data.join(&config.tls.ca).display());
+    for (name, addr) in &running.endpoints {
+        println!(
+            "{:<16} {addr}",
+            format!("{} (STARTTLS)", name.to_uppercase())
+        );
+    }
+    println!("transmit address transmit@{domain}");
+    println!("Regist interval  {} s\n", config.denso.regist_interval);
+    println!("accounts (temporary passwords):");
+    for (id, password) in &credentials {
+        println!("  {id}@{domain}  {password}");
+    }
+    println!("\ntry it:");
+    let smtp = running
+        .endpoints
+        .get("smtp")
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    println!(
+        "  kx denso datasend --from J13123456780@{domain} --number 13123456782026040001 -o ds.eml CLAIM01.CSV"
+    );
+    println!(
+        "  python3 -c \"import smtplib,ssl; s=smtplib.SMTP('{}',{}); s.starttls(context=ssl.create_default_context(cafile='{}')); s.login('J13123456780','<password>'); s.sendmail('J13123456780@{domain}',['transmit@{domain}'],open('ds.eml','rb').read())\"",
+        smtp.split(':').next().unwrap_or("127.0.0.1"),
+        smtp.rsplit(':').next().unwrap_or("2587"),
+        data.join(&config.tls.ca).display()
+    );
+    wait_for_signal().await?;
+    stop.send_replace(true);
+    running.wait().await;
+    Ok(())
+}
+
+/// The preferred address if it can be bound now, otherwise any free port on the same host.
+async fn free_or_any(preferred: &str) -> SocketAddr {
+    let preferred: SocketAddr = preferred
+        .parse()
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
+    match tokio::net::TcpListener::bind(preferred).await {
+        Ok(_) => preferred,
+        Err(_) => SocketAddr::new(preferred.ip(), 0),
+    }
 }

@@ -57,7 +57,8 @@ pub async fn serve<B: Backend>(
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
-            _ = stop.wait_for(|&stop| stop) => break,
+            // The guard `wait_for` returns is not `Send`: drop it inside, so `serve` can be spawned.
+            _ = async { drop(stop.wait_for(|&stop| stop).await) } => break,
         }
         while let Some(ended) = sessions.try_join_next() {
             log_panic(ended);

@@ -1,0 +1,157 @@
+//! The 伝送 gateway: the protocol rules of `kx-denso` wired to the listeners and `kx-store`.
+//!
+//! - [`submission`]: SMTP submissions become Accepts (spec §4, §5), durably, before `250`.
+//! - [`mailbox`]: POP3 reads each account's own mailbox.
+//! - [`regist`]: the periodic job that settles DataDeletes and answers DataSends with Regists,
+//!   handing accepted files to the review system.
+
+mod mailbox;
+mod regist;
+mod submission;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use kx_denso::AccountId;
+use kx_denso::records::Tables;
+use kx_denso::reply::ReplyTo;
+use kx_store::{AuditEntry, Login, Store, StoreConfig};
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::limits::RateLimiter;
+
+pub use regist::run as run_regist_job;
+
+/// The blob directory and database inside the data directory.
+pub fn store_config(data_dir: &Path, config: &Config) -> StoreConfig {
+    let mut store = StoreConfig::in_dir(data_dir);
+    store.lockout_after = config.security.max_failed_logins;
+    store
+}
+
+/// Everything the listeners and the job share.
+pub struct Gateway {
+    config: Config,
+    data_dir: PathBuf,
+    store: Store,
+    tables: Tables,
+    connections: RateLimiter<IpAddr>,
+    messages: RateLimiter<AccountId>,
+    /// Wakes the Regist job when a DataDelete arrives, so cancellations do not wait a tick.
+    wake_regist: Notify,
+}
+
+/// What a login attempt came to.
+pub(crate) enum LoginResult {
+    /// The account may proceed.
+    Ok(AccountId),
+    /// Wrong ID or password, or a network the organisation does not allow.
+    Rejected,
+    /// The account is locked.
+    Locked,
+}
+
+impl Gateway {
+    /// Opens the installation in `data_dir` (its settings must already be loaded).
+    pub async fn open(data_dir: &Path, config: Config) -> anyhow::Result<Arc<Gateway>> {
+        let store = Store::open(&store_config(data_dir, &config))
+            .await
+            .context("cannot open the store")?;
+        let tables = match &config.denso.record_tables {
+            Some(path) => {
+                let path = data_dir.join(path);
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                Tables::from_toml(&text).with_context(|| path.display().to_string())?
+            }
+            None => Tables::default(),
+        };
+        Ok(Arc::new(Gateway {
+            connections: RateLimiter::new(config.security.connections_per_minute),
+            messages: RateLimiter::new(config.security.messages_per_minute),
+            config,
+            data_dir: data_dir.to_owned(),
+            store,
+            tables,
+            wake_regist: Notify::new(),
+        }))
+    }
+
+    /// The store, for operator commands.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The envelope of a reply to `account`, written now.
+    fn reply_to(&self, account: &AccountId) -> ReplyTo {
+        ReplyTo {
+            environment: self.config.environment.environment(),
+            to: account.address(&self.config.domain),
+            from: self.config.transmit_address(),
+            date: chrono::Local::now().fixed_offset(),
+        }
+    }
+
+    /// Checks a login for SMTP or POP3, applies the organisation's allowed networks and
+    /// writes the attempt to the audit log.
+    pub(crate) async fn login(
+        &self,
+        service: &str,
+        user: &str,
+        password: &str,
+        peer: IpAddr,
+    ) -> LoginResult {
+        let outcome = match self.store.verify_password(user, password).await {
+            Ok(Login::Ok { .. }) => match user.parse::<AccountId>() {
+                Ok(account) => match self.store.org(&account.org().org_code()).await {
+                    Ok(Some(org)) if org.allows(peer) => Ok(account),
+                    Ok(Some(_)) => Err("network-refused"),
+                    Ok(None) | Err(_) => Err("error"),
+                },
+                Err(_) => Err("error"),
+            },
+            Ok(Login::Wrong) => Err("wrong-password"),
+            Ok(Login::Unknown) => Err("unknown-account"),
+            Ok(Login::Locked) => Err("locked"),
+            Err(e) => {
+                tracing::error!(error = %e, "login: store error");
+                Err("error")
+            }
+        };
+        let word = match &outcome {
+            Ok(_) => "ok",
+            Err(word) => word,
+        };
+        self.audit(user, &format!("{service}.login"), user, Some(peer), word)
+            .await;
+        match outcome {
+            Ok(account) => LoginResult::Ok(account),
+            Err("locked") => LoginResult::Locked,
+            Err(_) => LoginResult::Rejected,
+        }
+    }
+
+    /// Writes an audit entry; a failure to do so is logged, never hidden.
+    pub(crate) async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        object: &str,
+        source: Option<IpAddr>,
+        outcome: &str,
+    ) {
+        let entry = AuditEntry {
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            object: object.to_owned(),
+            source_ip: source,
+            outcome: outcome.to_owned(),
+        };
+        if let Err(e) = self.store.audit(&entry).await {
+            tracing::error!(error = %e, action, "audit: cannot write");
+        }
+    }
+}

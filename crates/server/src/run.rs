@@ -1,0 +1,154 @@
+//! Creating an installation (`kxd init`) and running it (`kxd serve`).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::{CONFIG_FILE, Config};
+use crate::gateway::{self, Gateway};
+use crate::pop3::{Pop3Config, TlsMode};
+use crate::smtp::SmtpConfig;
+use crate::tls;
+
+/// The file `kxd serve` writes once its listeners are bound: `{"smtp": "127.0.0.1:…", …}`,
+/// so scripts and tests find ports chosen by the system (`127.0.0.1:0`).
+pub const ENDPOINTS_FILE: &str = "endpoints.json";
+
+/// Creates `data_dir` with `kxd.toml`, the certificates and an empty store. Refuses a directory
+/// that already holds an installation.
+pub async fn init(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
+    if data_dir.join(CONFIG_FILE).exists() {
+        anyhow::bail!(
+            "{} already holds an installation ({CONFIG_FILE} exists)",
+            data_dir.display()
+        );
+    }
+    std::fs::create_dir_all(data_dir.join("tls"))
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let issued = tls::issue(&config.domain)?;
+    write_file(
+        &data_dir.join(&config.tls.ca),
+        issued.ca_pem.as_bytes(),
+        false,
+    )?;
+    write_file(
+        &data_dir.join(&config.tls.certificate),
+        issued.chain_pem.as_bytes(),
+        false,
+    )?;
+    write_file(
+        &data_dir.join(&config.tls.key),
+        issued.key_pem.as_bytes(),
+        true,
+    )?;
+    let store = kx_store::Store::open(&gateway::store_config(data_dir, config)).await?;
+    store.close().await;
+    // The settings file comes last: its presence marks a complete installation.
+    write_file(
+        &data_dir.join(CONFIG_FILE),
+        config.to_toml()?.as_bytes(),
+        false,
+    )?;
+    Ok(())
+}
+
+fn write_file(path: &Path, data: &[u8], secret: bool) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mode = if secret { 0o600 } else { 0o644 };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(data)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// A running server: its bound addresses and the tasks to wait for.
+pub struct Running {
+    /// Where each listener is bound.
+    pub endpoints: BTreeMap<&'static str, SocketAddr>,
+    /// The gateway the listeners share.
+    pub gateway: Arc<Gateway>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Waits until every listener and job has stopped (after `shutdown` turned true).
+    pub async fn wait(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Starts every configured listener and the Regist job; they stop when `shutdown` turns true.
+pub async fn serve(data_dir: &Path, shutdown: watch::Receiver<bool>) -> anyhow::Result<Running> {
+    let config = Config::load(data_dir)?;
+    let tls = tls::server_config(
+        &data_dir.join(&config.tls.certificate),
+        &data_dir.join(&config.tls.key),
+    )?;
+    let acceptor = TlsAcceptor::from(tls);
+    let gateway = Gateway::open(data_dir, config.clone()).await?;
+    let mut tasks = JoinSet::new();
+    let mut endpoints = BTreeMap::new();
+
+    if let Some(addr) = config.listeners.smtp {
+        let listener = bind(addr, "smtp").await?;
+        endpoints.insert("smtp", listener.local_addr()?);
+        let mut smtp = SmtpConfig::new(config.domain.clone());
+        smtp.tls = Some(acceptor.clone());
+        smtp.allow_plaintext_auth = config.security.allow_plaintext_auth;
+        smtp.max_message_size = config.denso.max_message_size;
+        tasks.spawn(crate::smtp::serve(
+            listener,
+            Arc::new(smtp),
+            gateway.clone(),
+            shutdown.clone(),
+        ));
+    }
+    if let Some(addr) = config.listeners.pop3 {
+        let listener = bind(addr, "pop3").await?;
+        endpoints.insert("pop3", listener.local_addr()?);
+        let pop3 = Pop3Config {
+            tls: TlsMode::Stls(acceptor.clone()),
+            allow_plaintext_auth: config.security.allow_plaintext_auth,
+            ..Pop3Config::default()
+        };
+        tasks.spawn(crate::pop3::serve(
+            listener,
+            pop3,
+            gateway.clone(),
+            shutdown.clone(),
+        ));
+    }
+    tasks.spawn(gateway::run_regist_job(gateway.clone(), shutdown.clone()));
+
+    let json = serde_json::to_vec_pretty(&endpoints)?;
+    let temp = data_dir.join(format!(".{ENDPOINTS_FILE}.tmp"));
+    std::fs::write(&temp, json)?;
+    std::fs::rename(&temp, data_dir.join(ENDPOINTS_FILE))?;
+    for (name, addr) in &endpoints {
+        tracing::info!(listener = name, %addr, "listening");
+    }
+    Ok(Running {
+        endpoints,
+        gateway,
+        tasks,
+    })
+}
+
+async fn bind(addr: SocketAddr, name: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for {name} on {addr}"))
+}
