@@ -5,6 +5,7 @@
 //! Stalwart): `pop3::protocol` knows POP3's grammar, `pop3::session` drives a connection.
 
 pub mod admin;
+pub mod auth;
 pub mod config;
 pub mod gateway;
 pub mod handoff;

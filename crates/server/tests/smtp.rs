@@ -27,7 +27,12 @@ impl SubmissionService for Recorder {
         true
     }
 
-    async fn authenticate(&self, user: &str, password: &str, _peer: IpAddr) -> AuthOutcome {
+    async fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+        _peer: IpAddr,
+    ) -> AuthOutcome<AccountId> {
         if user == USER && password == PASSWORD {
             AuthOutcome::Authenticated(user.parse().expect("an account"))
         } else {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use kx_denso::AccountId;
 
-use super::{Gateway, LoginResult};
+use super::Gateway;
 use crate::pop3::{AuditEvent, AuthOutcome, Backend, BackendError, Entry, LockError, Uid};
 
 /// How long a mailbox lock lives without being renewed: longer than the POP3 idle timeout, so
@@ -33,11 +33,7 @@ impl Backend for Gateway {
         password: &str,
         source: IpAddr,
     ) -> Result<AuthOutcome<AccountId>, BackendError> {
-        Ok(match self.login("pop3", user, password, source).await {
-            LoginResult::Ok(account) => AuthOutcome::Authenticated(account),
-            LoginResult::Rejected => AuthOutcome::Rejected,
-            LoginResult::Locked => AuthOutcome::LockedOut,
-        })
+        Ok(self.login("pop3", user, password, source).await)
     }
 
     async fn lock(&self, account: &AccountId) -> Result<MailboxLock, LockError> {

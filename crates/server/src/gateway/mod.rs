@@ -20,6 +20,7 @@ use kx_denso::reply::ReplyTo;
 use kx_store::{AuditEntry, Login, Store, StoreConfig};
 use tokio::sync::Notify;
 
+use crate::auth::AuthOutcome;
 use crate::config::Config;
 use crate::limits::RateLimiter;
 
@@ -42,16 +43,6 @@ pub struct Gateway {
     messages: RateLimiter<AccountId>,
     /// Wakes the Regist job when a DataDelete arrives, so cancellations do not wait a tick.
     wake_regist: Notify,
-}
-
-/// What a login attempt came to.
-pub(crate) enum LoginResult {
-    /// The account may proceed.
-    Ok(AccountId),
-    /// Wrong ID or password, or a network the organisation does not allow.
-    Rejected,
-    /// The account is locked.
-    Locked,
 }
 
 impl Gateway {
@@ -103,7 +94,7 @@ impl Gateway {
         user: &str,
         password: &str,
         peer: IpAddr,
-    ) -> LoginResult {
+    ) -> AuthOutcome<AccountId> {
         let outcome = match self.store.verify_password(user, password).await {
             Ok(Login::Ok { .. }) => match user.parse::<AccountId>() {
                 Ok(account) => match self.store.org(&account.org().org_code()).await {
@@ -128,9 +119,9 @@ impl Gateway {
         self.audit(user, &format!("{service}.login"), user, Some(peer), word)
             .await;
         match outcome {
-            Ok(account) => LoginResult::Ok(account),
-            Err("locked") => LoginResult::Locked,
-            Err(_) => LoginResult::Rejected,
+            Ok(account) => AuthOutcome::Authenticated(account),
+            Err("locked") => AuthOutcome::LockedOut,
+            Err(_) => AuthOutcome::Rejected,
         }
     }
 

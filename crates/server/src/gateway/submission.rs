@@ -7,7 +7,7 @@ use kx_denso::message::{Accept, Message};
 use kx_denso::{AccountId, Context, Inspection, TransmissionNumber, inspect};
 use kx_store::{Arrival, Error as StoreError, NewSubmission, NewUpstreamNotice, SubmissionKind};
 
-use super::{Gateway, LoginResult};
+use super::Gateway;
 use crate::smtp::{AuthOutcome, Submission, SubmissionService, SubmitOutcome};
 
 impl SubmissionService for Gateway {
@@ -15,11 +15,13 @@ impl SubmissionService for Gateway {
         self.connections.allow(&peer)
     }
 
-    async fn authenticate(&self, user: &str, password: &str, peer: IpAddr) -> AuthOutcome {
-        match self.login("smtp", user, password, peer).await {
-            LoginResult::Ok(account) => AuthOutcome::Authenticated(account),
-            LoginResult::Rejected | LoginResult::Locked => AuthOutcome::Rejected,
-        }
+    async fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+        peer: IpAddr,
+    ) -> AuthOutcome<AccountId> {
+        self.login("smtp", user, password, peer).await
     }
 
     fn sender_allowed(&self, account: &AccountId, address: &str) -> bool {

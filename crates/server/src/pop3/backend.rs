@@ -11,18 +11,7 @@ use std::net::IpAddr;
 #[error("backend failure: {0}")]
 pub struct BackendError(#[from] pub Box<dyn std::error::Error + Send + Sync>);
 
-/// The result of checking a user name and password.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthOutcome<A> {
-    /// The credentials are right; the session may lock this account's maildrop.
-    Authenticated(A),
-    /// Unknown user or wrong password: the two must be indistinguishable to the client.
-    Rejected,
-    /// Too many recent failures for this user or source: the backend refuses even a right
-    /// password for now. The client is told no more than for `Rejected`, so lock-out cannot be
-    /// used to learn whether an ID exists.
-    LockedOut,
-}
+pub use crate::auth::AuthOutcome;
 
 /// Why a maildrop could not be locked.
 #[derive(Debug, thiserror::Error)]

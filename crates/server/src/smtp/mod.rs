@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kx_denso::AccountId;
+
+pub use crate::auth::AuthOutcome;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -52,16 +54,6 @@ impl SmtpConfig {
             max_errors: 10,
         }
     }
-}
-
-/// What the gateway says to a login attempt.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AuthOutcome {
-    /// The account authenticated.
-    Authenticated(AccountId),
-    /// Wrong ID or password, locked account, or a source network the organisation does not
-    /// allow: the client learns only that it failed.
-    Rejected,
 }
 
 /// A message received in full, handed to the gateway.
@@ -110,7 +102,7 @@ pub trait SubmissionService: Send + Sync + 'static {
         user: &str,
         password: &str,
         peer: IpAddr,
-    ) -> impl Future<Output = AuthOutcome> + Send;
+    ) -> impl Future<Output = AuthOutcome<AccountId>> + Send;
 
     /// Whether the authenticated account may use this envelope sender (its own address only).
     fn sender_allowed(&self, account: &AccountId, address: &str) -> bool;

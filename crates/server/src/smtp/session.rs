@@ -469,7 +469,7 @@ impl<'a, T: AsyncRead + AsyncWrite + Unpin, G: SubmissionService> Session<'a, T,
                 self.reply("235 2.7.0 Authentication successful");
                 Next::Continue
             }
-            AuthOutcome::Rejected => {
+            AuthOutcome::Rejected | AuthOutcome::LockedOut => {
                 self.auth_failures += 1;
                 tracing::info!(peer = %self.peer, "smtp: authentication failed");
                 self.reply("535 5.7.8 Authentication credentials invalid");
