@@ -274,13 +274,21 @@ fn text_body(body: &str, title: Option<&str>) -> String {
 /// Accumulates a header block, then writes the body and parts.
 struct MessageWriter {
     headers: String,
+    /// The first header whose value would break the header block (a line break that is not a
+    /// fold); reported by `finish`.
+    broken: Option<String>,
 }
 
 impl MessageWriter {
-    fn new(to: &str, from: &str, subject: &str) -> MessageWriter {
-        let mut w = MessageWriter {
+    fn empty() -> MessageWriter {
+        MessageWriter {
             headers: String::new(),
-        };
+            broken: None,
+        }
+    }
+
+    fn new(to: &str, from: &str, subject: &str) -> MessageWriter {
+        let mut w = MessageWriter::empty();
         w.header("To", to);
         w.header("From", from);
         w.header("Subject", subject);
@@ -288,6 +296,12 @@ impl MessageWriter {
     }
 
     fn header(&mut self, name: &str, value: &str) {
+        let folds_only = value.split("\r\n").enumerate().all(|(i, line)| {
+            !line.contains(['\r', '\n']) && (i == 0 || line.starts_with([' ', '\t']))
+        });
+        if !folds_only && self.broken.is_none() {
+            self.broken = Some(name.to_owned());
+        }
         self.headers.push_str(name);
         self.headers.push_str(": ");
         self.headers.push_str(value);
@@ -393,9 +407,7 @@ impl MessageWriter {
         self.header("Content-Transfer-Encoding", "7bit");
         out = self.encoded_headers()?;
         out.extend_from_slice(b"\r\n");
-        let mut part = MessageWriter {
-            headers: String::new(),
-        };
+        let mut part = MessageWriter::empty();
         part.header(
             "Content-Type",
             &format!("text/plain;\r\n{PARAM_INDENT}charset=iso-2022-jp"),
@@ -408,9 +420,7 @@ impl MessageWriter {
                     attachment.name
                 )));
             }
-            let mut part = MessageWriter {
-                headers: String::new(),
-            };
+            let mut part = MessageWriter::empty();
             part.header(
                 "Content-Type",
                 &format!(
@@ -431,6 +441,9 @@ impl MessageWriter {
     }
 
     fn encoded_headers(&self) -> Result<Vec<u8>, Error> {
+        if let Some(name) = &self.broken {
+            return Err(Error::Build(format!("the {name} value holds a line break")));
+        }
         let (bytes, _, had_errors) = SHIFT_JIS.encode(&self.headers);
         if had_errors {
             return Err(Error::Build(

@@ -47,10 +47,11 @@ impl RawHeader<'_> {
     }
 }
 
-/// Removes the line breaks of folded header lines (RFC 2822 §2.2.3). Bare LF folds count too:
-/// they are reported as line-ending violations elsewhere, not misread here.
+/// Removes the line breaks of folded header lines (RFC 2822 §2.2.3). A bare LF or CR ends a
+/// line too (see [`line_at`]), so it folds like CRLF: such line ends are reported as
+/// violations elsewhere, not misread here.
 fn unfold(value: &str) -> String {
-    value.replace("\r\n", "").replace('\n', "")
+    value.replace(['\r', '\n'], "")
 }
 
 /// A header block and the body that follows it.

@@ -403,3 +403,25 @@ fn stray_carriage_returns_normalise_once() {
     let twice = Message::parse(&once.to_bytes().expect("builds")).expect("parses");
     assert_eq!(once, twice);
 }
+
+/// Found by the `parse` fuzz target: a bare CR inside a header value. Reading folds it like any
+/// line end; writing refuses a value whose line breaks are not folds.
+#[test]
+fn bare_carriage_returns_in_headers() {
+    let golden = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/accept.eml"
+    ))
+    .expect("golden");
+    let text = String::from_utf8_lossy(&golden)
+        .replace("X-DensoVersion: 3.01", "X-DensoVersion: 3.01\r 2");
+    let Message::Accept(accept) = Message::parse(text.as_bytes()).expect("parses") else {
+        panic!("an Accept");
+    };
+    assert_eq!(accept.version.as_deref(), Some("3.01 2"));
+    let broken = Accept {
+        version: Some("3.01\rX".into()),
+        ..accept
+    };
+    assert!(Message::Accept(broken).to_bytes().is_err());
+}
