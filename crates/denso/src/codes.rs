@@ -127,6 +127,8 @@ error_codes! {
     // §5 rule 12: forbidden extensions (§10.2.8(1)).
     /// An attachment has a forbidden extension.
     ForbiddenExtension = "A11201", "送信できない拡張子の添付ファイルがあります", "an attachment has a forbidden extension";
+    /// An attached LZH cannot be unpacked, so its contents cannot be checked.
+    AttachedLzh = "A11202", "添付の圧縮ファイル(LZH)を解凍できません", "an attached LZH archive cannot be unpacked";
     // §6.7 / §10: upstream notices.
     /// The upstream kind name (独自情報名) is longer than 20 alphanumerics.
     UpstreamName = "A11301", "独自情報名が英数字20桁以内ではありません", "the upstream kind name is not up to 20 alphanumerics";

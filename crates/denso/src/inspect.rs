@@ -601,7 +601,8 @@ impl Run<'_> {
             }
             Some([]) => None,
         };
-        for (file, _) in &body.attachments {
+        let files = self.unpacked(&body.attachments);
+        for (file, _) in &files {
             if has_forbidden_extension(file) {
                 self.report(ErrorCode::ForbiddenExtension, file.clone());
             }
@@ -618,7 +619,7 @@ impl Run<'_> {
         {
             self.report(ErrorCode::WrongRecipient, format!("To: {}", to.address));
         }
-        self.upstream_limits(definition, body);
+        self.upstream_limits(definition, body.attachments.len(), &files);
         if let (Some(unique), Some(used)) = (unique, self.context.used)
             && used.unique_used(name, unique)
         {
@@ -626,17 +627,47 @@ impl Run<'_> {
         }
     }
 
-    fn upstream_limits(&mut self, definition: &UpstreamDefinition, body: &Body) {
-        if definition
-            .max_files
-            .is_some_and(|max| body.attachments.len() > max)
-        {
+    /// The attachments, each attached LZH followed by the files it holds (named
+    /// `archive.lzh/inner/name`), since those must obey the rules too (§10.2.8(1)).
+    fn unpacked(
+        &mut self,
+        attachments: &[(String, Option<Vec<u8>>)],
+    ) -> Vec<(String, Option<Vec<u8>>)> {
+        let mut files = Vec::new();
+        for (name, data) in attachments {
+            files.push((name.clone(), data.clone()));
+            let Some(archive) = data
+                .as_ref()
+                .filter(|_| extension(name).as_deref() == Some("lzh"))
+            else {
+                continue;
+            };
+            match kx_lzh::unpack(archive, &kx_lzh::Limits::default()) {
+                Ok(entries) => files.extend(
+                    entries
+                        .into_iter()
+                        .filter(|e| !e.entry.is_directory)
+                        .map(|e| (format!("{name}/{}", e.entry.path), Some(e.data))),
+                ),
+                Err(e) => self.report(ErrorCode::AttachedLzh, format!("{name}: {e}")),
+            }
+        }
+        files
+    }
+
+    fn upstream_limits(
+        &mut self,
+        definition: &UpstreamDefinition,
+        attached: usize,
+        files: &[(String, Option<Vec<u8>>)],
+    ) {
+        if definition.max_files.is_some_and(|max| attached > max) {
             self.report(
                 ErrorCode::UpstreamLimits,
-                format!("{} files attached", body.attachments.len()),
+                format!("{attached} files attached"),
             );
         }
-        for (file, data) in &body.attachments {
+        for (file, data) in files {
             let too_big = definition
                 .max_bytes
                 .zip(data.as_ref())

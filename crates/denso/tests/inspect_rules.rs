@@ -638,6 +638,58 @@ fn upstream_definitions() {
     );
 }
 
+/// The §10.2.9 sample with its attachment replaced by an LZH archive.
+fn upstream_with_lzh(archive: Vec<u8>) -> Vec<u8> {
+    use kx_denso::message::{Attachment, Message};
+    let Ok(Message::Upstream(mut notice)) = Message::parse(&golden("upstream_samplemail.eml"))
+    else {
+        panic!("the golden upstream notice parses");
+    };
+    notice.files = vec![Attachment::new("docs.lzh", archive)];
+    Message::Upstream(notice).to_bytes().expect("builds")
+}
+
+fn lzh_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = kx_lzh::Writer::new(Vec::new());
+    for (name, data) in files {
+        writer
+            .add_file(name, std::time::SystemTime::UNIX_EPOCH, data)
+            .expect("adds");
+    }
+    writer.finish().expect("finishes")
+}
+
+#[test]
+fn attached_lzh_contents_obey_the_rules() {
+    let clean = upstream_with_lzh(lzh_of(&[("memo.txt", b"fine")]));
+    assert_eq!(codes_with(&clean, &Context::default()), []);
+
+    let hidden = upstream_with_lzh(lzh_of(&[("memo.txt", b"fine"), ("run.bat", b"@echo off")]));
+    let inspection = inspect(&hidden, &Context::default());
+    assert_eq!(inspection.first_code(), Some(ErrorCode::ForbiddenExtension));
+    assert_eq!(inspection.violations[0].detail, "docs.lzh/run.bat");
+
+    let broken = upstream_with_lzh(b"not an archive at all".to_vec());
+    assert_eq!(
+        codes_with(&broken, &Context::default()),
+        [ErrorCode::AttachedLzh]
+    );
+
+    // The definition's limits apply to the archive and to what it holds.
+    let definitions = [UpstreamDefinition {
+        name: "SampleMail".into(),
+        to: "info_hanyo@hoken.xxx.kokuho".into(),
+        max_files: None,
+        max_bytes: None,
+        extensions: Some(vec!["lzh".into(), "pdf".into()]),
+    }];
+    let context = Context {
+        upstream: Some(&definitions),
+        ..Context::default()
+    };
+    assert_eq!(codes_with(&clean, &context), [ErrorCode::UpstreamLimits]);
+}
+
 #[test]
 fn every_interface_code_has_a_negative_test() {
     let mut covered: HashSet<ErrorCode> = datasend_cases()
@@ -647,6 +699,7 @@ fn every_interface_code_has_a_negative_test() {
         .collect();
     // Covered by the context tests above.
     covered.extend([
+        ErrorCode::AttachedLzh,
         ErrorCode::TransmissionNumberUsed,
         ErrorCode::UpstreamUndefined,
         ErrorCode::UpstreamLimits,
