@@ -13,7 +13,7 @@ pub fn format(date: &DateTime<FixedOffset>) -> String {
     let sign = if offset < 0 { '-' } else { '+' };
     let offset = offset.unsigned_abs() / 60;
     format!(
-        "{}, {:02} {} {} {} {}{:02}{:02}",
+        "{}, {:02} {} {:04} {} {}{:02}{:02}",
         DAYS[date.weekday().num_days_from_monday() as usize],
         date.day(),
         MONTHS[date.month0() as usize],
@@ -95,6 +95,8 @@ mod tests {
             "Thu, 08 Apr 2004 19:27:51 +0900",
             "Thu, 08 Apr 2004 16:00:03 +0900",
             "Mon, 23 Nov 2026 00:00:00 -0130",
+            // Found by the parse fuzz target: years before 1000 keep their four digits.
+            "Thu, 08 Apr 0004 19:40:00 +0900",
         ] {
             let date = parse(text).expect(text);
             assert_eq!(format(&date), text);
