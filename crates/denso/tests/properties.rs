@@ -88,7 +88,8 @@ fn data_files() -> impl Strategy<Value = Vec<Attachment>> {
 fn other_files() -> impl Strategy<Value = Vec<Attachment>> {
     vec(
         (
-            "[a-z0-9]{1,8}\\.(doc|pdf|txt|csv|lzh)",
+            // No .lzh: random bytes are no archive (attached archives have their own test).
+            "[a-z0-9]{1,8}\\.(doc|pdf|txt|csv)",
             vec(any::<u8>(), 0..300),
         ),
         0..3,
