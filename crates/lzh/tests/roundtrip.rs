@@ -208,3 +208,40 @@ fn headers_whose_size_ends_in_a_zero_byte_are_padded() {
     assert_eq!(entries[0].entry.path.to_string(), name);
     assert_eq!(entries[0].data, b"data");
 }
+
+#[test]
+fn extract_writes_files_directories_and_times() {
+    let mut writer = Writer::new(Vec::new());
+    writer
+        .add_directory("1234567890", at(1_600_000_000))
+        .expect("dir");
+    writer
+        .add_directory("1234567890/空", at(1_600_000_000))
+        .expect("dir");
+    let csv = "1,請求\r\n".repeat(1000);
+    writer
+        .add_file("1234567890/結果.CSV", at(1_700_000_000), csv.as_bytes())
+        .expect("file");
+    let archive = writer.finish().expect("finish");
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let done =
+        kx_lzh::extract(archive.as_slice(), tmp.path(), &Limits::default()).expect("extract");
+    assert_eq!(
+        (done.files, done.directories, done.bytes),
+        (1, 2, csv.len() as u64)
+    );
+    assert!(tmp.path().join("1234567890/空").is_dir());
+    let file = tmp.path().join("1234567890/結果.CSV");
+    assert_eq!(std::fs::read(&file).expect("read"), csv.as_bytes());
+    let modified = std::fs::metadata(&file)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    assert_eq!(modified, at(1_700_000_000));
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("1234567890"))
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .filter(|name| name.to_string_lossy().starts_with(".kx-lzh-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
