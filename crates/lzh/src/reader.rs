@@ -2,6 +2,7 @@
 
 use std::io::{self, Read, Write};
 
+use delharc::decode::Decoder;
 use delharc::{LhaDecodeReader, LhaError};
 
 use crate::crc::Crc16;
@@ -147,26 +148,28 @@ impl<R: Read> Reader<R> {
                 method: entry.method.to_string(),
             });
         }
+        // The decoder is driven directly: going through delharc's `Read` would compute a second
+        // CRC-16 over every byte.
+        let Some(decoder) = decoder.get_mut_decoder() else {
+            return Ok(0);
+        };
         let mut crc = Crc16::new();
         let mut buf = vec![0u8; 64 * 1024];
         let mut total = 0u64;
-        loop {
-            let n = match decoder.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
-                    return Err(Error::Truncated { entry: name() });
+        while total < entry.size {
+            let chunk = &mut buf[..(entry.size - total).min(64 * 1024) as usize];
+            decoder.fill_buffer(chunk).map_err(|err| match err {
+                LhaError::Io(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
+                    Error::Truncated { entry: name() }
                 }
-                Err(err) => {
-                    return Err(Error::CorruptData {
-                        entry: name(),
-                        detail: err.to_string(),
-                    });
-                }
-            };
-            crc.update(&buf[..n]);
-            out.write_all(&buf[..n])?;
-            total += n as u64;
+                other => Error::CorruptData {
+                    entry: name(),
+                    detail: other.to_string(),
+                },
+            })?;
+            crc.update(chunk);
+            out.write_all(chunk)?;
+            total += chunk.len() as u64;
         }
         if crc.value() != entry.crc {
             return Err(Error::CrcMismatch {

@@ -100,32 +100,61 @@ fn long_runs_cross_many_blocks() {
     assert_eq!(back[0].1, data);
 }
 
-#[test]
-fn directories_names_and_times_survive() {
+/// A Result-style archive: `1234567890/`, `1234567890/空/` and `1234567890/結果.CSV`
+/// holding `csv`, directories dated 2020-09-13 and the file 2023-11-14.
+fn result_archive(csv: &[u8]) -> Vec<u8> {
     let mut writer = Writer::new(Vec::new());
     writer
         .add_directory("1234567890", at(1_600_000_000))
         .expect("dir");
     writer
-        .add_file(
-            "1234567890/請求データ.CSV",
-            at(1_700_000_000),
-            "1,2,３\r\n".as_bytes(),
-        )
+        .add_directory("1234567890/空", at(1_600_000_000))
+        .expect("dir");
+    writer
+        .add_file("1234567890/結果.CSV", at(1_700_000_000), csv)
         .expect("file");
-    let archive = writer.finish().expect("finish");
-    let entries = unpack(&archive, &Limits::default()).expect("unpack");
-    assert_eq!(entries.len(), 2);
-    assert!(entries[0].entry.is_directory);
-    assert_eq!(entries[0].entry.path.to_string(), "1234567890");
-    assert_eq!(entries[0].entry.method, Method::Lhd);
-    assert_eq!(entries[0].entry.modified, Some(at(1_600_000_000)));
+    writer.finish().expect("finish")
+}
+
+#[test]
+fn directories_names_and_times_survive() {
+    let entries =
+        unpack(&result_archive("1,2,３\r\n".as_bytes()), &Limits::default()).expect("unpack");
+    let summary: Vec<_> = entries
+        .iter()
+        .map(|u| {
+            (
+                u.entry.path.to_string(),
+                u.entry.is_directory,
+                u.entry.method,
+                u.entry.modified,
+            )
+        })
+        .collect();
     assert_eq!(
-        entries[1].entry.path.to_string(),
-        "1234567890/請求データ.CSV"
+        summary,
+        [
+            (
+                "1234567890".to_owned(),
+                true,
+                Method::Lhd,
+                Some(at(1_600_000_000))
+            ),
+            (
+                "1234567890/空".to_owned(),
+                true,
+                Method::Lhd,
+                Some(at(1_600_000_000))
+            ),
+            (
+                "1234567890/結果.CSV".to_owned(),
+                false,
+                Method::Lh0,
+                Some(at(1_700_000_000))
+            ),
+        ]
     );
-    assert_eq!(entries[1].entry.modified, Some(at(1_700_000_000)));
-    assert_eq!(entries[1].data, "1,2,３\r\n".as_bytes());
+    assert_eq!(entries[2].data, "1,2,３\r\n".as_bytes());
 }
 
 #[test]
@@ -207,4 +236,31 @@ fn headers_whose_size_ends_in_a_zero_byte_are_padded() {
     let entries = unpack(&archive, &Limits::default()).expect("unpack");
     assert_eq!(entries[0].entry.path.to_string(), name);
     assert_eq!(entries[0].data, b"data");
+}
+
+#[test]
+fn extract_writes_files_directories_and_times() {
+    let csv = "1,請求\r\n".repeat(1000);
+    let archive = result_archive(csv.as_bytes());
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let done =
+        kx_lzh::extract(archive.as_slice(), tmp.path(), &Limits::default()).expect("extract");
+    assert_eq!(
+        (done.files, done.directories, done.bytes),
+        (1, 2, csv.len() as u64)
+    );
+    assert!(tmp.path().join("1234567890/空").is_dir());
+    let file = tmp.path().join("1234567890/結果.CSV");
+    assert_eq!(std::fs::read(&file).expect("read"), csv.as_bytes());
+    let modified = std::fs::metadata(&file)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    assert_eq!(modified, at(1_700_000_000));
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("1234567890"))
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .filter(|name| name.to_string_lossy().starts_with(".kx-lzh-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

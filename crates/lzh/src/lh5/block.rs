@@ -167,12 +167,13 @@ impl Costs {
         from(&mut self.p, p);
     }
 
-    /// Expected bits of the literals `bytes`.
-    pub(crate) fn literals(&self, bytes: &[u8]) -> u32 {
-        bytes
-            .iter()
-            .map(|&b| u32::from(self.c[usize::from(b)]))
-            .sum()
+    /// Expected bits of `bytes[..n]` as literals, for each `n` below `N`.
+    pub(crate) fn literal_prefixes<const N: usize>(&self, bytes: &[u8]) -> [u32; N] {
+        let mut sums = [0u32; N];
+        for n in 1..N.min(bytes.len() + 1) {
+            sums[n] = sums[n - 1] + u32::from(self.c[usize::from(bytes[n - 1])]);
+        }
+        sums
     }
 
     /// Expected bits of a match of `length` at `distance`.

@@ -126,6 +126,7 @@ impl<W: Write> Lh5Encoder<W> {
         }
         let mut best = better_than.max(MIN_MATCH - 1);
         let mut found = None;
+        let mut literal_bits = None;
         let mut chain = if better_than >= GOOD_MATCH {
             MAX_CHAIN / 4
         } else {
@@ -136,7 +137,10 @@ impl<W: Write> Lh5Encoder<W> {
             let there = &self.buf[candidate - self.base..];
             if there[best] == here[best] && there[0] == here[0] {
                 let len = common_prefix(there, here, max_len);
-                if len > best && self.worth_it(here, len, at - candidate) {
+                if len > best
+                    && (len >= SURE_MATCH
+                        || self.worth_it(&mut literal_bits, here, len, at - candidate))
+                {
                     best = len;
                     found = Some((len, at - candidate));
                     if len >= NICE_MATCH.min(max_len) {
@@ -155,8 +159,16 @@ impl<W: Write> Lh5Encoder<W> {
 
     /// Whether a match saves bits over literals: a short match far back needs a long
     /// position code, which on text often costs more than the few literals it replaces.
-    fn worth_it(&self, here: &[u8], len: usize, distance: usize) -> bool {
-        len >= SURE_MATCH || self.costs.matched(len, distance) < self.costs.literals(&here[..len])
+    /// `literal_bits` caches the cost of `here`'s first bytes as literals for the position.
+    fn worth_it(
+        &self,
+        literal_bits: &mut Option<[u32; SURE_MATCH]>,
+        here: &[u8],
+        len: usize,
+        distance: usize,
+    ) -> bool {
+        let literal_bits = literal_bits.get_or_insert_with(|| self.costs.literal_prefixes(here));
+        self.costs.matched(len, distance) < literal_bits[len]
     }
 
     /// Parses buffered input, keeping `MAX_MATCH` bytes of lookahead unless `at_end`.
