@@ -202,7 +202,11 @@ mod tests {
         for code in ErrorCode::ALL {
             let s = code.code();
             assert_eq!(s.len(), 6, "{s}");
-            assert!(s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()), "{s}");
+            assert!(
+                s.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+                "{s}"
+            );
             assert!(seen.insert(s), "duplicate {s}");
             assert!(!code.message_ja().is_empty() && !code.message_en().is_empty());
             assert_eq!(ErrorCode::from_code(s), Some(*code));

@@ -224,7 +224,10 @@ impl FromStr for AccountId {
     fn from_str(s: &str) -> Result<Self, Error> {
         let bad = || Error::Identity(format!("{s:?} is not an account ID"));
         let mut chars = s.chars();
-        let kind = chars.next().and_then(OrgKind::from_letter).ok_or_else(bad)?;
+        let kind = chars
+            .next()
+            .and_then(OrgKind::from_letter)
+            .ok_or_else(bad)?;
         let rest = chars.as_str();
         let prefix = kind.code_prefix();
         if !s.is_ascii() || rest.len() != prefix.len() + kind.number_len() + 1 {
@@ -348,7 +351,12 @@ mod tests {
         for (id, kind, number, code) in [
             ("K00000000990", OrgKind::Prefecture, "99", "0000000099"),
             ("H0000123456Z", OrgKind::Insurer, "123456", "0000123456"),
-            ("F0012654321A", OrgKind::WelfareOffice, "654321", "0012654321"),
+            (
+                "F0012654321A",
+                OrgKind::WelfareOffice,
+                "654321",
+                "0012654321",
+            ),
             ("J13123456789", OrgKind::Office, "1312345678", "1312345678"),
         ] {
             let parsed: AccountId = id.parse().expect(id);
@@ -385,9 +393,17 @@ mod tests {
         assert_eq!(tn.as_str(), "131234567820260401A1");
         assert_eq!(tn.org_code(), office.org_code());
         assert_eq!(tn.serial(), "20260401A1");
-        assert!("131234567820260401a1".parse::<TransmissionNumber>().is_err());
+        assert!(
+            "131234567820260401a1"
+                .parse::<TransmissionNumber>()
+                .is_err()
+        );
         assert!("131234567820260401A".parse::<TransmissionNumber>().is_err());
-        assert!("１31234567820260401A".parse::<TransmissionNumber>().is_err());
+        assert!(
+            "１31234567820260401A"
+                .parse::<TransmissionNumber>()
+                .is_err()
+        );
     }
 
     impl OrgNumber {
