@@ -345,13 +345,6 @@ impl<R: Read> Octets<'_, R> {
         }
     }
 
-    /// Reads and discards the rest, leaving the parser after the OCTET STRING.
-    pub(crate) fn drain(&mut self) -> Result<()> {
-        let mut sink = [0u8; 8192];
-        while self.read_checked(&mut sink)? > 0 {}
-        Ok(())
-    }
-
     /// Like `read`, with this crate's error.
     pub(crate) fn read_checked(&mut self, buf: &mut [u8]) -> Result<usize> {
         if buf.is_empty() {
@@ -384,7 +377,7 @@ pub(crate) fn into_io(e: Error) -> io::Error {
 
 /// Converts an I/O error from the input: a crate error that [`into_io`] carried through a
 /// reader comes back as itself, and running out of input means the message is truncated.
-fn from_io(e: io::Error) -> Error {
+pub(crate) fn from_io(e: io::Error) -> Error {
     if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
         if let Some(Ok(err)) = e.into_inner().map(|inner| inner.downcast::<Error>()) {
             return *err;
@@ -492,7 +485,8 @@ mod tests {
         let data = segmented(&[b"abc"])?;
         let mut r = BerReader::new(&data[..data.len() - 3]);
         let h = r.header()?;
-        let err = r.octets(h).drain().expect_err("truncated input");
+        let err =
+            from_io(io::copy(&mut r.octets(h), &mut io::sink()).expect_err("truncated input"));
         assert!(matches!(err, Error::Malformed(_)), "{err}");
         Ok(())
     }

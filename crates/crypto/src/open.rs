@@ -121,26 +121,22 @@ pub fn open<Q: Quarantine>(
     }
     let plain = Plain::new(outer.octets(content), decryptor);
     let mut inner = BerReader::new(plain);
-    let signed = signed_data(&mut inner, &mut spool)?;
-    inner.expect_eof()?;
+    let parsed = signed_data(&mut inner, &mut spool).and_then(|signed| {
+        inner.expect_eof()?;
+        Ok(signed)
+    });
+    // Whatever the inner parse said, read the envelope to its end: an altered ciphertext must
+    // be reported as such (the GCM tag), not as whatever garbage it decrypted to.
     let mut plain = inner.into_inner();
-    plain.octets.drain()?;
+    io::copy(&mut plain, &mut io::sink()).map_err(ber::from_io)?;
     let decryptor = plain.decryptor;
-    outer.finish(eci_end)?;
-    let mut mac = None;
-    if authenticated {
-        if outer.peek_tag()? == Some(0xa1) {
-            return Err(Error::Unsupported("authenticated attributes".into()));
-        }
-        mac = Some(OctetString::from_der(&outer.element()?)?);
-    }
-    while !outer.at_end(envelope_end)? {
-        outer.element()?; // unprotected / unauthenticated attributes
-    }
-    outer.finish(explicit_end)?;
-    outer.finish(outer_end)?;
-    outer.expect_eof()?;
+    let mac = envelope_trailer(
+        &mut outer,
+        authenticated,
+        [eci_end, envelope_end, explicit_end, outer_end],
+    )?;
     decryptor.verify_tag(mac.as_ref().map(OctetString::as_bytes))?;
+    let signed = parsed?;
 
     let signer = signed.verify(trust, now)?;
     Ok(Opened {
@@ -148,6 +144,31 @@ pub fn open<Q: Quarantine>(
         signer: signer.0,
         signing_time: signer.1,
     })
+}
+
+/// Reads what follows the encrypted content: the GCM tag, unprotected attributes and the
+/// closing of every enclosing element, then the end of input.
+fn envelope_trailer<R: Read>(
+    r: &mut BerReader<R>,
+    authenticated: bool,
+    ends: [End; 4],
+) -> Result<Option<OctetString>> {
+    let [eci_end, envelope_end, explicit_end, outer_end] = ends;
+    r.finish(eci_end)?;
+    let mut mac = None;
+    if authenticated {
+        if r.peek_tag()? == Some(0xa1) {
+            return Err(Error::Unsupported("authenticated attributes".into()));
+        }
+        mac = Some(OctetString::from_der(&r.element()?)?);
+    }
+    while !r.at_end(envelope_end)? {
+        r.element()?; // unprotected / unauthenticated attributes
+    }
+    r.finish(explicit_end)?;
+    r.finish(outer_end)?;
+    r.expect_eof()?;
+    Ok(mac)
 }
 
 fn content_info<R: Read>(r: &mut BerReader<R>) -> Result<End> {

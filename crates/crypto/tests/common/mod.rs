@@ -93,3 +93,48 @@ pub fn fixtures() -> &'static Fixtures {
 pub fn now() -> SystemTime {
     SystemTime::now()
 }
+
+/// A society CA made by this crate, with an office (RSA, from the openssl fixtures) and a
+/// society (P-256) certified by it.
+pub struct World {
+    pub ca: kx_crypto::CertificateAuthority,
+    pub office_key: PrivateKey,
+    pub office: Certificate,
+    pub society_key: PrivateKey,
+    pub society: Certificate,
+}
+
+pub const DAY: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+/// Builds a [`World`] whose certificates are valid from an hour ago for `days`.
+pub fn world(days: u32) -> World {
+    use kx_crypto::{CertificateAuthority, KeyKind, Profile, certificate_request};
+    let start = now() - std::time::Duration::from_secs(3600);
+    let ca_key = PrivateKey::generate(KeyKind::P256).expect("CA key");
+    let ca = CertificateAuthority::create_root(
+        ca_key,
+        "CN=Test Society CA,O=KX Test",
+        start,
+        DAY * 3650,
+    )
+    .expect("root");
+    let office_key = fixtures().key("rsa");
+    let request =
+        certificate_request(&office_key, "CN=Office 0001,O=KX Test").expect("office request");
+    let office = ca
+        .issue(&request, Profile::Office, start, DAY * days)
+        .expect("office cert");
+    let society_key = PrivateKey::generate(KeyKind::P256).expect("society key");
+    let request =
+        certificate_request(&society_key, "CN=Society,O=KX Test").expect("society request");
+    let society = ca
+        .issue(&request, Profile::Society, start, DAY * days)
+        .expect("society cert");
+    World {
+        ca,
+        office_key,
+        office,
+        society_key,
+        society,
+    }
+}
