@@ -490,4 +490,34 @@ mod tests {
         assert!(matches!(err, Error::Malformed(_)), "{err}");
         Ok(())
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_segmentation_reads_back_the_same(
+            content in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000),
+            cuts in proptest::collection::vec(0usize..2000, 0..8),
+            nest in proptest::prelude::any::<bool>(),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(content.len())).collect();
+            cuts.push(0);
+            cuts.push(content.len());
+            cuts.sort_unstable();
+            let parts: Vec<&[u8]> = cuts.windows(2).map(|w| &content[w[0]..w[1]]).collect();
+            let mut data = segmented(&parts)?;
+            if nest {
+                // A segment may itself be a constructed OCTET STRING (BER allows it).
+                let mut outer = Vec::new();
+                open_indefinite(&mut outer, OCTET_STRING_CONSTRUCTED)?;
+                outer.extend_from_slice(&data);
+                close_indefinite(&mut outer)?;
+                data = outer;
+            }
+            let mut r = BerReader::new(&data[..]);
+            let h = r.header()?;
+            let mut back = Vec::new();
+            r.octets(h).read_to_end(&mut back)?;
+            proptest::prop_assert_eq!(back, content);
+            r.expect_eof()?;
+        }
+    }
 }
