@@ -29,6 +29,10 @@ use crate::oid;
 use crate::recipient::Us;
 use crate::sig;
 
+/// Most entries of one kind we accept, so that a hostile message cannot make us hold an
+/// unbounded number of small structures.
+const MAX_ENTRIES: usize = 1024;
+
 /// Where `open` puts plaintext until it has been verified.
 ///
 /// Implementations must not expose what was written until [`Quarantine::release`] is called,
@@ -186,6 +190,9 @@ fn recipient_infos<R: Read>(r: &mut BerReader<R>) -> Result<Vec<RecipientInfo>> 
     let end = r.end_of(set);
     let mut infos = Vec::new();
     while !r.at_end(end)? {
+        if infos.len() == MAX_ENTRIES {
+            return Err(Error::Malformed("too many recipient infos"));
+        }
         let element = r.element()?;
         // Entries of kinds we do not know are skipped, not fatal: they are for someone else.
         if let Ok(info) = RecipientInfo::from_der(&element) {
@@ -312,6 +319,9 @@ fn signed_data<R: Read>(r: &mut BerReader<R>, spool: &mut impl Write) -> Result<
         let set = r.header()?;
         let end = r.end_of(set);
         while !r.at_end(end)? {
+            if certificates.len() == MAX_ENTRIES {
+                return Err(Error::Malformed("too many certificates"));
+            }
             // Attribute certificates and other choices are not ours to use.
             if let Ok(cert) = Certificate::from_der(&r.element()?) {
                 certificates.push(cert);
@@ -325,6 +335,9 @@ fn signed_data<R: Read>(r: &mut BerReader<R>, spool: &mut impl Write) -> Result<
     let set_end = r.end_of(set);
     let mut signer_infos = Vec::new();
     while !r.at_end(set_end)? {
+        if signer_infos.len() == MAX_ENTRIES {
+            return Err(Error::Malformed("too many signer infos"));
+        }
         signer_infos.push(SignerInfo::from_der(&r.element()?)?);
     }
     r.finish(sd_end)?;

@@ -161,29 +161,23 @@ fn x963_kdf(
     }
     .to_der()?;
     let mut out = Zeroizing::new([0u8; KEY_LEN]);
-    let mut filled = 0;
-    let mut counter = 1u32;
-    while filled < KEY_LEN {
-        let block: Vec<u8> = match hash {
-            KdfHash::Sha1 => Sha1::new()
-                .chain_update(z)
-                .chain_update(counter.to_be_bytes())
-                .chain_update(&info)
-                .finalize()
-                .to_vec(),
-            KdfHash::Sha256 => Sha256::new()
-                .chain_update(z)
-                .chain_update(counter.to_be_bytes())
-                .chain_update(&info)
-                .finalize()
-                .to_vec(),
-        };
-        let n = block.len().min(KEY_LEN - filled);
-        out[filled..filled + n].copy_from_slice(&block[..n]);
-        filled += n;
-        counter += 1;
+    match hash {
+        KdfHash::Sha1 => x963_fill::<Sha1>(z, &info, out.as_mut()),
+        KdfHash::Sha256 => x963_fill::<Sha256>(z, &info, out.as_mut()),
     }
     Ok(out)
+}
+
+/// `out = Hash(Z || 1 || info) || Hash(Z || 2 || info) || …`, truncated.
+fn x963_fill<D: Digest>(z: &[u8], info: &[u8], out: &mut [u8]) {
+    for (counter, chunk) in (1u32..).zip(out.chunks_mut(<D as Digest>::output_size())) {
+        let block = D::new()
+            .chain_update(z)
+            .chain_update(counter.to_be_bytes())
+            .chain_update(info)
+            .finalize();
+        chunk.copy_from_slice(&block[..chunk.len()]);
+    }
 }
 
 fn wrap_algorithm() -> AlgorithmIdentifierOwned {
