@@ -44,6 +44,7 @@ mod ca;
 mod chain;
 mod content;
 mod error;
+mod hasher;
 mod keys;
 pub mod keystore;
 mod oid;

@@ -24,6 +24,7 @@ use crate::ber::{self, BerReader, End, Octets};
 use crate::chain::{Purpose, TrustStore};
 use crate::content::{BLOCK, Decryptor};
 use crate::error::{Error, Result};
+use crate::hasher::BackgroundHash;
 use crate::keys::PrivateKey;
 use crate::oid;
 use crate::recipient::Us;
@@ -299,7 +300,7 @@ fn signed_data<R: Read>(r: &mut BerReader<R>, spool: &mut impl Write) -> Result<
     if octets.tag != ber::OCTET_STRING && octets.tag != ber::OCTET_STRING_CONSTRUCTED {
         return Err(Error::Malformed("eContent must be an OCTET STRING"));
     }
-    let mut hash = Sha256::new();
+    let hash = BackgroundHash::start()?;
     {
         let mut content = r.octets(octets);
         let mut buf = vec![0u8; 64 * 1024];
@@ -308,7 +309,7 @@ fn signed_data<R: Read>(r: &mut BerReader<R>, spool: &mut impl Write) -> Result<
             if n == 0 {
                 break;
             }
-            hash.update(&buf[..n]);
+            hash.update(&buf[..n])?;
             spool.write_all(&buf[..n])?;
         }
     }
@@ -345,7 +346,7 @@ fn signed_data<R: Read>(r: &mut BerReader<R>, spool: &mut impl Write) -> Result<
     r.finish(outer_end)?;
     Ok(Signed {
         content_type,
-        digest: hash.finalize().to_vec(),
+        digest: hash.finish()?,
         certificates,
         signer_infos,
     })

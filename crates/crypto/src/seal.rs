@@ -14,7 +14,6 @@ use cms::enveloped_data::RecipientInfo;
 use cms::signed_data::{SignerIdentifier, SignerInfo};
 use der::asn1::{Any, ObjectIdentifier, OctetString, SetOfVec};
 use der::{Decode, Encode};
-use sha2::{Digest, Sha256};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
@@ -23,6 +22,7 @@ use x509_cert::time::Time;
 use crate::ber::{self, Segmenter};
 use crate::content::{ContentEncryption, Encryptor, KEY_LEN, random_key};
 use crate::error::{Error, Result};
+use crate::hasher::BackgroundHash;
 use crate::keys::{PrivateKey, PublicKey};
 use crate::oid;
 use crate::recipient::Recipient;
@@ -217,7 +217,7 @@ impl<W: Write> Write for Envelope<W> {
 pub struct Sealer<'a, W: Write> {
     env: Envelope<W>,
     seg: Segmenter,
-    hash: Sha256,
+    hash: BackgroundHash,
     signer: &'a Signer,
     signing_time: SystemTime,
 }
@@ -254,7 +254,7 @@ impl<'a, W: Write> Sealer<'a, W> {
         Ok(Self {
             env,
             seg: Segmenter::new(SEGMENT),
-            hash: Sha256::new(),
+            hash: BackgroundHash::start()?,
             signer,
             signing_time: options.signing_time,
         })
@@ -262,7 +262,7 @@ impl<'a, W: Write> Sealer<'a, W> {
 
     /// Signs, closes every structure and returns the output writer.
     pub fn finish(mut self) -> Result<W> {
-        self.hash.update(self.seg.pending_mut());
+        self.hash.update(self.seg.pending_mut())?;
         self.seg.emit(&mut self.env)?;
         for _ in 0..3 {
             ber::close_indefinite(&mut self.env)?;
@@ -272,7 +272,7 @@ impl<'a, W: Write> Sealer<'a, W> {
             .map(Encode::to_der)
             .collect::<der::Result<Vec<_>>>()?;
         ber::write_tlv(&mut self.env, ber::CONTEXT_0, &certs.concat())?;
-        let digest = self.hash.finalize();
+        let digest = self.hash.finish()?;
         let info = self.signer.signer_info(&digest, self.signing_time)?;
         ber::write_tlv(&mut self.env, ber::SET, &info.to_der()?)?;
         for _ in 0..3 {
@@ -287,7 +287,9 @@ impl<W: Write> Write for Sealer<'_, W> {
         let n = data.len().min(self.seg.room());
         self.seg.pending_mut().extend_from_slice(&data[..n]);
         if self.seg.room() == 0 {
-            self.hash.update(self.seg.pending_mut());
+            self.hash
+                .update(self.seg.pending_mut())
+                .map_err(crate::ber::into_io)?;
             self.seg.emit(&mut self.env)?;
         }
         Ok(n)
