@@ -170,3 +170,78 @@ fn we_open_what_openssl_signs_and_encrypts() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn intermediate_certificates_travel_in_the_message() -> TestResult {
+    let f = fixtures();
+    let signer =
+        Signer::new(f.key("chained"), f.cert("chained"))?.with_chain(vec![f.cert("inter")]);
+    let options = SealOptions {
+        content: ContentEncryption::Aes256Cbc,
+        signing_time: now(),
+    };
+    let sealed = seal(
+        &signer,
+        &[Recipient::new(f.cert("ec"))?],
+        options,
+        &b"chained"[..],
+        Vec::new(),
+    )?;
+    let key = f.key("ec");
+    let receiver = Receiver {
+        key: &key,
+        cert: None,
+    };
+    let trust = TrustStore::new(vec![f.cert("ca")]);
+    let opened = open(&sealed[..], receiver, &trust, now(), Vec::new())?;
+    assert_eq!(opened.content, b"chained");
+    std::fs::write(f.path("chained.der"), &sealed)?;
+    openssl(
+        f.dir(),
+        &[
+            "cms",
+            "-decrypt",
+            "-inform",
+            "DER",
+            "-in",
+            "chained.der",
+            "-inkey",
+            "ec.key",
+            "-out",
+            "chained-signed.der",
+        ],
+    );
+    openssl(
+        f.dir(),
+        &[
+            "cms",
+            "-verify",
+            "-inform",
+            "DER",
+            "-in",
+            "chained-signed.der",
+            "-CAfile",
+            "ca.pem",
+            "-out",
+            "chained.out",
+        ],
+    );
+    assert_eq!(std::fs::read(f.path("chained.out"))?, b"chained");
+
+    // Without the intermediate, the chain stops at it.
+    let alone = Signer::new(f.key("chained"), f.cert("chained"))?;
+    let sealed = seal(
+        &alone,
+        &[Recipient::new(f.cert("ec"))?],
+        options,
+        &b"chained"[..],
+        Vec::new(),
+    )?;
+    let err =
+        open(&sealed[..], receiver, &trust, now(), Vec::new()).expect_err("no path to the root");
+    assert!(
+        matches!(err, kx_crypto::Error::UntrustedChain { ref subject } if subject.contains("chained office")),
+        "{err}"
+    );
+    Ok(())
+}

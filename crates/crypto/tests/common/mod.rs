@@ -85,6 +85,14 @@ pub fn fixtures() -> &'static Fixtures {
             openssl(d, &["req", "-new", "-key", &format!("{name}.key"), "-subj", &format!("/CN={name} office"), "-config", "/dev/null", "-out", &format!("{name}.csr")]);
             openssl(d, &["x509", "-req", "-in", &format!("{name}.csr"), "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "30", "-extfile", &format!("{name}.ext"), "-out", &format!("{name}.pem")]);
         }
+        // A chain one longer: ca → inter (an intermediate CA) → chained (P-256 signer).
+        std::fs::write(d.join("inter.ext"), "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n").expect("test fixture");
+        openssl(d, &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "inter.key"]);
+        openssl(d, &["req", "-new", "-key", "inter.key", "-subj", "/CN=Intermediate CA", "-config", "/dev/null", "-out", "inter.csr"]);
+        openssl(d, &["x509", "-req", "-in", "inter.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "30", "-extfile", "inter.ext", "-out", "inter.pem"]);
+        openssl(d, &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "chained.key"]);
+        openssl(d, &["req", "-new", "-key", "chained.key", "-subj", "/CN=chained office", "-config", "/dev/null", "-out", "chained.csr"]);
+        openssl(d, &["x509", "-req", "-in", "chained.csr", "-CA", "inter.pem", "-CAkey", "inter.key", "-CAcreateserial", "-days", "30", "-extfile", "ec.ext", "-out", "chained.pem"]);
         Fixtures { dir }
     })
 }
