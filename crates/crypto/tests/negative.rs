@@ -351,3 +351,73 @@ fn truncated_message() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn signer_certificate_not_for_signing() -> TestResult {
+    let f = fixtures();
+    let dir = tempfile::tempdir_in(f.dir())?;
+    let d = dir.path();
+    std::fs::write(d.join("ku.ext"), "keyUsage=critical,keyAgreement\n")?;
+    let csr = f.path("ec.csr");
+    let (ca, ca_key) = (f.path("ca.pem"), f.path("ca.key"));
+    let path = |p: &std::path::Path| p.to_str().map(str::to_owned).ok_or("path");
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &path(&csr)?,
+            "-CA",
+            &path(&ca)?,
+            "-CAkey",
+            &path(&ca_key)?,
+            "-set_serial",
+            "77",
+            "-days",
+            "3",
+            "-extfile",
+            "ku.ext",
+            "-out",
+            "ka.pem",
+        ],
+    );
+    let cert = kx_crypto::certificate_from_pem_or_der(&std::fs::read(d.join("ka.pem"))?)?;
+    let signer = Signer::new(f.key("ec"), cert)?;
+    let options = SealOptions {
+        content: ContentEncryption::Aes256Cbc,
+        signing_time: now(),
+    };
+    let sealed = seal(
+        &signer,
+        &[Recipient::new(f.cert("rsa"))?],
+        options,
+        CONTENT,
+        Vec::new(),
+    )?;
+    let key = f.key("rsa");
+    let receiver = Receiver {
+        key: &key,
+        cert: None,
+    };
+    let err = open(
+        &sealed[..],
+        receiver,
+        &TrustStore::new(vec![f.cert("ca")]),
+        now(),
+        Vec::new(),
+    )
+    .expect_err("a key-agreement-only certificate may not sign");
+    assert!(
+        matches!(
+            err,
+            Error::KeyUsage {
+                purpose: "signing",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.app_code(), AppCode::E8002);
+    Ok(())
+}
