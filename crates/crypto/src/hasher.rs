@@ -13,9 +13,12 @@ use crate::error::{Error, Result};
 const IN_FLIGHT: usize = 4;
 
 /// A SHA-256 computed by a background thread.
+///
+/// The thread never outlives its owner: dropping an unfinished hash (an `open` that failed
+/// midway) stops and joins it.
 pub(crate) struct BackgroundHash {
-    tx: SyncSender<Vec<u8>>,
-    worker: JoinHandle<Vec<u8>>,
+    tx: Option<SyncSender<Vec<u8>>>,
+    worker: Option<JoinHandle<Vec<u8>>>,
 }
 
 impl BackgroundHash {
@@ -31,7 +34,10 @@ impl BackgroundHash {
                 }
                 hash.finalize().to_vec()
             })?;
-        Ok(Self { tx, worker })
+        Ok(Self {
+            tx: Some(tx),
+            worker: Some(worker),
+        })
     }
 
     /// Queues `data` for hashing.
@@ -39,17 +45,27 @@ impl BackgroundHash {
         if data.is_empty() {
             return Ok(());
         }
-        self.tx
-            .send(data.to_vec())
-            .map_err(|_| Error::Malformed("hashing thread stopped"))
+        let stopped = || Error::Malformed("hashing thread stopped");
+        let tx = self.tx.as_ref().ok_or_else(stopped)?;
+        tx.send(data.to_vec()).map_err(|_| stopped())
     }
 
     /// The digest of everything queued.
-    pub(crate) fn finish(self) -> Result<Vec<u8>> {
-        drop(self.tx);
-        self.worker
-            .join()
-            .map_err(|_| Error::Malformed("hashing thread panicked"))
+    pub(crate) fn finish(mut self) -> Result<Vec<u8>> {
+        self.stop()
+            .ok_or(Error::Malformed("hashing thread panicked"))
+    }
+
+    /// Closes the queue and waits for the thread's digest.
+    fn stop(&mut self) -> Option<Vec<u8>> {
+        self.tx = None;
+        self.worker.take()?.join().ok()
+    }
+}
+
+impl Drop for BackgroundHash {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
