@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod crypto_cmd;
 mod denso_cmd;
 mod lzh_cmd;
 
@@ -20,6 +21,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// KX cryptography: keys, requests, the society CA, sealing and opening files.
+    #[command(subcommand)]
+    Crypto(crypto_cmd::CryptoCommand),
     /// The 伝送 mail protocol: lint, parse and build messages.
     #[command(subcommand)]
     Denso(Box<denso_cmd::DensoCommand>),
@@ -31,6 +35,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Crypto(cmd) => crypto_cmd::run(cmd),
         Command::Denso(cmd) => denso_cmd::run(*cmd),
         Command::Lzh(cmd) => lzh_cmd::run(cmd),
     }
