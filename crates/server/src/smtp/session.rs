@@ -483,6 +483,10 @@ impl<'a, T: AsyncRead + AsyncWrite + Unpin, G: SubmissionService> Session<'a, T,
     }
 
     fn mail(&mut self, address: String, size: usize) -> Next {
+        if !self.greeted {
+            self.reply("503 5.5.1 Send EHLO first");
+            return self.count_error();
+        }
         let Some(account) = &self.account else {
             self.reply("530 5.7.0 Authentication required");
             return self.count_error();
