@@ -105,15 +105,27 @@ impl Regist {
     }
 
     /// The Regist of a submission the transmission system itself could not check (an LZH that
-    /// does not unpack, limits exceeded): `CheckErr` with the code, no file list, no attachment
-    /// (§8.5.2: 添付ファイルはない).
+    /// does not unpack, limits exceeded): `CheckErr` with the code and no file list. The
+    /// source's §8.5.2 (version 2) says such a Regist has no attachment; version 3.01 (§9.3.2,
+    /// spec §6.2) attaches TransmitInfo.txt to every production Regist, so it carries one with
+    /// no file counted.
     pub fn check_error(
         reply: ReplyTo,
         number: TransmissionNumber,
         file_count: u32,
         code: Code,
-    ) -> Regist {
-        Regist {
+    ) -> Result<Regist, Error> {
+        let transmit_info = match reply.environment {
+            Environment::Production => Some(
+                TransmitInfo {
+                    receipts: Vec::new(),
+                    errors: Vec::new(),
+                }
+                .to_bytes()?,
+            ),
+            Environment::TestLoopback => None,
+        };
+        Ok(Regist {
             environment: reply.environment,
             to: reply.to,
             from: reply.from,
@@ -121,9 +133,9 @@ impl Regist {
             number,
             check: CheckResult::CheckErr { file_count, code },
             csv_err: None,
-            transmit_info: None,
+            transmit_info,
             version: Some(DENSO_VERSION.into()),
-        }
+        })
     }
 }
 
@@ -153,7 +165,7 @@ impl DeleteRegist {
 mod tests {
     use super::*;
     use crate::records::{Tables, check_file};
-    use crate::{Context, Message, inspect};
+    use crate::{Context, ErrorCode, Message, inspect};
 
     fn reply(environment: Environment) -> ReplyTo {
         ReplyTo {
@@ -221,6 +233,20 @@ mod tests {
         let bytes = Message::Regist(test.clone()).to_bytes().unwrap();
         assert!(String::from_utf8_lossy(&bytes).contains("Subject: Test Regist\r\n"));
         assert_eq!(Message::parse(&bytes).unwrap(), Message::Regist(test));
+    }
+
+    #[test]
+    fn a_production_check_error_still_carries_transmit_info() {
+        let code = Code::from(ErrorCode::LzhUnpack);
+        let production =
+            Regist::check_error(reply(Environment::Production), number(), 3, code.clone()).unwrap();
+        let info = TransmitInfo::parse(production.transmit_info.as_ref().unwrap()).unwrap();
+        assert!(info.receipts.is_empty() && info.errors.is_empty());
+        let test =
+            Regist::check_error(reply(Environment::TestLoopback), number(), 3, code).unwrap();
+        assert_eq!(test.transmit_info, None);
+        let bytes = Message::Regist(production.clone()).to_bytes().unwrap();
+        assert_eq!(Message::parse(&bytes).unwrap(), Message::Regist(production));
     }
 
     #[test]

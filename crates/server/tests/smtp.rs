@@ -282,7 +282,11 @@ async fn commands_pipelined_after_starttls_are_dropped() {
         .write_all(b"MAIL FROM:<J13123456780@denso.test.kokuho>\r\n")
         .await
         .expect("write");
-    assert!(read_reply(&mut reader).await.starts_with("503 5.5.1 Send EHLO first"));
+    assert!(
+        read_reply(&mut reader)
+            .await
+            .starts_with("503 5.5.1 Send EHLO first")
+    );
     reader
         .get_mut()
         .write_all(b"EHLO x\r\nSTARTTLS\r\nMAIL FROM:<J13123456780@denso.test.kokuho>\r\n")

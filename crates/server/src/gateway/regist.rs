@@ -103,7 +103,7 @@ impl Gateway {
         let file_count = u32::try_from(data_send.files.len()).unwrap_or(u32::MAX);
         let (regist, handed_off) = match data_files(&data_send.files) {
             Err(CheckError(code)) => (
-                Regist::check_error(reply, data_send.number.clone(), file_count, code.into()),
+                Regist::check_error(reply, data_send.number.clone(), file_count, code.into())?,
                 false,
             ),
             Ok(files) => {
