@@ -157,7 +157,7 @@ impl Gateway {
             transmission_number: number.to_string(),
             org_code: number.org_code().to_string(),
             account: submission.account.to_string(),
-            received_at: submission.accepted_at.to_string(),
+            received_at: submission.accepted_at.to_rfc3339(),
             handed_off_at: chrono::Local::now().to_rfc3339(),
         };
         match handoff::write(&self.data_dir.join("handoff"), &origin, &accepted) {
