@@ -100,6 +100,14 @@ fn assert_handed_off(kxd: &Kxd, number: &str, account: &str, files: &[(&str, &[u
     assert_eq!(manifest["transmission_number"], number);
     assert_eq!(manifest["org_code"], OFFICE);
     assert_eq!(manifest["account"], account);
+    let time = |field: &str| {
+        let text = manifest[field].as_str().unwrap_or_default();
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap_or_else(|e| panic!("{field} {text:?} is not RFC 3339: {e}"))
+    };
+    // Handed off only once the Regist window (one second on MAIN) had passed.
+    let waited = time("handed_off_at") - time("received_at");
+    assert!(waited >= chrono::TimeDelta::seconds(1), "{waited}");
     let described: Vec<Value> = files
         .iter()
         .map(|(name, data, records)| {
