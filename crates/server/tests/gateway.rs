@@ -251,6 +251,82 @@ fn a_refused_datasend_leaves_its_number_free_and_a_used_number_is_refused() {
     );
 }
 
+#[test]
+fn the_record_checker_verdicts_reach_the_regist_and_the_hand_off() {
+    let kxd = &*MAIN;
+    let office = kxd.account("J13123456789");
+    let [broken, mixed, format] = ["2026110005", "2026110006", "2026110007"].map(number);
+    let good = claims_csv(1);
+    let csv = String::from_utf8(good.clone()).expect("ASCII");
+    let no_end = csv.replacen("3,3\r\n", "", 1);
+    let bad_month = csv.replacen("7111,202604,", "7111,202613,", 1);
+    let answers = kxd.send(
+        &office,
+        &[
+            &data_send(
+                &office,
+                &broken,
+                &[("BROKEN.LZH", b"-lh5- but not an archive")],
+            ),
+            &data_send(
+                &office,
+                &mixed,
+                &[("GOOD.CSV", &good), ("NOEND.CSV", no_end.as_bytes())],
+            ),
+            &data_send(&office, &format, &[("MONTH.CSV", bad_month.as_bytes())]),
+        ],
+    );
+    assert_accepted(
+        &answers,
+        &[
+            (&broken, "Success"),
+            (&mixed, "Success"),
+            (&format, "Success"),
+        ],
+    );
+    let mails = kxd.wait_for(&office, |m| {
+        !replies(m, "Transmit Regist", &format).is_empty()
+    });
+    let regist = |number: &str| replies(&mails, "Transmit Regist", number)[0];
+
+    // The transmission system could not check it: CheckErr, no file list, nothing handed off.
+    let check_err = regist(&broken);
+    assert_eq!(check_err.if_area(), format!("{broken},CheckErr,00001"));
+    assert_eq!(check_err.extension_headers(), ["X-Ex1-IFArea"]);
+    assert_eq!(check_err.header("X-Ex1-IFArea"), Some("A20001"));
+    assert!(!kxd.handoff(&broken).exists());
+
+    // A record error keeps only that file from the review system.
+    let data_err = regist(&mixed);
+    assert_eq!(
+        data_err.if_area(),
+        format!("{mixed},Success,00002,GOOD.CSV,Success,NOEND.CSV,DataErr")
+    );
+    assert_eq!(data_err.extension_headers(), ["X-Ex2-IFArea"]);
+    assert_eq!(data_err.header("X-Ex2-IFArea"), Some("NOEND.CSV,A00106"));
+    assert_received(data_err, "GOOD.CSV", 1);
+    assert_handed_off(kxd, &mixed, &office.id, &[("GOOD.CSV", &good, 1)]);
+
+    // A format error is the review system's business: reported, and handed off all the same.
+    let format_err = regist(&format);
+    assert_eq!(
+        format_err.if_area(),
+        format!("{format},Success,00001,MONTH.CSV,Success")
+    );
+    assert_eq!(format_err.extension_headers(), ["X-Ex3-IFArea"]);
+    assert_eq!(format_err.header("X-Ex3-IFArea"), Some("MONTH.CSV"));
+    let csv_err = format_err
+        .attachment("CsvErr.txt")
+        .and_then(|a| a.text.as_deref());
+    assert_eq!(csv_err, Some("MONTH.CSV,2,2,05,年月が正しくありません\r\n"));
+    assert_handed_off(
+        kxd,
+        &format,
+        &office.id,
+        &[("MONTH.CSV", bad_month.as_bytes(), 1)],
+    );
+}
+
 /// The Regist window of [`a_datadelete_cancels_only_inside_the_window`]: long enough to cancel
 /// in, short enough to wait out.
 const WINDOW: Duration = Duration::from_secs(10);
@@ -340,6 +416,17 @@ fn test_loopback_answers_test_replies_and_hands_nothing_off() {
         assert!(mail.attachments.is_empty(), "{}", mail.subject());
     }
     assert!(!kxd.data().join("handoff").exists());
+
+    // Cancelling a number never sent: the loopback's own DeleteRegist, NoData.
+    let (cancel, unknown) = (number("2026130002"), number("2026139999"));
+    let answers = kxd.send(&office, &[&data_delete(&office, &cancel, &unknown)]);
+    assert_accepted(&answers, &[(&cancel, "Success")]);
+    let mails = kxd.wait_for(&office, |m| {
+        !replies(m, "Test DeleteRegist", &cancel).is_empty()
+    });
+    let no_data = replies(&mails, "Test DeleteRegist", &cancel)[0];
+    assert_eq!(no_data.if_area(), format!("{cancel},{unknown},NoData"));
+    assert_envelope(no_data, &office.address());
 }
 
 #[test]
@@ -445,11 +532,27 @@ fn an_account_can_neither_send_as_nor_read_another() {
     assert_eq!(mails[0].header("X-Ex1-IFArea"), Some("A10405"));
     assert_eq!(mails.len(), 3, "{:?}", summary(&mails));
     assert!(kxd.mailbox(&b).is_empty());
-    let login = kxd.call("pop_login", json!([b.id, a.password]));
-    assert!(
-        login.as_str().is_some_and(|l| l.starts_with("-ERR")),
-        "{login}"
-    );
+    assert_refused(&kxd.call("pop_login", json!([b.id, a.password])));
+
+    // Not even the right password travels in the clear.
+    let (id, password) = (&a.id, &a.password);
+    let plain = kxd.python(&format!(
+        "out['pop3'] = pop_login({id:?}, {password:?}, secure=False)\n\
+         s = smtplib.SMTP('127.0.0.1', SMTP_PORT, timeout=30)\n\
+         s.ehlo()\n\
+         out['smtp_offers_auth'] = s.has_extn('auth')\n\
+         token = base64.b64encode(('\\0%s\\0%s' % ({id:?}, {password:?})).encode()).decode()\n\
+         out['smtp'] = s.docmd('AUTH', 'PLAIN ' + token)[0]"
+    ));
+    assert_eq!(plain["smtp_offers_auth"], false);
+    assert_eq!(plain["smtp"], 538);
+    assert_refused(&plain["pop3"]);
+}
+
+/// Asserts that a `pop_login` was answered `-ERR`.
+fn assert_refused(pop_login: &Value) {
+    let line = pop_login.as_str().unwrap_or_default();
+    assert!(line.starts_with("-ERR"), "{pop_login}");
 }
 
 #[test]
@@ -468,8 +571,7 @@ fn five_wrong_passwords_lock_an_account_until_unlocked() {
         locked["smtp"], 535,
         "the right password opened a locked account"
     );
-    let pop3 = locked["pop3"].as_str().unwrap_or_default();
-    assert!(pop3.starts_with("-ERR"), "{pop3}");
+    assert_refused(&locked["pop3"]);
 
     kxd.admin(["account", "unlock", "--id", id]);
     let after = format!(
@@ -582,6 +684,7 @@ fn a_contact_arrives_with_its_japanese_title_and_body() {
         panic!("{:?}", summary(&mails));
     };
     assert_eq!(contact.subject(), "Transmit Contact");
+    assert_eq!(contact.header("To"), Some(&*office.address()));
     assert_eq!(contact.header("X-DensoVersion"), None);
     assert_eq!(contact.content_type, "text/plain");
     assert!(contact.raw.is_ascii(), "an ISO-2022-JP message is 7-bit");

@@ -56,19 +56,20 @@ def smtp_auth(user, password):
         return e.smtp_code
 
 
-def pop(user, password):
-    """A POP3 session after STLS and USER/PASS."""
+def pop(user, password, secure=True):
+    """A POP3 session after STLS (unless not `secure`) and USER/PASS."""
     m = poplib.POP3("127.0.0.1", POP3_PORT, timeout=30)
-    m.stls(CONTEXT)
+    if secure:
+        m.stls(CONTEXT)
     m.user(user)
     m.pass_(password)
     return m
 
 
-def pop_login(user, password):
+def pop_login(user, password, secure=True):
     """"+OK" when the login succeeds, else the server's -ERR line."""
     try:
-        pop(user, password).quit()
+        pop(user, password, secure).quit()
         return "+OK"
     except poplib.error_proto as e:
         return e.args[0].decode()
