@@ -15,8 +15,8 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use gateway_support::{
-    Answer, Environment, Kxd, Mail, OFFICE, TRANSMIT, base64, claims_csv, data_delete, data_send,
-    number, replies, summary, upstream,
+    Account, Answer, Environment, Kxd, Mail, OFFICE, TRANSMIT, claims_csv, data_delete, data_send,
+    number, replies, reply, submission_variables, summary, upstream,
 };
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -64,6 +64,12 @@ fn assert_envelope(mail: &Mail, to: &str) {
         mail.subject()
     );
     assert_eq!(mail.header("X-DensoVersion"), Some("3.01"));
+}
+
+/// Asserts that `mail` carries exactly one extension header (`X-Ex…-IFArea`): `name: value`.
+fn assert_only_extension(mail: &Mail, name: &str, value: &str) {
+    assert_eq!(mail.extension_headers(), [name], "{}", mail.subject());
+    assert_eq!(mail.header(name), Some(value));
 }
 
 /// The Regist's TransmitInfo.txt, which must say it received `file` with `claims` 請求書 and
@@ -122,33 +128,40 @@ fn assert_handed_off(kxd: &Kxd, number: &str, account: &str, files: &[(&str, &[u
     assert_eq!(manifest["files"], json!(described));
 }
 
+/// Submits the DataSend `n` carrying `CLAIM01.CSV` = `claims_csv(1)` and waits for what it
+/// earns: `<prefix> Accept` Success, then `<prefix> Regist` Success.
+fn send_claim(kxd: &Kxd, account: &Account, n: &str, prefix: &str) -> Vec<Mail> {
+    let message = data_send(account, n, &[("CLAIM01.CSV", &claims_csv(1))]);
+    assert_accepted(&kxd.send(account, &[&message]), &[(n, "Success")]);
+    wait_for_accept_and_regist(kxd, account, n, prefix)
+}
+
+/// Waits for the Accept and the Regist of the good single-file DataSend `n`.
+fn wait_for_accept_and_regist(kxd: &Kxd, account: &Account, n: &str, prefix: &str) -> Vec<Mail> {
+    let mails = kxd.wait_for(account, |m| m.len() >= 2);
+    assert_eq!(
+        summary(&mails),
+        [
+            format!("{prefix} Accept [{n},Success]"),
+            format!("{prefix} Regist [{n},Success,00001,CLAIM01.CSV,Success]"),
+        ]
+    );
+    mails
+}
+
 #[test]
 fn a_valid_datasend_is_accepted_registered_and_handed_off() {
     let kxd = &*MAIN;
     let office = kxd.account("J13123456781");
     let n = number("2026110001");
-    let csv = claims_csv(1);
-    let answers = kxd.send(
-        &office,
-        &[&data_send(&office, &n, &[("CLAIM01.CSV", &csv)])],
-    );
-    assert_accepted(&answers, &[(&n, "Success")]);
-
-    let mails = kxd.wait_for(&office, |m| m.len() >= 2);
-    assert_eq!(
-        summary(&mails),
-        [
-            format!("Transmit Accept [{n},Success]"),
-            format!("Transmit Regist [{n},Success,00001,CLAIM01.CSV,Success]"),
-        ]
-    );
+    let mails = send_claim(kxd, &office, &n, "Transmit");
     for mail in &mails {
         assert_envelope(mail, &office.address());
         assert!(mail.extension_headers().is_empty(), "{}", mail.subject());
     }
     assert!(mails[0].attachments.is_empty());
     assert_received(&mails[1], "CLAIM01.CSV", 1);
-    assert_handed_off(kxd, &n, &office.id, &[("CLAIM01.CSV", &csv, 1)]);
+    assert_handed_off(kxd, &n, &office.id, &[("CLAIM01.CSV", &claims_csv(1), 1)]);
 }
 
 #[test]
@@ -213,9 +226,7 @@ fn a_refused_datasend_leaves_its_number_free_and_a_used_number_is_refused() {
         ],
     );
 
-    let mails = kxd.wait_for(&office, |m| {
-        !replies(m, "Transmit Regist", &next).is_empty()
-    });
+    let mails = kxd.wait_for_reply(&office, "Transmit Regist", &next);
     let accepts: Vec<&Mail> = mails
         .iter()
         .filter(|m| m.subject() == "Transmit Accept")
@@ -284,16 +295,13 @@ fn the_record_checker_verdicts_reach_the_regist_and_the_hand_off() {
             (&format, "Success"),
         ],
     );
-    let mails = kxd.wait_for(&office, |m| {
-        !replies(m, "Transmit Regist", &format).is_empty()
-    });
-    let regist = |number: &str| replies(&mails, "Transmit Regist", number)[0];
+    let mails = kxd.wait_for_reply(&office, "Transmit Regist", &format);
+    let regist = |number: &str| reply(&mails, "Transmit Regist", number);
 
     // The transmission system could not check it: CheckErr, no file list, nothing handed off.
     let check_err = regist(&broken);
     assert_eq!(check_err.if_area(), format!("{broken},CheckErr,00001"));
-    assert_eq!(check_err.extension_headers(), ["X-Ex1-IFArea"]);
-    assert_eq!(check_err.header("X-Ex1-IFArea"), Some("A20001"));
+    assert_only_extension(check_err, "X-Ex1-IFArea", "A20001");
     assert!(!kxd.handoff(&broken).exists());
 
     // A record error keeps only that file from the review system.
@@ -302,8 +310,7 @@ fn the_record_checker_verdicts_reach_the_regist_and_the_hand_off() {
         data_err.if_area(),
         format!("{mixed},Success,00002,GOOD.CSV,Success,NOEND.CSV,DataErr")
     );
-    assert_eq!(data_err.extension_headers(), ["X-Ex2-IFArea"]);
-    assert_eq!(data_err.header("X-Ex2-IFArea"), Some("NOEND.CSV,A00106"));
+    assert_only_extension(data_err, "X-Ex2-IFArea", "NOEND.CSV,A00106");
     assert_received(data_err, "GOOD.CSV", 1);
     assert_handed_off(kxd, &mixed, &office.id, &[("GOOD.CSV", &good, 1)]);
 
@@ -313,8 +320,7 @@ fn the_record_checker_verdicts_reach_the_regist_and_the_hand_off() {
         format_err.if_area(),
         format!("{format},Success,00001,MONTH.CSV,Success")
     );
-    assert_eq!(format_err.extension_headers(), ["X-Ex3-IFArea"]);
-    assert_eq!(format_err.header("X-Ex3-IFArea"), Some("MONTH.CSV"));
+    assert_only_extension(format_err, "X-Ex3-IFArea", "MONTH.CSV");
     let csv_err = format_err
         .attachment("CsvErr.txt")
         .and_then(|a| a.text.as_deref());
@@ -325,6 +331,57 @@ fn the_record_checker_verdicts_reach_the_regist_and_the_hand_off() {
         &office.id,
         &[("MONTH.CSV", bad_month.as_bytes(), 1)],
     );
+}
+
+#[test]
+fn a_number_raced_by_two_sessions_is_accepted_once() {
+    let kxd = &*MAIN;
+    // Prefecture 13 (識別番号 0000000013) submits too; its second ID keeps this mailbox apart.
+    let prefecture = kxd.account("K00000000131");
+    let n = "00000000132026110008";
+    let message = data_send(&prefecture, n, &[("CLAIM01.CSV", &claims_csv(1))]);
+    // Both sessions are past RCPT before either sends its DATA, then both send at once.
+    let out = kxd.python(&format!(
+        "import threading\n{}\
+         sessions = [smtp(user, password) for _ in range(2)]\n\
+         for s in sessions:\n    s.mail(sender); s.rcpt(to)\n\
+         go = threading.Barrier(2)\n\
+         answers = [None, None]\n\
+         def finish(i):\n    go.wait()\n    code, text = sessions[i].data(base64.b64decode(message))\n    answers[i] = [code, text.decode()]\n\
+         threads = [threading.Thread(target=finish, args=(i,)) for i in range(2)]\n\
+         [t.start() for t in threads]; [t.join() for t in threads]\n\
+         out['answers'] = sorted(answers)",
+        submission_variables(&prefecture, &message)
+    ));
+    let answers: Vec<Answer> = serde_json::from_value(out["answers"].clone()).expect("answers");
+    let won = format!("2.0.0 Accepted {n} (Success)");
+    assert_eq!(
+        answers.iter().filter(|a| a.1 == won).count(),
+        1,
+        "{answers:?}"
+    );
+    // The loser saw the number used (Accept IFErr), or lost the race to the commit (try again).
+    let lost = answers.iter().find(|a| a.1 != won).expect("two answers");
+    assert!(
+        lost.1 == format!("2.0.0 Accepted {n} (IFErr)") || lost.0 == 451,
+        "{lost:?}"
+    );
+
+    // The retry a 451 asks for is answered like any reuse of the number.
+    assert_accepted(&kxd.send(&prefecture, &[&message]), &[(n, "IFErr")]);
+
+    let mails = kxd.wait_for_reply(&prefecture, "Transmit Regist", n);
+    reply(&mails, "Transmit Regist", n);
+    let accepts: Vec<(&str, Option<&str>)> = replies(&mails, "Transmit Accept", n)
+        .iter()
+        .map(|m| (m.if_area(), m.header("X-Ex1-IFArea")))
+        .collect();
+    let (success, used) = (format!("{n},Success"), format!("{n},IFErr"));
+    let (first, rest) = accepts.split_first().expect("an Accept");
+    assert_eq!(*first, (success.as_str(), None), "{accepts:?}");
+    let refused = (used.as_str(), Some("A11003"));
+    let all_refused = rest.iter().all(|a| *a == refused);
+    assert!((1..=2).contains(&rest.len()) && all_refused, "{accepts:?}");
 }
 
 /// The Regist window of [`a_datadelete_cancels_only_inside_the_window`]: long enough to cancel
@@ -357,19 +414,15 @@ fn a_datadelete_cancels_only_inside_the_window() {
     );
 
     // A cancellation is settled at once, not at the next Regist.
-    let mails = kxd.wait_for(&office, |m| {
-        !replies(m, "Transmit DeleteRegist", &cancel).is_empty()
-    });
+    let mails = kxd.wait_for_reply(&office, "Transmit DeleteRegist", &cancel);
     assert!(started.elapsed() < WINDOW, "the DeleteRegist waited");
-    let delete_regist = replies(&mails, "Transmit DeleteRegist", &cancel)[0];
+    let delete_regist = reply(&mails, "Transmit DeleteRegist", &cancel);
     assert_eq!(delete_regist.if_area(), format!("{cancel},{sent},Success"));
     assert!(delete_regist.extension_headers().is_empty());
     assert_envelope(delete_regist, &office.address());
 
     // `later` arrived after `sent`: once its Regist is out, `sent` had its turn too.
-    let mails = kxd.wait_for(&office, |m| {
-        !replies(m, "Transmit Regist", &later).is_empty()
-    });
+    let mails = kxd.wait_for_reply(&office, "Transmit Regist", &later);
     assert!(
         started.elapsed() >= WINDOW,
         "the Regist came before the window closed"
@@ -385,12 +438,10 @@ fn a_datadelete_cancels_only_inside_the_window() {
     // After its Regist a number is no longer managed: nothing to cancel.
     let answers = kxd.send(&office, &[&data_delete(&office, &too_late, &later)]);
     assert_accepted(&answers, &[(&too_late, "Success")]);
-    let mails = kxd.wait_for(&office, |m| {
-        !replies(m, "Transmit DeleteRegist", &too_late).is_empty()
-    });
-    let no_data = replies(&mails, "Transmit DeleteRegist", &too_late)[0];
+    let mails = kxd.wait_for_reply(&office, "Transmit DeleteRegist", &too_late);
+    let no_data = reply(&mails, "Transmit DeleteRegist", &too_late);
     assert_eq!(no_data.if_area(), format!("{too_late},{later},NoData"));
-    assert_eq!(no_data.header("X-Ex1-IFArea"), Some("A10903"));
+    assert_only_extension(no_data, "X-Ex1-IFArea", "A10903");
 }
 
 #[test]
@@ -398,19 +449,7 @@ fn test_loopback_answers_test_replies_and_hands_nothing_off() {
     let kxd = Kxd::start(1, Environment::TestLoopback);
     let office = kxd.account("J13123456781");
     let n = number("2026130001");
-    let answers = kxd.send(
-        &office,
-        &[&data_send(&office, &n, &[("CLAIM01.CSV", &claims_csv(1))])],
-    );
-    assert_accepted(&answers, &[(&n, "Success")]);
-    let mails = kxd.wait_for(&office, |m| m.len() >= 2);
-    assert_eq!(
-        summary(&mails),
-        [
-            format!("Test Accept [{n},Success]"),
-            format!("Test Regist [{n},Success,00001,CLAIM01.CSV,Success]"),
-        ]
-    );
+    let mails = send_claim(&kxd, &office, &n, "Test");
     for mail in &mails {
         assert_envelope(mail, &office.address());
         assert!(mail.attachments.is_empty(), "{}", mail.subject());
@@ -421,10 +460,8 @@ fn test_loopback_answers_test_replies_and_hands_nothing_off() {
     let (cancel, unknown) = (number("2026130002"), number("2026139999"));
     let answers = kxd.send(&office, &[&data_delete(&office, &cancel, &unknown)]);
     assert_accepted(&answers, &[(&cancel, "Success")]);
-    let mails = kxd.wait_for(&office, |m| {
-        !replies(m, "Test DeleteRegist", &cancel).is_empty()
-    });
-    let no_data = replies(&mails, "Test DeleteRegist", &cancel)[0];
+    let mails = kxd.wait_for_reply(&office, "Test DeleteRegist", &cancel);
+    let no_data = reply(&mails, "Test DeleteRegist", &cancel);
     assert_eq!(no_data.if_area(), format!("{cancel},{unknown},NoData"));
     assert_envelope(no_data, &office.address());
 }
@@ -435,19 +472,13 @@ fn an_acknowledged_datasend_survives_kill_9() {
     let office = kxd.account("J13123456781");
     let n = number("2026140001");
     let message = data_send(&office, &n, &[("CLAIM01.CSV", &claims_csv(1))]);
-    let envelope = json!([
-        office.id,
-        office.password,
-        office.address(),
-        TRANSMIT,
-        base64(&message)
-    ]);
     // SIGKILL the moment smtplib has read the 250: no QUIT, no chance to flush anything.
     let out = kxd.python(&format!(
-        "user, password, sender, to, message = {envelope}\n\
+        "{}\
          s = smtp(user, password)\n\
          out['answer'] = submit(s, sender, to, message)\n\
-         os.kill(KXD_PID, signal.SIGKILL)"
+         os.kill(KXD_PID, signal.SIGKILL)",
+        submission_variables(&office, &message)
     ));
     assert_eq!(
         out["answer"],
@@ -455,14 +486,7 @@ fn an_acknowledged_datasend_survives_kill_9() {
     );
 
     kxd.restart();
-    let mails = kxd.wait_for(&office, |m| m.len() >= 2);
-    assert_eq!(
-        summary(&mails),
-        [
-            format!("Transmit Accept [{n},Success]"),
-            format!("Transmit Regist [{n},Success,00001,CLAIM01.CSV,Success]"),
-        ]
-    );
+    wait_for_accept_and_regist(&kxd, &office, &n, "Transmit");
 }
 
 #[test]
@@ -528,7 +552,7 @@ fn an_account_can_neither_send_as_nor_read_another() {
     let as_b = data_send(&b, &n, &[("CLAIM01.CSV", &claims_csv(1))]);
     let answers = kxd.send(&a, &[&as_b, &own]);
     assert_accepted(&answers, &[(&n, "IFErr"), (&n, "Success")]);
-    let mails = kxd.wait_for(&a, |m| !replies(m, "Transmit Regist", &n).is_empty());
+    let mails = kxd.wait_for_reply(&a, "Transmit Regist", &n);
     assert_eq!(mails[0].header("X-Ex1-IFArea"), Some("A10405"));
     assert_eq!(mails.len(), 3, "{:?}", summary(&mails));
     assert!(kxd.mailbox(&b).is_empty());
@@ -690,4 +714,9 @@ fn a_contact_arrives_with_its_japanese_title_and_body() {
     assert!(contact.raw.is_ascii(), "an ISO-2022-JP message is 7-bit");
     let text = contact.body.as_deref().unwrap_or_default();
     assert_eq!(text.trim_end(), format!("{title}\n{}", body.trim_end()));
+
+    // Collected messages can be deleted, and stay deleted.
+    let deleted = kxd.call("delete_all", json!([office.id, office.password]));
+    assert_eq!(deleted, 1);
+    assert!(kxd.mailbox(&office).is_empty());
 }

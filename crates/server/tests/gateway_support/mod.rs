@@ -317,6 +317,16 @@ impl Kxd {
             std::thread::sleep(Duration::from_millis(300));
         }
     }
+
+    /// Polls until `account` holds the reply `subject` about `number`; returns the mailbox.
+    pub(crate) fn wait_for_reply(
+        &self,
+        account: &Account,
+        subject: &str,
+        number: &str,
+    ) -> Vec<Mail> {
+        self.wait_for(account, |m| !replies(m, subject, number).is_empty())
+    }
 }
 
 impl Drop for Kxd {
@@ -373,7 +383,7 @@ pub(crate) struct Attached {
 }
 
 /// Binary data as the Python side exchanges it.
-pub(crate) fn base64(data: &[u8]) -> String {
+fn base64(data: &[u8]) -> String {
     STANDARD.encode(data)
 }
 
@@ -426,12 +436,33 @@ pub(crate) fn replies<'a>(mails: &'a [Mail], subject: &str, number: &str) -> Vec
         .collect()
 }
 
+/// The one reply `subject` about `number` among `mails`.
+pub(crate) fn reply<'a>(mails: &'a [Mail], subject: &str, number: &str) -> &'a Mail {
+    match replies(mails, subject, number).as_slice() {
+        [one] => one,
+        _ => panic!("not one {subject} for {number}: {:?}", summary(mails)),
+    }
+}
+
 /// Subject and X-IFArea of each mail, for failure messages.
 pub(crate) fn summary(mails: &[Mail]) -> Vec<String> {
     mails
         .iter()
         .map(|m| format!("{} [{}]", m.subject(), m.if_area()))
         .collect()
+}
+
+/// Python that binds `user, password, sender, to, message` for `account` submitting
+/// `message` to the transmit address: for scripts that drive `smtplib` step by step.
+pub(crate) fn submission_variables(account: &Account, message: &[u8]) -> String {
+    let values = json!([
+        account.id,
+        account.password,
+        account.address(),
+        TRANSMIT,
+        base64(message)
+    ]);
+    format!("user, password, sender, to, message = {values}\n")
 }
 
 /// A 伝送整理番号 of the office: its 識別番号 and the 10-character `serial`.

@@ -119,3 +119,13 @@ def mailbox(user, password):
     mails = [parse(b"\r\n".join(m.retr(n)[1]) + b"\r\n") for n in range(1, count + 1)]
     m.quit()
     return mails
+
+
+def delete_all(user, password):
+    """Marks every message deleted and commits with QUIT; how many there were."""
+    m = pop(user, password)
+    count = m.stat()[0]
+    for n in range(1, count + 1):
+        m.dele(n)
+    m.quit()
+    return count
