@@ -8,6 +8,7 @@
 
 mod gateway_support;
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
@@ -72,21 +73,30 @@ fn assert_only_extension(mail: &Mail, name: &str, value: &str) {
     assert_eq!(mail.header(name), Some(value));
 }
 
-/// The Regist's TransmitInfo.txt, which must say it received `file` with `claims` 請求書 and
-/// nothing else (an office gets the per-form counts, spec §6.3).
+/// Asserts that the Regist's TransmitInfo.txt says it received `file` with `claims` 請求書 and
+/// nothing else (an office gets the per-form counts, spec §6.3), and found no format error.
 fn assert_received(regist: &Mail, file: &str, claims: usize) {
     let info = regist
         .attachment("TransmitInfo.txt")
-        .and_then(|a| a.text.as_deref())
+        .and_then(|a| a.transmit_info.as_ref())
         .expect("a TransmitInfo.txt");
-    let receipt = format!(
-        "<受付情報>\r\n      <データファイル名>{file}</データファイル名>\r\n      \
-         <請求書件数>{claims}</請求書件数>\r\n      <給付管理票件数>0</給付管理票件数>\r\n      \
-         <再審査申立書件数>0</再審査申立書件数>\r\n      <全レコード件数>{claims}</全レコード件数>\r\n    \
-         </受付情報>"
-    );
-    assert!(info.contains(&receipt), "{info}");
-    assert!(!info.contains("<エラー>"), "{info}");
+    let claims = claims.to_string();
+    let receipt: BTreeMap<&str, &str> = [
+        ("データファイル名", file),
+        ("請求書件数", &claims),
+        ("給付管理票件数", "0"),
+        ("再審査申立書件数", "0"),
+        ("全レコード件数", &claims),
+    ]
+    .into();
+    let found = info
+        .receipts
+        .iter()
+        .find(|r| r.get("データファイル名").is_some_and(|f| f == file));
+    let found: Option<BTreeMap<&str, &str>> =
+        found.map(|r| r.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect());
+    assert_eq!(found, Some(receipt));
+    assert_eq!(info.errors, 0);
 }
 
 /// Asserts that `DIR/handoff/<number>` holds exactly `files` (name, bytes, 請求書 count) and a
@@ -325,6 +335,11 @@ fn the_record_checker_verdicts_reach_the_regist_and_the_hand_off() {
         .attachment("CsvErr.txt")
         .and_then(|a| a.text.as_deref());
     assert_eq!(csv_err, Some("MONTH.CSV,2,2,05,年月が正しくありません\r\n"));
+    let info = format_err.attachment("TransmitInfo.txt");
+    let errors = info
+        .and_then(|a| a.transmit_info.as_ref())
+        .map(|i| i.errors);
+    assert_eq!(errors, Some(1), "one エラー情報 in TransmitInfo.txt");
     assert_handed_off(
         kxd,
         &format,

@@ -380,6 +380,17 @@ pub(crate) struct Attached {
     pub(crate) data: Vec<u8>,
     /// A `.txt` attachment decoded from Shift_JIS.
     pub(crate) text: Option<String>,
+    /// What a TransmitInfo.txt says.
+    pub(crate) transmit_info: Option<TransmitInfo>,
+}
+
+/// The content of a TransmitInfo.txt (spec §6.3) as Python's XML parser read it.
+#[derive(Deserialize)]
+pub(crate) struct TransmitInfo {
+    /// Each 受付情報: element name → value.
+    pub(crate) receipts: Vec<BTreeMap<String, String>>,
+    /// How many エラー情報.
+    pub(crate) errors: usize,
 }
 
 /// Binary data as the Python side exchanges it.

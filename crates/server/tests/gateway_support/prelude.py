@@ -10,6 +10,7 @@ import signal
 import smtplib
 import ssl
 import sys
+from xml.etree import ElementTree
 
 SMTP_PORT, POP3_PORT = int(sys.argv[1]), int(sys.argv[2])
 CONTEXT = ssl.create_default_context(cafile=sys.argv[3])
@@ -102,13 +103,25 @@ def parse(raw):
 
 
 def attachment(part):
-    """A file part: its name, its bytes, and for a .txt (TransmitInfo.txt, CsvErr.txt: spec
-    section 6.2) its text, which is Shift_JIS."""
+    """A file part: its name, its bytes, for a .txt (TransmitInfo.txt, CsvErr.txt: spec
+    section 6.2) its text, which is Shift_JIS, and for TransmitInfo.txt what its XML says."""
     name, data = part.get_filename(), part.get_payload(decode=True)
+    text = data.decode("shift_jis") if name.lower().endswith(".txt") else None
     return {
         "name": name,
         "data": base64.b64encode(data).decode(),
-        "text": data.decode("shift_jis") if name.lower().endswith(".txt") else None,
+        "text": text,
+        "transmit_info": transmit_info(text) if name == "TransmitInfo.txt" else None,
+    }
+
+
+def transmit_info(text):
+    """Each 受付情報 as {element: value}, and how many エラー情報 there are. expat reads no
+    Shift_JIS, so the decoded text is parsed without its XML declaration."""
+    root = ElementTree.fromstring(text.split("?>", 1)[1])
+    return {
+        "receipts": [{e.tag: e.text for e in r} for r in root.iter("受付情報")],
+        "errors": len(list(root.iter("エラー情報"))),
     }
 
 
