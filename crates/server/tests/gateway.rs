@@ -168,6 +168,8 @@ fn a_valid_datasend_is_accepted_registered_and_handed_off() {
     for mail in &mails {
         assert_envelope(mail, &office.address());
         assert!(mail.extension_headers().is_empty(), "{}", mail.subject());
+        // Spec §6: the body of an Accept or a Regist is three empty lines.
+        assert_eq!(mail.body.as_deref(), Some("\n\n\n"), "{}", mail.subject());
     }
     assert!(mails[0].attachments.is_empty());
     assert_received(&mails[1], "CLAIM01.CSV", 1);

@@ -195,7 +195,8 @@ impl Kxd {
         *self.served.lock().expect("not poisoned") = Some(served);
     }
 
-    /// Serves the installation again after the server died, keeping its data.
+    /// Serves the installation again, keeping its data: after the server was killed (its
+    /// watchdog then only reaps it), or stopping it first.
     pub(crate) fn restart(&self) {
         if let Some(mut served) = self.served.lock().expect("not poisoned").take() {
             served
