@@ -614,7 +614,10 @@ fn five_wrong_passwords_lock_an_account_until_unlocked() {
     );
     assert_refused(&locked["pop3"]);
 
-    kxd.admin(["account", "unlock", "--id", id]);
+    assert_eq!(
+        kxd.admin(["account", "unlock", "--id", id]),
+        format!("unlocked {id}\n")
+    );
     let after = format!(
         "out['smtp'] = smtp_auth({id:?}, {password:?})\n\
          out['pop3'] = pop_login({id:?}, {password:?})"
@@ -644,7 +647,10 @@ fn a_result_reaches_the_master_and_unpacks_with_lhasa() {
         .map(OsStr::new)
         .to_vec();
     args.extend(paths.iter().map(|p| p.as_os_str()));
-    kxd.admin(args);
+    assert_eq!(
+        kxd.admin(args),
+        format!("delivered 2 file(s) to {}\n", master.id)
+    );
 
     let mails = kxd.wait_for(&master, |m| !m.is_empty());
     assert_eq!(summary(&mails), ["Transmit Result [00002]"]);
@@ -718,7 +724,7 @@ fn a_contact_arrives_with_its_japanese_title_and_body() {
     ];
     let mut args = args.map(OsStr::new).to_vec();
     args.push(body_file.as_os_str());
-    kxd.admin(args);
+    assert_eq!(kxd.admin(args), "sent to 1 account(s)\n");
 
     let mails = kxd.wait_for(&office, |m| !m.is_empty());
     let [contact] = mails.as_slice() else {
