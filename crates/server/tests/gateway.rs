@@ -1,0 +1,745 @@
+//! The 伝送 gateway end to end: the real `kxd` on 127.0.0.1 (ephemeral ports), submissions with
+//! Python's `smtplib`, replies collected with `poplib` and read with Python's `email` package,
+//! archives made with `jlha` and unpacked with `lhasa`.
+//!
+//! Most tests share one production server and stay apart by using their own IDs (so their own
+//! mailboxes) and their own transmission numbers; the tests that need another setting (a long
+//! Regist window, test loopback, a killed server) start their own.
+
+mod gateway_support;
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::Command;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use gateway_support::{
+    Account, Answer, Environment, Kxd, Mail, OFFICE, TRANSMIT, claims_csv, data_delete, data_send,
+    number, replies, reply, submission_variables, summary, upstream,
+};
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+/// Where notices of the upstream kind `SampleMail` go.
+const UPSTREAM_TO: &str = "info_hanyo@denso.test.kokuho";
+
+/// The shared production server: Regist every second, the office, prefecture 13 and the
+/// upstream kind SampleMail (at most two files).
+static MAIN: LazyLock<Kxd> = LazyLock::new(|| {
+    let kxd = Kxd::start(1, Environment::Production);
+    kxd.admin(["org", "add", "--kind", "prefecture", "--number", "13"]);
+    kxd.admin([
+        "upstream",
+        "define",
+        "--name",
+        "SampleMail",
+        "--to",
+        UPSTREAM_TO,
+        "--max-files",
+        "2",
+    ]);
+    kxd
+});
+
+/// Asserts that every answer is `250 2.0.0 Accepted <number> (<verdict>)`.
+fn assert_accepted(answers: &[Answer], expected: &[(&str, &str)]) {
+    let got: Vec<(u16, &str)> = answers.iter().map(|a| (a.0, a.1.as_str())).collect();
+    let want: Vec<(u16, String)> = expected
+        .iter()
+        .map(|(number, verdict)| (250, format!("2.0.0 Accepted {number} ({verdict})")))
+        .collect();
+    let want: Vec<(u16, &str)> = want.iter().map(|(c, t)| (*c, t.as_str())).collect();
+    assert_eq!(got, want);
+}
+
+/// Asserts what every production reply carries: the account's address, the transmit address,
+/// `X-DensoVersion: 3.01`.
+fn assert_envelope(mail: &Mail, to: &str) {
+    assert_eq!(mail.header("To"), Some(to), "{}", mail.subject());
+    assert_eq!(
+        mail.header("From"),
+        Some("transmit@denso.test.kokuho"),
+        "{}",
+        mail.subject()
+    );
+    assert_eq!(mail.header("X-DensoVersion"), Some("3.01"));
+}
+
+/// Asserts that `mail` carries exactly one extension header (`X-Ex…-IFArea`): `name: value`.
+fn assert_only_extension(mail: &Mail, name: &str, value: &str) {
+    assert_eq!(mail.extension_headers(), [name], "{}", mail.subject());
+    assert_eq!(mail.header(name), Some(value));
+}
+
+/// Asserts that the Regist's TransmitInfo.txt says it received `file` with `claims` 請求書 and
+/// nothing else (an office gets the per-form counts, spec §6.3), and found no format error.
+fn assert_received(regist: &Mail, file: &str, claims: usize) {
+    let info = regist
+        .attachment("TransmitInfo.txt")
+        .and_then(|a| a.transmit_info.as_ref())
+        .expect("a TransmitInfo.txt");
+    let claims = claims.to_string();
+    let receipt: BTreeMap<&str, &str> = [
+        ("データファイル名", file),
+        ("請求書件数", &claims),
+        ("給付管理票件数", "0"),
+        ("再審査申立書件数", "0"),
+        ("全レコード件数", &claims),
+    ]
+    .into();
+    let found = info
+        .receipts
+        .iter()
+        .find(|r| r.get("データファイル名").is_some_and(|f| f == file));
+    let found: Option<BTreeMap<&str, &str>> =
+        found.map(|r| r.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect());
+    assert_eq!(found, Some(receipt));
+    assert_eq!(info.errors, 0);
+}
+
+/// Asserts that `DIR/handoff/<number>` holds exactly `files` (name, bytes, 請求書 count) and a
+/// manifest that describes them.
+fn assert_handed_off(kxd: &Kxd, number: &str, account: &str, files: &[(&str, &[u8], usize)]) {
+    let folder = kxd.handoff(number);
+    let mut expected: Vec<String> = files.iter().map(|(name, ..)| (*name).to_owned()).collect();
+    expected.push("manifest.json".into());
+    expected.sort();
+    assert_eq!(listing(&folder), expected);
+    for (name, data, _) in files {
+        assert_eq!(&std::fs::read(folder.join(name)).expect("a file"), data);
+    }
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).expect("manifest"))
+            .expect("JSON");
+    assert_eq!(manifest["transmission_number"], number);
+    assert_eq!(manifest["org_code"], OFFICE);
+    assert_eq!(manifest["account"], account);
+    let time = |field: &str| {
+        let text = manifest[field].as_str().unwrap_or_default();
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap_or_else(|e| panic!("{field} {text:?} is not RFC 3339: {e}"))
+    };
+    // Handed off only once the Regist window (one second on MAIN) had passed.
+    let waited = time("handed_off_at") - time("received_at");
+    assert!(waited >= chrono::TimeDelta::seconds(1), "{waited}");
+    let described: Vec<Value> = files
+        .iter()
+        .map(|(name, data, records)| {
+            json!({
+                "name": name,
+                "size": data.len(),
+                "sha256": format!("{:x}", Sha256::digest(data)),
+                "records": records,
+            })
+        })
+        .collect();
+    assert_eq!(manifest["files"], json!(described));
+}
+
+/// Submits the DataSend `n` carrying `CLAIM01.CSV` = `claims_csv(1)` and waits for what it
+/// earns: `<prefix> Accept` Success, then `<prefix> Regist` Success.
+fn send_claim(kxd: &Kxd, account: &Account, n: &str, prefix: &str) -> Vec<Mail> {
+    let message = data_send(account, n, &[("CLAIM01.CSV", &claims_csv(1))]);
+    assert_accepted(&kxd.send(account, &[&message]), &[(n, "Success")]);
+    wait_for_accept_and_regist(kxd, account, n, prefix)
+}
+
+/// Waits for the Accept and the Regist of the good single-file DataSend `n`.
+fn wait_for_accept_and_regist(kxd: &Kxd, account: &Account, n: &str, prefix: &str) -> Vec<Mail> {
+    let mails = kxd.wait_for(account, |m| m.len() >= 2);
+    assert_eq!(
+        summary(&mails),
+        [
+            format!("{prefix} Accept [{n},Success]"),
+            format!("{prefix} Regist [{n},Success,00001,CLAIM01.CSV,Success]"),
+        ]
+    );
+    mails
+}
+
+#[test]
+fn a_valid_datasend_is_accepted_registered_and_handed_off() {
+    let kxd = &*MAIN;
+    let office = kxd.account("J13123456781");
+    let n = number("2026110001");
+    let mails = send_claim(kxd, &office, &n, "Transmit");
+    for mail in &mails {
+        assert_envelope(mail, &office.address());
+        assert!(mail.extension_headers().is_empty(), "{}", mail.subject());
+        // Spec §6: the body of an Accept or a Regist is three empty lines.
+        assert_eq!(mail.body.as_deref(), Some("\n\n\n"), "{}", mail.subject());
+    }
+    assert!(mails[0].attachments.is_empty());
+    assert_received(&mails[1], "CLAIM01.CSV", 1);
+    assert_handed_off(kxd, &n, &office.id, &[("CLAIM01.CSV", &claims_csv(1), 1)]);
+}
+
+#[test]
+fn an_lzh_made_by_jlha_is_unpacked_and_its_csvs_registered() {
+    let kxd = &*MAIN;
+    let office = kxd.account("J13123456782");
+    let n = number("2026110002");
+    // Big enough for jlha to compress (-lh5-) rather than store.
+    let (first, second) = (claims_csv(40), claims_csv(3));
+    let work = tempfile::tempdir().expect("temp");
+    std::fs::write(work.path().join("CLAIM01.CSV"), &first).expect("write");
+    std::fs::write(work.path().join("CLAIM02.CSV"), &second).expect("write");
+    let status = Command::new("jlha")
+        .args(["a", "CLAIMS.LZH", "CLAIM01.CSV", "CLAIM02.CSV"])
+        .current_dir(work.path())
+        .output()
+        .expect("jlha runs");
+    assert!(status.status.success(), "{status:?}");
+    let lzh = std::fs::read(work.path().join("CLAIMS.LZH")).expect("the archive");
+
+    let answers = kxd.send(&office, &[&data_send(&office, &n, &[("CLAIMS.LZH", &lzh)])]);
+    assert_accepted(&answers, &[(&n, "Success")]);
+    let mails = kxd.wait_for(&office, |m| m.len() >= 2);
+    assert_eq!(
+        summary(&mails)[1],
+        format!("Transmit Regist [{n},Success,00002,CLAIM01.CSV,Success,CLAIM02.CSV,Success]")
+    );
+    assert!(mails[1].extension_headers().is_empty());
+    assert_received(&mails[1], "CLAIM01.CSV", 40);
+    assert_received(&mails[1], "CLAIM02.CSV", 3);
+    assert_handed_off(
+        kxd,
+        &n,
+        &office.id,
+        &[("CLAIM01.CSV", &first, 40), ("CLAIM02.CSV", &second, 3)],
+    );
+}
+
+#[test]
+fn a_refused_datasend_leaves_its_number_free_and_a_used_number_is_refused() {
+    let kxd = &*MAIN;
+    let office = kxd.account("J13123456783");
+    let (n, next) = (number("2026110003"), number("2026110004"));
+    let csv = claims_csv(1);
+    let valid = data_send(&office, &n, &[("CLAIM01.CSV", &csv)]);
+    let spaced = String::from_utf8(valid.clone()).expect("ASCII").replacen(
+        "Subject: Transmit",
+        "Subject:  Transmit",
+        1,
+    );
+    // The later submission comes after the refused ones, so by the time its Regist is in
+    // the mailbox the job has passed every one of them.
+    let later = data_send(&office, &next, &[("CLAIM01.CSV", &csv)]);
+    let answers = kxd.send(&office, &[spaced.as_bytes(), &valid, &valid, &later]);
+    assert_accepted(
+        &answers,
+        &[
+            (&n, "IFErr"),
+            (&n, "Success"),
+            (&n, "IFErr"),
+            (&next, "Success"),
+        ],
+    );
+
+    let mails = kxd.wait_for_reply(&office, "Transmit Regist", &next);
+    let accepts: Vec<&Mail> = mails
+        .iter()
+        .filter(|m| m.subject() == "Transmit Accept")
+        .collect();
+    let verdicts: Vec<(&str, Option<&str>)> = accepts
+        .iter()
+        .map(|m| (m.if_area(), m.header("X-Ex1-IFArea")))
+        .collect();
+    let (refused, success) = (format!("{n},IFErr"), format!("{n},Success"));
+    let next_success = format!("{next},Success");
+    assert_eq!(
+        verdicts,
+        [
+            (refused.as_str(), Some("A10101")),
+            (success.as_str(), None),
+            (refused.as_str(), Some("A11003")),
+            (next_success.as_str(), None),
+        ]
+    );
+    let regists: Vec<&str> = mails
+        .iter()
+        .filter(|m| m.subject() == "Transmit Regist")
+        .map(Mail::if_area)
+        .collect();
+    assert_eq!(
+        regists,
+        [
+            format!("{n},Success,00001,CLAIM01.CSV,Success"),
+            format!("{next},Success,00001,CLAIM01.CSV,Success"),
+        ],
+        "{:?}",
+        summary(&mails)
+    );
+}
+
+#[test]
+fn the_record_checker_verdicts_reach_the_regist_and_the_hand_off() {
+    let kxd = &*MAIN;
+    let office = kxd.account("J13123456789");
+    let [broken, mixed, format] = ["2026110005", "2026110006", "2026110007"].map(number);
+    let good = claims_csv(1);
+    let csv = String::from_utf8(good.clone()).expect("ASCII");
+    let no_end = csv.replacen("3,3\r\n", "", 1);
+    let bad_month = csv.replacen("7111,202604,", "7111,202613,", 1);
+    let answers = kxd.send(
+        &office,
+        &[
+            &data_send(
+                &office,
+                &broken,
+                &[("BROKEN.LZH", b"-lh5- but not an archive")],
+            ),
+            &data_send(
+                &office,
+                &mixed,
+                &[("GOOD.CSV", &good), ("NOEND.CSV", no_end.as_bytes())],
+            ),
+            &data_send(&office, &format, &[("MONTH.CSV", bad_month.as_bytes())]),
+        ],
+    );
+    assert_accepted(
+        &answers,
+        &[
+            (&broken, "Success"),
+            (&mixed, "Success"),
+            (&format, "Success"),
+        ],
+    );
+    let mails = kxd.wait_for_reply(&office, "Transmit Regist", &format);
+    let regist = |number: &str| reply(&mails, "Transmit Regist", number);
+
+    // The transmission system could not check it: CheckErr, no file list, nothing handed off.
+    let check_err = regist(&broken);
+    assert_eq!(check_err.if_area(), format!("{broken},CheckErr,00001"));
+    assert_only_extension(check_err, "X-Ex1-IFArea", "A20001");
+    assert!(!kxd.handoff(&broken).exists());
+
+    // A record error keeps only that file from the review system.
+    let data_err = regist(&mixed);
+    assert_eq!(
+        data_err.if_area(),
+        format!("{mixed},Success,00002,GOOD.CSV,Success,NOEND.CSV,DataErr")
+    );
+    assert_only_extension(data_err, "X-Ex2-IFArea", "NOEND.CSV,A00106");
+    assert_received(data_err, "GOOD.CSV", 1);
+    assert_handed_off(kxd, &mixed, &office.id, &[("GOOD.CSV", &good, 1)]);
+
+    // A format error is the review system's business: reported, and handed off all the same.
+    let format_err = regist(&format);
+    assert_eq!(
+        format_err.if_area(),
+        format!("{format},Success,00001,MONTH.CSV,Success")
+    );
+    assert_only_extension(format_err, "X-Ex3-IFArea", "MONTH.CSV");
+    let csv_err = format_err
+        .attachment("CsvErr.txt")
+        .and_then(|a| a.text.as_deref());
+    assert_eq!(csv_err, Some("MONTH.CSV,2,2,05,年月が正しくありません\r\n"));
+    let info = format_err.attachment("TransmitInfo.txt");
+    let errors = info
+        .and_then(|a| a.transmit_info.as_ref())
+        .map(|i| i.errors);
+    assert_eq!(errors, Some(1), "one エラー情報 in TransmitInfo.txt");
+    assert_handed_off(
+        kxd,
+        &format,
+        &office.id,
+        &[("MONTH.CSV", bad_month.as_bytes(), 1)],
+    );
+}
+
+#[test]
+fn a_number_raced_by_two_sessions_is_accepted_once() {
+    let kxd = &*MAIN;
+    // Prefecture 13 (識別番号 0000000013) submits too; its second ID keeps this mailbox apart.
+    let prefecture = kxd.account("K00000000131");
+    let n = "00000000132026110008";
+    let message = data_send(&prefecture, n, &[("CLAIM01.CSV", &claims_csv(1))]);
+    // Both sessions are past RCPT before either sends its DATA, then both send at once.
+    let out = kxd.python(&format!(
+        "import threading\n{}\
+         sessions = [smtp(user, password) for _ in range(2)]\n\
+         for s in sessions:\n    s.mail(sender); s.rcpt(to)\n\
+         go = threading.Barrier(2)\n\
+         answers = [None, None]\n\
+         def finish(i):\n    go.wait()\n    code, text = sessions[i].data(base64.b64decode(message))\n    answers[i] = [code, text.decode()]\n\
+         threads = [threading.Thread(target=finish, args=(i,)) for i in range(2)]\n\
+         [t.start() for t in threads]; [t.join() for t in threads]\n\
+         out['answers'] = sorted(answers)",
+        submission_variables(&prefecture, &message)
+    ));
+    let answers: Vec<Answer> = serde_json::from_value(out["answers"].clone()).expect("answers");
+    let won = format!("2.0.0 Accepted {n} (Success)");
+    assert_eq!(
+        answers.iter().filter(|a| a.1 == won).count(),
+        1,
+        "{answers:?}"
+    );
+    // The loser saw the number used (Accept IFErr), or lost the race to the commit (try again).
+    let lost = answers.iter().find(|a| a.1 != won).expect("two answers");
+    assert!(
+        lost.1 == format!("2.0.0 Accepted {n} (IFErr)") || lost.0 == 451,
+        "{lost:?}"
+    );
+
+    // The retry a 451 asks for is answered like any reuse of the number.
+    assert_accepted(&kxd.send(&prefecture, &[&message]), &[(n, "IFErr")]);
+
+    let mails = kxd.wait_for_reply(&prefecture, "Transmit Regist", n);
+    reply(&mails, "Transmit Regist", n);
+    let accepts: Vec<(&str, Option<&str>)> = replies(&mails, "Transmit Accept", n)
+        .iter()
+        .map(|m| (m.if_area(), m.header("X-Ex1-IFArea")))
+        .collect();
+    let (success, used) = (format!("{n},Success"), format!("{n},IFErr"));
+    let (first, rest) = accepts.split_first().expect("an Accept");
+    assert_eq!(*first, (success.as_str(), None), "{accepts:?}");
+    let refused = (used.as_str(), Some("A11003"));
+    let all_refused = rest.iter().all(|a| *a == refused);
+    assert!((1..=2).contains(&rest.len()) && all_refused, "{accepts:?}");
+}
+
+/// The Regist window of [`a_datadelete_cancels_only_inside_the_window`]: long enough to cancel
+/// in, short enough to wait out.
+const WINDOW: Duration = Duration::from_secs(10);
+
+#[test]
+fn a_datadelete_cancels_only_inside_the_window() {
+    let kxd = Kxd::start(WINDOW.as_secs(), Environment::Production);
+    let office = kxd.account("J13123456781");
+    let [sent, cancel, later, too_late] =
+        ["2026120001", "2026120002", "2026120003", "2026120004"].map(number);
+    let csv = claims_csv(1);
+    let started = Instant::now();
+    let answers = kxd.send(
+        &office,
+        &[
+            &data_send(&office, &sent, &[("CLAIM01.CSV", &csv)]),
+            &data_delete(&office, &cancel, &sent),
+            &data_send(&office, &later, &[("CLAIM01.CSV", &csv)]),
+        ],
+    );
+    assert_accepted(
+        &answers,
+        &[
+            (&sent, "Success"),
+            (&cancel, "Success"),
+            (&later, "Success"),
+        ],
+    );
+
+    // A cancellation is settled at once, not at the next Regist.
+    let mails = kxd.wait_for_reply(&office, "Transmit DeleteRegist", &cancel);
+    assert!(started.elapsed() < WINDOW, "the DeleteRegist waited");
+    let delete_regist = reply(&mails, "Transmit DeleteRegist", &cancel);
+    assert_eq!(delete_regist.if_area(), format!("{cancel},{sent},Success"));
+    assert!(delete_regist.extension_headers().is_empty());
+    assert_envelope(delete_regist, &office.address());
+
+    // `later` arrived after `sent`: once its Regist is out, `sent` had its turn too.
+    let mails = kxd.wait_for_reply(&office, "Transmit Regist", &later);
+    assert!(
+        started.elapsed() >= WINDOW,
+        "the Regist came before the window closed"
+    );
+    assert!(
+        replies(&mails, "Transmit Regist", &sent).is_empty(),
+        "{:?}",
+        summary(&mails)
+    );
+    assert!(!kxd.handoff(&sent).exists());
+    assert!(kxd.handoff(&later).exists());
+
+    // After its Regist a number is no longer managed: nothing to cancel.
+    let answers = kxd.send(&office, &[&data_delete(&office, &too_late, &later)]);
+    assert_accepted(&answers, &[(&too_late, "Success")]);
+    let mails = kxd.wait_for_reply(&office, "Transmit DeleteRegist", &too_late);
+    let no_data = reply(&mails, "Transmit DeleteRegist", &too_late);
+    assert_eq!(no_data.if_area(), format!("{too_late},{later},NoData"));
+    assert_only_extension(no_data, "X-Ex1-IFArea", "A10903");
+}
+
+#[test]
+fn test_loopback_answers_test_replies_and_hands_nothing_off() {
+    let kxd = Kxd::start(1, Environment::TestLoopback);
+    let office = kxd.account("J13123456781");
+    let n = number("2026130001");
+    let mails = send_claim(&kxd, &office, &n, "Test");
+    for mail in &mails {
+        assert_envelope(mail, &office.address());
+        assert!(mail.attachments.is_empty(), "{}", mail.subject());
+    }
+    assert!(!kxd.data().join("handoff").exists());
+
+    // Cancelling a number never sent: the loopback's own DeleteRegist, NoData.
+    let (cancel, unknown) = (number("2026130002"), number("2026139999"));
+    let answers = kxd.send(&office, &[&data_delete(&office, &cancel, &unknown)]);
+    assert_accepted(&answers, &[(&cancel, "Success")]);
+    let mails = kxd.wait_for_reply(&office, "Test DeleteRegist", &cancel);
+    let no_data = reply(&mails, "Test DeleteRegist", &cancel);
+    assert_eq!(no_data.if_area(), format!("{cancel},{unknown},NoData"));
+    assert_envelope(no_data, &office.address());
+}
+
+#[test]
+fn an_acknowledged_datasend_survives_kill_9() {
+    let kxd = Kxd::start(1, Environment::Production);
+    let office = kxd.account("J13123456781");
+    let n = number("2026140001");
+    let message = data_send(&office, &n, &[("CLAIM01.CSV", &claims_csv(1))]);
+    // SIGKILL the moment smtplib has read the 250: no QUIT, no chance to flush anything.
+    let out = kxd.python(&format!(
+        "{}\
+         s = smtp(user, password)\n\
+         out['answer'] = submit(s, sender, to, message)\n\
+         os.kill(KXD_PID, signal.SIGKILL)",
+        submission_variables(&office, &message)
+    ));
+    assert_eq!(
+        out["answer"],
+        json!([250, format!("2.0.0 Accepted {n} (Success)")])
+    );
+
+    kxd.restart();
+    wait_for_accept_and_regist(&kxd, &office, &n, "Transmit");
+}
+
+#[test]
+fn upstream_notices_are_kept_silently_or_refused_with_their_codes() {
+    let kxd = &*MAIN;
+    let prefecture = kxd.account("K00000000130");
+    let office = kxd.account("J13123456784");
+    let report: &[(&str, &[u8])] = &[("REPORT.pdf", b"%PDF-1.4\n% a report\n")];
+    let unique = "00000000130000000001";
+    let notice = upstream(&prefecture, UPSTREAM_TO, "SampleMail", unique, report);
+    let undefined = upstream(&prefecture, UPSTREAM_TO, "NoSuchKind", unique, report);
+    let script: &[(&str, &[u8])] = &[("RUN.bat", b"echo\r\n")];
+    let forbidden = upstream(
+        &prefecture,
+        UPSTREAM_TO,
+        "SampleMail",
+        "00000000130000000002",
+        script,
+    );
+    let answers = kxd.send_from(
+        &prefecture,
+        &prefecture.address(),
+        UPSTREAM_TO,
+        &[&notice, &notice, &undefined, &forbidden],
+    );
+    let got: Vec<(u16, &str)> = answers.iter().map(|a| (a.0, a.1.as_str())).collect();
+    assert_eq!(
+        got[0],
+        (
+            250,
+            &*format!("2.0.0 Upstream notice SampleMail {unique} received")
+        )
+    );
+    for (answer, code) in got[1..].iter().zip(["A11306", "A11303", "A11201"]) {
+        assert_eq!(answer.0, 554, "{answer:?}");
+        assert!(
+            answer.1.starts_with(&format!("5.6.0 {code} ")),
+            "{answer:?}"
+        );
+    }
+
+    let from_office = upstream(&office, UPSTREAM_TO, "SampleMail", unique, report);
+    let answers = kxd.send_from(&office, &office.address(), UPSTREAM_TO, &[&from_office]);
+    assert_eq!(answers[0].0, 554, "{answers:?}");
+    assert!(answers[0].1.contains("A11305"), "{answers:?}");
+
+    // An upstream notice is answered by nothing but the SMTP reply.
+    assert!(kxd.mailbox(&prefecture).is_empty());
+    assert!(kxd.mailbox(&office).is_empty());
+}
+
+#[test]
+fn an_account_can_neither_send_as_nor_read_another() {
+    let kxd = &*MAIN;
+    let a = kxd.account("J13123456785");
+    let b = kxd.account("J13123456786");
+    let n = number("2026150001");
+    let own = data_send(&a, &n, &[("CLAIM01.CSV", &claims_csv(1))]);
+    let answers = kxd.send_from(&a, &b.address(), TRANSMIT, &[&own]);
+    assert_eq!(answers[0].0, 550, "{answers:?}");
+
+    // The envelope is a's, the From header b's: refused, and the refusal goes to a only.
+    let as_b = data_send(&b, &n, &[("CLAIM01.CSV", &claims_csv(1))]);
+    let answers = kxd.send(&a, &[&as_b, &own]);
+    assert_accepted(&answers, &[(&n, "IFErr"), (&n, "Success")]);
+    let mails = kxd.wait_for_reply(&a, "Transmit Regist", &n);
+    assert_eq!(mails[0].header("X-Ex1-IFArea"), Some("A10405"));
+    assert_eq!(mails.len(), 3, "{:?}", summary(&mails));
+    assert!(kxd.mailbox(&b).is_empty());
+    assert_refused(&kxd.call("pop_login", json!([b.id, a.password])));
+
+    // Not even the right password travels in the clear.
+    let (id, password) = (&a.id, &a.password);
+    let plain = kxd.python(&format!(
+        "out['pop3'] = pop_login({id:?}, {password:?}, secure=False)\n\
+         s = smtplib.SMTP('127.0.0.1', SMTP_PORT, timeout=30)\n\
+         s.ehlo()\n\
+         out['smtp_offers_auth'] = s.has_extn('auth')\n\
+         token = base64.b64encode(('\\0%s\\0%s' % ({id:?}, {password:?})).encode()).decode()\n\
+         out['smtp'] = s.docmd('AUTH', 'PLAIN ' + token)[0]"
+    ));
+    assert_eq!(plain["smtp_offers_auth"], false);
+    assert_eq!(plain["smtp"], 538);
+    assert_refused(&plain["pop3"]);
+}
+
+/// Asserts that a `pop_login` was answered `-ERR`.
+fn assert_refused(pop_login: &Value) {
+    let line = pop_login.as_str().unwrap_or_default();
+    assert!(line.starts_with("-ERR"), "{pop_login}");
+}
+
+#[test]
+fn five_wrong_passwords_lock_an_account_until_unlocked() {
+    let kxd = &*MAIN;
+    let office = kxd.account("J13123456787");
+    let (id, password) = (&office.id, &office.password);
+    let attempts = format!(
+        "out['wrong'] = [smtp_auth({id:?}, 'wrong-%d' % i) for i in range(5)]\n\
+         out['smtp'] = smtp_auth({id:?}, {password:?})\n\
+         out['pop3'] = pop_login({id:?}, {password:?})"
+    );
+    let locked = kxd.python(&attempts);
+    assert_eq!(locked["wrong"], json!([535, 535, 535, 535, 535]));
+    assert_eq!(
+        locked["smtp"], 535,
+        "the right password opened a locked account"
+    );
+    assert_refused(&locked["pop3"]);
+
+    assert_eq!(
+        kxd.admin(["account", "unlock", "--id", id]),
+        format!("unlocked {id}\n")
+    );
+    let after = format!(
+        "out['smtp'] = smtp_auth({id:?}, {password:?})\n\
+         out['pop3'] = pop_login({id:?}, {password:?})"
+    );
+    assert_eq!(kxd.python(&after), json!({"smtp": 235, "pop3": "+OK"}));
+}
+
+#[test]
+fn a_result_reaches_the_master_and_unpacks_with_lhasa() {
+    let kxd = &*MAIN;
+    let master = kxd.account("J13123456780");
+    let work = tempfile::tempdir().expect("temp");
+    let files = [
+        claims_csv(2),
+        b"1,1,0,0,753,0,0,0,0,7,202604,1\r\n3,2\r\n".to_vec(),
+    ];
+    let paths: Vec<_> = files
+        .iter()
+        .enumerate()
+        .map(|(i, data)| {
+            let path = work.path().join(format!("OUT{i}.CSV"));
+            std::fs::write(&path, data).expect("write");
+            path
+        })
+        .collect();
+    let mut args = ["result", "deliver", "--org", OFFICE, "--kind", "753"]
+        .map(OsStr::new)
+        .to_vec();
+    args.extend(paths.iter().map(|p| p.as_os_str()));
+    assert_eq!(
+        kxd.admin(args),
+        format!("delivered 2 file(s) to {}\n", master.id)
+    );
+
+    let mails = kxd.wait_for(&master, |m| !m.is_empty());
+    assert_eq!(summary(&mails), ["Transmit Result [00002]"]);
+    assert_envelope(&mails[0], &master.address());
+    let [archive] = mails[0].attachments.as_slice() else {
+        panic!("one attachment, not {}", mails[0].attachments.len());
+    };
+    let stamp = archive
+        .name
+        .strip_prefix(OFFICE)
+        .and_then(|rest| rest.strip_suffix(".lzh"))
+        .unwrap_or_default();
+    assert!(
+        stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit()),
+        "{}",
+        archive.name
+    );
+
+    let out = tempfile::tempdir().expect("temp");
+    std::fs::write(out.path().join(&archive.name), &archive.data).expect("write");
+    let lhasa = Command::new("lhasa")
+        .arg("x")
+        .arg(&archive.name)
+        .current_dir(out.path())
+        .output()
+        .expect("lhasa runs");
+    assert!(lhasa.status.success(), "{lhasa:?}");
+    // The archive is written as on MS-DOS (OS type `M`, for the Windows clients), and lhasa,
+    // like LHa for UNIX, lower-cases such all-capital names: `75300000.CSV` → `75300000.csv`.
+    let folder = out.path().join(OFFICE);
+    let extracted = listing(&folder);
+    let upper: Vec<String> = extracted.iter().map(|n| n.to_ascii_uppercase()).collect();
+    assert_eq!(upper, ["75300000.CSV", "75300001.CSV"]);
+    for (name, data) in extracted.iter().zip(&files) {
+        assert_eq!(&std::fs::read(folder.join(name)).expect("extracted"), data);
+    }
+}
+
+/// The names in a directory, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_contact_arrives_with_its_japanese_title_and_body() {
+    let kxd = &*MAIN;
+    let office = kxd.account("J13123456788");
+    let title = "３月の請求書締め切りのお知らせ";
+    let body = "３月の請求書の締め切りは、１２日（月）１７：００迄です。\nお忘れなく。\n";
+    let work = tempfile::tempdir().expect("temp");
+    let body_file = work.path().join("body.txt");
+    std::fs::write(&body_file, body).expect("write");
+    let args = [
+        "contact",
+        "send",
+        "--to",
+        &office.id,
+        "--title",
+        title,
+        "--body-file",
+    ];
+    let mut args = args.map(OsStr::new).to_vec();
+    args.push(body_file.as_os_str());
+    assert_eq!(kxd.admin(args), "sent to 1 account(s)\n");
+
+    let mails = kxd.wait_for(&office, |m| !m.is_empty());
+    let [contact] = mails.as_slice() else {
+        panic!("{:?}", summary(&mails));
+    };
+    assert_eq!(contact.subject(), "Transmit Contact");
+    assert_eq!(contact.header("To"), Some(&*office.address()));
+    assert_eq!(contact.header("X-DensoVersion"), None);
+    assert_eq!(contact.content_type, "text/plain");
+    assert!(contact.raw.is_ascii(), "an ISO-2022-JP message is 7-bit");
+    let text = contact.body.as_deref().unwrap_or_default();
+    assert_eq!(text.trim_end(), format!("{title}\n{}", body.trim_end()));
+
+    // Collected messages can be deleted, and stay deleted.
+    let deleted = kxd.call("delete_all", json!([office.id, office.password]));
+    assert_eq!(deleted, 1);
+    assert!(kxd.mailbox(&office).is_empty());
+}

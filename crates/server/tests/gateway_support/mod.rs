@@ -1,0 +1,560 @@
+//! Fixture for the end-to-end tests of the 伝送 gateway: the real `kxd` binary in a temporary
+//! data directory, driven by Python's `smtplib` and `poplib`, its replies read by Python's
+//! `email` package (see `prelude.py`). Client messages are built with `kx_denso`, as the `kx`
+//! client builds them.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use kx_denso::Mailbox;
+use kx_denso::message::{Attachment, DataDelete, DataSend, Message, Upstream};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json};
+
+/// The federation's mail domain of every installation here.
+pub(crate) const DOMAIN: &str = "denso.test.kokuho";
+/// The office (事業所) every installation has; its IDs are `J<OFFICE><0-9>`, `…0` the master.
+pub(crate) const OFFICE: &str = "1312345678";
+/// Where DataSends and DataDeletes go.
+pub(crate) const TRANSMIT: &str = "transmit@denso.test.kokuho";
+
+/// How long a test waits for a reply the server owes before it fails.
+const REPLY_DEADLINE: Duration = Duration::from_secs(30);
+/// How long `kxd serve` may take to bind its listeners.
+const START_DEADLINE: Duration = Duration::from_secs(30);
+
+/// `kxd init --environment`.
+#[derive(Clone, Copy)]
+pub(crate) enum Environment {
+    Production,
+    TestLoopback,
+}
+
+/// An account (ID) and the password the fixture gave it.
+pub(crate) struct Account {
+    pub(crate) id: String,
+    pub(crate) password: String,
+}
+
+impl Account {
+    /// `ID@DOMAIN`.
+    pub(crate) fn address(&self) -> String {
+        format!("{}@{DOMAIN}", self.id)
+    }
+}
+
+/// The server's answer to one mail transaction: the SMTP reply code and text.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Answer(pub(crate) u16, pub(crate) String);
+
+/// A running `kxd serve`, and the shell that bounds its life.
+struct Served {
+    /// `sh` running [`WATCHDOG`]; its standard input is our pipe.
+    watchdog: Child,
+    stdin: ChildStdin,
+    pid: u32,
+    smtp: u16,
+    pop3: u16,
+}
+
+/// Runs `kxd serve` (`$0`) on the data directory `$1` in the background, prints its pid, then
+/// waits for a line on standard input. On end of input (the fixture dropped, or this test
+/// process died, even while a shared server lives in a static that is never dropped) it stops
+/// kxd and removes the data directory; on the line `keep` it leaves the directory for a
+/// restart.
+const WATCHDOG: &str = r#""$0" serve --data "$1" </dev/null >>"$1/kxd.log" 2>&1 &
+kxd=$!
+echo "$kxd"
+read -r command
+kill "$kxd" 2>/dev/null
+wait "$kxd"
+[ "$command" = keep ] || rm -rf "$1""#;
+
+/// One installation made by `kxd init` (office [`OFFICE`] added), served by a real `kxd`.
+pub(crate) struct Kxd {
+    dir: tempfile::TempDir,
+    served: Mutex<Option<Served>>,
+}
+
+impl Kxd {
+    /// Initialises an installation whose Regist job runs every `regist_interval` seconds,
+    /// adds the office, and serves it.
+    pub(crate) fn start(regist_interval: u64, environment: Environment) -> Kxd {
+        let kxd = Kxd {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            served: Mutex::new(None),
+        };
+        let environment = match environment {
+            Environment::Production => "production",
+            Environment::TestLoopback => "test-loopback",
+        };
+        run(Command::new(env!("CARGO_BIN_EXE_kxd"))
+            .arg("init")
+            .arg("--data")
+            .arg(kxd.data())
+            .args([
+                "--domain",
+                DOMAIN,
+                "--smtp",
+                "127.0.0.1:0",
+                "--pop3",
+                "127.0.0.1:0",
+            ])
+            .args(["--regist-interval", &regist_interval.to_string()])
+            .args(["--environment", environment]));
+        kxd.admin(["org", "add", "--kind", "office", "--number", OFFICE]);
+        kxd.serve();
+        kxd
+    }
+
+    /// The data directory.
+    pub(crate) fn data(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `DIR/handoff/<number>`: where an accepted submission is handed to the review system.
+    pub(crate) fn handoff(&self, number: &str) -> PathBuf {
+        self.data().join("handoff").join(number)
+    }
+
+    /// Runs `kxd admin --data DIR <args>` (beside the running server, as an operator does);
+    /// returns what it printed.
+    pub(crate) fn admin<I, S>(&self, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        run(Command::new(env!("CARGO_BIN_EXE_kxd"))
+            .arg("admin")
+            .arg("--data")
+            .arg(self.data())
+            .args(args))
+    }
+
+    /// Adds the account `id` (its organisation must exist) with a password of its own.
+    pub(crate) fn account(&self, id: &str) -> Account {
+        let password = format!("pw-{id}-secret");
+        self.admin(["account", "add", "--id", id, "--password", &password]);
+        Account {
+            id: id.to_owned(),
+            password,
+        }
+    }
+
+    /// Starts `kxd serve` and waits until it has written its bound ports.
+    fn serve(&self) {
+        let endpoints = self.data().join("endpoints.json");
+        // A file left by an earlier process would name its ports, not the new ones.
+        let _ = std::fs::remove_file(&endpoints);
+        let mut watchdog = Command::new("sh")
+            .arg("-c")
+            .arg(WATCHDOG)
+            .arg(env!("CARGO_BIN_EXE_kxd"))
+            .arg(self.data())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("sh runs");
+        let stdin = watchdog.stdin.take().expect("a piped stdin");
+        let mut pid = String::new();
+        BufReader::new(watchdog.stdout.take().expect("a piped stdout"))
+            .read_line(&mut pid)
+            .expect("the watchdog prints the pid");
+        let pid = pid.trim().parse().expect("a pid");
+        let started = Instant::now();
+        let ports: BTreeMap<String, String> = loop {
+            if let Ok(text) = std::fs::read(&endpoints) {
+                break serde_json::from_slice(&text).expect("endpoints.json is JSON");
+            }
+            assert!(
+                started.elapsed() < START_DEADLINE,
+                "kxd serve did not start:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let port = |name: &str| -> u16 {
+            let address = ports.get(name).expect("the listener is bound");
+            let (_, port) = address.rsplit_once(':').expect("host:port");
+            port.parse().expect("a port")
+        };
+        let served = Served {
+            smtp: port("smtp"),
+            pop3: port("pop3"),
+            watchdog,
+            stdin,
+            pid,
+        };
+        *self.served.lock().expect("not poisoned") = Some(served);
+    }
+
+    /// Serves the installation again, keeping its data: after the server was killed (its
+    /// watchdog then only reaps it), or stopping it first.
+    pub(crate) fn restart(&self) {
+        if let Some(mut served) = self.served.lock().expect("not poisoned").take() {
+            served
+                .stdin
+                .write_all(b"keep\n")
+                .expect("the watchdog reads");
+            served.watchdog.wait().expect("the watchdog ends");
+        }
+        self.serve();
+    }
+
+    /// What the server logged so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.data().join("kxd.log")).unwrap_or_default()
+    }
+
+    /// Runs `script` after `prelude.py` with this server's ports, CA and pid; returns the
+    /// JSON of the `out` object it fills.
+    pub(crate) fn python(&self, script: &str) -> Value {
+        let (smtp, pop3, pid) = {
+            let served = self.served.lock().expect("not poisoned");
+            let served = served.as_ref().expect("kxd is serving");
+            (served.smtp, served.pop3, served.pid)
+        };
+        let program = format!(
+            "{}\n{script}\nprint(json.dumps(out))\n",
+            include_str!("prelude.py")
+        );
+        let mut child = Command::new("python3")
+            .arg("-")
+            .arg(smtp.to_string())
+            .arg(pop3.to_string())
+            .arg(self.data().join("tls/ca.pem"))
+            .arg(pid.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        child
+            .stdin
+            .take()
+            .expect("a piped stdin")
+            .write_all(program.as_bytes())
+            .expect("python3 reads the script");
+        let output = child.wait_with_output().expect("python3 ends");
+        assert!(
+            output.status.success(),
+            "python failed:\n{}\nkxd log:\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            self.log()
+        );
+        serde_json::from_slice(&output.stdout).expect("the script printed JSON")
+    }
+
+    /// Calls the prelude's `function` with `args` (a JSON array, which is also a Python
+    /// literal as long as it holds only strings, numbers and arrays); returns its result.
+    pub(crate) fn call(&self, function: &str, args: Value) -> Value {
+        self.python(&format!("out['result'] = {function}(*{args})"))
+            .get_mut("result")
+            .map(Value::take)
+            .expect("a result")
+    }
+
+    /// Submits each message in one SMTP session logged in as `account`, with the envelope
+    /// `MAIL FROM:<sender>` `RCPT TO:<to>`; the server's answer to each.
+    pub(crate) fn send_from(
+        &self,
+        account: &Account,
+        sender: &str,
+        to: &str,
+        messages: &[&[u8]],
+    ) -> Vec<Answer> {
+        let envelopes: Vec<Value> = messages
+            .iter()
+            .map(|m| json!([sender, to, base64(m)]))
+            .collect();
+        let answers = self.call("send", json!([account.id, account.password, envelopes]));
+        serde_json::from_value(answers).expect("answers")
+    }
+
+    /// Submits each message from `account`'s own address to the transmit address, as
+    /// [`Kxd::send_from`].
+    pub(crate) fn send(&self, account: &Account, messages: &[&[u8]]) -> Vec<Answer> {
+        self.send_from(account, &account.address(), TRANSMIT, messages)
+    }
+
+    /// Every message in `account`'s mailbox, oldest first, read over POP3 (nothing deleted).
+    /// Each must also be a 伝送 message the project's own parser reads.
+    pub(crate) fn mailbox(&self, account: &Account) -> Vec<Mail> {
+        let mails = self.call("mailbox", json!([account.id, account.password]));
+        let mails: Vec<Mail> = serde_json::from_value(mails).expect("mails");
+        for mail in &mails {
+            if let Err(e) = Message::parse(&mail.raw) {
+                panic!(
+                    "unreadable reply ({e}):\n{}",
+                    String::from_utf8_lossy(&mail.raw)
+                );
+            }
+        }
+        mails
+    }
+
+    /// Polls `account`'s mailbox until `done` holds for it; fails after [`REPLY_DEADLINE`].
+    pub(crate) fn wait_for(&self, account: &Account, done: impl Fn(&[Mail]) -> bool) -> Vec<Mail> {
+        let started = Instant::now();
+        loop {
+            let mails = self.mailbox(account);
+            if done(&mails) {
+                return mails;
+            }
+            assert!(
+                started.elapsed() < REPLY_DEADLINE,
+                "{} still holds only {:?}\nkxd log:\n{}",
+                account.id,
+                summary(&mails),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// Polls until `account` holds the reply `subject` about `number`; returns the mailbox.
+    pub(crate) fn wait_for_reply(
+        &self,
+        account: &Account,
+        subject: &str,
+        number: &str,
+    ) -> Vec<Mail> {
+        self.wait_for(account, |m| !replies(m, subject, number).is_empty())
+    }
+}
+
+impl Drop for Kxd {
+    fn drop(&mut self) {
+        let served = self.served.get_mut().map(Option::take);
+        if let Ok(Some(Served {
+            mut watchdog,
+            stdin,
+            ..
+        })) = served
+        {
+            // End of input: the watchdog stops kxd (SIGTERM) and removes the directory.
+            drop(stdin);
+            let _ = watchdog.wait();
+        }
+    }
+}
+
+/// Runs a command that must succeed; returns its standard output.
+fn run(command: &mut Command) -> String {
+    let output = command.output().expect("the command runs");
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// A message as Python's `email` package read it from the mailbox.
+#[derive(Deserialize)]
+pub(crate) struct Mail {
+    /// The bytes as retrieved.
+    #[serde(deserialize_with = "from_base64")]
+    pub(crate) raw: Vec<u8>,
+    /// Every header, unfolded.
+    pub(crate) headers: BTreeMap<String, String>,
+    /// The top-level content type, e.g. `multipart/mixed`.
+    pub(crate) content_type: String,
+    /// The first text part, decoded with its charset, LF line ends.
+    pub(crate) body: Option<String>,
+    /// The parts with a file name, decoded.
+    pub(crate) attachments: Vec<Attached>,
+}
+
+/// One attachment of a [`Mail`].
+#[derive(Deserialize)]
+pub(crate) struct Attached {
+    pub(crate) name: String,
+    #[serde(deserialize_with = "from_base64")]
+    pub(crate) data: Vec<u8>,
+    /// A `.txt` attachment decoded from Shift_JIS.
+    pub(crate) text: Option<String>,
+    /// What a TransmitInfo.txt says.
+    pub(crate) transmit_info: Option<TransmitInfo>,
+}
+
+/// The content of a TransmitInfo.txt (spec §6.3) as Python's XML parser read it.
+#[derive(Deserialize)]
+pub(crate) struct TransmitInfo {
+    /// Each 受付情報: element name → value.
+    pub(crate) receipts: Vec<BTreeMap<String, String>>,
+    /// How many エラー情報.
+    pub(crate) errors: usize,
+}
+
+/// Binary data as the Python side exchanges it.
+fn base64(data: &[u8]) -> String {
+    STANDARD.encode(data)
+}
+
+fn from_base64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    STANDARD.decode(text).map_err(serde::de::Error::custom)
+}
+
+impl Mail {
+    /// A header's unfolded value.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    /// The Subject.
+    pub(crate) fn subject(&self) -> &str {
+        self.header("Subject").unwrap_or_default()
+    }
+
+    /// X-IFArea, unfolded and trimmed around commas.
+    pub(crate) fn if_area(&self) -> &str {
+        self.header("X-IFArea").unwrap_or_default()
+    }
+
+    /// Whether this is the reply `subject` about transmission `number`.
+    pub(crate) fn answers(&self, subject: &str, number: &str) -> bool {
+        self.subject() == subject && self.if_area().starts_with(&format!("{number},"))
+    }
+
+    /// The names of the extension headers (`X-Ex1-IFArea` …) it carries.
+    pub(crate) fn extension_headers(&self) -> Vec<&str> {
+        self.headers
+            .keys()
+            .map(String::as_str)
+            .filter(|name| name.starts_with("X-Ex"))
+            .collect()
+    }
+
+    /// The attachment called `name`, if any.
+    pub(crate) fn attachment(&self, name: &str) -> Option<&Attached> {
+        self.attachments.iter().find(|a| a.name == name)
+    }
+}
+
+/// The replies `subject` about `number` among `mails`.
+pub(crate) fn replies<'a>(mails: &'a [Mail], subject: &str, number: &str) -> Vec<&'a Mail> {
+    mails
+        .iter()
+        .filter(|m| m.answers(subject, number))
+        .collect()
+}
+
+/// The one reply `subject` about `number` among `mails`.
+pub(crate) fn reply<'a>(mails: &'a [Mail], subject: &str, number: &str) -> &'a Mail {
+    match replies(mails, subject, number).as_slice() {
+        [one] => one,
+        _ => panic!("not one {subject} for {number}: {:?}", summary(mails)),
+    }
+}
+
+/// Subject and X-IFArea of each mail, for failure messages.
+pub(crate) fn summary(mails: &[Mail]) -> Vec<String> {
+    mails
+        .iter()
+        .map(|m| format!("{} [{}]", m.subject(), m.if_area()))
+        .collect()
+}
+
+/// Python that binds `user, password, sender, to, message` for `account` submitting
+/// `message` to the transmit address: for scripts that drive `smtplib` step by step.
+pub(crate) fn submission_variables(account: &Account, message: &[u8]) -> String {
+    let values = json!([
+        account.id,
+        account.password,
+        account.address(),
+        TRANSMIT,
+        base64(message)
+    ]);
+    format!("user, password, sender, to, message = {values}\n")
+}
+
+/// A 伝送整理番号 of the office: its 識別番号 and the 10-character `serial`.
+pub(crate) fn number(serial: &str) -> String {
+    format!("{OFFICE}{serial}")
+}
+
+/// A data file the reference checker passes without a remark: the control record, `claims`
+/// 7111 請求書 records with all 18 items valid, the end record; CRLF after each.
+pub(crate) fn claims_csv(claims: usize) -> Vec<u8> {
+    let mut records = vec![format!("1,1,0,{claims},711,0,0,{OFFICE},0,7,202604,1")];
+    for n in 0..claims {
+        records.push(format!(
+            "2,{},7111,202604,{OFFICE},1,00,01,1,{},10000,9000,0,1000,0,0,0,0,0,0",
+            n + 2,
+            1000 + n
+        ));
+    }
+    records.push(format!("3,{}", claims + 2));
+    records
+        .iter()
+        .flat_map(|r| format!("{r}\r\n").into_bytes())
+        .collect()
+}
+
+fn attachments(files: &[(&str, &[u8])]) -> Vec<Attachment> {
+    files
+        .iter()
+        .map(|(name, data)| Attachment::new(*name, *data))
+        .collect()
+}
+
+fn now() -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::Local::now().fixed_offset()
+}
+
+/// A `Transmit DataSend` from `from` carrying `files`.
+pub(crate) fn data_send(from: &Account, number: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
+    Message::DataSend(DataSend {
+        from: Mailbox::new(from.address()),
+        to: Mailbox::new(TRANSMIT),
+        date: now(),
+        number: number.parse().expect("a transmission number"),
+        files: attachments(files),
+    })
+    .to_bytes()
+    .expect("a DataSend builds")
+}
+
+/// A `Transmit DataDelete` from `from` cancelling `cancel`.
+pub(crate) fn data_delete(from: &Account, number: &str, cancel: &str) -> Vec<u8> {
+    Message::DataDelete(DataDelete {
+        from: Mailbox::new(from.address()),
+        to: Mailbox::new(TRANSMIT),
+        date: now(),
+        number: number.parse().expect("a transmission number"),
+        cancel: cancel.parse().expect("a transmission number"),
+    })
+    .to_bytes()
+    .expect("a DataDelete builds")
+}
+
+/// An upstream notice `Transmit <kind>` from `from` to `to`.
+pub(crate) fn upstream(
+    from: &Account,
+    to: &str,
+    kind: &str,
+    unique: &str,
+    files: &[(&str, &[u8])],
+) -> Vec<u8> {
+    Message::Upstream(Upstream {
+        from: Mailbox::new(from.address()),
+        to: Mailbox::new(to),
+        date: now(),
+        kind: kind.to_owned(),
+        unique: unique.to_owned(),
+        parameter: None,
+        body: String::new(),
+        files: attachments(files),
+    })
+    .to_bytes()
+    .expect("an upstream notice builds")
+}
