@@ -310,10 +310,17 @@ fn the_record_checker_verdicts_reach_the_regist_and_the_hand_off() {
     let mails = kxd.wait_for_reply(&office, "Transmit Regist", &format);
     let regist = |number: &str| reply(&mails, "Transmit Regist", number);
 
-    // The transmission system could not check it: CheckErr, no file list, nothing handed off.
+    // The transmission system could not check it: CheckErr, no file list, nothing handed off;
+    // in production it still carries a TransmitInfo.txt, with no file counted (spec §6.2).
     let check_err = regist(&broken);
     assert_eq!(check_err.if_area(), format!("{broken},CheckErr,00001"));
     assert_only_extension(check_err, "X-Ex1-IFArea", "A20001");
+    let names: Vec<&str> = check_err
+        .attachments
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(names, ["TransmitInfo.txt"]);
     assert!(!kxd.handoff(&broken).exists());
 
     // A record error keeps only that file from the review system.
