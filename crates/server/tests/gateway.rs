@@ -513,6 +513,158 @@ fn an_acknowledged_datasend_survives_kill_9() {
     wait_for_accept_and_regist(&kxd, &office, &n, "Transmit");
 }
 
+/// Python that submits every `(user, password, sender, [[number, message]…])` stream in its
+/// own thread and SIGKILLs kxd once `kill_after` messages have been answered 250; `out['acked']`
+/// lists the numbers that were.
+const STREAM_AND_KILL: &str = r#"
+import threading
+acked, lock, killed = [], threading.Lock(), threading.Event()
+def stream(user, password, sender, messages):
+    try:
+        s = smtp(user, password)
+        for number, message in messages:
+            if killed.is_set():
+                return
+            answer = submit(s, sender, TRANSMIT, message)
+            with lock:
+                if answer[0] == 250 and not killed.is_set():
+                    acked.append(number)
+                if len(acked) >= kill_after and not killed.is_set():
+                    killed.set()
+                    os.kill(KXD_PID, signal.SIGKILL)
+    except (smtplib.SMTPException, OSError):
+        pass  # the server died under this session: its message in flight was never answered
+threads = [threading.Thread(target=stream, args=a) for a in streams]
+for t in threads: t.start()
+for t in threads: t.join()
+out['acked'] = acked
+"#;
+
+#[test]
+fn kill_9_during_a_stream_of_submissions_loses_and_duplicates_nothing() {
+    let kxd = Kxd::start(1, Environment::Production);
+    let offices: Vec<Account> = (6..10)
+        .map(|seq| kxd.account(&format!("J{OFFICE}{seq}")))
+        .collect();
+    let mut streams = Vec::new();
+    for (i, office) in offices.iter().enumerate() {
+        let messages: Vec<Value> = (0..12)
+            .map(|k| {
+                let n = number(&format!("20261{i}{k:04}"));
+                let message = data_send(office, &n, &[("CLAIM01.CSV", &claims_csv(1))]);
+                json!([n, gateway_support::base64(&message)])
+            })
+            .collect();
+        streams.push(json!([
+            office.id,
+            office.password,
+            office.address(),
+            messages
+        ]));
+    }
+    let out = kxd.python(&format!(
+        "TRANSMIT = {TRANSMIT:?}\nkill_after = 20\nstreams = {}\n{STREAM_AND_KILL}",
+        Value::Array(streams)
+    ));
+    let acked: Vec<String> = serde_json::from_value(out["acked"].clone()).expect("numbers");
+    assert!(
+        acked.len() >= 20,
+        "the kill came after 20 acknowledgements: {acked:?}"
+    );
+
+    kxd.restart();
+    for office in &offices {
+        let mine: Vec<&String> = acked
+            .iter()
+            .filter(|n| office_of(&offices, n) == office.id)
+            .collect();
+        let mails = kxd.wait_for(office, |mails| {
+            mine.iter()
+                .all(|n| !replies(mails, "Transmit Regist", n).is_empty())
+        });
+        // Every acknowledged message has its Accept and its Regist; no number is answered
+        // twice, acknowledged or not (a message in flight at the kill may or may not be there).
+        for mail in &mails {
+            let n = mail.if_area().split(',').next().unwrap_or_default();
+            for subject in ["Transmit Accept", "Transmit Regist"] {
+                assert!(
+                    replies(&mails, subject, n).len() <= 1,
+                    "{subject} twice for {n}: {:?}",
+                    summary(&mails)
+                );
+            }
+        }
+        for n in &mine {
+            assert_eq!(
+                replies(&mails, "Transmit Accept", n).len(),
+                1,
+                "{n}: {:?}",
+                summary(&mails)
+            );
+        }
+    }
+}
+
+/// Which of `offices` sent transmission number `n` (the stream index is its 12th character).
+fn office_of<'a>(offices: &'a [Account], n: &str) -> &'a str {
+    let index: usize = n[15..16].parse().expect("a stream index");
+    &offices[index].id
+}
+
+/// Runs curl against this server with its CA and `account`'s credentials; its stdout.
+fn curl(kxd: &Kxd, account: &Account, args: &[&str]) -> String {
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error", "--ssl-reqd", "--cacert"])
+        .arg(kxd.data().join("tls/ca.pem"))
+        .args(["--user", &format!("{}:{}", account.id, account.password)])
+        .args(args)
+        .output()
+        .expect("curl runs (scripts/test installs it)");
+    assert!(
+        output.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn curl_submits_over_smtp_and_collects_over_pop3() {
+    let kxd = &*MAIN;
+    let office = kxd.account("J13123456789");
+    let (smtp, pop3) = kxd.ports();
+    let n = number("2026190001");
+    let message = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(
+        message.path(),
+        data_send(&office, &n, &[("CLAIM01.CSV", &claims_csv(1))]),
+    )
+    .expect("write");
+    let path = message.path().to_str().expect("a UTF-8 path");
+    curl(
+        kxd,
+        &office,
+        &[
+            &format!("smtp://127.0.0.1:{smtp}"),
+            "--mail-from",
+            &office.address(),
+            "--mail-rcpt",
+            TRANSMIT,
+            "--upload-file",
+            path,
+        ],
+    );
+    wait_for_accept_and_regist(kxd, &office, &n, "Transmit");
+    let list = curl(kxd, &office, &[&format!("pop3://127.0.0.1:{pop3}/")]);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    let regist = curl(kxd, &office, &[&format!("pop3://127.0.0.1:{pop3}/2")]);
+    assert!(regist.contains("Subject: Transmit Regist\r\n"), "{regist}");
+    assert!(
+        regist.contains(&format!("X-IFArea: {n},Success,00001,CLAIM01.CSV,Success")),
+        "{regist}"
+    );
+}
+
 #[test]
 fn upstream_notices_are_kept_silently_or_refused_with_their_codes() {
     let kxd = &*MAIN;

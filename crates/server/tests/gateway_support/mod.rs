@@ -208,6 +208,13 @@ impl Kxd {
         self.serve();
     }
 
+    /// The bound SMTP and POP3 ports, for clients other than the Python prelude's.
+    pub(crate) fn ports(&self) -> (u16, u16) {
+        let served = self.served.lock().expect("not poisoned");
+        let served = served.as_ref().expect("kxd is serving");
+        (served.smtp, served.pop3)
+    }
+
     /// What the server logged so far.
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.data().join("kxd.log")).unwrap_or_default()
@@ -395,7 +402,7 @@ pub(crate) struct TransmitInfo {
 }
 
 /// Binary data as the Python side exchanges it.
-fn base64(data: &[u8]) -> String {
+pub(crate) fn base64(data: &[u8]) -> String {
     STANDARD.encode(data)
 }
 
