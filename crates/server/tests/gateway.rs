@@ -631,9 +631,11 @@ fn curl(kxd: &Kxd, account: &Account, args: &[&str]) -> String {
 #[test]
 fn curl_submits_over_smtp_and_collects_over_pop3() {
     let kxd = &*MAIN;
-    let office = kxd.account("J13123456789");
+    // An office of its own: every ID of the shared office is some other test's.
+    kxd.admin(["org", "add", "--kind", "office", "--number", "1311111111"]);
+    let office = kxd.account("J13111111110");
     let (smtp, pop3) = kxd.ports();
-    let n = number("2026190001");
+    let n = "13111111112026190001";
     let message = tempfile::NamedTempFile::new().expect("a temporary file");
     std::fs::write(
         message.path(),
@@ -654,7 +656,7 @@ fn curl_submits_over_smtp_and_collects_over_pop3() {
             path,
         ],
     );
-    wait_for_accept_and_regist(kxd, &office, &n, "Transmit");
+    wait_for_accept_and_regist(kxd, &office, n, "Transmit");
     let list = curl(kxd, &office, &[&format!("pop3://127.0.0.1:{pop3}/")]);
     assert_eq!(list.lines().count(), 2, "{list}");
     let regist = curl(kxd, &office, &[&format!("pop3://127.0.0.1:{pop3}/2")]);
