@@ -639,7 +639,7 @@ fn curl_submits_over_smtp_and_collects_over_pop3() {
     let message = tempfile::NamedTempFile::new().expect("a temporary file");
     std::fs::write(
         message.path(),
-        data_send(&office, &n, &[("CLAIM01.CSV", &claims_csv(1))]),
+        data_send(&office, n, &[("CLAIM01.CSV", &claims_csv(1))]),
     )
     .expect("write");
     let path = message.path().to_str().expect("a UTF-8 path");
