@@ -19,6 +19,7 @@ use gateway_support::{
     Account, Answer, Environment, Kxd, Mail, OFFICE, TRANSMIT, claims_csv, data_delete, data_send,
     number, replies, reply, submission_variables, summary, upstream,
 };
+use kx_denso::Message;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
@@ -903,4 +904,33 @@ fn a_contact_arrives_with_its_japanese_title_and_body() {
     let deleted = kxd.call("delete_all", json!([office.id, office.password]));
     assert_eq!(deleted, 1);
     assert!(kxd.mailbox(&office).is_empty());
+}
+
+#[test]
+fn a_service_notice_tells_the_master_where_the_data_lies() {
+    let kxd = &*MAIN;
+    // An office of its own, so that its master mailbox holds only this notice.
+    kxd.admin(["org", "add", "--kind", "office", "--number", "1322222222"]);
+    let master = kxd.account("J13222222220");
+    let other = kxd.account("J13222222221");
+    let said = kxd.admin([
+        "service",
+        "notify",
+        "--org",
+        "1322222222",
+        "--location",
+        "/kaigo/exchangeinfo322",
+    ]);
+    assert_eq!(said, "notified J13222222220\n");
+    let mails = kxd.wait_for(&master, |m| !m.is_empty());
+    let [notice] = mails.as_slice() else {
+        panic!("{:?}", summary(&mails));
+    };
+    assert_eq!(notice.subject(), "Transmit ExchangeInfo");
+    assert_eq!(notice.if_area(), "/kaigo/exchangeinfo322");
+    assert!(matches!(
+        Message::parse(&notice.raw),
+        Ok(Message::ServiceNotice(ref n)) if n.location == "/kaigo/exchangeinfo322"
+    ));
+    assert!(kxd.mailbox(&other).is_empty(), "only the master is told");
 }
