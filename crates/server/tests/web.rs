@@ -104,6 +104,24 @@ impl Kxd {
         }
     }
 
+    /// `kxd admin --data DIR <args>`, beside the running server.
+    fn admin(&self, args: &[&str]) {
+        run(kxd(self.data(), "admin").args(args));
+    }
+
+    /// The outcomes of the audit entries `action`, sorted.
+    fn audit(&self, action: &str) -> Vec<String> {
+        let script = "import sqlite3, sys\n\
+             db = sqlite3.connect(sys.argv[1])\n\
+             for (o,) in db.execute('SELECT outcome FROM audit_log WHERE action = ? ORDER BY outcome', (sys.argv[2],)):\n    print(o)\n";
+        let output = run(Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(self.data().join("kx.sqlite3"))
+            .arg(action));
+        output.lines().map(str::to_owned).collect()
+    }
+
     /// Whether the gateway accepts `password` for [`ID`] (SMTP, STARTTLS, AUTH).
     fn smtp_login(&self, password: &str) -> bool {
         let script = r#"
@@ -407,6 +425,26 @@ fn a_password_changed_on_the_web_page_applies_to_the_next_smtp_login() {
     assert_no_password(&page, &[PASSWORD, good_new]);
     assert!(kxd.smtp_login(good_new), "the new password works");
     assert!(!kxd.smtp_login(PASSWORD), "the old one no longer does");
+
+    // A locked account gets the message of a wrong password, even with the right one.
+    kxd.admin(&["account", "lock", "--id", ID]);
+    let page = browser.change(good_new, "Other-Passw0rd!", "Other-Passw0rd!");
+    assert!(page.says(CREDENTIALS), "locked: {page:?}");
+    kxd.admin(&["account", "unlock", "--id", ID]);
+    assert!(
+        kxd.smtp_login(good_new),
+        "the locked attempt changed nothing"
+    );
+
+    // The audit log holds each attempt.
+    assert_eq!(
+        kxd.audit("web.password"),
+        ["classes", "contains-id", "length", "mismatch", "ok"]
+    );
+    let logins = kxd.audit("web.login");
+    assert!(logins.contains(&"wrong-password".to_owned()), "{logins:?}");
+    assert!(logins.contains(&"unknown-account".to_owned()), "{logins:?}");
+    assert!(logins.contains(&"locked".to_owned()), "{logins:?}");
 
     // No password reached the log.
     let log = kxd.log();
