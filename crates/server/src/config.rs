@@ -102,6 +102,10 @@ pub struct Security {
     /// Messages one account may submit per minute. Default 60.
     #[serde(default = "default_messages_per_minute")]
     pub messages_per_minute: u32,
+    /// Password-change attempts (web form submissions) one address may make per minute.
+    /// Default 10.
+    #[serde(default = "default_web_attempts_per_minute")]
+    pub web_attempts_per_minute: u32,
 }
 
 fn default_max_failed_logins() -> u32 {
@@ -116,6 +120,10 @@ fn default_messages_per_minute() -> u32 {
     60
 }
 
+fn default_web_attempts_per_minute() -> u32 {
+    10
+}
+
 impl Default for Security {
     fn default() -> Security {
         Security {
@@ -123,6 +131,7 @@ impl Default for Security {
             max_failed_logins: default_max_failed_logins(),
             connections_per_minute: default_connections_per_minute(),
             messages_per_minute: default_messages_per_minute(),
+            web_attempts_per_minute: default_web_attempts_per_minute(),
         }
     }
 }

@@ -14,3 +14,4 @@ pub mod pop3;
 pub mod run;
 pub mod smtp;
 pub mod tls;
+pub mod web;

@@ -36,7 +36,7 @@ enum Command {
         /// POP3 address.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2110")]
         pop3: SocketAddr,
-        /// HTTPS address (the KX exchange; not served yet).
+        /// HTTPS address (the web password-change page); not served when absent.
         #[arg(long, value_name = "ADDR")]
         https: Option<SocketAddr>,
         /// production, or test-loopback (Test Accept / Test Regist, no hand-off).
@@ -179,6 +179,7 @@ async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
     let mut config = Config::new(domain);
     config.listeners.smtp = Some(free_or_any("127.0.0.1:2587").await);
     config.listeners.pop3 = Some(free_or_any("127.0.0.1:2110").await);
+    config.listeners.https = Some(free_or_any("127.0.0.1:2443").await);
     config.denso.regist_interval = 10;
     run::init(&data, &config).await?;
     let credentials = admin::demo_setup(&data).await?;
@@ -189,10 +190,14 @@ async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
     println!("data directory   {}", data.display());
     println!("CA certificate   {}", data.join(&config.tls.ca).display());
     for (name, addr) in &running.endpoints {
-        println!(
-            "{:<16} {addr}",
-            format!("{} (STARTTLS)", name.to_uppercase())
-        );
+        if *name == "https" {
+            println!("{:<16} https://{addr}/password", "password page");
+        } else {
+            println!(
+                "{:<16} {addr}",
+                format!("{} (STARTTLS)", name.to_uppercase())
+            );
+        }
     }
     println!("transmit address transmit@{domain}");
     println!("Regist interval  {} s\n", config.denso.regist_interval);

@@ -131,6 +131,17 @@ pub async fn serve(data_dir: &Path, shutdown: watch::Receiver<bool>) -> anyhow::
             shutdown.clone(),
         ));
     }
+    if let Some(addr) = config.listeners.https {
+        let listener = bind(addr, "https").await?;
+        endpoints.insert("https", listener.local_addr()?);
+        tasks.spawn(crate::web::serve(
+            listener,
+            acceptor.clone(),
+            gateway.clone(),
+            config.security.web_attempts_per_minute,
+            shutdown.clone(),
+        ));
+    }
     tasks.spawn(gateway::run_regist_job(gateway.clone(), shutdown.clone()));
 
     let json = serde_json::to_vec_pretty(&endpoints)?;
