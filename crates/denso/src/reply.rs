@@ -84,24 +84,14 @@ impl Regist {
         } else {
             Some(CsvErr::from_errors(format_errors).to_bytes()?)
         };
-        let transmit_info = match reply.environment {
-            Environment::Production => Some(
-                TransmitInfo::from_checks(sender, files.iter().map(|(n, c)| (n.as_str(), c)))
-                    .to_bytes()?,
-            ),
-            Environment::TestLoopback => None,
-        };
-        Ok(Regist {
-            environment: reply.environment,
-            to: reply.to,
-            from: reply.from,
-            date: reply.date,
+        let info = TransmitInfo::from_checks(sender, files.iter().map(|(n, c)| (n.as_str(), c)));
+        regist(
+            reply,
             number,
-            check: CheckResult::Success { files: receipts },
+            CheckResult::Success { files: receipts },
             csv_err,
-            transmit_info,
-            version: Some(DENSO_VERSION.into()),
-        })
+            info,
+        )
     }
 
     /// The Regist of a submission the transmission system itself could not check (an LZH that
@@ -115,28 +105,44 @@ impl Regist {
         file_count: u32,
         code: Code,
     ) -> Result<Regist, Error> {
-        let transmit_info = match reply.environment {
-            Environment::Production => Some(
-                TransmitInfo {
-                    receipts: Vec::new(),
-                    errors: Vec::new(),
-                }
-                .to_bytes()?,
-            ),
-            Environment::TestLoopback => None,
+        let info = TransmitInfo {
+            receipts: Vec::new(),
+            errors: Vec::new(),
         };
-        Ok(Regist {
-            environment: reply.environment,
-            to: reply.to,
-            from: reply.from,
-            date: reply.date,
+        regist(
+            reply,
             number,
-            check: CheckResult::CheckErr { file_count, code },
-            csv_err: None,
-            transmit_info,
-            version: Some(DENSO_VERSION.into()),
-        })
+            CheckResult::CheckErr { file_count, code },
+            None,
+            info,
+        )
     }
+}
+
+/// A Regist in `reply`'s envelope. Every production Regist carries `info` as TransmitInfo.txt
+/// (§9.3.2); the loopback test environment carries none (§8.7.2).
+fn regist(
+    reply: ReplyTo,
+    number: TransmissionNumber,
+    check: CheckResult,
+    csv_err: Option<Vec<u8>>,
+    info: TransmitInfo,
+) -> Result<Regist, Error> {
+    let transmit_info = match reply.environment {
+        Environment::Production => Some(info.to_bytes()?),
+        Environment::TestLoopback => None,
+    };
+    Ok(Regist {
+        environment: reply.environment,
+        to: reply.to,
+        from: reply.from,
+        date: reply.date,
+        number,
+        check,
+        csv_err,
+        transmit_info,
+        version: Some(DENSO_VERSION.into()),
+    })
 }
 
 impl DeleteRegist {
