@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::io::{self, Write};
 use std::rc::Rc;
 
-use common::{DAY, TestResult, World, fixtures, now, openssl, world};
+use common::{DAY, TestResult, World, fixtures, now, openssl, openssl_decrypt, world};
 use kx_crypto::{
     AppCode, ContentEncryption, Error, KeyKind, PrivateKey, Profile, Quarantine, Receiver,
     Recipient, SealOptions, Signer, TrustStore, certificate_request, certificate_to_pem, open,
@@ -195,21 +195,7 @@ fn resealed_after(
     std::fs::write(d.join("sealed.der"), sealed)?;
     let key = f.path("rsa.key");
     let key = key.to_str().ok_or("path")?;
-    openssl(
-        d,
-        &[
-            "cms",
-            "-decrypt",
-            "-inform",
-            "DER",
-            "-in",
-            "sealed.der",
-            "-inkey",
-            key,
-            "-out",
-            "signed.der",
-        ],
-    );
+    openssl_decrypt(d, "sealed.der", key, None, "signed.der");
     let mut signed = std::fs::read(d.join("signed.der"))?;
     edit(&mut signed);
     std::fs::write(d.join("signed.der"), signed)?;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{TestResult, fixtures, now, openssl};
+use common::{TestResult, fixtures, now, openssl, openssl_decrypt, openssl_verify};
 use kx_crypto::{
     ContentEncryption, KeyTransport, Receiver, Recipient, SealOptions, SignatureScheme, Signer,
     TrustStore, open, seal,
@@ -55,39 +55,8 @@ fn openssl_decrypts_and_verifies_what_we_seal() -> TestResult {
                 std::fs::write(f.path("sealed.der"), &sealed)?;
                 let rk = format!("{recipient_name}.key");
                 let rc = format!("{recipient_name}.pem");
-                openssl(
-                    f.dir(),
-                    &[
-                        "cms",
-                        "-decrypt",
-                        "-inform",
-                        "DER",
-                        "-in",
-                        "sealed.der",
-                        "-recip",
-                        &rc,
-                        "-inkey",
-                        &rk,
-                        "-out",
-                        "signed.der",
-                    ],
-                );
-                openssl(
-                    f.dir(),
-                    &[
-                        "cms",
-                        "-verify",
-                        "-inform",
-                        "DER",
-                        "-in",
-                        "signed.der",
-                        "-CAfile",
-                        "ca.pem",
-                        "-binary",
-                        "-out",
-                        "verified.bin",
-                    ],
-                );
+                openssl_decrypt(f.dir(), "sealed.der", &rk, Some(&rc), "signed.der");
+                openssl_verify(f.dir(), "signed.der", "ca.pem", "verified.bin");
                 assert_eq!(std::fs::read(f.path("verified.bin"))?, plain, "{case}");
             }
         }
@@ -196,36 +165,8 @@ fn intermediate_certificates_travel_in_the_message() -> TestResult {
     let opened = open(&sealed[..], receiver, &trust, now(), Vec::new())?;
     assert_eq!(opened.content, b"chained");
     std::fs::write(f.path("chained.der"), &sealed)?;
-    openssl(
-        f.dir(),
-        &[
-            "cms",
-            "-decrypt",
-            "-inform",
-            "DER",
-            "-in",
-            "chained.der",
-            "-inkey",
-            "ec.key",
-            "-out",
-            "chained-signed.der",
-        ],
-    );
-    openssl(
-        f.dir(),
-        &[
-            "cms",
-            "-verify",
-            "-inform",
-            "DER",
-            "-in",
-            "chained-signed.der",
-            "-CAfile",
-            "ca.pem",
-            "-out",
-            "chained.out",
-        ],
-    );
+    openssl_decrypt(f.dir(), "chained.der", "ec.key", None, "chained-signed.der");
+    openssl_verify(f.dir(), "chained-signed.der", "ca.pem", "chained.out");
     assert_eq!(std::fs::read(f.path("chained.out"))?, b"chained");
 
     // Without the intermediate, the chain stops at it.

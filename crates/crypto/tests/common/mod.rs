@@ -30,6 +30,29 @@ pub fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// `openssl cms -decrypt` of the DER message `input` in `dir` with the private key `key`
+/// (and the recipient certificate `recip`, when given) into `output`: the SignedData inside.
+pub fn openssl_decrypt(dir: &Path, input: &str, key: &str, recip: Option<&str>, output: &str) {
+    let mut args = vec!["cms", "-decrypt", "-inform", "DER", "-in", input];
+    if let Some(recip) = recip {
+        args.extend(["-recip", recip]);
+    }
+    args.extend(["-inkey", key, "-out", output]);
+    openssl(dir, &args);
+}
+
+/// `openssl cms -verify` of the DER SignedData `input` in `dir` against the CA file `ca`, its
+/// content written unchanged (`-binary`) to `output`.
+pub fn openssl_verify(dir: &Path, input: &str, ca: &str, output: &str) {
+    openssl(
+        dir,
+        &[
+            "cms", "-verify", "-inform", "DER", "-in", input, "-CAfile", ca, "-binary", "-out",
+            output,
+        ],
+    );
+}
+
 /// Like [`openssl`] but returns whether it succeeded and its stderr.
 pub fn openssl_status(dir: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new("openssl")
