@@ -12,3 +12,11 @@ pub enum AuthOutcome<A> {
     /// used to learn whether an ID exists.
     LockedOut,
 }
+
+/// 32 bytes from the system's random source, hex: for tokens nobody may guess (CSRF tokens,
+/// mailbox lock holders).
+pub(crate) fn random_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -288,7 +288,7 @@ async fn form() -> Response {
 /// The form with a fresh CSRF token (cookie and hidden field), `message` above it and `id`
 /// filled in.
 fn page(message: Option<Message>, id: &str) -> Response {
-    let token = match new_token() {
+    let token = match crate::auth::random_token() {
         Ok(token) => token,
         Err(e) => {
             tracing::error!(error = %e, "web: no randomness for a CSRF token");
@@ -355,13 +355,6 @@ button {{ margin-top: 1.5em; padding: .4em 1.5em; }}
         Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "server error\n").into_response(),
     }
     response
-}
-
-/// 32 random bytes, hex.
-fn new_token() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// HTML-escapes text for an attribute value or element content.

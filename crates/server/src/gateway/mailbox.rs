@@ -37,7 +37,9 @@ impl Backend for Gateway {
     }
 
     async fn lock(&self, account: &AccountId) -> Result<MailboxLock, LockError> {
-        let holder = format!("pop3-{}-{}", std::process::id(), rand_token());
+        let token = crate::auth::random_token()
+            .map_err(|e| LockError::Backend(BackendError(Box::new(e))))?;
+        let holder = format!("pop3-{}-{token}", std::process::id());
         match self
             .store
             .try_lock_mailbox(account, &holder, LOCK_TTL)
@@ -115,16 +117,4 @@ impl Backend for Gateway {
             }
         }
     }
-}
-
-/// A token that tells this session's lock from any other's.
-fn rand_token() -> String {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    format!("{:016x}", hasher.finish())
 }
