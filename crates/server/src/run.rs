@@ -78,8 +78,6 @@ fn write_file(path: &Path, data: &[u8], secret: bool) -> anyhow::Result<()> {
 pub struct Running {
     /// Where each listener is bound.
     pub endpoints: BTreeMap<&'static str, SocketAddr>,
-    /// The gateway the listeners share.
-    pub gateway: Arc<Gateway>,
     tasks: JoinSet<()>,
 }
 
@@ -151,11 +149,7 @@ pub async fn serve(data_dir: &Path, shutdown: watch::Receiver<bool>) -> anyhow::
     for (name, addr) in &endpoints {
         tracing::info!(listener = name, %addr, "listening");
     }
-    Ok(Running {
-        endpoints,
-        gateway,
-        tasks,
-    })
+    Ok(Running { endpoints, tasks })
 }
 
 async fn bind(addr: SocketAddr, name: &str) -> anyhow::Result<TcpListener> {
