@@ -36,6 +36,9 @@ pub(crate) struct ShowArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Print the message exactly as it was sent.
+    #[arg(long, conflicts_with = "json")]
+    raw: bool,
     #[command(flatten)]
     profile: ProfileArgs,
     /// The transmission number.
@@ -396,6 +399,11 @@ pub(crate) fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
         eprintln!("kx denso: {} is not in this profile's store", args.number);
         return Ok(ExitCode::from(super::EXIT_UNUSABLE));
     };
+    if args.raw {
+        let raw = state.sent_message(&s.number)?.unwrap_or_default();
+        std::io::stdout().lock().write_all(&raw)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let info = s
         .transmit_info
         .as_deref()

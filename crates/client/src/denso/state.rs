@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     attachments TEXT NOT NULL DEFAULT '[]',
     data_files TEXT NOT NULL DEFAULT '[]',
     target TEXT,
+    raw BLOB,
     accept_result TEXT, accept_code TEXT, accept_at TEXT,
     regist_result TEXT, regist_code TEXT, regist_at TEXT,
     csv_err BLOB, transmit_info BLOB,
@@ -290,25 +291,40 @@ impl State {
         Ok(number)
     }
 
-    /// Records what a reserved submission carries, before it is sent.
+    /// Records what a reserved submission carries, and the exact message, before it is sent.
     pub(crate) fn describe(
         &self,
         number: &str,
         attachments: &[String],
         data_files: &[DataFileNote],
         target: Option<&str>,
+        raw: &[u8],
     ) -> Result<(), StateError> {
         self.db.execute(
-            "UPDATE submissions SET attachments = ?2, data_files = ?3, target = ?4
+            "UPDATE submissions SET attachments = ?2, data_files = ?3, target = ?4, raw = ?5
              WHERE number = ?1",
             params![
                 number,
                 serde_json::to_string(attachments)?,
                 serde_json::to_string(data_files)?,
-                target
+                target,
+                raw
             ],
         )?;
         Ok(())
+    }
+
+    /// The message as sent (or as it would have been, for a number reserved but not sent).
+    pub(crate) fn sent_message(&self, number: &str) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT raw FROM submissions WHERE number = ?1",
+                [number],
+                |r| r.get::<_, Option<Vec<u8>>>(0),
+            )
+            .optional()?
+            .flatten())
     }
 
     /// Records that the server took the message, or why it did not.

@@ -317,13 +317,14 @@ fn submit(
         Message::Upstream(m) => m.files.iter().map(|f| f.name.clone()).collect(),
         _ => Vec::new(),
     };
+    let bytes = message.to_bytes()?;
     state.describe(
         number.as_str(),
         &attachments,
         &draft.data_files,
         draft.target.as_deref(),
+        &bytes,
     )?;
-    let bytes = message.to_bytes()?;
     let from = profile.address();
     let to = match &message {
         Message::Upstream(m) => m.to.address.clone(),

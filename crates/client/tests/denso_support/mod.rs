@@ -1,0 +1,298 @@
+//! Fixture of the 伝送 client tests: the real `kxd` gateway (the `kx-server` library that the
+//! `kxd` binary runs, here in this process on loopback ports chosen by the system) and the
+//! real `kx` binary run as a user runs it, with its own profile directory.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::ffi::OsStr;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use kx_server::config::{Config, EnvironmentSetting};
+use serde_json::Value;
+
+/// The federation's mail domain.
+pub const DOMAIN: &str = "denso.test.kokuho";
+/// The office every installation has; `J<OFFICE>0` is its master ID.
+pub const OFFICE: &str = "1312345678";
+/// How long a test waits for a reply the server owes.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+const KX: &str = env!("CARGO_BIN_EXE_kx");
+
+/// `kxd admin …` parsed as the binary parses it.
+#[derive(Parser)]
+struct Admin {
+    #[command(subcommand)]
+    command: kx_server::admin::AdminCommand,
+}
+
+/// Which environment the gateway runs as.
+#[derive(Clone, Copy)]
+pub enum Env {
+    Production,
+    TestLoopback,
+}
+
+/// An account and its password.
+pub struct Account {
+    pub id: String,
+    pub password: String,
+}
+
+/// A running gateway in a temporary data directory.
+pub struct Kxd {
+    dir: tempfile::TempDir,
+    runtime: tokio::runtime::Runtime,
+    stop: tokio::sync::watch::Sender<bool>,
+    running: Option<kx_server::run::Running>,
+    pub smtp: String,
+    pub pop3: String,
+}
+
+impl Kxd {
+    /// `kxd init` with the office, then `kxd serve`.
+    pub fn start(env: Env, regist_interval: u64) -> Kxd {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let mut config = Config::new(DOMAIN);
+        config.listeners.smtp = Some("127.0.0.1:0".parse().expect("addr"));
+        config.listeners.pop3 = Some("127.0.0.1:0".parse().expect("addr"));
+        config.environment = match env {
+            Env::Production => EnvironmentSetting::Production,
+            Env::TestLoopback => EnvironmentSetting::TestLoopback,
+        };
+        config.denso.regist_interval = regist_interval;
+        runtime
+            .block_on(kx_server::run::init(dir.path(), &config))
+            .expect("kxd init");
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let mut kxd = Kxd {
+            dir,
+            runtime,
+            stop,
+            running: None,
+            smtp: String::new(),
+            pop3: String::new(),
+        };
+        kxd.admin(&["org", "add", "--kind", "office", "--number", OFFICE]);
+        let running = kxd
+            .runtime
+            .block_on(kx_server::run::serve(kxd.dir.path(), shutdown))
+            .expect("kxd serve");
+        kxd.smtp = running.endpoints["smtp"].to_string();
+        kxd.pop3 = running.endpoints["pop3"].to_string();
+        kxd.running = Some(running);
+        kxd
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The installation's CA certificate.
+    pub fn ca(&self) -> PathBuf {
+        self.data().join("tls/ca.pem")
+    }
+
+    /// Runs `kxd admin --data DIR <args>`.
+    pub fn admin<S: AsRef<OsStr>>(&self, args: &[S]) {
+        let admin = Admin::try_parse_from(
+            std::iter::once(OsStr::new("kxd-admin")).chain(args.iter().map(AsRef::as_ref)),
+        )
+        .expect("admin arguments");
+        self.runtime
+            .block_on(kx_server::admin::run(self.data(), admin.command))
+            .expect("kxd admin");
+    }
+
+    /// Adds an account (its organisation must exist) with a password of its own.
+    pub fn account(&self, id: &str) -> Account {
+        let password = format!("pw-{id}-Secret1");
+        self.admin(&["account", "add", "--id", id, "--password", &password]);
+        Account {
+            id: id.to_owned(),
+            password,
+        }
+    }
+}
+
+impl Drop for Kxd {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+        if let Some(running) = self.running.take() {
+            let _ = self.runtime.block_on(async {
+                tokio::time::timeout(Duration::from_secs(5), running.wait()).await
+            });
+        }
+    }
+}
+
+/// The `kx` client with its own profile home.
+pub struct Client {
+    pub home: tempfile::TempDir,
+    pub work: tempfile::TempDir,
+}
+
+impl Client {
+    pub fn new() -> Client {
+        Client {
+            home: tempfile::tempdir().expect("a temp dir"),
+            work: tempfile::tempdir().expect("a temp dir"),
+        }
+    }
+
+    /// Runs `kx denso <args>` with `--home`, in the work directory; `stdin` is written to it.
+    pub fn run(&self, args: &[&str], stdin: Option<&str>, envs: &[(&str, &str)]) -> Output {
+        let mut child = Command::new(KX)
+            .arg("denso")
+            .args(args)
+            .env("KX_HOME", self.home.path())
+            .env_remove("KX_PROFILE")
+            .envs(envs.iter().copied())
+            .current_dir(self.work.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kx runs");
+        let mut pipe = child.stdin.take().expect("stdin");
+        if let Some(text) = stdin {
+            pipe.write_all(text.as_bytes()).expect("kx reads stdin");
+        }
+        drop(pipe);
+        child.wait_with_output().expect("kx ends")
+    }
+
+    /// Runs kx and requires exit status `code`; returns standard output.
+    pub fn expect(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args, None, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "kx denso {args:?}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs kx and requires success; returns standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        self.expect(0, args)
+    }
+
+    /// Runs kx with `--json` appended and requires exit 0 or 1; returns the JSON.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let out = self.run(&args, None, &[]);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "kx denso {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "kx denso {args:?} printed no JSON ({e}):\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    /// `kx denso login` for `account` at `kxd`, as profile `profile`.
+    pub fn login(&self, kxd: &Kxd, account: &Account, profile: &str, extra: &[&str]) {
+        let id = format!("{}@{DOMAIN}", account.id);
+        let ca = kxd.ca();
+        let mut args = vec![
+            "login",
+            "--smtp",
+            &kxd.smtp,
+            "--pop3",
+            &kxd.pop3,
+            "--id",
+            &id,
+            "--ca",
+            ca.to_str().expect("utf-8"),
+            "--profile",
+            profile,
+            "--password-stdin",
+        ];
+        args.extend_from_slice(extra);
+        let out = self.run(&args, Some(&format!("{}\n", account.password)), &[]);
+        assert!(
+            out.status.success(),
+            "login: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Writes a file into the work directory; returns its path as text.
+    pub fn file(&self, name: &str, data: &[u8]) -> String {
+        let path = self.work.path().join(name);
+        std::fs::write(&path, data).expect("write");
+        path.to_str().expect("utf-8").to_owned()
+    }
+
+    /// Fetches until `done` holds for `kx denso status --all --json` of `profile`.
+    pub fn fetch_until(&self, profile: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let started = Instant::now();
+        loop {
+            let out = self.run(&["fetch", "--profile", profile], None, &[]);
+            assert!(
+                matches!(out.status.code(), Some(0 | 1)),
+                "fetch: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let status = self.json(&["status", "--all", "--profile", profile]);
+            if done(&status) {
+                return status;
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "still waiting; status: {status:#}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
+/// A Shift_JIS data file with a control record, `claims` claim records (7111) and
+/// `benefit` benefit-management records (8221), and its end record.
+pub fn data_file(claims: usize, benefit: usize) -> Vec<u8> {
+    let mut records = Vec::new();
+    // A complete 7111 claim record (18 items), as the gateway's own tests write it.
+    for n in 0..claims {
+        records.push(format!(
+            "7111,202604,{OFFICE},1,00,01,1,{},10000,9000,0,1000,0,0,0,0,0,0",
+            1000 + n
+        ));
+    }
+    for _ in 0..benefit {
+        records.push("8221,202604".to_owned());
+    }
+    let mut text = format!("1,1,0,{},711,0,0,{OFFICE},0,7,202604,1\r\n", records.len());
+    for (i, r) in records.iter().enumerate() {
+        text.push_str(&format!("2,{},{r}\r\n", i + 2));
+    }
+    text.push_str(&format!("3,{}\r\n", records.len() + 2));
+    encoding_rs::SHIFT_JIS.encode(&text).0.into_owned()
+}
+
+/// The submission `number` in a status JSON.
+pub fn submission<'a>(status: &'a Value, number: &str) -> &'a Value {
+    status
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|s| s["number"] == number)
+        .unwrap_or_else(|| panic!("{number} not in {status:#}"))
+}
