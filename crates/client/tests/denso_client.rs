@@ -195,3 +195,150 @@ fn results_are_extracted_and_contacts_are_readable() {
     );
     let _ = DOMAIN;
 }
+
+/// The client dies between RETR (committed) and DELE: the next fetch stores the rest, keeps
+/// exactly one copy of each message, and leaves the server's mailbox empty.
+#[test]
+fn a_crash_between_retr_and_dele_loses_nothing_and_duplicates_nothing() {
+    let kxd = Kxd::start(Env::Production, 0);
+    let master = kxd.account(&format!("J{OFFICE}0"));
+    let client = Client::new();
+    client.login(&kxd, &master, "default", &[]);
+    let body = client.file("body.txt", "本文です。\n".as_bytes());
+    for title in ["一通目", "二通目", "三通目"] {
+        kxd.admin(&[
+            "contact",
+            "send",
+            "--to",
+            &master.id,
+            "--title",
+            title,
+            "--body-file",
+            &body,
+        ]);
+    }
+
+    let crashed = client.run(&["fetch"], None, &[("KX_TEST_CRASH_AFTER_RETR", "1")]);
+    assert_eq!(crashed.status.code(), None, "killed by SIGABRT");
+    assert!(String::from_utf8_lossy(&crashed.stderr).contains("aborting after RETR"));
+
+    let again = client.json(&["fetch"]);
+    assert_eq!(again["on_server"], 3, "nothing was deleted: {again:#}");
+    assert_eq!(
+        again["fetched"], 2,
+        "the first one was already stored: {again:#}"
+    );
+    let titles: Vec<String> = client
+        .json(&["inbox", "--all"])
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|m| m["title"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(titles, ["一通目", "二通目", "三通目"]);
+    let last = client.json(&["fetch"]);
+    assert_eq!(last["on_server"], 0, "the mailbox is empty: {last:#}");
+}
+
+/// A service notice makes fetch download the announced data from the FTP area (Python's
+/// pyftpdlib with FTP over TLS, read-only) into downloads/<date>/.
+#[test]
+fn a_service_notice_downloads_the_announced_data() {
+    let kxd = Kxd::start(Env::Production, 0);
+    let master = kxd.account(&format!("J{OFFICE}0"));
+    let ftp = denso_support::FtpServer::start(
+        &kxd,
+        &master,
+        &[("kaigo/exchangeinfo322", b"exchange info\r\n")],
+    );
+    let client = Client::new();
+    client.login(&kxd, &master, "default", &["--ftp", &ftp.address]);
+    kxd.admin(&[
+        "service",
+        "notify",
+        "--org",
+        OFFICE,
+        "--location",
+        "/kaigo/exchangeinfo322",
+    ]);
+    let fetched = client.json(&["fetch"]);
+    let applied = &fetched["applied"][0];
+    assert_eq!(applied["kind"], "ServiceInfo", "{fetched:#}");
+    assert_eq!(applied["problem"], serde_json::Value::Null, "{fetched:#}");
+    let path = applied["saved_to"].as_str().expect("a path");
+    assert!(path.ends_with("exchangeinfo322"), "{path}");
+    assert_eq!(
+        std::fs::read(path).expect("downloaded"),
+        b"exchange info\r\n"
+    );
+    let inbox = client.ok(&["inbox"]);
+    assert!(
+        inbox.contains("ExchangeInfo at /kaigo/exchangeinfo322"),
+        "{inbox}"
+    );
+}
+
+/// An insurer sends an upstream notice with a unique number of its own; an office is refused.
+#[test]
+fn upstream_notices_go_from_insurers_only() {
+    let kxd = Kxd::start(Env::Production, 0);
+    kxd.admin(&["org", "add", "--kind", "insurer", "--number", "123456"]);
+    let to = format!("info_hanyo@{DOMAIN}");
+    kxd.admin(&[
+        "upstream",
+        "define",
+        "--name",
+        "SampleMail",
+        "--to",
+        &to,
+        "--max-files",
+        "2",
+    ]);
+    let insurer = kxd.account("H00001234560");
+    let office = kxd.account(&format!("J{OFFICE}4"));
+    let client = Client::new();
+    client.login(&kxd, &insurer, "insurer", &[]);
+    client.login(&kxd, &office, "office", &[]);
+    let doc = client.file("report.pdf", b"%PDF-1.4");
+
+    let sent = client.ok(&[
+        "upstream",
+        "--profile",
+        "insurer",
+        "--name",
+        "SampleMail",
+        "--to",
+        &to,
+        "--param",
+        "0001",
+        "--body",
+        "資料を送付します。",
+        &doc,
+    ]);
+    let unique = sent.split_whitespace().next().expect("a number").to_owned();
+    assert!(unique.starts_with("0000123456"), "{sent}");
+    let status = client.json(&["status", "--profile", "insurer"]);
+    assert_eq!(submission(&status, &unique)["kind"], "Upstream");
+    assert_ne!(
+        submission(&status, &unique)["sent_at"],
+        serde_json::Value::Null
+    );
+
+    let out = client.run(
+        &[
+            "upstream",
+            "--profile",
+            "office",
+            "--name",
+            "SampleMail",
+            "--to",
+            &to,
+            &doc,
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let code = ErrorCode::UpstreamFromOffice;
+    assert!(String::from_utf8_lossy(&out.stderr).contains(code.message_ja()));
+}

@@ -91,7 +91,7 @@ pub(crate) fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         round += 1;
         let failed = match fetch_once(&profile, &mut state, &password) {
             Ok((fetched, reports)) => {
-                if fetched > 0 || !reports.is_empty() {
+                if fetched.on_server > 0 || !reports.is_empty() {
                     print_reports(&profile, fetched, &reports, false)?;
                 }
                 false
@@ -116,25 +116,27 @@ pub(crate) fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
 
 fn print_reports(
     profile: &Profile,
-    fetched: usize,
+    fetched: Retrieved,
     reports: &[Report],
     json: bool,
 ) -> anyhow::Result<()> {
     if json {
         #[derive(Serialize)]
         struct FetchJson<'a> {
+            on_server: usize,
             fetched: usize,
             applied: &'a [Report],
         }
         crate::denso_cmd::print_json(&FetchJson {
-            fetched,
+            on_server: fetched.on_server,
+            fetched: fetched.new,
             applied: reports,
         })?;
         return Ok(());
     }
     println!(
-        "fetched {fetched} new message(s) from {}",
-        profile.settings.pop3
+        "fetched {} new message(s) from {} ({} on the server)",
+        fetched.new, profile.settings.pop3, fetched.on_server
     );
     for r in reports {
         println!(
@@ -159,7 +161,7 @@ fn fetch_once(
     profile: &Profile,
     state: &mut State,
     password: &str,
-) -> anyhow::Result<(usize, Vec<Report>)> {
+) -> anyhow::Result<(Retrieved, Vec<Report>)> {
     let fetched = retrieve(profile, state, password)?;
     let mut reports = Vec::new();
     for (id, raw) in state.unapplied()? {
@@ -186,8 +188,17 @@ fn fetch_once(
     Ok((fetched, reports))
 }
 
+/// What the POP3 phase did.
+#[derive(Clone, Copy, Serialize)]
+struct Retrieved {
+    /// Messages on the server.
+    on_server: usize,
+    /// Of those, messages not stored before.
+    new: usize,
+}
+
 /// The POP3 phase: RETR, commit, DELE for every message; QUIT.
-fn retrieve(profile: &Profile, state: &State, password: &str) -> anyhow::Result<usize> {
+fn retrieve(profile: &Profile, state: &State, password: &str) -> anyhow::Result<Retrieved> {
     let endpoint = profile.endpoint(&profile.settings.pop3)?;
     let mut session = Pop3Session::open(&endpoint, &profile.settings.id, password)
         .with_context(|| format!("POP3 at {}", profile.settings.pop3))?;
@@ -215,7 +226,10 @@ fn retrieve(profile: &Profile, state: &State, password: &str) -> anyhow::Result<
     session
         .quit()
         .context("the server did not confirm the deletions (they will be fetched again)")?;
-    Ok(new)
+    Ok(Retrieved {
+        on_server: listed.len(),
+        new,
+    })
 }
 
 /// A summary of the codes of a reply, e.g. `IFErr A10101`.

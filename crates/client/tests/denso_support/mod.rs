@@ -296,3 +296,127 @@ pub fn submission<'a>(status: &'a Value, number: &str) -> &'a Value {
         .find(|s| s["number"] == number)
         .unwrap_or_else(|| panic!("{number} not in {status:#}"))
 }
+
+/// The Python interpreter of the system, where `apt-get install python3-pyftpdlib
+/// python3-aiosmtpd` puts the modules (a `python3` earlier on PATH may be another one).
+pub fn system_python() -> &'static str {
+    if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    }
+}
+
+/// A port free on 127.0.0.1 a moment ago, for servers that cannot report the one they bound.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A helper process that lives until this value is dropped.
+pub struct Helper {
+    child: std::process::Child,
+    pub log: PathBuf,
+}
+
+impl Helper {
+    /// Starts `program args`, logging to `log`, and waits until `ready` holds (or fails with
+    /// the log after the deadline).
+    pub fn start(mut command: Command, log: PathBuf, ready: impl Fn() -> bool) -> Helper {
+        let file = std::fs::File::create(&log).expect("a log file");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("dup"))
+            .stderr(file)
+            .spawn()
+            .expect("the helper starts");
+        let mut helper = Helper { child, log };
+        let started = Instant::now();
+        while !ready() {
+            if let Ok(Some(status)) = helper.child.try_wait() {
+                panic!("helper exited with {status}:\n{}", helper.log_text());
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "helper not ready:\n{}",
+                helper.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        helper
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether something accepts connections on 127.0.0.1:`port`.
+pub fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// pyftpdlib serving `files` read-only over explicit FTPS (AUTH TLS, PROT P required) with
+/// the gateway's certificate, for `account`.
+pub struct FtpServer {
+    pub address: String,
+    _dir: tempfile::TempDir,
+    _helper: Helper,
+}
+
+const PYFTPDLIB: &str = r#"
+import sys
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import TLS_FTPHandler
+from pyftpdlib.servers import FTPServer
+root, port, user, password, cert, key = sys.argv[1:7]
+auth = DummyAuthorizer()
+auth.add_user(user, password, root, perm="elr")
+handler = TLS_FTPHandler
+handler.certfile = cert
+handler.keyfile = key
+handler.tls_control_required = True
+handler.tls_data_required = True
+handler.authorizer = auth
+FTPServer(("127.0.0.1", int(port)), handler).serve_forever()
+"#;
+
+impl FtpServer {
+    pub fn start(kxd: &Kxd, account: &Account, files: &[(&str, &[u8])]) -> FtpServer {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let root = dir.path().join("root");
+        for (name, data) in files {
+            let path = root.join(name);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(path, data).expect("write");
+        }
+        // The gateway's own certificate: it names 127.0.0.1 and the client trusts its CA.
+        let tls = kxd.data().join("tls");
+        let port = free_port();
+        let mut command = Command::new(system_python());
+        command
+            .arg("-c")
+            .arg(PYFTPDLIB)
+            .arg(&root)
+            .arg(port.to_string())
+            .arg(&account.id)
+            .arg(&account.password)
+            .arg(tls.join("server.pem"))
+            .arg(tls.join("server-key.pem"));
+        let helper = Helper::start(command, dir.path().join("ftp.log"), || listening(port));
+        FtpServer {
+            address: format!("127.0.0.1:{port}"),
+            _dir: dir,
+            _helper: helper,
+        }
+    }
+}
