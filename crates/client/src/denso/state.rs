@@ -163,6 +163,8 @@ pub(crate) struct StoredMessage {
     pub(crate) id: i64,
     /// The POP3 unique id it was fetched under.
     pub(crate) uid: String,
+    /// SHA-256 of the message as retrieved.
+    pub(crate) sha256: String,
     /// When it was fetched.
     pub(crate) fetched_at: String,
     /// Its kind, once applied.
@@ -468,7 +470,7 @@ impl State {
     /// Every stored message, oldest first (`unseen_only`: those `inbox` has not shown).
     pub(crate) fn messages(&self, unseen_only: bool) -> Result<Vec<StoredMessage>, StateError> {
         let mut stmt = self.db.prepare(
-            "SELECT id, uid, fetched_at, kind, number, seen, title, body, saved_to, problem
+            "SELECT id, uid, fetched_at, kind, number, seen, title, body, saved_to, problem, sha256
              FROM messages WHERE applied = 1 AND (?1 = 0 OR seen = 0) ORDER BY id",
         )?;
         let rows = stmt.query_map([unseen_only], |r| {
@@ -483,6 +485,7 @@ impl State {
                 body: r.get(7)?,
                 saved_to: r.get(8)?,
                 problem: r.get(9)?,
+                sha256: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
