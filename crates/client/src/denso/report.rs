@@ -82,19 +82,12 @@ impl CodeText {
         }
     }
 
+    /// Two lines: the code, where, the English text; under it the Japanese text.
     fn print(&self, out: &mut impl std::io::Write, indent: &str) -> std::io::Result<()> {
         match (self.message_en, self.message_ja) {
             (Some(en), Some(ja)) => {
-                writeln!(
-                    out,
-                    "{indent}{} {} ({}): {en}",
-                    self.code, self.context, "en"
-                )?;
-                writeln!(
-                    out,
-                    "{indent}{} {} ({}): {ja}",
-                    self.code, self.context, "ja"
-                )
+                writeln!(out, "{indent}{} {}: {en}", self.code, self.context)?;
+                writeln!(out, "{indent}       {ja}")
             }
             _ => writeln!(
                 out,
@@ -368,13 +361,13 @@ pub(crate) fn warnings(s: &Submission, info: Option<&TransmitInfo>) -> Vec<Strin
             .data_files
             .iter()
             .find(|f| f.name.eq_ignore_ascii_case(&receipt.file));
-        if let Some(held) = sent.and_then(|f| f.records) {
-            if receipt.total < held {
-                warnings.push(format!(
-                    "{}: the federation received {} of the {held} records the file held",
-                    receipt.file, receipt.total
-                ));
-            }
+        if let Some(held) = sent.and_then(|f| f.records)
+            && receipt.total < held
+        {
+            warnings.push(format!(
+                "{}: the federation received {} of the {held} records the file held",
+                receipt.file, receipt.total
+            ));
         }
     }
     let forms: Vec<&FormCounts> = info

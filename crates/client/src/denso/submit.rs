@@ -84,6 +84,11 @@ impl UsedNumbers for LocalNumbers {
     }
 }
 
+/// Builds a message for a transmission number (each kind of message has its own).
+trait BuildMessage: Fn(&TransmissionNumber) -> anyhow::Result<Message> {}
+
+impl<F: Fn(&TransmissionNumber) -> anyhow::Result<Message>> BuildMessage for F {}
+
 /// What one kind of message needs to be built for a given number.
 struct Draft {
     /// `DataSend`, `DataDelete` or `Upstream`.
@@ -93,7 +98,7 @@ struct Draft {
     /// The data files, as counted before sending.
     data_files: Vec<DataFileNote>,
     /// Builds the message for a number.
-    build: Box<dyn Fn(&TransmissionNumber) -> anyhow::Result<Message>>,
+    build: Box<dyn BuildMessage>,
 }
 
 /// The number for `serial`: the org code, the account's seq character, nine digits.
