@@ -270,26 +270,45 @@ pub(crate) fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         crate::denso_cmd::print_json(&rows)?;
     } else {
         let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
-            "{:<20}  {:<10}  {:<16}  {:<21}  {:<14}  {:<30}  CANCEL",
-            "NUMBER", "KIND", "FILES", "SENT", "ARRIVAL", "RECEPTION"
-        )?;
+        let mut rows = vec![
+            [
+                "NUMBER",
+                "KIND",
+                "FILES",
+                "SENT",
+                "ARRIVAL",
+                "RECEPTION",
+                "CANCEL",
+            ]
+            .map(str::to_owned),
+        ];
         for s in &submissions {
             let row = Row::of(s);
-            writeln!(
-                out,
-                "{:<20}  {:<10}  {:<16}  {:<21}  {:<14}  {:<30}  {}",
-                s.number,
-                s.kind,
+            rows.push([
+                s.number.clone(),
+                s.kind.clone(),
                 file_names(s),
                 row.sent,
                 row.arrival,
                 row.reception,
-                row.cancel
-            )?;
-            for code in codes(s) {
-                code.print(&mut out, "    ")?;
+                row.cancel,
+            ]);
+        }
+        let widths: Vec<usize> = (0..7)
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
+        for (i, row) in rows.iter().enumerate() {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(cell, &width)| format!("{cell:<width$}"))
+                .collect();
+            writeln!(out, "{}", cells.join("  ").trim_end())?;
+            // Under each submission, its codes with both texts.
+            if let Some(s) = i.checked_sub(1).and_then(|i| submissions.get(i)) {
+                for code in codes(s) {
+                    code.print(&mut out, "    ")?;
+                }
             }
         }
         if submissions.is_empty() {
