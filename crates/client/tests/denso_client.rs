@@ -342,3 +342,82 @@ fn upstream_notices_go_from_insurers_only() {
     let code = ErrorCode::UpstreamFromOffice;
     assert!(String::from_utf8_lossy(&out.stderr).contains(code.message_ja()));
 }
+
+/// A message larger than the server's SIZE and a file with a record error are refused before
+/// a number is spent; sent anyway, the record error comes back as DataErr with its code.
+#[test]
+fn sizes_and_record_errors_are_refused_before_a_number_is_spent() {
+    let kxd = Kxd::start_with(Env::TestLoopback, 0, |config| {
+        config.denso.max_message_size = 4096;
+    });
+    let account = kxd.account(&format!("J{OFFICE}5"));
+    let client = Client::new();
+    client.login(&kxd, &account, "default", &[]);
+
+    let big = client.file("BIG01.CSV", &data_file(60, 0));
+    let out = client.run(&["send", &big], None, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the server accepts at most 4096"),
+        "{stderr}"
+    );
+
+    let mut broken = data_file(1, 0);
+    broken.truncate(broken.len() - b"3,3\r\n".len());
+    let broken = client.file("BROKEN1.CSV", &broken);
+    let out = client.run(&["send", &broken], None, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let code = ErrorCode::EndRecord;
+    assert!(
+        stderr.contains(code.code()) && stderr.contains(code.message_ja()),
+        "{stderr}"
+    );
+    assert_eq!(client.json(&["status", "--all"]), serde_json::json!([]));
+
+    let number = client
+        .ok(&["send", "--no-check", &broken])
+        .trim()
+        .to_owned();
+    assert_eq!(number, format!("{OFFICE}5000000001"));
+    let status = client.fetch_until("default", |s| {
+        submission(s, &number)["regist_result"] == "Success"
+    });
+    let s = submission(&status, &number);
+    assert_eq!(s["files"][0]["result"], "DataErr");
+    assert_eq!(s["files"][0]["code"], code.code());
+    assert_eq!(s["codes"][0]["context"], "BROKEN1.CSV");
+    assert_eq!(s["codes"][0]["message_en"], code.message_en());
+}
+
+/// A crash after the number is reserved and before the message is sent: status shows the
+/// number as reserved, not sent, and the next submission takes the next number.
+#[test]
+fn a_number_reserved_but_not_sent_is_never_reused() {
+    let kxd = Kxd::start(Env::TestLoopback, 0);
+    let account = kxd.account(&format!("J{OFFICE}6"));
+    let client = Client::new();
+    client.login(&kxd, &account, "default", &[]);
+    let file = client.file("CLAIM01.CSV", &data_file(1, 0));
+    let crashed = client.run(
+        &["send", &file],
+        None,
+        &[("KX_TEST_CRASH_AFTER_RESERVE", "1")],
+    );
+    assert_eq!(crashed.status.code(), None, "killed by SIGABRT");
+    let table = client.ok(&["status"]);
+    assert!(
+        table.contains(&format!("{OFFICE}6000000001")) && table.contains("reserved, not sent"),
+        "{table}"
+    );
+    let next = client.ok(&["send", &file]).trim().to_owned();
+    assert_eq!(next, format!("{OFFICE}6000000002"));
+
+    // watch fetches on its own.
+    let watched = client.ok(&["watch", "--interval", "1", "--count", "3"]);
+    assert!(
+        watched.contains("Accept") && watched.contains(&next),
+        "{watched}"
+    );
+}

@@ -92,6 +92,9 @@ pub(crate) struct DataFileNote {
     pub(crate) name: String,
     /// Its data records, when the file's structure could be read.
     pub(crate) records: Option<u64>,
+    /// The structure error the federation will answer `DataErr` with, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) structure_error: Option<String>,
 }
 
 /// A submission as stored.

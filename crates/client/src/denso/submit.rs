@@ -4,12 +4,18 @@
 //! number is wasted or reused:
 //!
 //! 1. build it with the number the store would hand out next, and refuse locally, with the
-//!    spec's reason, what the federation would refuse ([`kx_denso::inspect`]);
+//!    spec's reason, what the federation would refuse ([`kx_denso::inspect`]) and the data
+//!    files whose record structure it would answer `DataErr`
+//!    ([`kx_denso::records::check_structure`]); `--no-check` sends them anyway, to see the
+//!    federation's own answer;
 //! 2. open the SMTP session (STARTTLS, AUTH) and refuse a message larger than the server's
 //!    `SIZE`;
 //! 3. reserve the number durably ([`State::reserve`]); a crash from here on leaves it marked
 //!    *reserved, not sent* and it is never handed out again;
 //! 4. build the final message, send it, record the outcome.
+//!
+//! For the test of step 3, `KX_TEST_CRASH_AFTER_RESERVE=1` aborts the process right after the
+//! reservation is committed; it has no other use.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -123,11 +129,17 @@ fn read_files(files: &[PathBuf]) -> anyhow::Result<Vec<Attachment>> {
         .collect()
 }
 
-/// The data records of a CSV, when its structure reads.
-fn records(data: &[u8]) -> Option<u64> {
-    kx_denso::records::check_structure(data)
-        .ok()
-        .map(|file| file.data.len() as u64)
+/// The test hook of the module docs.
+const CRASH_HOOK: &str = "KX_TEST_CRASH_AFTER_RESERVE";
+
+/// A CSV counted: its data records, or the structure error the federation will find.
+fn note(name: &str, data: &[u8]) -> DataFileNote {
+    let checked = kx_denso::records::check_structure(data);
+    DataFileNote {
+        name: name.to_owned(),
+        records: checked.as_ref().ok().map(|file| file.data.len() as u64),
+        structure_error: checked.err().map(|code| code.code().to_owned()),
+    }
 }
 
 /// The CSV files a submission carries, counted: LZH archives are unpacked in memory.
@@ -141,16 +153,10 @@ fn data_file_notes(files: &[Attachment]) -> Vec<DataFileNote> {
                 };
                 for entry in entries.iter().filter(|e| !e.entry.is_directory) {
                     let name = entry.entry.path.components().last().cloned();
-                    notes.push(DataFileNote {
-                        name: name.unwrap_or_default(),
-                        records: records(&entry.data),
-                    });
+                    notes.push(note(&name.unwrap_or_default(), &entry.data));
                 }
             }
-            _ => notes.push(DataFileNote {
-                name: file.name.clone(),
-                records: records(&file.data),
-            }),
+            _ => notes.push(note(&file.name, &file.data)),
         }
     }
     notes
@@ -295,8 +301,26 @@ fn submit(
             used: Some(&used),
         },
     );
-    if !inspection.is_valid() {
-        crate::denso_cmd::print_violations(&inspection, &mut std::io::stderr().lock())?;
+    let structure_errors: Vec<(&str, kx_denso::ErrorCode)> = draft
+        .data_files
+        .iter()
+        .filter_map(|f| {
+            let code = kx_denso::ErrorCode::from_code(f.structure_error.as_deref()?)?;
+            Some((f.name.as_str(), code))
+        })
+        .collect();
+    for (name, code) in &structure_errors {
+        eprintln!(
+            "  {} {name}: {} (the federation answers DataErr)\n         {}",
+            code.code(),
+            code.message_en(),
+            code.message_ja()
+        );
+    }
+    if !inspection.is_valid() || !structure_errors.is_empty() {
+        if !inspection.is_valid() {
+            crate::denso_cmd::print_violations(&inspection, &mut std::io::stderr().lock())?;
+        }
         if !no_check {
             eprintln!("kx denso: not sent: the federation would refuse this message");
             return Ok(ExitCode::from(EXIT_REFUSED));
@@ -315,6 +339,10 @@ fn submit(
             .map(|n| n.to_string())
             .unwrap_or_default()
     })?;
+    if std::env::var_os(CRASH_HOOK).is_some_and(|v| v == "1") {
+        eprintln!("kx denso: {CRASH_HOOK}: aborting after reserving {number}");
+        std::process::abort();
+    }
     let number: TransmissionNumber = number.parse()?;
     let message = (draft.build)(&number)?;
     let attachments: Vec<String> = match &message {

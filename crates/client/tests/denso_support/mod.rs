@@ -56,6 +56,11 @@ pub struct Kxd {
 impl Kxd {
     /// `kxd init` with the office, then `kxd serve`.
     pub fn start(env: Env, regist_interval: u64) -> Kxd {
+        Kxd::start_with(env, regist_interval, |_| {})
+    }
+
+    /// As [`Kxd::start`], with settings changed by `configure` before `kxd init`.
+    pub fn start_with(env: Env, regist_interval: u64, configure: impl FnOnce(&mut Config)) -> Kxd {
         let dir = tempfile::tempdir().expect("a temp dir");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -70,6 +75,7 @@ impl Kxd {
             Env::TestLoopback => EnvironmentSetting::TestLoopback,
         };
         config.denso.regist_interval = regist_interval;
+        configure(&mut config);
         runtime
             .block_on(kx_server::run::init(dir.path(), &config))
             .expect("kxd init");
