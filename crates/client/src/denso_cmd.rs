@@ -68,18 +68,10 @@ pub(crate) enum DensoCommand {
     /// Send an upstream notice (上り連絡) to the federation with the profile (prefectures,
     /// insurers and welfare offices only); with --from, only build it.
     Upstream {
-        /// Build the message as this sender (`ID@domain`) and write it instead of sending.
-        #[arg(long, value_name = "ADDR")]
-        from: Option<String>,
-        /// The address the upstream kind defines.
-        #[arg(long, value_name = "ADDR")]
-        to: Option<String>,
-        /// The Date header when building, RFC 2822 (default: now).
-        #[arg(long, value_name = "DATE")]
-        date: Option<String>,
-        /// When building: write the message here instead of standard output.
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
+        /// With --from: build the message and write it instead of sending it. --to is the
+        /// address the upstream kind defines.
+        #[command(flatten)]
+        common: ClientMessageArgs,
         /// The upstream kind (独自情報名) the federation defined.
         #[arg(long)]
         name: String,
@@ -130,9 +122,10 @@ pub(crate) enum DensoCommand {
 /// What every client-message builder takes.
 #[derive(Args)]
 pub(crate) struct ClientMessageArgs {
-    /// The sender: `ID@domain` or `"description" <ID@domain>`.
+    /// The sender: `ID@domain` or `"description" <ID@domain>` (required to build a
+    /// message; `kx denso upstream` without it sends with the profile).
     #[arg(long, value_name = "ADDR")]
-    from: String,
+    from: Option<String>,
     /// The recipient (default for DataSend/DataDelete: transmit@ the sender's domain).
     #[arg(long, value_name = "ADDR")]
     to: Option<String>,
@@ -164,43 +157,30 @@ pub(crate) fn run(cmd: DensoCommand) -> ExitCode {
             cancel,
         } => datadelete(common, &number, &cancel),
         DensoCommand::Upstream {
-            from: Some(from),
-            to,
-            date,
-            output,
+            common,
             name,
             unique,
             param,
             body,
             files,
             profile: _,
-        } => {
-            let common = ClientMessageArgs {
-                from,
-                to,
-                date,
-                output,
-            };
-            match unique {
-                Some(unique) => upstream(common, name, unique, param, body, &files),
-                None => Err(anyhow::anyhow!("--unique is required with --from")),
-            }
-        }
+        } if common.from.is_some() => match unique {
+            Some(unique) => upstream(common, name, unique, param, body, &files),
+            None => Err(anyhow::anyhow!("--unique is required with --from")),
+        },
         DensoCommand::Upstream {
-            from: None,
-            to,
+            common,
             name,
             unique,
             param,
             body,
             files,
             profile,
-            ..
         } => {
             return denso::exit(denso::upstream(denso::UpstreamSendArgs {
                 profile,
                 name,
-                to,
+                to: common.to,
                 unique,
                 param,
                 body,
@@ -605,11 +585,9 @@ fn print_summary(view: &MessageJson) {
 
 /// The sender's mailbox and the recipient (default: transmit@ the sender's domain).
 fn addresses(common: &ClientMessageArgs, default_to: bool) -> anyhow::Result<(Mailbox, Mailbox)> {
-    let from = Mailbox::parse(&common.from).map_err(|_| {
-        anyhow::anyhow!(
-            "--from {:?} is not addr@domain or \"description\" <addr@domain>",
-            common.from
-        )
+    let from = common.from.as_deref().context("--from is required")?;
+    let from = Mailbox::parse(from).map_err(|_| {
+        anyhow::anyhow!("--from {from:?} is not addr@domain or \"description\" <addr@domain>")
     })?;
     let to = match (&common.to, default_to) {
         (Some(to), _) => {
@@ -632,7 +610,7 @@ fn message_date(
     }
 }
 
-fn read_attachments(files: &[PathBuf]) -> anyhow::Result<Vec<Attachment>> {
+pub(crate) fn read_attachments(files: &[PathBuf]) -> anyhow::Result<Vec<Attachment>> {
     files
         .iter()
         .map(|path| {

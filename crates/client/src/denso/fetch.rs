@@ -27,6 +27,7 @@ use kx_lzh::Limits;
 use serde::Serialize;
 
 use super::profile::{Profile, split_host_port};
+use super::report::with_code;
 use super::state::{Applied, FileRow, State, StateError, Updates};
 use super::{EXIT_REFUSED, ProfileArgs};
 use crate::net::pop3::Pop3Session;
@@ -230,14 +231,6 @@ fn retrieve(profile: &Profile, state: &State, password: &str) -> anyhow::Result<
         on_server: listed.len(),
         new,
     })
-}
-
-/// A summary of the codes of a reply, e.g. `IFErr A10101`.
-fn with_code(result: &str, code: Option<&str>) -> String {
-    match code {
-        Some(code) => format!("{result} {code}"),
-        None => result.to_owned(),
-    }
 }
 
 /// Applies one stored message.

@@ -125,7 +125,8 @@ fn short_time(t: &str) -> String {
         .unwrap_or_else(|_| t.to_owned())
 }
 
-fn with_code(result: &str, code: Option<&str>) -> String {
+/// A result with its code, when it has one, e.g. `IFErr A10101`.
+pub(super) fn with_code(result: &str, code: Option<&str>) -> String {
     match code {
         Some(code) => format!("{result} {code}"),
         None => result.to_owned(),

@@ -114,21 +114,6 @@ fn number_for(profile: &Profile, serial: u64) -> anyhow::Result<TransmissionNumb
     Ok(TransmissionNumber::new(org, &serial)?)
 }
 
-fn read_files(files: &[PathBuf]) -> anyhow::Result<Vec<Attachment>> {
-    files
-        .iter()
-        .map(|path| {
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .with_context(|| format!("{} has no usable file name", path.display()))?;
-            let data =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            Ok(Attachment::new(name, data))
-        })
-        .collect()
-}
-
 /// The test hook of the module docs.
 const CRASH_HOOK: &str = "KX_TEST_CRASH_AFTER_RESERVE";
 
@@ -177,7 +162,7 @@ fn pack(number: &TransmissionNumber, files: &[Attachment]) -> anyhow::Result<Att
 /// `kx denso send`.
 pub(crate) fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
     let (profile, mut state) = args.profile.open()?;
-    let files = read_files(&args.files)?;
+    let files = crate::denso_cmd::read_attachments(&args.files)?;
     let data_files = data_file_notes(&files);
     let from = Mailbox::new(profile.address());
     let to = Mailbox::new(profile.settings.transmit.clone());
@@ -246,7 +231,7 @@ pub(crate) fn upstream(args: UpstreamSendArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(EXIT_REFUSED));
     }
-    let files = read_files(&args.files)?;
+    let files = crate::denso_cmd::read_attachments(&args.files)?;
     let from = Mailbox::new(profile.address());
     let to = match args.to {
         Some(to) => {

@@ -155,6 +155,25 @@ impl Endpoint {
     }
 }
 
+/// Every string over `alphabet` up to `max_len` characters: the inputs of the reference-model
+/// tests of the line protocols.
+#[cfg(test)]
+pub(crate) fn every_string(alphabet: &[u8], max_len: u32) -> Vec<Vec<u8>> {
+    let base = alphabet.len();
+    let mut out = Vec::new();
+    for len in 0..=max_len {
+        for mut n in 0..base.pow(len) {
+            let mut s = Vec::new();
+            for _ in 0..len {
+                s.push(alphabet[n % base]);
+                n /= base;
+            }
+            out.push(s);
+        }
+    }
+    out
+}
+
 /// Whether `host` is a loopback IP literal (127.0.0.0/8 or ::1). Names are not trusted: a
 /// resolver could map `localhost` anywhere.
 pub(crate) fn is_loopback(host: &str) -> bool {
