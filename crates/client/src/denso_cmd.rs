@@ -163,30 +163,22 @@ pub(crate) fn run(cmd: DensoCommand) -> ExitCode {
             param,
             body,
             files,
-            profile: _,
-        } if common.from.is_some() => match unique {
-            Some(unique) => upstream(common, name, unique, param, body, &files),
-            None => Err(anyhow::anyhow!("--unique is required with --from")),
-        },
-        DensoCommand::Upstream {
-            common,
-            name,
-            unique,
-            param,
-            body,
-            files,
             profile,
-        } => {
-            return denso::exit(denso::upstream(denso::UpstreamSendArgs {
-                profile,
-                name,
-                to: common.to,
-                unique,
-                param,
-                body,
-                files,
-            }));
-        }
+        } => match (&common.from, unique) {
+            (Some(_), Some(unique)) => upstream(common, name, unique, param, body, &files),
+            (Some(_), None) => Err(anyhow::anyhow!("--unique is required with --from")),
+            (None, unique) => {
+                return denso::exit(denso::upstream(denso::UpstreamSendArgs {
+                    profile,
+                    name,
+                    to: common.to,
+                    unique,
+                    param,
+                    body,
+                    files,
+                }));
+            }
+        },
         DensoCommand::Codes { json } => codes(json),
         DensoCommand::Login(args) => return denso::exit(denso::login(args)),
         DensoCommand::Profiles { home } => return denso::exit(denso::profiles(home)),

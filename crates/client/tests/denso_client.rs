@@ -3,17 +3,16 @@
 
 mod denso_support;
 
-use denso_support::{Client, DOMAIN, Env, Kxd, OFFICE, data_file, submission};
+use denso_support::{
+    Client, DOMAIN, Env, Kxd, OFFICE, data_file, logged_in, logged_in_with, submission,
+};
 use kx_denso::ErrorCode;
 
 /// Sends two CSVs and one LZH of them; fetch applies Accept and Regist to each, per file; show
 /// gives the counts in words and warns about claims without benefit-management forms.
 #[test]
 fn send_fetch_status_shows_accept_and_regist_per_file() {
-    let kxd = Kxd::start(Env::Production, 0);
-    let account = kxd.account(&format!("J{OFFICE}1"));
-    let client = Client::new();
-    client.login(&kxd, &account, "default", &[]);
+    let (_kxd, client) = logged_in(Env::Production, 0, &format!("J{OFFICE}1"));
 
     let claims = client.file("CLAIMS01.CSV", &data_file(2, 0));
     let benefit = client.file("BENEFIT1.CSV", &data_file(0, 1));
@@ -75,34 +74,28 @@ fn send_fetch_status_shows_accept_and_regist_per_file() {
 /// and no number is spent; sent anyway, the server's IFErr comes back with the same code.
 #[test]
 fn an_invalid_file_is_refused_locally_and_by_the_server_with_its_code() {
-    let kxd = Kxd::start(Env::TestLoopback, 0);
-    let account = kxd.account(&format!("J{OFFICE}2"));
-    let client = Client::new();
-    client.login(&kxd, &account, "office", &[]);
+    let (_kxd, client) = logged_in(Env::TestLoopback, 0, &format!("J{OFFICE}2"));
     let bad = client.file("claims-april.txt", &data_file(1, 0));
 
-    let out = client.run(&["send", "--profile", "office", &bad], None, &[]);
+    let out = client.run(&["send", &bad], None, &[]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let code = ErrorCode::FileName;
     assert!(stderr.contains(code.code()), "{stderr}");
     assert!(stderr.contains(code.message_en()), "{stderr}");
     assert!(stderr.contains(code.message_ja()), "{stderr}");
-    let status = client.json(&["status", "--all", "--profile", "office"]);
+    let status = client.json(&["status", "--all"]);
     assert_eq!(status, serde_json::json!([]), "nothing reserved");
 
-    let number = client
-        .ok(&["send", "--no-check", "--profile", "office", &bad])
-        .trim()
-        .to_owned();
-    let status = client.fetch_until("office", |s| {
+    let number = client.ok(&["send", "--no-check", &bad]).trim().to_owned();
+    let status = client.fetch_until("default", |s| {
         submission(s, &number)["accept_result"] == "IFErr"
     });
     let s = submission(&status, &number);
     assert_eq!(s["accept_code"], code.code());
     assert_eq!(s["codes"][0]["message_ja"], code.message_ja());
     assert_eq!(s["codes"][0]["message_en"], code.message_en());
-    let table = client.expect(1, &["status", "--profile", "office"]);
+    let table = client.expect(1, &["status"]);
     assert!(table.contains(&format!("IFErr {}", code.code())), "{table}");
     assert!(table.contains(code.message_ja()), "{table}");
 }
@@ -110,10 +103,7 @@ fn an_invalid_file_is_refused_locally_and_by_the_server_with_its_code() {
 /// A DataSend cancelled before its Regist: DeleteRegist Success on both rows.
 #[test]
 fn cancel_gets_delete_regist() {
-    let kxd = Kxd::start(Env::TestLoopback, 3600);
-    let account = kxd.account(&format!("J{OFFICE}3"));
-    let client = Client::new();
-    client.login(&kxd, &account, "default", &[]);
+    let (_kxd, client) = logged_in(Env::TestLoopback, 3600, &format!("J{OFFICE}3"));
     let file = client.file("CLAIM01.CSV", &data_file(1, 0));
     let number = client.ok(&["send", &file]).trim().to_owned();
     let cancel = client.ok(&["cancel", &number]);
@@ -139,10 +129,7 @@ fn cancel_gets_delete_regist() {
 /// body in the inbox, its attachment kept.
 #[test]
 fn results_are_extracted_and_contacts_are_readable() {
-    let kxd = Kxd::start(Env::Production, 0);
-    let master = kxd.account(&format!("J{OFFICE}0"));
-    let client = Client::new();
-    client.login(&kxd, &master, "default", &[]);
+    let (kxd, client) = logged_in(Env::Production, 0, &format!("J{OFFICE}0"));
 
     let data = data_file(3, 0);
     let file = client.file("out1.csv", &data);
@@ -152,12 +139,12 @@ fn results_are_extracted_and_contacts_are_readable() {
         "３月の請求書の締め切りは、１２日（月）１７：００迄です。\n".as_bytes(),
     );
     let note = client.file("note.pdf", b"%PDF-1.4 demo");
-    let id = master.id.as_str();
+    let id = format!("J{OFFICE}0");
     kxd.admin(&[
         "contact",
         "send",
         "--to",
-        id,
+        &id,
         "--title",
         "３月の請求書締め切りのお知らせ",
         "--body-file",
@@ -200,17 +187,14 @@ fn results_are_extracted_and_contacts_are_readable() {
 /// exactly one copy of each message, and leaves the server's mailbox empty.
 #[test]
 fn a_crash_between_retr_and_dele_loses_nothing_and_duplicates_nothing() {
-    let kxd = Kxd::start(Env::Production, 0);
-    let master = kxd.account(&format!("J{OFFICE}0"));
-    let client = Client::new();
-    client.login(&kxd, &master, "default", &[]);
+    let (kxd, client) = logged_in(Env::Production, 0, &format!("J{OFFICE}0"));
     let body = client.file("body.txt", "本文です。\n".as_bytes());
     for title in ["一通目", "二通目", "三通目"] {
         kxd.admin(&[
             "contact",
             "send",
             "--to",
-            &master.id,
+            &format!("J{OFFICE}0"),
             "--title",
             title,
             "--body-file",
@@ -347,12 +331,9 @@ fn upstream_notices_go_from_insurers_only() {
 /// a number is spent; sent anyway, the record error comes back as DataErr with its code.
 #[test]
 fn sizes_and_record_errors_are_refused_before_a_number_is_spent() {
-    let kxd = Kxd::start_with(Env::TestLoopback, 0, |config| {
+    let (_kxd, client) = logged_in_with(Env::TestLoopback, 0, &format!("J{OFFICE}5"), |config| {
         config.denso.max_message_size = 4096;
     });
-    let account = kxd.account(&format!("J{OFFICE}5"));
-    let client = Client::new();
-    client.login(&kxd, &account, "default", &[]);
 
     let big = client.file("BIG01.CSV", &data_file(60, 0));
     let out = client.run(&["send", &big], None, &[]);
@@ -395,10 +376,7 @@ fn sizes_and_record_errors_are_refused_before_a_number_is_spent() {
 /// number as reserved, not sent, and the next submission takes the next number.
 #[test]
 fn a_number_reserved_but_not_sent_is_never_reused() {
-    let kxd = Kxd::start(Env::TestLoopback, 0);
-    let account = kxd.account(&format!("J{OFFICE}6"));
-    let client = Client::new();
-    client.login(&kxd, &account, "default", &[]);
+    let (_kxd, client) = logged_in(Env::TestLoopback, 0, &format!("J{OFFICE}6"));
     let file = client.file("CLAIM01.CSV", &data_file(1, 0));
     let crashed = client.run(
         &["send", &file],

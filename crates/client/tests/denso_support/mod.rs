@@ -271,6 +271,25 @@ impl Client {
     }
 }
 
+/// A gateway with the account `id` and a client logged in to it as profile `default`.
+pub fn logged_in(env: Env, regist_interval: u64, id: &str) -> (Kxd, Client) {
+    logged_in_with(env, regist_interval, id, |_| {})
+}
+
+/// As [`logged_in`], with the gateway's settings changed by `configure`.
+pub fn logged_in_with(
+    env: Env,
+    regist_interval: u64,
+    id: &str,
+    configure: impl FnOnce(&mut Config),
+) -> (Kxd, Client) {
+    let kxd = Kxd::start_with(env, regist_interval, configure);
+    let account = kxd.account(id);
+    let client = Client::new();
+    client.login(&kxd, &account, "default", &[]);
+    (kxd, client)
+}
+
 /// A Shift_JIS data file with a control record, `claims` claim records (7111) and
 /// `benefit` benefit-management records (8221), and its end record.
 pub fn data_file(claims: usize, benefit: usize) -> Vec<u8> {
