@@ -173,6 +173,9 @@ impl Row {
                     })
                     .collect::<Vec<_>>()
                     .join(", "),
+                (None, _) if s.cancel_result.as_deref() == Some("Success") => {
+                    "- (cancelled)".to_owned()
+                }
                 (None, Some("Success")) => "waiting".to_owned(),
                 (None, _) => "-".to_owned(),
             }
@@ -181,6 +184,11 @@ impl Row {
             (Some(result), Some(by), _) => {
                 format!("{} by {by}", with_code(result, s.cancel_code.as_deref()))
             }
+            (Some(result), None, "DataDelete") => format!(
+                "of {}: {}",
+                s.target.as_deref().unwrap_or("?"),
+                with_code(result, s.cancel_code.as_deref())
+            ),
             (Some(result), None, _) => with_code(result, s.cancel_code.as_deref()),
             (None, _, "DataDelete") => {
                 format!("of {}: waiting", s.target.as_deref().unwrap_or("?"))
