@@ -156,6 +156,8 @@ pub(crate) fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
         (None, Some(domain)) => (args.id.clone(), domain),
         (None, None) => anyhow::bail!("give --id ID@DOMAIN, or --domain"),
     };
+    id.parse::<kx_denso::AccountId>()
+        .with_context(|| format!("{id:?} is not a 伝送 account ID"))?;
     for (what, value) in [("--smtp", &args.smtp), ("--pop3", &args.pop3)] {
         profile::split_host_port(value).with_context(|| what.to_owned())?;
     }
@@ -173,6 +175,27 @@ pub(crate) fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
         insecure_plaintext: args.insecure_plaintext,
         timeout_seconds: args.timeout,
     };
+    // Both servers must take the password before the profile is written: a typo must not
+    // replace a working profile.
+    let check = crate::net::pop3::Pop3Session::open(
+        &settings.endpoint(&settings.pop3, args.ca.as_deref())?,
+        &settings.id,
+        &password,
+    )
+    .and_then(|session| {
+        let tls = session.is_tls();
+        session.quit().map(|()| tls)
+    })
+    .with_context(|| format!("POP3 login at {}", settings.pop3));
+    let smtp = crate::net::smtp::SmtpSession::open(
+        &settings.endpoint(&settings.smtp, args.ca.as_deref())?,
+        &settings.id,
+        &password,
+    )
+    .map(crate::net::smtp::SmtpSession::quit)
+    .with_context(|| format!("SMTP login at {}", settings.smtp));
+    let tls = check?;
+    smtp?;
     let home = profile::home(args.profile.home.as_deref())?;
     let saved = (!args.no_save_password).then_some(password.as_str());
     let profile = Profile::save(
@@ -182,26 +205,6 @@ pub(crate) fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
         args.ca.as_deref(),
         saved,
     )?;
-    // Both servers must take the password before the user relies on the profile.
-    let check = crate::net::pop3::Pop3Session::open(
-        &profile.endpoint(&profile.settings.pop3)?,
-        &profile.settings.id,
-        &password,
-    )
-    .and_then(|session| {
-        let tls = session.is_tls();
-        session.quit().map(|()| tls)
-    })
-    .with_context(|| format!("POP3 login at {}", profile.settings.pop3));
-    let smtp = crate::net::smtp::SmtpSession::open(
-        &profile.endpoint(&profile.settings.smtp)?,
-        &profile.settings.id,
-        &password,
-    )
-    .map(crate::net::smtp::SmtpSession::quit)
-    .with_context(|| format!("SMTP login at {}", profile.settings.smtp));
-    let tls = check?;
-    smtp?;
     State::open(&profile.dir.join(profile::STATE_FILE))?;
     println!(
         "profile {:?} saved in {}",

@@ -226,15 +226,23 @@ impl Profile {
 
     /// The TLS settings and endpoint for `host:port`.
     pub(crate) fn endpoint(&self, host_port: &str) -> anyhow::Result<Endpoint> {
-        let (host, port) = split_host_port(host_port)?;
         let ca = self.dir.join(CA_FILE);
-        let tls = net::tls::client_config(self.settings.private_ca.then_some(ca.as_path()))?;
+        self.settings
+            .endpoint(host_port, self.settings.private_ca.then_some(ca.as_path()))
+    }
+}
+
+impl Settings {
+    /// The endpoint for `host:port`, trusting `ca` (else the system store).
+    pub(crate) fn endpoint(&self, host_port: &str, ca: Option<&Path>) -> anyhow::Result<Endpoint> {
+        let (host, port) = split_host_port(host_port)?;
+        let tls = net::tls::client_config(ca)?;
         Ok(Endpoint {
             host,
             port,
             tls: Arc::clone(&tls),
-            insecure_plaintext: self.settings.insecure_plaintext,
-            timeout: Duration::from_secs(self.settings.timeout_seconds.max(1)),
+            insecure_plaintext: self.insecure_plaintext,
+            timeout: Duration::from_secs(self.timeout_seconds.max(1)),
         })
     }
 }

@@ -307,7 +307,9 @@ fn submit(
             crate::denso_cmd::print_violations(&inspection, &mut std::io::stderr().lock())?;
         }
         if !no_check {
-            eprintln!("kx denso: not sent (no number used): the federation would refuse this message");
+            eprintln!(
+                "kx denso: not sent (no number used): the federation would refuse this message"
+            );
             return Ok(ExitCode::from(EXIT_REFUSED));
         }
         eprintln!("kx denso: --no-check: sending it anyway");
