@@ -68,6 +68,29 @@ fn send_fetch_status_shows_accept_and_regist_per_file() {
     assert!(shown.contains("warning: 2 claim(s)"), "{shown}");
     let shown = client.ok(&["show", &first]);
     assert!(!shown.contains("warning"), "{shown}");
+
+    // A claim with month 13: Success with format errors, described line by line.
+    let text = String::from_utf8(data_file(1, 0)).expect("ASCII");
+    let month13 = client.file(
+        "MONTH13.CSV",
+        text.replacen("7111,202604,", "7111,202613,", 1).as_bytes(),
+    );
+    let number = client.ok(&["send", &month13]).trim().to_owned();
+    client.fetch_until("default", |status| {
+        submission(status, &number)["regist_result"] == "Success"
+    });
+    let shown = client.expect(1, &["show", &number]);
+    assert!(
+        shown.contains("MONTH13.CSV  Success, format errors (CsvErr.txt)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("format errors (CsvErr.txt)\n    MONTH13.CSV line 2 item 2:"),
+        "{shown}"
+    );
+    let json = client.json(&["show", &number]);
+    assert_eq!(json["csv_err"][0]["file"], "MONTH13.CSV", "{json:#}");
+    assert_eq!(json["csv_err"][0]["item"], 2, "{json:#}");
 }
 
 /// What the federation would refuse is refused locally with the spec's code and both texts,

@@ -529,6 +529,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn service_notice_locations() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let settings = |ftp: Option<&str>| super::super::profile::Settings {
+            id: "J13123456780".into(),
+            domain: "denso.test.kokuho".into(),
+            smtp: "127.0.0.1:25".into(),
+            pop3: "127.0.0.1:110".into(),
+            ftp: ftp.map(str::to_owned),
+            transmit: "transmit@denso.test.kokuho".into(),
+            private_ca: false,
+            insecure_plaintext: false,
+            timeout_seconds: 5,
+        };
+        let with_area = Profile::save(dir.path(), "a", settings(Some("10.0.0.1:2121")), None, None)
+            .expect("saved");
+        assert_eq!(
+            ftp_location(&with_area, "/kaigo/exchangeinfo322").expect("ok"),
+            ("10.0.0.1:2121".into(), "/kaigo/exchangeinfo322".into())
+        );
+        assert_eq!(
+            ftp_location(&with_area, "ftp://ftp.example:990/x/y").expect("ok"),
+            ("ftp.example:990".into(), "/x/y".into())
+        );
+        assert_eq!(
+            ftp_location(&with_area, "ftp://ftp.example/x").expect("ok"),
+            ("ftp.example:21".into(), "/x".into())
+        );
+        let without = Profile::save(dir.path(), "b", settings(None), None, None).expect("saved");
+        let e = ftp_location(&without, "/kaigo/x").expect_err("no area");
+        assert!(e.to_string().contains("--ftp"), "{e}");
+    }
+
+    #[test]
     fn names_from_the_server_stay_in_their_directory() {
         assert_eq!(safe_name("a.csv"), "a.csv");
         assert_eq!(safe_name("../x"), "__x");

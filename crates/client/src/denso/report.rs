@@ -654,3 +654,100 @@ pub(crate) fn inbox(args: InboxArgs) -> anyhow::Result<ExitCode> {
     state.mark_seen(&ids)?;
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use kx_denso::records::Receipt;
+
+    use super::super::state::{DataFileNote, FileRow};
+    use super::*;
+
+    fn submission(files: &[(&str, u64)]) -> Submission {
+        Submission {
+            number: "13123456780000000001".into(),
+            kind: "DataSend".into(),
+            regist_result: Some("Success".into()),
+            data_files: files
+                .iter()
+                .map(|(name, records)| DataFileNote {
+                    name: (*name).into(),
+                    records: Some(*records),
+                    structure_error: None,
+                })
+                .collect(),
+            files: files
+                .iter()
+                .map(|(name, _)| FileRow {
+                    name: (*name).into(),
+                    result: "Success".into(),
+                    code: None,
+                    format_error: false,
+                })
+                .collect(),
+            ..Submission::default()
+        }
+    }
+
+    fn receipt(file: &str, claims: u64, benefit: u64, total: u64) -> Receipt {
+        Receipt {
+            file: file.into(),
+            forms: Some(FormCounts {
+                claims,
+                benefit_management: benefit,
+                reexaminations: 0,
+            }),
+            total,
+        }
+    }
+
+    #[test]
+    fn complete_receptions_raise_no_warning() {
+        let s = submission(&[("A.CSV", 2), ("B.CSV", 1)]);
+        let info = TransmitInfo {
+            receipts: vec![receipt("A.CSV", 2, 0, 2), receipt("B.CSV", 0, 1, 1)],
+            errors: Vec::new(),
+        };
+        assert_eq!(warnings(&s, Some(&info)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn incomplete_receptions_are_named() {
+        let mut s = submission(&[("A.CSV", 5), ("B.CSV", 1)]);
+        s.files.pop();
+        let info = TransmitInfo {
+            receipts: vec![receipt("A.CSV", 3, 0, 3)],
+            errors: Vec::new(),
+        };
+        let w = warnings(&s, Some(&info));
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].contains("B.CSV was sent but the Regist does not list it"));
+        assert!(w[1].contains("A.CSV: the federation received 3 of the 5 records"));
+        assert!(w[2].contains("no benefit-management form"));
+    }
+
+    #[test]
+    fn counts_read_as_words() {
+        assert_eq!(counts_in_words(1, None), "1 record in all");
+        let forms = FormCounts {
+            claims: 1,
+            benefit_management: 2,
+            reexaminations: 0,
+        };
+        assert_eq!(
+            counts_in_words(3, Some(&forms)),
+            "3 records in all: 1 claim (請求書), 2 benefit-management forms (給付管理票), \
+             0 re-examination requests (再審査申立書)"
+        );
+    }
+
+    #[test]
+    fn codes_carry_both_texts_or_say_they_are_unknown() {
+        let known = CodeText::new("arrival", ErrorCode::FileName.code());
+        assert_eq!(known.message_ja, Some(ErrorCode::FileName.message_ja()));
+        let mut out = Vec::new();
+        CodeText::new("arrival", "Z99999")
+            .print(&mut out, "")
+            .expect("written");
+        assert!(String::from_utf8_lossy(&out).contains("does not know"));
+    }
+}

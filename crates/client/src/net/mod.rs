@@ -294,3 +294,42 @@ impl Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_literals_count_as_loopback() {
+        for host in ["127.0.0.1", "127.1.2.3", "::1", "[::1]"] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in ["localhost", "10.0.0.1", "example.com", "::2", ""] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn plaintext_is_refused_off_loopback_before_connecting() {
+        let endpoint = Endpoint {
+            host: "192.0.2.1".into(),
+            port: 25,
+            // No trust anchors: the check under test runs before TLS matters.
+            tls: Arc::new(
+                ClientConfig::builder_with_provider(Arc::new(
+                    rustls::crypto::ring::default_provider(),
+                ))
+                .with_safe_default_protocol_versions()
+                .expect("TLS versions")
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
+            ),
+            insecure_plaintext: true,
+            timeout: Duration::from_secs(1),
+        };
+        assert!(matches!(
+            endpoint.connect(),
+            Err(NetError::PlaintextNotLoopback(host)) if host == "192.0.2.1"
+        ));
+    }
+}
