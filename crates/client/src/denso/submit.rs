@@ -322,6 +322,8 @@ fn submit(
     session.check_size(bytes.len()).context("not sent")?;
 
     let number = state.reserve(&org_code, draft.kind, |serial| {
+        // Cannot fail: the org is the account's own, and its seq plus nine digits is always a
+        // valid serial (the candidate above was built the same way).
         number_for(profile, serial)
             .map(|n| n.to_string())
             .unwrap_or_default()

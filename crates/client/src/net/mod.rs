@@ -26,10 +26,11 @@ pub(crate) use line::LineError;
 /// The default time a socket may wait for the peer before the session fails.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The longest reply line accepted: RFC 5321 allows 512 octets and RFC 1939 512 for POP3
-/// status lines, but message lines may run to 998 (RFC 5322); anything longer is a peer out
-/// of step.
-const MAX_LINE: usize = 8192;
+/// The longest line accepted. Replies are short (RFC 5321 and RFC 1939: 512 octets), and message
+/// lines should stay under 998 (RFC 5322), but mail in the wild breaks that, and one overlong
+/// line must not make a message, and with it the whole mailbox, impossible to fetch; the
+/// limit only stops a peer that never ends a line.
+const MAX_LINE: usize = 1024 * 1024;
 
 /// What went wrong talking to a server.
 #[derive(Debug, thiserror::Error)]
