@@ -356,9 +356,10 @@ fn submit(
         Ok(_) => {
             state.mark_sent(number.as_str(), None)?;
             session.quit();
-            match (draft.kind, &draft.target) {
-                ("DataDelete", Some(target)) => println!("{number} (cancels {target})"),
-                ("Upstream", Some(kind)) => println!("{number} ({kind})"),
+            match &message {
+                Message::DataDelete(m) => println!("{number} (cancels {})", m.cancel),
+                // The unique number, which --unique may have fixed.
+                Message::Upstream(m) => println!("{} ({})", m.unique, m.kind),
                 _ => println!("{number}"),
             }
             Ok(ExitCode::SUCCESS)
