@@ -1,6 +1,9 @@
 //! The SMTP and POP3 clients of `kx denso` against servers this project did not write:
 //! Python's `aiosmtpd` (SMTP with STARTTLS and AUTH) and Debian's `dovecot-pop3d` (POP3 with
 //! STLS), both on loopback with a certificate made for the test.
+//!
+//! Runs as root, as `scripts/test` does on CI: dovecot's mail processes run as `nobody`, so the
+//! test hands the maildirs to that user.
 
 mod denso_support;
 
