@@ -248,7 +248,8 @@ fn a_crash_between_retr_and_dele_loses_nothing_and_duplicates_nothing() {
 }
 
 /// A service notice makes fetch download the announced data from the FTP area (Python's
-/// pyftpdlib with FTP over TLS, read-only) into downloads/<date>/.
+/// pyftpdlib with FTP over TLS, read-only) into downloads/<date>/: a file, or every file of a
+/// directory.
 #[test]
 fn a_service_notice_downloads_the_announced_data() {
     let kxd = Kxd::start(Env::Production, 0);
@@ -256,27 +257,41 @@ fn a_service_notice_downloads_the_announced_data() {
     let ftp = denso_support::FtpServer::start(
         &kxd,
         &master,
-        &[("kaigo/exchangeinfo322", b"exchange info\r\n")],
+        &[
+            ("kaigo/exchangeinfo322", b"exchange info\r\n"),
+            ("kaigo/exchangeinfo323/A0000001.CSV", b"a\r\n"),
+            ("kaigo/exchangeinfo323/B0000001.CSV", b"b\r\n"),
+        ],
     );
     let client = Client::new();
     client.login(&kxd, &master, "default", &["--ftp", &ftp.address]);
-    kxd.admin(&[
-        "service",
-        "notify",
-        "--org",
-        OFFICE,
-        "--location",
-        "/kaigo/exchangeinfo322",
-    ]);
+    for location in ["/kaigo/exchangeinfo322", "/kaigo/exchangeinfo323"] {
+        kxd.admin(&["service", "notify", "--org", OFFICE, "--location", location]);
+    }
     let fetched = client.json(&["fetch"]);
-    let applied = &fetched["applied"][0];
-    assert_eq!(applied["kind"], "ServiceInfo", "{fetched:#}");
-    assert_eq!(applied["problem"], serde_json::Value::Null, "{fetched:#}");
-    let path = applied["saved_to"].as_str().expect("a path");
-    assert!(path.ends_with("exchangeinfo322"), "{path}");
+    let saved: Vec<std::path::PathBuf> = fetched["applied"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|applied| {
+            assert_eq!(applied["kind"], "ServiceInfo", "{fetched:#}");
+            assert_eq!(applied["problem"], serde_json::Value::Null, "{fetched:#}");
+            applied["saved_to"].as_str().expect("a path").into()
+        })
+        .collect();
+    assert_eq!(saved.len(), 2, "{fetched:#}");
+    assert!(saved[0].ends_with("exchangeinfo322"));
     assert_eq!(
-        std::fs::read(path).expect("downloaded"),
+        std::fs::read(&saved[0]).expect("downloaded"),
         b"exchange info\r\n"
+    );
+    assert_eq!(
+        std::fs::read(saved[1].join("A0000001.CSV")).expect("downloaded"),
+        b"a\r\n"
+    );
+    assert_eq!(
+        std::fs::read(saved[1].join("B0000001.CSV")).expect("downloaded"),
+        b"b\r\n"
     );
     let inbox = client.ok(&["inbox"]);
     assert!(

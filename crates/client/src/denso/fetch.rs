@@ -30,8 +30,9 @@ use super::profile::{Profile, split_host_port};
 use super::report::with_code;
 use super::state::{Applied, FileRow, State, StateError, Updates};
 use super::{EXIT_REFUSED, ProfileArgs};
+use crate::net::ftp::FtpSession;
 use crate::net::pop3::Pop3Session;
-use crate::net::{Endpoint, ftp};
+use crate::net::{Endpoint, NetError};
 
 /// The test hook of the module docs.
 const CRASH_HOOK: &str = "KX_TEST_CRASH_AFTER_RETR";
@@ -490,7 +491,8 @@ fn ftp_location(profile: &Profile, location: &str) -> anyhow::Result<(String, St
     Ok((area, location.to_owned()))
 }
 
-/// Downloads what a service notice announces into `downloads/<date>/<name>`.
+/// Downloads what a service notice announces into `downloads/<date>/<name>`: the file, or,
+/// when the location is a directory, every file in it into `downloads/<date>/<name>/`.
 fn download(
     profile: &Profile,
     password: &str,
@@ -509,18 +511,37 @@ fn download(
     split_host_port(&area)?;
     let endpoint: Endpoint = profile.endpoint(&area)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let context = || format!("downloading {path} from {area}");
+    let mut session =
+        FtpSession::open(&endpoint, &profile.settings.id, password).with_context(context)?;
     let mut temp = tempfile::NamedTempFile::new_in(&dir)?;
-    ftp::retrieve(
-        &endpoint,
-        &profile.settings.id,
-        password,
-        &path,
-        temp.as_file_mut(),
-    )
-    .with_context(|| format!("downloading {path} from {area}"))?;
-    temp.as_file().sync_all()?;
-    temp.persist(&target)
-        .with_context(|| format!("cannot write {}", target.display()))?;
+    match session.retrieve(&path, temp.as_file_mut()) {
+        Ok(_) => {
+            temp.as_file().sync_all()?;
+            temp.persist(&target)
+                .with_context(|| format!("cannot write {}", target.display()))?;
+        }
+        // Not a plain file: a directory of prepared data.
+        Err(NetError::Refused { .. }) => {
+            drop(temp);
+            let names = session.list(&path).with_context(context)?;
+            if names.is_empty() {
+                anyhow::bail!("{path} on {area} is neither a file nor a directory with files");
+            }
+            publish_dir(&target, |tree| {
+                for file in &names {
+                    let mut out = std::fs::File::create(tree.join(safe_name(file)))?;
+                    session
+                        .retrieve(&format!("{}/{file}", path.trim_end_matches('/')), &mut out)
+                        .with_context(context)?;
+                    out.sync_all()?;
+                }
+                Ok(())
+            })?;
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(context())),
+    }
+    session.quit();
     Ok(target)
 }
 

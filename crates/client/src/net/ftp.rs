@@ -1,6 +1,6 @@
 //! A read-only FTP client (RFC 959, RFC 2428 EPSV, RFC 4217 FTP over TLS) for the download
-//! area a service notice points at (spec §6.8): log in, retrieve one file in binary mode over
-//! a passive data connection, quit.
+//! area a service notice points at (spec §6.8): log in, list a directory, retrieve files in
+//! binary mode over passive data connections, quit.
 //!
 //! The control connection is upgraded with `AUTH TLS` and the data connection protected with
 //! `PROT P` before the password is sent, as for SMTP and POP3. The data connection always goes
@@ -64,59 +64,97 @@ pub(crate) fn parse_pasv(text: &str) -> Option<u16> {
     }
 }
 
-/// Downloads `path` from the FTP server at `endpoint` into `out`, logged in as `user`;
-/// returns the number of bytes.
-pub(crate) fn retrieve(
-    endpoint: &Endpoint,
-    user: &str,
-    password: &str,
-    path: &str,
-    out: &mut impl Write,
-) -> Result<u64, NetError> {
-    let mut control = endpoint.connect()?;
-    expect(&mut control, "greeting", &[220])?;
-    if !endpoint.insecure_plaintext {
-        control.command("AUTH TLS")?;
-        match expect(&mut control, "AUTH TLS", &[234]) {
-            Ok(_) => {}
-            Err(NetError::Refused { .. }) => {
-                return Err(NetError::NoTls(endpoint.display(), "AUTH TLS"));
+/// A logged-in FTP session (binary mode).
+pub(crate) struct FtpSession {
+    control: Connection,
+    endpoint: Endpoint,
+}
+
+impl FtpSession {
+    /// Connects, protects the control connection with `AUTH TLS` and the data connections
+    /// with `PROT P` (unless the endpoint is loopback plaintext), logs in as `user`.
+    pub(crate) fn open(
+        endpoint: &Endpoint,
+        user: &str,
+        password: &str,
+    ) -> Result<FtpSession, NetError> {
+        let mut control = endpoint.connect()?;
+        expect(&mut control, "greeting", &[220])?;
+        if !endpoint.insecure_plaintext {
+            control.command("AUTH TLS")?;
+            match expect(&mut control, "AUTH TLS", &[234]) {
+                Ok(_) => {}
+                Err(NetError::Refused { .. }) => {
+                    return Err(NetError::NoTls(endpoint.display(), "AUTH TLS"));
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
+            control = control.start_tls(endpoint)?;
         }
-        control = control.start_tls(endpoint)?;
+        control.command(&format!("USER {user}"))?;
+        let reply = expect(&mut control, "USER", &[230, 331])?;
+        if reply.code == 331 {
+            control.command(&format!("PASS {password}"))?;
+            expect(&mut control, "PASS", &[230])?;
+        }
+        if !endpoint.insecure_plaintext {
+            control.command("PBSZ 0")?;
+            expect(&mut control, "PBSZ", &[200])?;
+            control.command("PROT P")?;
+            expect(&mut control, "PROT", &[200])?;
+        }
+        control.command("TYPE I")?;
+        expect(&mut control, "TYPE", &[200])?;
+        Ok(FtpSession {
+            control,
+            endpoint: endpoint.clone(),
+        })
     }
-    control.command(&format!("USER {user}"))?;
-    let reply = expect(&mut control, "USER", &[230, 331])?;
-    if reply.code == 331 {
-        control.command(&format!("PASS {password}"))?;
-        expect(&mut control, "PASS", &[230])?;
+
+    /// Downloads the file `path` into `out`; returns its size. A path that is not a plain
+    /// file is refused by the server (`550`), as [`NetError::Refused`].
+    pub(crate) fn retrieve(&mut self, path: &str, out: &mut impl Write) -> Result<u64, NetError> {
+        self.transfer(&format!("RETR {path}"), out)
     }
-    if !endpoint.insecure_plaintext {
-        control.command("PBSZ 0")?;
-        expect(&mut control, "PBSZ", &[200])?;
-        control.command("PROT P")?;
-        expect(&mut control, "PROT", &[200])?;
+
+    /// The names in the directory `path` (NLST), without their directory part.
+    pub(crate) fn list(&mut self, path: &str) -> Result<Vec<String>, NetError> {
+        let mut listing = Vec::new();
+        self.transfer(&format!("NLST {path}"), &mut listing)?;
+        Ok(String::from_utf8_lossy(&listing)
+            .lines()
+            .filter_map(|line| line.trim_end().rsplit('/').next())
+            .filter(|name| !name.is_empty() && *name != "." && *name != "..")
+            .map(str::to_owned)
+            .collect())
     }
-    control.command("TYPE I")?;
-    expect(&mut control, "TYPE", &[200])?;
-    let port = passive_port(&mut control)?;
-    let data_endpoint = Endpoint {
-        port,
-        ..endpoint.clone()
-    };
-    let mut data = data_endpoint.connect()?;
-    control.command(&format!("RETR {path}"))?;
-    expect(&mut control, "RETR", &[125, 150])?;
-    if !endpoint.insecure_plaintext {
-        data = data.start_tls(endpoint)?;
+
+    /// Ends the session.
+    pub(crate) fn quit(mut self) {
+        if self.control.command("QUIT").is_ok() {
+            let _ = read_reply(&mut self.control);
+        }
     }
-    let bytes = data.read_to_end(out)?;
-    drop(data);
-    expect(&mut control, "the transfer", &[226, 250])?;
-    control.command("QUIT")?;
-    let _ = read_reply(&mut control);
-    Ok(bytes)
+
+    /// Runs one data-connection command and copies what it sends into `out`.
+    fn transfer(&mut self, command: &str, out: &mut impl Write) -> Result<u64, NetError> {
+        let port = passive_port(&mut self.control)?;
+        let data_endpoint = Endpoint {
+            port,
+            ..self.endpoint.clone()
+        };
+        let mut data = data_endpoint.connect()?;
+        self.control.command(command)?;
+        let verb = command.split(' ').next().unwrap_or(command);
+        expect(&mut self.control, verb, &[125, 150])?;
+        if !self.endpoint.insecure_plaintext {
+            data = data.start_tls(&self.endpoint)?;
+        }
+        let bytes = data.read_to_end(out)?;
+        drop(data);
+        expect(&mut self.control, "the transfer", &[226, 250])?;
+        Ok(bytes)
+    }
 }
 
 /// Asks for a passive data port: EPSV first (works over IPv6 and carries no address), PASV
