@@ -300,6 +300,53 @@ fn a_service_notice_downloads_the_announced_data() {
     );
 }
 
+/// The password is kept only in the profile's 0600 file, never in the settings or any output;
+/// `--no-save-password` keeps none and then reads it when needed.
+#[test]
+fn the_password_stays_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let kxd = Kxd::start(Env::TestLoopback, 0);
+    let account = kxd.account(&format!("J{OFFICE}7"));
+    let client = Client::new();
+    client.login(&kxd, &account, "kept", &[]);
+    let dir = client.home.path().join("profiles/kept");
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.join("password")), 0o600);
+    assert_eq!(mode(&dir), 0o700);
+    let settings = std::fs::read_to_string(dir.join("profile.toml")).expect("settings");
+    assert!(!settings.contains(&account.password), "{settings}");
+
+    client.login(&kxd, &account, "asking", &["--no-save-password"]);
+    assert!(!client.home.path().join("profiles/asking/password").exists());
+    let file = client.file("CLAIM01.CSV", &data_file(1, 0));
+    let sent = client.run(
+        &["send", "--profile", "asking", "--password-stdin", &file],
+        Some(&format!("{}\n", account.password)),
+        &[],
+    );
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let wrong = client.run(
+        &["fetch", "--profile", "asking", "--password-stdin"],
+        Some("not-the-password\n"),
+        &[],
+    );
+    assert_eq!(wrong.status.code(), Some(1), "the server refused the login");
+    for out in [&sent, &wrong] {
+        for stream in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(
+                !text.contains(&account.password) && !text.contains("not-the-password"),
+                "{text}"
+            );
+        }
+    }
+}
+
 /// An insurer sends an upstream notice with a unique number of its own; an office is refused.
 #[test]
 fn upstream_notices_go_from_insurers_only() {
