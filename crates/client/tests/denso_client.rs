@@ -392,6 +392,10 @@ fn upstream_notices_go_from_insurers_only() {
         submission(&status, &unique)["sent_at"],
         serde_json::Value::Null
     );
+    assert_eq!(submission(&status, &unique)["target"], "SampleMail");
+    // The federation answers an upstream notice with nothing (spec §4): nothing to wait for.
+    let table = client.ok(&["status", "--profile", "insurer"]);
+    assert!(!table.contains("waiting"), "{table}");
 
     let out = client.run(
         &[

@@ -150,6 +150,8 @@ impl Row {
         };
         let arrival = match &s.accept_result {
             Some(result) => with_code(result, s.accept_code.as_deref()),
+            // The federation answers an upstream notice with nothing (spec §4).
+            None if s.kind == "Upstream" => "-".to_owned(),
             None if s.sent_at.is_some() => "waiting".to_owned(),
             None => "-".to_owned(),
         };
@@ -215,7 +217,7 @@ fn is_open(s: &Submission) -> bool {
                     && s.cancel_result.is_none())
         }
         "DataDelete" => s.sent_at.is_none() || s.cancel_result.is_none(),
-        _ => s.sent_at.is_none() || s.accept_result.is_none(),
+        _ => s.sent_at.is_none(),
     }
 }
 
