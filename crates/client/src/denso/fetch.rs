@@ -13,7 +13,6 @@
 //! environment variable `KX_TEST_CRASH_AFTER_RETR=1` makes fetch abort the process right after
 //! the first message is committed, before its DELE; it has no other use.
 
-use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -205,13 +204,18 @@ fn retrieve(profile: &Profile, state: &State, password: &str) -> anyhow::Result<
     let mut session = Pop3Session::open(&endpoint, &profile.settings.id, password)
         .with_context(|| format!("POP3 at {}", profile.settings.pop3))?;
     let listed = session.list()?;
-    let progress = listed.len() > 1 && std::io::stderr().is_terminal();
+    // indicatif draws only on a terminal: scripts and logs see the summary alone.
+    let progress = indicatif::ProgressBar::with_draw_target(
+        Some(listed.len() as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("fetching {pos}/{len} {wide_bar}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     let crash = std::env::var_os(CRASH_HOOK).is_some_and(|v| v == "1");
     let mut new = 0;
-    for (i, message) in listed.iter().enumerate() {
-        if progress {
-            eprint!("\rfetching {}/{}", i + 1, listed.len());
-        }
+    for message in &listed {
         let raw = session.retr(message.number)?;
         if state.store_message(message.uid.as_deref().unwrap_or(""), &raw)? {
             new += 1;
@@ -221,10 +225,9 @@ fn retrieve(profile: &Profile, state: &State, password: &str) -> anyhow::Result<
             std::process::abort();
         }
         session.dele(message.number)?;
+        progress.inc(1);
     }
-    if progress {
-        eprintln!();
-    }
+    progress.finish_and_clear();
     session
         .quit()
         .context("the server did not confirm the deletions (they will be fetched again)")?;
