@@ -110,6 +110,20 @@ fn an_invalid_file_is_refused_locally_and_by_the_server_with_its_code() {
     let status = client.json(&["status", "--all"]);
     assert_eq!(status, serde_json::json!([]), "nothing reserved");
 
+    // Two files of one name (from two folders) would be refused too.
+    let copy = client.work.path().join("copy");
+    std::fs::create_dir(&copy).expect("mkdir");
+    std::fs::write(copy.join("CLAIM01.CSV"), data_file(1, 0)).expect("write");
+    let first = client.file("CLAIM01.CSV", &data_file(1, 0));
+    let copy = copy.join("CLAIM01.CSV");
+    let out = client.run(&["send", &first, copy.to_str().expect("utf-8")], None, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(ErrorCode::DuplicateFileName.message_ja()),
+        "{stderr}"
+    );
+
     let number = client.ok(&["send", "--no-check", &bad]).trim().to_owned();
     let status = client.fetch_until("default", |s| {
         submission(s, &number)["accept_result"] == "IFErr"
