@@ -361,6 +361,37 @@ fn the_password_stays_private() {
     }
 }
 
+/// A server whose certificate the profile does not trust (here: no --ca, so the system store,
+/// which lacks the gateway's private CA) never gets the password, and no profile is written.
+#[test]
+fn an_untrusted_server_gets_no_password() {
+    let kxd = Kxd::start(Env::TestLoopback, 0);
+    let account = kxd.account(&format!("J{OFFICE}8"));
+    let client = Client::new();
+    let id = format!("{}@{DOMAIN}", account.id);
+    let out = client.run(
+        &[
+            "login",
+            "--smtp",
+            &kxd.smtp,
+            "--pop3",
+            &kxd.pop3,
+            "--id",
+            &id,
+            "--password-stdin",
+        ],
+        Some(&format!("{}\n", account.password)),
+        &[],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("certificate") || stderr.contains("trust store"),
+        "{stderr}"
+    );
+    assert!(!client.home.path().join("profiles/default").exists());
+}
+
 /// An insurer sends an upstream notice with a unique number of its own; an office is refused.
 #[test]
 fn upstream_notices_go_from_insurers_only() {
