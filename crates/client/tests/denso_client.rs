@@ -368,21 +368,7 @@ fn an_untrusted_server_gets_no_password() {
     let kxd = Kxd::start(Env::TestLoopback, 0);
     let account = kxd.account(&format!("J{OFFICE}8"));
     let client = Client::new();
-    let id = format!("{}@{DOMAIN}", account.id);
-    let out = client.run(
-        &[
-            "login",
-            "--smtp",
-            &kxd.smtp,
-            "--pop3",
-            &kxd.pop3,
-            "--id",
-            &id,
-            "--password-stdin",
-        ],
-        Some(&format!("{}\n", account.password)),
-        &[],
-    );
+    let out = client.try_login(&kxd, &account, "default", false, &[]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

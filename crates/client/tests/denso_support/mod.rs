@@ -214,8 +214,16 @@ impl Client {
         })
     }
 
-    /// `kx denso login` for `account` at `kxd`, as profile `profile`.
-    pub fn login(&self, kxd: &Kxd, account: &Account, profile: &str, extra: &[&str]) {
+    /// `kx denso login` for `account` at `kxd`, as profile `profile`, trusting the gateway's
+    /// CA when `trust` holds; returns what kx did.
+    pub fn try_login(
+        &self,
+        kxd: &Kxd,
+        account: &Account,
+        profile: &str,
+        trust: bool,
+        extra: &[&str],
+    ) -> Output {
         let id = format!("{}@{DOMAIN}", account.id);
         let ca = kxd.ca();
         let mut args = vec![
@@ -226,14 +234,20 @@ impl Client {
             &kxd.pop3,
             "--id",
             &id,
-            "--ca",
-            ca.to_str().expect("utf-8"),
             "--profile",
             profile,
             "--password-stdin",
         ];
+        if trust {
+            args.extend(["--ca", ca.to_str().expect("utf-8")]);
+        }
         args.extend_from_slice(extra);
-        let out = self.run(&args, Some(&format!("{}\n", account.password)), &[]);
+        self.run(&args, Some(&format!("{}\n", account.password)), &[])
+    }
+
+    /// `kx denso login` trusting the gateway's CA; it must succeed.
+    pub fn login(&self, kxd: &Kxd, account: &Account, profile: &str, extra: &[&str]) {
+        let out = self.try_login(kxd, account, profile, true, extra);
         assert!(
             out.status.success(),
             "login: {}",
