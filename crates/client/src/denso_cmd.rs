@@ -1,4 +1,5 @@
-//! `kx denso …`: lint, parse and build 伝送 messages.
+//! `kx denso …`: lint, parse and build 伝送 messages, and the client commands of
+//! [`crate::denso`] (login, send, cancel, fetch, status …).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -64,23 +65,27 @@ pub(crate) enum DensoCommand {
         #[arg(long, value_name = "TN")]
         cancel: String,
     },
-    /// Build an upstream notice (上り連絡) to the federation (prefectures, insurers and
-    /// welfare offices only).
+    /// Send an upstream notice (上り連絡) to the federation with the profile (prefectures,
+    /// insurers and welfare offices only); with --from, only build it.
     Upstream {
+        /// With --from: build the message and write it instead of sending it. --to is the
+        /// address the upstream kind defines.
         #[command(flatten)]
         common: ClientMessageArgs,
         /// The upstream kind (独自情報名) the federation defined.
         #[arg(long)]
         name: String,
-        /// The unique number (一意番号, 20 alphanumerics).
+        /// The unique number (一意番号, 20 alphanumerics); allocated when sending without it.
         #[arg(long, value_name = "NUM")]
-        unique: String,
+        unique: Option<String>,
         /// The optional parameter the upstream kind defines.
         #[arg(long, value_name = "P")]
         param: Option<String>,
         /// The body text.
         #[arg(long, default_value = "")]
         body: String,
+        #[command(flatten)]
+        profile: crate::denso::ProfileArgs,
         /// Files to attach.
         files: Vec<PathBuf>,
     },
@@ -90,14 +95,37 @@ pub(crate) enum DensoCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Save a profile: the federation's servers and the account, checked against both.
+    Login(crate::denso::LoginArgs),
+    /// List the saved profiles.
+    Profiles {
+        /// The directory holding the profiles.
+        #[arg(long, value_name = "DIR")]
+        home: Option<PathBuf>,
+    },
+    /// Submit data files: allocate the next transmission number, send a DataSend, record it.
+    Send(crate::denso::SendArgs),
+    /// Cancel a submission (DataDelete) while the federation still holds it.
+    Cancel(crate::denso::CancelArgs),
+    /// Collect every new message (POP3), store it, then apply it to the submissions.
+    Fetch(crate::denso::FetchArgs),
+    /// Fetch periodically.
+    Watch(crate::denso::WatchArgs),
+    /// One row per submission: arrival, reception per file, cancellation, error codes.
+    Status(crate::denso::StatusArgs),
+    /// A submission in detail: per-file results, CsvErr.txt, reception counts, warnings.
+    Show(crate::denso::ShowArgs),
+    /// Contacts, results and notices not yet seen.
+    Inbox(crate::denso::InboxArgs),
 }
 
 /// What every client-message builder takes.
 #[derive(Args)]
 pub(crate) struct ClientMessageArgs {
-    /// The sender: `ID@domain` or `"description" <ID@domain>`.
+    /// The sender: `ID@domain` or `"description" <ID@domain>` (required to build a
+    /// message; `kx denso upstream` without it sends with the profile).
     #[arg(long, value_name = "ADDR")]
-    from: String,
+    from: Option<String>,
     /// The recipient (default for DataSend/DataDelete: transmit@ the sender's domain).
     #[arg(long, value_name = "ADDR")]
     to: Option<String>,
@@ -110,6 +138,7 @@ pub(crate) struct ClientMessageArgs {
 }
 
 pub(crate) fn run(cmd: DensoCommand) -> ExitCode {
+    use crate::denso;
     let result = match cmd {
         DensoCommand::Check {
             json,
@@ -134,8 +163,32 @@ pub(crate) fn run(cmd: DensoCommand) -> ExitCode {
             param,
             body,
             files,
-        } => upstream(common, name, unique, param, body, &files),
+            profile,
+        } => match (&common.from, unique) {
+            (Some(_), Some(unique)) => upstream(common, name, unique, param, body, &files),
+            (Some(_), None) => Err(anyhow::anyhow!("--unique is required with --from")),
+            (None, unique) => {
+                return denso::exit(denso::upstream(denso::UpstreamSendArgs {
+                    profile,
+                    name,
+                    to: common.to,
+                    unique,
+                    param,
+                    body,
+                    files,
+                }));
+            }
+        },
         DensoCommand::Codes { json } => codes(json),
+        DensoCommand::Login(args) => return denso::exit(denso::login(args)),
+        DensoCommand::Profiles { home } => return denso::exit(denso::profiles(home)),
+        DensoCommand::Send(args) => return denso::exit(denso::send(args)),
+        DensoCommand::Cancel(args) => return denso::exit(denso::cancel(args)),
+        DensoCommand::Fetch(args) => return denso::exit(denso::fetch(args)),
+        DensoCommand::Watch(args) => return denso::exit(denso::watch(args)),
+        DensoCommand::Status(args) => return denso::exit(denso::status(args)),
+        DensoCommand::Show(args) => return denso::exit(denso::show(args)),
+        DensoCommand::Inbox(args) => return denso::exit(denso::inbox(args)),
     };
     match result {
         Ok(code) => code,
@@ -156,7 +209,7 @@ fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+pub(crate) fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
@@ -191,7 +244,10 @@ fn check(path: &Path, account: Option<&AccountId>, json: bool) -> anyhow::Result
     })
 }
 
-fn print_violations(inspection: &Inspection, out: &mut impl std::io::Write) -> std::io::Result<()> {
+pub(crate) fn print_violations(
+    inspection: &Inspection,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
     let number = inspection.transmission_number.as_deref().unwrap_or("-");
     if inspection.is_valid() {
         writeln!(
@@ -521,11 +577,9 @@ fn print_summary(view: &MessageJson) {
 
 /// The sender's mailbox and the recipient (default: transmit@ the sender's domain).
 fn addresses(common: &ClientMessageArgs, default_to: bool) -> anyhow::Result<(Mailbox, Mailbox)> {
-    let from = Mailbox::parse(&common.from).map_err(|_| {
-        anyhow::anyhow!(
-            "--from {:?} is not addr@domain or \"description\" <addr@domain>",
-            common.from
-        )
+    let from = common.from.as_deref().context("--from is required")?;
+    let from = Mailbox::parse(from).map_err(|_| {
+        anyhow::anyhow!("--from {from:?} is not addr@domain or \"description\" <addr@domain>")
     })?;
     let to = match (&common.to, default_to) {
         (Some(to), _) => {
@@ -548,7 +602,7 @@ fn message_date(
     }
 }
 
-fn read_attachments(files: &[PathBuf]) -> anyhow::Result<Vec<Attachment>> {
+pub(crate) fn read_attachments(files: &[PathBuf]) -> anyhow::Result<Vec<Attachment>> {
     files
         .iter()
         .map(|path| {

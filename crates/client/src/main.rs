@@ -8,8 +8,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod crypto_cmd;
+mod denso;
 mod denso_cmd;
 mod lzh_cmd;
+mod net;
 
 /// The user's tool for the 伝送 protocol, LZH archives and the KX exchange.
 #[derive(Parser)]
@@ -24,7 +26,7 @@ enum Command {
     /// KX cryptography: keys, requests, the society CA, sealing and opening files.
     #[command(subcommand)]
     Crypto(crypto_cmd::CryptoCommand),
-    /// The 伝送 mail protocol: lint, parse and build messages.
+    /// The 伝送 mail protocol: lint, parse and build messages; send, fetch and follow up.
     #[command(subcommand)]
     Denso(Box<denso_cmd::DensoCommand>),
     /// LZH (LHA) archives: create, list and extract safely.
