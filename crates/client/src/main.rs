@@ -9,12 +9,15 @@ use clap::{Parser, Subcommand};
 
 mod crypto_cmd;
 mod denso_cmd;
+mod exchange;
 mod lzh_cmd;
 
 /// The user's tool for the 伝送 protocol, LZH archives and the KX exchange.
 #[derive(Parser)]
 #[command(name = "kx", version, about, long_about = None)]
 struct Cli {
+    #[command(flatten)]
+    exchange: exchange::Options,
     #[command(subcommand)]
     command: Command,
 }
@@ -30,6 +33,8 @@ enum Command {
     /// LZH (LHA) archives: create, list and extract safely.
     #[command(subcommand)]
     Lzh(lzh_cmd::LzhCommand),
+    #[command(flatten)]
+    Exchange(exchange::Command),
 }
 
 fn main() -> ExitCode {
@@ -38,5 +43,6 @@ fn main() -> ExitCode {
         Command::Crypto(cmd) => crypto_cmd::run(cmd),
         Command::Denso(cmd) => denso_cmd::run(*cmd),
         Command::Lzh(cmd) => lzh_cmd::run(cmd),
+        Command::Exchange(cmd) => exchange::run(cli.exchange, cmd),
     }
 }
