@@ -20,6 +20,7 @@ use kx_crypto::{
     certificate_from_pem_or_der, certificate_request, certificate_to_pem, crl_from_pem_or_der,
     crl_to_pem, parse_certificates, private_key_to_pem, request_from_pem_or_der, request_to_pem,
 };
+use kx_exchange::Code;
 
 const DAY: Duration = Duration::from_secs(86_400);
 /// I/O buffer: large enough that system calls do not show in the throughput.
@@ -171,7 +172,7 @@ pub(crate) fn run(cmd: CryptoCommand) -> ExitCode {
         Err(e) => {
             match e.downcast_ref::<kx_crypto::Error>() {
                 Some(err) => {
-                    let code = err.app_code();
+                    let code = Code::from(err.app_code());
                     eprintln!("kx crypto: {code}\n  {}\n  cause: {err:#}", code.english());
                 }
                 None => eprintln!("kx crypto: {e:#}"),

@@ -1,6 +1,4 @@
-//! The crate's one error enum and the table of user-facing application codes it maps to.
-
-use std::fmt;
+//! The crate's one error enum, and which of the app's codes each failure shows.
 
 /// Everything that can go wrong in this crate.
 ///
@@ -90,7 +88,8 @@ pub enum Error {
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The codes the app shows the user (spec `kx-exchange.md` §8), with their exact texts.
+/// Which of the app's codes (spec `kx-exchange.md` §8) a failure of this crate shows. The
+/// texts live in the app's one code table (`kx_exchange::Code`); this crate only classifies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AppCode {
     /// Society certificate expired: log in again to fetch the latest.
@@ -105,64 +104,6 @@ pub enum AppCode {
     E8003,
     /// Anything else: an unexpected client error.
     E9999,
-}
-
-impl AppCode {
-    /// The code as the app prints it, e.g. `"E8002"`.
-    pub fn code(self) -> &'static str {
-        self.entry().0
-    }
-
-    /// The message exactly as the manual shows it.
-    pub fn japanese(self) -> &'static str {
-        self.entry().1
-    }
-
-    /// An English rendering for logs and operators.
-    pub fn english(self) -> &'static str {
-        self.entry().2
-    }
-
-    fn entry(self) -> (&'static str, &'static str, &'static str) {
-        match self {
-            Self::E3001 => (
-                "E3001",
-                "電子証明書の有効期限が失効しています。再度ログインを行い、最新の健保組合の電子証明書を取得してください。",
-                "The certificate has expired. Log in again and fetch the society's latest certificate.",
-            ),
-            Self::E3002 => (
-                "E3002",
-                "事業所の電子証明書の有効期限が失効しています。健康保険組合の担当者へ連絡してください。",
-                "The office certificate has expired. Contact the health insurance society.",
-            ),
-            Self::E3003 => (
-                "E3003",
-                "健保組合の電子証明書が最新ではありません。再度ログインを行い、最新の電子証明書を取得してください。",
-                "The society certificate is not the latest. Log in again and fetch the latest certificate.",
-            ),
-            Self::E8002 => (
-                "E8002",
-                "健保組合の電子証明書検証時にエラーが発生しました。健康保険組合の担当者へ連絡してください。",
-                "Verifying the society's certificate failed. Contact the health insurance society.",
-            ),
-            Self::E8003 => (
-                "E8003",
-                "受信ファイルの復号時にエラーが発生しました。健康保険組合の担当者へ連絡してください。",
-                "Decrypting the received file failed. Contact the health insurance society.",
-            ),
-            Self::E9999 => (
-                "E9999",
-                "予期せぬエラーが発生しました。健康保険組合の担当者へ連絡してください。",
-                "An unexpected error occurred. Contact the health insurance society.",
-            ),
-        }
-    }
-}
-
-impl fmt::Display for AppCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.code(), self.japanese())
-    }
 }
 
 impl Error {
@@ -202,11 +143,5 @@ mod tests {
     fn verification_and_decryption_failures_get_distinct_codes() {
         assert_eq!(Error::BadSignature.app_code(), AppCode::E8002);
         assert_eq!(Error::NotARecipient.app_code(), AppCode::E8003);
-        assert_eq!(AppCode::E8003.code(), "E8003");
-        assert!(
-            AppCode::E8002
-                .to_string()
-                .starts_with("E8002 健保組合の電子証明書検証時")
-        );
     }
 }

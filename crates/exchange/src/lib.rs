@@ -1,0 +1,20 @@
+//! The KX secure file exchange (spec `kx-exchange.md`) as pure data: the codes the app shows,
+//! the API's wire types, and the rules both the office app and the server apply, so that a
+//! refusal reads the same wherever it is made.
+//!
+//! - [`code`]: the one table of `E` codes with the manual's exact texts.
+//! - [`api`]: request and response bodies of `/api/v1`, and the error body [`api::Problem`].
+//! - [`send`]: what may be sent (E2002–E2007).
+//! - [`settings`]: PIN, password policy and profile rules (E1001–E1012).
+//! - [`lifecycle`]: the 70-day window, the 2-year keep, sealed file names.
+
+pub mod api;
+pub mod code;
+pub mod lifecycle;
+mod refusal;
+pub mod send;
+pub mod settings;
+
+pub use code::Code;
+pub use lifecycle::sealed_name;
+pub use refusal::Refusal;
