@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod gateway;
 pub mod handoff;
+mod https;
 pub mod limits;
 pub mod pop3;
 pub mod run;

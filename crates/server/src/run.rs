@@ -132,11 +132,13 @@ pub async fn serve(data_dir: &Path, shutdown: watch::Receiver<bool>) -> anyhow::
     if let Some(addr) = config.listeners.https {
         let listener = bind(addr, "https").await?;
         endpoints.insert("https", listener.local_addr()?);
-        tasks.spawn(crate::web::serve(
+        let app = crate::web::routes(gateway.clone(), config.security.web_attempts_per_minute)
+            .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "not found\n") });
+        tasks.spawn(crate::https::serve(
+            "https",
             listener,
-            acceptor.clone(),
-            gateway.clone(),
-            config.security.web_attempts_per_minute,
+            Arc::new(acceptor.clone()),
+            app,
             shutdown.clone(),
         ));
     }
