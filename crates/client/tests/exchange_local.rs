@@ -30,7 +30,12 @@ fn refusal(out: &Output) -> String {
 fn send_rules_are_checked_before_anything_is_sent() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let d = dir.path();
-    for (name, len) in [("a.pdf", 10), ("b.csv", 10), ("setup.exe", 10), ("KPFD.CSV", 10)] {
+    for (name, len) in [
+        ("a.pdf", 10),
+        ("b.csv", 10),
+        ("setup.exe", 10),
+        ("KPFD.CSV", 10),
+    ] {
         std::fs::write(d.join(name), vec![b'x'; len]).expect("a file");
     }
     File::create(d.join("big.pdf"))
@@ -41,7 +46,10 @@ fn send_rules_are_checked_before_anything_is_sent() {
         all.extend_from_slice(args);
         refusal(&kx(d, &all))
     };
-    assert_eq!(send(&["--to", "給付課"]), "E2002 送信するファイルを追加してください。");
+    assert_eq!(
+        send(&["--to", "給付課"]),
+        "E2002 送信するファイルを追加してください。"
+    );
     assert_eq!(
         send(&["--to", "給付課", "a.pdf", "setup.exe"]),
         "E2004 「exe」拡張子のファイルは追加できません。"
@@ -77,7 +85,11 @@ fn receive_without_a_choice_and_usage_errors() {
         "E2001 受信対象のデータを選択してください。"
     );
     let out = kx(d, &["inbox"]);
-    assert_eq!(out.status.code(), Some(2), "no profile is a usage error: {out:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no profile is a usage error: {out:?}"
+    );
     let out = kx(d, &["send", "--bogus"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }

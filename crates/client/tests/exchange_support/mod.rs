@@ -1,0 +1,539 @@
+//! The real `kxd` (built from this workspace) and `kx` parties for the exchange's end-to-end
+//! tests: a served installation with a society set up by `kx society setup` and offices enrolled
+//! by `kx setup` through the society's approval queue.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+/// The society's PIN in every test.
+pub const SOCIETY_PIN: &str = "1111";
+/// The society's number.
+pub const SOCIETY: &str = "06139999";
+/// The login ID of the society's user.
+pub const SOCIETY_ID: &str = "soc-admin";
+
+/// `kx` of this build.
+pub fn kx_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_kx"))
+}
+
+/// `kxd` of this workspace, built once per test binary: `cargo` cannot hand another package's
+/// binary to these tests, so it is built beside `kx` in the same target directory.
+pub fn kxd_bin() -> PathBuf {
+    static BUILD: Once = Once::new();
+    let dir = kx_bin()
+        .parent()
+        .expect("kx lives in a target directory")
+        .to_owned();
+    let kxd = dir.join("kxd");
+    BUILD.call_once(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "kx-server", "--bin", "kxd"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building kxd failed");
+    });
+    assert!(kxd.exists(), "{} was not built", kxd.display());
+    kxd
+}
+
+/// Runs a command to completion, panicking with its output when it fails.
+pub fn run(command: &mut Command) -> String {
+    let output = command.output().expect("the command starts");
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Lines `key: value` (or `key = value`) of an admin command's output.
+pub fn fields(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once(':').or_else(|| line.split_once('='))?;
+            Some((
+                key.trim().to_ascii_lowercase().replace([' ', '-'], "_"),
+                value.trim().trim_matches('"').to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// A served `kxd` in a temporary data directory, its clock in a file.
+pub struct Kxd {
+    dir: tempfile::TempDir,
+    server: Child,
+    /// The bootstrap HTTPS URL.
+    pub https: String,
+}
+
+impl Kxd {
+    /// `kxd init` with loopback listeners, the test-loopback environment and the clock file,
+    /// then `kxd serve`.
+    pub fn start() -> Kxd {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let data = dir.path().join("data");
+        run(kxd(&data, "init").args([
+            "--domain",
+            "kx.test",
+            "--smtp",
+            "127.0.0.1:0",
+            "--pop3",
+            "127.0.0.1:0",
+            "--https",
+            "127.0.0.1:0",
+        ]));
+        let settings = data.join("kxd.toml");
+        let text = std::fs::read_to_string(&settings).expect("kxd.toml");
+        let text = with_setting(&text, "environment", "\"test-loopback\"", None);
+        let text = with_setting(&text, "api", "\"127.0.0.1:0\"", Some("[listeners]"));
+        std::fs::write(&settings, text).expect("kxd.toml written");
+        let clock = dir.path().join("clock");
+        std::fs::write(&clock, chrono::Utc::now().to_rfc3339()).expect("the clock file");
+        let log = std::fs::File::create(dir.path().join("kxd.log")).expect("a log file");
+        let server = kxd(&data, "serve")
+            .env("KXD_CLOCK_FILE", &clock)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("kxd serve runs");
+        let mut kxd = Kxd {
+            dir,
+            server,
+            https: String::new(),
+        };
+        let started = Instant::now();
+        let endpoints: serde_json::Value = loop {
+            if let Ok(text) = std::fs::read(data.join("endpoints.json"))
+                && let Ok(json) = serde_json::from_slice::<serde_json::Value>(&text)
+            {
+                break json;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "kxd serve did not start:\n{}",
+                kxd.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let https = endpoints["https"].as_str().expect("the https listener");
+        assert!(
+            endpoints["api"].is_string(),
+            "kxd has no api listener yet: {endpoints}"
+        );
+        kxd.https = format!("https://{https}");
+        kxd
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The CA of the server's TLS certificate.
+    pub fn ca(&self) -> PathBuf {
+        self.data().join("tls/ca.pem")
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("kxd.log")).unwrap_or_default()
+    }
+
+    /// Moves the server's clock `days` from now.
+    pub fn set_clock_days_ahead(&self, days: i64) {
+        let at = chrono::Utc::now() + chrono::TimeDelta::days(days);
+        std::fs::write(self.dir.path().join("clock"), at.to_rfc3339()).expect("the clock file");
+    }
+
+    /// `kxd admin --data DIR <args>`: its output's `key: value` fields.
+    pub fn admin(&self, args: &[&str]) -> BTreeMap<String, String> {
+        fields(&run(kxd(&self.data(), "admin").args(args)))
+    }
+
+    /// Creates the society with its user: (temporary password, setup code).
+    pub fn add_society(&self) -> (String, String) {
+        let out = self.admin(&[
+            "society",
+            "add",
+            "--number",
+            SOCIETY,
+            "--name",
+            "デモ健康保険組合",
+            "--id",
+            SOCIETY_ID,
+        ]);
+        (
+            pick(&out, &["password", "temporary_password"]),
+            pick(&out, &["code", "setup_code"]),
+        )
+    }
+
+    /// Creates an office of the society and its user: (temporary password, enrolment code).
+    pub fn add_office(&self, number: &str, id: &str, quota: Option<u64>) -> (String, String) {
+        let name = format!("デモ事業所{number}");
+        let quota = quota.map(|q| q.to_string());
+        let mut args = vec![
+            "office",
+            "add",
+            "--society",
+            SOCIETY,
+            "--number",
+            number,
+            "--name",
+            &name,
+        ];
+        if let Some(quota) = &quota {
+            args.extend(["--quota", quota]);
+        }
+        self.admin(&args);
+        let out = self.admin(&[
+            "user",
+            "add",
+            "--office",
+            number,
+            "--society",
+            SOCIETY,
+            "--id",
+            id,
+        ]);
+        (
+            pick(&out, &["password", "temporary_password"]),
+            pick(&out, &["code", "enrolment_code"]),
+        )
+    }
+
+    /// Sealed blobs in the server's store of exactly `size` bytes.
+    pub fn blobs_of_size(&self, size: u64) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut dirs = vec![self.data()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if entry.metadata().is_ok_and(|m| m.len() == size) {
+                    found.push(path);
+                }
+            }
+        }
+        found
+    }
+}
+
+impl Drop for Kxd {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+fn pick(fields: &BTreeMap<String, String>, keys: &[&str]) -> String {
+    keys.iter()
+        .find_map(|k| fields.get(*k))
+        .unwrap_or_else(|| panic!("none of {keys:?} in {fields:?}"))
+        .clone()
+}
+
+/// Sets `key = value` in the TOML text (in `section` when the key is absent).
+fn with_setting(text: &str, key: &str, value: &str, section: Option<&str>) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let prefix = format!("{key} ");
+    let prefix_eq = format!("{key}=");
+    if let Some(line) = lines.iter_mut().find(|l| {
+        l.trim_start().starts_with(&prefix)
+            || l.trim_start().starts_with(&prefix_eq)
+            || l.trim_start().starts_with(&format!("# {key} "))
+    }) {
+        *line = format!("{key} = {value}");
+        return lines.join("\n") + "\n";
+    }
+    match section.and_then(|s| lines.iter().position(|l| l.trim() == s)) {
+        Some(i) => lines.insert(i + 1, format!("{key} = {value}")),
+        None => lines.insert(0, format!("{key} = {value}")),
+    }
+    lines.join("\n") + "\n"
+}
+
+fn kxd(data: &Path, command: &str) -> Command {
+    let mut kxd = Command::new(kxd_bin());
+    kxd.arg(command).arg("--data").arg(data);
+    kxd
+}
+
+/// A `kx` profile: an office app or the society server, in its own home directory.
+pub struct Party {
+    /// `$KX_HOME`.
+    pub home: PathBuf,
+    /// The PIN.
+    pub pin: String,
+}
+
+impl Party {
+    /// A party whose home is `dir/name`.
+    pub fn new(dir: &Path, name: &str, pin: &str) -> Party {
+        let home = dir.join(name);
+        std::fs::create_dir_all(&home).expect("a home");
+        Party {
+            home,
+            pin: pin.to_owned(),
+        }
+    }
+
+    /// The profile directory.
+    pub fn profile(&self) -> PathBuf {
+        self.home.join("exchange").join("default")
+    }
+
+    /// A `kx` command with this home, the fast test KDF, standard input from `stdin` lines.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(kx_bin());
+        command
+            .arg("--home")
+            .arg(&self.home)
+            .args(args)
+            .current_dir(&self.home)
+            .env("KX_INSECURE_FAST_KDF", "true")
+            .env_remove("KX_PROFILE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Runs `kx <args>` feeding `stdin` lines.
+    pub fn kx_with(&self, args: &[&str], stdin: &[&str]) -> Output {
+        let mut child = self.command(args).spawn().expect("kx runs");
+        let mut input = child.stdin.take().expect("stdin");
+        for line in stdin {
+            writeln!(input, "{line}").expect("stdin written");
+        }
+        drop(input);
+        child.wait_with_output().expect("kx finishes")
+    }
+
+    /// Runs `kx --pin-stdin <args>` with the PIN.
+    pub fn kx(&self, args: &[&str]) -> Output {
+        let mut all = vec!["--pin-stdin"];
+        all.extend_from_slice(args);
+        self.kx_with(&all, &[&self.pin])
+    }
+
+    /// Runs `kx --pin-stdin <args>`, asserting success; its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.kx(args);
+        assert!(
+            out.status.success(),
+            "kx {}:\n{}\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `kx --pin-stdin <args>`, asserting it fails with exit 1; the code printed.
+    pub fn refused(&self, args: &[&str]) -> String {
+        let out = self.kx(args);
+        code_of(&out, args)
+    }
+
+    /// The inbox as JSON.
+    pub fn inbox(&self, society: bool) -> Vec<serde_json::Value> {
+        let args: &[&str] = if society {
+            &["society", "inbox", "--json"]
+        } else {
+            &["inbox", "--json"]
+        };
+        serde_json::from_str(&self.ok(args)).expect("inbox JSON")
+    }
+}
+
+/// The code a failed `kx` printed (first word of stderr's first line), asserting exit 1.
+pub fn code_of(out: &Output, args: &[&str]) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "kx {} should fail:\n{stdout}\n{stderr}",
+        args.join(" ")
+    );
+    // Result lines (receive, delete, cancel) carry the code on stdout; others on stderr.
+    let text = format!("{stdout}\n{stderr}");
+    text.split_whitespace()
+        .find(|w| w.len() == 5 && w.starts_with('E') && w[1..].bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no code in:\n{text}"))
+        .to_owned()
+}
+
+/// A society and offices, set up through the real enrolment queue.
+pub struct World {
+    /// The server.
+    pub kxd: Kxd,
+    /// Homes of the parties.
+    pub dir: tempfile::TempDir,
+    /// The society server.
+    pub society: Party,
+    /// The offices, by number.
+    pub offices: Vec<(String, Party)>,
+}
+
+impl World {
+    /// A society and offices `00001`, `00002` (with `quota` for the first, if given).
+    pub fn new(quota: Option<u64>) -> World {
+        let kxd = Kxd::start();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let society = Party::new(dir.path(), "society", SOCIETY_PIN);
+        let (password, code) = kxd.add_society();
+        let ca = kxd.ca();
+        let ca = ca.to_str().expect("a UTF-8 path");
+        let out = society.kx_with(
+            &[
+                "--pin-stdin",
+                "--password-stdin",
+                "society",
+                "setup",
+                "--server",
+                &kxd.https,
+                "--ca",
+                ca,
+                "--id",
+                SOCIETY_ID,
+                "--code",
+                &code,
+            ],
+            &[SOCIETY_PIN, &password],
+        );
+        assert!(
+            out.status.success(),
+            "society setup: {out:?}\n{}",
+            kxd.log()
+        );
+        let mut world = World {
+            kxd,
+            dir,
+            society,
+            offices: Vec::new(),
+        };
+        world.enrol("00001", "office1", "2468", quota, true);
+        world.enrol("00002", "office2", "1357", None, true);
+        world
+    }
+
+    /// Enrols office `number` with `kx setup` while the society approves; `right_password`
+    /// false gives the app a wrong temporary password (its login then fails with E0002).
+    pub fn enrol(
+        &mut self,
+        number: &str,
+        id: &str,
+        pin: &str,
+        quota: Option<u64>,
+        right_password: bool,
+    ) -> Output {
+        let (password, code) = self.kxd.add_office(number, id, quota);
+        let office = Party::new(self.dir.path(), id, pin);
+        let ca = self.kxd.ca();
+        let password = if right_password {
+            password
+        } else {
+            format!("{password}x")
+        };
+        let mut setup = office
+            .command(&[
+                "--pin-stdin",
+                "--password-stdin",
+                "setup",
+                "--server",
+                &self.kxd.https,
+                "--ca",
+                ca.to_str().expect("UTF-8"),
+                "--id",
+                id,
+                "--code",
+                &code,
+                "--wait",
+                "25",
+                "--poll",
+                "1",
+            ])
+            .spawn()
+            .expect("kx setup runs");
+        {
+            let mut input = setup.stdin.take().expect("stdin");
+            writeln!(input, "{pin}\n{password}").expect("stdin written");
+        }
+        let started = Instant::now();
+        loop {
+            let listed = self.society.ok(&["society", "approve", "--list"]);
+            if listed.contains(id) {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no request from {id}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        self.society.ok(&["society", "approve", "--all"]);
+        let out = setup.wait_with_output().expect("kx setup finishes");
+        if right_password {
+            assert!(
+                out.status.success(),
+                "kx setup {id}: {out:?}\n{}",
+                self.kxd.log()
+            );
+        }
+        self.offices.push((number.to_owned(), office));
+        out
+    }
+
+    /// Office `number`.
+    pub fn office(&self, number: &str) -> &Party {
+        &self
+            .offices
+            .iter()
+            .find(|(n, _)| n == number)
+            .expect("that office")
+            .1
+    }
+}
+
+/// The entries of a ZIP: name → bytes.
+pub fn unzip(path: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut archive =
+        zip::ZipArchive::new(std::fs::File::open(path).expect("the ZIP")).expect("a ZIP");
+    let mut out = BTreeMap::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).expect("an entry");
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).expect("the entry");
+        out.insert(entry.name().to_owned(), bytes);
+    }
+    out
+}
+
+/// Deterministic pseudo-random bytes (a file the test can compare).
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
