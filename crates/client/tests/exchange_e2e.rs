@@ -305,3 +305,150 @@ fn sealed_blobs_open_with_openssl_and_the_recipient_key_only() {
         "another office's key opens nothing"
     );
 }
+
+#[test]
+fn settings_pin_password_profile_logout() {
+    let w = World::new(None);
+    let office = w.office("00001");
+    // PIN change: the rules first, then the current PIN is checked by the key file.
+    let change = |lines: &[&str]| office.kx_with(&["--pin-stdin", "pin", "change"], lines);
+    assert_eq!(
+        code_of(&change(&["2468", "1234", "1235"]), &["pin"]),
+        "E1003"
+    );
+    assert_eq!(
+        code_of(&change(&["2468", "2468", "2468"]), &["pin"]),
+        "E1004"
+    );
+    assert_eq!(
+        code_of(&change(&["2468", "12a4", "12a4"]), &["pin"]),
+        "E1005"
+    );
+    assert_eq!(
+        code_of(&change(&["0000", "1234", "1234"]), &["pin"]),
+        "E1002"
+    );
+    assert!(change(&["2468", "1234", "1234"]).status.success());
+    let out = office.kx_with(&["--pin-stdin", "inbox"], &["2468"]);
+    assert_eq!(code_of(&out, &["inbox"]), "E1002");
+    let out = office.kx_with(&["--pin-stdin", "inbox", "--json"], &["1234"]);
+    assert!(out.status.success(), "{out:?}");
+
+    // Password change: the policy locally, the current password on the server.
+    let password = |lines: &[&str]| {
+        office.kx_with(
+            &["--pin-stdin", "--password-stdin", "password", "change"],
+            lines,
+        )
+    };
+    let weak = password(&["1234", "whatever", "abcdefghijk", "abcdefghijk"]);
+    assert_eq!(code_of(&weak, &["password"]), "E1011");
+    let wrong = password(&[
+        "1234",
+        "Not-The-Current-1",
+        "New-Pass-2026",
+        "New-Pass-2026",
+    ]);
+    assert_eq!(code_of(&wrong, &["password"]), "E1002");
+
+    // Profile: full-width name, half-width mail.
+    let profile = |name: &str, mail: &str| {
+        office.kx_with(
+            &[
+                "--pin-stdin",
+                "profile",
+                "set",
+                "--name",
+                name,
+                "--mail",
+                mail,
+            ],
+            &["1234"],
+        )
+    };
+    assert_eq!(
+        code_of(&profile("Yamada", "taro@example.jp"), &["profile"]),
+        "E1006"
+    );
+    assert_eq!(
+        code_of(&profile("山田　太郎", "taro@example"), &["profile"]),
+        "E1008"
+    );
+    let out = profile("山田　太郎", "taro@example.jp");
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("taro@example.jp"));
+
+    // Logout forgets the token; the next command logs in again.
+    assert!(office.profile().join("session.json").exists());
+    let out = office.kx_with(&["--pin-stdin", "logout"], &["1234"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(!office.profile().join("session.json").exists());
+    let out = office.kx_with(&["--pin-stdin", "inbox"], &["1234"]);
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn renewals_keep_old_files_readable_and_reach_the_other_side() {
+    let w = World::new(None);
+    let office = w.office("00001");
+    let d = w.dir.path();
+    let before = noise(20_000, 6);
+    let file = write(d, "before.pdf", &before);
+    let out = w
+        .society
+        .ok(&["society", "send", "--office", "00001", &file]);
+    let early = sent_name(&out);
+
+    // The society renews: the office learns it at its next login (E3003) and seals for the
+    // new certificate; the society opens it with the new key.
+    w.society.ok(&["society", "renew"]);
+    let out = office.kx(&["send", "--to", "給付課", "--yes", &file]);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("E3003"), "{stderr}");
+    let pulled = d.join("pulled");
+    w.society
+        .ok(&["society", "pull", "-d", pulled.to_str().expect("UTF-8")]);
+    assert_eq!(
+        std::fs::read_dir(pulled.join("給付課"))
+            .expect("pulled")
+            .count(),
+        1
+    );
+
+    // The office renews (the society approves): the file sealed for the old key still opens.
+    let mut renew = office
+        .command(&["--pin-stdin", "renew", "--wait", "20", "--poll", "1"])
+        .spawn()
+        .expect("kx renew runs");
+    {
+        use std::io::Write as _;
+        let mut input = renew.stdin.take().expect("stdin");
+        writeln!(input, "{}", office.pin).expect("the PIN");
+    }
+    let started = std::time::Instant::now();
+    while !w
+        .society
+        .ok(&["society", "approve", "--list"])
+        .contains("Renew")
+    {
+        assert!(started.elapsed().as_secs() < 20, "no renewal request");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    w.society.ok(&["society", "approve", "--all"]);
+    let out = renew.wait_with_output().expect("kx renew finishes");
+    assert!(out.status.success(), "{out:?}");
+    let received = d.join("received");
+    office.ok(&["receive", "--all", "-d", received.to_str().expect("UTF-8")]);
+    assert_eq!(
+        unzip(&received.join(&early)).get("before.pdf"),
+        Some(&before)
+    );
+    let after = write(d, "after.pdf", b"for the new key");
+    let out = w
+        .society
+        .ok(&["society", "send", "--office", "00001", &after]);
+    let late = sent_name(&out);
+    office.ok(&["receive", "--all", "-d", received.to_str().expect("UTF-8")]);
+    assert!(received.join(&late).exists());
+}
