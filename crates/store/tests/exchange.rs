@@ -14,7 +14,9 @@ use kx_store::exchange::{
 };
 
 fn t0() -> DateTime<Utc> {
-    Utc.timestamp_opt(1_775_034_000, 0).single().expect("a time")
+    Utc.timestamp_opt(1_775_034_000, 0)
+        .single()
+        .expect("a time")
 }
 
 const LIMITS: SessionLimits = SessionLimits {
