@@ -207,6 +207,14 @@ pub struct Exchange {
     /// `https://` + the api listener's address (with the domain for an unspecified address).
     #[serde(default)]
     pub api_url: Option<String>,
+    /// Logins (api), enrolments and society setups one address may attempt per minute.
+    /// Default 30.
+    #[serde(default = "default_login_attempts_per_minute")]
+    pub login_attempts_per_minute: u32,
+}
+
+fn default_login_attempts_per_minute() -> u32 {
+    30
 }
 
 fn default_retention_interval() -> u64 {
@@ -243,6 +251,7 @@ impl Default for Exchange {
             session_absolute: default_session_absolute(),
             enrolment_code_days: default_enrolment_code_days(),
             api_url: None,
+            login_attempts_per_minute: default_login_attempts_per_minute(),
         }
     }
 }
