@@ -123,8 +123,9 @@ pub(crate) fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         Some(pin) => pin,
         None => ctx.secrets.pin(item::PIN)?,
     };
-    let session = Session::start(ctx, lock, pin)?;
+    let mut session = Session::start(ctx, lock, pin)?;
     session.after_login(ctx)?;
+    super::settings::offer_password_change(&mut session, ctx)?;
     println!(
         "Set up: office {} {} of {} {}, profile {}",
         session.who.party.number,

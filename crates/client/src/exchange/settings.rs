@@ -113,6 +113,18 @@ pub(crate) fn change_password(session: &mut Session, ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
+/// After setup: the society's temporary password should be replaced now (§5); offered on a
+/// terminal, a notice otherwise.
+pub(crate) fn offer_password_change(session: &mut Session, ctx: &Ctx) -> Result<()> {
+    if session.who.must_change_password
+        && std::io::IsTerminal::is_terminal(&std::io::stdin())
+        && super::ui::confirm("Change the temporary password now?", false)?
+    {
+        change_password(session, ctx)?;
+    }
+    Ok(())
+}
+
 /// `kx profile set`.
 pub(crate) fn profile(ctx: &Ctx, command: ProfileCommand) -> Result<()> {
     let ProfileCommand::Set { name, code, mail } = command;

@@ -258,8 +258,9 @@ fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     config.society = Some(done.society.clone());
     profile.write_json("config.json", &config)?;
     tracing::info!(society = %done.society.number, "society set up");
-    let session = Session::start(ctx, lock, pin)?;
+    let mut session = Session::start(ctx, lock, pin)?;
     session.after_login(ctx)?;
+    super::settings::offer_password_change(&mut session, ctx)?;
     println!(
         "Set up: society {} {}, profile {}",
         done.society.number,
@@ -583,4 +584,42 @@ fn move_into(file: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
     }
     fs::rename(file, &target)?;
     Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kx_crypto::request_to_pem;
+    use kx_exchange::api::RequestKind;
+
+    fn pending(user: &str, subject: &str) -> Result<PendingRequest> {
+        let key = PrivateKey::generate(KeyKind::P256)?;
+        Ok(PendingRequest {
+            request: "r1".into(),
+            kind: RequestKind::Enrol,
+            office_number: "00001".into(),
+            office_name: "事業所".into(),
+            user_id: user.into(),
+            csr_pem: request_to_pem(&certificate_request(&key, subject)?)?,
+            created_at: chrono::Utc::now(),
+        })
+    }
+
+    #[test]
+    fn only_requests_naming_their_user_are_signed() -> Result<()> {
+        let now = SystemTime::now();
+        let ca = CertificateAuthority::create_root(
+            PrivateKey::generate(KeyKind::P256)?,
+            "CN=Test CA",
+            now,
+            DAY * 10,
+        )?;
+        assert!(issue(&ca, &pending("office1", &office_subject("office1"))?, 5).is_ok());
+        let other = issue(&ca, &pending("office1", &office_subject("office2"))?, 5);
+        assert!(other.is_err_and(|reason| reason.contains("not the requesting user's")));
+        let mut garbage = pending("office1", &office_subject("office1"))?;
+        garbage.csr_pem = "not a request".into();
+        assert!(issue(&ca, &garbage, 5).is_err());
+        Ok(())
+    }
 }

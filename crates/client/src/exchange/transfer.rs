@@ -272,3 +272,38 @@ pub(crate) fn server_failure(err: anyhow::Error, operation: &str) -> anyhow::Err
             .into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_the_server_never_become_paths() {
+        let good = "Send-KS-06139999-00001-00001-202401232041116.zip";
+        assert_eq!(safe_name(good, "f1"), good);
+        for bad in [
+            "../x.zip",
+            "/etc/passwd",
+            ".hidden.zip",
+            "a/b.zip",
+            "",
+            "名前.zip",
+        ] {
+            assert_eq!(safe_name(bad, "f1/.."), "f1.zip", "{bad}");
+        }
+    }
+
+    #[test]
+    fn upload_queries_are_percent_encoded() -> Result<()> {
+        let query = UploadQuery {
+            to: "給付課".into(),
+            function: Function::EApplication,
+            name: "Send-JG-1.zip".into(),
+        };
+        assert_eq!(
+            query_string(&query)?,
+            "to=%E7%B5%A6%E4%BB%98%E8%AA%B2&function=e-application&name=Send-JG-1.zip"
+        );
+        Ok(())
+    }
+}
