@@ -87,13 +87,7 @@ pub(crate) fn bootstrap(profile: &ProfileDir, server: &str) -> Result<Http> {
 pub(crate) fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     let profile = &ctx.profile;
     let lock = profile.lock()?;
-    if profile.exists() {
-        return Err(Usage(format!(
-            "profile {} is set up already; choose another with --profile",
-            profile.root().display()
-        ))
-        .into());
-    }
+    profile.ensure_new()?;
     let pending: Option<Pending> = profile.read_json("enrolment.json").ok();
     let (pending, pin) = match pending {
         Some(pending) => {

@@ -104,6 +104,18 @@ impl ProfileDir {
         self.file("config.json").exists()
     }
 
+    /// Refuses to set up a profile twice (a usage error: choose another `--profile`).
+    pub(crate) fn ensure_new(&self) -> Result<()> {
+        if self.exists() {
+            return Err(super::failure::Usage(format!(
+                "profile {} is set up already; choose another with --profile",
+                self.root.display()
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
     /// Creates the directory (0700).
     pub(crate) fn create(&self) -> Result<()> {
         fs::create_dir_all(&self.root)

@@ -192,13 +192,7 @@ fn report(failed: usize) -> Result<()> {
 fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     let profile = &ctx.profile;
     let lock = profile.lock()?;
-    if profile.exists() {
-        return Err(Usage(format!(
-            "profile {} is set up already; choose another with --profile",
-            profile.root().display()
-        ))
-        .into());
-    }
+    profile.ensure_new()?;
     let server_ca = parse_certificates(
         &fs::read(&args.ca).with_context(|| format!("reading {}", args.ca.display()))?,
     )?;
