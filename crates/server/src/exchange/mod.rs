@@ -11,6 +11,7 @@
 //! Logs name user IDs, party numbers and file ids only: never file contents, passwords,
 //! codes, PINs or personal data.
 
+pub mod admin;
 mod api;
 mod bootstrap;
 pub mod clock;
