@@ -57,19 +57,6 @@ pub fn run(command: &mut Command) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Lines `key: value` (or `key = value`) of an admin command's output.
-pub fn fields(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|line| {
-            let (key, value) = line.split_once(':').or_else(|| line.split_once('='))?;
-            Some((
-                key.trim().to_ascii_lowercase().replace([' ', '-'], "_"),
-                value.trim().trim_matches('"').to_owned(),
-            ))
-        })
-        .collect()
-}
-
 /// A served `kxd` in a temporary data directory, its clock in a file.
 pub struct Kxd {
     dir: tempfile::TempDir,
@@ -93,12 +80,11 @@ impl Kxd {
             "127.0.0.1:0",
             "--https",
             "127.0.0.1:0",
+            "--api",
+            "127.0.0.1:0",
+            "--environment",
+            "test-loopback",
         ]));
-        let settings = data.join("kxd.toml");
-        let text = std::fs::read_to_string(&settings).expect("kxd.toml");
-        let text = with_setting(&text, "environment", "\"test-loopback\"", None);
-        let text = with_setting(&text, "api", "\"127.0.0.1:0\"", Some("[listeners]"));
-        std::fs::write(&settings, text).expect("kxd.toml written");
         let clock = dir.path().join("clock");
         std::fs::write(&clock, chrono::Utc::now().to_rfc3339()).expect("the clock file");
         let log = std::fs::File::create(dir.path().join("kxd.log")).expect("a log file");
@@ -158,12 +144,13 @@ impl Kxd {
         std::fs::write(self.dir.path().join("clock"), at.to_rfc3339()).expect("the clock file");
     }
 
-    /// `kxd admin --data DIR <args>`: its output's `key: value` fields.
-    pub fn admin(&self, args: &[&str]) -> BTreeMap<String, String> {
-        fields(&run(kxd(&self.data(), "admin").args(args)))
+    /// `kxd admin --data DIR <args>`: its output.
+    pub fn admin(&self, args: &[&str]) -> String {
+        run(kxd(&self.data(), "admin").args(args))
     }
 
-    /// Creates the society with its user: (temporary password, setup code).
+    /// Creates the society with its user and two destinations: (temporary password, setup
+    /// code).
     pub fn add_society(&self) -> (String, String) {
         let out = self.admin(&[
             "society",
@@ -172,13 +159,20 @@ impl Kxd {
             SOCIETY,
             "--name",
             "デモ健康保険組合",
-            "--id",
+            "--user",
             SOCIETY_ID,
         ]);
-        (
-            pick(&out, &["password", "temporary_password"]),
-            pick(&out, &["code", "setup_code"]),
-        )
+        for nickname in ["給付課", "業務課"] {
+            self.admin(&[
+                "destination",
+                "add",
+                "--society",
+                SOCIETY,
+                "--nickname",
+                nickname,
+            ]);
+        }
+        (word_after(&out, "password"), word_after(&out, "code"))
     }
 
     /// Creates an office of the society and its user: (temporary password, enrolment code).
@@ -202,17 +196,14 @@ impl Kxd {
         let out = self.admin(&[
             "user",
             "add",
-            "--office",
-            number,
-            "--society",
-            SOCIETY,
             "--id",
             id,
+            "--society",
+            SOCIETY,
+            "--office",
+            number,
         ]);
-        (
-            pick(&out, &["password", "temporary_password"]),
-            pick(&out, &["code", "enrolment_code"]),
-        )
+        (word_after(&out, "password"), word_after(&out, "code"))
     }
 
     /// Sealed blobs in the server's store of exactly `size` bytes.
@@ -240,31 +231,15 @@ impl Drop for Kxd {
     }
 }
 
-fn pick(fields: &BTreeMap<String, String>, keys: &[&str]) -> String {
-    keys.iter()
-        .find_map(|k| fields.get(*k))
-        .unwrap_or_else(|| panic!("none of {keys:?} in {fields:?}"))
-        .clone()
-}
-
-/// Sets `key = value` in the TOML text (in `section` when the key is absent).
-fn with_setting(text: &str, key: &str, value: &str, section: Option<&str>) -> String {
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let prefix = format!("{key} ");
-    let prefix_eq = format!("{key}=");
-    if let Some(line) = lines.iter_mut().find(|l| {
-        l.trim_start().starts_with(&prefix)
-            || l.trim_start().starts_with(&prefix_eq)
-            || l.trim_start().starts_with(&format!("# {key} "))
-    }) {
-        *line = format!("{key} = {value}");
-        return lines.join("\n") + "\n";
-    }
-    match section.and_then(|s| lines.iter().position(|l| l.trim() == s)) {
-        Some(i) => lines.insert(i + 1, format!("{key} = {value}")),
-        None => lines.insert(0, format!("{key} = {value}")),
-    }
-    lines.join("\n") + "\n"
+/// The word after the first `key` in an admin command's output (`temporary password X`,
+/// `setup code X`, `enrolment code X`).
+fn word_after(text: &str, key: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .windows(2)
+        .find(|w| w[0] == key)
+        .map(|w| w[1].to_owned())
+        .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
 }
 
 fn kxd(data: &Path, command: &str) -> Command {
