@@ -418,7 +418,7 @@ fn renewals_keep_old_files_readable_and_reach_the_other_side() {
 
     // The office renews (the society approves): the file sealed for the old key still opens.
     let mut renew = office
-        .command(&["--pin-stdin", "renew", "--wait", "20", "--poll", "1"])
+        .command(&["--pin-stdin", "renew", "--wait", "20", "--poll", "0.2"])
         .spawn()
         .expect("kx renew runs");
     {

@@ -35,8 +35,8 @@ pub(crate) struct WaitArgs {
     #[arg(long = "wait", default_value_t = 600)]
     wait: u64,
     /// Seconds between polls.
-    #[arg(long, default_value_t = 2, hide = true)]
-    poll: u64,
+    #[arg(long, default_value_t = 2.0, hide = true)]
+    poll: f64,
 }
 
 /// `kx setup`.
@@ -215,7 +215,9 @@ fn wait_for_certificate(client: &Http, request: &str, wait: &WaitArgs) -> Result
                 )
                 .into());
             }
-            RequestState::Pending => std::thread::sleep(Duration::from_secs(wait.poll.max(1))),
+            RequestState::Pending => {
+                std::thread::sleep(Duration::from_secs_f64(wait.poll.clamp(0.1, 60.0)));
+            }
         }
     };
     spinner.finish_and_clear();
@@ -276,7 +278,13 @@ pub(crate) fn renew(ctx: &Ctx, wait: &WaitArgs) -> Result<()> {
 
 /// The renewal prompt's answer (§2.2).
 pub(crate) fn renew_office(session: &Session, _ctx: &Ctx) -> Result<()> {
-    renew_with(session, &WaitArgs { wait: 600, poll: 2 })
+    renew_with(
+        session,
+        &WaitArgs {
+            wait: 600,
+            poll: 2.0,
+        },
+    )
 }
 
 /// Renews: a new key, a request with the same subject over the session, the wait; the old key

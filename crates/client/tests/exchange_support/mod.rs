@@ -23,8 +23,10 @@ pub fn kx_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_kx"))
 }
 
-/// `kxd` of this workspace, built once per test binary: `cargo` cannot hand another package's
-/// binary to these tests, so it is built beside `kx` in the same target directory.
+/// `kxd` of this workspace. `cargo` cannot hand another package's binary to these tests, so it
+/// is built beside `kx` in the same target directory, once per test binary, and only when a
+/// source it is made from is newer than it: `cargo build -p kx-server` unifies features
+/// differently from `cargo test -p kx-client`, so asking cargo every time would rebuild it.
 pub fn kxd_bin() -> PathBuf {
     static BUILD: Once = Once::new();
     let dir = kx_bin()
@@ -33,16 +35,56 @@ pub fn kxd_bin() -> PathBuf {
         .to_owned();
     let kxd = dir.join("kxd");
     BUILD.call_once(|| {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let built = std::fs::metadata(&kxd).and_then(|m| m.modified()).ok();
+        let sources = [
+            "crates/server",
+            "crates/store",
+            "crates/exchange",
+            "crates/crypto",
+            "crates/denso",
+            "crates/lzh",
+        ];
+        let fresh = built.is_some_and(|built| {
+            sources.iter().all(|s| newest(&workspace.join(s)) <= built)
+                && newest(&workspace.join("Cargo.lock")) <= built
+        });
+        if fresh {
+            return;
+        }
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "-p", "kx-server", "--bin", "kxd"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(&workspace)
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building kxd failed");
     });
     assert!(kxd.exists(), "{} was not built", kxd.display());
     kxd
+}
+
+/// The newest modification time of a file or of anything below a directory.
+fn newest(path: &Path) -> std::time::SystemTime {
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    let mut todo = vec![path.to_owned()];
+    while let Some(path) = todo.pop() {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            todo.extend(
+                std::fs::read_dir(&path)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+        } else if let Ok(modified) = meta.modified() {
+            newest = newest.max(modified);
+        }
+    }
+    newest
 }
 
 /// Runs a command to completion, panicking with its output when it fails.
@@ -293,7 +335,8 @@ impl Party {
         let mut child = self.command(args).spawn().expect("kx runs");
         let mut input = child.stdin.take().expect("stdin");
         for line in stdin {
-            writeln!(input, "{line}").expect("stdin written");
+            // kx may refuse before it reads every line: a closed pipe is its answer, not ours.
+            let _ = writeln!(input, "{line}");
         }
         drop(input);
         child.wait_with_output().expect("kx finishes")
@@ -442,7 +485,7 @@ impl World {
                 "--wait",
                 "25",
                 "--poll",
-                "1",
+                "0.2",
             ])
             .spawn()
             .expect("kx setup runs");
