@@ -350,6 +350,8 @@ fn settings_pin_password_profile_logout() {
         "New-Pass-2026",
     ]);
     assert_eq!(code_of(&wrong, &["password"]), "E1002");
+    let changed = password(&["1234", &office.password, "New-Pass-2026", "New-Pass-2026"]);
+    assert!(changed.status.success(), "{changed:?}");
 
     // Profile: full-width name, half-width mail.
     let profile = |name: &str, mail: &str| {

@@ -296,6 +296,8 @@ pub struct Party {
     pub home: PathBuf,
     /// The PIN.
     pub pin: String,
+    /// The temporary password the server gave (offices).
+    pub password: String,
 }
 
 impl Party {
@@ -306,6 +308,7 @@ impl Party {
         Party {
             home,
             pin: pin.to_owned(),
+            password: String::new(),
         }
     }
 
@@ -462,7 +465,8 @@ impl World {
         right_password: bool,
     ) -> Output {
         let (password, code) = self.kxd.add_office(number, id, quota);
-        let office = Party::new(self.dir.path(), id, pin);
+        let mut office = Party::new(self.dir.path(), id, pin);
+        office.password = password.clone();
         let ca = self.kxd.ca();
         let password = if right_password {
             password
