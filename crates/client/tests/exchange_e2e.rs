@@ -163,6 +163,35 @@ fn wrong_pin_and_wrong_password() {
 }
 
 #[test]
+fn expiring_certificates_and_app_updates() {
+    let mut w = World::new(None);
+    // A certificate with 30 days left: the renewal prompt (a notice without a terminal).
+    let out = w.enrol_for_days("00004", "office4", "1122", None, true, 30);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("expires in 29 days"), "{stderr}");
+    assert!(stderr.contains("kx renew"), "{stderr}");
+    // An expired one cannot log in at all (E3002).
+    let out = w.enrol_for_days("00005", "office5", "1122", None, true, 0);
+    assert_eq!(code_of(&out, &["setup"]), "E3002");
+
+    // A newer published app version is announced at start (§2.2).
+    w.kxd.admin(&[
+        "app-version",
+        "set",
+        "--version",
+        "9.9.9",
+        "--url",
+        "https://kx.example/download",
+    ]);
+    let out = w.office("00001").kx(&["inbox"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("A new version of kx is available: 9.9.9"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_full_office_refuses_with_e8001() {
     let w = World::new(Some(200_000));
     let d = w.dir.path();

@@ -9,8 +9,8 @@ use clap::Args;
 use kx_crypto::keystore::file::KeyFile;
 use kx_crypto::keystore::{KdfCost, Pin, seal_secret};
 use kx_crypto::{
-    Certificate, KeyKind, PrivateKey, TrustStore, certificate_request, parse_certificates,
-    request_to_pem,
+    Certificate, KeyKind, PrivateKey, TrustStore, certificate_request, check_office_certificate,
+    parse_certificates, request_to_pem,
 };
 use kx_exchange::Code;
 use kx_exchange::api::{
@@ -244,6 +244,7 @@ fn store_issued(
     };
     let trust = TrustStore::new(vec![ca.clone()]);
     let now = SystemTime::now();
+    check_office_certificate(&cert, now).map_err(|code| Failure::new(Code::from(code), &[]))?;
     trust
         .check_signer(&cert, now)
         .map_err(|e| Failure::new(Code::E0003, &[]).detail(e))?;

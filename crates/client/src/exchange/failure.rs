@@ -129,7 +129,13 @@ pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
             None => Failure::new(Code::E9999, &[]).detail(format!("{err:#}")),
         },
     };
-    tracing::error!(code = failure.code.code(), reason = ?failure.reason, detail = ?failure.detail, "failed");
+    // The input checks' details name the user's files (E2007) and items: the log keeps only
+    // their code (no file names, no personal data in the log).
+    let logged_detail = match failure.code.code().as_bytes().get(1) {
+        Some(b'1' | b'2') => None,
+        _ => failure.detail.as_deref(),
+    };
+    tracing::error!(code = failure.code.code(), reason = ?failure.reason, detail = ?logged_detail, "failed");
     eprintln!("{failure}");
     if let Some(detail) = &failure.detail {
         eprintln!("  {detail}");

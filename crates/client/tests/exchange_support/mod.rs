@@ -464,6 +464,19 @@ impl World {
         quota: Option<u64>,
         right_password: bool,
     ) -> Output {
+        self.enrol_for_days(number, id, pin, quota, right_password, 730)
+    }
+
+    /// [`World::enrol`] with a certificate valid for `days`.
+    pub fn enrol_for_days(
+        &mut self,
+        number: &str,
+        id: &str,
+        pin: &str,
+        quota: Option<u64>,
+        right_password: bool,
+        days: u32,
+    ) -> Output {
         let (password, code) = self.kxd.add_office(number, id, quota);
         let mut office = Party::new(self.dir.path(), id, pin);
         office.password = password.clone();
@@ -509,9 +522,11 @@ impl World {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-        self.society.ok(&["society", "approve", "--all"]);
+        let days = days.to_string();
+        self.society
+            .ok(&["society", "approve", "--all", "--days", &days]);
         let out = setup.wait_with_output().expect("kx setup finishes");
-        if right_password {
+        if right_password && days != "0" {
             assert!(
                 out.status.success(),
                 "kx setup {id}: {out:?}\n{}",
