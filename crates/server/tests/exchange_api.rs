@@ -105,7 +105,7 @@ fn enrolment_goes_through_the_society_queue_and_only_registered_certificates_log
     let elsewhere = kxd
         .api_client(Some(&world.office))
         .with_token(&token)
-        .from_address("127.0.0.2")
+        .via_address("127.0.0.2")
         .get("/api/v1/inbox");
     assert_eq!(
         (
@@ -176,11 +176,9 @@ fn enrolment_goes_through_the_society_queue_and_only_registered_certificates_log
 
 #[test]
 fn files_go_both_ways_with_quota_cancel_delete_history_and_sent_status() {
-    let world = World::new(|toml| {
-        // Room for one test file of ~4 KiB to the office, not two.
-        toml.push_str("");
-    });
+    let world = World::new(|_| {});
     let kxd = &world.kxd;
+    // Room for one ~4 KiB sealed file to the office, not two.
     kxd.admin(&[
         "office",
         "quota",

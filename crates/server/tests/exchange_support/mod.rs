@@ -457,7 +457,7 @@ pub struct Client<'a> {
 
 impl Client<'_> {
     /// Connects from this source address instead (e.g. 127.0.0.2).
-    pub fn from_address(mut self, address: &str) -> Self {
+    pub fn via_address(mut self, address: &str) -> Self {
         self.interface = Some(address.into());
         self
     }
