@@ -1051,6 +1051,30 @@ mod tests {
     }
 
     #[test]
+    fn the_openapi_file_documents_every_route() {
+        let openapi = include_str!("../../../../docs/api/openapi.yaml");
+        for route in [
+            path::SESSION,
+            path::PASSWORD,
+            path::PROFILE,
+            path::DESTINATIONS,
+            path::OFFICES,
+            path::CERTIFICATES,
+            path::CERTIFICATE_REQUESTS,
+            path::SOCIETY_CERTIFICATE_REQUESTS,
+            path::FILES,
+            path::INBOX,
+            path::HISTORY,
+            path::SENT,
+            path::APP_VERSION,
+            path::ENROLMENTS,
+            path::SOCIETY_SETUP,
+        ] {
+            assert!(openapi.contains(&format!("  {route}:")), "{route}");
+        }
+    }
+
+    #[test]
     fn pem_wraps_at_64_columns() {
         let text = pem("CERTIFICATE", &[0u8; 100]);
         let lines: Vec<&str> = text.lines().collect();
