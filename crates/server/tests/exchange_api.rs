@@ -474,6 +474,117 @@ fn not_even_the_operator_can_read_what_was_sent() {
     }
 }
 
+/// An SMTP relay on loopback: Debian's Python with `aiosmtpd` (python3-aiosmtpd), writing each
+/// message it accepts to `DIR/n.eml`. No STARTTLS offered.
+struct Relay {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Relay {
+    fn start() -> Relay {
+        use std::io::BufRead as _;
+        let dir = tempfile::tempdir().expect("a relay directory");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let script = "import os, sys, time\n\
+             from aiosmtpd.controller import Controller\n\
+             class Handler:\n\
+             \x20   async def handle_DATA(self, server, session, envelope):\n\
+             \x20       n = len(os.listdir(sys.argv[2]))\n\
+             \x20       open(os.path.join(sys.argv[2], '%d.eml' % n), 'wb').write(envelope.original_content)\n\
+             \x20       return '250 OK'\n\
+             c = Controller(Handler(), hostname='127.0.0.1', port=int(sys.argv[1]))\n\
+             c.start()\n\
+             print('ready', flush=True)\n\
+             while True: time.sleep(1)\n";
+        let mut child = std::process::Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 with aiosmtpd runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the relay starts");
+        assert_eq!(line.trim(), "ready");
+        Relay { child, port, dir }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn notifications_go_through_an_smtp_relay_that_must_offer_starttls_unless_plaintext_is_allowed() {
+    let relay = Relay::start();
+    let mut world = World::new(|_| {});
+    world.kxd.restart_with(|toml| {
+        *toml = toml.replace(
+            "[notify]\n",
+            &format!(
+                "[notify]\nrelay = \"smtp://127.0.0.1:{}\"\nfrom = \"kx@kx.test\"\n",
+                relay.port
+            ),
+        );
+    });
+    let society = world.society_client();
+    society
+        .call(
+            "PUT",
+            "/api/v1/profile",
+            Some(&json!({"name": "健保花子", "code": "", "mail": "hanako@kenpo.example"})),
+        )
+        .expect(200);
+    let office = world.office_client();
+    let sealed = world.sealed_for_society("KPFD.CSV", b"claims");
+    office
+        .upload("給付課", "e-application", "Send-1.zip", &sealed)
+        .expect(201);
+
+    // The relay offers no STARTTLS: nothing is sent in clear, the mail waits in the outbox.
+    let started = Instant::now();
+    loop {
+        let error = world
+            .kxd
+            .sql("SELECT last_error FROM mail_outbox WHERE sent_at IS NULL");
+        if !error.trim().is_empty() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no attempt");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(mails_in(relay.dir.path()).is_empty());
+
+    // Allowed in clear on loopback: the waiting mail goes out once its retry is due.
+    world.kxd.restart_with(|toml| {
+        *toml = toml.replace(
+            "allow_plaintext_relay = false",
+            "allow_plaintext_relay = true",
+        );
+    });
+    world.kxd.set_clock("2026-04-01T01:00:00Z");
+    let mail = wait_for_mail_in(relay.dir.path(), "hanako@kenpo.example");
+    assert!(mail.contains("Send-1.zip"), "{mail}");
+    assert_eq!(
+        world
+            .kxd
+            .sql("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL")
+            .trim(),
+        "0"
+    );
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -504,13 +615,18 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// The mails in `DIR/mail-outbox`, decoded by Python's `email` package: `To:`, `Subject:`
-/// and the text body.
+/// The mails in `DIR/mail-outbox`, decoded.
 fn mails(data: &Path) -> Vec<String> {
+    mails_in(&data.join("mail-outbox"))
+}
+
+/// The `.eml` files in `dir`, decoded by Python's `email` package: `To:`, `Subject:` and the
+/// text body.
+fn mails_in(dir: &Path) -> Vec<String> {
     let script = "import email, email.policy, sys\n\
          m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\n\
          print('To: ' + m['To']); print('Subject: ' + m['Subject']); print(m.get_content())\n";
-    walk(&data.join("mail-outbox"))
+    walk(dir)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
         .map(|p| {
@@ -522,11 +638,16 @@ fn mails(data: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Waits for a mail to `to` and returns it.
+/// Waits for a mail to `to` in `DIR/mail-outbox` and returns it.
 fn wait_for_mail(data: &Path, to: &str) -> String {
+    wait_for_mail_in(&data.join("mail-outbox"), to)
+}
+
+/// Waits for a mail to `to` in `dir` and returns it.
+fn wait_for_mail_in(dir: &Path, to: &str) -> String {
     let started = Instant::now();
     loop {
-        if let Some(mail) = mails(data)
+        if let Some(mail) = mails_in(dir)
             .into_iter()
             .find(|m| m.contains(&format!("To: {to}")))
         {

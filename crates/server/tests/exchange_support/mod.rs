@@ -218,6 +218,24 @@ impl Kxd {
         self.dir.path()
     }
 
+    /// Stops `kxd serve` (SIGKILL: nothing acknowledged may depend on a clean shutdown).
+    pub fn stop(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+    }
+
+    /// Rewrites `kxd.toml` with `tune` and restarts `kxd serve`.
+    pub fn restart_with(&mut self, tune: impl FnOnce(&mut String)) {
+        self.stop();
+        let settings = self.data().join("kxd.toml");
+        let mut text = std::fs::read_to_string(&settings).expect("kxd.toml");
+        tune(&mut text);
+        std::fs::write(&settings, text).expect("kxd.toml written");
+        self.serve();
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.data().join("kxd.log")).unwrap_or_default()
     }
