@@ -544,7 +544,8 @@ pub(super) fn csr_der(csr_pem: &str) -> Result<Vec<u8>, ApiError> {
     Ok(der.as_ref().to_vec())
 }
 
-fn conflict_or(e: kx_store::Error) -> ApiError {
+/// A store error, with a certificate registered already answered `409 E0003`.
+pub(super) fn conflict_or(e: kx_store::Error) -> ApiError {
     match e {
         kx_store::Error::Exists(_) => ApiError::new(
             StatusCode::CONFLICT,

@@ -318,34 +318,24 @@ pub struct Ca {
 impl Ca {
     /// A self-signed CA `name` in `dir`.
     pub fn new(dir: &Path, name: &str) -> Ca {
-        let key = format!("{name}.key");
-        let cert = format!("{name}.pem");
-        openssl(
+        let (key, cert) = new_key(
             dir,
+            name,
             &[
-                "req",
                 "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &key,
-                "-out",
-                &cert,
                 "-days",
                 "3650",
-                "-subj",
-                &format!("/CN={name}"),
                 "-addext",
                 "basicConstraints=critical,CA:TRUE",
                 "-addext",
                 "keyUsage=critical,keyCertSign,cRLSign",
             ],
+            "pem",
         );
         Ca {
             identity: Identity {
                 cert: dir.join(cert),
-                key: dir.join(key),
+                key,
             },
         }
     }
@@ -388,25 +378,22 @@ impl Ca {
 
 /// A fresh RSA key and PKCS#10 request `name.key`, `name.csr` in `dir`.
 pub fn key_and_csr(dir: &Path, name: &str) -> (PathBuf, String) {
+    new_key(dir, name, &["-new"], "csr")
+}
+
+/// `openssl req` making a fresh RSA key `name.key` and `name.SUFFIX` (a CSR, or with
+/// `-x509` a self-signed certificate), subject `CN=name`.
+fn new_key(dir: &Path, name: &str, extra: &[&str], suffix: &str) -> (PathBuf, String) {
     let key = format!("{name}.key");
-    let csr = format!("{name}.csr");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            &format!("/CN={name}"),
-        ],
-    );
-    (dir.join(key), csr)
+    let out = format!("{name}.{suffix}");
+    let subject = format!("/CN={name}");
+    let mut args = vec![
+        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &out,
+    ];
+    args.extend(["-subj", &subject]);
+    args.extend(extra);
+    openssl(dir, &args);
+    (dir.join(key), out)
 }
 
 /// A party certificate issued by `ca` in one go.
