@@ -544,7 +544,8 @@ pub(super) fn csr_der(csr_pem: &str) -> Result<Vec<u8>, ApiError> {
     Ok(der.as_ref().to_vec())
 }
 
-fn conflict_or(e: kx_store::Error) -> ApiError {
+/// A store error, with a certificate registered already answered `409 E0003`.
+pub(super) fn conflict_or(e: kx_store::Error) -> ApiError {
     match e {
         kx_store::Error::Exists(_) => ApiError::new(
             StatusCode::CONFLICT,
@@ -1047,6 +1048,30 @@ mod tests {
             &"x".repeat(256),
         ] {
             assert!(!valid_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_openapi_file_documents_every_route() {
+        let openapi = include_str!("../../../../docs/api/openapi.yaml");
+        for route in [
+            path::SESSION,
+            path::PASSWORD,
+            path::PROFILE,
+            path::DESTINATIONS,
+            path::OFFICES,
+            path::CERTIFICATES,
+            path::CERTIFICATE_REQUESTS,
+            path::SOCIETY_CERTIFICATE_REQUESTS,
+            path::FILES,
+            path::INBOX,
+            path::HISTORY,
+            path::SENT,
+            path::APP_VERSION,
+            path::ENROLMENTS,
+            path::SOCIETY_SETUP,
+        ] {
+            assert!(openapi.contains(&format!("  {route}:")), "{route}");
         }
     }
 

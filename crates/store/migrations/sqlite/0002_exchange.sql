@@ -20,10 +20,11 @@ CREATE UNIQUE INDEX ex_offices_by_number ON ex_parties (society_id, number) WHER
 
 -- 送信先: the nicknames offices choose from when sending to their society.
 CREATE TABLE ex_destinations (
+    id          INTEGER PRIMARY KEY,        -- the order they were added; pg: IDENTITY
     society_id  BIGINT NOT NULL REFERENCES ex_parties (id),
     nickname    TEXT NOT NULL,
     created_at  BIGINT NOT NULL,
-    PRIMARY KEY (society_id, nickname)
+    UNIQUE (society_id, nickname)
 );
 
 -- Users of a party. The password columns are those of `accounts` and are read and written by
