@@ -243,6 +243,45 @@ fn society_serve_sends_the_outbox_and_pulls_the_inbox() {
     let file = write(d, "KPFD.CSV", b"1,2,3\r\n");
     office.ok(&["send", "--e-application", "--to", "業務課", "--yes", &file]);
 
+    // An office enrolling meanwhile: serve --approve signs its request.
+    let (password, code) = w.kxd.add_office("00003", "office3", None);
+    let office3 = exchange_support::Party::new(d, "office3", "3333");
+    let ca = w.kxd.ca();
+    let mut setup = office3
+        .command(&[
+            "--pin-stdin",
+            "--password-stdin",
+            "setup",
+            "--server",
+            &w.kxd.https,
+            "--ca",
+            ca.to_str().expect("UTF-8"),
+            "--id",
+            "office3",
+            "--code",
+            &code,
+            "--wait",
+            "20",
+            "--poll",
+            "0.2",
+        ])
+        .spawn()
+        .expect("kx setup runs");
+    {
+        use std::io::Write as _;
+        let mut input = setup.stdin.take().expect("stdin");
+        writeln!(input, "3333\n{password}").expect("stdin written");
+    }
+    let started = std::time::Instant::now();
+    while !w
+        .society
+        .ok(&["society", "approve", "--list"])
+        .contains("office3")
+    {
+        assert!(started.elapsed().as_secs() < 20, "no request from office3");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
     let args = [
         "society",
         "serve",
@@ -250,9 +289,12 @@ fn society_serve_sends_the_outbox_and_pulls_the_inbox() {
         inbox.to_str().expect("UTF-8"),
         "--outbox",
         outbox.to_str().expect("UTF-8"),
+        "--approve",
         "--once",
     ];
     let out = w.society.ok(&args);
+    let enrolled = setup.wait_with_output().expect("kx setup finishes");
+    assert!(enrolled.status.success(), "{enrolled:?}");
     assert!(out.contains("sent  00001/notice.pdf"), "{out}");
     assert!(outbox.join("sent/00001/notice.pdf").exists());
     let error = std::fs::read_to_string(outbox.join("failed/00001/tool.exe.error"))
