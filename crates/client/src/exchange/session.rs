@@ -254,6 +254,28 @@ impl Session {
         Ok(out)
     }
 
+    /// Logs in again when the session is near its idle or absolute end, or `over` says the
+    /// server ended it: a long-running `kx society serve` outlives any one session.
+    pub(crate) fn keep_alive(&mut self, over: bool) -> Result<()> {
+        let now = Utc::now();
+        if over
+            || now - self.who.last_used > IDLE_REUSE
+            || now - self.who.logged_in_at > ABSOLUTE_REUSE
+        {
+            let fingerprint = fingerprint(&self.cert)?;
+            self.who = login(
+                &self.profile,
+                &self.config,
+                &mut self.api,
+                &self.pin,
+                &fingerprint,
+            )?;
+        } else {
+            self.who.last_used = now;
+        }
+        Ok(())
+    }
+
     /// Forgets the cached token (after logout, a renewal or a password change).
     pub(crate) fn forget_token(&self) -> Result<()> {
         self.profile.remove("session.json")
