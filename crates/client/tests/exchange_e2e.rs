@@ -205,6 +205,22 @@ fn a_full_office_refuses_with_e8001() {
     // The other office has room.
     w.society
         .ok(&["society", "send", "--office", "00002", &first]);
+    // `serve` keeps what the full office cannot take yet in the outbox for the next round.
+    let outbox = d.join("outbox");
+    std::fs::create_dir_all(outbox.join("00001")).expect("outbox/00001");
+    write(&outbox.join("00001"), "later.pdf", &noise(150_000, 7));
+    let out = w.society.ok(&[
+        "society",
+        "serve",
+        "--inbox",
+        d.join("in").to_str().expect("UTF-8"),
+        "--outbox",
+        outbox.to_str().expect("UTF-8"),
+        "--once",
+    ]);
+    assert!(out.contains("retry 00001/later.pdf  E8001"), "{out}");
+    assert!(outbox.join("00001/later.pdf").exists());
+    assert!(!outbox.join("failed").exists());
 }
 
 #[test]
