@@ -129,6 +129,20 @@ fn a_send_can_be_cancelled_until_the_society_downloads_it() {
         "a cancelled send never arrives"
     );
 
+    // Deleting a file never received asks first; without a terminal or --yes nothing goes.
+    w.society
+        .ok(&["society", "send", "--office", "00001", &file]);
+    let unreceived = office.inbox(false)[0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let out = office.kx(&["delete", &unreceived]);
+    assert_eq!(code_of(&out, &["delete"]), "E2001");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Not received yet (未)"));
+    assert_eq!(office.inbox(false).len(), 1);
+    office.ok(&["delete", "--yes", &unreceived]);
+    assert!(office.inbox(false).is_empty());
+
     office.ok(&["send", "--to", "給付課", "--yes", &file]);
     let sent: Vec<serde_json::Value> =
         serde_json::from_str(&office.ok(&["sent", "--json"])).expect("JSON");
@@ -533,6 +547,19 @@ fn renewals_keep_old_files_readable_and_reach_the_other_side() {
         unzip(&received.join(&early)).get("before.pdf"),
         Some(&before)
     );
+    // The replaced certificate no longer logs in (E0003).
+    let profile = office.profile();
+    let stale = d.join("stale");
+    std::fs::create_dir_all(&stale).expect("a directory");
+    for name in ["key.pem", "cert.pem"] {
+        std::fs::copy(profile.join(name), stale.join(name)).expect("a copy");
+        std::fs::copy(profile.join("old/1").join(name), profile.join(name)).expect("the old pair");
+    }
+    std::fs::remove_file(profile.join("session.json")).ok();
+    assert_eq!(office.refused(&["inbox"]), "E0003");
+    for name in ["key.pem", "cert.pem"] {
+        std::fs::copy(stale.join(name), profile.join(name)).expect("the new pair back");
+    }
     let after = write(d, "after.pdf", b"for the new key");
     let out = w
         .society
