@@ -8,7 +8,7 @@ use kx_exchange::api::Problem;
 use kx_exchange::{Code, Refusal};
 
 /// A failure the user sees as `code message`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Failure {
     /// The code.
     pub(crate) code: Code,
@@ -116,12 +116,7 @@ pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
         return ExitCode::from(2);
     }
     let failure = match err.downcast_ref::<Failure>() {
-        Some(failure) => Failure {
-            code: failure.code,
-            message: failure.message.clone(),
-            reason: failure.reason.clone(),
-            detail: failure.detail.clone(),
-        },
+        Some(failure) => failure.clone(),
         None => match err.downcast_ref::<kx_crypto::Error>() {
             Some(crypto) => {
                 Failure::new(Code::from(crypto.app_code()), &[]).detail(format!("{err:#}"))

@@ -141,7 +141,10 @@ impl Session {
         if renewal_due(&self.cert, now) {
             let left = days_left(&self.cert, now);
             eprintln!("Our certificate expires in {left} days (電子証明書の更新).");
-            if ui::confirm("Renew the certificate now?", false)? {
+            // Only a person at a terminal is asked; scripts get the notice.
+            if std::io::IsTerminal::is_terminal(&std::io::stdin())
+                && ui::confirm("Renew the certificate now?", false)?
+            {
                 match self.config.kind {
                     PartyKind::Office => super::enrol::renew_office(self, ctx)?,
                     PartyKind::Society => super::society::renew(self)?,
