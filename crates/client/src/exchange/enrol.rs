@@ -118,7 +118,7 @@ pub(crate) fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         None => ctx.secrets.pin(item::PIN)?,
     };
     let mut session = Session::start(ctx, lock, pin)?;
-    session.after_login(ctx)?;
+    session.after_login()?;
     super::settings::offer_password_change(&mut session, ctx)?;
     println!(
         "Set up: office {} {} of {} {}, profile {}",
@@ -278,7 +278,7 @@ pub(crate) fn renew(ctx: &Ctx, wait: &WaitArgs) -> Result<()> {
 }
 
 /// The renewal prompt's answer (§2.2).
-pub(crate) fn renew_office(session: &Session, _ctx: &Ctx) -> Result<()> {
+pub(crate) fn renew_office(session: &Session) -> Result<()> {
     renew_with(
         session,
         &WaitArgs {

@@ -93,7 +93,7 @@ impl Session {
         let lock = ctx.profile.lock()?;
         let pin = ctx.secrets.pin(item::PIN)?;
         let session = Session::start(ctx, lock, pin)?;
-        session.after_login(ctx)?;
+        session.after_login()?;
         Ok(session)
     }
 
@@ -129,7 +129,7 @@ impl Session {
 
     /// The notices of a fresh session (§2.2): update, the society's latest certificate, our
     /// certificate's renewal.
-    pub(crate) fn after_login(&self, ctx: &Ctx) -> Result<()> {
+    pub(crate) fn after_login(&self) -> Result<()> {
         self.update_notice();
         self.refresh_society_certificates()?;
         if self.who.must_change_password {
@@ -146,7 +146,7 @@ impl Session {
                 && ui::confirm("Renew the certificate now?", false)?
             {
                 match self.config.kind {
-                    PartyKind::Office => super::enrol::renew_office(self, ctx)?,
+                    PartyKind::Office => super::enrol::renew_office(self)?,
                     PartyKind::Society => super::society::renew(self)?,
                 }
             } else {

@@ -253,7 +253,7 @@ fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     profile.write_json("config.json", &config)?;
     tracing::info!(society = %done.society.number, "society set up");
     let mut session = Session::start(ctx, lock, pin)?;
-    session.after_login(ctx)?;
+    session.after_login()?;
     super::settings::offer_password_change(&mut session, ctx)?;
     println!(
         "Set up: society {} {}, profile {}",
