@@ -264,7 +264,9 @@ fn files_go_both_ways_with_quota_cancel_delete_history_and_sent_status() {
         .expect(204);
     assert!(society.get("/api/v1/inbox").expect(200).json()[0].is_null());
     let sent = office.get("/api/v1/sent").expect(200).json();
+    assert_eq!(sent[0]["id"], second, "newest first");
     assert!(sent[0]["cancelled_at"].is_string(), "{sent}");
+    assert!(sent[1]["cancelled_at"].is_null(), "{sent}");
 
     // Society → office, to an office number; the office's quota holds one, not two.
     let letter = world.sealed_for_office("notice.pdf", &[7u8; 4000]);
