@@ -918,3 +918,65 @@ fn passwords_change_by_the_policy_and_the_app_version_is_published() {
         (404, "no_such_route")
     );
 }
+
+#[test]
+fn enrolment_codes_expire_and_a_fresh_one_replaces_them() {
+    let kxd = Kxd::start(|_| {});
+    let pki = tempfile::tempdir().expect("a directory");
+    let (_, csr) = key_and_csr(pki.path(), "office");
+    let csr_pem = std::fs::read_to_string(pki.path().join(csr)).expect("csr");
+    let enrol = |code: &str| {
+        kxd.bootstrap().call(
+            "POST",
+            "/api/v1/enrolments",
+            Some(&json!({"id": OFFICE_USER, "code": code, "csr_pem": csr_pem})),
+        )
+    };
+    let first = kxd.code(OFFICE_USER);
+    kxd.set_clock("2026-04-15T00:00:01Z");
+    let late = enrol(&first);
+    assert_eq!(
+        (late.status, late.code().as_str(), late.reason().as_str()),
+        (401, "E0002", "enrolment_code")
+    );
+    let out = kxd.admin(&["user", "enrolment-code", "--id", OFFICE_USER]);
+    assert!(
+        out.contains("kx setup --server https://127.0.0.1:"),
+        "{out}"
+    );
+    let fresh = out
+        .split_whitespace()
+        .skip_while(|w| *w != "code")
+        .nth(1)
+        .expect("a code")
+        .to_owned();
+    assert_ne!(fresh, first);
+    let bad_csr = kxd.bootstrap().call(
+        "POST",
+        "/api/v1/enrolments",
+        Some(&json!({"id": OFFICE_USER, "code": fresh, "csr_pem": "not a request"})),
+    );
+    assert_eq!(
+        (bad_csr.status, bad_csr.reason().as_str()),
+        (400, "bad_csr")
+    );
+    enrol(&fresh.to_lowercase()).expect(202);
+    assert_eq!(enrol(&fresh).status, 401, "used up");
+    // A society user's code is a setup code and cannot enrol an office app.
+    let society_code = kxd.code(SOCIETY_USER);
+    let wrong_kind = kxd.bootstrap().call(
+        "POST",
+        "/api/v1/enrolments",
+        Some(&json!({"id": SOCIETY_USER, "code": society_code, "csr_pem": csr_pem})),
+    );
+    assert_eq!(wrong_kind.status, 401);
+
+    // A reset password is temporary again.
+    let out = kxd.admin(&["user", "reset-password", "--id", OFFICE_USER]);
+    assert!(out.contains("temporary password"), "{out}");
+    let listed = kxd.admin(&["user", "list", "--society", SOCIETY]);
+    assert!(
+        listed.contains("office1  office 0001  temporary-password"),
+        "{listed}"
+    );
+}
