@@ -264,7 +264,9 @@ fn files_go_both_ways_with_quota_cancel_delete_history_and_sent_status() {
         .expect(204);
     assert!(society.get("/api/v1/inbox").expect(200).json()[0].is_null());
     let sent = office.get("/api/v1/sent").expect(200).json();
+    assert_eq!(sent[0]["id"], second, "newest first");
     assert!(sent[0]["cancelled_at"].is_string(), "{sent}");
+    assert!(sent[1]["cancelled_at"].is_null(), "{sent}");
 
     // Society → office, to an office number; the office's quota holds one, not two.
     let letter = world.sealed_for_office("notice.pdf", &[7u8; 4000]);
@@ -659,4 +661,322 @@ fn wait_for_mail_in(dir: &Path, to: &str) -> String {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn renewals_go_through_the_queue_and_retire_the_old_certificate() {
+    let world = World::new(|_| {});
+    let kxd = &world.kxd;
+    let dir = world.dir();
+    let office = world.office_client();
+    let society = world.society_client();
+
+    let mine = office.get("/api/v1/certificates").expect(200).json();
+    assert!(
+        mine["society_ca_pem"]
+            .as_str()
+            .is_some_and(|p| p.contains("BEGIN CERTIFICATE"))
+    );
+    assert_eq!(mine["society"].as_array().map(Vec::len), Some(1));
+    assert_eq!(mine["own"]["current"], true);
+    let offices = society.get("/api/v1/offices").expect(200).json();
+    assert_eq!(offices[0]["number"], OFFICE);
+    assert_eq!(offices[0]["certificates"].as_array().map(Vec::len), Some(1));
+    // Each side's routes refuse the other side.
+    let wrong_side = office.get("/api/v1/offices");
+    assert_eq!(
+        (
+            wrong_side.status,
+            wrong_side.code().as_str(),
+            wrong_side.reason().as_str()
+        ),
+        (403, "E0003", "societies_only")
+    );
+
+    // The office asks for a renewal with a new key; the society answers with a certificate
+    // for another key first (refused), then the right one.
+    let (new_key, csr) = key_and_csr(dir, "renewed");
+    let ticket = office
+        .call(
+            "POST",
+            "/api/v1/certificate-requests",
+            Some(&json!({"csr_pem": std::fs::read_to_string(dir.join(&csr)).expect("csr")})),
+        )
+        .expect(202)
+        .json();
+    let request = ticket["request"].as_str().expect("request").to_owned();
+    let pending = society
+        .get("/api/v1/society/certificate-requests")
+        .expect(200)
+        .json();
+    assert_eq!(pending[0]["kind"], "renew");
+    assert_eq!(pending[0]["office_number"], OFFICE);
+    assert_eq!(pending[0]["user_id"], OFFICE_USER);
+    let (_, other_csr) = key_and_csr(dir, "other");
+    let other = world.ca.sign(dir, &other_csr, "other", 1000);
+    let decide = format!("/api/v1/society/certificate-requests/{request}");
+    let mismatch = society.call(
+        "POST",
+        &decide,
+        Some(&json!({"certificate_pem": std::fs::read_to_string(&other).expect("pem")})),
+    );
+    assert_eq!(
+        (mismatch.status, mismatch.reason().as_str()),
+        (400, "key_mismatch")
+    );
+    let foreign_ca = Ca::new(dir, "foreign-ca");
+    let foreign = foreign_ca.sign(dir, &csr, "foreign-renewed", 1000);
+    let foreign = society.call(
+        "POST",
+        &decide,
+        Some(&json!({"certificate_pem": std::fs::read_to_string(&foreign).expect("pem")})),
+    );
+    assert_eq!(
+        (foreign.status, foreign.reason().as_str()),
+        (400, "not_valid_for_society_ca")
+    );
+    let renewed = world.ca.sign(dir, &csr, "renewed", 1000);
+    society
+        .call(
+            "POST",
+            &decide,
+            Some(&json!({"certificate_pem": std::fs::read_to_string(&renewed).expect("pem")})),
+        )
+        .expect(204);
+    let again = society.call("POST", &decide, Some(&json!({"refused": "twice"})));
+    assert_eq!(
+        (again.status, again.reason().as_str()),
+        (404, "no_such_request")
+    );
+    let status = kxd
+        .bootstrap()
+        .get(&format!("/api/v1/enrolments/{request}"))
+        .expect(200)
+        .json();
+    assert_eq!(status["state"], "issued");
+
+    // The old certificate no longer logs in; the new one does.
+    let old = kxd.api_client(Some(&world.office)).call(
+        "POST",
+        "/api/v1/session",
+        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
+    );
+    assert_eq!(
+        (old.status, old.code().as_str(), old.reason().as_str()),
+        (403, "E0003", "certificate_not_registered")
+    );
+    let fresh = Identity {
+        cert: renewed,
+        key: new_key,
+    };
+    kxd.api_client(Some(&fresh))
+        .login(OFFICE_USER, &world.office_password)
+        .get("/api/v1/inbox")
+        .expect(200);
+
+    // A refused request says why.
+    let (_, refused_csr) = key_and_csr(dir, "refused");
+    let fresh_office = kxd
+        .api_client(Some(&fresh))
+        .login(OFFICE_USER, &world.office_password);
+    let ticket = fresh_office
+        .call(
+            "POST",
+            "/api/v1/certificate-requests",
+            Some(
+                &json!({"csr_pem": std::fs::read_to_string(dir.join(&refused_csr)).expect("csr")}),
+            ),
+        )
+        .expect(202)
+        .json();
+    let refused = ticket["request"].as_str().expect("request");
+    society
+        .call(
+            "POST",
+            &format!("/api/v1/society/certificate-requests/{refused}"),
+            Some(&json!({"refused": "not requested by the office"})),
+        )
+        .expect(204);
+    let status = kxd
+        .bootstrap()
+        .get(&format!("/api/v1/enrolments/{refused}"))
+        .expect(200)
+        .json();
+    assert_eq!(status["state"], "refused");
+    assert_eq!(status["refused"], "not requested by the office");
+
+    // The society publishes a renewed certificate of its own: listed, the old one not
+    // current, and only the new one logs in.
+    let (society_key, society_csr) = key_and_csr(dir, "society2");
+    let society2 = world.ca.sign(dir, &society_csr, "society2", 1000);
+    society
+        .call(
+            "POST",
+            "/api/v1/certificates",
+            Some(&json!({"certificate_pem": std::fs::read_to_string(&society2).expect("pem")})),
+        )
+        .expect(204);
+    let listed = fresh_office.get("/api/v1/certificates").expect(200).json();
+    let current: Vec<bool> = listed["society"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| c["current"].as_bool().expect("a flag"))
+        .collect();
+    assert_eq!(current, [true, false]);
+    let society2 = Identity {
+        cert: society2,
+        key: society_key,
+    };
+    kxd.api_client(Some(&society2))
+        .login(SOCIETY_USER, &world.society_password)
+        .get("/api/v1/inbox")
+        .expect(200);
+}
+
+#[test]
+fn passwords_change_by_the_policy_and_the_app_version_is_published() {
+    let world = World::new(|_| {});
+    let kxd = &world.kxd;
+    let office = world.office_client();
+    let change = |current: &str, new: &str, confirm: &str| {
+        office.call(
+            "POST",
+            "/api/v1/password",
+            Some(&json!({"current": current, "new": new, "confirm": confirm})),
+        )
+    };
+    let current = world.office_password.as_str();
+    for (new, confirm, code) in [
+        ("Fresh-Passw0rd", "Fresh-Passw0rd!", "E1003"),
+        (current, current, "E1004"),
+        ("Fresh Passw0rd", "Fresh Passw0rd", "E1010"),
+        ("Sh0rt", "Sh0rt", "E1012"),
+        ("freshpassword", "freshpassword", "E1011"),
+    ] {
+        let refused = change(current, new, confirm);
+        assert_eq!(
+            (refused.status, refused.code().as_str()),
+            (400, code),
+            "{new}"
+        );
+    }
+    let wrong = change("Not-The-Current1", NEW_PASSWORD, NEW_PASSWORD);
+    assert_eq!(
+        (
+            wrong.status,
+            wrong.code().as_str(),
+            wrong.json()["message"].as_str()
+        ),
+        (400, "E1002", Some("現在のパスワードが一致しません。"))
+    );
+    change(current, NEW_PASSWORD, NEW_PASSWORD).expect(204);
+    let old = kxd.api_client(Some(&world.office)).call(
+        "POST",
+        "/api/v1/session",
+        Some(&json!({"id": OFFICE_USER, "password": current})),
+    );
+    assert_eq!((old.status, old.code().as_str()), (401, "E0002"));
+    let session = kxd
+        .api_client(Some(&world.office))
+        .call(
+            "POST",
+            "/api/v1/session",
+            Some(&json!({"id": OFFICE_USER, "password": NEW_PASSWORD})),
+        )
+        .expect(200)
+        .json();
+    assert_eq!(session["must_change_password"], false);
+    assert_eq!(session["party"]["number"], OFFICE);
+    assert_eq!(session["society"]["name"], SOCIETY_NAME);
+
+    kxd.admin(&[
+        "app-version",
+        "set",
+        "--version",
+        "9.9.9",
+        "--notes",
+        "新しい版",
+        "--url",
+        "https://kx.example/download",
+    ]);
+    let published = kxd
+        .bootstrap()
+        .get("/api/v1/app-version")
+        .expect(200)
+        .json();
+    assert_eq!(published["version"], "9.9.9");
+    let on_api = office.get("/api/v1/app-version").expect(200).json();
+    assert_eq!(on_api, published);
+
+    // Malformed requests get problems too, and unknown routes a JSON 404.
+    let bad = office.call("PUT", "/api/v1/profile", Some(&json!({"name": 1})));
+    assert_eq!((bad.status, bad.code().as_str()), (400, "E9998"));
+    let nowhere = office.get("/api/v1/nowhere");
+    assert_eq!(
+        (nowhere.status, nowhere.reason().as_str()),
+        (404, "no_such_route")
+    );
+}
+
+#[test]
+fn enrolment_codes_expire_and_a_fresh_one_replaces_them() {
+    let kxd = Kxd::start(|_| {});
+    let pki = tempfile::tempdir().expect("a directory");
+    let (_, csr) = key_and_csr(pki.path(), "office");
+    let csr_pem = std::fs::read_to_string(pki.path().join(csr)).expect("csr");
+    let enrol = |code: &str| {
+        kxd.bootstrap().call(
+            "POST",
+            "/api/v1/enrolments",
+            Some(&json!({"id": OFFICE_USER, "code": code, "csr_pem": csr_pem})),
+        )
+    };
+    let first = kxd.code(OFFICE_USER);
+    kxd.set_clock("2026-04-15T00:00:01Z");
+    let late = enrol(&first);
+    assert_eq!(
+        (late.status, late.code().as_str(), late.reason().as_str()),
+        (401, "E0002", "enrolment_code")
+    );
+    let out = kxd.admin(&["user", "enrolment-code", "--id", OFFICE_USER]);
+    assert!(
+        out.contains("kx setup --server https://127.0.0.1:"),
+        "{out}"
+    );
+    let fresh = out
+        .split_whitespace()
+        .skip_while(|w| *w != "code")
+        .nth(1)
+        .expect("a code")
+        .to_owned();
+    assert_ne!(fresh, first);
+    let bad_csr = kxd.bootstrap().call(
+        "POST",
+        "/api/v1/enrolments",
+        Some(&json!({"id": OFFICE_USER, "code": fresh, "csr_pem": "not a request"})),
+    );
+    assert_eq!(
+        (bad_csr.status, bad_csr.reason().as_str()),
+        (400, "bad_csr")
+    );
+    enrol(&fresh.to_lowercase()).expect(202);
+    assert_eq!(enrol(&fresh).status, 401, "used up");
+    // A society user's code is a setup code and cannot enrol an office app.
+    let society_code = kxd.code(SOCIETY_USER);
+    let wrong_kind = kxd.bootstrap().call(
+        "POST",
+        "/api/v1/enrolments",
+        Some(&json!({"id": SOCIETY_USER, "code": society_code, "csr_pem": csr_pem})),
+    );
+    assert_eq!(wrong_kind.status, 401);
+
+    // A reset password is temporary again.
+    let out = kxd.admin(&["user", "reset-password", "--id", OFFICE_USER]);
+    assert!(out.contains("temporary password"), "{out}");
+    let listed = kxd.admin(&["user", "list", "--society", SOCIETY]);
+    assert!(
+        listed.contains("office1  office 0001  temporary-password"),
+        "{listed}"
+    );
 }

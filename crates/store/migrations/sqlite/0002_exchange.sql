@@ -101,7 +101,8 @@ CREATE TABLE ex_sessions (
 -- Sealed files. The row outlives its blob: `blob` is NULL once the file was deleted by its
 -- recipient, cancelled, or expired; the row itself is purged 2 years after sent_at.
 CREATE TABLE ex_files (
-    id                   TEXT PRIMARY KEY,  -- random, so ids tell nothing about other files
+    seq                  INTEGER PRIMARY KEY, -- arrival order (ties of sent_at); pg: IDENTITY
+    id                   TEXT NOT NULL UNIQUE, -- random, so ids tell nothing about other files
     sender_party         BIGINT NOT NULL REFERENCES ex_parties (id),
     sender_user          TEXT NOT NULL,     -- no FK: the history outlives users
     recipient_party      BIGINT NOT NULL REFERENCES ex_parties (id),
