@@ -405,6 +405,29 @@ fn sealed_blobs_open_with_openssl_and_the_recipient_key_only() {
         !refused.status.success(),
         "another office's key opens nothing"
     );
+
+    // A blob altered on the server: the app refuses it and writes nothing.
+    let mut bytes = std::fs::read(&blobs[0]).expect("the blob");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&blobs[0], bytes).expect("the altered blob");
+    let office = w.office("00001");
+    let id = office.inbox(false)[0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let received = d.join("received");
+    let code = office.refused(&["receive", &id, "-d", received.to_str().expect("UTF-8")]);
+    assert!(code == "E8002" || code == "E8003", "{code}");
+    let left: Vec<_> = std::fs::read_dir(&received)
+        .expect("the directory")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "nothing unverified is left behind: {left:?}"
+    );
 }
 
 #[test]
