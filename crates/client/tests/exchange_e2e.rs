@@ -179,6 +179,35 @@ fn wrong_pin_and_wrong_password() {
 #[test]
 fn expiring_certificates_and_app_updates() {
     let mut w = World::new(None);
+    // Enrolment outlives one run: exit 75 while the society has not decided, and a rerun of
+    // `kx setup` (no code needed) resumes waiting.
+    let (password, code) = w.kxd.add_office("00006", "office6", None);
+    let office6 = exchange_support::Party::new(w.dir.path(), "office6", "6666");
+    let ca = w.kxd.ca();
+    let first = office6.kx_with(
+        &[
+            "--pin-stdin",
+            "--password-stdin",
+            "setup",
+            "--server",
+            &w.kxd.https,
+            "--ca",
+            ca.to_str().expect("UTF-8"),
+            "--id",
+            "office6",
+            "--code",
+            &code,
+            "--wait",
+            "0",
+        ],
+        &["6666", &password],
+    );
+    assert_eq!(first.status.code(), Some(75), "{first:?}");
+    w.society.ok(&["society", "approve", "--all"]);
+    let resumed = office6.kx_with(&["--pin-stdin", "setup"], &["6666"]);
+    assert!(resumed.status.success(), "{resumed:?}");
+    assert!(office6.inbox(false).is_empty());
+
     // A certificate with 30 days left: the renewal prompt (a notice without a terminal).
     let out = w.enrol_for_days("00004", "office4", "1122", None, true, 30);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -21,7 +21,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
-use super::failure::{Failure, Usage};
+use super::failure::{Failure, Later, Usage};
 use super::http::Http;
 use super::profile::{Config, ProfileDir};
 use super::session::{Session, certificate_from};
@@ -210,7 +210,7 @@ fn wait_for_certificate(client: &Http, request: &str, wait: &WaitArgs) -> Result
                     .into());
             }
             RequestState::Pending if Instant::now() >= deadline => {
-                break Err(Usage(
+                break Err(Later(
                     "the society has not issued the certificate yet: run the same command again later to keep waiting".into(),
                 )
                 .into());

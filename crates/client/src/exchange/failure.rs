@@ -94,6 +94,19 @@ impl fmt::Display for Usage {
 
 impl std::error::Error for Usage {}
 
+/// Not yet: the society has not decided; run the same command again later (exit 75, the
+/// `EX_TEMPFAIL` of `sysexits.h`, so scripts can tell "later" from "failed").
+#[derive(Debug)]
+pub(crate) struct Later(pub(crate) String);
+
+impl fmt::Display for Later {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Later {}
+
 /// The failure has been printed already (one result line per file): just exit 1.
 #[derive(Debug)]
 pub(crate) struct Reported;
@@ -110,6 +123,11 @@ impl std::error::Error for Reported {}
 pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
     if err.downcast_ref::<Reported>().is_some() {
         return ExitCode::FAILURE;
+    }
+    if let Some(later) = err.downcast_ref::<Later>() {
+        tracing::info!("not yet: {later}");
+        eprintln!("kx: {later}");
+        return ExitCode::from(75);
     }
     if let Some(usage) = err.downcast_ref::<Usage>() {
         eprintln!("kx: {usage}");
