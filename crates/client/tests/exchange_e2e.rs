@@ -170,6 +170,46 @@ fn wrong_pin_and_wrong_password() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("PINが一致しません。"), "{stderr}");
     // An app enrolled with a wrong temporary password gets its certificate but cannot log in.
+    // A request the society refuses: the app stops waiting and says why.
+    let (password, code) = w.kxd.add_office("00007", "office7", None);
+    let office7 = exchange_support::Party::new(w.dir.path(), "office7", "7777");
+    let ca = w.kxd.ca();
+    let first = office7.kx_with(
+        &[
+            "--pin-stdin",
+            "--password-stdin",
+            "setup",
+            "--server",
+            &w.kxd.https,
+            "--ca",
+            ca.to_str().expect("UTF-8"),
+            "--id",
+            "office7",
+            "--code",
+            &code,
+            "--wait",
+            "0",
+        ],
+        &["7777", &password],
+    );
+    assert_eq!(first.status.code(), Some(75), "{first:?}");
+    let listed = w.society.ok(&["society", "approve", "--list"]);
+    let request = listed
+        .lines()
+        .find(|l| l.contains("office7"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("office7's request")
+        .to_owned();
+    w.society
+        .ok(&["society", "approve", &request, "--refuse", "not our office"]);
+    let refused = office7.kx_with(&["--pin-stdin", "setup"], &["7777"]);
+    assert_eq!(code_of(&refused, &["setup"]), "E0003");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not our office"));
+    assert!(
+        !office7.profile().join("enrolment.json").exists(),
+        "the next setup starts anew"
+    );
+
     let out = w.enrol("00003", "office3", "1122", None, false);
     assert_eq!(code_of(&out, &["setup"]), "E0002");
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -104,7 +104,7 @@ pub(crate) fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         .clone()
         .context("enrolment.json without settings")?;
     let client = bootstrap(profile, &config.server)?;
-    let status = wait_for_certificate(&client, &pending.request, &args.wait)?;
+    let status = wait_for_certificate(profile, &client, &pending.request, &args.wait)?;
     let api_url = status
         .api_url
         .clone()
@@ -193,8 +193,14 @@ fn fresh_key(profile: &ProfileDir, name: &str, pin: &Pin, cost: KdfCost) -> Resu
     Ok(key)
 }
 
-/// Polls the request until the society decides, with a spinner; refusal and timeout fail.
-fn wait_for_certificate(client: &Http, request: &str, wait: &WaitArgs) -> Result<RequestStatus> {
+/// Polls the request until the society decides, with a spinner; refusal and timeout fail. A
+/// refused request is forgotten with its key, so the next run starts anew (with a new code).
+fn wait_for_certificate(
+    profile: &ProfileDir,
+    client: &Http,
+    request: &str,
+    wait: &WaitArgs,
+) -> Result<RequestStatus> {
     let spinner = ui::spinner("Waiting for the society to issue the certificate…");
     let deadline = Instant::now() + Duration::from_secs(wait.wait);
     let result = loop {
@@ -202,6 +208,8 @@ fn wait_for_certificate(client: &Http, request: &str, wait: &WaitArgs) -> Result
         match status.state {
             RequestState::Issued => break Ok(status),
             RequestState::Refused => {
+                profile.remove("enrolment.json")?;
+                profile.remove("key.new.pem")?;
                 break Err(Failure::new(Code::E0003, &[])
                     .detail(format!(
                         "the society refused the certificate request: {}",
@@ -314,7 +322,7 @@ fn renew_with(session: &Session, wait: &WaitArgs) -> Result<()> {
         }
     };
     let client = bootstrap(profile, &session.config.server)?;
-    let status = wait_for_certificate(&client, &pending.request, wait)?;
+    let status = wait_for_certificate(profile, &client, &pending.request, wait)?;
     profile.retire_current_key()?;
     store_issued(profile, &status, &pending.key_file, "key.pem")?;
     profile.remove("enrolment.json")?;

@@ -122,6 +122,9 @@ pub(crate) struct ApproveArgs {
     /// Only list the pending requests.
     #[arg(long)]
     list: bool,
+    /// Refuse the requests named (their office app stops waiting with this reason).
+    #[arg(long, value_name = "REASON", requires = "requests", conflicts_with_all = ["all", "list"])]
+    refuse: Option<String>,
 }
 
 /// `kx society serve`.
@@ -300,6 +303,20 @@ fn approve(session: &Session, ctx: &Ctx, args: &ApproveArgs, unattended: bool) -
         }
         return Ok(());
     }
+    if let Some(reason) = &args.refuse {
+        for r in chosen {
+            let refusal = Decision {
+                certificate_pem: None,
+                refused: Some(reason.clone()),
+            };
+            decide(session, r, &refusal)?;
+            println!(
+                "refused {}  office {}: {reason}",
+                r.request, r.office_number
+            );
+        }
+        return Ok(());
+    }
     let ca = authority(session)?;
     for r in chosen {
         let question = format!(
@@ -326,11 +343,7 @@ fn approve(session: &Session, ctx: &Ctx, args: &ApproveArgs, unattended: bool) -
                 }
             }
         };
-        session.api.call_empty(
-            Method::POST,
-            &format!("{}/{}", path::SOCIETY_CERTIFICATE_REQUESTS, r.request),
-            Some(&decision),
-        )?;
+        decide(session, r, &decision)?;
         if decision.certificate_pem.is_some() {
             println!(
                 "issued {}  office {} {}  user {}",
@@ -340,6 +353,15 @@ fn approve(session: &Session, ctx: &Ctx, args: &ApproveArgs, unattended: bool) -
         }
     }
     Ok(())
+}
+
+/// Posts the society's decision on a request.
+fn decide(session: &Session, r: &PendingRequest, decision: &Decision) -> Result<()> {
+    session.api.call_empty(
+        Method::POST,
+        &format!("{}/{}", path::SOCIETY_CERTIFICATE_REQUESTS, r.request),
+        Some(decision),
+    )
 }
 
 /// The checks before signing a request: the subject is the requesting user's, the key is
@@ -479,6 +501,7 @@ fn serve(session: &mut Session, ctx: &Ctx, args: &ServeArgs) -> Result<()> {
         requests: Vec::new(),
         days: args.days,
         list: false,
+        refuse: None,
     };
     let mut session_over = false;
     loop {
