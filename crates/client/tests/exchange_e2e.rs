@@ -169,39 +169,12 @@ fn wrong_pin_and_wrong_password() {
     assert_eq!(code_of(&out, &["inbox"]), "E1002");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("PINが一致しません。"), "{stderr}");
-    // An app enrolled with a wrong temporary password gets its certificate but cannot log in.
     // A request the society refuses: the app stops waiting and says why.
-    let (password, code) = w.kxd.add_office("00007", "office7", None);
-    let office7 = exchange_support::Party::new(w.dir.path(), "office7", "7777");
-    let ca = w.kxd.ca();
-    let first = office7.kx_with(
-        &[
-            "--pin-stdin",
-            "--password-stdin",
-            "setup",
-            "--server",
-            &w.kxd.https,
-            "--ca",
-            ca.to_str().expect("UTF-8"),
-            "--id",
-            "office7",
-            "--code",
-            &code,
-            "--wait",
-            "0",
-        ],
-        &["7777", &password],
-    );
-    assert_eq!(first.status.code(), Some(75), "{first:?}");
-    let listed = w.society.ok(&["society", "approve", "--list"]);
-    let request = listed
-        .lines()
-        .find(|l| l.contains("office7"))
-        .and_then(|l| l.split_whitespace().next())
-        .expect("office7's request")
-        .to_owned();
+    let office7 = w.queue_setup("00007", "office7", "7777");
+    let line = w.wait_for_request("office7");
+    let request = line.split_whitespace().next().expect("the request's ID");
     w.society
-        .ok(&["society", "approve", &request, "--refuse", "not our office"]);
+        .ok(&["society", "approve", request, "--refuse", "not our office"]);
     let refused = office7.kx_with(&["--pin-stdin", "setup"], &["7777"]);
     assert_eq!(code_of(&refused, &["setup"]), "E0003");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not our office"));
@@ -210,6 +183,7 @@ fn wrong_pin_and_wrong_password() {
         "the next setup starts anew"
     );
 
+    // An app enrolled with a wrong temporary password gets its certificate but cannot log in.
     let out = w.enrol("00003", "office3", "1122", None, false);
     assert_eq!(code_of(&out, &["setup"]), "E0002");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -221,28 +195,7 @@ fn expiring_certificates_and_app_updates() {
     let mut w = World::new(None);
     // Enrolment outlives one run: exit 75 while the society has not decided, and a rerun of
     // `kx setup` (no code needed) resumes waiting.
-    let (password, code) = w.kxd.add_office("00006", "office6", None);
-    let office6 = exchange_support::Party::new(w.dir.path(), "office6", "6666");
-    let ca = w.kxd.ca();
-    let first = office6.kx_with(
-        &[
-            "--pin-stdin",
-            "--password-stdin",
-            "setup",
-            "--server",
-            &w.kxd.https,
-            "--ca",
-            ca.to_str().expect("UTF-8"),
-            "--id",
-            "office6",
-            "--code",
-            &code,
-            "--wait",
-            "0",
-        ],
-        &["6666", &password],
-    );
-    assert_eq!(first.status.code(), Some(75), "{first:?}");
+    let office6 = w.queue_setup("00006", "office6", "6666");
     w.society.ok(&["society", "approve", "--all"]);
     let resumed = office6.kx_with(&["--pin-stdin", "setup"], &["6666"]);
     assert!(resumed.status.success(), "{resumed:?}");
@@ -343,43 +296,8 @@ fn society_serve_sends_the_outbox_and_pulls_the_inbox() {
     office.ok(&["send", "--e-application", "--to", "業務課", "--yes", &file]);
 
     // An office enrolling meanwhile: serve --approve signs its request.
-    let (password, code) = w.kxd.add_office("00003", "office3", None);
-    let office3 = exchange_support::Party::new(d, "office3", "3333");
-    let ca = w.kxd.ca();
-    let mut setup = office3
-        .command(&[
-            "--pin-stdin",
-            "--password-stdin",
-            "setup",
-            "--server",
-            &w.kxd.https,
-            "--ca",
-            ca.to_str().expect("UTF-8"),
-            "--id",
-            "office3",
-            "--code",
-            &code,
-            "--wait",
-            "20",
-            "--poll",
-            "0.2",
-        ])
-        .spawn()
-        .expect("kx setup runs");
-    {
-        use std::io::Write as _;
-        let mut input = setup.stdin.take().expect("stdin");
-        writeln!(input, "3333\n{password}").expect("stdin written");
-    }
-    let started = std::time::Instant::now();
-    while !w
-        .society
-        .ok(&["society", "approve", "--list"])
-        .contains("office3")
-    {
-        assert!(started.elapsed().as_secs() < 20, "no request from office3");
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    let (_office3, setup) = w.start_setup("00003", "office3", "3333", None, true, "20");
+    w.wait_for_request("office3");
 
     let args = [
         "society",

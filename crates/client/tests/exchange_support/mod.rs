@@ -477,6 +477,35 @@ impl World {
         right_password: bool,
         days: u32,
     ) -> Output {
+        let (office, setup) = self.start_setup(number, id, pin, quota, right_password, "25");
+        self.wait_for_request(id);
+        let days = days.to_string();
+        self.society
+            .ok(&["society", "approve", "--all", "--days", &days]);
+        let out = setup.wait_with_output().expect("kx setup finishes");
+        if right_password && days != "0" {
+            assert!(
+                out.status.success(),
+                "kx setup {id}: {out:?}\n{}",
+                self.kxd.log()
+            );
+        }
+        self.offices.push((number.to_owned(), office));
+        out
+    }
+
+    /// Adds office `number` with its user `id` and starts `kx setup` for it in the background,
+    /// waiting up to `wait` seconds for the society; `right_password` false gives the app a
+    /// wrong temporary password.
+    pub fn start_setup(
+        &self,
+        number: &str,
+        id: &str,
+        pin: &str,
+        quota: Option<u64>,
+        right_password: bool,
+        wait: &str,
+    ) -> (Party, Child) {
         let (password, code) = self.kxd.add_office(number, id, quota);
         let mut office = Party::new(self.dir.path(), id, pin);
         office.password = password.clone();
@@ -500,7 +529,7 @@ impl World {
                 "--code",
                 &code,
                 "--wait",
-                "25",
+                wait,
                 "--poll",
                 "0.2",
             ])
@@ -510,11 +539,24 @@ impl World {
             let mut input = setup.stdin.take().expect("stdin");
             writeln!(input, "{pin}\n{password}").expect("stdin written");
         }
+        (office, setup)
+    }
+
+    /// `kx setup --wait 0` for a new office: the request is queued, the app exits 75 (later).
+    pub fn queue_setup(&self, number: &str, id: &str, pin: &str) -> Party {
+        let (office, setup) = self.start_setup(number, id, pin, None, true, "0");
+        let out = setup.wait_with_output().expect("kx setup finishes");
+        assert_eq!(out.status.code(), Some(75), "{out:?}");
+        office
+    }
+
+    /// Waits until the society sees a pending request of user `id`; returns its listing line.
+    pub fn wait_for_request(&self, id: &str) -> String {
         let started = Instant::now();
         loop {
             let listed = self.society.ok(&["society", "approve", "--list"]);
-            if listed.contains(id) {
-                break;
+            if let Some(line) = listed.lines().find(|l| l.contains(id)) {
+                return line.to_owned();
             }
             assert!(
                 started.elapsed() < Duration::from_secs(20),
@@ -522,19 +564,6 @@ impl World {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-        let days = days.to_string();
-        self.society
-            .ok(&["society", "approve", "--all", "--days", &days]);
-        let out = setup.wait_with_output().expect("kx setup finishes");
-        if right_password && days != "0" {
-            assert!(
-                out.status.success(),
-                "kx setup {id}: {out:?}\n{}",
-                self.kxd.log()
-            );
-        }
-        self.offices.push((number.to_owned(), office));
-        out
     }
 
     /// Office `number`.
