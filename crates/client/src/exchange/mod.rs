@@ -32,19 +32,30 @@ use ui::Secrets;
 #[derive(Args, Debug)]
 pub(crate) struct Options {
     /// The exchange profile (one per office or society login).
-    #[arg(long, global = true, env = "KX_PROFILE", default_value = "default")]
+    #[arg(
+        help_heading = "Exchange profile",
+        long,
+        global = true,
+        env = "KX_PROFILE",
+        default_value = "default"
+    )]
     profile: String,
     /// Where profiles live (`exchange/<profile>/` inside); default `~/.config/kx`.
-    #[arg(long, global = true, env = "KX_HOME")]
+    #[arg(
+        help_heading = "Exchange profile",
+        long,
+        global = true,
+        env = "KX_HOME"
+    )]
     home: Option<PathBuf>,
     /// Read PINs from standard input, one line each, instead of the terminal.
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Exchange profile", long, global = true)]
     pin_stdin: bool,
     /// Read passwords from standard input, one line each (after any PIN lines).
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Exchange profile", long, global = true)]
     password_stdin: bool,
     /// Answer yes to confirmations (send, delete of files not yet received).
-    #[arg(long, short = 'y', global = true)]
+    #[arg(help_heading = "Exchange profile", long, short = 'y', global = true)]
     yes: bool,
 }
 
