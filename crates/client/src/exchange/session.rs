@@ -210,13 +210,18 @@ impl Session {
                 .detail("the server publishes no current society certificate")
                 .into());
         };
-        let held = self.profile.certificates("society.pem")?;
-        let held_latest = held.first().context("society.pem is empty")?;
-        if let Err(code) = check_society_certificate(held_latest, latest, now) {
-            let code = Code::from(code);
-            eprintln!("{} {}", code.code(), code.japanese());
-            eprintln!("  Fetched the society's latest certificate.");
-            tracing::info!(code = code.code(), "society certificate updated");
+        // None held yet (the enrolment answer carried none): take the published ones.
+        let held = self.profile.certificates("society.pem").unwrap_or_default();
+        let outdated = match held.first() {
+            None => None,
+            Some(held) => check_society_certificate(held, latest, now).err(),
+        };
+        if held.is_empty() || outdated.is_some() {
+            if let Some(code) = outdated.map(Code::from) {
+                eprintln!("{} {}", code.code(), code.japanese());
+                eprintln!("  Fetched the society's latest certificate.");
+                tracing::info!(code = code.code(), "society certificate updated");
+            }
             let certs: Vec<Certificate> = current.into_iter().map(|(_, c)| c).collect();
             self.profile.write_certificates("society.pem", &certs)?;
         }
