@@ -154,15 +154,20 @@ pub(crate) struct ServeArgs {
 
 /// Runs a `kx society` command.
 pub(crate) fn run(ctx: &Ctx, command: SocietyCommand) -> Result<()> {
-    if let SocietyCommand::Setup(args) = &command {
-        return setup(ctx, args);
+    match &command {
+        SocietyCommand::Setup(args) => return setup(ctx, args),
+        // The rules first (E2002–E2007), before the PIN is asked, as the office app does.
+        SocietyCommand::Send { office, files } => {
+            transfer::check_files(Function::Attachments, office, files)?;
+        }
+        _ => {}
     }
     let mut session = Session::open(ctx)?;
     if session.config.kind != PartyKind::Society {
         return Err(Usage("this profile is an office app, not a society".into()).into());
     }
     match command {
-        SocietyCommand::Setup(_) => Ok(()),
+        SocietyCommand::Setup(_) => Ok(()), // handled above
         SocietyCommand::Approve(args) => approve(&session, ctx, &args, false),
         SocietyCommand::Inbox { json } => {
             let entries: Vec<InboxEntry> = session.api.get(path::INBOX)?;
