@@ -71,6 +71,14 @@ fn send_rules_are_checked_before_anything_is_sent() {
         "E2006 選択されたファイルが20MBを超えています。"
     );
     assert_eq!(send(&["a.pdf"]), "E2005 送信先を選択してください。");
+    // The society side applies the same rules before it asks for its PIN.
+    assert_eq!(
+        refusal(&kx(
+            d,
+            &["society", "send", "--office", "00001", "setup.exe"]
+        )),
+        "E2004 「exe」拡張子のファイルは追加できません。"
+    );
     // Every rule passed: only now does the app need its profile, which does not exist.
     let out = kx(d, &["send", "--to", "給付課", "a.pdf", "b.csv"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
