@@ -971,6 +971,22 @@ fn enrolment_codes_expire_and_a_fresh_one_replaces_them() {
     );
     assert_eq!(wrong_kind.status, 401);
 
+    // Garbage on either listener ends that connection only.
+    let garbage = "import socket, sys\n\
+         for port in sys.argv[1:]:\n\
+         \x20   for data in (b'\\x16\\x03\\x01\\x00\\x05hello', b'GET / HTTP/1.1\\r\\n\\r\\n', bytes(range(256)) * 64):\n\
+         \x20       s = socket.create_connection(('127.0.0.1', int(port)), timeout=5)\n\
+         \x20       s.sendall(data)\n\
+         \x20       try: s.recv(100)\n\
+         \x20       except OSError: pass\n\
+         \x20       s.close()\n";
+    run(std::process::Command::new("python3")
+        .arg("-c")
+        .arg(garbage)
+        .arg(kxd.api.to_string())
+        .arg(kxd.https.to_string()));
+    kxd.bootstrap().get("/api/v1/app-version").expect(200);
+
     // A reset password is temporary again.
     let out = kxd.admin(&["user", "reset-password", "--id", OFFICE_USER]);
     assert!(out.contains("temporary password"), "{out}");
