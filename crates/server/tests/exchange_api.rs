@@ -372,6 +372,11 @@ fn files_to_offices_expire_after_70_days_and_every_row_is_purged_after_2_years()
 
     // Two years after sending, every row and blob is purged.
     kxd.set_clock("2028-04-01T00:00:01Z");
+    let society = world.society_client();
+    assert!(
+        society.get("/api/v1/sent").expect(200).json()[0].is_null(),
+        "due rows are hidden before the job runs"
+    );
     let report = kxd.admin(&["retention", "run"]);
     assert!(report.contains("2 purged"), "{report}");
     assert_eq!(kxd.sql("SELECT COUNT(*) FROM ex_files").trim(), "0");

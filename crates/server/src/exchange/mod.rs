@@ -155,12 +155,12 @@ pub(crate) fn wire_party(party: &Party) -> wire::Party {
     }
 }
 
-/// The retention periods of the spec: 70 days to download (files to offices), rows for two
-/// years (24 months, counted as 730 days so the store's arithmetic stays in durations).
+/// The retention periods of the spec (kx-exchange `lifecycle`): 70 days to download (files
+/// to offices), rows for 24 months.
 pub fn retention_policy() -> Retention {
     Retention {
         download_window: kx_exchange::lifecycle::DOWNLOAD_WINDOW,
-        keep_rows: chrono::Duration::days(730),
+        keep_months: kx_exchange::lifecycle::KEEP_MONTHS,
         keep_sent_mails: chrono::Duration::days(30),
         orphan_grace: Duration::from_secs(3600),
     }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt as _;
 use kx_exchange::Code;
 use kx_exchange::api as wire;
-use kx_exchange::lifecycle::download_deadline;
+use kx_exchange::lifecycle::{download_deadline, purge_at};
 use kx_exchange::send::MAX_SEALED_BYTES;
 use kx_store::exchange::{
     DeleteOutcome, FileFunction, FileRecord, Party, PartyKind, SendOutcome, Upload,
@@ -345,7 +345,11 @@ pub(super) async fn history(
 ) -> Result<Json<Vec<wire::HistoryEntry>>, ApiError> {
     let mut parties = Parties::new(&exchange);
     let mut entries = Vec::new();
+    let now = exchange.now();
     for record in exchange.store.history(caller.party.id).await? {
+        if purge_at(record.sent_at) <= now {
+            continue; // due for the purge: as good as gone
+        }
         let Some(deleted_at) = record.recipient_deleted_at else {
             continue;
         };
@@ -368,7 +372,11 @@ pub(super) async fn sent(
 ) -> Result<Json<Vec<wire::SentEntry>>, ApiError> {
     let mut parties = Parties::new(&exchange);
     let mut entries = Vec::new();
+    let now = exchange.now();
     for record in exchange.store.sent(caller.party.id, query.since).await? {
+        if purge_at(record.sent_at) <= now {
+            continue; // due for the purge: as good as gone
+        }
         entries.push(wire::SentEntry {
             to: wire_party(parties.get(record.recipient).await?),
             id: record.id,
