@@ -23,8 +23,8 @@
 //!    HttpOnly; SameSite=Strict; Path=/password`, 32 random bytes, compared in constant time).
 //! 2. **Rate limit** (`429`): at most `security.web_attempts_per_minute` submissions per source
 //!    address (default 10).
-//! 3. **Credentials** (`200`, the form with [`Message::Credentials`]): the ID and current
-//!    password are checked as an SMTP or POP3 login is ([`Gateway::login`], audited as
+//! 3. **Credentials** (`200`, the form with `Message::Credentials`): the ID and current
+//!    password are checked as an SMTP or POP3 login is (`Gateway::login`, audited as
 //!    `web.login`): a wrong password, an unknown ID, a locked account and a refused network
 //!    all give the same message, and a wrong password counts toward lock-out.
 //! 4. **Policy** (`200`, the form with the first [`Problem`] found): see below.
@@ -466,7 +466,7 @@ async fn submit(
     }
 }
 
-/// The password page's routes, to be served by [`crate::https::serve`] on the `https`
+/// The password page's routes, to be served by the shared HTTPS accept loop on the `https`
 /// listener (together with the exchange's bootstrap routes).
 pub fn routes(gateway: Arc<Gateway>, attempts_per_minute: u32) -> Router {
     router(Arc::new(Web {

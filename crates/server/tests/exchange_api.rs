@@ -372,6 +372,11 @@ fn files_to_offices_expire_after_70_days_and_every_row_is_purged_after_2_years()
 
     // Two years after sending, every row and blob is purged.
     kxd.set_clock("2028-04-01T00:00:01Z");
+    let society = world.society_client();
+    assert!(
+        society.get("/api/v1/sent").expect(200).json()[0].is_null(),
+        "due rows are hidden before the job runs"
+    );
     let report = kxd.admin(&["retention", "run"]);
     assert!(report.contains("2 purged"), "{report}");
     assert_eq!(kxd.sql("SELECT COUNT(*) FROM ex_files").trim(), "0");
@@ -970,6 +975,22 @@ fn enrolment_codes_expire_and_a_fresh_one_replaces_them() {
         Some(&json!({"id": SOCIETY_USER, "code": society_code, "csr_pem": csr_pem})),
     );
     assert_eq!(wrong_kind.status, 401);
+
+    // Garbage on either listener ends that connection only.
+    let garbage = "import socket, sys\n\
+         for port in sys.argv[1:]:\n\
+         \x20   for data in (b'\\x16\\x03\\x01\\x00\\x05hello', b'GET / HTTP/1.1\\r\\n\\r\\n', bytes(range(256)) * 64):\n\
+         \x20       s = socket.create_connection(('127.0.0.1', int(port)), timeout=5)\n\
+         \x20       s.sendall(data)\n\
+         \x20       try: s.recv(100)\n\
+         \x20       except OSError: pass\n\
+         \x20       s.close()\n";
+    run(std::process::Command::new("python3")
+        .arg("-c")
+        .arg(garbage)
+        .arg(kxd.api.to_string())
+        .arg(kxd.https.to_string()));
+    kxd.bootstrap().get("/api/v1/app-version").expect(200);
 
     // A reset password is temporary again.
     let out = kxd.admin(&["user", "reset-password", "--id", OFFICE_USER]);

@@ -73,6 +73,9 @@ pub(crate) trait BlobStore: fmt::Debug + Send + Sync {
     fn get(&self, id: BlobId) -> BoxFuture<'_, Result<Vec<u8>, Error>>;
 }
 
+/// How much of an upload is gathered before it is written out.
+const UPLOAD_BUFFER: usize = 256 * 1024;
+
 /// Temporary files older than this are left over from a crash, not being written.
 const STALE_TEMP: Duration = Duration::from_secs(3600);
 
@@ -235,7 +238,8 @@ impl LocalBlobs {
         Ok(BlobUpload {
             blobs: self.clone(),
             temp: Some(temp),
-            file: Some(file),
+            // Network frames are small; batching them saves a blocking write per frame.
+            file: Some(tokio::io::BufWriter::with_capacity(UPLOAD_BUFFER, file)),
             hasher: Sha256::new(),
             size: 0,
         })
@@ -312,7 +316,7 @@ impl LocalBlobs {
 pub struct BlobUpload {
     blobs: LocalBlobs,
     temp: Option<PathBuf>,
-    file: Option<tokio::fs::File>,
+    file: Option<tokio::io::BufWriter<tokio::fs::File>>,
     hasher: Sha256,
     size: u64,
 }
@@ -365,7 +369,7 @@ impl BlobUpload {
             return Err(Error::Invalid("finish twice".into()));
         };
         file.flush().await?;
-        file.sync_all().await?;
+        file.get_ref().sync_all().await?;
         drop(file);
         let id = BlobId::random();
         let blobs = self.blobs.clone();

@@ -27,7 +27,7 @@ const LIMITS: SessionLimits = SessionLimits {
 fn policy() -> Retention {
     Retention {
         download_window: Duration::days(70),
-        keep_rows: Duration::days(730),
+        keep_months: 24,
         keep_sent_mails: Duration::days(30),
         orphan_grace: std::time::Duration::ZERO,
     }
@@ -485,8 +485,14 @@ async fn files_keep_quota_delete_cancel_expire_and_purge() {
             .available(),
         "files to the society do not expire"
     );
+    // 24 calendar months: 730 days after 2026-04-01 is 2028-03-31 (a leap year), too early.
     let report = store
         .run_retention(t0() + Duration::days(730), &policy())
+        .await
+        .unwrap();
+    assert_eq!(report.purged, 0);
+    let report = store
+        .run_retention(t0() + Duration::days(731), &policy())
         .await
         .unwrap();
     assert_eq!(report.purged, 4);

@@ -322,6 +322,13 @@ impl Admin<'_> {
                 user,
                 quota,
             } => {
+                if number.trim().is_empty() || number.chars().any(char::is_whitespace) {
+                    bail!("a society number is a word without spaces, not {number:?}");
+                }
+                // Checked first, so a taken ID does not leave a society without its user.
+                if self.store.exchange_user(&user).await?.is_some() {
+                    bail!("the login ID {user} is taken");
+                }
                 let quota = quota.unwrap_or(self.config.exchange.society_quota);
                 let id = self
                     .store
@@ -405,6 +412,9 @@ impl Admin<'_> {
                 quota,
             } => {
                 let party = self.society(&society).await?;
+                if number.trim().is_empty() || number.chars().any(char::is_whitespace) {
+                    bail!("an office number is a word without spaces, not {number:?}");
+                }
                 let quota = quota.unwrap_or(self.config.exchange.office_quota);
                 self.store
                     .add_office(party.id, &number, &name, quota, self.clock.now())

@@ -1,10 +1,11 @@
 //! The KX exchange (spec `kx-exchange.md`, contract `docs/api/openapi.yaml`): the rules of
 //! `kx-exchange` wired to the listeners and `kx-store`.
 //!
-//! - [`api`]: the `api` listener's routes, behind mutual TLS ([`trust`]) and bearer sessions.
-//! - [`bootstrap`]: enrolment, society setup and the app version on the `https` listener, for
-//!   parties that have no certificate yet.
-//! - [`notify`]: the notification outbox's sender.
+//! - [`api_routes`]: the `api` listener's routes, behind mutual TLS (`trust`: the society CAs,
+//!   reloaded when they change) and bearer sessions.
+//! - [`bootstrap_routes`]: enrolment, society setup and the app version on the `https`
+//!   listener, for parties that have no certificate yet.
+//! - [`run_notifications`]: the notification outbox's sender.
 //! - [`clock`]: the server's clock, which tests may move.
 //! - [`run_retention_job`]: the 70-day expiry and the 2-year purge.
 //!
@@ -154,12 +155,12 @@ pub(crate) fn wire_party(party: &Party) -> wire::Party {
     }
 }
 
-/// The retention periods of the spec: 70 days to download (files to offices), rows for two
-/// years (24 months, counted as 730 days so the store's arithmetic stays in durations).
+/// The retention periods of the spec (kx-exchange `lifecycle`): 70 days to download (files
+/// to offices), rows for 24 months.
 pub fn retention_policy() -> Retention {
     Retention {
         download_window: kx_exchange::lifecycle::DOWNLOAD_WINDOW,
-        keep_rows: chrono::Duration::days(730),
+        keep_months: kx_exchange::lifecycle::KEEP_MONTHS,
         keep_sent_mails: chrono::Duration::days(30),
         orphan_grace: Duration::from_secs(3600),
     }
@@ -192,7 +193,8 @@ pub async fn run_retention_job(exchange: Arc<Exchange>, mut shutdown: watch::Rec
     }
 }
 
-/// Delivers notification mails until `shutdown` (see [`notify`]).
+/// Delivers notification mails until `shutdown`: through `[notify] relay`, or as files in
+/// `DIR/mail-outbox/` ([`MAIL_OUTBOX_DIR`]) when none is configured.
 pub fn run_notifications(
     exchange: Arc<Exchange>,
     data_dir: &Path,

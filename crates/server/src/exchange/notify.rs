@@ -185,7 +185,9 @@ async fn round(exchange: &Exchange, delivery: &Delivery) -> anyhow::Result<usize
             }
             Err(e) => {
                 let delay = backoff(mail.attempts);
-                tracing::warn!(mail = mail.id, error = %e, retry_in = ?delay, "notify: delivery failed");
+                // The relay's words may quote the address: the log gets the kind only, the
+                // outbox row (operators only) the whole answer.
+                tracing::warn!(mail = mail.id, error = failure_kind(&e), retry_in = ?delay, "notify: delivery failed");
                 store
                     .mail_failed(mail.id, &e.to_string(), now + chrono_duration(delay))
                     .await?;
@@ -193,6 +195,19 @@ async fn round(exchange: &Exchange, delivery: &Delivery) -> anyhow::Result<usize
         }
     }
     Ok(mails.len())
+}
+
+/// What kind of failure a delivery error is, without its text.
+fn failure_kind(error: &anyhow::Error) -> &'static str {
+    match error.downcast_ref::<lettre::transport::smtp::Error>() {
+        Some(e) if e.is_tls() => "tls",
+        Some(e) if e.is_timeout() => "timeout",
+        Some(e) if e.is_permanent() => "permanent",
+        Some(e) if e.is_transient() => "transient",
+        Some(_) => "smtp",
+        None if error.downcast_ref::<std::io::Error>().is_some() => "io",
+        None => "message",
+    }
 }
 
 fn backoff(attempts: u32) -> Duration {

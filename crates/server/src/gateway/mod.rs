@@ -1,8 +1,8 @@
 //! The 伝送 gateway: the protocol rules of `kx-denso` wired to the listeners and `kx-store`.
 //!
-//! - [`submission`]: SMTP submissions become Accepts (spec §4, §5), durably, before `250`.
-//! - [`mailbox`]: POP3 reads each account's own mailbox.
-//! - [`regist`]: the periodic job that settles DataDeletes and answers DataSends with Regists,
+//! - `submission`: SMTP submissions become Accepts (spec §4, §5), durably, before `250`.
+//! - `mailbox`: POP3 reads each account's own mailbox.
+//! - `regist`: the periodic job that settles DataDeletes and answers DataSends with Regists,
 //!   handing accepted files to the review system.
 
 mod mailbox;

@@ -16,8 +16,8 @@ use crate::{Error, Store};
 pub struct Retention {
     /// Files to offices can be downloaded this long after sending (70 days).
     pub download_window: Duration,
-    /// Rows are purged this long after sending (2 years).
-    pub keep_rows: Duration,
+    /// Rows are purged this many calendar months after sending (24: two years).
+    pub keep_months: u32,
     /// Delivered mails are kept this long.
     pub keep_sent_mails: Duration,
     /// An unreferenced blob younger than this may belong to an upload whose row is not
@@ -69,7 +69,9 @@ impl Store {
         report.expired = expired.len() as u64;
         report.blobs_removed += self.free_blobs(expired.iter().map(|(_, b)| b)).await;
 
-        let cutoff = now_ms - ms(policy.keep_rows);
+        let cutoff = now
+            .checked_sub_months(chrono::Months::new(policy.keep_months))
+            .map_or(i64::MIN, |t| t.timestamp_millis());
         let mut tx = self.db.write().await?;
         let purged_blobs: Vec<String> = sqlx::query_scalar(
             "SELECT blob FROM ex_files WHERE sent_at <= $1 AND blob IS NOT NULL",
