@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod crypto_cmd;
 mod denso;
 mod denso_cmd;
+mod exchange;
 mod lzh_cmd;
 mod net;
 
@@ -17,6 +18,8 @@ mod net;
 #[derive(Parser)]
 #[command(name = "kx", version, about, long_about = None)]
 struct Cli {
+    #[command(flatten)]
+    exchange: exchange::Options,
     #[command(subcommand)]
     command: Command,
 }
@@ -32,6 +35,8 @@ enum Command {
     /// LZH (LHA) archives: create, list and extract safely.
     #[command(subcommand)]
     Lzh(lzh_cmd::LzhCommand),
+    #[command(flatten)]
+    Exchange(exchange::Command),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +45,6 @@ fn main() -> ExitCode {
         Command::Crypto(cmd) => crypto_cmd::run(cmd),
         Command::Denso(cmd) => denso_cmd::run(*cmd),
         Command::Lzh(cmd) => lzh_cmd::run(cmd),
+        Command::Exchange(cmd) => exchange::run(cli.exchange, cmd),
     }
 }

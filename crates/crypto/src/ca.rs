@@ -43,16 +43,19 @@ pub enum Profile {
     /// An office: also logs in to the KX server with it (TLS client authentication, §1.3).
     Office,
     /// The society: published by the KX server for offices to encrypt to; the society's
-    /// server reaches the KX server over its closed network, not with this certificate.
+    /// server also logs in to the KX server's api listener with it (mutual TLS, as offices
+    /// do), so it carries TLS client authentication too.
     Society,
 }
 
 impl Profile {
     fn extended_key_usage(self) -> ExtendedKeyUsage {
-        ExtendedKeyUsage(match self {
-            Self::Office => vec![ID_KP_CLIENT_AUTH, ID_KP_EMAIL_PROTECTION],
-            Self::Society => vec![ID_KP_EMAIL_PROTECTION],
-        })
+        // Both profiles log in with mutual TLS and sign/receive S/MIME (CMS) files.
+        match self {
+            Self::Office | Self::Society => {
+                ExtendedKeyUsage(vec![ID_KP_CLIENT_AUTH, ID_KP_EMAIL_PROTECTION])
+            }
+        }
     }
 }
 

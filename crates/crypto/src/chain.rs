@@ -46,6 +46,13 @@ impl TrustStore {
         self
     }
 
+    /// Checks that `cert` may sign exchange files and chains to an anchor at time `now`: what a
+    /// party checks before it seals for a certificate a server handed it, so that a server
+    /// cannot slip in a key of its own.
+    pub fn check_signer(&self, cert: &Certificate, now: SystemTime) -> Result<()> {
+        self.verify(cert, &[], now, Purpose::Signing)
+    }
+
     /// Checks `leaf` for `purpose` and its chain, through `intermediates`, to an anchor at
     /// time `now`.
     pub(crate) fn verify(

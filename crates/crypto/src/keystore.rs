@@ -85,16 +85,23 @@ impl KdfCost {
     };
 }
 
-/// Encrypts `key` under `pin`, returning the PEM text of the `EncryptedPrivateKeyInfo`.
-pub fn encrypt_key(key: &PrivateKey, pin: &Pin, cost: KdfCost) -> Result<Zeroizing<String>> {
-    let mut salt = [0u8; 16];
-    let mut iv = [0u8; 16];
-    OsRng.fill_bytes(&mut salt);
-    OsRng.fill_bytes(&mut iv);
+/// Fresh PBES2 parameters (scrypt at `cost`, AES-256-CBC, random salt and IV).
+fn fresh_parameters<'a>(
+    cost: KdfCost,
+    salt: &'a mut [u8; 16],
+    iv: &'a mut [u8; 16],
+) -> Result<pbes2::Parameters<'a>> {
+    OsRng.fill_bytes(salt);
+    OsRng.fill_bytes(iv);
     let scrypt = pkcs8::pkcs5::scrypt::Params::new(cost.log_n, cost.r, cost.p, 32)
         .map_err(|_| Error::Key("invalid scrypt parameters".into()))?;
-    let params = pbes2::Parameters::scrypt_aes256cbc(scrypt, &salt, &iv)
-        .map_err(|e| Error::Key(e.to_string()))?;
+    pbes2::Parameters::scrypt_aes256cbc(scrypt, salt, iv).map_err(|e| Error::Key(e.to_string()))
+}
+
+/// Encrypts `key` under `pin`, returning the PEM text of the `EncryptedPrivateKeyInfo`.
+pub fn encrypt_key(key: &PrivateKey, pin: &Pin, cost: KdfCost) -> Result<Zeroizing<String>> {
+    let (mut salt, mut iv) = ([0u8; 16], [0u8; 16]);
+    let params = fresh_parameters(cost, &mut salt, &mut iv)?;
     let der = key.to_pkcs8_der()?;
     let encrypted = PrivateKeyInfo::from_der(&der)?
         .encrypt_with_params(params, pin.0.as_bytes())
@@ -102,6 +109,59 @@ pub fn encrypt_key(key: &PrivateKey, pin: &Pin, cost: KdfCost) -> Result<Zeroizi
     let pem = der::pem::encode_string(PEM_LABEL, der::pem::LineEnding::LF, encrypted.as_bytes())
         .map_err(der::Error::from)?;
     Ok(Zeroizing::new(pem))
+}
+
+/// PEM label of a secret sealed with [`seal_secret`].
+const SECRET_LABEL: &str = "KX ENCRYPTED SECRET";
+
+/// Prefixed to a secret before encryption so that a wrong PIN is told apart from a right one
+/// (CBC padding alone lets one wrong PIN in 256 through).
+const SECRET_MAGIC: &[u8] = b"KXS1";
+
+/// Encrypts a small secret (e.g. the server password the app logs in with) under `pin`, with
+/// the same PBES2 scrypt + AES-256-CBC as key files, so it is exactly as safe as the key beside
+/// it: see the module documentation for what a 4-digit PIN does and does not protect against.
+///
+/// The result is PEM (`KX ENCRYPTED SECRET`) around the DER of an
+/// `EncryptedPrivateKeyInfo`-shaped structure (algorithm, ciphertext).
+pub fn seal_secret(secret: &[u8], pin: &Pin, cost: KdfCost) -> Result<String> {
+    let (mut salt, mut iv) = ([0u8; 16], [0u8; 16]);
+    let params = fresh_parameters(cost, &mut salt, &mut iv)?;
+    let mut plain = Zeroizing::new(SECRET_MAGIC.to_vec());
+    plain.extend_from_slice(secret);
+    let scheme = pkcs8::pkcs5::EncryptionScheme::from(params);
+    let ciphertext = scheme
+        .encrypt(pin.0.as_bytes(), &plain)
+        .map_err(|e| Error::Key(e.to_string()))?;
+    let info = EncryptedPrivateKeyInfo {
+        encryption_algorithm: scheme,
+        encrypted_data: &ciphertext,
+    };
+    let der = der::Encode::to_der(&info)?;
+    Ok(
+        der::pem::encode_string(SECRET_LABEL, der::pem::LineEnding::LF, &der)
+            .map_err(der::Error::from)?,
+    )
+}
+
+/// Decrypts a secret sealed with [`seal_secret`]; a wrong PIN is [`Error::WrongPin`].
+pub fn open_secret(sealed: &str, pin: &Pin) -> Result<Zeroizing<Vec<u8>>> {
+    let (label, doc) = der::Document::from_pem(sealed)?;
+    if label != SECRET_LABEL {
+        return Err(Error::Key(format!(
+            "expected a {SECRET_LABEL}, found {label}"
+        )));
+    }
+    let info = EncryptedPrivateKeyInfo::from_der(doc.as_bytes())?;
+    let plain = Zeroizing::new(
+        info.encryption_algorithm
+            .decrypt(pin.0.as_bytes(), info.encrypted_data)
+            .map_err(|_| Error::WrongPin)?,
+    );
+    match plain.strip_prefix(SECRET_MAGIC) {
+        Some(secret) => Ok(Zeroizing::new(secret.to_vec())),
+        None => Err(Error::WrongPin),
+    }
 }
 
 /// Decrypts an encrypted key file (PEM or DER) with `pin`.
@@ -165,6 +225,21 @@ mod tests {
             decrypt_key(changed.as_bytes(), &Pin::new("9876")?)?.public_key(),
             key.public_key()
         );
+        Ok(())
+    }
+
+    #[test]
+    fn secrets_round_trip_under_the_pin() -> Result<()> {
+        let sealed = seal_secret(b"Temp-Pass-123", &Pin::new("1234")?, KdfCost::INSECURE_FAST)?;
+        assert!(sealed.starts_with("-----BEGIN KX ENCRYPTED SECRET-----"));
+        assert_eq!(
+            open_secret(&sealed, &Pin::new("1234")?)?.as_slice(),
+            b"Temp-Pass-123"
+        );
+        for wrong in ["0000", "1235", "4321"] {
+            let err = open_secret(&sealed, &Pin::new(wrong)?).expect_err("wrong PIN");
+            assert!(matches!(err, Error::WrongPin), "{err}");
+        }
         Ok(())
     }
 }

@@ -13,6 +13,12 @@ use kx_denso::{AccountId, OrgCode, OrgKind, OrgNumber, UpstreamDefinition};
 use kx_store::{Network, Store};
 
 use crate::config::Config;
+use crate::exchange::Clock;
+use crate::exchange::admin::Admin;
+pub use crate::exchange::admin::{
+    AppVersionCommand, DestinationCommand, OfficeCommand, RetentionCommand, SocietyCommand,
+    UserCommand,
+};
 use crate::gateway;
 
 /// The operator commands.
@@ -36,6 +42,24 @@ pub enum AdminCommand {
     /// Announce prepared data (サービス情報).
     #[command(subcommand)]
     Service(ServiceCommand),
+    /// KX exchange: health insurance societies (健康保険組合).
+    #[command(subcommand)]
+    Society(SocietyCommand),
+    /// KX exchange: a society's destinations (送信先 nicknames).
+    #[command(subcommand)]
+    Destination(DestinationCommand),
+    /// KX exchange: a society's offices (事業所).
+    #[command(subcommand)]
+    Office(OfficeCommand),
+    /// KX exchange: users, passwords, lock-out and one-time enrolment codes.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// KX exchange: the app version offered to users.
+    #[command(subcommand)]
+    AppVersion(AppVersionCommand),
+    /// KX exchange: the 70-day expiry and 2-year purge.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
 }
 
 /// `kxd admin org …`.
@@ -183,13 +207,30 @@ pub enum ServiceCommand {
 pub async fn run(data: &Path, command: AdminCommand) -> anyhow::Result<()> {
     let config = Config::load(data)?;
     let store = Store::open(&gateway::store_config(data, &config)).await?;
-    let result = dispatch(&store, &config, command).await;
+    let result = dispatch(data, &store, &config, command).await;
     store.close().await;
     result
 }
 
-async fn dispatch(store: &Store, config: &Config, command: AdminCommand) -> anyhow::Result<()> {
+async fn dispatch(
+    data: &Path,
+    store: &Store,
+    config: &Config,
+    command: AdminCommand,
+) -> anyhow::Result<()> {
+    let exchange = Admin {
+        data,
+        store,
+        config,
+        clock: Clock::new(config),
+    };
     match command {
+        AdminCommand::Society(command) => exchange.society_command(command).await?,
+        AdminCommand::Destination(command) => exchange.destination_command(command).await?,
+        AdminCommand::Office(command) => exchange.office_command(command).await?,
+        AdminCommand::User(command) => exchange.user_command(command).await?,
+        AdminCommand::AppVersion(command) => exchange.app_version_command(command).await?,
+        AdminCommand::Retention(command) => exchange.retention_command(command).await?,
         AdminCommand::Org(OrgCommand::Add {
             kind,
             number,
@@ -349,9 +390,18 @@ const DEMO_ACCOUNTS: &[(OrgKind, &str, &str)] = &[
     (OrgKind::WelfareOffice, "131234", "F00121312340"),
 ];
 
+/// What `kxd demo` set up: the 伝送 accounts with their passwords, and the exchange's demo
+/// society and office users with their passwords and one-time codes.
+pub struct Demo {
+    /// 伝送 IDs and temporary passwords.
+    pub accounts: Vec<(AccountId, String)>,
+    /// Exchange users: the society's first, then the offices'.
+    pub exchange: Vec<crate::exchange::admin::DemoUser>,
+}
+
 /// Fills a new installation with the demo organisations, accounts (temporary passwords) and
-/// one upstream kind; returns each ID with its password.
-pub async fn demo_setup(data: &Path) -> anyhow::Result<Vec<(AccountId, String)>> {
+/// one upstream kind, and the exchange's demo society, destinations, offices and users.
+pub async fn demo_setup(data: &Path) -> anyhow::Result<Demo> {
     let config = Config::load(data)?;
     let store = Store::open(&gateway::store_config(data, &config)).await?;
     let mut credentials = Vec::new();
@@ -375,8 +425,12 @@ pub async fn demo_setup(data: &Path) -> anyhow::Result<Vec<(AccountId, String)>>
             extensions: None,
         })
         .await?;
+    let exchange = crate::exchange::admin::demo_setup(data, &store, &config).await;
     store.close().await;
-    Ok(credentials)
+    Ok(Demo {
+        accounts: credentials,
+        exchange: exchange?,
+    })
 }
 
 async fn set_password(
@@ -400,7 +454,7 @@ async fn set_password(
 }
 
 /// 14 characters from an alphabet without look-alikes (no 0/O, 1/l/I): about 80 bits.
-fn generate_password() -> anyhow::Result<String> {
+pub(crate) fn generate_password() -> anyhow::Result<String> {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut bytes = [0u8; 14];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
@@ -478,15 +532,7 @@ async fn deliver_result(
     Ok(())
 }
 
-async fn audit(store: &Store, action: &str, object: &str) {
-    let entry = kx_store::AuditEntry {
-        actor: "admin".into(),
-        action: action.into(),
-        object: object.into(),
-        source_ip: None,
-        outcome: "ok".into(),
-    };
-    if let Err(e) = store.audit(&entry).await {
-        eprintln!("kxd admin: cannot write the audit log: {e}");
-    }
+/// Records an operator command as done by `admin`.
+pub(crate) async fn audit(store: &Store, action: &str, object: &str) {
+    crate::audit::record(store, "admin", action, object, None, "ok").await;
 }

@@ -29,6 +29,12 @@ pub struct Config {
     /// The 伝送 pipeline.
     #[serde(default)]
     pub denso: Denso,
+    /// The KX exchange.
+    #[serde(default)]
+    pub exchange: Exchange,
+    /// Notification mails.
+    #[serde(default)]
+    pub notify: Notify,
 }
 
 /// Which environment the gateway runs as (spec §8.7).
@@ -60,8 +66,12 @@ pub struct Listeners {
     pub smtp: Option<SocketAddr>,
     /// POP3 (STLS).
     pub pop3: Option<SocketAddr>,
-    /// HTTPS (the KX exchange and console).
+    /// HTTPS with server authentication only: the password page and the exchange's
+    /// bootstrap routes (enrolment, society setup, app version).
     pub https: Option<SocketAddr>,
+    /// The exchange API: mutual TLS, a client certificate issued by a registered society's
+    /// CA is mandatory. Production default in `kxd init`: `0.0.0.0:8443`.
+    pub api: Option<SocketAddr>,
 }
 
 /// The certificate files `kxd init` creates.
@@ -171,6 +181,100 @@ impl Default for Denso {
     }
 }
 
+/// The KX exchange (`[exchange]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exchange {
+    /// Seconds between runs of the retention job (70-day expiry, 2-year purge). Default 3600.
+    #[serde(default = "default_retention_interval")]
+    pub retention_interval: u64,
+    /// Quota of a new office, in bytes of sealed files held for it. Default 200 MiB.
+    #[serde(default = "default_office_quota")]
+    pub office_quota: u64,
+    /// Quota of a new society. Default 2 GiB.
+    #[serde(default = "default_society_quota")]
+    pub society_quota: u64,
+    /// Seconds an api session may stay unused. Default 1800 (30 minutes).
+    #[serde(default = "default_session_idle")]
+    pub session_idle: u64,
+    /// Seconds an api session may last at most. Default 43200 (12 hours).
+    #[serde(default = "default_session_absolute")]
+    pub session_absolute: u64,
+    /// Days a setup or enrolment code stays valid. Default 14.
+    #[serde(default = "default_enrolment_code_days")]
+    pub enrolment_code_days: u32,
+    /// The api listener's URL as clients reach it, returned in enrolment answers. Default:
+    /// `https://` + the api listener's address (with the domain for an unspecified address).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// Logins (api), enrolments and society setups one address may attempt per minute.
+    /// Default 30.
+    #[serde(default = "default_login_attempts_per_minute")]
+    pub login_attempts_per_minute: u32,
+}
+
+fn default_login_attempts_per_minute() -> u32 {
+    30
+}
+
+fn default_retention_interval() -> u64 {
+    3600
+}
+
+fn default_office_quota() -> u64 {
+    200 * 1024 * 1024
+}
+
+fn default_society_quota() -> u64 {
+    2 * 1024 * 1024 * 1024
+}
+
+fn default_session_idle() -> u64 {
+    30 * 60
+}
+
+fn default_session_absolute() -> u64 {
+    12 * 60 * 60
+}
+
+fn default_enrolment_code_days() -> u32 {
+    14
+}
+
+impl Default for Exchange {
+    fn default() -> Exchange {
+        Exchange {
+            retention_interval: default_retention_interval(),
+            office_quota: default_office_quota(),
+            society_quota: default_society_quota(),
+            session_idle: default_session_idle(),
+            session_absolute: default_session_absolute(),
+            enrolment_code_days: default_enrolment_code_days(),
+            api_url: None,
+            login_attempts_per_minute: default_login_attempts_per_minute(),
+        }
+    }
+}
+
+/// Notification mails (`[notify]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// The relay, `smtp://HOST:PORT`; STARTTLS is required unless the host is loopback and
+    /// `allow_plaintext_relay` is set. None: mails are written to `DIR/mail-outbox/`.
+    #[serde(default)]
+    pub relay: Option<String>,
+    /// The From address. Default `kx-notify@` + the domain.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Allow a loopback relay without STARTTLS (tests, a local MTA). Default false.
+    #[serde(default)]
+    pub allow_plaintext_relay: bool,
+    /// A PEM file of CA certificates to trust for the relay (besides the public web PKI).
+    #[serde(default)]
+    pub relay_ca: Option<PathBuf>,
+}
+
 impl Config {
     /// A configuration for `domain` with every default.
     pub fn new(domain: impl Into<String>) -> Config {
@@ -181,6 +285,8 @@ impl Config {
             tls: TlsFiles::default(),
             security: Security::default(),
             denso: Denso::default(),
+            exchange: Exchange::default(),
+            notify: Notify::default(),
         }
     }
 
@@ -199,6 +305,14 @@ impl Config {
              # Every key not written here takes its default (see README.md, \"kxd\").\n\n{}",
             toml::to_string_pretty(self)?
         ))
+    }
+
+    /// The From address of notification mails.
+    pub fn notify_from(&self) -> String {
+        self.notify
+            .from
+            .clone()
+            .unwrap_or_else(|| format!("kx-notify@{}", self.domain))
     }
 
     /// The federation's transmit address (To of every DataSend and DataDelete).
@@ -221,5 +335,9 @@ mod tests {
         assert!(!minimal.security.allow_plaintext_auth);
         assert_eq!(minimal.environment, EnvironmentSetting::Production);
         assert!(toml::from_str::<Config>("domain = \"x\"\nsurprise = 1").is_err());
+        assert_eq!(minimal.exchange.session_idle, 1800);
+        assert_eq!(minimal.exchange.office_quota, 200 * 1024 * 1024);
+        assert!(minimal.notify.relay.is_none() && !minimal.notify.allow_plaintext_relay);
+        assert!(minimal.listeners.api.is_none());
     }
 }

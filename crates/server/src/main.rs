@@ -11,7 +11,8 @@ use kx_server::config::{Config, EnvironmentSetting};
 use kx_server::{admin, run};
 use tokio::sync::watch;
 
-/// The KX server: the 伝送 gateway (SMTP submission in, POP3 out) and, later, the KX exchange.
+/// The KX server: the 伝送 gateway (SMTP submission in, POP3 out) and the KX exchange (HTTPS
+/// with client certificates).
 #[derive(Parser)]
 #[command(name = "kxd", version, about, long_about = None)]
 struct Cli {
@@ -36,9 +37,14 @@ enum Command {
         /// POP3 address.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2110")]
         pop3: SocketAddr,
-        /// HTTPS address (the web password-change page); not served when absent.
+        /// HTTPS address (the web password-change page and the KX bootstrap routes); not
+        /// served when absent.
         #[arg(long, value_name = "ADDR")]
         https: Option<SocketAddr>,
+        /// KX exchange api address (mutual TLS), e.g. 0.0.0.0:8443 in production; not served
+        /// when absent.
+        #[arg(long, value_name = "ADDR")]
+        api: Option<SocketAddr>,
         /// production, or test-loopback (Test Accept / Test Regist, no hand-off).
         #[arg(long, value_enum, default_value = "production")]
         environment: EnvironmentArg,
@@ -62,7 +68,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
     },
-    /// Manage organisations, accounts, upstream kinds and outgoing notices.
+    /// Manage organisations, accounts, upstream kinds and outgoing notices (伝送), and the KX
+    /// exchange's societies, destinations, offices, users, app version and retention.
     Admin {
         /// The data directory.
         #[arg(long, value_name = "DIR")]
@@ -111,6 +118,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             smtp,
             pop3,
             https,
+            api,
             environment,
             regist_interval,
             allow_plaintext_auth,
@@ -119,6 +127,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             config.listeners.smtp = Some(smtp);
             config.listeners.pop3 = Some(pop3);
             config.listeners.https = https;
+            config.listeners.api = api;
             config.environment = match environment {
                 EnvironmentArg::Production => EnvironmentSetting::Production,
                 EnvironmentArg::TestLoopback => EnvironmentSetting::TestLoopback,
@@ -180,18 +189,28 @@ async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
     config.listeners.smtp = Some(free_or_any("127.0.0.1:2587").await);
     config.listeners.pop3 = Some(free_or_any("127.0.0.1:2110").await);
     config.listeners.https = Some(free_or_any("127.0.0.1:2443").await);
+    config.listeners.api = Some(free_or_any("127.0.0.1:8443").await);
     config.denso.regist_interval = 10;
     run::init(&data, &config).await?;
-    let credentials = admin::demo_setup(&data).await?;
+    let demo = admin::demo_setup(&data).await?;
+    let credentials = demo.accounts;
 
     let (stop, shutdown) = watch::channel(false);
     let running = run::serve(&data, shutdown).await?;
-    println!("kxd demo: the 伝送 gateway for {domain} is running (Ctrl-C stops it).\n");
+    println!(
+        "kxd demo: the 伝送 gateway and the KX exchange for {domain} are running (Ctrl-C stops them).\n"
+    );
     println!("data directory   {}", data.display());
     println!("CA certificate   {}", data.join(&config.tls.ca).display());
     for (name, addr) in &running.endpoints {
         if *name == "https" {
             println!("{:<16} https://{addr}/password", "password page");
+            println!("{:<16} https://{addr}/api/v1/…", "KX bootstrap");
+        } else if *name == "api" {
+            println!(
+                "{:<16} https://{addr}/api/v1/… (client certificate required)",
+                "KX api"
+            );
         } else {
             println!(
                 "{:<16} {addr}",
@@ -220,10 +239,55 @@ async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
         smtp.rsplit(':').next().unwrap_or("2587"),
         data.join(&config.tls.ca).display()
     );
+    print_exchange_demo(&data, &config, &running, &demo.exchange);
     wait_for_signal().await?;
     stop.send_replace(true);
     running.wait().await;
     Ok(())
+}
+
+/// The KX exchange part of the demo: the society, its destinations, the users and the exact
+/// client commands to paste, society first.
+fn print_exchange_demo(
+    data: &Path,
+    config: &Config,
+    running: &run::Running,
+    users: &[kx_server::exchange::admin::DemoUser],
+) {
+    use kx_server::exchange::admin::{DEMO_DESTINATIONS, DEMO_SOCIETY};
+    let https = running
+        .endpoints
+        .get("https")
+        .map(|a| format!("https://{a}"))
+        .unwrap_or_default();
+    let ca = data.join(&config.tls.ca);
+    println!(
+        "\nKX exchange: society {} {}, destinations {}",
+        DEMO_SOCIETY.0,
+        DEMO_SOCIETY.1,
+        DEMO_DESTINATIONS.join("・")
+    );
+    println!("users (temporary passwords, one-time codes):");
+    for user in users {
+        println!(
+            "  {:<16} {} {}  password {}  code {}",
+            user.id, user.party, user.name, user.password, user.code
+        );
+    }
+    println!("\nset up the society first, then enrol each office:");
+    for (i, user) in users.iter().enumerate() {
+        let command = if i == 0 {
+            "kx society setup"
+        } else {
+            "kx setup"
+        };
+        println!(
+            "  {command} --server {https} --ca {} --id {} --code {}",
+            ca.display(),
+            user.id,
+            user.code
+        );
+    }
 }
 
 /// The preferred address if it can be bound now, otherwise any free port on the same host.

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::{CONFIG_FILE, Config};
+use crate::exchange::{self, Exchange};
 use crate::gateway::{self, Gateway};
 use crate::pop3::{Pop3Config, TlsMode};
 use crate::smtp::SmtpConfig;
@@ -99,6 +100,22 @@ pub async fn serve(data_dir: &Path, shutdown: watch::Receiver<bool>) -> anyhow::
     let gateway = Gateway::open(data_dir, config.clone()).await?;
     let mut tasks = JoinSet::new();
     let mut endpoints = BTreeMap::new();
+    // The api listener is bound first: its address is the URL enrolled parties are given.
+    let api = match config.listeners.api {
+        Some(addr) => {
+            let listener = bind(addr, "api").await?;
+            endpoints.insert("api", listener.local_addr()?);
+            Some(listener)
+        }
+        None => None,
+    };
+    let exchange = Exchange::open(
+        config.clone(),
+        data_dir,
+        gateway.store().clone(),
+        endpoints.get("api").copied(),
+    )
+    .await?;
 
     if let Some(addr) = config.listeners.smtp {
         let listener = bind(addr, "smtp").await?;
@@ -132,15 +149,36 @@ pub async fn serve(data_dir: &Path, shutdown: watch::Receiver<bool>) -> anyhow::
     if let Some(addr) = config.listeners.https {
         let listener = bind(addr, "https").await?;
         endpoints.insert("https", listener.local_addr()?);
-        tasks.spawn(crate::web::serve(
+        let app = crate::web::routes(gateway.clone(), config.security.web_attempts_per_minute)
+            .merge(exchange::bootstrap_routes(exchange.clone()))
+            .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "not found\n") });
+        tasks.spawn(crate::https::serve(
+            "https",
             listener,
-            acceptor.clone(),
-            gateway.clone(),
-            config.security.web_attempts_per_minute,
+            Arc::new(acceptor.clone()),
+            app,
+            shutdown.clone(),
+        ));
+    }
+    if let Some(listener) = api {
+        tasks.spawn(crate::https::serve(
+            "api",
+            listener,
+            exchange.trust(),
+            exchange::api_routes(exchange.clone()),
             shutdown.clone(),
         ));
     }
     tasks.spawn(gateway::run_regist_job(gateway.clone(), shutdown.clone()));
+    tasks.spawn(exchange::run_retention_job(
+        exchange.clone(),
+        shutdown.clone(),
+    ));
+    tasks.spawn(exchange::run_notifications(
+        exchange.clone(),
+        data_dir,
+        shutdown.clone(),
+    )?);
 
     let json = serde_json::to_vec_pretty(&endpoints)?;
     let temp = data_dir.join(format!(".{ENDPOINTS_FILE}.tmp"));

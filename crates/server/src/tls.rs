@@ -56,21 +56,88 @@ pub fn issue(domain: &str) -> anyhow::Result<Issued> {
     })
 }
 
-/// The rustls server configuration for a certificate chain and key in PEM files.
+/// The server's certificate chain and private key, read from PEM files.
+pub struct Identity {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl Identity {
+    /// Reads the chain and key `kxd init` wrote.
+    pub fn load(chain: &Path, key: &Path) -> anyhow::Result<Identity> {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(chain)
+            .with_context(|| format!("cannot read {}", chain.display()))?
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("{} is not a PEM certificate chain", chain.display()))?;
+        let key = PrivateKeyDer::from_pem_file(key)
+            .with_context(|| format!("{} is not a PEM private key", key.display()))?;
+        Ok(Identity { chain: certs, key })
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The rustls server configuration for a certificate chain and key in PEM files (server
+/// authentication only).
 pub fn server_config(chain: &Path, key: &Path) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(chain)
-        .with_context(|| format!("cannot read {}", chain.display()))?
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("{} is not a PEM certificate chain", chain.display()))?;
-    let key = PrivateKeyDer::from_pem_file(key)
-        .with_context(|| format!("{} is not a PEM private key", key.display()))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let identity = Identity::load(chain, key)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
-        .with_single_cert(certs, key)?;
+        .with_single_cert(identity.chain, identity.key)?;
     config.ticketer = rustls::crypto::ring::Ticketer::new()?;
     Ok(Arc::new(config))
+}
+
+/// The rustls configuration of the exchange's api listener: mutual TLS, where the client must
+/// present a certificate that chains to one of `client_cas` (DER) and is valid for client
+/// authentication; a missing or foreign certificate fails the handshake. With no CA yet (no
+/// society set up), a throw-away CA whose key is discarded stands in, so every client fails.
+pub fn mutual_config(
+    identity: &Identity,
+    client_cas: &[Vec<u8>],
+) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    let verifier = client_verifier(client_cas)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
+    config.ticketer = rustls::crypto::ring::Ticketer::new()?;
+    Ok(Arc::new(config))
+}
+
+fn client_verifier(
+    client_cas: &[Vec<u8>],
+) -> anyhow::Result<Arc<dyn rustls::server::danger::ClientCertVerifier>> {
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in client_cas {
+        if let Err(e) = roots.add(CertificateDer::from(ca.clone())) {
+            tracing::warn!(error = %e, "a society CA certificate is unusable; skipped");
+        }
+    }
+    if roots.is_empty() {
+        let placeholder = issue("placeholder.invalid")?;
+        let der = CertificateDer::from_pem_slice(placeholder.ca_pem.as_bytes())?;
+        roots.add(der)?;
+    }
+    Ok(
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()?,
+    )
+}
+
+/// Checks that `certificate` (DER) would be accepted by the api listener if `ca` (DER) were
+/// its only trusted CA: the chain, the validity at the present time and the client-auth
+/// usage, by the very verifier the listener uses.
+pub fn check_client_certificate(ca: &[u8], certificate: &[u8]) -> anyhow::Result<()> {
+    let verifier = client_verifier(&[ca.to_vec()])?;
+    let leaf = CertificateDer::from(certificate.to_vec());
+    verifier
+        .verify_client_cert(&leaf, &[], rustls::pki_types::UnixTime::now())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -23,8 +23,8 @@
 //!    HttpOnly; SameSite=Strict; Path=/password`, 32 random bytes, compared in constant time).
 //! 2. **Rate limit** (`429`): at most `security.web_attempts_per_minute` submissions per source
 //!    address (default 10).
-//! 3. **Credentials** (`200`, the form with [`Message::Credentials`]): the ID and current
-//!    password are checked as an SMTP or POP3 login is ([`Gateway::login`], audited as
+//! 3. **Credentials** (`200`, the form with `Message::Credentials`): the ID and current
+//!    password are checked as an SMTP or POP3 login is (`Gateway::login`, audited as
 //!    `web.login`): a wrong password, an unknown ID, a locked account and a refused network
 //!    all give the same message, and a wrong password counts toward lock-out.
 //! 4. **Policy** (`200`, the form with the first [`Problem`] found): see below.
@@ -45,25 +45,20 @@
 //! Passwords are never echoed into a page, written to a log or kept beyond the request; the ID
 //! is echoed back (escaped) so a refused form need not be typed again.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Extension, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use subtle::ConstantTimeEq as _;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio_rustls::TlsAcceptor;
-use tower_service::Service as _;
 
 use crate::auth::AuthOutcome;
 use crate::gateway::Gateway;
+use crate::https::Peer;
 use crate::limits::RateLimiter;
 
 /// The shortest password the policy accepts, in characters.
@@ -73,12 +68,6 @@ pub const MAX_LENGTH: usize = 64;
 /// The CSRF cookie's name.
 pub const CSRF_COOKIE: &str = "kx_csrf";
 
-/// How long a client may take for the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a client may take to send a request's headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long open connections may take to finish after shutdown.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest form accepted.
 const MAX_BODY: usize = 16 * 1024;
 
@@ -248,37 +237,13 @@ struct Web {
     attempts: RateLimiter<IpAddr>,
 }
 
-/// The client's address, put into each request's extensions by the connection task.
-#[derive(Clone, Copy)]
-struct Peer(IpAddr);
-
-/// The routes, with the security headers on every answer.
+/// The routes (the listener adds the security headers and the fallback).
 fn router(web: Arc<Web>) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to("/password") }))
         .route("/password", get(form).post(submit))
-        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::map_response(security_headers))
         .with_state(web)
-}
-
-async fn security_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'",
-        ),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::CACHE_CONTROL, "no-store"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    response
 }
 
 async fn form() -> Response {
@@ -501,83 +466,13 @@ async fn submit(
     }
 }
 
-/// Serves the page on `listener` over TLS until `shutdown` turns true, then lets open
-/// connections finish (for a few seconds at most).
-pub async fn serve(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    gateway: Arc<Gateway>,
-    attempts_per_minute: u32,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let app = router(Arc::new(Web {
+/// The password page's routes, to be served by the shared HTTPS accept loop on the `https`
+/// listener (together with the exchange's bootstrap routes).
+pub fn routes(gateway: Arc<Gateway>, attempts_per_minute: u32) -> Router {
+    router(Arc::new(Web {
         gateway,
         attempts: RateLimiter::new(attempts_per_minute),
-    }));
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    connections.spawn(connection(
-                        stream,
-                        peer,
-                        acceptor.clone(),
-                        app.clone(),
-                        shutdown.clone(),
-                    ));
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "https: accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            _ = shutdown.changed() => break,
-        }
-        while connections.try_join_next().is_some() {}
-    }
-    while connections.join_next().await.is_some() {}
-}
-
-/// One connection: the TLS handshake, then HTTP/1.1 until the client or shutdown ends it.
-async fn connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    acceptor: TlsAcceptor,
-    app: Router,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => tls,
-        Ok(Err(e)) => {
-            tracing::debug!(%peer, error = %e, "https: TLS handshake failed");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "https: TLS handshake timed out");
-            return;
-        }
-    };
-    let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-        request.extensions_mut().insert(Peer(peer.ip()));
-        app.clone().call(request)
-    });
-    let served = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
-        .serve_connection(TokioIo::new(tls), service);
-    tokio::pin!(served);
-    tokio::select! {
-        result = served.as_mut() => {
-            if let Err(e) = result {
-                tracing::debug!(%peer, error = %e, "https: connection ended");
-            }
-        }
-        _ = shutdown.changed() => {
-            served.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(DRAIN_TIMEOUT, served).await;
-        }
-    }
+    }))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use kx_denso::{AccountId, OrgCode};
 
+use crate::credentials::Credentials;
 use crate::db::{Timestamp, now_ms, or_conflict, timestamp};
 use crate::orgs::invalid;
 use crate::{Error, Store};
@@ -109,18 +110,10 @@ impl Store {
         password: &str,
         temporary: bool,
     ) -> Result<(), Error> {
-        let hash = self.passwords.hash(password).await?;
-        let done = sqlx::query(
-            "UPDATE accounts SET password_hash = $2, must_change_password = $3, \
-             failed_logins = 0, password_changed_at = $4 WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .bind(hash)
-        .bind(temporary)
-        .bind(now_ms())
-        .execute(self.db.pool())
-        .await?;
-        found(done.rows_affected(), id)
+        let done = self
+            .set_password_in(Credentials::Accounts, &id.to_string(), password, temporary)
+            .await?;
+        found(done, id)
     }
 
     /// Checks a login. `login` is the ID as the client typed it; anything that is not a known
@@ -128,63 +121,29 @@ impl Store {
     /// time does not tell whether an account exists. A wrong password counts a failure and
     /// locks the account after the configured number in a row; a right one resets the count.
     pub async fn verify_password(&self, login: &str, password: &str) -> Result<Login, Error> {
-        let row: Option<(Option<String>, bool, bool)> = sqlx::query_as(
-            "SELECT password_hash, locked, must_change_password FROM accounts WHERE id = $1",
-        )
-        .bind(login)
-        .fetch_optional(self.db.pool())
-        .await?;
-        let Some((hash, locked, must_change_password)) = row else {
-            self.passwords.verify(password, None).await?;
-            return Ok(Login::Unknown);
-        };
-        let right = self.passwords.verify(password, hash).await?;
-        if locked {
-            return Ok(Login::Locked);
-        }
-        if right {
-            sqlx::query("UPDATE accounts SET failed_logins = 0 WHERE id = $1")
-                .bind(login)
-                .execute(self.db.pool())
-                .await?;
-            return Ok(Login::Ok {
-                must_change_password,
-            });
-        }
-        // One statement, so concurrent failures are all counted.
-        sqlx::query(
-            "UPDATE accounts SET failed_logins = failed_logins + 1, \
-             locked = (locked OR failed_logins + 1 >= $2) WHERE id = $1",
-        )
-        .bind(login)
-        .bind(i64::from(self.lockout_after))
-        .execute(self.db.pool())
-        .await?;
-        Ok(Login::Wrong)
+        self.verify_password_in(Credentials::Accounts, login, password)
+            .await
     }
 
     /// Locks an account: no login succeeds until [`Store::unlock`].
     pub async fn lock(&self, id: &AccountId) -> Result<(), Error> {
-        self.set_locked(id, true).await
+        let done = self
+            .set_locked_in(Credentials::Accounts, &id.to_string(), true)
+            .await?;
+        found(done, id)
     }
 
     /// Unlocks an account and clears its failed logins.
     pub async fn unlock(&self, id: &AccountId) -> Result<(), Error> {
-        self.set_locked(id, false).await
-    }
-
-    async fn set_locked(&self, id: &AccountId, locked: bool) -> Result<(), Error> {
-        let done = sqlx::query("UPDATE accounts SET locked = $2, failed_logins = 0 WHERE id = $1")
-            .bind(id.to_string())
-            .bind(locked)
-            .execute(self.db.pool())
+        let done = self
+            .set_locked_in(Credentials::Accounts, &id.to_string(), false)
             .await?;
-        found(done.rows_affected(), id)
+        found(done, id)
     }
 }
 
-fn found(rows: u64, id: &AccountId) -> Result<(), Error> {
-    if rows == 0 {
+fn found(done: bool, id: &AccountId) -> Result<(), Error> {
+    if !done {
         Err(Error::NotFound(format!("account {id}")))
     } else {
         Ok(())

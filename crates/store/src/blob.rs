@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use argon2::password_hash::rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
 use crate::Error;
@@ -71,6 +72,9 @@ pub(crate) trait BlobStore: fmt::Debug + Send + Sync {
     /// The content of a blob, checked against its id.
     fn get(&self, id: BlobId) -> BoxFuture<'_, Result<Vec<u8>, Error>>;
 }
+
+/// How much of an upload is gathered before it is written out.
+const UPLOAD_BUFFER: usize = 256 * 1024;
 
 /// Temporary files older than this are left over from a crash, not being written.
 const STALE_TEMP: Duration = Duration::from_secs(3600);
@@ -167,7 +171,21 @@ impl LocalBlobs {
         file.sync_all()?;
         drop(file);
         let id = BlobId::from_digest(hasher.finalize().as_slice());
-        let path = self.path(&id);
+        // Same content, same name: replacing an existing blob changes nothing, and the
+        // directory is synced again in case the earlier writer crashed before its sync.
+        self.rename_into(temp, &id, dirs)?;
+        Ok(id)
+    }
+
+    /// Renames `temp` to the blob `id`, creating its fan-out directory; records the
+    /// directories whose entries changed in `dirs` (they still need an fsync).
+    fn rename_into(
+        &self,
+        temp: &Path,
+        id: &BlobId,
+        dirs: &mut BTreeSet<PathBuf>,
+    ) -> io::Result<()> {
+        let path = self.path(id);
         let dir = path.parent().unwrap_or(&self.root).to_owned();
         if !dir.exists() {
             fs::create_dir(&dir).or_else(|e| match e.kind() {
@@ -176,11 +194,9 @@ impl LocalBlobs {
             })?;
             dirs.insert(self.root.clone());
         }
-        // Same content, same name: replacing an existing blob changes nothing, and the
-        // directory is synced again in case the earlier writer crashed before its sync.
         fs::rename(temp, &path)?;
         dirs.insert(dir);
-        Ok(id)
+        Ok(())
     }
 
     fn read_checked(&self, id: &BlobId) -> Result<Vec<u8>, Error> {
@@ -195,6 +211,185 @@ impl LocalBlobs {
             return Err(Error::CorruptBlob(id.to_string()));
         }
         Ok(data)
+    }
+}
+
+/// Random blob ids for the exchange: each sealed file is its own blob, owned by one row, so
+/// freeing a file may delete its blob at once without asking who else shares it.
+impl BlobId {
+    /// A fresh random id (256 bits, the same shape as a content id).
+    pub(crate) fn random() -> BlobId {
+        let mut bytes = [0u8; 32];
+        OsRng.fill_bytes(&mut bytes);
+        BlobId::from_digest(&bytes)
+    }
+}
+
+impl LocalBlobs {
+    /// Starts writing a blob under a random id: bytes go to a temporary file until
+    /// [`BlobUpload::finish`] makes them durable and visible.
+    pub(crate) async fn stage(&self) -> Result<BlobUpload, Error> {
+        let temp = self.temp_dir().join(format!(
+            "{}.{}",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = tokio::fs::File::create_new(&temp).await?;
+        Ok(BlobUpload {
+            blobs: self.clone(),
+            temp: Some(temp),
+            // Network frames are small; batching them saves a blocking write per frame.
+            file: Some(tokio::io::BufWriter::with_capacity(UPLOAD_BUFFER, file)),
+            hasher: Sha256::new(),
+            size: 0,
+        })
+    }
+
+    /// Opens a blob for reading (streamed; nothing is read yet).
+    pub(crate) async fn open_stream(&self, id: &BlobId) -> Result<tokio::fs::File, Error> {
+        match tokio::fs::File::open(self.path(id)).await {
+            Ok(file) => Ok(file),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(Error::NotFound(format!("blob {id}")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes a blob; one already gone is not an error (deletion is retried by the GC).
+    pub(crate) async fn remove(&self, id: &BlobId) -> Result<(), Error> {
+        match tokio::fs::remove_file(self.path(id)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every blob with the time since it was last written, for garbage collection.
+    pub(crate) async fn list(&self) -> Result<Vec<(BlobId, Duration)>, Error> {
+        let root = self.root.clone();
+        let found = tokio::task::spawn_blocking(move || -> io::Result<Vec<(BlobId, Duration)>> {
+            let mut found = Vec::new();
+            for fan in fs::read_dir(&root)? {
+                let fan = fan?;
+                let name = fan.file_name();
+                if name.len() != 2 || !fan.file_type()?.is_dir() {
+                    continue;
+                }
+                for entry in fs::read_dir(fan.path())? {
+                    let entry = entry?;
+                    let Some(id) = entry
+                        .file_name()
+                        .to_str()
+                        .and_then(|n| BlobId::parse(n).ok())
+                    else {
+                        continue;
+                    };
+                    let age = entry
+                        .metadata()?
+                        .modified()?
+                        .elapsed()
+                        .unwrap_or(Duration::ZERO);
+                    found.push((id, age));
+                }
+            }
+            Ok(found)
+        })
+        .await??;
+        Ok(found)
+    }
+
+    /// Moves a finished temporary file to its blob name and syncs the directories involved.
+    fn place(&self, temp: &Path, id: &BlobId) -> io::Result<()> {
+        let mut dirs = BTreeSet::new();
+        self.rename_into(temp, id, &mut dirs)?;
+        for dir in dirs {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+/// A blob being written from a stream (an upload): [`write`](BlobUpload::write) each chunk as
+/// it arrives, then [`finish`](BlobUpload::finish). Dropped unfinished, it leaves nothing.
+#[derive(Debug)]
+pub struct BlobUpload {
+    blobs: LocalBlobs,
+    temp: Option<PathBuf>,
+    file: Option<tokio::io::BufWriter<tokio::fs::File>>,
+    hasher: Sha256,
+    size: u64,
+}
+
+/// A blob made durable by [`BlobUpload::finish`], not yet named by any row: hand it to the
+/// store call that records it (an unrecorded one is removed by the garbage collector).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagedBlob {
+    pub(crate) id: BlobId,
+    size: u64,
+    sha256: String,
+}
+
+impl StagedBlob {
+    /// Its size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The SHA-256 of its content, lower-case hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+}
+
+impl BlobUpload {
+    /// Appends a chunk.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        use tokio::io::AsyncWriteExt as _;
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| Error::Invalid("write after finish".into()))?;
+        file.write_all(chunk).await?;
+        self.hasher.update(chunk);
+        self.size += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// The bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Syncs the content and moves it under a fresh random id: once this returns, the blob
+    /// survives a crash.
+    pub async fn finish(mut self) -> Result<StagedBlob, Error> {
+        use tokio::io::AsyncWriteExt as _;
+        let (Some(mut file), Some(temp)) = (self.file.take(), self.temp.clone()) else {
+            return Err(Error::Invalid("finish twice".into()));
+        };
+        file.flush().await?;
+        file.get_ref().sync_all().await?;
+        drop(file);
+        let id = BlobId::random();
+        let blobs = self.blobs.clone();
+        let placed = id.clone();
+        tokio::task::spawn_blocking(move || blobs.place(&temp, &placed)).await??;
+        self.temp = None;
+        Ok(StagedBlob {
+            id,
+            size: self.size,
+            sha256: hex(self.hasher.clone().finalize().as_slice()),
+        })
+    }
+}
+
+impl Drop for BlobUpload {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            // Best effort: a leftover temporary file is removed when the store is reopened.
+            let _ = fs::remove_file(temp);
+        }
     }
 }
 

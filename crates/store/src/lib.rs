@@ -1,5 +1,6 @@
 //! Durable state for `kxd`: organisations, accounts, mailboxes, submissions, upstream notices,
-//! the audit log, and the blobs they point at.
+//! the audit log, and the blobs they point at; and the KX exchange's parties, users,
+//! certificates, sessions, sealed files and notification outbox ([`exchange`]).
 //!
 //! One [`Store`] hides the backends: SQLite (WAL, full fsync) plus a local blob directory by
 //! default. The queries are plain SQL PostgreSQL also accepts and the blob directory sits behind
@@ -15,13 +16,18 @@
 //! - **Passwords**: argon2id hashes only; unknown accounts cost a hash too, and repeated
 //!   failures lock the account.
 //! - **Race-free settlement**: a submission is registered or cancelled, never both.
+//! - **Exchange files**: a sealed file's bytes are durable before one transaction checks the
+//!   recipient's quota, records the file and queues its notifications; freeing a file
+//!   (delete, cancel, expiry, purge) deletes its blob only after the row no longer names it.
 
 mod accounts;
 mod audit;
 mod blob;
 mod config;
+mod credentials;
 mod db;
 mod error;
+pub mod exchange;
 mod mailbox;
 mod network;
 mod orgs;
@@ -29,11 +35,13 @@ mod password;
 mod submissions;
 mod upstream;
 mod used;
+mod words;
 
 use std::sync::Arc;
 
 pub use accounts::{Account, Login};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
+pub use blob::{BlobUpload, StagedBlob};
 pub use config::{Database, PasswordParams, StoreConfig};
 pub use db::Timestamp;
 pub use error::Error;
@@ -56,6 +64,8 @@ use crate::password::Passwords;
 pub struct Store {
     db: Db,
     blobs: Arc<dyn BlobStore>,
+    /// Sealed exchange files: random ids, one owner each (`blobs/exchange/`).
+    exchange_blobs: LocalBlobs,
     passwords: Arc<Passwords>,
     lockout_after: u32,
 }
@@ -65,10 +75,12 @@ impl Store {
     /// existing store keeps its data.
     pub async fn open(config: &StoreConfig) -> Result<Store, Error> {
         let blobs = LocalBlobs::open(&config.blobs)?;
+        let exchange_blobs = LocalBlobs::open(&config.blobs.join("exchange"))?;
         let db = Db::open(&config.database).await?;
         Ok(Store {
             db,
             blobs: Arc::new(blobs),
+            exchange_blobs,
             passwords: Passwords::new(config.password)?,
             lockout_after: config.lockout_after.max(1),
         })

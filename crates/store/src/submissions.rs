@@ -5,7 +5,6 @@
 //! on `state = 'accepted'`, so of a concurrent cancel and register exactly one wins.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -15,6 +14,7 @@ use crate::blob::{BlobId, hex};
 use crate::db::{Conn, Timestamp, from_db, millis, now_ms, timestamp, to_db};
 use crate::mailbox::deliver_in;
 use crate::orgs::invalid;
+use crate::words::stored_words;
 use crate::{Error, Store};
 
 /// The kind of a client message that enters the pipeline.
@@ -37,34 +37,6 @@ pub enum SubmissionState {
     Cancelled,
     /// Answered with Accept IFErr; never processed.
     Refused,
-}
-
-macro_rules! stored_words {
-    ($type:ty { $($variant:ident = $word:literal),* }) => {
-        impl $type {
-            /// The word stored in the database.
-            pub const fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $word,)* }
-            }
-        }
-
-        impl FromStr for $type {
-            type Err = Error;
-
-            fn from_str(s: &str) -> Result<Self, Error> {
-                match s {
-                    $($word => Ok(Self::$variant),)*
-                    _ => Err(Error::Invalid(format!("{s:?} is not a {}", stringify!($type)))),
-                }
-            }
-        }
-
-        impl fmt::Display for $type {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
 }
 
 stored_words!(SubmissionKind { DataSend = "DataSend", DataDelete = "DataDelete" });

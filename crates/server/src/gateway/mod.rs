@@ -1,8 +1,8 @@
 //! The 伝送 gateway: the protocol rules of `kx-denso` wired to the listeners and `kx-store`.
 //!
-//! - [`submission`]: SMTP submissions become Accepts (spec §4, §5), durably, before `250`.
-//! - [`mailbox`]: POP3 reads each account's own mailbox.
-//! - [`regist`]: the periodic job that settles DataDeletes and answers DataSends with Regists,
+//! - `submission`: SMTP submissions become Accepts (spec §4, §5), durably, before `250`.
+//! - `mailbox`: POP3 reads each account's own mailbox.
+//! - `regist`: the periodic job that settles DataDeletes and answers DataSends with Regists,
 //!   handing accepted files to the review system.
 
 mod mailbox;
@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use kx_denso::AccountId;
 use kx_denso::records::Tables;
 use kx_denso::reply::ReplyTo;
-use kx_store::{AuditEntry, Login, Store, StoreConfig};
+use kx_store::{Login, Store, StoreConfig};
 use tokio::sync::Notify;
 
 use crate::auth::AuthOutcome;
@@ -134,15 +134,6 @@ impl Gateway {
         source: Option<IpAddr>,
         outcome: &str,
     ) {
-        let entry = AuditEntry {
-            actor: actor.to_owned(),
-            action: action.to_owned(),
-            object: object.to_owned(),
-            source_ip: source,
-            outcome: outcome.to_owned(),
-        };
-        if let Err(e) = self.store.audit(&entry).await {
-            tracing::error!(error = %e, action, "audit: cannot write");
-        }
+        crate::audit::record(&self.store, actor, action, object, source, outcome).await;
     }
 }

@@ -1,7 +1,7 @@
 //! SMTP submission (RFC 5321 + RFC 6409 habits): how 伝送 clients hand in DataSend, DataDelete
 //! and upstream notices.
 //!
-//! `smtp-proto` parses the wire; [`session`] drives one connection; what happens to a message
+//! `smtp-proto` parses the wire; `session` drives one connection; what happens to a message
 //! is the [`SubmissionService`]'s business (the gateway: inspect, store durably, then reply),
 //! so the protocol can be tested on its own.
 

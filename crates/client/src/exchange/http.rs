@@ -1,0 +1,194 @@
+//! The HTTPS client: blocking reqwest over rustls with the *ring* provider only, trusting just
+//! the KX server's CA, presenting our certificate on the api listener (mutual TLS). Bodies are
+//! streamed both ways; a refusal's JSON body becomes a [`Failure`] with the server's code.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use kx_crypto::{Certificate, PrivateKey};
+use kx_exchange::Code;
+use kx_exchange::api::{Problem, SEALED_MEDIA_TYPE};
+use reqwest::Method;
+use reqwest::blocking::{Body, Client, RequestBuilder, Response};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::failure::Failure;
+
+/// A client of one KX listener.
+pub(crate) struct Http {
+    client: Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Http {
+    /// A client of `base` (e.g. `https://127.0.0.1:8443`) trusting `server_ca`, presenting
+    /// `identity` when given (the api listener requires it).
+    pub(crate) fn new(
+        base: &str,
+        server_ca: &[Certificate],
+        identity: Option<(&Certificate, &PrivateKey)>,
+    ) -> Result<Http> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in server_ca {
+            roots
+                .add(CertificateDer::from(der::Encode::to_der(cert)?))
+                .context("the server CA certificate")?;
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots);
+        let config = match identity {
+            Some((cert, key)) => {
+                let chain = vec![CertificateDer::from(der::Encode::to_der(cert)?)];
+                let key_der = key.to_pkcs8_der()?;
+                let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der.to_vec()));
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .context("our certificate and key")?
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let client = Client::builder()
+            .use_preconfigured_tls(config)
+            .connect_timeout(Duration::from_secs(20))
+            // Transfers of 20 MB on a slow line take long: no overall limit, but a stalled
+            // connection must not hang the app forever.
+            .timeout(None)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("kx/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("building the HTTPS client")?;
+        Ok(Http {
+            client,
+            base: base.trim_end_matches('/').to_owned(),
+            token: None,
+        })
+    }
+
+    /// Sends the bearer `token` with every request from now on.
+    pub(crate) fn set_token(&mut self, token: Option<String>) {
+        self.token = token;
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let request = self.client.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// `GET path` → JSON.
+    pub(crate) fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        json(execute(self.request(Method::GET, path))?)
+    }
+
+    /// `method path` with a JSON body → JSON.
+    pub(crate) fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        json(execute(self.request(method, path).json(body))?)
+    }
+
+    /// `method path` with an optional JSON body, answer ignored (204).
+    pub(crate) fn call_empty<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<()> {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        execute(request)?;
+        Ok(())
+    }
+
+    /// `POST path` streaming `len` bytes from `body` (a sealed file) → JSON.
+    pub(crate) fn upload<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: impl Read + Send + 'static,
+        len: u64,
+    ) -> Result<T> {
+        let request = self
+            .request(Method::POST, path)
+            .header(reqwest::header::CONTENT_TYPE, SEALED_MEDIA_TYPE)
+            .body(Body::sized(body, len));
+        json(execute(request)?)
+    }
+
+    /// `GET path`, the answer to be read as a stream.
+    pub(crate) fn download(&self, path: &str) -> Result<Response> {
+        execute(self.request(Method::GET, path))
+    }
+}
+
+/// Sends a request; a non-2xx answer becomes the server's [`Failure`].
+fn execute(request: RequestBuilder) -> Result<Response> {
+    let response = request.send().map_err(transport_failure)?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body = response.text().unwrap_or_default();
+    let failure = match serde_json::from_str::<Problem>(&body) {
+        Ok(problem) => Failure::from(problem),
+        Err(_) if status.is_server_error() => {
+            Failure::new(Code::E9998, &[]).detail(format!("HTTP {status}"))
+        }
+        Err(_) => Failure::new(Code::E9999, &[]).detail(format!("HTTP {status}: {body:.200}")),
+    };
+    Err(failure.into())
+}
+
+fn json<T: DeserializeOwned>(response: Response) -> Result<T> {
+    let url = response.url().path().to_owned();
+    response
+        .json()
+        .with_context(|| format!("reading the answer of {url}"))
+}
+
+/// A request that got no HTTP answer. A TLS alert about our certificate means the server does
+/// not accept it (E0003); anything else is the network (E9999 with the cause).
+fn transport_failure(err: reqwest::Error) -> anyhow::Error {
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(&err);
+    while let Some(e) = source {
+        chain.push_str(&e.to_string());
+        chain.push_str(": ");
+        source = e.source();
+    }
+    let refused_certificate = [
+        "CertificateRequired",
+        "BadCertificate",
+        "UnknownCA",
+        "CertificateUnknown",
+        "certificate required",
+        "bad certificate",
+        "unknown ca",
+    ]
+    .iter()
+    .any(|alert| chain.contains(alert));
+    let code = if refused_certificate {
+        Code::E0003
+    } else {
+        Code::E9999
+    };
+    Failure::new(code, &[])
+        .detail(format!(
+            "cannot reach the KX server: {}",
+            chain.trim_end_matches(": ")
+        ))
+        .into()
+}

@@ -1,0 +1,328 @@
+//! Moving files: ZIP → seal → upload, and download → open → ZIP on disk. Both directions
+//! stream through temporary files, never holding a whole file in memory.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{Context, Result};
+use indicatif::ProgressBar;
+use kx_crypto::{
+    Certificate, ContentEncryption, Quarantine, Receiver, Recipient, SealOptions, Sealer, Signer,
+};
+use kx_exchange::api::{Function, UploadQuery, Uploaded, path};
+use kx_exchange::send::{Candidate, check_send};
+use kx_exchange::{Code, Refusal};
+use tempfile::NamedTempFile;
+
+use super::failure::Failure;
+use super::profile::sync_dir;
+use super::session::Session;
+use super::ui;
+
+/// I/O buffer for files and the network.
+const BUFFER: usize = 1 << 16;
+
+/// A file the user chose to send.
+pub(crate) struct Outgoing {
+    /// Where it is.
+    pub(crate) path: PathBuf,
+    /// Its name in the ZIP.
+    pub(crate) name: String,
+}
+
+/// Checks a send with the app's rules (E2002–E2007) before anything leaves.
+pub(crate) fn check_files(
+    function: Function,
+    destination: &str,
+    paths: &[PathBuf],
+) -> Result<Vec<Outgoing>> {
+    let files: Vec<Outgoing> = paths
+        .iter()
+        .map(|path| Outgoing {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path: path.clone(),
+        })
+        .collect();
+    let sizes: Vec<Option<u64>> = files
+        .iter()
+        .map(|f| {
+            fs::metadata(&f.path)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+        })
+        .collect();
+    let candidates: Vec<Candidate<'_>> = files
+        .iter()
+        .zip(&sizes)
+        .map(|(f, size)| Candidate {
+            name: &f.name,
+            size: *size,
+        })
+        .collect();
+    check_send(function, Some(destination), &candidates).map_err(Failure::from)?;
+    Ok(files)
+}
+
+/// ZIPs `files`, seals the ZIP for `recipients` with our key, and uploads it to `to`.
+pub(crate) fn send(
+    session: &mut Session,
+    recipients: &[Certificate],
+    files: &[Outgoing],
+    to: &str,
+    office: &str,
+    function: Function,
+    progress: bool,
+) -> Result<Uploaded> {
+    let recipients = recipients
+        .iter()
+        .map(|c| Recipient::new(c.clone()))
+        .collect::<kx_crypto::Result<Vec<_>>>()?;
+    let signer = Signer::new(session.key.clone(), session.cert.clone())?;
+    let sealed = tempfile::tempfile().context("a temporary file for the sealed ZIP")?;
+    let options = SealOptions {
+        content: ContentEncryption::Aes256Cbc,
+        signing_time: SystemTime::now(),
+    };
+    let sealer = Sealer::new(
+        &signer,
+        &recipients,
+        options,
+        BufWriter::with_capacity(BUFFER, sealed),
+    )?;
+    let mut zip = zip::ZipWriter::new_stream(sealer);
+    let zip_options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(false);
+    for file in files {
+        // A file that vanished since the check is the manual's E2007.
+        let input = File::open(&file.path)
+            .map_err(|_| Refusal::new(Code::E2007, &[&file.name]))
+            .map_err(Failure::from)?;
+        let options = match input.metadata().ok().and_then(|m| m.modified().ok()) {
+            Some(modified) => zip_options.last_modified_time(zip_time(modified)),
+            None => zip_options,
+        };
+        zip.start_file(file.name.as_str(), options)?;
+        io::copy(&mut BufReader::with_capacity(BUFFER, input), &mut zip)?;
+    }
+    let sealer = zip.finish()?.into_inner();
+    let mut sealed = sealer.finish()?.into_inner().map_err(|e| e.into_error())?;
+    sealed.flush()?;
+    let len = sealed.metadata()?.len();
+    io::Seek::rewind(&mut sealed)?;
+    let name = session.next_sealed_name(office)?;
+    let bar = if progress {
+        ui::bytes_bar("upload", &name, len)
+    } else {
+        ProgressBar::hidden()
+    };
+    let query = UploadQuery {
+        to: to.to_owned(),
+        function,
+        name: name.clone(),
+    };
+    let target = format!("{}?{}", path::FILES, query_string(&query)?);
+    let uploaded: Uploaded = session.api.upload(&target, bar.wrap_read(sealed), len)?;
+    bar.finish_and_clear();
+    tracing::info!(id = %uploaded.id, name = %uploaded.name, size = uploaded.size, to, "sent");
+    Ok(uploaded)
+}
+
+/// A file's modification time as a ZIP entry's (local time, 2-second steps, 1980–2107).
+fn zip_time(modified: SystemTime) -> zip::DateTime {
+    use chrono::{Datelike as _, Timelike as _};
+    let local = chrono::DateTime::<chrono::Local>::from(modified);
+    zip::DateTime::from_date_and_time(
+        u16::try_from(local.year()).unwrap_or(1980),
+        local.month() as u8,
+        local.day() as u8,
+        local.hour() as u8,
+        local.minute() as u8,
+        (local.second() as u8).min(58),
+    )
+    .unwrap_or_default()
+}
+
+/// `to=…&function=…&name=…`, percent-encoded (nicknames are Japanese).
+fn query_string(query: &UploadQuery) -> Result<String> {
+    let mut url = reqwest::Url::parse("https://x/").context("url")?;
+    url.query_pairs_mut()
+        .append_pair("to", &query.to)
+        .append_pair("function", query.function.as_str())
+        .append_pair("name", &query.name);
+    Ok(url.query().unwrap_or_default().to_owned())
+}
+
+/// A sealed name fit to be a file name: the server's name when it is the expected shape, the
+/// file's ID otherwise (never a path the server chose).
+pub(crate) fn safe_name(name: &str, id: &str) -> String {
+    let ok = !name.is_empty()
+        && name.len() <= 200
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        name.to_owned()
+    } else {
+        let id: String = id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        format!("{id}.zip")
+    }
+}
+
+/// Plaintext on its way to `dest`: a temporary file beside it, renamed into place (after
+/// fsync) only once `open` has verified everything, deleted otherwise.
+struct Spool {
+    tmp: BufWriter<NamedTempFile>,
+    dest: PathBuf,
+}
+
+impl Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tmp.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tmp.flush()
+    }
+}
+
+impl Quarantine for Spool {
+    type Released = PathBuf;
+
+    fn release(self) -> io::Result<PathBuf> {
+        let tmp = self.tmp.into_inner().map_err(|e| e.into_error())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&self.dest).map_err(|e| e.error)?;
+        if let Some(dir) = self.dest.parent() {
+            sync_dir(dir).map_err(io::Error::other)?;
+        }
+        Ok(self.dest)
+    }
+}
+
+/// Downloads file `id` and opens it into `dir/name`, with the manual's two progress bars
+/// (download, then decryption). Fails with the code the user sees.
+pub(crate) fn receive(
+    session: &Session,
+    id: &str,
+    name: &str,
+    dir: &Path,
+    progress: bool,
+) -> Result<PathBuf> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = safe_name(name, id);
+    let mut response = session
+        .api
+        .download(&format!("{}/{}", path::FILES, id))
+        .map_err(|e| server_failure(e, "受信"))?;
+    let len = response.content_length().unwrap_or(0);
+    let bar = if progress {
+        ui::bytes_bar("download", &name, len)
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut sealed = tempfile::Builder::new()
+        .prefix(".kx-download-")
+        .tempfile_in(dir)?;
+    {
+        let mut out = BufWriter::with_capacity(BUFFER, sealed.as_file_mut());
+        io::copy(&mut bar.wrap_read(&mut response), &mut out)
+            .map_err(|e| Failure::new(Code::E8005, &["受信"]).detail(e))?;
+        out.flush()?;
+    }
+    bar.finish_and_clear();
+    let len = sealed.as_file().metadata()?.len();
+    let trust = session.society_trust()?;
+    let mut last_error = None;
+    for (key, cert) in session.receivers()? {
+        io::Seek::rewind(sealed.as_file_mut())?;
+        let bar = if progress {
+            ui::bytes_bar("decrypt", &name, len)
+        } else {
+            ProgressBar::hidden()
+        };
+        let spool = Spool {
+            tmp: BufWriter::with_capacity(
+                BUFFER,
+                tempfile::Builder::new()
+                    .prefix(".kx-open-")
+                    .tempfile_in(dir)?,
+            ),
+            dest: dir.join(&name),
+        };
+        let input = BufReader::with_capacity(BUFFER, bar.wrap_read(sealed.as_file()));
+        let receiver = Receiver {
+            key: &key,
+            cert: Some(&cert),
+        };
+        let result = kx_crypto::open(input, receiver, &trust, SystemTime::now(), spool);
+        bar.finish_and_clear();
+        match result {
+            Ok(opened) => {
+                tracing::info!(id, name = %name, "received");
+                return Ok(opened.content);
+            }
+            // Sealed for a key a renewal retired (or the current one): try the next.
+            Err(kx_crypto::Error::NotARecipient) => {
+                last_error = Some(kx_crypto::Error::NotARecipient)
+            }
+            Err(err) => return Err(Failure::from(err).into()),
+        }
+    }
+    Err(Failure::from(last_error.unwrap_or(kx_crypto::Error::NotARecipient)).into())
+}
+
+/// A server refusal keeps its code; a failure without one becomes E8005 for `operation`.
+pub(crate) fn server_failure(err: anyhow::Error, operation: &str) -> anyhow::Error {
+    match err.downcast::<Failure>() {
+        Ok(failure) => failure.into(),
+        Err(other) => Failure::new(Code::E8005, &[operation])
+            .detail(format!("{other:#}"))
+            .into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_the_server_never_become_paths() {
+        let good = "Send-KS-06139999-00001-00001-202401232041116.zip";
+        assert_eq!(safe_name(good, "f1"), good);
+        for bad in [
+            "../x.zip",
+            "/etc/passwd",
+            ".hidden.zip",
+            "a/b.zip",
+            "",
+            "名前.zip",
+        ] {
+            assert_eq!(safe_name(bad, "f1/.."), "f1.zip", "{bad}");
+        }
+    }
+
+    #[test]
+    fn upload_queries_are_percent_encoded() -> Result<()> {
+        let query = UploadQuery {
+            to: "給付課".into(),
+            function: Function::EApplication,
+            name: "Send-JG-1.zip".into(),
+        };
+        assert_eq!(
+            query_string(&query)?,
+            "to=%E7%B5%A6%E4%BB%98%E8%AA%B2&function=e-application&name=Send-JG-1.zip"
+        );
+        Ok(())
+    }
+}

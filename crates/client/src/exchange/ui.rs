@@ -1,0 +1,119 @@
+//! The terminal: secrets typed without echo (or read from standard input for scripts),
+//! confirmations, the enrolment spinner and the transfer progress bars.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use kx_crypto::keystore::Pin;
+use kx_exchange::settings::{check_pin, item};
+use zeroize::Zeroizing;
+
+use super::failure::{Failure, Usage};
+
+/// Where PINs and passwords come from: the terminal, or (with `--pin-stdin` /
+/// `--password-stdin`) one line each from standard input, in the order the command asks.
+pub(crate) struct Secrets {
+    pin_stdin: bool,
+    password_stdin: bool,
+}
+
+impl Secrets {
+    /// Secrets from standard input for the kinds flagged, the terminal otherwise.
+    pub(crate) fn new(pin_stdin: bool, password_stdin: bool) -> Secrets {
+        Secrets {
+            pin_stdin,
+            password_stdin,
+        }
+    }
+
+    /// A PIN for `label` (E1001 empty, E1005 not four digits).
+    pub(crate) fn pin(&self, label: &str) -> Result<Pin> {
+        let text = self.ask(self.pin_stdin, label, "--pin-stdin")?;
+        check_pin(label, &text).map_err(Failure::from)?;
+        Ok(Pin::new(&text)?)
+    }
+
+    /// A new PIN: entered twice on a terminal (E1003 when they differ), once from stdin.
+    pub(crate) fn new_pin(&self) -> Result<Pin> {
+        let first = self.ask(self.pin_stdin, item::NEW_PIN, "--pin-stdin")?;
+        check_pin(item::NEW_PIN, &first).map_err(Failure::from)?;
+        if !self.pin_stdin {
+            let again = self.ask(false, item::NEW_PIN_AGAIN, "--pin-stdin")?;
+            if *again != *first {
+                return Err(Failure::new(
+                    kx_exchange::Code::E1003,
+                    &[item::NEW_PIN, item::NEW_PIN_AGAIN],
+                )
+                .into());
+            }
+        }
+        Ok(Pin::new(&first)?)
+    }
+
+    /// The raw text of a PIN prompt (for the PIN change, which checks three at once).
+    pub(crate) fn pin_text(&self, label: &str) -> Result<Zeroizing<String>> {
+        self.ask(self.pin_stdin, label, "--pin-stdin")
+    }
+
+    /// A password for `label`.
+    pub(crate) fn password(&self, label: &str) -> Result<Zeroizing<String>> {
+        self.ask(self.password_stdin, label, "--password-stdin")
+    }
+
+    fn ask(&self, from_stdin: bool, label: &str, flag: &str) -> Result<Zeroizing<String>> {
+        if from_stdin {
+            let mut line = Zeroizing::new(String::new());
+            io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading a secret from standard input")?;
+            let trimmed = line.trim_end_matches(['\r', '\n']).to_owned();
+            return Ok(Zeroizing::new(trimmed));
+        }
+        if !io::stdin().is_terminal() {
+            return Err(Usage(format!("{label}: no terminal to ask on; pass {flag}")).into());
+        }
+        let text = rpassword::prompt_password(format!("{label}: "))
+            .with_context(|| format!("reading {label}"))?;
+        Ok(Zeroizing::new(text))
+    }
+}
+
+/// Asks a yes/no question; `yes` (from `--yes`) answers it. Without a terminal the answer is no.
+pub(crate) fn confirm(question: &str, yes: bool) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !io::stdin().is_terminal() {
+        eprintln!("{question} [y/N] (no terminal: not confirmed; pass --yes)");
+        return Ok(false);
+    }
+    eprint!("{question} [y/N] ");
+    io::stderr().flush()?;
+    let mut answer = String::new();
+    io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "はい"))
+}
+
+/// A spinner on standard error with `message` (hidden when stderr is not a terminal).
+pub(crate) fn spinner(message: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner().with_message(message.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// A byte progress bar for one stage of one file (download, decryption, upload).
+pub(crate) fn bytes_bar(stage: &str, name: &str, len: u64) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    let style = ProgressStyle::with_template(
+        "{prefix:>10} {wide_msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_prefix(stage.to_owned());
+    bar.set_message(name.to_owned());
+    bar
+}

@@ -1,0 +1,122 @@
+//! The office app's checks that need no server: the send rules (E2002–E2007) are applied before
+//! anything is sealed or sent, one instance per profile (E0001), and usage errors exit 2.
+
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn kx(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kx"))
+        .args(["--home"])
+        .arg(home)
+        .args(args)
+        .current_dir(home)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running kx")
+}
+
+/// The first line of standard error, where the code and message are printed.
+fn refusal(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn send_rules_are_checked_before_anything_is_sent() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let d = dir.path();
+    for (name, len) in [
+        ("a.pdf", 10),
+        ("b.csv", 10),
+        ("setup.exe", 10),
+        ("KPFD.CSV", 10),
+    ] {
+        std::fs::write(d.join(name), vec![b'x'; len]).expect("a file");
+    }
+    File::create(d.join("big.pdf"))
+        .and_then(|f| f.set_len(20 * 1024 * 1024 + 1))
+        .expect("a sparse 20 MiB + 1 file");
+    let send = |args: &[&str]| {
+        let mut all = vec!["send"];
+        all.extend_from_slice(args);
+        refusal(&kx(d, &all))
+    };
+    assert_eq!(
+        send(&["--to", "給付課"]),
+        "E2002 送信するファイルを追加してください。"
+    );
+    assert_eq!(
+        send(&["--to", "給付課", "a.pdf", "setup.exe"]),
+        "E2004 「exe」拡張子のファイルは追加できません。"
+    );
+    assert_eq!(
+        send(&["--e-application", "--to", "給付課", "a.pdf"]),
+        "E2004 「pdf」拡張子のファイルは追加できません。"
+    );
+    assert_eq!(
+        send(&["--to", "給付課", "a.pdf", "sub/../a.pdf"]),
+        "E2003 既に同じ名前のファイルが追加されています。"
+    );
+    assert_eq!(
+        send(&["--to", "給付課", "a.pdf", "gone.pdf"]),
+        "E2007 追加したファイル（gone.pdf）が存在しません。"
+    );
+    assert_eq!(
+        send(&["--to", "給付課", "big.pdf", "b.csv"]),
+        "E2006 選択されたファイルが20MBを超えています。"
+    );
+    assert_eq!(send(&["a.pdf"]), "E2005 送信先を選択してください。");
+    // The society side applies the same rules before it asks for its PIN.
+    assert_eq!(
+        refusal(&kx(
+            d,
+            &["society", "send", "--office", "00001", "setup.exe"]
+        )),
+        "E2004 「exe」拡張子のファイルは追加できません。"
+    );
+    // Every rule passed: only now does the app need its profile, which does not exist.
+    let out = kx(d, &["send", "--to", "給付課", "a.pdf", "b.csv"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+#[test]
+fn receive_without_a_choice_and_usage_errors() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let d = dir.path();
+    assert_eq!(
+        refusal(&kx(d, &["receive"])),
+        "E2001 受信対象のデータを選択してください。"
+    );
+    let out = kx(d, &["inbox"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no profile is a usage error: {out:?}"
+    );
+    let out = kx(d, &["send", "--bogus"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+#[test]
+fn one_instance_per_profile() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let d = dir.path();
+    let profile = d.join("exchange").join("default");
+    std::fs::create_dir_all(&profile).expect("the profile directory");
+    let held = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(profile.join("lock"))
+        .expect("the lock file");
+    held.lock().expect("the lock");
+    assert_eq!(refusal(&kx(d, &["inbox"])), "E0001 多重起動はできません。");
+    // Another profile is another instance.
+    let out = kx(d, &["--profile", "other", "inbox"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

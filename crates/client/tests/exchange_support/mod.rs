@@ -1,0 +1,605 @@
+//! The real `kxd` (built from this workspace) and `kx` parties for the exchange's end-to-end
+//! tests: a served installation with a society set up by `kx society setup` and offices enrolled
+//! by `kx setup` through the society's approval queue.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+/// The society's PIN in every test.
+pub const SOCIETY_PIN: &str = "1111";
+/// The society's number.
+pub const SOCIETY: &str = "06139999";
+/// The login ID of the society's user.
+pub const SOCIETY_ID: &str = "soc-admin";
+
+/// `kx` of this build.
+pub fn kx_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_kx"))
+}
+
+/// `kxd` of this workspace. `cargo` cannot hand another package's binary to these tests, so it
+/// is built beside `kx` in the same target directory, once per test binary, and only when a
+/// source it is made from is newer than it: `cargo build -p kx-server` unifies features
+/// differently from `cargo test -p kx-client`, so asking cargo every time would rebuild it.
+pub fn kxd_bin() -> PathBuf {
+    static BUILD: Once = Once::new();
+    let dir = kx_bin()
+        .parent()
+        .expect("kx lives in a target directory")
+        .to_owned();
+    let kxd = dir.join("kxd");
+    BUILD.call_once(|| {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let built = std::fs::metadata(&kxd).and_then(|m| m.modified()).ok();
+        let sources = [
+            "crates/server",
+            "crates/store",
+            "crates/exchange",
+            "crates/crypto",
+            "crates/denso",
+            "crates/lzh",
+        ];
+        let fresh = built.is_some_and(|built| {
+            sources.iter().all(|s| newest(&workspace.join(s)) <= built)
+                && newest(&workspace.join("Cargo.lock")) <= built
+        });
+        if fresh {
+            return;
+        }
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "kx-server", "--bin", "kxd"])
+            .current_dir(&workspace)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building kxd failed");
+    });
+    assert!(kxd.exists(), "{} was not built", kxd.display());
+    kxd
+}
+
+/// The newest modification time of a file or of anything below a directory.
+fn newest(path: &Path) -> std::time::SystemTime {
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    let mut todo = vec![path.to_owned()];
+    while let Some(path) = todo.pop() {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            todo.extend(
+                std::fs::read_dir(&path)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+        } else if let Ok(modified) = meta.modified() {
+            newest = newest.max(modified);
+        }
+    }
+    newest
+}
+
+/// Runs a command to completion, panicking with its output when it fails.
+pub fn run(command: &mut Command) -> String {
+    let output = command.output().expect("the command starts");
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A served `kxd` in a temporary data directory, its clock in a file.
+pub struct Kxd {
+    dir: tempfile::TempDir,
+    server: Child,
+    /// The bootstrap HTTPS URL.
+    pub https: String,
+}
+
+impl Kxd {
+    /// `kxd init` with loopback listeners, the test-loopback environment and the clock file,
+    /// then `kxd serve`.
+    pub fn start() -> Kxd {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let data = dir.path().join("data");
+        run(kxd(&data, "init").args([
+            "--domain",
+            "kx.test",
+            "--smtp",
+            "127.0.0.1:0",
+            "--pop3",
+            "127.0.0.1:0",
+            "--https",
+            "127.0.0.1:0",
+            "--api",
+            "127.0.0.1:0",
+            "--environment",
+            "test-loopback",
+        ]));
+        let clock = dir.path().join("clock");
+        std::fs::write(&clock, chrono::Utc::now().to_rfc3339()).expect("the clock file");
+        let log = std::fs::File::create(dir.path().join("kxd.log")).expect("a log file");
+        let server = kxd(&data, "serve")
+            .env("KXD_CLOCK_FILE", &clock)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("kxd serve runs");
+        let mut kxd = Kxd {
+            dir,
+            server,
+            https: String::new(),
+        };
+        let started = Instant::now();
+        let endpoints: serde_json::Value = loop {
+            if let Ok(text) = std::fs::read(data.join("endpoints.json"))
+                && let Ok(json) = serde_json::from_slice::<serde_json::Value>(&text)
+            {
+                break json;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "kxd serve did not start:\n{}",
+                kxd.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let https = endpoints["https"].as_str().expect("the https listener");
+        assert!(
+            endpoints["api"].is_string(),
+            "kxd has no api listener yet: {endpoints}"
+        );
+        kxd.https = format!("https://{https}");
+        kxd
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The CA of the server's TLS certificate.
+    pub fn ca(&self) -> PathBuf {
+        self.data().join("tls/ca.pem")
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("kxd.log")).unwrap_or_default()
+    }
+
+    /// Moves the server's clock `days` from now.
+    pub fn set_clock_days_ahead(&self, days: i64) {
+        let at = chrono::Utc::now() + chrono::TimeDelta::days(days);
+        std::fs::write(self.dir.path().join("clock"), at.to_rfc3339()).expect("the clock file");
+    }
+
+    /// `kxd admin --data DIR <args>`: its output.
+    pub fn admin(&self, args: &[&str]) -> String {
+        run(kxd(&self.data(), "admin").args(args))
+    }
+
+    /// Creates the society with its user and two destinations: (temporary password, setup
+    /// code).
+    pub fn add_society(&self) -> (String, String) {
+        let out = self.admin(&[
+            "society",
+            "add",
+            "--number",
+            SOCIETY,
+            "--name",
+            "デモ健康保険組合",
+            "--user",
+            SOCIETY_ID,
+        ]);
+        for nickname in ["給付課", "業務課"] {
+            self.admin(&[
+                "destination",
+                "add",
+                "--society",
+                SOCIETY,
+                "--nickname",
+                nickname,
+            ]);
+        }
+        (word_after(&out, "password"), word_after(&out, "code"))
+    }
+
+    /// Creates an office of the society and its user: (temporary password, enrolment code).
+    pub fn add_office(&self, number: &str, id: &str, quota: Option<u64>) -> (String, String) {
+        let name = format!("デモ事業所{number}");
+        let quota = quota.map(|q| q.to_string());
+        let mut args = vec![
+            "office",
+            "add",
+            "--society",
+            SOCIETY,
+            "--number",
+            number,
+            "--name",
+            &name,
+        ];
+        if let Some(quota) = &quota {
+            args.extend(["--quota", quota]);
+        }
+        self.admin(&args);
+        let out = self.admin(&[
+            "user",
+            "add",
+            "--id",
+            id,
+            "--society",
+            SOCIETY,
+            "--office",
+            number,
+        ]);
+        (word_after(&out, "password"), word_after(&out, "code"))
+    }
+
+    /// Sealed blobs in the server's store of exactly `size` bytes.
+    pub fn blobs_of_size(&self, size: u64) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut dirs = vec![self.data()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if entry.metadata().is_ok_and(|m| m.len() == size) {
+                    found.push(path);
+                }
+            }
+        }
+        found
+    }
+}
+
+impl Drop for Kxd {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// The word after the first `key` in an admin command's output (`temporary password X`,
+/// `setup code X`, `enrolment code X`).
+fn word_after(text: &str, key: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .windows(2)
+        .find(|w| w[0] == key)
+        .map(|w| w[1].to_owned())
+        .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
+}
+
+fn kxd(data: &Path, command: &str) -> Command {
+    let mut kxd = Command::new(kxd_bin());
+    kxd.arg(command).arg("--data").arg(data);
+    kxd
+}
+
+/// A `kx` profile: an office app or the society server, in its own home directory.
+pub struct Party {
+    /// `$KX_HOME`.
+    pub home: PathBuf,
+    /// The PIN.
+    pub pin: String,
+    /// The temporary password the server gave (offices).
+    pub password: String,
+}
+
+impl Party {
+    /// A party whose home is `dir/name`.
+    pub fn new(dir: &Path, name: &str, pin: &str) -> Party {
+        let home = dir.join(name);
+        std::fs::create_dir_all(&home).expect("a home");
+        Party {
+            home,
+            pin: pin.to_owned(),
+            password: String::new(),
+        }
+    }
+
+    /// The profile directory.
+    pub fn profile(&self) -> PathBuf {
+        self.home.join("exchange").join("default")
+    }
+
+    /// A `kx` command with this home, the fast test KDF, standard input from `stdin` lines.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(kx_bin());
+        command
+            .arg("--home")
+            .arg(&self.home)
+            .args(args)
+            .current_dir(&self.home)
+            .env("KX_INSECURE_FAST_KDF", "true")
+            .env_remove("KX_PROFILE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Runs `kx <args>` feeding `stdin` lines.
+    pub fn kx_with(&self, args: &[&str], stdin: &[&str]) -> Output {
+        let mut child = self.command(args).spawn().expect("kx runs");
+        let mut input = child.stdin.take().expect("stdin");
+        for line in stdin {
+            // kx may refuse before it reads every line: a closed pipe is its answer, not ours.
+            let _ = writeln!(input, "{line}");
+        }
+        drop(input);
+        child.wait_with_output().expect("kx finishes")
+    }
+
+    /// Runs `kx --pin-stdin <args>` with the PIN.
+    pub fn kx(&self, args: &[&str]) -> Output {
+        let mut all = vec!["--pin-stdin"];
+        all.extend_from_slice(args);
+        self.kx_with(&all, &[&self.pin])
+    }
+
+    /// Runs `kx --pin-stdin <args>`, asserting success; its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.kx(args);
+        assert!(
+            out.status.success(),
+            "kx {}:\n{}\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `kx --pin-stdin <args>`, asserting it fails with exit 1; the code printed.
+    pub fn refused(&self, args: &[&str]) -> String {
+        let out = self.kx(args);
+        code_of(&out, args)
+    }
+
+    /// The inbox as JSON.
+    pub fn inbox(&self, society: bool) -> Vec<serde_json::Value> {
+        let args: &[&str] = if society {
+            &["society", "inbox", "--json"]
+        } else {
+            &["inbox", "--json"]
+        };
+        serde_json::from_str(&self.ok(args)).expect("inbox JSON")
+    }
+}
+
+/// The code a failed `kx` printed (first word of stderr's first line), asserting exit 1.
+pub fn code_of(out: &Output, args: &[&str]) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "kx {} should fail:\n{stdout}\n{stderr}",
+        args.join(" ")
+    );
+    // Result lines (receive, delete, cancel) carry the code on stdout; others on stderr.
+    let text = format!("{stdout}\n{stderr}");
+    text.split_whitespace()
+        .find(|w| w.len() == 5 && w.starts_with('E') && w[1..].bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no code in:\n{text}"))
+        .to_owned()
+}
+
+/// A society and offices, set up through the real enrolment queue.
+pub struct World {
+    /// The server.
+    pub kxd: Kxd,
+    /// Homes of the parties.
+    pub dir: tempfile::TempDir,
+    /// The society server.
+    pub society: Party,
+    /// The offices, by number.
+    pub offices: Vec<(String, Party)>,
+}
+
+impl World {
+    /// A society and offices `00001`, `00002` (with `quota` for the first, if given).
+    pub fn new(quota: Option<u64>) -> World {
+        let kxd = Kxd::start();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let society = Party::new(dir.path(), "society", SOCIETY_PIN);
+        let (password, code) = kxd.add_society();
+        let ca = kxd.ca();
+        let ca = ca.to_str().expect("a UTF-8 path");
+        let out = society.kx_with(
+            &[
+                "--pin-stdin",
+                "--password-stdin",
+                "society",
+                "setup",
+                "--server",
+                &kxd.https,
+                "--ca",
+                ca,
+                "--id",
+                SOCIETY_ID,
+                "--code",
+                &code,
+            ],
+            &[SOCIETY_PIN, &password],
+        );
+        assert!(
+            out.status.success(),
+            "society setup: {out:?}\n{}",
+            kxd.log()
+        );
+        let mut world = World {
+            kxd,
+            dir,
+            society,
+            offices: Vec::new(),
+        };
+        world.enrol("00001", "office1", "2468", quota, true);
+        world.enrol("00002", "office2", "1357", None, true);
+        world
+    }
+
+    /// Enrols office `number` with `kx setup` while the society approves; `right_password`
+    /// false gives the app a wrong temporary password (its login then fails with E0002).
+    pub fn enrol(
+        &mut self,
+        number: &str,
+        id: &str,
+        pin: &str,
+        quota: Option<u64>,
+        right_password: bool,
+    ) -> Output {
+        self.enrol_for_days(number, id, pin, quota, right_password, 730)
+    }
+
+    /// [`World::enrol`] with a certificate valid for `days`.
+    pub fn enrol_for_days(
+        &mut self,
+        number: &str,
+        id: &str,
+        pin: &str,
+        quota: Option<u64>,
+        right_password: bool,
+        days: u32,
+    ) -> Output {
+        let (office, setup) = self.start_setup(number, id, pin, quota, right_password, "25");
+        self.wait_for_request(id);
+        let days = days.to_string();
+        self.society
+            .ok(&["society", "approve", "--all", "--days", &days]);
+        let out = setup.wait_with_output().expect("kx setup finishes");
+        if right_password && days != "0" {
+            assert!(
+                out.status.success(),
+                "kx setup {id}: {out:?}\n{}",
+                self.kxd.log()
+            );
+        }
+        self.offices.push((number.to_owned(), office));
+        out
+    }
+
+    /// Adds office `number` with its user `id` and starts `kx setup` for it in the background,
+    /// waiting up to `wait` seconds for the society; `right_password` false gives the app a
+    /// wrong temporary password.
+    pub fn start_setup(
+        &self,
+        number: &str,
+        id: &str,
+        pin: &str,
+        quota: Option<u64>,
+        right_password: bool,
+        wait: &str,
+    ) -> (Party, Child) {
+        let (password, code) = self.kxd.add_office(number, id, quota);
+        let mut office = Party::new(self.dir.path(), id, pin);
+        office.password = password.clone();
+        let ca = self.kxd.ca();
+        let password = if right_password {
+            password
+        } else {
+            format!("{password}x")
+        };
+        let mut setup = office
+            .command(&[
+                "--pin-stdin",
+                "--password-stdin",
+                "setup",
+                "--server",
+                &self.kxd.https,
+                "--ca",
+                ca.to_str().expect("UTF-8"),
+                "--id",
+                id,
+                "--code",
+                &code,
+                "--wait",
+                wait,
+                "--poll",
+                "0.2",
+            ])
+            .spawn()
+            .expect("kx setup runs");
+        {
+            let mut input = setup.stdin.take().expect("stdin");
+            writeln!(input, "{pin}\n{password}").expect("stdin written");
+        }
+        (office, setup)
+    }
+
+    /// `kx setup --wait 0` for a new office: the request is queued, the app exits 75 (later).
+    pub fn queue_setup(&self, number: &str, id: &str, pin: &str) -> Party {
+        let (office, setup) = self.start_setup(number, id, pin, None, true, "0");
+        let out = setup.wait_with_output().expect("kx setup finishes");
+        assert_eq!(out.status.code(), Some(75), "{out:?}");
+        office
+    }
+
+    /// Waits until the society sees a pending request of user `id`; returns its listing line.
+    pub fn wait_for_request(&self, id: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let listed = self.society.ok(&["society", "approve", "--list"]);
+            if let Some(line) = listed.lines().find(|l| l.contains(id)) {
+                return line.to_owned();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no request from {id}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Office `number`.
+    pub fn office(&self, number: &str) -> &Party {
+        &self
+            .offices
+            .iter()
+            .find(|(n, _)| n == number)
+            .expect("that office")
+            .1
+    }
+}
+
+/// The entries of a ZIP: name → bytes.
+pub fn unzip(path: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut archive =
+        zip::ZipArchive::new(std::fs::File::open(path).expect("the ZIP")).expect("a ZIP");
+    let mut out = BTreeMap::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).expect("an entry");
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).expect("the entry");
+        out.insert(entry.name().to_owned(), bytes);
+    }
+    out
+}
+
+/// Deterministic pseudo-random bytes (a file the test can compare).
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}

@@ -1,0 +1,525 @@
+//! The exchange's store: parties, codes, the certificate queue, sessions, files with quotas,
+//! deletion and cancellation, retention and the outbox, with the clock passed in.
+
+mod common;
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use kx_store::Login;
+use kx_store::exchange::{
+    CodeKind, Decision, DeleteOutcome, EnrolOutcome, FileFunction, NewCertificate, Notice, PartyId,
+    RequestState, Retention, SendOutcome, SessionCheck, SessionLimits, SetupOutcome, Upload,
+    sha256_hex,
+};
+
+fn t0() -> DateTime<Utc> {
+    Utc.timestamp_opt(1_775_034_000, 0)
+        .single()
+        .expect("a time")
+}
+
+const LIMITS: SessionLimits = SessionLimits {
+    idle: Duration::minutes(30),
+    absolute: Duration::hours(12),
+};
+
+fn policy() -> Retention {
+    Retention {
+        download_window: Duration::days(70),
+        keep_months: 24,
+        keep_sent_mails: Duration::days(30),
+        orphan_grace: std::time::Duration::ZERO,
+    }
+}
+
+fn notice(subject: &str) -> Notice {
+    Notice {
+        subject: subject.into(),
+        body: "body".into(),
+    }
+}
+
+struct World {
+    society: PartyId,
+    office: PartyId,
+}
+
+async fn world(store: &kx_store::Store) -> World {
+    let society = store
+        .add_society("06139999", "架空健康保険組合", 1000, t0())
+        .await
+        .expect("fixture");
+    let office = store
+        .add_office(society, "0001", "事業所一", 100, t0())
+        .await
+        .expect("fixture");
+    store
+        .add_exchange_user("soc1", society, t0())
+        .await
+        .expect("fixture");
+    store
+        .add_exchange_user("off1", office, t0())
+        .await
+        .expect("fixture");
+    World { society, office }
+}
+
+async fn send(
+    store: &kx_store::Store,
+    from: PartyId,
+    user: &str,
+    to: PartyId,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> SendOutcome {
+    let mut upload = store.exchange_upload().await.expect("fixture");
+    upload.write(bytes).await.expect("fixture");
+    let blob = upload.finish().await.expect("fixture");
+    store
+        .store_file(
+            Upload {
+                sender: from,
+                sender_user: user.into(),
+                recipient: to,
+                destination: None,
+                function: FileFunction::Attachments,
+                name: "Send-x.p7m".into(),
+                blob,
+            },
+            &notice("new file"),
+            now,
+        )
+        .await
+        .expect("fixture")
+}
+
+fn blob_files(dir: &std::path::Path) -> usize {
+    walk(&dir.join("blobs/exchange"))
+        .into_iter()
+        .filter(|p| !p.starts_with(dir.join("blobs/exchange/tmp")))
+        .count()
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn codes_are_one_time_and_enrolment_goes_through_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open(dir.path()).await;
+    let w = world(&store).await;
+
+    let setup = store
+        .issue_code("soc1", CodeKind::Setup, t0(), Duration::days(14))
+        .await
+        .unwrap();
+    let cert = NewCertificate {
+        der: b"society cert".to_vec(),
+        not_after: t0() + Duration::days(365),
+    };
+    let generation = store.ca_generation().await.unwrap();
+    assert_eq!(
+        store
+            .setup_society("off1", &setup, b"ca", &cert, t0())
+            .await
+            .unwrap(),
+        SetupOutcome::Refused,
+        "an office user cannot set up a society"
+    );
+    assert_eq!(
+        store
+            .setup_society("soc1", &setup.to_lowercase(), b"ca", &cert, t0())
+            .await
+            .unwrap(),
+        SetupOutcome::Done(w.society)
+    );
+    assert_eq!(
+        store
+            .setup_society("soc1", &setup, b"ca", &cert, t0())
+            .await
+            .unwrap(),
+        SetupOutcome::Refused,
+        "a code works once"
+    );
+    assert_eq!(store.ca_generation().await.unwrap(), generation + 1);
+    assert_eq!(store.society_cas().await.unwrap(), vec![b"ca".to_vec()]);
+
+    let first = store
+        .issue_code("off1", CodeKind::Enrolment, t0(), Duration::days(14))
+        .await
+        .unwrap();
+    let code = store
+        .issue_code("off1", CodeKind::Enrolment, t0(), Duration::days(14))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.enrol("off1", &first, b"csr", t0()).await.unwrap(),
+        EnrolOutcome::Refused,
+        "a newer code replaces the older"
+    );
+    assert_eq!(
+        store
+            .enrol("off1", &code, b"csr", t0() + Duration::days(15))
+            .await
+            .unwrap(),
+        EnrolOutcome::Refused,
+        "codes expire"
+    );
+    let EnrolOutcome::Queued(request) = store.enrol("off1", &code, b"csr", t0()).await.unwrap()
+    else {
+        panic!("enrolment refused")
+    };
+    let pending = store.pending_requests(w.society).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].csr_der, b"csr");
+    let other = store
+        .add_society("01010101", "other", 1, t0())
+        .await
+        .unwrap();
+    assert!(store.pending_requests(other).await.unwrap().is_empty());
+    let office_cert = NewCertificate {
+        der: b"office cert".to_vec(),
+        not_after: t0() + Duration::days(365),
+    };
+    assert!(
+        !store
+            .decide_request(other, &request, &Decision::Issue(office_cert.clone()), t0())
+            .await
+            .unwrap(),
+        "another society cannot answer"
+    );
+    assert!(
+        store
+            .decide_request(w.society, &request, &Decision::Issue(office_cert), t0())
+            .await
+            .unwrap()
+    );
+    let answered = store.certificate_request(&request).await.unwrap().unwrap();
+    assert_eq!(answered.state, RequestState::Issued);
+    assert_eq!(answered.certificate.as_deref(), Some(&b"office cert"[..]));
+    let record = store
+        .certificate_by_fingerprint(&sha256_hex(b"office cert"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((record.party, record.current), (w.office, true));
+
+    // A renewal replaces the user's current certificate.
+    let renewal = store
+        .request_renewal("off1", w.office, b"csr2", t0())
+        .await
+        .unwrap();
+    let renewed = NewCertificate {
+        der: b"office cert 2".to_vec(),
+        not_after: t0() + Duration::days(700),
+    };
+    store
+        .decide_request(w.society, &renewal, &Decision::Issue(renewed), t0())
+        .await
+        .unwrap();
+    let current = store.certificates(w.office, true).await.unwrap();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0].der, b"office cert 2");
+    assert_eq!(store.certificates(w.office, false).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn sessions_are_bound_to_address_and_certificate_and_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open(dir.path()).await;
+    let w = world(&store).await;
+    store
+        .set_exchange_password("off1", "Right-Pass-1", true)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .verify_exchange_password("off1", "Right-Pass-1")
+            .await
+            .unwrap(),
+        Login::Ok {
+            must_change_password: true
+        }
+    );
+    for _ in 0..5 {
+        assert_eq!(
+            store
+                .verify_exchange_password("off1", "wrong")
+                .await
+                .unwrap(),
+            Login::Wrong
+        );
+    }
+    assert_eq!(
+        store
+            .verify_exchange_password("off1", "Right-Pass-1")
+            .await
+            .unwrap(),
+        Login::Locked,
+        "the account lock-out applies to exchange users too"
+    );
+    store.unlock_exchange_user("off1").await.unwrap();
+
+    let ip: IpAddr = "127.0.0.1".parse().unwrap();
+    let token = store
+        .create_session("off1", w.office, ip, "fp", t0(), LIMITS)
+        .await
+        .unwrap();
+    let check = |token: String, ip: &'static str, fp: &'static str, at| {
+        let store = store.clone();
+        async move {
+            store
+                .check_session(&token, ip.parse().unwrap(), fp, at, LIMITS)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(matches!(
+        check(token.clone(), "127.0.0.1", "fp", t0()).await,
+        SessionCheck::Valid(_)
+    ));
+    assert_eq!(
+        check(token.clone(), "127.0.0.2", "fp", t0()).await,
+        SessionCheck::Address
+    );
+    assert_eq!(
+        check(token.clone(), "127.0.0.1", "other", t0()).await,
+        SessionCheck::Certificate
+    );
+    let mut at = t0();
+    for _ in 0..10 {
+        at += Duration::minutes(29);
+        assert!(matches!(
+            check(token.clone(), "127.0.0.1", "fp", at).await,
+            SessionCheck::Valid(_)
+        ));
+    }
+    assert_eq!(
+        check(token.clone(), "127.0.0.1", "fp", at + Duration::minutes(31)).await,
+        SessionCheck::Expired,
+        "idle"
+    );
+    assert_eq!(
+        check(token.clone(), "127.0.0.1", "fp", t0() + Duration::hours(12)).await,
+        SessionCheck::Expired,
+        "absolute"
+    );
+    assert!(store.end_session(&token).await.unwrap());
+    assert_eq!(
+        check(token, "127.0.0.1", "fp", t0()).await,
+        SessionCheck::Expired
+    );
+}
+
+#[tokio::test]
+async fn files_keep_quota_delete_cancel_expire_and_purge() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open(dir.path()).await;
+    let w = world(&store).await;
+    store
+        .update_profile(
+            "off1",
+            &kx_store::exchange::ProfileUpdate {
+                user_name: "事業所太郎".into(),
+                user_code: "U1".into(),
+                mail: "off1@example.test".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .update_profile(
+            "soc1",
+            &kx_store::exchange::ProfileUpdate {
+                user_name: "健保花子".into(),
+                user_code: "S1".into(),
+                mail: "soc1@example.test".into(),
+            },
+        )
+        .await
+        .unwrap();
+
+    // Office quota is 100 bytes.
+    let SendOutcome::Stored(a) = send(&store, w.society, "soc1", w.office, &[1; 60], t0()).await
+    else {
+        panic!("first file over quota")
+    };
+    assert_eq!(
+        send(&store, w.society, "soc1", w.office, &[2; 41], t0()).await,
+        SendOutcome::OverQuota {
+            used: 60,
+            quota: 100
+        }
+    );
+    assert_eq!(blob_files(dir.path()), 1, "the refused blob is gone");
+    let SendOutcome::Stored(b) = send(&store, w.society, "soc1", w.office, &[3; 40], t0()).await
+    else {
+        panic!("second file over quota")
+    };
+    assert_eq!(store.quota_used(w.office).await.unwrap(), 100);
+    assert_eq!(store.inbox(w.office).await.unwrap().len(), 2);
+    assert!(store.file_for(w.society, &a.id).await.unwrap().is_some());
+    let stranger = store
+        .add_office(w.society, "0002", "other", 100, t0())
+        .await
+        .unwrap();
+    assert!(store.file_for(stranger, &a.id).await.unwrap().is_none());
+    assert_eq!(
+        store.delete_file(stranger, &a.id, t0()).await.unwrap(),
+        DeleteOutcome::NotFound
+    );
+
+    // Download a, then the sender cannot cancel it; b can be cancelled.
+    assert!(
+        store
+            .mark_received(w.office, &a.id, &notice("downloaded"), t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .mark_received(w.office, &a.id, &notice("downloaded"), t0())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.delete_file(w.society, &a.id, t0()).await.unwrap(),
+        DeleteOutcome::AlreadyDownloaded
+    );
+    assert_eq!(
+        store.delete_file(w.society, &b.id, t0()).await.unwrap(),
+        DeleteOutcome::Cancelled
+    );
+    assert_eq!(
+        store.delete_file(w.society, &b.id, t0()).await.unwrap(),
+        DeleteOutcome::NotFound
+    );
+    assert_eq!(
+        store.delete_file(w.office, &a.id, t0()).await.unwrap(),
+        DeleteOutcome::Deleted
+    );
+    assert!(store.inbox(w.office).await.unwrap().is_empty());
+    assert_eq!(store.history(w.office).await.unwrap().len(), 1);
+    assert_eq!(store.sent(w.society, None).await.unwrap().len(), 2);
+    assert_eq!(
+        blob_files(dir.path()),
+        0,
+        "deleted and cancelled bytes are gone"
+    );
+    assert_eq!(store.quota_used(w.office).await.unwrap(), 0);
+
+    // Three notifications to off1 (two files... one refused, so two) and one to soc1.
+    let mails = store
+        .claim_mails(t0(), 10, Duration::minutes(1))
+        .await
+        .unwrap();
+    let to: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
+    assert_eq!(
+        to,
+        [
+            "off1@example.test",
+            "off1@example.test",
+            "soc1@example.test"
+        ]
+    );
+    assert!(
+        store
+            .claim_mails(t0(), 10, Duration::minutes(1))
+            .await
+            .unwrap()
+            .is_empty(),
+        "claimed mails are not handed out twice"
+    );
+    store.mail_sent(mails[0].id, t0()).await.unwrap();
+    store
+        .mail_failed(mails[1].id, "relay down", t0() + Duration::minutes(5))
+        .await
+        .unwrap();
+    let again = store
+        .claim_mails(t0() + Duration::minutes(5), 10, Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [mails[1].id, mails[2].id]
+    );
+
+    // Expiry after 70 days (files to offices only), purge after 2 years.
+    let SendOutcome::Stored(c) = send(&store, w.society, "soc1", w.office, &[4; 10], t0()).await
+    else {
+        panic!()
+    };
+    let SendOutcome::Stored(d) = send(&store, w.office, "off1", w.society, &[5; 10], t0()).await
+    else {
+        panic!()
+    };
+    let report = store
+        .run_retention(t0() + Duration::days(69), &policy())
+        .await
+        .unwrap();
+    assert_eq!(report.expired, 0);
+    let report = store
+        .run_retention(t0() + Duration::days(70), &policy())
+        .await
+        .unwrap();
+    assert_eq!((report.expired, report.blobs_removed), (1, 1));
+    let c = store.file_for(w.office, &c.id).await.unwrap().unwrap();
+    assert!(c.expired_at.is_some() && !c.available());
+    assert!(
+        store
+            .file_for(w.society, &d.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .available(),
+        "files to the society do not expire"
+    );
+    // 24 calendar months: 730 days after 2026-04-01 is 2028-03-31 (a leap year), too early.
+    let report = store
+        .run_retention(t0() + Duration::days(730), &policy())
+        .await
+        .unwrap();
+    assert_eq!(report.purged, 0);
+    let report = store
+        .run_retention(t0() + Duration::days(731), &policy())
+        .await
+        .unwrap();
+    assert_eq!(report.purged, 4);
+    assert!(store.sent(w.society, None).await.unwrap().is_empty());
+    assert!(store.history(w.office).await.unwrap().is_empty());
+    assert_eq!(blob_files(dir.path()), 0);
+}
+
+#[tokio::test]
+async fn orphaned_blobs_are_collected() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open(dir.path()).await;
+    let mut upload = store.exchange_upload().await.unwrap();
+    upload.write(b"never recorded").await.unwrap();
+    let _staged = upload.finish().await.unwrap();
+    let dropped = store.exchange_upload().await.unwrap();
+    drop(dropped);
+    assert_eq!(blob_files(dir.path()), 1);
+    assert!(walk(&dir.path().join("blobs/exchange/tmp")).is_empty());
+    let mut keep = policy();
+    keep.orphan_grace = std::time::Duration::from_secs(3600);
+    store.run_retention(t0(), &keep).await.unwrap();
+    assert_eq!(
+        blob_files(dir.path()),
+        1,
+        "young orphans may be uploads in flight"
+    );
+    store.run_retention(t0(), &policy()).await.unwrap();
+    assert_eq!(blob_files(dir.path()), 0);
+}
