@@ -2,6 +2,7 @@
 //! against the real gateway (see `denso_support`).
 
 mod denso_support;
+mod served;
 
 use denso_support::{
     Client, DOMAIN, Env, Kxd, OFFICE, data_file, logged_in, logged_in_with, submission,
@@ -452,7 +453,10 @@ fn upstream_notices_go_from_insurers_only() {
 #[test]
 fn sizes_and_record_errors_are_refused_before_a_number_is_spent() {
     let (_kxd, client) = logged_in_with(Env::TestLoopback, 0, &format!("J{OFFICE}5"), |config| {
-        config.denso.max_message_size = 4096;
+        config["denso"]
+            .as_table_mut()
+            .expect("the [denso] table")
+            .insert("max_message_size".into(), 4096.into());
     });
 
     let big = client.file("BIG01.CSV", &data_file(60, 0));

@@ -6,6 +6,7 @@
 //! test hands the maildirs to that user.
 
 mod denso_support;
+mod served;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;

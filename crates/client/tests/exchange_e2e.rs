@@ -4,6 +4,7 @@
 //! server opening with `openssl cms` and the recipient's key only.
 
 mod exchange_support;
+mod served;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,18 +1,17 @@
-//! Fixture of the 伝送 client tests: the real `kxd` gateway (the `kx-server` library that the
-//! `kxd` binary runs, here in this process on loopback ports chosen by the system) and the
-//! real `kx` binary run as a user runs it, with its own profile directory.
+//! Fixture of the 伝送 client tests: the real `kxd` gateway (the binary of this workspace, on
+//! loopback ports chosen by the system) and the real `kx` binary run as a user runs it, with its
+//! own profile directory.
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::ffi::OsStr;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use kx_server::config::{Config, EnvironmentSetting};
 use serde_json::Value;
+
+use crate::served::{Installation, Served};
 
 /// The federation's mail domain.
 pub const DOMAIN: &str = "denso.test.kokuho";
@@ -22,13 +21,6 @@ pub const OFFICE: &str = "1312345678";
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
 const KX: &str = env!("CARGO_BIN_EXE_kx");
-
-/// `kxd admin …` parsed as the binary parses it.
-#[derive(Parser)]
-struct Admin {
-    #[command(subcommand)]
-    command: kx_server::admin::AdminCommand,
-}
 
 /// Which environment the gateway runs as.
 #[derive(Clone, Copy)]
@@ -43,14 +35,19 @@ pub struct Account {
     pub password: String,
 }
 
-/// A running gateway in a temporary data directory.
+/// The real `kxd` serving the gateway from a temporary data directory.
 pub struct Kxd {
-    dir: tempfile::TempDir,
-    runtime: tokio::runtime::Runtime,
-    stop: tokio::sync::watch::Sender<bool>,
-    running: Option<kx_server::run::Running>,
+    served: Served,
     pub smtp: String,
     pub pop3: String,
+}
+
+impl std::ops::Deref for Kxd {
+    type Target = Served;
+
+    fn deref(&self) -> &Served {
+        &self.served
+    }
 }
 
 impl Kxd {
@@ -59,65 +56,36 @@ impl Kxd {
         Kxd::start_with(env, regist_interval, |_| {})
     }
 
-    /// As [`Kxd::start`], with settings changed by `configure` before `kxd init`.
-    pub fn start_with(env: Env, regist_interval: u64, configure: impl FnOnce(&mut Config)) -> Kxd {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let mut config = Config::new(DOMAIN);
-        config.listeners.smtp = Some("127.0.0.1:0".parse().expect("addr"));
-        config.listeners.pop3 = Some("127.0.0.1:0".parse().expect("addr"));
-        config.environment = match env {
-            Env::Production => EnvironmentSetting::Production,
-            Env::TestLoopback => EnvironmentSetting::TestLoopback,
+    /// As [`Kxd::start`], with `kxd.toml` changed by `configure` before `kxd serve`.
+    pub fn start_with(
+        env: Env,
+        regist_interval: u64,
+        configure: impl FnOnce(&mut toml::Table),
+    ) -> Kxd {
+        let environment = match env {
+            Env::Production => "production",
+            Env::TestLoopback => "test-loopback",
         };
-        config.denso.regist_interval = regist_interval;
-        configure(&mut config);
-        runtime
-            .block_on(kx_server::run::init(dir.path(), &config))
-            .expect("kxd init");
-        let (stop, shutdown) = tokio::sync::watch::channel(false);
-        let mut kxd = Kxd {
-            dir,
-            runtime,
-            stop,
-            running: None,
-            smtp: String::new(),
-            pop3: String::new(),
-        };
-        kxd.admin(&["org", "add", "--kind", "office", "--number", OFFICE]);
-        let running = kxd
-            .runtime
-            .block_on(kx_server::run::serve(kxd.dir.path(), shutdown))
-            .expect("kxd serve");
-        kxd.smtp = running.endpoints["smtp"].to_string();
-        kxd.pop3 = running.endpoints["pop3"].to_string();
-        kxd.running = Some(running);
-        kxd
-    }
-
-    /// The data directory.
-    pub fn data(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// The installation's CA certificate.
-    pub fn ca(&self) -> PathBuf {
-        self.data().join("tls/ca.pem")
-    }
-
-    /// Runs `kxd admin --data DIR <args>`.
-    pub fn admin<S: AsRef<OsStr>>(&self, args: &[S]) {
-        let admin = Admin::try_parse_from(
-            std::iter::once(OsStr::new("kxd-admin")).chain(args.iter().map(AsRef::as_ref)),
-        )
-        .expect("admin arguments");
-        self.runtime
-            .block_on(kx_server::admin::run(self.data(), admin.command))
-            .expect("kxd admin");
+        let installation = Installation::init(&[
+            "--domain",
+            DOMAIN,
+            "--smtp",
+            "127.0.0.1:0",
+            "--pop3",
+            "127.0.0.1:0",
+            "--environment",
+            environment,
+            "--regist-interval",
+            &regist_interval.to_string(),
+        ]);
+        installation.configure(configure);
+        installation.admin(&["org", "add", "--kind", "office", "--number", OFFICE]);
+        let served = installation.serve(&[]);
+        Kxd {
+            smtp: served.endpoint("smtp"),
+            pop3: served.endpoint("pop3"),
+            served,
+        }
     }
 
     /// Adds an account (its organisation must exist) with a password of its own.
@@ -127,17 +95,6 @@ impl Kxd {
         Account {
             id: id.to_owned(),
             password,
-        }
-    }
-}
-
-impl Drop for Kxd {
-    fn drop(&mut self) {
-        self.stop.send_replace(true);
-        if let Some(running) = self.running.take() {
-            let _ = self.runtime.block_on(async {
-                tokio::time::timeout(Duration::from_secs(5), running.wait()).await
-            });
         }
     }
 }
@@ -295,7 +252,7 @@ pub fn logged_in_with(
     env: Env,
     regist_interval: u64,
     id: &str,
-    configure: impl FnOnce(&mut Config),
+    configure: impl FnOnce(&mut toml::Table),
 ) -> (Kxd, Client) {
     let kxd = Kxd::start_with(env, regist_interval, configure);
     let account = kxd.account(id);

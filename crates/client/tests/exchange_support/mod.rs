@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Once;
 use std::time::{Duration, Instant};
+
+pub use crate::served::{Installation, Served, kx_bin};
 
 /// The society's PIN in every test.
 pub const SOCIETY_PIN: &str = "1111";
@@ -18,102 +19,26 @@ pub const SOCIETY: &str = "06139999";
 /// The login ID of the society's user.
 pub const SOCIETY_ID: &str = "soc-admin";
 
-/// `kx` of this build.
-pub fn kx_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_kx"))
-}
-
-/// `kxd` of this workspace. `cargo` cannot hand another package's binary to these tests, so it
-/// is built beside `kx` in the same target directory, once per test binary, and only when a
-/// source it is made from is newer than it: `cargo build -p kx-server` unifies features
-/// differently from `cargo test -p kx-client`, so asking cargo every time would rebuild it.
-pub fn kxd_bin() -> PathBuf {
-    static BUILD: Once = Once::new();
-    let dir = kx_bin()
-        .parent()
-        .expect("kx lives in a target directory")
-        .to_owned();
-    let kxd = dir.join("kxd");
-    BUILD.call_once(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let built = std::fs::metadata(&kxd).and_then(|m| m.modified()).ok();
-        let sources = [
-            "crates/server",
-            "crates/store",
-            "crates/exchange",
-            "crates/crypto",
-            "crates/denso",
-            "crates/lzh",
-        ];
-        let fresh = built.is_some_and(|built| {
-            sources.iter().all(|s| newest(&workspace.join(s)) <= built)
-                && newest(&workspace.join("Cargo.lock")) <= built
-        });
-        if fresh {
-            return;
-        }
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "kx-server", "--bin", "kxd"])
-            .current_dir(&workspace)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building kxd failed");
-    });
-    assert!(kxd.exists(), "{} was not built", kxd.display());
-    kxd
-}
-
-/// The newest modification time of a file or of anything below a directory.
-fn newest(path: &Path) -> std::time::SystemTime {
-    let mut newest = std::time::SystemTime::UNIX_EPOCH;
-    let mut todo = vec![path.to_owned()];
-    while let Some(path) = todo.pop() {
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue;
-        };
-        if meta.is_dir() {
-            todo.extend(
-                std::fs::read_dir(&path)
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                    .map(|e| e.path()),
-            );
-        } else if let Ok(modified) = meta.modified() {
-            newest = newest.max(modified);
-        }
-    }
-    newest
-}
-
-/// Runs a command to completion, panicking with its output when it fails.
-pub fn run(command: &mut Command) -> String {
-    let output = command.output().expect("the command starts");
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 /// A served `kxd` in a temporary data directory, its clock in a file.
 pub struct Kxd {
-    dir: tempfile::TempDir,
-    server: Child,
+    served: Served,
     /// The bootstrap HTTPS URL.
     pub https: String,
+}
+
+impl std::ops::Deref for Kxd {
+    type Target = Served;
+
+    fn deref(&self) -> &Served {
+        &self.served
+    }
 }
 
 impl Kxd {
     /// `kxd init` with loopback listeners, the test-loopback environment and the clock file,
     /// then `kxd serve`.
     pub fn start() -> Kxd {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let data = dir.path().join("data");
-        run(kxd(&data, "init").args([
+        let installation = Installation::init(&[
             "--domain",
             "kx.test",
             "--smtp",
@@ -126,69 +51,19 @@ impl Kxd {
             "127.0.0.1:0",
             "--environment",
             "test-loopback",
-        ]));
-        let clock = dir.path().join("clock");
+        ]);
+        let clock = installation.root().join("clock");
         std::fs::write(&clock, chrono::Utc::now().to_rfc3339()).expect("the clock file");
-        let log = std::fs::File::create(dir.path().join("kxd.log")).expect("a log file");
-        let server = kxd(&data, "serve")
-            .env("KXD_CLOCK_FILE", &clock)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("kxd serve runs");
-        let mut kxd = Kxd {
-            dir,
-            server,
-            https: String::new(),
-        };
-        let started = Instant::now();
-        let endpoints: serde_json::Value = loop {
-            if let Ok(text) = std::fs::read(data.join("endpoints.json"))
-                && let Ok(json) = serde_json::from_slice::<serde_json::Value>(&text)
-            {
-                break json;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "kxd serve did not start:\n{}",
-                kxd.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let https = endpoints["https"].as_str().expect("the https listener");
-        assert!(
-            endpoints["api"].is_string(),
-            "kxd has no api listener yet: {endpoints}"
-        );
-        kxd.https = format!("https://{https}");
-        kxd
-    }
-
-    /// The data directory.
-    pub fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    /// The CA of the server's TLS certificate.
-    pub fn ca(&self) -> PathBuf {
-        self.data().join("tls/ca.pem")
-    }
-
-    /// The server's log so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("kxd.log")).unwrap_or_default()
+        let served = installation.serve(&[("KXD_CLOCK_FILE", clock.as_os_str())]);
+        served.endpoint("api");
+        let https = format!("https://{}", served.endpoint("https"));
+        Kxd { served, https }
     }
 
     /// Moves the server's clock `days` from now.
     pub fn set_clock_days_ahead(&self, days: i64) {
         let at = chrono::Utc::now() + chrono::TimeDelta::days(days);
-        std::fs::write(self.dir.path().join("clock"), at.to_rfc3339()).expect("the clock file");
-    }
-
-    /// `kxd admin --data DIR <args>`: its output.
-    pub fn admin(&self, args: &[&str]) -> String {
-        run(kxd(&self.data(), "admin").args(args))
+        std::fs::write(self.root().join("clock"), at.to_rfc3339()).expect("the clock file");
     }
 
     /// Creates the society with its user and two destinations: (temporary password, setup
@@ -266,13 +141,6 @@ impl Kxd {
     }
 }
 
-impl Drop for Kxd {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
-    }
-}
-
 /// The word after the first `key` in an admin command's output (`temporary password X`,
 /// `setup code X`, `enrolment code X`).
 fn word_after(text: &str, key: &str) -> String {
@@ -282,12 +150,6 @@ fn word_after(text: &str, key: &str) -> String {
         .find(|w| w[0] == key)
         .map(|w| w[1].to_owned())
         .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
-}
-
-fn kxd(data: &Path, command: &str) -> Command {
-    let mut kxd = Command::new(kxd_bin());
-    kxd.arg(command).arg("--data").arg(data);
-    kxd
 }
 
 /// A `kx` profile: an office app or the society server, in its own home directory.
