@@ -14,6 +14,11 @@ pub const ATTACHMENT_EXTENSIONS: &[&str] = &[
     "csv",
 ];
 
+/// Allowed extensions whose formats are compressed already (Office Open XML is a ZIP, PDF
+/// streams are deflated, JPEG is lossy-compressed): deflating them again costs most of a
+/// send's time and saves next to nothing, so they are stored in the send's ZIP as they are.
+pub const COMPRESSED_EXTENSIONS: &[&str] = &["xlsx", "docx", "pptx", "pdf", "jpeg", "jpg"];
+
 /// The most plaintext one send may carry: "20MB", read as 20 MiB.
 pub const MAX_SEND_BYTES: u64 = 20 * 1024 * 1024;
 
@@ -43,6 +48,11 @@ pub fn accepts(function: Function, name: &str) -> bool {
         Function::EApplication => name.eq_ignore_ascii_case(E_APPLICATION_FILE),
         Function::Attachments => ATTACHMENT_EXTENSIONS.contains(&extension(name).as_str()),
     }
+}
+
+/// Whether a file called `name` should be deflated in the send's ZIP.
+pub fn worth_compressing(name: &str) -> bool {
+    !COMPRESSED_EXTENSIONS.contains(&extension(name).as_str())
 }
 
 /// Checks a send before anything is sealed, in the order the app reports: no file (E2002), an
@@ -164,5 +174,13 @@ mod tests {
             Some(Code::E2004)
         );
         assert!(!accepts(Function::Attachments, "noextension"));
+    }
+
+    #[test]
+    fn compressed_formats_are_stored() {
+        assert!(!worth_compressing("scan.PDF"));
+        assert!(!worth_compressing("book.xlsx"));
+        assert!(worth_compressing("KPFD.CSV"));
+        assert!(worth_compressing("old.xls"));
     }
 }

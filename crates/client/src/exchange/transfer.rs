@@ -12,7 +12,7 @@ use kx_crypto::{
     Certificate, ContentEncryption, Quarantine, Receiver, Recipient, SealOptions, Sealer, Signer,
 };
 use kx_exchange::api::{Function, UploadQuery, Uploaded, path};
-use kx_exchange::send::{Candidate, check_send};
+use kx_exchange::send::{Candidate, check_send, worth_compressing};
 use kx_exchange::{Code, Refusal};
 use tempfile::NamedTempFile;
 
@@ -96,17 +96,21 @@ pub(crate) fn send(
         BufWriter::with_capacity(BUFFER, sealed),
     )?;
     let mut zip = zip::ZipWriter::new_stream(sealer);
-    let zip_options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .large_file(false);
+    let zip_options = zip::write::SimpleFileOptions::default().large_file(false);
     for file in files {
         // A file that vanished since the check is the manual's E2007.
         let input = File::open(&file.path)
             .map_err(|_| Refusal::new(Code::E2007, &[&file.name]))
             .map_err(Failure::from)?;
+        let method = if worth_compressing(&file.name) {
+            zip::CompressionMethod::Deflated
+        } else {
+            zip::CompressionMethod::Stored
+        };
+        let options = zip_options.compression_method(method);
         let options = match input.metadata().ok().and_then(|m| m.modified().ok()) {
-            Some(modified) => zip_options.last_modified_time(zip_time(modified)),
-            None => zip_options,
+            Some(modified) => options.last_modified_time(zip_time(modified)),
+            None => options,
         };
         zip.start_file(file.name.as_str(), options)?;
         io::copy(&mut BufReader::with_capacity(BUFFER, input), &mut zip)?;
