@@ -61,43 +61,35 @@ fn enrolment_goes_through_the_society_queue_and_only_registered_certificates_log
     assert_eq!((again.status, again.code().as_str()), (401, "E0002"));
 
     // No client certificate: the handshake fails (curl 35 or 56, no HTTP status).
-    let anonymous = kxd.api_client(None).call(
-        "POST",
-        "/api/v1/session",
-        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
-    );
+    let anonymous = kxd
+        .api_client(None)
+        .try_login(OFFICE_USER, &world.office_password);
     assert_eq!(anonymous.status, 0, "{anonymous:?}");
     assert!([35, 56].contains(&anonymous.exit), "{anonymous:?}");
 
     // A certificate of a foreign CA: the handshake fails too.
     let foreign_ca = Ca::new(dir, "foreign-ca");
     let foreign = party_identity(dir, &foreign_ca, "foreign");
-    let refused = kxd.api_client(Some(&foreign)).call(
-        "POST",
-        "/api/v1/session",
-        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
-    );
+    let refused = kxd
+        .api_client(Some(&foreign))
+        .try_login(OFFICE_USER, &world.office_password);
     assert_eq!(refused.status, 0, "{refused:?}");
     assert!([35, 56].contains(&refused.exit), "{refused:?}");
 
     // The right CA, but never registered through the queue: 403 E0003.
     let stray = party_identity(dir, &world.ca, "stray");
-    let stray_login = kxd.api_client(Some(&stray)).call(
-        "POST",
-        "/api/v1/session",
-        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
-    );
+    let stray_login = kxd
+        .api_client(Some(&stray))
+        .try_login(OFFICE_USER, &world.office_password);
     assert_eq!(
         (stray_login.status, stray_login.code().as_str()),
         (403, "E0003")
     );
 
     // The society's certificate with the office's user: 403 E0003 (another party's).
-    let crossed = kxd.api_client(Some(&world.society)).call(
-        "POST",
-        "/api/v1/session",
-        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
-    );
+    let crossed = kxd
+        .api_client(Some(&world.society))
+        .try_login(OFFICE_USER, &world.office_password);
     assert_eq!((crossed.status, crossed.code().as_str()), (403, "E0003"));
 
     // The session is bound to the login's source address and certificate.
@@ -130,21 +122,17 @@ fn enrolment_goes_through_the_society_queue_and_only_registered_certificates_log
 
     // Wrong passwords: E0002, and after max_failed_logins (5) the account is locked.
     for _ in 0..5 {
-        let wrong = kxd.api_client(Some(&world.office)).call(
-            "POST",
-            "/api/v1/session",
-            Some(&json!({"id": OFFICE_USER, "password": "Wrong-Passw0rd"})),
-        );
+        let wrong = kxd
+            .api_client(Some(&world.office))
+            .try_login(OFFICE_USER, "Wrong-Passw0rd");
         assert_eq!(
             (wrong.status, wrong.code().as_str(), wrong.reason().as_str()),
             (401, "E0002", "password")
         );
     }
-    let locked = kxd.api_client(Some(&world.office)).call(
-        "POST",
-        "/api/v1/session",
-        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
-    );
+    let locked = kxd
+        .api_client(Some(&world.office))
+        .try_login(OFFICE_USER, &world.office_password);
     assert_eq!(
         (
             locked.status,
@@ -761,11 +749,9 @@ fn renewals_go_through_the_queue_and_retire_the_old_certificate() {
     assert_eq!(status["state"], "issued");
 
     // The old certificate no longer logs in; the new one does.
-    let old = kxd.api_client(Some(&world.office)).call(
-        "POST",
-        "/api/v1/session",
-        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
-    );
+    let old = kxd
+        .api_client(Some(&world.office))
+        .try_login(OFFICE_USER, &world.office_password);
     assert_eq!(
         (old.status, old.code().as_str(), old.reason().as_str()),
         (403, "E0003", "certificate_not_registered")
@@ -876,19 +862,13 @@ fn passwords_change_by_the_policy_and_the_app_version_is_published() {
         (400, "E1002", Some("現在のパスワードが一致しません。"))
     );
     change(current, NEW_PASSWORD, NEW_PASSWORD).expect(204);
-    let old = kxd.api_client(Some(&world.office)).call(
-        "POST",
-        "/api/v1/session",
-        Some(&json!({"id": OFFICE_USER, "password": current})),
-    );
+    let old = kxd
+        .api_client(Some(&world.office))
+        .try_login(OFFICE_USER, current);
     assert_eq!((old.status, old.code().as_str()), (401, "E0002"));
     let session = kxd
         .api_client(Some(&world.office))
-        .call(
-            "POST",
-            "/api/v1/session",
-            Some(&json!({"id": OFFICE_USER, "password": NEW_PASSWORD})),
-        )
+        .try_login(OFFICE_USER, NEW_PASSWORD)
         .expect(200)
         .json();
     assert_eq!(session["must_change_password"], false);
