@@ -208,6 +208,18 @@ fn files_go_both_ways_with_quota_cancel_delete_history_and_sent_status() {
     let sent = office.get("/api/v1/sent").expect(200).json();
     assert_eq!(sent[0]["downloaded_at"], serde_json::Value::Null);
 
+    // HEAD tells the size without receiving: still 未 for the sender.
+    let head = society
+        .call("HEAD", &format!("/api/v1/files/{id}"), None)
+        .expect(200);
+    let headers = String::from_utf8_lossy(&head.body).to_ascii_lowercase();
+    assert!(
+        headers.contains(&format!("content-length: {}", uploaded["size"])),
+        "{headers}"
+    );
+    let sent = office.get("/api/v1/sent").expect(200).json();
+    assert_eq!(sent[0]["downloaded_at"], serde_json::Value::Null);
+
     // The office cannot download its own send; the society can, and opens it.
     let theirs = office.download(&id, &dir.join("x"));
     assert_eq!((theirs.status, theirs.code().as_str()), (404, "E8005"));

@@ -475,8 +475,14 @@ impl Client<'_> {
 
     fn command(&self, method: &str, path: &str) -> Command {
         let mut command = Command::new("curl");
+        command.args(["-sS", "--max-time", "60"]);
+        // `-X HEAD` would wait for the body Content-Length announces; `--head` does not.
+        if method == "HEAD" {
+            command.arg("--head");
+        } else {
+            command.args(["-X", method]);
+        }
         command
-            .args(["-sS", "--max-time", "60", "-X", method])
             .arg("--cacert")
             .arg(self.kxd.server_ca())
             .args(["-w", "%{http_code}"]);
