@@ -297,11 +297,26 @@ fn files_go_both_ways_with_quota_cancel_delete_history_and_sent_status() {
     let missing = office.call("DELETE", "/api/v1/files/0123456789abcdef", None);
     assert_eq!((missing.status, missing.code().as_str()), (404, "E8005"));
 
-    // Over the sealed size cap: 413 E2006.
+    // Up to the sealed size cap (20 MiB + 1 MiB) is taken; one byte more is 413 E2006,
+    // announced or found while streaming.
+    let cap = 21 * 1024 * 1024;
+    let largest = dir.join("largest.p7m");
+    std::fs::write(&largest, vec![1u8; cap]).expect("largest");
+    let taken = office
+        .upload_chunked("給付課", "attachments", "largest.zip", &largest)
+        .expect(201)
+        .json();
+    assert_eq!(taken["size"].as_u64(), Some(cap as u64));
     let huge = dir.join("huge.p7m");
-    std::fs::write(&huge, vec![0u8; 21 * 1024 * 1024 + 1]).expect("huge");
+    std::fs::write(&huge, vec![0u8; cap + 1]).expect("huge");
     let too_big = office.upload("給付課", "attachments", "huge.zip", &huge);
     assert_eq!((too_big.status, too_big.code().as_str()), (413, "E2006"));
+    let streamed = office.upload_chunked("給付課", "attachments", "huge.zip", &huge);
+    assert_eq!(
+        (streamed.status, streamed.code().as_str()),
+        (413, "E2006"),
+        "{streamed:?}"
+    );
 
     // Nothing is left in the temporary upload directory.
     let tmp = kxd.data().join("blobs/exchange/tmp");

@@ -540,6 +540,28 @@ impl Client<'_> {
 
     /// Uploads `file` as a sealed file.
     pub fn upload(&self, to: &str, function: &str, name: &str, file: &Path) -> Reply {
+        self.upload_with(to, function, name, file, &[])
+    }
+
+    /// Uploads `file` as a sealed file in chunks, without announcing its length.
+    pub fn upload_chunked(&self, to: &str, function: &str, name: &str, file: &Path) -> Reply {
+        self.upload_with(
+            to,
+            function,
+            name,
+            file,
+            &["-H", "Transfer-Encoding: chunked"],
+        )
+    }
+
+    fn upload_with(
+        &self,
+        to: &str,
+        function: &str,
+        name: &str,
+        file: &Path,
+        extra: &[&str],
+    ) -> Reply {
         let query = format!(
             "/api/v1/files?to={}&function={function}&name={}",
             encode(to),
@@ -547,6 +569,7 @@ impl Client<'_> {
         );
         let mut command = self.command("POST", &query);
         command
+            .args(extra)
             .args([
                 "-H",
                 "Content-Type: application/pkcs7-mime",
