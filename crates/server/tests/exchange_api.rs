@@ -1008,3 +1008,25 @@ fn enrolment_codes_expire_and_a_fresh_one_replaces_them() {
         "{listed}"
     );
 }
+
+#[test]
+fn another_kxd_process_trusts_a_society_set_up_through_the_first() {
+    let kxd = Kxd::start(|_| {});
+    let (mut second, second_api) = kxd.second_server();
+    let world = World::with(kxd);
+    // The second process learns of the new society CA from the store within seconds.
+    let started = Instant::now();
+    let reply = loop {
+        let reply = world
+            .kxd
+            .api_client_on(second_api, Some(&world.office))
+            .try_login(OFFICE_USER, &world.office_password);
+        if reply.status == 200 || started.elapsed() > Duration::from_secs(10) {
+            break reply;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let _ = second.kill();
+    let _ = second.wait();
+    assert_eq!(reply.status, 200, "{reply:?}");
+}
