@@ -449,6 +449,19 @@ fn notifications_are_written_to_the_mail_outbox() {
         .expect(200);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(mails(kxd.data()).len(), 2);
+
+    // The server's log names ids and numbers, not people, addresses or file names.
+    let log = kxd.log();
+    for personal in [
+        "taro@office.example",
+        "hanako@kenpo.example",
+        "事業所太郎",
+        "健保花子",
+        name,
+    ] {
+        assert!(!log.contains(personal), "the log holds {personal}");
+    }
+    assert!(log.contains("api: file stored"), "{log}");
 }
 
 #[test]
