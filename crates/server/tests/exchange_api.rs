@@ -61,43 +61,35 @@ fn enrolment_goes_through_the_society_queue_and_only_registered_certificates_log
     assert_eq!((again.status, again.code().as_str()), (401, "E0002"));
 
     // No client certificate: the handshake fails (curl 35 or 56, no HTTP status).
-    let anonymous = kxd.api_client(None).call(
-        "POST",
-        "/api/v1/session",
-        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
-    );
+    let anonymous = kxd
+        .api_client(None)
+        .try_login(OFFICE_USER, &world.office_password);
     assert_eq!(anonymous.status, 0, "{anonymous:?}");
     assert!([35, 56].contains(&anonymous.exit), "{anonymous:?}");
 
     // A certificate of a foreign CA: the handshake fails too.
     let foreign_ca = Ca::new(dir, "foreign-ca");
     let foreign = party_identity(dir, &foreign_ca, "foreign");
-    let refused = kxd.api_client(Some(&foreign)).call(
-        "POST",
-        "/api/v1/session",
-        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
-    );
+    let refused = kxd
+        .api_client(Some(&foreign))
+        .try_login(OFFICE_USER, &world.office_password);
     assert_eq!(refused.status, 0, "{refused:?}");
     assert!([35, 56].contains(&refused.exit), "{refused:?}");
 
     // The right CA, but never registered through the queue: 403 E0003.
     let stray = party_identity(dir, &world.ca, "stray");
-    let stray_login = kxd.api_client(Some(&stray)).call(
-        "POST",
-        "/api/v1/session",
-        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
-    );
+    let stray_login = kxd
+        .api_client(Some(&stray))
+        .try_login(OFFICE_USER, &world.office_password);
     assert_eq!(
         (stray_login.status, stray_login.code().as_str()),
         (403, "E0003")
     );
 
     // The society's certificate with the office's user: 403 E0003 (another party's).
-    let crossed = kxd.api_client(Some(&world.society)).call(
-        "POST",
-        "/api/v1/session",
-        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
-    );
+    let crossed = kxd
+        .api_client(Some(&world.society))
+        .try_login(OFFICE_USER, &world.office_password);
     assert_eq!((crossed.status, crossed.code().as_str()), (403, "E0003"));
 
     // The session is bound to the login's source address and certificate.
@@ -130,21 +122,17 @@ fn enrolment_goes_through_the_society_queue_and_only_registered_certificates_log
 
     // Wrong passwords: E0002, and after max_failed_logins (5) the account is locked.
     for _ in 0..5 {
-        let wrong = kxd.api_client(Some(&world.office)).call(
-            "POST",
-            "/api/v1/session",
-            Some(&json!({"id": OFFICE_USER, "password": "Wrong-Passw0rd"})),
-        );
+        let wrong = kxd
+            .api_client(Some(&world.office))
+            .try_login(OFFICE_USER, "Wrong-Passw0rd");
         assert_eq!(
             (wrong.status, wrong.code().as_str(), wrong.reason().as_str()),
             (401, "E0002", "password")
         );
     }
-    let locked = kxd.api_client(Some(&world.office)).call(
-        "POST",
-        "/api/v1/session",
-        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
-    );
+    let locked = kxd
+        .api_client(Some(&world.office))
+        .try_login(OFFICE_USER, &world.office_password);
     assert_eq!(
         (
             locked.status,
@@ -217,6 +205,18 @@ fn files_go_both_ways_with_quota_cancel_delete_history_and_sent_status() {
     assert_eq!(inbox[0]["received_at"], serde_json::Value::Null);
     assert_eq!(inbox[0]["expires_at"], serde_json::Value::Null);
     assert!(office.get("/api/v1/inbox").expect(200).json()[0].is_null());
+    let sent = office.get("/api/v1/sent").expect(200).json();
+    assert_eq!(sent[0]["downloaded_at"], serde_json::Value::Null);
+
+    // HEAD tells the size without receiving: still 未 for the sender.
+    let head = society
+        .call("HEAD", &format!("/api/v1/files/{id}"), None)
+        .expect(200);
+    let headers = String::from_utf8_lossy(&head.body).to_ascii_lowercase();
+    assert!(
+        headers.contains(&format!("content-length: {}", uploaded["size"])),
+        "{headers}"
+    );
     let sent = office.get("/api/v1/sent").expect(200).json();
     assert_eq!(sent[0]["downloaded_at"], serde_json::Value::Null);
 
@@ -297,11 +297,26 @@ fn files_go_both_ways_with_quota_cancel_delete_history_and_sent_status() {
     let missing = office.call("DELETE", "/api/v1/files/0123456789abcdef", None);
     assert_eq!((missing.status, missing.code().as_str()), (404, "E8005"));
 
-    // Over the sealed size cap: 413 E2006.
+    // Up to the sealed size cap (20 MiB + 1 MiB) is taken; one byte more is 413 E2006,
+    // announced or found while streaming.
+    let cap = 21 * 1024 * 1024;
+    let largest = dir.join("largest.p7m");
+    std::fs::write(&largest, vec![1u8; cap]).expect("largest");
+    let taken = office
+        .upload_chunked("給付課", "attachments", "largest.zip", &largest)
+        .expect(201)
+        .json();
+    assert_eq!(taken["size"].as_u64(), Some(cap as u64));
     let huge = dir.join("huge.p7m");
-    std::fs::write(&huge, vec![0u8; 21 * 1024 * 1024 + 1]).expect("huge");
+    std::fs::write(&huge, vec![0u8; cap + 1]).expect("huge");
     let too_big = office.upload("給付課", "attachments", "huge.zip", &huge);
     assert_eq!((too_big.status, too_big.code().as_str()), (413, "E2006"));
+    let streamed = office.upload_chunked("給付課", "attachments", "huge.zip", &huge);
+    assert_eq!(
+        (streamed.status, streamed.code().as_str()),
+        (413, "E2006"),
+        "{streamed:?}"
+    );
 
     // Nothing is left in the temporary upload directory.
     let tmp = kxd.data().join("blobs/exchange/tmp");
@@ -434,6 +449,19 @@ fn notifications_are_written_to_the_mail_outbox() {
         .expect(200);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(mails(kxd.data()).len(), 2);
+
+    // The server's log names ids and numbers, not people, addresses or file names.
+    let log = kxd.log();
+    for personal in [
+        "taro@office.example",
+        "hanako@kenpo.example",
+        "事業所太郎",
+        "健保花子",
+        name,
+    ] {
+        assert!(!log.contains(personal), "the log holds {personal}");
+    }
+    assert!(log.contains("api: file stored"), "{log}");
 }
 
 #[test]
@@ -761,11 +789,9 @@ fn renewals_go_through_the_queue_and_retire_the_old_certificate() {
     assert_eq!(status["state"], "issued");
 
     // The old certificate no longer logs in; the new one does.
-    let old = kxd.api_client(Some(&world.office)).call(
-        "POST",
-        "/api/v1/session",
-        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
-    );
+    let old = kxd
+        .api_client(Some(&world.office))
+        .try_login(OFFICE_USER, &world.office_password);
     assert_eq!(
         (old.status, old.code().as_str(), old.reason().as_str()),
         (403, "E0003", "certificate_not_registered")
@@ -876,19 +902,13 @@ fn passwords_change_by_the_policy_and_the_app_version_is_published() {
         (400, "E1002", Some("現在のパスワードが一致しません。"))
     );
     change(current, NEW_PASSWORD, NEW_PASSWORD).expect(204);
-    let old = kxd.api_client(Some(&world.office)).call(
-        "POST",
-        "/api/v1/session",
-        Some(&json!({"id": OFFICE_USER, "password": current})),
-    );
+    let old = kxd
+        .api_client(Some(&world.office))
+        .try_login(OFFICE_USER, current);
     assert_eq!((old.status, old.code().as_str()), (401, "E0002"));
     let session = kxd
         .api_client(Some(&world.office))
-        .call(
-            "POST",
-            "/api/v1/session",
-            Some(&json!({"id": OFFICE_USER, "password": NEW_PASSWORD})),
-        )
+        .try_login(OFFICE_USER, NEW_PASSWORD)
         .expect(200)
         .json();
     assert_eq!(session["must_change_password"], false);
@@ -1000,4 +1020,26 @@ fn enrolment_codes_expire_and_a_fresh_one_replaces_them() {
         listed.contains("office1  office 0001  temporary-password"),
         "{listed}"
     );
+}
+
+#[test]
+fn another_kxd_process_trusts_a_society_set_up_through_the_first() {
+    let kxd = Kxd::start(|_| {});
+    let (mut second, second_api) = kxd.second_server();
+    let world = World::with(kxd);
+    // The second process learns of the new society CA from the store within seconds.
+    let started = Instant::now();
+    let reply = loop {
+        let reply = world
+            .kxd
+            .api_client_on(second_api, Some(&world.office))
+            .try_login(OFFICE_USER, &world.office_password);
+        if reply.status == 200 || started.elapsed() > Duration::from_secs(10) {
+            break reply;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let _ = second.kill();
+    let _ = second.wait();
+    assert_eq!(reply.status, 200, "{reply:?}");
 }

@@ -177,6 +177,20 @@ impl Kxd {
 
     /// Starts `kxd serve` and waits for its endpoints.
     pub fn serve(&mut self) {
+        let (server, https, api) = self.spawn_server();
+        self.server = Some(server);
+        self.https = https;
+        self.api = api;
+    }
+
+    /// Starts another `kxd serve` on the same data directory (as behind a load balancer);
+    /// its process and api port. The caller stops it.
+    pub fn second_server(&self) -> (Child, u16) {
+        let (server, _, api) = self.spawn_server();
+        (server, api)
+    }
+
+    fn spawn_server(&self) -> (Child, u16, u16) {
         let _ = std::fs::remove_file(self.data().join("endpoints.json"));
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -190,7 +204,6 @@ impl Kxd {
             .stderr(log)
             .spawn()
             .expect("kxd serve runs");
-        self.server = Some(server);
         let started = Instant::now();
         let endpoints: Value = loop {
             if let Ok(text) = std::fs::read(self.data().join("endpoints.json")) {
@@ -210,8 +223,7 @@ impl Kxd {
                 .and_then(|(_, p)| p.parse().ok())
                 .expect("a bound listener")
         };
-        self.https = port("https");
-        self.api = port("api");
+        (server, port("https"), port("api"))
     }
 
     pub fn data(&self) -> &Path {
@@ -272,9 +284,14 @@ impl Kxd {
 
     /// A client of the api listener presenting `identity` (certificate, key), or none.
     pub fn api_client(&self, identity: Option<&Identity>) -> Client<'_> {
+        self.api_client_on(self.api, identity)
+    }
+
+    /// A client of the api listener on `port` (another process's) presenting `identity`.
+    pub fn api_client_on(&self, port: u16, identity: Option<&Identity>) -> Client<'_> {
         Client {
             kxd: self,
-            port: self.api,
+            port,
             identity: identity.cloned(),
             interface: None,
             token: None,
@@ -475,8 +492,14 @@ impl Client<'_> {
 
     fn command(&self, method: &str, path: &str) -> Command {
         let mut command = Command::new("curl");
+        command.args(["-sS", "--max-time", "60"]);
+        // `-X HEAD` would wait for the body Content-Length announces; `--head` does not.
+        if method == "HEAD" {
+            command.arg("--head");
+        } else {
+            command.args(["-X", method]);
+        }
         command
-            .args(["-sS", "--max-time", "60", "-X", method])
             .arg("--cacert")
             .arg(self.kxd.server_ca())
             .args(["-w", "%{http_code}"]);
@@ -534,6 +557,28 @@ impl Client<'_> {
 
     /// Uploads `file` as a sealed file.
     pub fn upload(&self, to: &str, function: &str, name: &str, file: &Path) -> Reply {
+        self.upload_with(to, function, name, file, &[])
+    }
+
+    /// Uploads `file` as a sealed file in chunks, without announcing its length.
+    pub fn upload_chunked(&self, to: &str, function: &str, name: &str, file: &Path) -> Reply {
+        self.upload_with(
+            to,
+            function,
+            name,
+            file,
+            &["-H", "Transfer-Encoding: chunked"],
+        )
+    }
+
+    fn upload_with(
+        &self,
+        to: &str,
+        function: &str,
+        name: &str,
+        file: &Path,
+        extra: &[&str],
+    ) -> Reply {
         let query = format!(
             "/api/v1/files?to={}&function={function}&name={}",
             encode(to),
@@ -541,6 +586,7 @@ impl Client<'_> {
         );
         let mut command = self.command("POST", &query);
         command
+            .args(extra)
             .args([
                 "-H",
                 "Content-Type: application/pkcs7-mime",
@@ -557,15 +603,18 @@ impl Client<'_> {
         Self::finish(command.output().expect("curl runs"), Some(out))
     }
 
+    /// `POST /api/v1/session` as `id` with `password`.
+    pub fn try_login(&self, id: &str, password: &str) -> Reply {
+        self.call(
+            "POST",
+            "/api/v1/session",
+            Some(&serde_json::json!({"id": id, "password": password})),
+        )
+    }
+
     /// Logs in as `id` with `password`; the client then carries the token.
     pub fn login(mut self, id: &str, password: &str) -> Self {
-        let reply = self
-            .call(
-                "POST",
-                "/api/v1/session",
-                Some(&serde_json::json!({"id": id, "password": password})),
-            )
-            .expect(200);
+        let reply = self.try_login(id, password).expect(200);
         self.token = Some(reply.json()["token"].as_str().expect("a token").to_owned());
         self
     }
@@ -686,9 +735,13 @@ pub struct World {
 pub const NEW_PASSWORD: &str = "Fresh-Passw0rd";
 
 impl World {
-    /// Everything up to two logged-in parties (society and office), passwords changed.
+    /// Everything up to two logged-in parties (society and office).
     pub fn new(tune: impl FnOnce(&mut String)) -> World {
-        let kxd = Kxd::start(tune);
+        World::with(Kxd::start(tune))
+    }
+
+    /// The society set up and the office enrolled on a started installation.
+    pub fn with(kxd: Kxd) -> World {
         let pki = tempfile::tempdir().expect("a PKI directory");
         let dir = pki.path();
         let ca = Ca::new(dir, "society-ca");

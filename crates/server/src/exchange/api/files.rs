@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::{Body as HttpBody, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt as _;
 use kx_exchange::Code;
@@ -209,6 +209,7 @@ fn expired(exchange: &Exchange, record: &FileRecord, recipient: &Party) -> bool 
 
 pub(super) async fn download(
     State(exchange): State<Arc<Exchange>>,
+    method: Method,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -235,6 +236,10 @@ pub(super) async fn download(
         ));
     }
     let file = store.open_file(&record).await?;
+    // HEAD (routed here with GET) asks about the file without receiving it.
+    if method == Method::HEAD {
+        return Ok(sealed_response(HttpBody::empty(), &record));
+    }
     let sender = party(&exchange, record.sender).await?;
     let now = exchange.now();
     let notice = received_notice(
@@ -253,7 +258,15 @@ pub(super) async fn download(
         exchange.wake_mail.notify_one();
     }
     tracing::info!(file = %record.id, party = %caller.party.number, "api: file downloaded");
-    let mut response = HttpBody::from_stream(stream_file(file)).into_response();
+    Ok(sealed_response(
+        HttpBody::from_stream(stream_file(file)),
+        &record,
+    ))
+}
+
+/// A sealed file's answer: its type, length and name, with `body`.
+fn sealed_response(body: HttpBody, record: &FileRecord) -> Response {
+    let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -263,7 +276,7 @@ pub(super) async fn download(
     if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", record.name)) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    Ok(response)
+    response
 }
 
 /// The file's bytes as a stream of 64 KiB chunks.
