@@ -129,6 +129,20 @@ fn a_send_can_be_cancelled_until_the_society_downloads_it() {
         "a cancelled send never arrives"
     );
 
+    // Deleting a file never received asks first; without a terminal or --yes nothing goes.
+    w.society
+        .ok(&["society", "send", "--office", "00001", &file]);
+    let unreceived = office.inbox(false)[0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let out = office.kx(&["delete", &unreceived]);
+    assert_eq!(code_of(&out, &["delete"]), "E2001");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Not received yet (未)"));
+    assert_eq!(office.inbox(false).len(), 1);
+    office.ok(&["delete", "--yes", &unreceived]);
+    assert!(office.inbox(false).is_empty());
+
     office.ok(&["send", "--to", "給付課", "--yes", &file]);
     let sent: Vec<serde_json::Value> =
         serde_json::from_str(&office.ok(&["sent", "--json"])).expect("JSON");
@@ -163,6 +177,64 @@ fn wrong_pin_and_wrong_password() {
 }
 
 #[test]
+fn expiring_certificates_and_app_updates() {
+    let mut w = World::new(None);
+    // Enrolment outlives one run: exit 75 while the society has not decided, and a rerun of
+    // `kx setup` (no code needed) resumes waiting.
+    let (password, code) = w.kxd.add_office("00006", "office6", None);
+    let office6 = exchange_support::Party::new(w.dir.path(), "office6", "6666");
+    let ca = w.kxd.ca();
+    let first = office6.kx_with(
+        &[
+            "--pin-stdin",
+            "--password-stdin",
+            "setup",
+            "--server",
+            &w.kxd.https,
+            "--ca",
+            ca.to_str().expect("UTF-8"),
+            "--id",
+            "office6",
+            "--code",
+            &code,
+            "--wait",
+            "0",
+        ],
+        &["6666", &password],
+    );
+    assert_eq!(first.status.code(), Some(75), "{first:?}");
+    w.society.ok(&["society", "approve", "--all"]);
+    let resumed = office6.kx_with(&["--pin-stdin", "setup"], &["6666"]);
+    assert!(resumed.status.success(), "{resumed:?}");
+    assert!(office6.inbox(false).is_empty());
+
+    // A certificate with 30 days left: the renewal prompt (a notice without a terminal).
+    let out = w.enrol_for_days("00004", "office4", "1122", None, true, 30);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("expires in 29 days"), "{stderr}");
+    assert!(stderr.contains("kx renew"), "{stderr}");
+    // An expired one cannot log in at all (E3002).
+    let out = w.enrol_for_days("00005", "office5", "1122", None, true, 0);
+    assert_eq!(code_of(&out, &["setup"]), "E3002");
+
+    // A newer published app version is announced at start (§2.2).
+    w.kxd.admin(&[
+        "app-version",
+        "set",
+        "--version",
+        "9.9.9",
+        "--url",
+        "https://kx.example/download",
+    ]);
+    let out = w.office("00001").kx(&["inbox"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("A new version of kx is available: 9.9.9"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_full_office_refuses_with_e8001() {
     let w = World::new(Some(200_000));
     let d = w.dir.path();
@@ -176,6 +248,22 @@ fn a_full_office_refuses_with_e8001() {
     // The other office has room.
     w.society
         .ok(&["society", "send", "--office", "00002", &first]);
+    // `serve` keeps what the full office cannot take yet in the outbox for the next round.
+    let outbox = d.join("outbox");
+    std::fs::create_dir_all(outbox.join("00001")).expect("outbox/00001");
+    write(&outbox.join("00001"), "later.pdf", &noise(150_000, 7));
+    let out = w.society.ok(&[
+        "society",
+        "serve",
+        "--inbox",
+        d.join("in").to_str().expect("UTF-8"),
+        "--outbox",
+        outbox.to_str().expect("UTF-8"),
+        "--once",
+    ]);
+    assert!(out.contains("retry 00001/later.pdf  E8001"), "{out}");
+    assert!(outbox.join("00001/later.pdf").exists());
+    assert!(!outbox.join("failed").exists());
 }
 
 #[test]
@@ -214,6 +302,45 @@ fn society_serve_sends_the_outbox_and_pulls_the_inbox() {
     let file = write(d, "KPFD.CSV", b"1,2,3\r\n");
     office.ok(&["send", "--e-application", "--to", "業務課", "--yes", &file]);
 
+    // An office enrolling meanwhile: serve --approve signs its request.
+    let (password, code) = w.kxd.add_office("00003", "office3", None);
+    let office3 = exchange_support::Party::new(d, "office3", "3333");
+    let ca = w.kxd.ca();
+    let mut setup = office3
+        .command(&[
+            "--pin-stdin",
+            "--password-stdin",
+            "setup",
+            "--server",
+            &w.kxd.https,
+            "--ca",
+            ca.to_str().expect("UTF-8"),
+            "--id",
+            "office3",
+            "--code",
+            &code,
+            "--wait",
+            "20",
+            "--poll",
+            "0.2",
+        ])
+        .spawn()
+        .expect("kx setup runs");
+    {
+        use std::io::Write as _;
+        let mut input = setup.stdin.take().expect("stdin");
+        writeln!(input, "3333\n{password}").expect("stdin written");
+    }
+    let started = std::time::Instant::now();
+    while !w
+        .society
+        .ok(&["society", "approve", "--list"])
+        .contains("office3")
+    {
+        assert!(started.elapsed().as_secs() < 20, "no request from office3");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
     let args = [
         "society",
         "serve",
@@ -221,9 +348,12 @@ fn society_serve_sends_the_outbox_and_pulls_the_inbox() {
         inbox.to_str().expect("UTF-8"),
         "--outbox",
         outbox.to_str().expect("UTF-8"),
+        "--approve",
         "--once",
     ];
     let out = w.society.ok(&args);
+    let enrolled = setup.wait_with_output().expect("kx setup finishes");
+    assert!(enrolled.status.success(), "{enrolled:?}");
     assert!(out.contains("sent  00001/notice.pdf"), "{out}");
     assert!(outbox.join("sent/00001/notice.pdf").exists());
     let error = std::fs::read_to_string(outbox.join("failed/00001/tool.exe.error"))
@@ -304,6 +434,29 @@ fn sealed_blobs_open_with_openssl_and_the_recipient_key_only() {
         !refused.status.success(),
         "another office's key opens nothing"
     );
+
+    // A blob altered on the server: the app refuses it and writes nothing.
+    let mut bytes = std::fs::read(&blobs[0]).expect("the blob");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&blobs[0], bytes).expect("the altered blob");
+    let office = w.office("00001");
+    let id = office.inbox(false)[0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let received = d.join("received");
+    let code = office.refused(&["receive", &id, "-d", received.to_str().expect("UTF-8")]);
+    assert!(code == "E8002" || code == "E8003", "{code}");
+    let left: Vec<_> = std::fs::read_dir(&received)
+        .expect("the directory")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "nothing unverified is left behind: {left:?}"
+    );
 }
 
 #[test]
@@ -350,6 +503,8 @@ fn settings_pin_password_profile_logout() {
         "New-Pass-2026",
     ]);
     assert_eq!(code_of(&wrong, &["password"]), "E1002");
+    let changed = password(&["1234", &office.password, "New-Pass-2026", "New-Pass-2026"]);
+    assert!(changed.status.success(), "{changed:?}");
 
     // Profile: full-width name, half-width mail.
     let profile = |name: &str, mail: &str| {
@@ -444,6 +599,19 @@ fn renewals_keep_old_files_readable_and_reach_the_other_side() {
         unzip(&received.join(&early)).get("before.pdf"),
         Some(&before)
     );
+    // The replaced certificate no longer logs in (E0003).
+    let profile = office.profile();
+    let stale = d.join("stale");
+    std::fs::create_dir_all(&stale).expect("a directory");
+    for name in ["key.pem", "cert.pem"] {
+        std::fs::copy(profile.join(name), stale.join(name)).expect("a copy");
+        std::fs::copy(profile.join("old/1").join(name), profile.join(name)).expect("the old pair");
+    }
+    std::fs::remove_file(profile.join("session.json")).ok();
+    assert_eq!(office.refused(&["inbox"]), "E0003");
+    for name in ["key.pem", "cert.pem"] {
+        std::fs::copy(stale.join(name), profile.join(name)).expect("the new pair back");
+    }
     let after = write(d, "after.pdf", b"for the new key");
     let out = w
         .society

@@ -532,15 +532,7 @@ async fn deliver_result(
     Ok(())
 }
 
-async fn audit(store: &Store, action: &str, object: &str) {
-    let entry = kx_store::AuditEntry {
-        actor: "admin".into(),
-        action: action.into(),
-        object: object.into(),
-        source_ip: None,
-        outcome: "ok".into(),
-    };
-    if let Err(e) = store.audit(&entry).await {
-        eprintln!("kxd admin: cannot write the audit log: {e}");
-    }
+/// Records an operator command as done by `admin`.
+pub(crate) async fn audit(store: &Store, action: &str, object: &str) {
+    crate::audit::record(store, "admin", action, object, None, "ok").await;
 }

@@ -6,6 +6,7 @@
 //! Stalwart): `pop3::protocol` knows POP3's grammar, `pop3::session` drives a connection.
 
 pub mod admin;
+mod audit;
 pub mod auth;
 pub mod config;
 pub mod exchange;

@@ -11,7 +11,8 @@ use kx_server::config::{Config, EnvironmentSetting};
 use kx_server::{admin, run};
 use tokio::sync::watch;
 
-/// The KX server: the 伝送 gateway (SMTP submission in, POP3 out) and, later, the KX exchange.
+/// The KX server: the 伝送 gateway (SMTP submission in, POP3 out) and the KX exchange (HTTPS
+/// with client certificates).
 #[derive(Parser)]
 #[command(name = "kxd", version, about, long_about = None)]
 struct Cli {
@@ -67,7 +68,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
     },
-    /// Manage organisations, accounts, upstream kinds and outgoing notices.
+    /// Manage organisations, accounts, upstream kinds and outgoing notices (伝送), and the KX
+    /// exchange's societies, destinations, offices, users, app version and retention.
     Admin {
         /// The data directory.
         #[arg(long, value_name = "DIR")]

@@ -16,6 +16,9 @@
 //! - **Passwords**: argon2id hashes only; unknown accounts cost a hash too, and repeated
 //!   failures lock the account.
 //! - **Race-free settlement**: a submission is registered or cancelled, never both.
+//! - **Exchange files**: a sealed file's bytes are durable before one transaction checks the
+//!   recipient's quota, records the file and queues its notifications; freeing a file
+//!   (delete, cancel, expiry, purge) deletes its blob only after the row no longer names it.
 
 mod accounts;
 mod audit;

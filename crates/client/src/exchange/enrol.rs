@@ -9,8 +9,8 @@ use clap::Args;
 use kx_crypto::keystore::file::KeyFile;
 use kx_crypto::keystore::{KdfCost, Pin, seal_secret};
 use kx_crypto::{
-    Certificate, KeyKind, PrivateKey, TrustStore, certificate_request, parse_certificates,
-    request_to_pem,
+    Certificate, KeyKind, PrivateKey, TrustStore, certificate_request, check_office_certificate,
+    parse_certificates, request_to_pem,
 };
 use kx_exchange::Code;
 use kx_exchange::api::{
@@ -21,7 +21,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
-use super::failure::{Failure, Usage};
+use super::failure::{Failure, Later, Usage};
 use super::http::Http;
 use super::profile::{Config, ProfileDir};
 use super::session::{Session, certificate_from};
@@ -118,7 +118,7 @@ pub(crate) fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         None => ctx.secrets.pin(item::PIN)?,
     };
     let mut session = Session::start(ctx, lock, pin)?;
-    session.after_login(ctx)?;
+    session.after_login()?;
     super::settings::offer_password_change(&mut session, ctx)?;
     println!(
         "Set up: office {} {} of {} {}, profile {}",
@@ -210,7 +210,7 @@ fn wait_for_certificate(client: &Http, request: &str, wait: &WaitArgs) -> Result
                     .into());
             }
             RequestState::Pending if Instant::now() >= deadline => {
-                break Err(Usage(
+                break Err(Later(
                     "the society has not issued the certificate yet: run the same command again later to keep waiting".into(),
                 )
                 .into());
@@ -244,6 +244,7 @@ fn store_issued(
     };
     let trust = TrustStore::new(vec![ca.clone()]);
     let now = SystemTime::now();
+    check_office_certificate(&cert, now).map_err(|code| Failure::new(Code::from(code), &[]))?;
     trust
         .check_signer(&cert, now)
         .map_err(|e| Failure::new(Code::E0003, &[]).detail(e))?;
@@ -277,7 +278,7 @@ pub(crate) fn renew(ctx: &Ctx, wait: &WaitArgs) -> Result<()> {
 }
 
 /// The renewal prompt's answer (§2.2).
-pub(crate) fn renew_office(session: &Session, _ctx: &Ctx) -> Result<()> {
+pub(crate) fn renew_office(session: &Session) -> Result<()> {
     renew_with(
         session,
         &WaitArgs {

@@ -8,7 +8,7 @@ use kx_exchange::api::Problem;
 use kx_exchange::{Code, Refusal};
 
 /// A failure the user sees as `code message`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Failure {
     /// The code.
     pub(crate) code: Code,
@@ -94,6 +94,19 @@ impl fmt::Display for Usage {
 
 impl std::error::Error for Usage {}
 
+/// Not yet: the society has not decided; run the same command again later (exit 75, the
+/// `EX_TEMPFAIL` of `sysexits.h`, so scripts can tell "later" from "failed").
+#[derive(Debug)]
+pub(crate) struct Later(pub(crate) String);
+
+impl fmt::Display for Later {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Later {}
+
 /// The failure has been printed already (one result line per file): just exit 1.
 #[derive(Debug)]
 pub(crate) struct Reported;
@@ -111,17 +124,17 @@ pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
     if err.downcast_ref::<Reported>().is_some() {
         return ExitCode::FAILURE;
     }
+    if let Some(later) = err.downcast_ref::<Later>() {
+        tracing::info!("not yet: {later}");
+        eprintln!("kx: {later}");
+        return ExitCode::from(75);
+    }
     if let Some(usage) = err.downcast_ref::<Usage>() {
         eprintln!("kx: {usage}");
         return ExitCode::from(2);
     }
     let failure = match err.downcast_ref::<Failure>() {
-        Some(failure) => Failure {
-            code: failure.code,
-            message: failure.message.clone(),
-            reason: failure.reason.clone(),
-            detail: failure.detail.clone(),
-        },
+        Some(failure) => failure.clone(),
         None => match err.downcast_ref::<kx_crypto::Error>() {
             Some(crypto) => {
                 Failure::new(Code::from(crypto.app_code()), &[]).detail(format!("{err:#}"))
@@ -129,7 +142,13 @@ pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
             None => Failure::new(Code::E9999, &[]).detail(format!("{err:#}")),
         },
     };
-    tracing::error!(code = failure.code.code(), reason = ?failure.reason, detail = ?failure.detail, "failed");
+    // The input checks' details name the user's files (E2007) and items: the log keeps only
+    // their code (no file names, no personal data in the log).
+    let logged_detail = match failure.code.code().as_bytes().get(1) {
+        Some(b'1' | b'2') => None,
+        _ => failure.detail.as_deref(),
+    };
+    tracing::error!(code = failure.code.code(), reason = ?failure.reason, detail = ?logged_detail, "failed");
     eprintln!("{failure}");
     if let Some(detail) = &failure.detail {
         eprintln!("  {detail}");

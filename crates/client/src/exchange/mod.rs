@@ -1,6 +1,7 @@
 //! The KX office app (`kx setup`, `kx inbox`, `kx send`, …) and the society side
 //! (`kx society …`): every function of the office manual (spec `kx-exchange.md`) as a
-//! scriptable command, talking to `kxd`'s API (`/work/notes/kx-api.md`, crate `kx-exchange`).
+//! scriptable command, talking to `kxd`'s API (its contract is the crate `kx-exchange` and
+//! `docs/api/openapi.yaml`).
 //!
 //! Every failure prints the manual's code and message and exits 1; usage errors exit 2.
 //! Secrets come from the terminal, or one line each from standard input with `--pin-stdin` /

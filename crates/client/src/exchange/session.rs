@@ -93,7 +93,7 @@ impl Session {
         let lock = ctx.profile.lock()?;
         let pin = ctx.secrets.pin(item::PIN)?;
         let session = Session::start(ctx, lock, pin)?;
-        session.after_login(ctx)?;
+        session.after_login()?;
         Ok(session)
     }
 
@@ -129,7 +129,7 @@ impl Session {
 
     /// The notices of a fresh session (§2.2): update, the society's latest certificate, our
     /// certificate's renewal.
-    pub(crate) fn after_login(&self, ctx: &Ctx) -> Result<()> {
+    pub(crate) fn after_login(&self) -> Result<()> {
         self.update_notice();
         self.refresh_society_certificates()?;
         if self.who.must_change_password {
@@ -141,9 +141,12 @@ impl Session {
         if renewal_due(&self.cert, now) {
             let left = days_left(&self.cert, now);
             eprintln!("Our certificate expires in {left} days (電子証明書の更新).");
-            if ui::confirm("Renew the certificate now?", false)? {
+            // Only a person at a terminal is asked; scripts get the notice.
+            if std::io::IsTerminal::is_terminal(&std::io::stdin())
+                && ui::confirm("Renew the certificate now?", false)?
+            {
                 match self.config.kind {
-                    PartyKind::Office => super::enrol::renew_office(self, ctx)?,
+                    PartyKind::Office => super::enrol::renew_office(self)?,
                     PartyKind::Society => super::society::renew(self)?,
                 }
             } else {
@@ -252,6 +255,28 @@ impl Session {
             }
         }
         Ok(out)
+    }
+
+    /// Logs in again when the session is near its idle or absolute end, or `over` says the
+    /// server ended it: a long-running `kx society serve` outlives any one session.
+    pub(crate) fn keep_alive(&mut self, over: bool) -> Result<()> {
+        let now = Utc::now();
+        if over
+            || now - self.who.last_used > IDLE_REUSE
+            || now - self.who.logged_in_at > ABSOLUTE_REUSE
+        {
+            let fingerprint = fingerprint(&self.cert)?;
+            self.who = login(
+                &self.profile,
+                &self.config,
+                &mut self.api,
+                &self.pin,
+                &fingerprint,
+            )?;
+        } else {
+            self.who.last_used = now;
+        }
+        Ok(())
     }
 
     /// Forgets the cached token (after logout, a renewal or a password change).

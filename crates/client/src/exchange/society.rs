@@ -253,7 +253,7 @@ fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     profile.write_json("config.json", &config)?;
     tracing::info!(society = %done.society.number, "society set up");
     let mut session = Session::start(ctx, lock, pin)?;
-    session.after_login(ctx)?;
+    session.after_login()?;
     super::settings::offer_password_change(&mut session, ctx)?;
     println!(
         "Set up: society {} {}, profile {}",
@@ -480,11 +480,17 @@ fn serve(session: &mut Session, ctx: &Ctx, args: &ServeArgs) -> Result<()> {
         days: args.days,
         list: false,
     };
+    let mut session_over = false;
     loop {
         tracing::info!("serve round");
+        if let Err(err) = session.keep_alive(std::mem::take(&mut session_over)) {
+            eprintln!("login: {err:#}");
+            tracing::warn!(error = %format!("{err:#}"), "login failed");
+        }
         if args.approve
             && let Err(err) = approve(session, ctx, &approve_args, true)
         {
+            session_over |= is_session_over(&err);
             eprintln!("approve: {err:#}");
             tracing::warn!(error = %format!("{err:#}"), "approve failed");
         }
@@ -492,13 +498,18 @@ fn serve(session: &mut Session, ctx: &Ctx, args: &ServeArgs) -> Result<()> {
             Ok(failed) if failed > 0 => tracing::warn!(failed, "pull had failures"),
             Ok(_) => {}
             Err(err) => {
+                session_over |= is_session_over(&err);
                 eprintln!("pull: {err:#}");
                 tracing::warn!(error = %format!("{err:#}"), "pull failed");
             }
         }
-        if let Err(err) = send_outbox(session, &args.outbox) {
-            eprintln!("outbox: {err:#}");
-            tracing::warn!(error = %format!("{err:#}"), "outbox failed");
+        match send_outbox(session, &args.outbox) {
+            Ok(over) => session_over |= over,
+            Err(err) => {
+                session_over |= is_session_over(&err);
+                eprintln!("outbox: {err:#}");
+                tracing::warn!(error = %format!("{err:#}"), "outbox failed");
+            }
         }
         if args.once {
             return Ok(());
@@ -507,9 +518,18 @@ fn serve(session: &mut Session, ctx: &Ctx, args: &ServeArgs) -> Result<()> {
     }
 }
 
-/// Sends each file in `outbox/<office>/`, then moves it to `outbox/sent/<office>/` or, with a
-/// `.error` note, to `outbox/failed/<office>/`.
-fn send_outbox(session: &mut Session, outbox: &Path) -> Result<()> {
+/// Whether the server ended the session (the next round logs in again).
+fn is_session_over(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<Failure>()
+        .is_some_and(Failure::is_session_over)
+}
+
+/// Sends each file in `outbox/<office>/`, then moves it to `outbox/sent/<office>/` or, when
+/// the file itself is refused (E2002–E2007, E8004 no such office), with a `.error` note to
+/// `outbox/failed/<office>/`. Anything else (the session, the network, the server, a full
+/// quota) leaves it in place for the next round. Returns whether the server ended the session.
+fn send_outbox(session: &mut Session, outbox: &Path) -> Result<bool> {
+    let mut session_over = false;
     fs::create_dir_all(outbox)?;
     for office in fs::read_dir(outbox)? {
         let office = office?;
@@ -540,6 +560,11 @@ fn send_outbox(session: &mut Session, outbox: &Path) -> Result<()> {
                     );
                     move_into(&file, &outbox.join("sent").join(&number), &name)?;
                 }
+                Err(err) if !refuses_the_file(&err) => {
+                    session_over |= is_session_over(&err);
+                    println!("retry {number}/{name}  {err}");
+                    tracing::warn!(office = %number, code = code_of(&err), "outbox file left for the next round");
+                }
                 Err(err) => {
                     let note = match err.downcast_ref::<Failure>() {
                         Some(f) => format!("{f}\n{}\n", f.detail.clone().unwrap_or_default()),
@@ -563,7 +588,19 @@ fn send_outbox(session: &mut Session, outbox: &Path) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(session_over)
+}
+
+/// The code of a failure, for the log (whose causes may name the user's files).
+fn code_of(err: &anyhow::Error) -> &'static str {
+    err.downcast_ref::<Failure>()
+        .map_or(Code::E9999.code(), |f| f.code.code())
+}
+
+/// Whether a send failed because of the file or its address, not of the moment.
+fn refuses_the_file(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<Failure>()
+        .is_some_and(|f| f.code.code().starts_with("E2") || f.code == Code::E8004)
 }
 
 /// Moves `file` into `dir` as `name` (with a time suffix if taken); returns the new path.

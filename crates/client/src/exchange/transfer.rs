@@ -104,7 +104,11 @@ pub(crate) fn send(
         let input = File::open(&file.path)
             .map_err(|_| Refusal::new(Code::E2007, &[&file.name]))
             .map_err(Failure::from)?;
-        zip.start_file(file.name.as_str(), zip_options)?;
+        let options = match input.metadata().ok().and_then(|m| m.modified().ok()) {
+            Some(modified) => zip_options.last_modified_time(zip_time(modified)),
+            None => zip_options,
+        };
+        zip.start_file(file.name.as_str(), options)?;
         io::copy(&mut BufReader::with_capacity(BUFFER, input), &mut zip)?;
     }
     let sealer = zip.finish()?.into_inner();
@@ -128,6 +132,21 @@ pub(crate) fn send(
     bar.finish_and_clear();
     tracing::info!(id = %uploaded.id, name = %uploaded.name, size = uploaded.size, to, "sent");
     Ok(uploaded)
+}
+
+/// A file's modification time as a ZIP entry's (local time, 2-second steps, 1980–2107).
+fn zip_time(modified: SystemTime) -> zip::DateTime {
+    use chrono::{Datelike as _, Timelike as _};
+    let local = chrono::DateTime::<chrono::Local>::from(modified);
+    zip::DateTime::from_date_and_time(
+        u16::try_from(local.year()).unwrap_or(1980),
+        local.month() as u8,
+        local.day() as u8,
+        local.hour() as u8,
+        local.minute() as u8,
+        (local.second() as u8).min(58),
+    )
+    .unwrap_or_default()
 }
 
 /// `to=…&function=…&name=…`, percent-encoded (nicknames are Japanese).

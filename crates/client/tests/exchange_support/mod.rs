@@ -296,6 +296,8 @@ pub struct Party {
     pub home: PathBuf,
     /// The PIN.
     pub pin: String,
+    /// The temporary password the server gave (offices).
+    pub password: String,
 }
 
 impl Party {
@@ -306,6 +308,7 @@ impl Party {
         Party {
             home,
             pin: pin.to_owned(),
+            password: String::new(),
         }
     }
 
@@ -461,8 +464,22 @@ impl World {
         quota: Option<u64>,
         right_password: bool,
     ) -> Output {
+        self.enrol_for_days(number, id, pin, quota, right_password, 730)
+    }
+
+    /// [`World::enrol`] with a certificate valid for `days`.
+    pub fn enrol_for_days(
+        &mut self,
+        number: &str,
+        id: &str,
+        pin: &str,
+        quota: Option<u64>,
+        right_password: bool,
+        days: u32,
+    ) -> Output {
         let (password, code) = self.kxd.add_office(number, id, quota);
-        let office = Party::new(self.dir.path(), id, pin);
+        let mut office = Party::new(self.dir.path(), id, pin);
+        office.password = password.clone();
         let ca = self.kxd.ca();
         let password = if right_password {
             password
@@ -505,9 +522,11 @@ impl World {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-        self.society.ok(&["society", "approve", "--all"]);
+        let days = days.to_string();
+        self.society
+            .ok(&["society", "approve", "--all", "--days", &days]);
         let out = setup.wait_with_output().expect("kx setup finishes");
-        if right_password {
+        if right_password && days != "0" {
             assert!(
                 out.status.success(),
                 "kx setup {id}: {out:?}\n{}",

@@ -213,16 +213,7 @@ impl Admin<'_> {
     }
 
     async fn audit(&self, action: &str, object: &str) {
-        let entry = kx_store::AuditEntry {
-            actor: "admin".into(),
-            action: action.into(),
-            object: object.into(),
-            source_ip: None,
-            outcome: "ok".into(),
-        };
-        if let Err(e) = self.store.audit(&entry).await {
-            eprintln!("kxd admin: cannot write the audit log: {e}");
-        }
+        crate::admin::audit(self.store, action, object).await;
     }
 
     /// The bootstrap URL clients are told to use: the running server's `https` listener

@@ -38,6 +38,8 @@ use crate::https::{ClientCertificate, Peer};
 
 /// The largest JSON body accepted (certificates and requests are a few KiB).
 const MAX_JSON: usize = 256 * 1024;
+/// The longest an upload may pause between two chunks.
+const UPLOAD_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Who is calling, filled in by [`Caller`] for the access log.
 #[derive(Clone, Default)]
@@ -544,7 +546,8 @@ pub(super) fn csr_der(csr_pem: &str) -> Result<Vec<u8>, ApiError> {
     Ok(der.as_ref().to_vec())
 }
 
-fn conflict_or(e: kx_store::Error) -> ApiError {
+/// A store error, with a certificate registered already answered `409 E0003`.
+pub(super) fn conflict_or(e: kx_store::Error) -> ApiError {
     match e {
         kx_store::Error::Exists(_) => ApiError::new(
             StatusCode::CONFLICT,
@@ -766,7 +769,17 @@ async fn upload(
     // Streamed to a temporary file: memory holds one frame at a time, whatever the size.
     let mut staging = store.exchange_upload().await?;
     let mut body = body;
-    while let Some(frame) = body.frame().await {
+    loop {
+        // A sender that stalls mid-upload is cut off instead of holding a connection forever.
+        let Ok(next) = tokio::time::timeout(UPLOAD_IDLE, body.frame()).await else {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                Code::E9998,
+                &[],
+                "upload_stalled",
+            ));
+        };
+        let Some(frame) = next else { break };
         let frame = frame.map_err(|_| ApiError::bad_request("body_read"))?;
         if let Ok(data) = frame.into_data() {
             if staging.size() + data.len() as u64 > MAX_SEALED_BYTES {
@@ -1047,6 +1060,30 @@ mod tests {
             &"x".repeat(256),
         ] {
             assert!(!valid_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_openapi_file_documents_every_route() {
+        let openapi = include_str!("../../../../docs/api/openapi.yaml");
+        for route in [
+            path::SESSION,
+            path::PASSWORD,
+            path::PROFILE,
+            path::DESTINATIONS,
+            path::OFFICES,
+            path::CERTIFICATES,
+            path::CERTIFICATE_REQUESTS,
+            path::SOCIETY_CERTIFICATE_REQUESTS,
+            path::FILES,
+            path::INBOX,
+            path::HISTORY,
+            path::SENT,
+            path::APP_VERSION,
+            path::ENROLMENTS,
+            path::SOCIETY_SETUP,
+        ] {
+            assert!(openapi.contains(&format!("  {route}:")), "{route}");
         }
     }
 

@@ -16,7 +16,7 @@ use kx_exchange::Code;
 use kx_exchange::api::{self as wire, path};
 use kx_store::exchange::{EnrolOutcome, RequestState, SetupOutcome};
 
-use super::api::{app_version, audit_access, checked_certificate, csr_der, pem};
+use super::api::{app_version, audit_access, checked_certificate, conflict_or, csr_der, pem};
 use super::problem::{ApiError, Body};
 use super::{Exchange, wire_party};
 use crate::https::Peer;
@@ -49,6 +49,19 @@ fn too_many() -> ApiError {
     )
 }
 
+/// Audits a refused one-time code and answers `401 E0002`: unknown ID, wrong party, wrong,
+/// used or expired code all look alike.
+async fn refuse_code(
+    exchange: &Exchange,
+    id: &str,
+    action: &str,
+    peer: std::net::IpAddr,
+    reason: &str,
+) -> ApiError {
+    exchange.audit(id, action, id, Some(peer), "refused").await;
+    ApiError::new(StatusCode::UNAUTHORIZED, Code::E0002, &[], reason)
+}
+
 async fn enrol(
     State(exchange): State<Arc<Exchange>>,
     Extension(Peer(peer)): Extension<Peer>,
@@ -76,23 +89,14 @@ async fn enrol(
             tracing::info!(user = %enrolment.id, "bootstrap: enrolment queued");
             Ok((StatusCode::ACCEPTED, Json(wire::RequestTicket { request })))
         }
-        EnrolOutcome::Refused => {
-            exchange
-                .audit(
-                    &enrolment.id,
-                    "api.enrol",
-                    &enrolment.id,
-                    Some(peer),
-                    "refused",
-                )
-                .await;
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                Code::E0002,
-                &[],
-                "enrolment_code",
-            ))
-        }
+        EnrolOutcome::Refused => Err(refuse_code(
+            &exchange,
+            &enrolment.id,
+            "api.enrol",
+            peer,
+            "enrolment_code",
+        )
+        .await),
     }
 }
 
@@ -162,15 +166,7 @@ async fn setup(
             exchange.now(),
         )
         .await
-        .map_err(|e| match e {
-            kx_store::Error::Exists(_) => ApiError::new(
-                StatusCode::CONFLICT,
-                Code::E0003,
-                &[],
-                "certificate_registered",
-            ),
-            e => e.into(),
-        })?;
+        .map_err(conflict_or)?;
     match outcome {
         SetupOutcome::Done(society) => {
             exchange.trust.changed();
@@ -194,22 +190,13 @@ async fn setup(
                 api_url: exchange.api_url.clone().unwrap_or_default(),
             }))
         }
-        SetupOutcome::Refused => {
-            exchange
-                .audit(
-                    &setup.id,
-                    "api.society-setup",
-                    &setup.id,
-                    Some(peer),
-                    "refused",
-                )
-                .await;
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                Code::E0002,
-                &[],
-                "setup_code",
-            ))
-        }
+        SetupOutcome::Refused => Err(refuse_code(
+            &exchange,
+            &setup.id,
+            "api.society-setup",
+            peer,
+            "setup_code",
+        )
+        .await),
     }
 }

@@ -23,8 +23,14 @@ impl Clock {
     /// `KXD_CLOCK_FILE` is set. In production the variable is ignored (with a warning), so a
     /// stray variable cannot move a real server's time.
     pub fn new(config: &Config) -> Clock {
-        let file = std::env::var_os(CLOCK_FILE_VAR).map(PathBuf::from);
-        match (file, config.environment) {
+        Clock::choose(
+            std::env::var_os(CLOCK_FILE_VAR).map(PathBuf::from),
+            config.environment,
+        )
+    }
+
+    fn choose(file: Option<PathBuf>, environment: EnvironmentSetting) -> Clock {
+        match (file, environment) {
             (Some(file), EnvironmentSetting::TestLoopback) => Clock { file: Some(file) },
             (Some(_), EnvironmentSetting::Production) => {
                 tracing::warn!("{CLOCK_FILE_VAR} is ignored outside environment test-loopback");
@@ -55,6 +61,26 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_test_loopback_honours_the_clock_file() {
+        let file = Some(PathBuf::from("/nonexistent/clock"));
+        assert!(
+            Clock::choose(file.clone(), EnvironmentSetting::TestLoopback)
+                .file
+                .is_some()
+        );
+        assert!(
+            Clock::choose(file, EnvironmentSetting::Production)
+                .file
+                .is_none()
+        );
+        assert!(
+            Clock::choose(None, EnvironmentSetting::TestLoopback)
+                .file
+                .is_none()
+        );
+    }
 
     #[test]
     fn the_file_is_read_at_every_call() {

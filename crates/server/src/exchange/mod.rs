@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use kx_exchange::api as wire;
+use kx_store::Store;
 use kx_store::exchange::{Party, PartyKind, Retention, RetentionReport, SessionLimits};
-use kx_store::{AuditEntry, Store};
 use tokio::sync::{Notify, watch};
 
 use crate::config::Config;
@@ -122,16 +122,7 @@ impl Exchange {
         source: Option<IpAddr>,
         outcome: &str,
     ) {
-        let entry = AuditEntry {
-            actor: actor.to_owned(),
-            action: action.to_owned(),
-            object: object.to_owned(),
-            source_ip: source,
-            outcome: outcome.to_owned(),
-        };
-        if let Err(e) = self.store.audit(&entry).await {
-            tracing::error!(error = %e, action, "audit: cannot write");
-        }
+        crate::audit::record(&self.store, actor, action, object, source, outcome).await;
     }
 
     /// The published app version, or this server's own version when none is published.

@@ -19,6 +19,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use kx_store::exchange::{Notice, OutboxMail};
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 use tokio::sync::watch;
 
@@ -62,8 +63,10 @@ impl Delivery {
                 .trim_matches(['[', ']'])
                 .parse::<IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback());
+        // EHLO with the installation's domain: relays may refuse a bare `[127.0.0.1]`.
         let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
             .port(port)
+            .hello_name(ClientId::Domain(config.domain.clone()))
             .timeout(Some(Duration::from_secs(30)));
         let tls = if config.notify.allow_plaintext_relay {
             if !loopback {

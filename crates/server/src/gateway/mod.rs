@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use kx_denso::AccountId;
 use kx_denso::records::Tables;
 use kx_denso::reply::ReplyTo;
-use kx_store::{AuditEntry, Login, Store, StoreConfig};
+use kx_store::{Login, Store, StoreConfig};
 use tokio::sync::Notify;
 
 use crate::auth::AuthOutcome;
@@ -134,15 +134,6 @@ impl Gateway {
         source: Option<IpAddr>,
         outcome: &str,
     ) {
-        let entry = AuditEntry {
-            actor: actor.to_owned(),
-            action: action.to_owned(),
-            object: object.to_owned(),
-            source_ip: source,
-            outcome: outcome.to_owned(),
-        };
-        if let Err(e) = self.store.audit(&entry).await {
-            tracing::error!(error = %e, action, "audit: cannot write");
-        }
+        crate::audit::record(&self.store, actor, action, object, source, outcome).await;
     }
 }

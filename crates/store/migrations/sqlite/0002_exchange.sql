@@ -20,10 +20,11 @@ CREATE UNIQUE INDEX ex_offices_by_number ON ex_parties (society_id, number) WHER
 
 -- 送信先: the nicknames offices choose from when sending to their society.
 CREATE TABLE ex_destinations (
+    id          INTEGER PRIMARY KEY,        -- the order they were added; pg: IDENTITY
     society_id  BIGINT NOT NULL REFERENCES ex_parties (id),
     nickname    TEXT NOT NULL,
     created_at  BIGINT NOT NULL,
-    PRIMARY KEY (society_id, nickname)
+    UNIQUE (society_id, nickname)
 );
 
 -- Users of a party. The password columns are those of `accounts` and are read and written by
@@ -100,7 +101,8 @@ CREATE TABLE ex_sessions (
 -- Sealed files. The row outlives its blob: `blob` is NULL once the file was deleted by its
 -- recipient, cancelled, or expired; the row itself is purged 2 years after sent_at.
 CREATE TABLE ex_files (
-    id                   TEXT PRIMARY KEY,  -- random, so ids tell nothing about other files
+    seq                  INTEGER PRIMARY KEY, -- arrival order (ties of sent_at); pg: IDENTITY
+    id                   TEXT NOT NULL UNIQUE, -- random, so ids tell nothing about other files
     sender_party         BIGINT NOT NULL REFERENCES ex_parties (id),
     sender_user          TEXT NOT NULL,     -- no FK: the history outlives users
     recipient_party      BIGINT NOT NULL REFERENCES ex_parties (id),

@@ -450,7 +450,7 @@ impl Store {
         party: PartyId,
         since: Option<Option<Timestamp>>,
     ) -> Result<Vec<FileRecord>, Error> {
-        let sql = format!("{FILE_COLUMNS} WHERE {condition} ORDER BY sent_at DESC, id");
+        let sql = format!("{FILE_COLUMNS} WHERE {condition} ORDER BY sent_at DESC, seq DESC");
         let mut query = sqlx::query_as::<_, FileRow>(&sql).bind(party.0);
         if let Some(since) = since {
             query = query.bind(since.map_or(i64::MIN, |t| t.timestamp_millis()));

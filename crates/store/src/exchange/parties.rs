@@ -275,7 +275,7 @@ impl Store {
     pub async fn destinations(&self, society: PartyId) -> Result<Vec<String>, Error> {
         Ok(sqlx::query_scalar(
             "SELECT nickname FROM ex_destinations WHERE society_id = $1 \
-             ORDER BY created_at, nickname",
+             ORDER BY id",
         )
         .bind(society.0)
         .fetch_all(self.db.pool())

@@ -1,0 +1,982 @@
+//! End-to-end tests of the KX exchange API: the real `kxd` binary (`init --api`, `admin`,
+//! `serve`), curl with client certificates as the client, certificates, requests and sealed
+//! files made with the openssl CLI, the clock moved through `KXD_CLOCK_FILE`.
+
+mod exchange_support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use exchange_support::*;
+use serde_json::json;
+
+#[test]
+fn enrolment_goes_through_the_society_queue_and_only_registered_certificates_log_in() {
+    let world = World::new(|_| {});
+    let kxd = &world.kxd;
+    let dir = world.dir();
+
+    // The office logs in with the certificate its society issued through the queue.
+    let office = world.office_client();
+    let me = office.get("/api/v1/destinations").expect(200).json();
+    let nicknames: Vec<&str> = me
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|d| d["nickname"].as_str().expect("a nickname"))
+        .collect();
+    assert_eq!(nicknames, DESTINATIONS);
+
+    // The request's poller sees the answer with the api URL and the society's certificates.
+    let audit = kxd.sql("SELECT id FROM ex_certificate_requests");
+    let request = audit.trim();
+    let status = kxd
+        .bootstrap()
+        .get(&format!("/api/v1/enrolments/{request}"))
+        .expect(200)
+        .json();
+    assert_eq!(status["state"], "issued");
+    assert_eq!(status["api_url"], format!("https://127.0.0.1:{}", kxd.api));
+    assert_eq!(
+        status["society_certificates"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert!(
+        status["society_ca_pem"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("-----BEGIN CERTIFICATE-----"))
+    );
+
+    // A used enrolment code does not work twice.
+    let (_, csr) = key_and_csr(dir, "again");
+    let again = kxd.bootstrap().call(
+        "POST",
+        "/api/v1/enrolments",
+        Some(&json!({
+            "id": OFFICE_USER,
+            "code": kxd.code(OFFICE_USER),
+            "csr_pem": std::fs::read_to_string(dir.join(csr)).expect("csr"),
+        })),
+    );
+    assert_eq!((again.status, again.code().as_str()), (401, "E0002"));
+
+    // No client certificate: the handshake fails (curl 35 or 56, no HTTP status).
+    let anonymous = kxd.api_client(None).call(
+        "POST",
+        "/api/v1/session",
+        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
+    );
+    assert_eq!(anonymous.status, 0, "{anonymous:?}");
+    assert!([35, 56].contains(&anonymous.exit), "{anonymous:?}");
+
+    // A certificate of a foreign CA: the handshake fails too.
+    let foreign_ca = Ca::new(dir, "foreign-ca");
+    let foreign = party_identity(dir, &foreign_ca, "foreign");
+    let refused = kxd.api_client(Some(&foreign)).call(
+        "POST",
+        "/api/v1/session",
+        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
+    );
+    assert_eq!(refused.status, 0, "{refused:?}");
+    assert!([35, 56].contains(&refused.exit), "{refused:?}");
+
+    // The right CA, but never registered through the queue: 403 E0003.
+    let stray = party_identity(dir, &world.ca, "stray");
+    let stray_login = kxd.api_client(Some(&stray)).call(
+        "POST",
+        "/api/v1/session",
+        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
+    );
+    assert_eq!(
+        (stray_login.status, stray_login.code().as_str()),
+        (403, "E0003")
+    );
+
+    // The society's certificate with the office's user: 403 E0003 (another party's).
+    let crossed = kxd.api_client(Some(&world.society)).call(
+        "POST",
+        "/api/v1/session",
+        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
+    );
+    assert_eq!((crossed.status, crossed.code().as_str()), (403, "E0003"));
+
+    // The session is bound to the login's source address and certificate.
+    let token = office.token.clone().expect("a token");
+    let elsewhere = kxd
+        .api_client(Some(&world.office))
+        .with_token(&token)
+        .via_address("127.0.0.2")
+        .get("/api/v1/inbox");
+    assert_eq!(
+        (
+            elsewhere.status,
+            elsewhere.code().as_str(),
+            elsewhere.reason().as_str()
+        ),
+        (401, "E9998", "session_address")
+    );
+    let other_certificate = kxd
+        .api_client(Some(&world.society))
+        .with_token(&token)
+        .get("/api/v1/inbox");
+    assert_eq!(other_certificate.reason(), "session_certificate");
+    office.get("/api/v1/inbox").expect(200);
+    office.call("DELETE", "/api/v1/session", None).expect(204);
+    let ended = office.get("/api/v1/inbox");
+    assert_eq!(
+        (ended.status, ended.reason().as_str()),
+        (401, "session_expired")
+    );
+
+    // Wrong passwords: E0002, and after max_failed_logins (5) the account is locked.
+    for _ in 0..5 {
+        let wrong = kxd.api_client(Some(&world.office)).call(
+            "POST",
+            "/api/v1/session",
+            Some(&json!({"id": OFFICE_USER, "password": "Wrong-Passw0rd"})),
+        );
+        assert_eq!(
+            (wrong.status, wrong.code().as_str(), wrong.reason().as_str()),
+            (401, "E0002", "password")
+        );
+    }
+    let locked = kxd.api_client(Some(&world.office)).call(
+        "POST",
+        "/api/v1/session",
+        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
+    );
+    assert_eq!(
+        (
+            locked.status,
+            locked.code().as_str(),
+            locked.reason().as_str()
+        ),
+        (401, "E0002", "locked")
+    );
+    kxd.admin(&["user", "unlock", "--id", OFFICE_USER]);
+    world.office_client();
+
+    // Every access is audited, with the source address; no password is in the log.
+    let logins = kxd.sql(
+        "SELECT outcome FROM audit_log WHERE action = 'api.login' AND actor = 'office1' ORDER BY id",
+    );
+    assert!(
+        logins.contains("wrong-password") && logins.contains("locked"),
+        "{logins}"
+    );
+    let accesses = kxd.sql(
+        "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'api GET /api/v1/inbox' AND source_ip IS NOT NULL",
+    );
+    assert!(
+        accesses.trim().parse::<u32>().unwrap_or(0) >= 3,
+        "{accesses}"
+    );
+    assert!(!kxd.log().contains(&world.office_password));
+}
+
+#[test]
+fn files_go_both_ways_with_quota_cancel_delete_history_and_sent_status() {
+    let world = World::new(|_| {});
+    let kxd = &world.kxd;
+    // Room for one ~4 KiB sealed file to the office, not two.
+    kxd.admin(&[
+        "office",
+        "quota",
+        "--society",
+        SOCIETY,
+        "--number",
+        OFFICE,
+        "--bytes",
+        "6000",
+    ]);
+    let dir = world.dir();
+    let office = world.office_client();
+    let society = world.society_client();
+
+    // Office → society, to a destination.
+    let plain = b"KPFD.CSV content: 1,2,3\n".repeat(100);
+    let sealed = world.sealed_for_society("KPFD.CSV", &plain);
+    let name = "Send-JG-06139999-0001-00001-202604010900000.zip";
+    let unknown = office.upload("経理課", "e-application", name, &sealed);
+    assert_eq!((unknown.status, unknown.code().as_str()), (400, "E8004"));
+    let uploaded = office
+        .upload("給付課", "e-application", name, &sealed)
+        .expect(201)
+        .json();
+    let id = uploaded["id"].as_str().expect("an id").to_owned();
+    assert_eq!(uploaded["name"], name);
+    assert_eq!(
+        uploaded["size"].as_u64(),
+        Some(std::fs::metadata(&sealed).expect("sealed").len())
+    );
+
+    let inbox = society.get("/api/v1/inbox").expect(200).json();
+    assert_eq!(inbox[0]["id"], id.as_str());
+    assert_eq!(inbox[0]["from"]["number"], OFFICE);
+    assert_eq!(inbox[0]["destination"], "給付課");
+    assert_eq!(inbox[0]["received_at"], serde_json::Value::Null);
+    assert_eq!(inbox[0]["expires_at"], serde_json::Value::Null);
+    assert!(office.get("/api/v1/inbox").expect(200).json()[0].is_null());
+    let sent = office.get("/api/v1/sent").expect(200).json();
+    assert_eq!(sent[0]["downloaded_at"], serde_json::Value::Null);
+
+    // The office cannot download its own send; the society can, and opens it.
+    let theirs = office.download(&id, &dir.join("x"));
+    assert_eq!((theirs.status, theirs.code().as_str()), (404, "E8005"));
+    let got = dir.join("downloaded.p7m");
+    society.download(&id, &got).expect(200);
+    assert_eq!(
+        std::fs::read(&got).expect("downloaded"),
+        std::fs::read(&sealed).expect("sealed")
+    );
+    assert_eq!(
+        open(dir, &got, &world.society, &world.ca.identity.cert),
+        plain
+    );
+    let sent = office.get("/api/v1/sent").expect(200).json();
+    assert!(sent[0]["downloaded_at"].is_string());
+
+    // Downloaded: the sender can no longer cancel it.
+    let late = office.call("DELETE", &format!("/api/v1/files/{id}"), None);
+    assert_eq!(
+        (late.status, late.code().as_str(), late.reason().as_str()),
+        (409, "E8005", "already_downloaded")
+    );
+    // The recipient deletes it: gone from the inbox, into the history.
+    society
+        .call("DELETE", &format!("/api/v1/files/{id}"), None)
+        .expect(204);
+    assert!(society.get("/api/v1/inbox").expect(200).json()[0].is_null());
+    let history = society.get("/api/v1/history").expect(200).json();
+    assert_eq!(history[0]["id"], id.as_str());
+    assert!(history[0]["deleted_at"].is_string());
+    let gone = society.download(&id, &dir.join("y"));
+    assert_eq!((gone.status, gone.code().as_str()), (404, "E8005"));
+
+    // A send not yet downloaded can be cancelled; the recipient no longer sees it.
+    let second = office
+        .upload("業務課", "attachments", "Send-2.zip", &sealed)
+        .expect(201)
+        .json();
+    let second = second["id"].as_str().expect("an id");
+    office
+        .call("DELETE", &format!("/api/v1/files/{second}"), None)
+        .expect(204);
+    assert!(society.get("/api/v1/inbox").expect(200).json()[0].is_null());
+    let sent = office.get("/api/v1/sent").expect(200).json();
+    assert_eq!(sent[0]["id"], second, "newest first");
+    assert!(sent[0]["cancelled_at"].is_string(), "{sent}");
+    assert!(sent[1]["cancelled_at"].is_null(), "{sent}");
+
+    // Society → office, to an office number; the office's quota holds one, not two.
+    let letter = world.sealed_for_office("notice.pdf", &[7u8; 4000]);
+    let unknown = society.upload("9999", "attachments", "Send-KS-1.zip", &letter);
+    assert_eq!((unknown.status, unknown.code().as_str()), (400, "E8004"));
+    let first = society
+        .upload(OFFICE, "attachments", "Send-KS-1.zip", &letter)
+        .expect(201)
+        .json();
+    let full = society.upload(OFFICE, "attachments", "Send-KS-2.zip", &letter);
+    assert_eq!(
+        (full.status, full.code().as_str(), full.reason().as_str()),
+        (507, "E8001", "quota")
+    );
+    let inbox = office.get("/api/v1/inbox").expect(200).json();
+    assert_eq!(inbox[0]["id"], first["id"]);
+    assert!(inbox[0]["expires_at"].is_string());
+    let got = dir.join("letter.p7m");
+    office
+        .download(first["id"].as_str().expect("id"), &got)
+        .expect(200);
+    assert_eq!(
+        open(dir, &got, &world.office, &world.ca.identity.cert),
+        vec![7u8; 4000]
+    );
+
+    // Unknown ids and other parties' files look the same: 404 E8005.
+    let missing = office.call("DELETE", "/api/v1/files/0123456789abcdef", None);
+    assert_eq!((missing.status, missing.code().as_str()), (404, "E8005"));
+
+    // Over the sealed size cap: 413 E2006.
+    let huge = dir.join("huge.p7m");
+    std::fs::write(&huge, vec![0u8; 21 * 1024 * 1024 + 1]).expect("huge");
+    let too_big = office.upload("給付課", "attachments", "huge.zip", &huge);
+    assert_eq!((too_big.status, too_big.code().as_str()), (413, "E2006"));
+
+    // Nothing is left in the temporary upload directory.
+    let tmp = kxd.data().join("blobs/exchange/tmp");
+    assert_eq!(std::fs::read_dir(tmp).map(|d| d.count()).unwrap_or(0), 0);
+}
+
+#[test]
+fn files_to_offices_expire_after_70_days_and_every_row_is_purged_after_2_years() {
+    let world = World::new(|toml| {
+        // The job must not run on its own during the test; `kxd admin retention run` does.
+        *toml = toml.replace("retention_interval = 3600", "retention_interval = 86400");
+    });
+    let kxd = &world.kxd;
+    let dir = world.dir();
+    let society = world.society_client();
+    let letter = world.sealed_for_office("letter.pdf", b"society to office");
+    let sent = society
+        .upload(OFFICE, "attachments", "Send-KS-1.zip", &letter)
+        .expect(201)
+        .json();
+    let id = sent["id"].as_str().expect("id").to_owned();
+    let to_society = world.sealed_for_society("KPFD.CSV", b"office to society");
+    let office = world.office_client();
+    let up = office
+        .upload("総務課", "e-application", "Send-JG-1.zip", &to_society)
+        .expect(201)
+        .json();
+    let up = up["id"].as_str().expect("id").to_owned();
+    let blobs = || {
+        kxd.sql("SELECT COUNT(*) FROM ex_files WHERE blob IS NOT NULL")
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(blobs(), "2");
+
+    // Day 69: still there. Day 70: gone from the inbox, 410 E8005 expired.
+    kxd.set_clock("2026-06-09T00:00:00Z");
+    let office = world.office_client();
+    assert_eq!(
+        office.get("/api/v1/inbox").expect(200).json()[0]["id"],
+        id.as_str()
+    );
+    kxd.set_clock("2026-06-10T00:00:00Z");
+    let office = world.office_client();
+    assert!(office.get("/api/v1/inbox").expect(200).json()[0].is_null());
+    let expired = office.download(&id, &dir.join("late"));
+    assert_eq!(
+        (
+            expired.status,
+            expired.code().as_str(),
+            expired.reason().as_str()
+        ),
+        (410, "E8005", "expired")
+    );
+    let report = kxd.admin(&["retention", "run"]);
+    assert!(report.contains("1 expired"), "{report}");
+    assert_eq!(blobs(), "1", "the office's file bytes are deleted");
+    // The society's file does not expire, and the sent status stays.
+    let society = world.society_client();
+    assert_eq!(
+        society.get("/api/v1/inbox").expect(200).json()[0]["id"],
+        up.as_str()
+    );
+    assert_eq!(
+        society.get("/api/v1/sent").expect(200).json()[0]["id"],
+        id.as_str()
+    );
+
+    // Two years after sending, every row and blob is purged.
+    kxd.set_clock("2028-04-01T00:00:01Z");
+    let report = kxd.admin(&["retention", "run"]);
+    assert!(report.contains("2 purged"), "{report}");
+    assert_eq!(kxd.sql("SELECT COUNT(*) FROM ex_files").trim(), "0");
+    let exchange_blobs = walk(&kxd.data().join("blobs/exchange"));
+    assert!(exchange_blobs.is_empty(), "{exchange_blobs:?}");
+}
+
+#[test]
+fn notifications_are_written_to_the_mail_outbox() {
+    let world = World::new(|_| {});
+    let kxd = &world.kxd;
+    let office = world.office_client();
+    let society = world.society_client();
+    for (client, name, mail) in [
+        (&office, "事業所太郎", "taro@office.example"),
+        (&society, "健保花子", "hanako@kenpo.example"),
+    ] {
+        let user = client
+            .call(
+                "PUT",
+                "/api/v1/profile",
+                Some(&json!({"name": name, "code": "U1", "mail": mail})),
+            )
+            .expect(200)
+            .json();
+        assert_eq!(user["mail"], mail);
+    }
+    let half_width = office.call(
+        "PUT",
+        "/api/v1/profile",
+        Some(&json!({"name": "taro", "code": "", "mail": "taro@office.example"})),
+    );
+    assert_eq!(
+        (half_width.status, half_width.code().as_str()),
+        (400, "E1006")
+    );
+
+    let sealed = world.sealed_for_society("KPFD.CSV", b"secret claims 12345");
+    let name = "Send-JG-06139999-0001-00001-202604010900000.zip";
+    let up = office
+        .upload("給付課", "e-application", name, &sealed)
+        .expect(201)
+        .json();
+    let arrived = wait_for_mail(kxd.data(), "hanako@kenpo.example");
+    assert!(arrived.contains(name), "{arrived}");
+    assert!(!arrived.contains("secret claims"), "{arrived}");
+    society
+        .download(up["id"].as_str().expect("id"), &world.dir().join("d"))
+        .expect(200);
+    let received = wait_for_mail(kxd.data(), "taro@office.example");
+    assert!(received.contains(name), "{received}");
+    // The second download notifies nobody.
+    society
+        .download(up["id"].as_str().expect("id"), &world.dir().join("d"))
+        .expect(200);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(mails(kxd.data()).len(), 2);
+}
+
+#[test]
+fn not_even_the_operator_can_read_what_was_sent() {
+    let world = World::new(|_| {});
+    let kxd = &world.kxd;
+    let office = world.office_client();
+    let society = world.society_client();
+    let secrets: Vec<Vec<u8>> = (0..3)
+        .map(|i| format!("被保険者 山田太郎 {i} 記号番号 9876-{i:04} 資格取得届").into_bytes())
+        .collect();
+    for (i, secret) in secrets.iter().enumerate() {
+        let zip = world.dir().join(format!("secret{i}.zip"));
+        make_zip(&world.dir().join(format!("plain{i}.txt")), secret, &zip);
+        let sealed = world.sealed_for_society(&format!("s{i}"), &std::fs::read(&zip).expect("zip"));
+        office
+            .upload("給付課", "attachments", &format!("Send-{i}.zip"), &sealed)
+            .expect(201);
+        let letter = world.sealed_for_office(&format!("l{i}"), secret);
+        society
+            .upload(OFFICE, "attachments", &format!("Send-KS-{i}.zip"), &letter)
+            .expect(201);
+    }
+    let mut needles: Vec<Vec<u8>> = secrets.clone();
+    for i in 0..3 {
+        needles.push(std::fs::read(world.dir().join(format!("secret{i}.zip"))).expect("zip"));
+    }
+    let files = walk(kxd.data());
+    assert!(files.iter().any(|f| f.ends_with("kx.sqlite3")));
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        for needle in &needles {
+            assert!(
+                !contains(&bytes, needle),
+                "{} holds a plaintext",
+                file.display()
+            );
+        }
+        // Not even the distinctive name inside the ZIP.
+        assert!(
+            !contains(&bytes, "山田太郎".as_bytes()),
+            "{}",
+            file.display()
+        );
+    }
+}
+
+/// An SMTP relay on loopback: Debian's Python with `aiosmtpd` (python3-aiosmtpd), writing each
+/// message it accepts to `DIR/n.eml`. No STARTTLS offered.
+struct Relay {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Relay {
+    fn start() -> Relay {
+        use std::io::BufRead as _;
+        let dir = tempfile::tempdir().expect("a relay directory");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let script = "import os, sys, time\n\
+             from aiosmtpd.controller import Controller\n\
+             class Handler:\n\
+             \x20   async def handle_DATA(self, server, session, envelope):\n\
+             \x20       n = len(os.listdir(sys.argv[2]))\n\
+             \x20       open(os.path.join(sys.argv[2], '%d.eml' % n), 'wb').write(envelope.original_content)\n\
+             \x20       return '250 OK'\n\
+             c = Controller(Handler(), hostname='127.0.0.1', port=int(sys.argv[1]))\n\
+             c.start()\n\
+             print('ready', flush=True)\n\
+             while True: time.sleep(1)\n";
+        let mut child = std::process::Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 with aiosmtpd runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the relay starts");
+        assert_eq!(line.trim(), "ready");
+        Relay { child, port, dir }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn notifications_go_through_an_smtp_relay_that_must_offer_starttls_unless_plaintext_is_allowed() {
+    let relay = Relay::start();
+    let mut world = World::new(|_| {});
+    world.kxd.restart_with(|toml| {
+        *toml = toml.replace(
+            "[notify]\n",
+            &format!(
+                "[notify]\nrelay = \"smtp://127.0.0.1:{}\"\nfrom = \"kx@kx.test\"\n",
+                relay.port
+            ),
+        );
+    });
+    let society = world.society_client();
+    society
+        .call(
+            "PUT",
+            "/api/v1/profile",
+            Some(&json!({"name": "健保花子", "code": "", "mail": "hanako@kenpo.example"})),
+        )
+        .expect(200);
+    let office = world.office_client();
+    let sealed = world.sealed_for_society("KPFD.CSV", b"claims");
+    office
+        .upload("給付課", "e-application", "Send-1.zip", &sealed)
+        .expect(201);
+
+    // The relay offers no STARTTLS: nothing is sent in clear, the mail waits in the outbox.
+    let started = Instant::now();
+    loop {
+        let error = world
+            .kxd
+            .sql("SELECT last_error FROM mail_outbox WHERE sent_at IS NULL");
+        if !error.trim().is_empty() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no attempt");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(mails_in(relay.dir.path()).is_empty());
+
+    // Allowed in clear on loopback: the waiting mail goes out once its retry is due.
+    world.kxd.restart_with(|toml| {
+        *toml = toml.replace(
+            "allow_plaintext_relay = false",
+            "allow_plaintext_relay = true",
+        );
+    });
+    world.kxd.set_clock("2026-04-01T01:00:00Z");
+    let mail = wait_for_mail_in(relay.dir.path(), "hanako@kenpo.example");
+    assert!(mail.contains("Send-1.zip"), "{mail}");
+    assert_eq!(
+        world
+            .kxd
+            .sql("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL")
+            .trim(),
+        "0"
+    );
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A ZIP holding `content` as one file, made with Python's zipfile (stored, so the plaintext
+/// appears in the ZIP as it is).
+fn make_zip(plain: &Path, content: &[u8], zip: &Path) {
+    std::fs::write(plain, content).expect("plain");
+    run(std::process::Command::new("python3").args([
+        "-c",
+        "import zipfile,sys; zipfile.ZipFile(sys.argv[2],'w').write(sys.argv[1],'doc.txt')",
+        plain.to_str().expect("utf-8"),
+        zip.to_str().expect("utf-8"),
+    ]));
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The mails in `DIR/mail-outbox`, decoded.
+fn mails(data: &Path) -> Vec<String> {
+    mails_in(&data.join("mail-outbox"))
+}
+
+/// The `.eml` files in `dir`, decoded by Python's `email` package: `To:`, `Subject:` and the
+/// text body.
+fn mails_in(dir: &Path) -> Vec<String> {
+    let script = "import email, email.policy, sys\n\
+         m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\n\
+         print('To: ' + m['To']); print('Subject: ' + m['Subject']); print(m.get_content())\n";
+    walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .map(|p| {
+            run(std::process::Command::new("python3")
+                .arg("-c")
+                .arg(script)
+                .arg(p))
+        })
+        .collect()
+}
+
+/// Waits for a mail to `to` in `DIR/mail-outbox` and returns it.
+fn wait_for_mail(data: &Path, to: &str) -> String {
+    wait_for_mail_in(&data.join("mail-outbox"), to)
+}
+
+/// Waits for a mail to `to` in `dir` and returns it.
+fn wait_for_mail_in(dir: &Path, to: &str) -> String {
+    let started = Instant::now();
+    loop {
+        if let Some(mail) = mails_in(dir)
+            .into_iter()
+            .find(|m| m.contains(&format!("To: {to}")))
+        {
+            return mail;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no mail to {to}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn renewals_go_through_the_queue_and_retire_the_old_certificate() {
+    let world = World::new(|_| {});
+    let kxd = &world.kxd;
+    let dir = world.dir();
+    let office = world.office_client();
+    let society = world.society_client();
+
+    let mine = office.get("/api/v1/certificates").expect(200).json();
+    assert!(
+        mine["society_ca_pem"]
+            .as_str()
+            .is_some_and(|p| p.contains("BEGIN CERTIFICATE"))
+    );
+    assert_eq!(mine["society"].as_array().map(Vec::len), Some(1));
+    assert_eq!(mine["own"]["current"], true);
+    let offices = society.get("/api/v1/offices").expect(200).json();
+    assert_eq!(offices[0]["number"], OFFICE);
+    assert_eq!(offices[0]["certificates"].as_array().map(Vec::len), Some(1));
+    // Each side's routes refuse the other side.
+    let wrong_side = office.get("/api/v1/offices");
+    assert_eq!(
+        (
+            wrong_side.status,
+            wrong_side.code().as_str(),
+            wrong_side.reason().as_str()
+        ),
+        (403, "E0003", "societies_only")
+    );
+
+    // The office asks for a renewal with a new key; the society answers with a certificate
+    // for another key first (refused), then the right one.
+    let (new_key, csr) = key_and_csr(dir, "renewed");
+    let ticket = office
+        .call(
+            "POST",
+            "/api/v1/certificate-requests",
+            Some(&json!({"csr_pem": std::fs::read_to_string(dir.join(&csr)).expect("csr")})),
+        )
+        .expect(202)
+        .json();
+    let request = ticket["request"].as_str().expect("request").to_owned();
+    let pending = society
+        .get("/api/v1/society/certificate-requests")
+        .expect(200)
+        .json();
+    assert_eq!(pending[0]["kind"], "renew");
+    assert_eq!(pending[0]["office_number"], OFFICE);
+    assert_eq!(pending[0]["user_id"], OFFICE_USER);
+    let (_, other_csr) = key_and_csr(dir, "other");
+    let other = world.ca.sign(dir, &other_csr, "other", 1000);
+    let decide = format!("/api/v1/society/certificate-requests/{request}");
+    let mismatch = society.call(
+        "POST",
+        &decide,
+        Some(&json!({"certificate_pem": std::fs::read_to_string(&other).expect("pem")})),
+    );
+    assert_eq!(
+        (mismatch.status, mismatch.reason().as_str()),
+        (400, "key_mismatch")
+    );
+    let foreign_ca = Ca::new(dir, "foreign-ca");
+    let foreign = foreign_ca.sign(dir, &csr, "foreign-renewed", 1000);
+    let foreign = society.call(
+        "POST",
+        &decide,
+        Some(&json!({"certificate_pem": std::fs::read_to_string(&foreign).expect("pem")})),
+    );
+    assert_eq!(
+        (foreign.status, foreign.reason().as_str()),
+        (400, "not_valid_for_society_ca")
+    );
+    let renewed = world.ca.sign(dir, &csr, "renewed", 1000);
+    society
+        .call(
+            "POST",
+            &decide,
+            Some(&json!({"certificate_pem": std::fs::read_to_string(&renewed).expect("pem")})),
+        )
+        .expect(204);
+    let again = society.call("POST", &decide, Some(&json!({"refused": "twice"})));
+    assert_eq!(
+        (again.status, again.reason().as_str()),
+        (404, "no_such_request")
+    );
+    let status = kxd
+        .bootstrap()
+        .get(&format!("/api/v1/enrolments/{request}"))
+        .expect(200)
+        .json();
+    assert_eq!(status["state"], "issued");
+
+    // The old certificate no longer logs in; the new one does.
+    let old = kxd.api_client(Some(&world.office)).call(
+        "POST",
+        "/api/v1/session",
+        Some(&json!({"id": OFFICE_USER, "password": world.office_password})),
+    );
+    assert_eq!(
+        (old.status, old.code().as_str(), old.reason().as_str()),
+        (403, "E0003", "certificate_not_registered")
+    );
+    let fresh = Identity {
+        cert: renewed,
+        key: new_key,
+    };
+    kxd.api_client(Some(&fresh))
+        .login(OFFICE_USER, &world.office_password)
+        .get("/api/v1/inbox")
+        .expect(200);
+
+    // A refused request says why.
+    let (_, refused_csr) = key_and_csr(dir, "refused");
+    let fresh_office = kxd
+        .api_client(Some(&fresh))
+        .login(OFFICE_USER, &world.office_password);
+    let ticket = fresh_office
+        .call(
+            "POST",
+            "/api/v1/certificate-requests",
+            Some(
+                &json!({"csr_pem": std::fs::read_to_string(dir.join(&refused_csr)).expect("csr")}),
+            ),
+        )
+        .expect(202)
+        .json();
+    let refused = ticket["request"].as_str().expect("request");
+    society
+        .call(
+            "POST",
+            &format!("/api/v1/society/certificate-requests/{refused}"),
+            Some(&json!({"refused": "not requested by the office"})),
+        )
+        .expect(204);
+    let status = kxd
+        .bootstrap()
+        .get(&format!("/api/v1/enrolments/{refused}"))
+        .expect(200)
+        .json();
+    assert_eq!(status["state"], "refused");
+    assert_eq!(status["refused"], "not requested by the office");
+
+    // The society publishes a renewed certificate of its own: listed, the old one not
+    // current, and only the new one logs in.
+    let (society_key, society_csr) = key_and_csr(dir, "society2");
+    let society2 = world.ca.sign(dir, &society_csr, "society2", 1000);
+    society
+        .call(
+            "POST",
+            "/api/v1/certificates",
+            Some(&json!({"certificate_pem": std::fs::read_to_string(&society2).expect("pem")})),
+        )
+        .expect(204);
+    let listed = fresh_office.get("/api/v1/certificates").expect(200).json();
+    let current: Vec<bool> = listed["society"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| c["current"].as_bool().expect("a flag"))
+        .collect();
+    assert_eq!(current, [true, false]);
+    let society2 = Identity {
+        cert: society2,
+        key: society_key,
+    };
+    kxd.api_client(Some(&society2))
+        .login(SOCIETY_USER, &world.society_password)
+        .get("/api/v1/inbox")
+        .expect(200);
+}
+
+#[test]
+fn passwords_change_by_the_policy_and_the_app_version_is_published() {
+    let world = World::new(|_| {});
+    let kxd = &world.kxd;
+    let office = world.office_client();
+    let change = |current: &str, new: &str, confirm: &str| {
+        office.call(
+            "POST",
+            "/api/v1/password",
+            Some(&json!({"current": current, "new": new, "confirm": confirm})),
+        )
+    };
+    let current = world.office_password.as_str();
+    for (new, confirm, code) in [
+        ("Fresh-Passw0rd", "Fresh-Passw0rd!", "E1003"),
+        (current, current, "E1004"),
+        ("Fresh Passw0rd", "Fresh Passw0rd", "E1010"),
+        ("Sh0rt", "Sh0rt", "E1012"),
+        ("freshpassword", "freshpassword", "E1011"),
+    ] {
+        let refused = change(current, new, confirm);
+        assert_eq!(
+            (refused.status, refused.code().as_str()),
+            (400, code),
+            "{new}"
+        );
+    }
+    let wrong = change("Not-The-Current1", NEW_PASSWORD, NEW_PASSWORD);
+    assert_eq!(
+        (
+            wrong.status,
+            wrong.code().as_str(),
+            wrong.json()["message"].as_str()
+        ),
+        (400, "E1002", Some("現在のパスワードが一致しません。"))
+    );
+    change(current, NEW_PASSWORD, NEW_PASSWORD).expect(204);
+    let old = kxd.api_client(Some(&world.office)).call(
+        "POST",
+        "/api/v1/session",
+        Some(&json!({"id": OFFICE_USER, "password": current})),
+    );
+    assert_eq!((old.status, old.code().as_str()), (401, "E0002"));
+    let session = kxd
+        .api_client(Some(&world.office))
+        .call(
+            "POST",
+            "/api/v1/session",
+            Some(&json!({"id": OFFICE_USER, "password": NEW_PASSWORD})),
+        )
+        .expect(200)
+        .json();
+    assert_eq!(session["must_change_password"], false);
+    assert_eq!(session["party"]["number"], OFFICE);
+    assert_eq!(session["society"]["name"], SOCIETY_NAME);
+
+    kxd.admin(&[
+        "app-version",
+        "set",
+        "--version",
+        "9.9.9",
+        "--notes",
+        "新しい版",
+        "--url",
+        "https://kx.example/download",
+    ]);
+    let published = kxd
+        .bootstrap()
+        .get("/api/v1/app-version")
+        .expect(200)
+        .json();
+    assert_eq!(published["version"], "9.9.9");
+    let on_api = office.get("/api/v1/app-version").expect(200).json();
+    assert_eq!(on_api, published);
+
+    // Malformed requests get problems too, and unknown routes a JSON 404.
+    let bad = office.call("PUT", "/api/v1/profile", Some(&json!({"name": 1})));
+    assert_eq!((bad.status, bad.code().as_str()), (400, "E9998"));
+    let nowhere = office.get("/api/v1/nowhere");
+    assert_eq!(
+        (nowhere.status, nowhere.reason().as_str()),
+        (404, "no_such_route")
+    );
+}
+
+#[test]
+fn enrolment_codes_expire_and_a_fresh_one_replaces_them() {
+    let kxd = Kxd::start(|_| {});
+    let pki = tempfile::tempdir().expect("a directory");
+    let (_, csr) = key_and_csr(pki.path(), "office");
+    let csr_pem = std::fs::read_to_string(pki.path().join(csr)).expect("csr");
+    let enrol = |code: &str| {
+        kxd.bootstrap().call(
+            "POST",
+            "/api/v1/enrolments",
+            Some(&json!({"id": OFFICE_USER, "code": code, "csr_pem": csr_pem})),
+        )
+    };
+    let first = kxd.code(OFFICE_USER);
+    kxd.set_clock("2026-04-15T00:00:01Z");
+    let late = enrol(&first);
+    assert_eq!(
+        (late.status, late.code().as_str(), late.reason().as_str()),
+        (401, "E0002", "enrolment_code")
+    );
+    let out = kxd.admin(&["user", "enrolment-code", "--id", OFFICE_USER]);
+    assert!(
+        out.contains("kx setup --server https://127.0.0.1:"),
+        "{out}"
+    );
+    let fresh = out
+        .split_whitespace()
+        .skip_while(|w| *w != "code")
+        .nth(1)
+        .expect("a code")
+        .to_owned();
+    assert_ne!(fresh, first);
+    let bad_csr = kxd.bootstrap().call(
+        "POST",
+        "/api/v1/enrolments",
+        Some(&json!({"id": OFFICE_USER, "code": fresh, "csr_pem": "not a request"})),
+    );
+    assert_eq!(
+        (bad_csr.status, bad_csr.reason().as_str()),
+        (400, "bad_csr")
+    );
+    enrol(&fresh.to_lowercase()).expect(202);
+    assert_eq!(enrol(&fresh).status, 401, "used up");
+    // A society user's code is a setup code and cannot enrol an office app.
+    let society_code = kxd.code(SOCIETY_USER);
+    let wrong_kind = kxd.bootstrap().call(
+        "POST",
+        "/api/v1/enrolments",
+        Some(&json!({"id": SOCIETY_USER, "code": society_code, "csr_pem": csr_pem})),
+    );
+    assert_eq!(wrong_kind.status, 401);
+
+    // A reset password is temporary again.
+    let out = kxd.admin(&["user", "reset-password", "--id", OFFICE_USER]);
+    assert!(out.contains("temporary password"), "{out}");
+    let listed = kxd.admin(&["user", "list", "--society", SOCIETY]);
+    assert!(
+        listed.contains("office1  office 0001  temporary-password"),
+        "{listed}"
+    );
+}

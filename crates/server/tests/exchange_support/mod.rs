@@ -1,0 +1,787 @@
+//! The exchange's end-to-end fixture: the real `kxd` (`init --api`, `admin`, `serve`) in a
+//! temporary directory with a clock file, certificates and sealed files made with the
+//! `openssl` CLI, and `curl` as the client (client certificates via `--cert/--key`).
+
+#![allow(dead_code, unreachable_pub)] // each test uses a different part
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const DOMAIN: &str = "kx.test";
+pub const SOCIETY: &str = "06139999";
+pub const SOCIETY_NAME: &str = "架空健康保険組合";
+pub const SOCIETY_USER: &str = "kenpo1";
+pub const OFFICE: &str = "0001";
+pub const OFFICE_NAME: &str = "架空商事株式会社";
+pub const OFFICE_USER: &str = "office1";
+pub const DESTINATIONS: [&str; 5] = ["業務課", "給付課", "保健課", "総務課", "京都事務所"];
+/// The instant the clock file starts at.
+pub const T0: &str = "2026-04-01T00:00:00Z";
+
+/// Runs a command, panicking with its output unless it succeeds.
+pub fn run(command: &mut Command) -> String {
+    let output = command.output().expect("the command runs");
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `openssl ARGS` in `dir`.
+pub fn openssl(dir: &Path, args: &[&str]) -> String {
+    run(Command::new("openssl").current_dir(dir).args(args))
+}
+
+/// A served installation: society, destinations, one office, their users.
+pub struct Kxd {
+    pub dir: tempfile::TempDir,
+    server: Option<Child>,
+    pub https: u16,
+    pub api: u16,
+    /// One-time codes printed by `kxd admin`, by login ID.
+    pub codes: Vec<(String, String)>,
+    /// Temporary passwords printed by `kxd admin`, by login ID.
+    pub passwords: Vec<(String, String)>,
+}
+
+fn kxd(data: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kxd"));
+    command
+        .env("KXD_CLOCK_FILE", data.join("clock"))
+        .env("RUST_LOG", "info");
+    command
+}
+
+impl Kxd {
+    /// `kxd init` (test-loopback, api on 127.0.0.1), settings changed by `tune` (the
+    /// `kxd.toml` text), the society, its destinations, one office and a user each.
+    pub fn start(tune: impl FnOnce(&mut String)) -> Kxd {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let data = dir.path().to_owned();
+        std::fs::write(data.join("clock"), T0).expect("clock file");
+        run(kxd(&data).args([
+            "init",
+            "--data",
+            data.to_str().expect("utf-8 path"),
+            "--domain",
+            DOMAIN,
+            "--smtp",
+            "127.0.0.1:0",
+            "--pop3",
+            "127.0.0.1:0",
+            "--https",
+            "127.0.0.1:0",
+            "--api",
+            "127.0.0.1:0",
+            "--environment",
+            "test-loopback",
+        ]));
+        let settings = data.join("kxd.toml");
+        let mut text = std::fs::read_to_string(&settings).expect("kxd.toml");
+        text = text.replace(
+            "login_attempts_per_minute = 30",
+            "login_attempts_per_minute = 1000",
+        );
+        tune(&mut text);
+        std::fs::write(&settings, text).expect("kxd.toml written");
+        let mut kxd = Kxd {
+            dir,
+            server: None,
+            https: 0,
+            api: 0,
+            codes: Vec::new(),
+            passwords: Vec::new(),
+        };
+        let out = kxd.admin(&[
+            "society",
+            "add",
+            "--number",
+            SOCIETY,
+            "--name",
+            SOCIETY_NAME,
+            "--user",
+            SOCIETY_USER,
+        ]);
+        kxd.remember(SOCIETY_USER, &out);
+        for nickname in DESTINATIONS {
+            kxd.admin(&[
+                "destination",
+                "add",
+                "--society",
+                SOCIETY,
+                "--nickname",
+                nickname,
+            ]);
+        }
+        kxd.admin(&[
+            "office",
+            "add",
+            "--society",
+            SOCIETY,
+            "--number",
+            OFFICE,
+            "--name",
+            OFFICE_NAME,
+        ]);
+        let out = kxd.admin(&[
+            "user",
+            "add",
+            "--id",
+            OFFICE_USER,
+            "--society",
+            SOCIETY,
+            "--office",
+            OFFICE,
+        ]);
+        kxd.remember(OFFICE_USER, &out);
+        kxd.serve();
+        kxd
+    }
+
+    /// Records the temporary password and code `kxd admin` printed for `id`.
+    pub fn remember(&mut self, id: &str, out: &str) {
+        for line in out.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let Some(i) = words.iter().position(|w| *w == "password") {
+                self.passwords.push((id.into(), words[i + 1].into()));
+            }
+            if words.len() >= 3 && words[1] == "code" {
+                self.codes.push((id.into(), words[2].into()));
+            }
+        }
+    }
+
+    pub fn code(&self, id: &str) -> String {
+        self.codes
+            .iter()
+            .rev()
+            .find(|(who, _)| who == id)
+            .map(|(_, code)| code.clone())
+            .expect("a code was printed")
+    }
+
+    pub fn password(&self, id: &str) -> String {
+        self.passwords
+            .iter()
+            .rev()
+            .find(|(who, _)| who == id)
+            .map(|(_, p)| p.clone())
+            .expect("a password was printed")
+    }
+
+    /// Starts `kxd serve` and waits for its endpoints.
+    pub fn serve(&mut self) {
+        let _ = std::fs::remove_file(self.data().join("endpoints.json"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.data().join("kxd.log"))
+            .expect("a log file");
+        let server = kxd(self.data())
+            .args(["serve", "--data", self.data().to_str().expect("utf-8")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("kxd serve runs");
+        self.server = Some(server);
+        let started = Instant::now();
+        let endpoints: Value = loop {
+            if let Ok(text) = std::fs::read(self.data().join("endpoints.json")) {
+                break serde_json::from_slice(&text).expect("endpoints.json is JSON");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "kxd serve did not start:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let port = |name: &str| -> u16 {
+            endpoints[name]
+                .as_str()
+                .and_then(|a| a.rsplit_once(':'))
+                .and_then(|(_, p)| p.parse().ok())
+                .expect("a bound listener")
+        };
+        self.https = port("https");
+        self.api = port("api");
+    }
+
+    pub fn data(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Stops `kxd serve` (SIGKILL: nothing acknowledged may depend on a clean shutdown).
+    pub fn stop(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+    }
+
+    /// Rewrites `kxd.toml` with `tune` and restarts `kxd serve`.
+    pub fn restart_with(&mut self, tune: impl FnOnce(&mut String)) {
+        self.stop();
+        let settings = self.data().join("kxd.toml");
+        let mut text = std::fs::read_to_string(&settings).expect("kxd.toml");
+        tune(&mut text);
+        std::fs::write(&settings, text).expect("kxd.toml written");
+        self.serve();
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data().join("kxd.log")).unwrap_or_default()
+    }
+
+    /// `kxd admin --data DIR ARGS`; its standard output.
+    pub fn admin(&self, args: &[&str]) -> String {
+        run(kxd(self.data())
+            .args(["admin", "--data", self.data().to_str().expect("utf-8")])
+            .args(args))
+    }
+
+    /// Moves the server's clock to `at` (RFC 3339).
+    pub fn set_clock(&self, at: &str) {
+        let temp = self.data().join("clock.tmp");
+        std::fs::write(&temp, at).expect("clock written");
+        std::fs::rename(temp, self.data().join("clock")).expect("clock replaced");
+    }
+
+    /// The installation's server CA (what clients trust).
+    pub fn server_ca(&self) -> PathBuf {
+        self.data().join("tls/ca.pem")
+    }
+
+    /// A client of the bootstrap listener (no client certificate).
+    pub fn bootstrap(&self) -> Client<'_> {
+        Client {
+            kxd: self,
+            port: self.https,
+            identity: None,
+            interface: None,
+            token: None,
+        }
+    }
+
+    /// A client of the api listener presenting `identity` (certificate, key), or none.
+    pub fn api_client(&self, identity: Option<&Identity>) -> Client<'_> {
+        Client {
+            kxd: self,
+            port: self.api,
+            identity: identity.cloned(),
+            interface: None,
+            token: None,
+        }
+    }
+
+    /// The SQL answer of `query` on the database, one row per line, columns joined by `|`.
+    pub fn sql(&self, query: &str) -> String {
+        let script = "import sqlite3, sys\n\
+             db = sqlite3.connect(sys.argv[1])\n\
+             for row in db.execute(sys.argv[2]):\n    print('|'.join('' if v is None else str(v) for v in row))\n";
+        run(Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(self.data().join("kx.sqlite3"))
+            .arg(query))
+    }
+}
+
+impl Drop for Kxd {
+    fn drop(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+    }
+}
+
+/// A certificate and its key, as files.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// A CA made with openssl.
+pub struct Ca {
+    pub identity: Identity,
+}
+
+impl Ca {
+    /// A self-signed CA `name` in `dir`.
+    pub fn new(dir: &Path, name: &str) -> Ca {
+        let (key, cert) = new_key(
+            dir,
+            name,
+            &[
+                "-x509",
+                "-days",
+                "3650",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+            "pem",
+        );
+        Ca {
+            identity: Identity {
+                cert: dir.join(cert),
+                key,
+            },
+        }
+    }
+
+    /// Signs `csr` (a file in `dir`) as a party certificate: client authentication and
+    /// S/MIME, `days` long; the PEM file name.
+    pub fn sign(&self, dir: &Path, csr: &str, name: &str, days: u32) -> PathBuf {
+        let ext = dir.join(format!("{name}.ext"));
+        std::fs::write(
+            &ext,
+            "basicConstraints=critical,CA:FALSE\n\
+             keyUsage=critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage=clientAuth,emailProtection\n",
+        )
+        .expect("extensions file");
+        let cert = format!("{name}.pem");
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                csr,
+                "-CA",
+                self.identity.cert.to_str().expect("utf-8"),
+                "-CAkey",
+                self.identity.key.to_str().expect("utf-8"),
+                "-CAcreateserial",
+                "-days",
+                &days.to_string(),
+                "-extfile",
+                ext.to_str().expect("utf-8"),
+                "-out",
+                &cert,
+            ],
+        );
+        dir.join(cert)
+    }
+}
+
+/// A fresh RSA key and PKCS#10 request `name.key`, `name.csr` in `dir`.
+pub fn key_and_csr(dir: &Path, name: &str) -> (PathBuf, String) {
+    new_key(dir, name, &["-new"], "csr")
+}
+
+/// `openssl req` making a fresh RSA key `name.key` and `name.SUFFIX` (a CSR, or with
+/// `-x509` a self-signed certificate), subject `CN=name`.
+fn new_key(dir: &Path, name: &str, extra: &[&str], suffix: &str) -> (PathBuf, String) {
+    let key = format!("{name}.key");
+    let out = format!("{name}.{suffix}");
+    let subject = format!("/CN={name}");
+    let mut args = vec![
+        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &out,
+    ];
+    args.extend(["-subj", &subject]);
+    args.extend(extra);
+    openssl(dir, &args);
+    (dir.join(key), out)
+}
+
+/// A party certificate issued by `ca` in one go.
+pub fn party_identity(dir: &Path, ca: &Ca, name: &str) -> Identity {
+    let (key, csr) = key_and_csr(dir, name);
+    Identity {
+        cert: ca.sign(dir, &csr, name, 1000),
+        key,
+    }
+}
+
+/// An answer: HTTP status (0 when there was none), body, curl's exit code.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub exit: i32,
+    pub stderr: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {} / {}",
+                String::from_utf8_lossy(&self.body),
+                self.stderr
+            )
+        })
+    }
+
+    /// The E-code of a problem body.
+    pub fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub fn reason(&self) -> String {
+        self.json()["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    pub fn expect(self, status: u16) -> Reply {
+        assert_eq!(
+            self.status,
+            status,
+            "body: {} stderr: {}",
+            String::from_utf8_lossy(&self.body),
+            self.stderr
+        );
+        self
+    }
+}
+
+/// `curl` against one listener.
+#[derive(Clone)]
+pub struct Client<'a> {
+    kxd: &'a Kxd,
+    port: u16,
+    identity: Option<Identity>,
+    interface: Option<String>,
+    pub token: Option<String>,
+}
+
+impl Client<'_> {
+    /// Connects from this source address instead (e.g. 127.0.0.2).
+    pub fn via_address(mut self, address: &str) -> Self {
+        self.interface = Some(address.into());
+        self
+    }
+
+    /// Uses this bearer token.
+    pub fn with_token(mut self, token: &str) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    fn command(&self, method: &str, path: &str) -> Command {
+        let mut command = Command::new("curl");
+        command
+            .args(["-sS", "--max-time", "60", "-X", method])
+            .arg("--cacert")
+            .arg(self.kxd.server_ca())
+            .args(["-w", "%{http_code}"]);
+        if let Some(identity) = &self.identity {
+            command
+                .arg("--cert")
+                .arg(&identity.cert)
+                .arg("--key")
+                .arg(&identity.key);
+        }
+        if let Some(interface) = &self.interface {
+            command.args(["--interface", interface]);
+        }
+        if let Some(token) = &self.token {
+            command.args(["-H", &format!("Authorization: Bearer {token}")]);
+        }
+        command.arg(format!("https://127.0.0.1:{}{path}", self.port));
+        command
+    }
+
+    fn finish(output: Output, body_file: Option<&Path>) -> Reply {
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        let (body, status) = match body_file {
+            Some(file) => (
+                std::fs::read(file).unwrap_or_default(),
+                text.trim().to_owned(),
+            ),
+            None => {
+                let split = text.len().saturating_sub(3);
+                (text.as_bytes()[..split].to_vec(), text[split..].to_owned())
+            }
+        };
+        Reply {
+            status: status.parse().unwrap_or(0),
+            body,
+            exit: output.status.code().unwrap_or(-1),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// A request with an optional JSON body.
+    pub fn call(&self, method: &str, path: &str, json: Option<&Value>) -> Reply {
+        let mut command = self.command(method, path);
+        if let Some(json) = json {
+            command
+                .args(["-H", "Content-Type: application/json", "--data-binary"])
+                .arg(json.to_string());
+        }
+        Self::finish(command.output().expect("curl runs"), None)
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        self.call("GET", path, None)
+    }
+
+    /// Uploads `file` as a sealed file.
+    pub fn upload(&self, to: &str, function: &str, name: &str, file: &Path) -> Reply {
+        let query = format!(
+            "/api/v1/files?to={}&function={function}&name={}",
+            encode(to),
+            encode(name)
+        );
+        let mut command = self.command("POST", &query);
+        command
+            .args([
+                "-H",
+                "Content-Type: application/pkcs7-mime",
+                "--data-binary",
+            ])
+            .arg(format!("@{}", file.display()));
+        Self::finish(command.output().expect("curl runs"), None)
+    }
+
+    /// Downloads a file into `out`.
+    pub fn download(&self, id: &str, out: &Path) -> Reply {
+        let mut command = self.command("GET", &format!("/api/v1/files/{id}"));
+        command.arg("-o").arg(out);
+        Self::finish(command.output().expect("curl runs"), Some(out))
+    }
+
+    /// Logs in as `id` with `password`; the client then carries the token.
+    pub fn login(mut self, id: &str, password: &str) -> Self {
+        let reply = self
+            .call(
+                "POST",
+                "/api/v1/session",
+                Some(&serde_json::json!({"id": id, "password": password})),
+            )
+            .expect(200);
+        self.token = Some(reply.json()["token"].as_str().expect("a token").to_owned());
+        self
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Signs `plain` with `signer` and encrypts it for `recipient` (DER CMS), as a real sender
+/// would; returns the sealed file.
+pub fn seal(dir: &Path, plain: &Path, signer: &Identity, recipient: &Path, name: &str) -> PathBuf {
+    let signed = dir.join(format!("{name}.signed"));
+    let sealed = dir.join(format!("{name}.p7m"));
+    openssl(
+        dir,
+        &[
+            "cms",
+            "-sign",
+            "-binary",
+            "-nodetach",
+            "-in",
+            plain.to_str().expect("utf-8"),
+            "-signer",
+            signer.cert.to_str().expect("utf-8"),
+            "-inkey",
+            signer.key.to_str().expect("utf-8"),
+            "-outform",
+            "DER",
+            "-out",
+            signed.to_str().expect("utf-8"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "cms",
+            "-encrypt",
+            "-binary",
+            "-aes256",
+            "-in",
+            signed.to_str().expect("utf-8"),
+            "-outform",
+            "DER",
+            "-out",
+            sealed.to_str().expect("utf-8"),
+            recipient.to_str().expect("utf-8"),
+        ],
+    );
+    let _ = std::fs::remove_file(signed);
+    sealed
+}
+
+/// Decrypts a sealed file with `recipient`'s key and verifies the signature to `ca`; the
+/// plaintext.
+pub fn open(dir: &Path, sealed: &Path, recipient: &Identity, ca: &Path) -> Vec<u8> {
+    let signed = dir.join("opened.signed");
+    let plain = dir.join("opened.plain");
+    openssl(
+        dir,
+        &[
+            "cms",
+            "-decrypt",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            sealed.to_str().expect("utf-8"),
+            "-recip",
+            recipient.cert.to_str().expect("utf-8"),
+            "-inkey",
+            recipient.key.to_str().expect("utf-8"),
+            "-out",
+            signed.to_str().expect("utf-8"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            signed.to_str().expect("utf-8"),
+            "-CAfile",
+            ca.to_str().expect("utf-8"),
+            "-purpose",
+            "any",
+            "-out",
+            plain.to_str().expect("utf-8"),
+        ],
+    );
+    std::fs::read(plain).expect("the plaintext")
+}
+
+/// The society set up and the office enrolled through the queue, both logged in.
+pub struct World {
+    pub kxd: Kxd,
+    pub pki: tempfile::TempDir,
+    pub ca: Ca,
+    pub society: Identity,
+    pub office: Identity,
+    pub society_password: String,
+    pub office_password: String,
+}
+
+/// A fresh password the default policy accepts.
+pub const NEW_PASSWORD: &str = "Fresh-Passw0rd";
+
+impl World {
+    /// Everything up to two logged-in parties (society and office), passwords changed.
+    pub fn new(tune: impl FnOnce(&mut String)) -> World {
+        let kxd = Kxd::start(tune);
+        let pki = tempfile::tempdir().expect("a PKI directory");
+        let dir = pki.path();
+        let ca = Ca::new(dir, "society-ca");
+        let society = party_identity(dir, &ca, "society");
+        let setup = serde_json::json!({
+            "id": SOCIETY_USER,
+            "code": kxd.code(SOCIETY_USER),
+            "ca_pem": std::fs::read_to_string(&ca.identity.cert).expect("CA"),
+            "certificate_pem": std::fs::read_to_string(&society.cert).expect("certificate"),
+        });
+        let done = kxd
+            .bootstrap()
+            .call("POST", "/api/v1/society-setup", Some(&setup))
+            .expect(200);
+        assert_eq!(done.json()["society"]["number"], SOCIETY);
+
+        let (office_key, office_csr) = key_and_csr(dir, "office");
+        let enrolment = serde_json::json!({
+            "id": OFFICE_USER,
+            "code": kxd.code(OFFICE_USER),
+            "csr_pem": std::fs::read_to_string(dir.join(&office_csr)).expect("CSR"),
+        });
+        let ticket = kxd
+            .bootstrap()
+            .call("POST", "/api/v1/enrolments", Some(&enrolment))
+            .expect(202);
+        let request = ticket.json()["request"]
+            .as_str()
+            .expect("a request id")
+            .to_owned();
+        let society_password = kxd.password(SOCIETY_USER);
+        let society_client = kxd
+            .api_client(Some(&society))
+            .login(SOCIETY_USER, &society_password);
+        let pending = society_client
+            .get("/api/v1/society/certificate-requests")
+            .expect(200)
+            .json();
+        let csr_pem = pending[0]["csr_pem"].as_str().expect("the CSR").to_owned();
+        std::fs::write(dir.join("queued.csr"), csr_pem).expect("CSR written");
+        let issued = ca.sign(dir, "queued.csr", "office", 1000);
+        society_client
+            .call(
+                "POST",
+                &format!("/api/v1/society/certificate-requests/{request}"),
+                Some(&serde_json::json!({
+                    "certificate_pem": std::fs::read_to_string(&issued).expect("issued"),
+                })),
+            )
+            .expect(204);
+        let office = Identity {
+            cert: issued,
+            key: office_key,
+        };
+        let office_password = kxd.password(OFFICE_USER);
+        World {
+            kxd,
+            pki,
+            ca,
+            society,
+            office,
+            society_password,
+            office_password,
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.pki.path()
+    }
+
+    pub fn society_client(&self) -> Client<'_> {
+        self.kxd
+            .api_client(Some(&self.society))
+            .login(SOCIETY_USER, &self.society_password)
+    }
+
+    pub fn office_client(&self) -> Client<'_> {
+        self.kxd
+            .api_client(Some(&self.office))
+            .login(OFFICE_USER, &self.office_password)
+    }
+
+    /// Writes `content` to a file and seals it from the office for the society.
+    pub fn sealed_for_society(&self, name: &str, content: &[u8]) -> PathBuf {
+        let plain = self.dir().join(name);
+        std::fs::write(&plain, content).expect("plaintext written");
+        seal(self.dir(), &plain, &self.office, &self.society.cert, name)
+    }
+
+    /// Writes `content` to a file and seals it from the society for the office.
+    pub fn sealed_for_office(&self, name: &str, content: &[u8]) -> PathBuf {
+        let plain = self.dir().join(name);
+        std::fs::write(&plain, content).expect("plaintext written");
+        seal(self.dir(), &plain, &self.society, &self.office.cert, name)
+    }
+}
