@@ -85,6 +85,9 @@ pub(crate) async fn serve(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // Answers are small and follow the client's last write: without this they
+                    // wait for its delayed ACK (~40 ms on every new connection).
+                    let _ = stream.set_nodelay(true);
                     connections.spawn(connection(
                         name,
                         stream,

@@ -132,6 +132,8 @@ pub async fn serve<G: SubmissionService>(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // Replies are small and answer the client's last write: no Nagle delay.
+                    let _ = stream.set_nodelay(true);
                     let (config, service, shutdown) = (config.clone(), service.clone(), shutdown.clone());
                     sessions.spawn(session::handle(stream, peer, config, service, shutdown));
                 }

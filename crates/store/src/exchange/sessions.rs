@@ -9,6 +9,10 @@ use super::{PartyId, ms, random_hex, sha256_hex};
 use crate::db::{Timestamp, timestamp};
 use crate::{Error, Store};
 
+/// How stale `last_used_at` may get before a check writes it: the idle limit is minutes long,
+/// and a write per request would make every API call a durable commit.
+const TOUCH_EVERY: Duration = Duration::seconds(30);
+
 /// How long sessions live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionLimits {
@@ -102,11 +106,13 @@ impl Store {
         if bound != fingerprint {
             return Ok(SessionCheck::Certificate);
         }
-        sqlx::query("UPDATE ex_sessions SET last_used_at = $2 WHERE token_hash = $1")
-            .bind(&hash)
-            .bind(now_ms)
-            .execute(self.db.pool())
-            .await?;
+        if now_ms - last_used_at >= ms(TOUCH_EVERY) {
+            sqlx::query("UPDATE ex_sessions SET last_used_at = $2 WHERE token_hash = $1")
+                .bind(&hash)
+                .bind(now_ms)
+                .execute(self.db.pool())
+                .await?;
+        }
         Ok(SessionCheck::Valid(Session {
             user,
             party: PartyId(party),
