@@ -514,6 +514,29 @@ fn an_acknowledged_datasend_survives_kill_9() {
     wait_for_accept_and_regist(&kxd, &office, &n, "Transmit");
 }
 
+/// The office's accounts `J{OFFICE}{seq}` for each `seq`.
+fn office_accounts(kxd: &Kxd, seqs: std::ops::Range<u32>) -> Vec<Account> {
+    seqs.map(|seq| kxd.account(&format!("J{OFFICE}{seq}")))
+        .collect()
+}
+
+/// One `[user, password, sender, [[number, message]…]]` stream per account, for
+/// [`STREAM_AND_KILL`] and [`CONCURRENT_STREAMS`]: a one-claim DataSend for each of the
+/// numbers `numbers` gives the account's index.
+fn streams(accounts: &[Account], numbers: impl Fn(usize) -> Vec<String>) -> Value {
+    let streams = accounts.iter().enumerate().map(|(i, account)| {
+        let messages: Vec<Value> = numbers(i)
+            .iter()
+            .map(|n| {
+                let message = data_send(account, n, &[("CLAIM01.CSV", &claims_csv(1))]);
+                json!([n, gateway_support::base64(&message)])
+            })
+            .collect();
+        json!([account.id, account.password, account.address(), messages])
+    });
+    Value::Array(streams.collect())
+}
+
 /// Python that submits every `(user, password, sender, [[number, message]…])` stream in its
 /// own thread and SIGKILLs kxd once `kill_after` messages have been answered 250; `out['acked']`
 /// lists the numbers that were.
@@ -535,37 +558,21 @@ def stream(user, password, sender, messages):
                     os.kill(KXD_PID, signal.SIGKILL)
     except (smtplib.SMTPException, OSError):
         pass  # the server died under this session: its message in flight was never answered
-threads = [threading.Thread(target=stream, args=a) for a in streams]
-for t in threads: t.start()
-for t in threads: t.join()
+run_streams(stream, streams)
 out['acked'] = acked
 "#;
 
 #[test]
 fn kill_9_during_a_stream_of_submissions_loses_and_duplicates_nothing() {
     let kxd = Kxd::start(1, Environment::Production);
-    let offices: Vec<Account> = (6..10)
-        .map(|seq| kxd.account(&format!("J{OFFICE}{seq}")))
-        .collect();
-    let mut streams = Vec::new();
-    for (i, office) in offices.iter().enumerate() {
-        let messages: Vec<Value> = (0..12)
-            .map(|k| {
-                let n = number(&format!("20261{i}{k:04}"));
-                let message = data_send(office, &n, &[("CLAIM01.CSV", &claims_csv(1))]);
-                json!([n, gateway_support::base64(&message)])
-            })
-            .collect();
-        streams.push(json!([
-            office.id,
-            office.password,
-            office.address(),
-            messages
-        ]));
-    }
+    let offices = office_accounts(&kxd, 6..10);
+    let streams = streams(&offices, |i| {
+        (0..12)
+            .map(|k| number(&format!("20261{i}{k:04}")))
+            .collect()
+    });
     let out = kxd.python(&format!(
-        "TRANSMIT = {TRANSMIT:?}\nkill_after = 20\nstreams = {}\n{STREAM_AND_KILL}",
-        Value::Array(streams)
+        "TRANSMIT = {TRANSMIT:?}\nkill_after = 20\nstreams = {streams}\n{STREAM_AND_KILL}"
     ));
     let acked: Vec<String> = serde_json::from_value(out["acked"].clone()).expect("numbers");
     assert!(
@@ -604,6 +611,120 @@ fn kill_9_during_a_stream_of_submissions_loses_and_duplicates_nothing() {
             );
         }
     }
+}
+
+/// Python that submits every `(user, password, sender, [[number, message]…])` stream in its
+/// own thread, all starting together; a `451` is retried once (as a client would).
+/// `out['answers']` lists `[number, [code, text]…]` per submission, every attempt.
+const CONCURRENT_STREAMS: &str = r#"
+import threading
+answers, lock = [], threading.Lock()
+start = threading.Barrier(len(streams))
+def stream(user, password, sender, messages):
+    s = smtp(user, password)
+    start.wait()
+    for number, message in messages:
+        tries = [submit(s, sender, TRANSMIT, message)]
+        if tries[0][0] == 451:
+            tries.append(submit(s, sender, TRANSMIT, message))
+        with lock:
+            answers.append([number, tries])
+    s.quit()
+run_streams(stream, streams)
+out['answers'] = answers
+"#;
+
+#[test]
+fn concurrent_submissions_get_distinct_numbers_and_a_contested_number_wins_once() {
+    let kxd = Kxd::start(1, Environment::Production);
+    let clients = office_accounts(&kxd, 0..8);
+    // Client i sends the contested number i first, as client i+1 does (same organisation, so
+    // the same number space), then five numbers of its own: 40 distinct, 8 contested.
+    let contested = |i: usize| number(&format!("2026900{:03}", i % clients.len()));
+    let streams = streams(&clients, |i| {
+        let mut numbers = vec![contested(i), contested(i + 1)];
+        numbers.extend((0..5).map(|k| number(&format!("20268{i}{k:04}"))));
+        numbers
+    });
+    let out = kxd.python(&format!(
+        "TRANSMIT = {TRANSMIT:?}\nstreams = {streams}\n{CONCURRENT_STREAMS}"
+    ));
+    let answers: Vec<(String, Vec<Answer>)> =
+        serde_json::from_value(out["answers"].clone()).expect("answers");
+    assert_eq!(answers.len(), 8 * 7);
+
+    let mut successes: BTreeMap<&str, usize> = BTreeMap::new();
+    for (n, tries) in &answers {
+        let last = tries.last().expect("an answer");
+        // The loser of a race may see 451 once (the winner's commit came between its check
+        // and its own), then the Accept IFErr for a used number; never anything else.
+        assert!(
+            tries[..tries.len() - 1].iter().all(|a| a.0 == 451),
+            "{n}: {tries:?}"
+        );
+        assert_eq!(last.0, 250, "{n}: {tries:?}");
+        if last.1 == format!("2.0.0 Accepted {n} (Success)") {
+            *successes.entry(n).or_default() += 1;
+        } else {
+            assert_eq!(last.1, format!("2.0.0 Accepted {n} (IFErr)"), "{tries:?}");
+        }
+    }
+    assert_eq!(successes.len(), 40 + 8, "{successes:?}");
+    assert!(successes.values().all(|&count| count == 1), "{successes:?}");
+    for i in 0..8 {
+        let mut tries: Vec<&Vec<Answer>> = answers
+            .iter()
+            .filter(|(n, _)| *n == contested(i))
+            .map(|(_, tries)| tries)
+            .collect();
+        assert_eq!(tries.len(), 2);
+        tries.sort_by_key(|t| t.last().map(|a| a.1.ends_with("(IFErr)")));
+        assert!(tries[1].last().expect("an answer").1.ends_with("(IFErr)"));
+    }
+
+    // What was acknowledged is what is stored: one Accept Success and one Regist per number,
+    // across every mailbox, and an Accept IFErr for each lost race.
+    let mut accepts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut regists: BTreeMap<String, usize> = BTreeMap::new();
+    let mut refusals = 0;
+    let acknowledged: Vec<&str> = answers
+        .iter()
+        .filter(|(_, tries)| tries.last().is_some_and(|a| a.1.ends_with("(Success)")))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    for client in &clients {
+        let mails = kxd.wait_for(client, |mails| {
+            let count = |subject: &str, verdict: &str| {
+                mails
+                    .iter()
+                    .filter(|m| m.subject() == subject && m.if_area().contains(verdict))
+                    .count()
+            };
+            count("Transmit Accept", ",") >= 7
+                && count("Transmit Regist", ",") >= count("Transmit Accept", ",Success")
+        });
+        for mail in &mails {
+            let n = mail
+                .if_area()
+                .split(',')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            match mail.subject() {
+                "Transmit Accept" if mail.if_area().ends_with(",Success") => {
+                    assert!(acknowledged.contains(&n.as_str()), "{n}");
+                    *accepts.entry(n).or_default() += 1;
+                }
+                "Transmit Accept" => refusals += 1,
+                "Transmit Regist" => *regists.entry(n).or_default() += 1,
+                other => panic!("unexpected {other}: {:?}", summary(&mails)),
+            }
+        }
+    }
+    assert_eq!(accepts.len(), 48, "{accepts:?}");
+    assert!(accepts.values().all(|&c| c == 1), "{accepts:?}");
+    assert_eq!(regists, accepts);
+    assert_eq!(refusals, 8);
 }
 
 /// Which of `offices` sent transmission number `n` (the stream index is its 12th character).

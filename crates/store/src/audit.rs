@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use crate::db::{Timestamp, now_ms, timestamp};
+use crate::db::{Conn, Timestamp, now_ms, timestamp};
 use crate::{Error, Store};
 
 /// One event to record.
@@ -67,6 +67,17 @@ impl Store {
         Ok(())
     }
 
+    /// Appends several events in one transaction (one fsync): all of them or, on error, none.
+    pub async fn audit_all(&self, entries: &[AuditEntry]) -> Result<(), Error> {
+        let mut tx = self.db.write().await?;
+        let at = now_ms();
+        for entry in entries {
+            insert_audit(&mut tx, entry, at).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The events matching `filter`, newest first.
     pub async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, Error> {
         let rows: Vec<AuditRow> = sqlx::query_as(
@@ -101,4 +112,25 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Appends one event inside a transaction.
+pub(crate) async fn insert_audit(
+    conn: &mut Conn,
+    entry: &AuditEntry,
+    at: i64,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, object, source_ip, outcome) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(at)
+    .bind(&entry.actor)
+    .bind(&entry.action)
+    .bind(&entry.object)
+    .bind(entry.source_ip.map(|ip| ip.to_string()))
+    .bind(&entry.outcome)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

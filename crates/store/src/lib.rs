@@ -10,7 +10,9 @@
 //! Promises kept here:
 //! - **Durable before acknowledged**: [`Store::accept`] returns only after every blob is
 //!   fsynced and the transaction naming them is committed; SMTP may say 250 after that.
-//! - **Group commit**: [`Store::accept`] takes a batch, one transaction for all of it.
+//! - **Group commit**: [`Store::accept`] takes a batch, one transaction for all of it;
+//!   [`Store::accept_prepared`] does the same with an outcome per submission, as if each had
+//!   been committed alone in turn (kxd's SMTP ingest batches concurrent messages this way).
 //! - **Isolation**: every mailbox operation is scoped by the account; another account's
 //!   message is indistinguishable from a missing one.
 //! - **Passwords**: argon2id hashes only; unknown accounts cost a hash too, and repeated
@@ -49,8 +51,8 @@ pub use mailbox::{MailItem, Uid};
 pub use network::Network;
 pub use orgs::Organisation;
 pub use submissions::{
-    Arrival, CancelOutcome, Claim, NewSubmission, Registration, Submission, SubmissionId,
-    SubmissionKind, SubmissionState,
+    Arrival, CancelOutcome, Claim, NewSubmission, PreparedSubmission, Registration, Submission,
+    SubmissionId, SubmissionKind, SubmissionState,
 };
 pub use upstream::{NewUpstreamNotice, UpstreamReceipt};
 pub use used::UsedSnapshot;

@@ -10,12 +10,13 @@ use std::time::Duration;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use kx_denso::{AccountId, ErrorCode, OrgCode, TransmissionNumber};
 
+use crate::audit::insert_audit;
 use crate::blob::{BlobId, hex};
 use crate::db::{Conn, Timestamp, from_db, millis, now_ms, timestamp, to_db};
 use crate::mailbox::deliver_in;
 use crate::orgs::invalid;
 use crate::words::stored_words;
-use crate::{Error, Store};
+use crate::{AuditEntry, Error, Store};
 
 /// The kind of a client message that enters the pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -168,6 +169,7 @@ type SubmissionRow = (
 );
 
 /// A [`NewSubmission`] checked and turned into columns.
+#[derive(Debug)]
 struct Row {
     account: String,
     org: OrgCode,
@@ -246,13 +248,33 @@ impl Row {
     }
 }
 
+/// A [`NewSubmission`] checked, with its message and Accept already written as fsynced
+/// blobs, waiting for [`Store::accept_prepared`] to commit it. Built by
+/// [`Store::prepare_submission`]; dropping it only leaves unreferenced blobs behind.
+#[derive(Debug)]
+pub struct PreparedSubmission {
+    row: Row,
+    message: (BlobId, i64),
+    accept: (BlobId, i64),
+    audit: Option<AuditEntry>,
+}
+
+impl PreparedSubmission {
+    /// Appends `entry` to the audit log in the transaction that stores this submission, and
+    /// only if it is stored (so an acknowledged message's audit entry costs no commit of its
+    /// own).
+    pub fn audit_with(&mut self, entry: AuditEntry) {
+        self.audit = Some(entry);
+    }
+}
+
 impl Store {
     /// Stores a batch of arrived messages in one transaction (group commit): for each, its
     /// raw message and Accept as fsynced blobs, its submission row, its number as used, and
     /// the Accept in the sender's mailbox. When this returns Ok all of it is durable and SMTP
     /// may answer 250; on any error nothing of the batch is stored. [`Error::NumberUsed`]
     /// names a number used before (or twice in the batch): drop or re-answer that message
-    /// and retry the rest.
+    /// and retry the rest. [`Store::accept_prepared`] refuses such a message alone instead.
     pub async fn accept(&self, batch: Vec<NewSubmission>) -> Result<Vec<SubmissionId>, Error> {
         let rows = batch.iter().map(Row::of).collect::<Result<Vec<_>, _>>()?;
         let mut sizes = Vec::with_capacity(batch.len());
@@ -272,43 +294,75 @@ impl Store {
         for ((row, (message_size, accept_size)), pair) in
             rows.iter().zip(sizes).zip(blob_ids.chunks_exact(2))
         {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO submissions (account_id, org_code, kind, number, cancel_target, \
-                 state, error_code, blob, size, accepted_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            let id = insert_submission(
+                &mut tx,
+                row,
+                (&pair[0], message_size),
+                (&pair[1], accept_size),
+                now,
             )
-            .bind(&row.account)
-            .bind(row.org.as_str())
-            .bind(row.kind.as_str())
-            .bind(&row.number)
-            .bind(&row.cancel_target)
-            .bind(row.state.as_str())
-            .bind(row.error_code)
-            .bind(pair[0].as_str())
-            .bind(message_size)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            if let Some(number) = &row.used {
-                let recorded = sqlx::query(
-                    "INSERT INTO used_numbers (org_code, number, submission_id, used_at) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                )
-                .bind(row.org.as_str())
-                .bind(number.as_str())
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                if recorded.rows_affected() == 0 {
-                    return Err(Error::NumberUsed(number.clone()));
-                }
-            }
-            deliver_in(&mut tx, &row.account, &pair[1], accept_size, now).await?;
-            ids.push(SubmissionId(id));
+            .await??;
+            ids.push(id);
         }
         tx.commit().await?;
         Ok(ids)
+    }
+
+    /// The first half of [`Store::accept_prepared`]: checks one arrived message and writes its
+    /// raw message and Accept as fsynced blobs, outside any transaction, so that many
+    /// submitters do this in parallel and only the commit is shared.
+    pub async fn prepare_submission(
+        &self,
+        item: NewSubmission,
+    ) -> Result<PreparedSubmission, Error> {
+        let row = Row::of(&item)?;
+        let message_size = to_db(item.message.len() as u64)?;
+        let accept_size = to_db(item.accept.len() as u64)?;
+        let mut ids = self
+            .blobs
+            .put_all(vec![item.message, item.accept])
+            .await?
+            .into_iter();
+        match (ids.next(), ids.next()) {
+            (Some(message), Some(accept)) => Ok(PreparedSubmission {
+                row,
+                message: (message, message_size),
+                accept: (accept, accept_size),
+                audit: None,
+            }),
+            _ => Err(Error::Invalid("the blob store returned too few ids".into())),
+        }
+    }
+
+    /// Commits prepared submissions in one transaction (group commit), each with its own
+    /// outcome, exactly as if they had been committed one after the other in this order: a
+    /// number used before, or by an earlier submission of the same batch, refuses that
+    /// submission alone with [`Error::NumberUsed`] (nothing of it is stored) and the others
+    /// are stored. The outer error means the transaction failed: nothing of the batch is
+    /// stored. When this returns Ok, every `Ok` inside is durable and SMTP may answer 250.
+    pub async fn accept_prepared(
+        &self,
+        batch: Vec<PreparedSubmission>,
+    ) -> Result<Vec<Result<SubmissionId, Error>>, Error> {
+        let now = now_ms();
+        let mut tx = self.db.write().await?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for item in &batch {
+            let outcome = insert_submission(
+                &mut tx,
+                &item.row,
+                (&item.message.0, item.message.1),
+                (&item.accept.0, item.accept.1),
+                now,
+            )
+            .await?;
+            if let (Ok(_), Some(entry)) = (&outcome, &item.audit) {
+                insert_audit(&mut tx, entry, now).await?;
+            }
+            outcomes.push(outcome);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
     }
 
     /// Whether the organisation has used this transmission number (spec §5 rule 10).
@@ -470,6 +524,67 @@ impl Store {
         .await?;
         rows.into_iter().map(submission).collect()
     }
+}
+
+/// Inserts one submission in `tx`: its row, its number as used, its Accept in the sender's
+/// mailbox. `Ok(Err(NumberUsed))` when the number is already used (also by an earlier row of
+/// the same transaction): then nothing of it was written and the transaction can go on.
+async fn insert_submission(
+    tx: &mut Conn,
+    row: &Row,
+    (message_blob, message_size): (&BlobId, i64),
+    (accept_blob, accept_size): (&BlobId, i64),
+    now: i64,
+) -> Result<Result<SubmissionId, Error>, Error> {
+    if let Some(number) = &row.used {
+        // Under the write lock: nobody else can use the number before this commits.
+        let used: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM used_numbers WHERE org_code = $1 AND number = $2)",
+        )
+        .bind(row.org.as_str())
+        .bind(number.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if used {
+            return Ok(Err(Error::NumberUsed(number.clone())));
+        }
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO submissions (account_id, org_code, kind, number, cancel_target, \
+         state, error_code, blob, size, accepted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(&row.account)
+    .bind(row.org.as_str())
+    .bind(row.kind.as_str())
+    .bind(&row.number)
+    .bind(&row.cancel_target)
+    .bind(row.state.as_str())
+    .bind(row.error_code)
+    .bind(message_blob.as_str())
+    .bind(message_size)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(number) = &row.used {
+        let recorded = sqlx::query(
+            "INSERT INTO used_numbers (org_code, number, submission_id, used_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(row.org.as_str())
+        .bind(number.as_str())
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if recorded.rows_affected() == 0 {
+            // Checked above under the same lock; should this ever happen, the submission row
+            // is already written, so the whole transaction must fail.
+            return Err(Error::NumberUsed(number.clone()));
+        }
+    }
+    deliver_in(tx, &row.account, accept_blob, accept_size, now).await?;
+    Ok(Ok(SubmissionId(id)))
 }
 
 fn expect_kind(claim: &Claim, kind: SubmissionKind) -> Result<(), Error> {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use common::{accept_one, data_delete, data_send, mailbox, number, office, open, with_office};
 use kx_denso::ErrorCode;
 use kx_store::{
-    Arrival, CancelOutcome, Claim, Error, NewSubmission, Registration, Store, SubmissionKind,
-    SubmissionState, Uid,
+    Arrival, AuditEntry, AuditFilter, CancelOutcome, Claim, Error, NewSubmission,
+    PreparedSubmission, Registration, Store, SubmissionKind, SubmissionState, Uid,
 };
 use tokio::task::JoinSet;
 
@@ -118,6 +118,145 @@ async fn a_used_number_is_refused_and_named_and_its_batch_is_not_stored() {
     }
     assert_eq!(store.submissions(&org, 100).await.unwrap().len(), 1);
     assert_eq!(store.list_mail(&account).await.unwrap().len(), 1);
+}
+
+/// Prepares each submission (its blobs written) for [`Store::accept_prepared`].
+async fn prepared(store: &Store, items: Vec<NewSubmission>) -> Vec<PreparedSubmission> {
+    let mut out = Vec::new();
+    for item in items {
+        out.push(store.prepare_submission(item).await.expect("prepare"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_prepared_batch_refuses_used_and_repeated_numbers_one_by_one_as_in_turn() {
+    let (_dir, store, account) = with_office().await;
+    let org = account.org().org_code();
+    accept_one(&store, &account, "0000000001").await;
+    let mut second_0003 = data_send(&account, "0000000003");
+    second_0003.message = b"Subject: the second 0003\r\n".to_vec();
+    second_0003.accept = b"Subject: Accept of the second 0003\r\n".to_vec();
+    // A refused message with a number it does not use up is stored even when that number is
+    // taken earlier in the batch, as it would be after that commit.
+    let mut refused_0003 = data_send(&account, "0000000009");
+    refused_0003.arrival = Arrival::IfErr {
+        code: ErrorCode::ALL[0],
+        number: Some(number(&account, "0000000003").to_string()),
+        number_valid: false,
+    };
+    let batch = vec![
+        data_send(&account, "0000000002"),
+        data_send(&account, "0000000001"),
+        data_send(&account, "0000000003"),
+        second_0003,
+        refused_0003,
+        data_delete(&account, "0000000004", "0000000002"),
+        data_delete(&account, "0000000004", "0000000003"),
+    ];
+    let outcomes = store
+        .accept_prepared(prepared(&store, batch).await)
+        .await
+        .unwrap();
+
+    let used = |o: &Result<_, Error>, serial: &str| matches!(o, Err(Error::NumberUsed(n)) if *n == number(&account, serial));
+    assert_eq!(outcomes.len(), 7, "{outcomes:?}");
+    assert!(outcomes[0].is_ok(), "{outcomes:?}");
+    assert!(used(&outcomes[1], "0000000001"), "{outcomes:?}");
+    assert!(outcomes[2].is_ok(), "{outcomes:?}");
+    assert!(used(&outcomes[3], "0000000003"), "{outcomes:?}");
+    assert!(outcomes[4].is_ok(), "{outcomes:?}");
+    assert!(outcomes[5].is_ok(), "{outcomes:?}");
+    assert!(used(&outcomes[6], "0000000004"), "{outcomes:?}");
+
+    // The first of each number won: its message is stored, the later one left no trace.
+    let id = |i: usize| *outcomes[i].as_ref().unwrap();
+    assert_eq!(
+        store.submission_message(id(2)).await.unwrap(),
+        data_send(&account, "0000000003").message
+    );
+    let stored = store.submissions(&org, 100).await.unwrap();
+    assert_eq!(stored.len(), 1 + 4);
+    let deletes: Vec<_> = stored
+        .iter()
+        .filter(|s| s.kind == SubmissionKind::DataDelete)
+        .collect();
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(
+        deletes[0].cancel_target.as_deref(),
+        Some(number(&account, "0000000002").as_str())
+    );
+    let mail = mailbox(&store, &account).await;
+    assert_eq!(mail.len(), 1 + 4);
+    assert!(
+        !mail
+            .iter()
+            .any(|m| m.starts_with(b"Subject: Accept of the second"))
+    );
+    for serial in ["0000000002", "0000000003", "0000000004"] {
+        assert!(
+            store
+                .number_used(&org, &number(&account, serial))
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        !store
+            .number_used(&org, &number(&account, "0000000009"))
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_prepared_submission_writes_its_audit_entry_only_when_it_is_stored() {
+    let (_dir, store, account) = with_office().await;
+    let entry = |object: &str| AuditEntry {
+        actor: account.to_string(),
+        action: "smtp.submit".into(),
+        object: object.into(),
+        source_ip: None,
+        outcome: "accepted".into(),
+    };
+    let mut batch = prepared(
+        &store,
+        vec![
+            data_send(&account, "0000000001"),
+            data_send(&account, "0000000001"),
+        ],
+    )
+    .await;
+    batch[0].audit_with(entry("first"));
+    batch[1].audit_with(entry("second"));
+    let outcomes = store.accept_prepared(batch).await.unwrap();
+    assert!(outcomes[0].is_ok() && matches!(outcomes[1], Err(Error::NumberUsed(_))));
+    let log = store.audit_log(&AuditFilter::default()).await.unwrap();
+    let objects: Vec<&str> = log
+        .iter()
+        .filter(|r| r.entry.action == "smtp.submit")
+        .map(|r| r.entry.object.as_str())
+        .collect();
+    assert_eq!(objects, ["first"]);
+}
+
+#[tokio::test]
+async fn a_prepared_batch_commits_nothing_when_its_transaction_fails() {
+    let (_dir, store, account) = with_office().await;
+    let org = account.org().org_code();
+    let batch = prepared(
+        &store,
+        vec![
+            data_send(&account, "0000000001"),
+            data_send(&account, "0000000002"),
+        ],
+    )
+    .await;
+    store.close().await;
+    assert!(store.accept_prepared(batch).await.is_err());
+    let reopened = open(_dir.path()).await;
+    assert!(reopened.submissions(&org, 100).await.unwrap().is_empty());
+    assert!(mailbox(&reopened, &account).await.is_empty());
 }
 
 #[tokio::test]

@@ -1,10 +1,12 @@
 //! The 伝送 gateway: the protocol rules of `kx-denso` wired to the listeners and `kx-store`.
 //!
 //! - `submission`: SMTP submissions become Accepts (spec §4, §5), durably, before `250`.
+//! - `group_commit`: the writer task that commits concurrent submissions in one transaction.
 //! - `mailbox`: POP3 reads each account's own mailbox.
 //! - `regist`: the periodic job that settles DataDeletes and answers DataSends with Regists,
 //!   handing accepted files to the review system.
 
+mod group_commit;
 mod mailbox;
 mod regist;
 mod submission;
@@ -23,6 +25,7 @@ use tokio::sync::Notify;
 use crate::auth::AuthOutcome;
 use crate::config::Config;
 use crate::limits::RateLimiter;
+use group_commit::GroupCommit;
 
 pub use regist::run as run_regist_job;
 
@@ -43,6 +46,8 @@ pub struct Gateway {
     messages: RateLimiter<AccountId>,
     /// Wakes the Regist job when a DataDelete arrives, so cancellations do not wait a tick.
     wake_regist: Notify,
+    /// The writer that commits SMTP submissions in batches.
+    commits: GroupCommit,
 }
 
 impl Gateway {
@@ -65,6 +70,7 @@ impl Gateway {
             messages: RateLimiter::new(config.security.messages_per_minute),
             config,
             data_dir: data_dir.to_owned(),
+            commits: GroupCommit::start(store.clone()),
             store,
             tables,
             wake_regist: Notify::new(),
@@ -125,7 +131,8 @@ impl Gateway {
         }
     }
 
-    /// Writes an audit entry; a failure to do so is logged, never hidden.
+    /// Writes an audit entry (batched with others by the group-commit writer); a failure to
+    /// do so is logged, never hidden.
     pub(crate) async fn audit(
         &self,
         actor: &str,
@@ -134,6 +141,15 @@ impl Gateway {
         source: Option<IpAddr>,
         outcome: &str,
     ) {
-        crate::audit::record(&self.store, actor, action, object, source, outcome).await;
+        let entry = kx_store::AuditEntry {
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            object: object.to_owned(),
+            source_ip: source,
+            outcome: outcome.to_owned(),
+        };
+        if !self.commits.audit(entry).await {
+            tracing::error!(action, "audit: cannot write");
+        }
     }
 }

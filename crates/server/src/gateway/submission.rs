@@ -1,13 +1,19 @@
 //! SMTP submissions: inspect, store with the Accept in one transaction, only then `250`.
+//!
+//! The transaction is shared with the other connections' submissions under way (group
+//! commit, see `group_commit`): each commit costs an fsync, so one per message would cap ingest.
 
 use std::net::IpAddr;
 
 use kx_denso::inspect::ClientKind;
 use kx_denso::message::{Accept, Message};
 use kx_denso::{AccountId, Context, Inspection, TransmissionNumber, inspect};
-use kx_store::{Arrival, Error as StoreError, NewSubmission, NewUpstreamNotice, SubmissionKind};
+use kx_store::{
+    Arrival, AuditEntry, Error as StoreError, NewSubmission, NewUpstreamNotice, SubmissionKind,
+};
 
 use super::Gateway;
+use super::group_commit::Committed;
 use crate::smtp::{AuthOutcome, Submission, SubmissionService, SubmitOutcome};
 
 impl SubmissionService for Gateway {
@@ -52,11 +58,15 @@ impl SubmissionService for Gateway {
             .recipients
             .iter()
             .any(|r| r.eq_ignore_ascii_case(&transmit));
-        let outcome = if to_transmit {
+        let (outcome, audited) = if to_transmit {
             self.data_message(&submission).await
         } else {
-            self.upstream_notice(&submission).await
+            (self.upstream_notice(&submission).await, false)
         };
+        if audited {
+            // Written with the message, in its transaction.
+            return outcome;
+        }
         let word = match &outcome {
             SubmitOutcome::Accepted(_) => "accepted".to_owned(),
             SubmitOutcome::Refused { text, .. } => {
@@ -100,19 +110,21 @@ impl Gateway {
     }
 
     /// A DataSend or DataDelete (or anything else sent to the transmit address): always answered
-    /// with an Accept, Success or IFErr, stored with the message in one transaction.
-    async fn data_message(&self, submission: &Submission) -> SubmitOutcome {
+    /// with an Accept, Success or IFErr, stored with the message in one transaction. True with
+    /// the outcome when that transaction also wrote the submission's audit entry.
+    async fn data_message(&self, submission: &Submission) -> (SubmitOutcome, bool) {
         let account = &submission.account;
         let org = account.org().org_code();
         let transmit = self.config.transmit_address();
         let raw = &submission.message;
         let mut inspection = inspect(raw, &self.context(account, &transmit));
         if inspection.kind == ClientKind::Upstream {
-            return SubmitOutcome::Refused {
+            let refused = SubmitOutcome::Refused {
                 code: 554,
                 status: [5, 1, 1],
                 text: "upstream notices go to their own address, not the transmit address".into(),
             };
+            return (refused, false);
         }
         // `inspect` is synchronous; whether the number is used is read first, then checked.
         let number: Option<TransmissionNumber> = inspection
@@ -130,7 +142,7 @@ impl Gateway {
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "smtp: cannot read used numbers");
-                    return SubmitOutcome::TryLater;
+                    return (SubmitOutcome::TryLater, false);
                 }
             }
         }
@@ -161,7 +173,7 @@ impl Gateway {
             Ok(bytes) => bytes,
             Err(e) => {
                 tracing::error!(error = %e, "smtp: cannot build the Accept");
-                return SubmitOutcome::TryLater;
+                return (SubmitOutcome::TryLater, false);
             }
         };
         let success = matches!(arrival, Arrival::Success { .. });
@@ -172,23 +184,40 @@ impl Gateway {
             message: raw.clone(),
             accept,
         };
-        match self.store.accept(vec![new]).await {
-            Ok(_) => {
+        // The blobs are written and fsynced here, in parallel with other connections; only
+        // the transaction is shared.
+        let mut prepared = match self.store.prepare_submission(new).await {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                tracing::error!(error = %e, "smtp: cannot store the message");
+                return (SubmitOutcome::TryLater, false);
+            }
+        };
+        let actor = account.to_string();
+        prepared.audit_with(AuditEntry {
+            actor: actor.clone(),
+            action: "smtp.submit".into(),
+            object: actor,
+            source_ip: Some(submission.peer),
+            outcome: "accepted".into(),
+        });
+        match self.commits.commit(prepared).await {
+            Committed::Stored(_) => {
                 if kind == SubmissionKind::DataDelete && success {
                     self.wake_regist.notify_one();
                 }
                 let number = inspection.transmission_number.unwrap_or_default();
                 let verdict = if success { "Success" } else { "IFErr" };
                 tracing::info!(%account, number, verdict, "smtp: message accepted");
-                SubmitOutcome::Accepted(format!("Accepted {number} ({verdict})"))
+                let accepted = format!("Accepted {number} ({verdict})");
+                (SubmitOutcome::Accepted(accepted), true)
             }
-            // Another connection took the number between the check and the commit: the
-            // client retries and then receives the Accept IFErr for a used number.
-            Err(StoreError::NumberUsed(_)) => SubmitOutcome::TryLater,
-            Err(e) => {
-                tracing::error!(error = %e, "smtp: cannot store the message");
-                SubmitOutcome::TryLater
-            }
+            // Another connection took the number between the check and the commit (perhaps
+            // earlier in the same batch): the client retries and then receives the Accept
+            // IFErr for a used number.
+            Committed::NumberUsed => (SubmitOutcome::TryLater, false),
+            // Logged by the writer; nothing of the message was stored.
+            Committed::Failed => (SubmitOutcome::TryLater, false),
         }
     }
 

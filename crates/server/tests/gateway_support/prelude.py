@@ -142,3 +142,13 @@ def delete_all(user, password):
         m.dele(n)
     m.quit()
     return count
+
+
+def run_streams(stream, streams):
+    """Runs stream(*args) for every args in `streams`, each in its own thread; waits for all."""
+    import threading
+    threads = [threading.Thread(target=stream, args=a) for a in streams]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
