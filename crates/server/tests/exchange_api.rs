@@ -3,6 +3,7 @@
 //! files made with the openssl CLI, the clock moved through `KXD_CLOCK_FILE`.
 
 mod exchange_support;
+mod process_support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -2,9 +2,12 @@
 //! 127.0.0.1:0`, `kxd admin`, `kxd serve`), driven by curl over HTTPS with a cookie jar, and by
 //! Python's `smtplib` to see which password the gateway accepts afterwards.
 
+mod process_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+
+use process_support::{run, wait_for_ports};
 
 const DOMAIN: &str = "denso.test.kokuho";
 const OFFICE: &str = "1312345678";
@@ -57,29 +60,9 @@ impl Kxd {
             smtp: 0,
             https: 0,
         };
-        let started = Instant::now();
-        let endpoints: serde_json::Value = loop {
-            if let Ok(text) = std::fs::read(kxd.data().join("endpoints.json")) {
-                break serde_json::from_slice(&text).expect("endpoints.json is JSON");
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "kxd serve did not start:\n{}",
-                kxd.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let port = |name: &str| -> u16 {
-            let address = endpoints[name].as_str().expect("the listener is bound");
-            address
-                .rsplit_once(':')
-                .expect("host:port")
-                .1
-                .parse()
-                .expect("a port")
-        };
-        kxd.smtp = port("smtp");
-        kxd.https = port("https");
+        let ports = wait_for_ports(kxd.data(), || kxd.log());
+        kxd.smtp = ports["smtp"];
+        kxd.https = ports["https"];
         kxd
     }
 
@@ -172,16 +155,6 @@ fn kxd(data: &Path, command: &str) -> Command {
     let mut kxd = Command::new(env!("CARGO_BIN_EXE_kxd"));
     kxd.arg(command).arg("--data").arg(data);
     kxd
-}
-
-fn run(command: &mut Command) -> String {
-    let output = command.output().expect("the command runs");
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
 /// One HTTP answer as curl saw it.

@@ -6,9 +6,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+pub(crate) use crate::process_support::run;
+use crate::process_support::wait_for_ports;
 
 pub const DOMAIN: &str = "kx.test";
 pub const SOCIETY: &str = "06139999";
@@ -20,18 +22,6 @@ pub const OFFICE_USER: &str = "office1";
 pub const DESTINATIONS: [&str; 5] = ["業務課", "給付課", "保健課", "総務課", "京都事務所"];
 /// The instant the clock file starts at.
 pub const T0: &str = "2026-04-01T00:00:00Z";
-
-/// Runs a command, panicking with its output unless it succeeds.
-pub fn run(command: &mut Command) -> String {
-    let output = command.output().expect("the command runs");
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// `openssl ARGS` in `dir`.
 pub fn openssl(dir: &Path, args: &[&str]) -> String {
@@ -204,26 +194,8 @@ impl Kxd {
             .stderr(log)
             .spawn()
             .expect("kxd serve runs");
-        let started = Instant::now();
-        let endpoints: Value = loop {
-            if let Ok(text) = std::fs::read(self.data().join("endpoints.json")) {
-                break serde_json::from_slice(&text).expect("endpoints.json is JSON");
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "kxd serve did not start:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let port = |name: &str| -> u16 {
-            endpoints[name]
-                .as_str()
-                .and_then(|a| a.rsplit_once(':'))
-                .and_then(|(_, p)| p.parse().ok())
-                .expect("a bound listener")
-        };
-        (server, port("https"), port("api"))
+        let ports = wait_for_ports(self.data(), || self.log());
+        (server, ports["https"], ports["api"])
     }
 
     pub fn data(&self) -> &Path {

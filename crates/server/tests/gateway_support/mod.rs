@@ -18,6 +18,8 @@ use kx_denso::message::{Attachment, DataDelete, DataSend, Message, Upstream};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
+use crate::process_support::{run, wait_for_ports};
+
 /// The federation's mail domain of every installation here.
 pub(crate) const DOMAIN: &str = "denso.test.kokuho";
 /// The office (事業所) every installation has; its IDs are `J<OFFICE><0-9>`, `…0` the master.
@@ -27,8 +29,6 @@ pub(crate) const TRANSMIT: &str = "transmit@denso.test.kokuho";
 
 /// How long a test waits for a reply the server owes before it fails.
 const REPLY_DEADLINE: Duration = Duration::from_secs(30);
-/// How long `kxd serve` may take to bind its listeners.
-const START_DEADLINE: Duration = Duration::from_secs(30);
 
 /// `kxd init --environment`.
 #[derive(Clone, Copy)]
@@ -168,26 +168,10 @@ impl Kxd {
             .read_line(&mut pid)
             .expect("the watchdog prints the pid");
         let pid = pid.trim().parse().expect("a pid");
-        let started = Instant::now();
-        let ports: BTreeMap<String, String> = loop {
-            if let Ok(text) = std::fs::read(&endpoints) {
-                break serde_json::from_slice(&text).expect("endpoints.json is JSON");
-            }
-            assert!(
-                started.elapsed() < START_DEADLINE,
-                "kxd serve did not start:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let port = |name: &str| -> u16 {
-            let address = ports.get(name).expect("the listener is bound");
-            let (_, port) = address.rsplit_once(':').expect("host:port");
-            port.parse().expect("a port")
-        };
+        let ports = wait_for_ports(self.data(), || self.log());
         let served = Served {
-            smtp: port("smtp"),
-            pop3: port("pop3"),
+            smtp: ports["smtp"],
+            pop3: ports["pop3"],
             watchdog,
             stdin,
             pid,
@@ -351,17 +335,6 @@ impl Drop for Kxd {
             let _ = watchdog.wait();
         }
     }
-}
-
-/// Runs a command that must succeed; returns its standard output.
-fn run(command: &mut Command) -> String {
-    let output = command.output().expect("the command runs");
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
 /// A message as Python's `email` package read it from the mailbox.
