@@ -128,14 +128,18 @@ fn client_verifier(
     )
 }
 
-/// Checks that `certificate` (DER) would be accepted by the api listener if `ca` (DER) were
-/// its only trusted CA: the chain, the validity at the present time and the client-auth
-/// usage, by the very verifier the listener uses.
-pub fn check_client_certificate(ca: &[u8], certificate: &[u8]) -> anyhow::Result<()> {
+/// Checks that `certificate` (DER) would be accepted by the api listener at time `at` if `ca`
+/// (DER) were its only trusted CA: the chain, the validity at `at` and the client-auth usage,
+/// by the very verifier the listener uses.
+pub fn check_client_certificate(
+    ca: &[u8],
+    certificate: &[u8],
+    at: rustls::pki_types::UnixTime,
+) -> anyhow::Result<()> {
     let verifier = client_verifier(&[ca.to_vec()])?;
     let leaf = CertificateDer::from(certificate.to_vec());
     verifier
-        .verify_client_cert(&leaf, &[], rustls::pki_types::UnixTime::now())
+        .verify_client_cert(&leaf, &[], at)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
 }

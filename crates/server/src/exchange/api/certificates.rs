@@ -80,6 +80,11 @@ pub(super) async fn certificates(
 
 /// A PEM certificate checked against the society's CA as the api listener will check it;
 /// returns what the store records.
+///
+/// The chain and usage are checked as of the certificate's own notBefore, not now: whether it
+/// is still valid is the listener's question at every handshake, and a society may well hand
+/// out a certificate that has run out by the time it is registered (the office app then says
+/// E3002 instead of waiting for a certificate that will never come).
 pub(in crate::exchange) fn checked_certificate(
     ca: &[u8],
     certificate_pem: &str,
@@ -90,7 +95,10 @@ pub(in crate::exchange) fn checked_certificate(
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, Code::E0003, &[], "bad_certificate"))?;
     let parsed = kx_crypto::certificate_from_pem_or_der(der.as_ref())
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, Code::E0003, &[], "bad_certificate"))?;
-    crate::tls::check_client_certificate(ca, der.as_ref()).map_err(|e| {
+    let validity = &parsed.tbs_certificate.validity;
+    let issued_at =
+        rustls::pki_types::UnixTime::since_unix_epoch(validity.not_before.to_unix_duration());
+    crate::tls::check_client_certificate(ca, der.as_ref(), issued_at).map_err(|e| {
         tracing::info!(error = %e, "exchange: a certificate does not verify against its society CA");
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -99,12 +107,7 @@ pub(in crate::exchange) fn checked_certificate(
             "not_valid_for_society_ca",
         )
     })?;
-    let not_after: chrono::DateTime<chrono::Utc> = parsed
-        .tbs_certificate
-        .validity
-        .not_after
-        .to_system_time()
-        .into();
+    let not_after: chrono::DateTime<chrono::Utc> = validity.not_after.to_system_time().into();
     Ok(NewCertificate {
         der: der.as_ref().to_vec(),
         not_after,
