@@ -53,7 +53,7 @@ fn files_travel_both_ways_and_arrive_unchanged() {
     let sent: Vec<serde_json::Value> =
         serde_json::from_str(&office.ok(&["sent", "--json"])).expect("JSON");
     assert!(
-        sent[0]["downloaded_at"].is_null(),
+        sent[0]["first_received_at"].is_null(),
         "未 before the society pulls"
     );
     let pulled = d.join("pulled");
@@ -69,7 +69,10 @@ fn files_travel_both_ways_and_arrive_unchanged() {
     );
     let sent: Vec<serde_json::Value> =
         serde_json::from_str(&office.ok(&["sent", "--json", "--all"])).expect("JSON");
-    assert!(sent[0]["downloaded_at"].is_string(), "済 after the pull");
+    assert!(
+        sent[0]["first_received_at"].is_string(),
+        "済 after the pull"
+    );
 
     // Society → office, two files; the other office cannot take it.
     let c = noise(100_000, 2);
@@ -81,7 +84,7 @@ fn files_travel_both_ways_and_arrive_unchanged() {
     assert!(name.starts_with("Send-KS-06139999-00001-"), "{name}");
     let inbox = office.inbox(false);
     let id = id_of(&inbox, &name);
-    assert!(inbox[0]["received_at"].is_null(), "未");
+    assert!(inbox[0]["last_received_at"].is_null(), "未");
     let other = w.office("00002");
     assert_eq!(other.refused(&["receive", &id, "-d", "x"]), "E8005");
     let received = d.join("received");
@@ -91,7 +94,7 @@ fn files_travel_both_ways_and_arrive_unchanged() {
     assert_eq!(files.get("report.pdf"), Some(&a));
     assert_eq!(files.get("notice.pdf"), Some(&c));
     assert!(
-        office.inbox(false)[0]["received_at"].is_string(),
+        office.inbox(false)[0]["last_received_at"].is_string(),
         "the receive time replaces 未"
     );
 
@@ -189,6 +192,24 @@ fn wrong_pin_and_wrong_password() {
     assert_eq!(code_of(&out, &["setup"]), "E0002");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("パスワードが無効です。"), "{stderr}");
+
+    // A request the society leaves undecided for 14 days expires: the app stops waiting and
+    // says to ask for a new code.
+    let office8 = w.queue_setup("00008", "office8", "8888");
+    w.wait_for_request("office8");
+    w.kxd.set_clock_days_ahead(15);
+    let expired = office8.kx_with(&["--pin-stdin", "setup"], &["8888"]);
+    assert_eq!(code_of(&expired, &["setup"]), "E0003");
+    let stderr = String::from_utf8_lossy(&expired.stderr);
+    assert!(
+        stderr.contains("expired: the society did not decide the request")
+            && stderr.contains("ask the society for a new one-time enrolment code"),
+        "{stderr}"
+    );
+    assert!(
+        !office8.profile().join("enrolment.json").exists(),
+        "the next setup starts anew"
+    );
 }
 
 #[test]

@@ -216,7 +216,8 @@ pub enum RequestState {
     Pending,
     /// The society issued the certificate.
     Issued,
-    /// The society refused.
+    /// The society refused, or did not decide within the server's limit and the request
+    /// expired ([`RequestStatus::refused`] says which, and what to do).
     Refused,
 }
 
@@ -234,7 +235,7 @@ pub struct RequestStatus {
     pub society_certificates: Vec<String>,
     /// The URL of the api listener (once issued).
     pub api_url: Option<String>,
-    /// Why the society refused.
+    /// Why it was refused: the society's reason, or `expired: …` with what to do next.
     pub refused: Option<String>,
 }
 
@@ -361,8 +362,9 @@ pub struct InboxEntry {
     pub size: u64,
     /// When it was sent.
     pub sent_at: DateTime<Utc>,
-    /// The last download, or none (`未`).
-    pub received_at: Option<DateTime<Utc>>,
+    /// The recipient's last download (the receive time its inbox shows), or none (`未`).
+    /// The sender sees the first one ([`SentEntry::first_received_at`]).
+    pub last_received_at: Option<DateTime<Utc>>,
     /// The end of the download window, for files sent to an office.
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -378,8 +380,8 @@ pub struct HistoryEntry {
     pub from: Party,
     /// When it was sent.
     pub sent_at: DateTime<Utc>,
-    /// The last download, if any.
-    pub received_at: Option<DateTime<Utc>>,
+    /// The recipient's last download, if any.
+    pub last_received_at: Option<DateTime<Utc>>,
     /// When it was deleted.
     pub deleted_at: DateTime<Utc>,
 }
@@ -408,8 +410,9 @@ pub struct SentEntry {
     pub size: u64,
     /// When it was sent.
     pub sent_at: DateTime<Utc>,
-    /// The recipient's first download (`済`), or none (`未`).
-    pub downloaded_at: Option<DateTime<Utc>>,
+    /// The recipient's first download (`済` since then), or none (`未`); later downloads do
+    /// not move it. The recipient sees the last one ([`InboxEntry::last_received_at`]).
+    pub first_received_at: Option<DateTime<Utc>>,
     /// When the sender cancelled it.
     pub cancelled_at: Option<DateTime<Utc>>,
 }

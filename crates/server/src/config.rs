@@ -203,6 +203,10 @@ pub struct Exchange {
     /// Days a setup or enrolment code stays valid. Default 14.
     #[serde(default = "default_enrolment_code_days")]
     pub enrolment_code_days: u32,
+    /// Days a certificate request (enrolment or renewal) waits for its society's decision;
+    /// undecided by then, it expires and the office app is told to ask anew. Default 14.
+    #[serde(default = "default_certificate_request_days")]
+    pub certificate_request_days: u32,
     /// The api listener's URL as clients reach it, returned in enrolment answers. Default:
     /// `https://` + the api listener's address (with the domain for an unspecified address).
     #[serde(default)]
@@ -241,6 +245,10 @@ fn default_enrolment_code_days() -> u32 {
     14
 }
 
+fn default_certificate_request_days() -> u32 {
+    14
+}
+
 impl Default for Exchange {
     fn default() -> Exchange {
         Exchange {
@@ -250,6 +258,7 @@ impl Default for Exchange {
             session_idle: default_session_idle(),
             session_absolute: default_session_absolute(),
             enrolment_code_days: default_enrolment_code_days(),
+            certificate_request_days: default_certificate_request_days(),
             api_url: None,
             login_attempts_per_minute: default_login_attempts_per_minute(),
         }

@@ -203,11 +203,11 @@ fn files_go_both_ways_with_quota_cancel_delete_history_and_sent_status() {
     assert_eq!(inbox[0]["id"], id.as_str());
     assert_eq!(inbox[0]["from"]["number"], OFFICE);
     assert_eq!(inbox[0]["destination"], "給付課");
-    assert_eq!(inbox[0]["received_at"], serde_json::Value::Null);
+    assert_eq!(inbox[0]["last_received_at"], serde_json::Value::Null);
     assert_eq!(inbox[0]["expires_at"], serde_json::Value::Null);
     assert!(office.get("/api/v1/inbox").expect(200).json()[0].is_null());
     let sent = office.get("/api/v1/sent").expect(200).json();
-    assert_eq!(sent[0]["downloaded_at"], serde_json::Value::Null);
+    assert_eq!(sent[0]["first_received_at"], serde_json::Value::Null);
 
     // HEAD tells the size without receiving: still 未 for the sender.
     let head = society
@@ -219,7 +219,7 @@ fn files_go_both_ways_with_quota_cancel_delete_history_and_sent_status() {
         "{headers}"
     );
     let sent = office.get("/api/v1/sent").expect(200).json();
-    assert_eq!(sent[0]["downloaded_at"], serde_json::Value::Null);
+    assert_eq!(sent[0]["first_received_at"], serde_json::Value::Null);
 
     // The office cannot download its own send; the society can, and opens it.
     let theirs = office.download(&id, &dir.join("x"));
@@ -235,7 +235,17 @@ fn files_go_both_ways_with_quota_cancel_delete_history_and_sent_status() {
         plain
     );
     let sent = office.get("/api/v1/sent").expect(200).json();
-    assert!(sent[0]["downloaded_at"].is_string());
+    assert_eq!(sent[0]["first_received_at"], T0);
+
+    // Downloaded again later: the recipient's receive time moves, the sender's 済 time stays
+    // that of the first download.
+    let later = "2026-04-01T00:10:00Z";
+    kxd.set_clock(later);
+    society.download(&id, &dir.join("again.p7m")).expect(200);
+    let inbox = society.get("/api/v1/inbox").expect(200).json();
+    assert_eq!(inbox[0]["last_received_at"], later);
+    let sent = office.get("/api/v1/sent").expect(200).json();
+    assert_eq!(sent[0]["first_received_at"], T0);
 
     // Downloaded: the sender can no longer cancel it.
     let late = office.call("DELETE", &format!("/api/v1/files/{id}"), None);
@@ -864,6 +874,121 @@ fn renewals_go_through_the_queue_and_retire_the_old_certificate() {
         .login(SOCIETY_USER, &world.society_password)
         .get("/api/v1/inbox")
         .expect(200);
+}
+
+#[test]
+fn certificate_requests_the_society_leaves_undecided_expire() {
+    let world = World::new(|toml| {
+        assert!(toml.contains("certificate_request_days = 14"), "{toml}");
+        *toml = toml
+            .replace(
+                "certificate_request_days = 14",
+                "certificate_request_days = 3",
+            )
+            // The job must not run on its own during the test; `kxd admin retention run` does.
+            .replace("retention_interval = 3600", "retention_interval = 86400");
+    });
+    let kxd = &world.kxd;
+    let dir = world.dir();
+
+    // A renewal and, with a fresh one-time code, a new enrolment (a reinstalled app).
+    let queued = |reply: Reply| -> String {
+        let ticket = reply.expect(202).json();
+        ticket["request"].as_str().expect("request").to_owned()
+    };
+    let csr_pem = |name| {
+        let (_, csr) = key_and_csr(dir, name);
+        std::fs::read_to_string(dir.join(csr)).expect("csr")
+    };
+    let renewal = queued(world.office_client().call(
+        "POST",
+        "/api/v1/certificate-requests",
+        Some(&json!({"csr_pem": csr_pem("renewal")})),
+    ));
+    let out = kxd.admin(&["user", "enrolment-code", "--id", OFFICE_USER]);
+    let code = out
+        .split_whitespace()
+        .skip_while(|w| *w != "code")
+        .nth(1)
+        .expect("a code");
+    let enrolment = queued(kxd.bootstrap().call(
+        "POST",
+        "/api/v1/enrolments",
+        Some(&json!({"id": OFFICE_USER, "code": code, "csr_pem": csr_pem("reinstalled")})),
+    ));
+    let pending = |at: &str| {
+        kxd.set_clock(at);
+        let listed = world
+            .society_client()
+            .get("/api/v1/society/certificate-requests")
+            .expect(200)
+            .json();
+        let mut ids: Vec<String> = listed
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|r| r["request"].as_str().expect("an id").to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let status = |request: &str| {
+        kxd.bootstrap()
+            .get(&format!("/api/v1/enrolments/{request}"))
+            .expect(200)
+            .json()
+    };
+
+    // Waiting until `certificate_request_days` (3) have passed…
+    let mut both = [renewal.clone(), enrolment.clone()];
+    both.sort();
+    assert_eq!(pending("2026-04-03T23:59:59Z"), both);
+    assert_eq!(status(&enrolment)["state"], "pending");
+
+    // …then gone from the society's list, too late to decide, and refused to the app with
+    // what to do, before the retention job has run as after.
+    assert!(pending("2026-04-04T00:00:00Z").is_empty());
+    let late = world.society_client().call(
+        "POST",
+        &format!("/api/v1/society/certificate-requests/{renewal}"),
+        Some(&json!({"refused": "too late"})),
+    );
+    assert_eq!(
+        (late.status, late.code().as_str(), late.reason().as_str()),
+        (410, "E0003", "request_expired")
+    );
+    let check = |run: &str| {
+        let enrolled = status(&enrolment);
+        assert_eq!(enrolled["state"], "refused", "{run}");
+        let reason = enrolled["refused"].as_str().expect("a reason");
+        assert!(
+            reason.starts_with("expired: ")
+                && reason.contains("2026-04-04 09:00:00 (JST)")
+                && reason.contains("new one-time enrolment code"),
+            "{run}: {reason}"
+        );
+        let renewed = status(&renewal);
+        assert_eq!(renewed["state"], "refused", "{run}");
+        let reason = renewed["refused"].as_str().expect("a reason");
+        assert!(reason.contains("run `kx renew` again"), "{run}: {reason}");
+    };
+    check("before the job");
+    let report = kxd.admin(&["retention", "run"]);
+    assert!(
+        report.contains("2 certificate requests expired"),
+        "{report}"
+    );
+    assert_eq!(
+        kxd.sql("SELECT COUNT(*) FROM ex_certificate_requests WHERE state = 'expired'")
+            .trim(),
+        "2"
+    );
+    check("after the job");
+    let report = kxd.admin(&["retention", "run"]);
+    assert!(
+        report.contains("0 certificate requests expired"),
+        "{report}"
+    );
 }
 
 #[test]

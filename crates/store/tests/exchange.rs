@@ -33,6 +33,9 @@ fn policy() -> Retention {
     }
 }
 
+/// How long certificate requests wait for their society.
+const REQUEST_LIFETIME: Duration = Duration::days(14);
+
 fn notice(subject: &str) -> Notice {
     Notice {
         subject: subject.into(),
@@ -164,30 +167,48 @@ async fn codes_are_one_time_and_enrolment_goes_through_the_queue() {
         .await
         .unwrap();
     assert_eq!(
-        store.enrol("off1", &first, b"csr", t0()).await.unwrap(),
+        store
+            .enrol("off1", &first, b"csr", t0(), REQUEST_LIFETIME)
+            .await
+            .unwrap(),
         EnrolOutcome::Refused,
         "a newer code replaces the older"
     );
     assert_eq!(
         store
-            .enrol("off1", &code, b"csr", t0() + Duration::days(15))
+            .enrol(
+                "off1",
+                &code,
+                b"csr",
+                t0() + Duration::days(15),
+                REQUEST_LIFETIME
+            )
             .await
             .unwrap(),
         EnrolOutcome::Refused,
         "codes expire"
     );
-    let EnrolOutcome::Queued(request) = store.enrol("off1", &code, b"csr", t0()).await.unwrap()
+    let EnrolOutcome::Queued(request) = store
+        .enrol("off1", &code, b"csr", t0(), REQUEST_LIFETIME)
+        .await
+        .unwrap()
     else {
         panic!("enrolment refused")
     };
-    let pending = store.pending_requests(w.society).await.unwrap();
+    let pending = store.pending_requests(w.society, t0()).await.unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].csr_der, b"csr");
     let other = store
         .add_society("01010101", "other", 1, t0())
         .await
         .unwrap();
-    assert!(store.pending_requests(other).await.unwrap().is_empty());
+    assert!(
+        store
+            .pending_requests(other, t0())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let office_cert = NewCertificate {
         der: b"office cert".to_vec(),
         not_after: t0() + Duration::days(365),
@@ -217,7 +238,7 @@ async fn codes_are_one_time_and_enrolment_goes_through_the_queue() {
 
     // A renewal replaces the user's current certificate.
     let renewal = store
-        .request_renewal("off1", w.office, b"csr2", t0())
+        .request_renewal("off1", w.office, b"csr2", t0(), REQUEST_LIFETIME)
         .await
         .unwrap();
     let renewed = NewCertificate {
@@ -232,6 +253,105 @@ async fn codes_are_one_time_and_enrolment_goes_through_the_queue() {
     assert_eq!(current.len(), 1);
     assert_eq!(current[0].der, b"office cert 2");
     assert_eq!(store.certificates(w.office, false).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn certificate_requests_left_undecided_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open(dir.path()).await;
+    let w = world(&store).await;
+    let code = store
+        .issue_code("off1", CodeKind::Enrolment, t0(), Duration::days(14))
+        .await
+        .unwrap();
+    let EnrolOutcome::Queued(enrolment) = store
+        .enrol("off1", &code, b"csr", t0(), REQUEST_LIFETIME)
+        .await
+        .unwrap()
+    else {
+        panic!("enrolment refused")
+    };
+    let later = t0() + Duration::days(1);
+    let renewal = store
+        .request_renewal("off1", w.office, b"csr2", later, REQUEST_LIFETIME)
+        .await
+        .unwrap();
+    let refused = store
+        .request_renewal("off1", w.office, b"csr3", t0(), REQUEST_LIFETIME)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .decide_request(w.society, &refused, &Decision::Refuse("no".into()), t0())
+            .await
+            .unwrap()
+    );
+    let pending = async |now| -> Vec<String> {
+        let pending = store.pending_requests(w.society, now).await.unwrap();
+        pending.into_iter().map(|r| r.id).collect()
+    };
+
+    // Until its expiry a request waits; from then on the society no longer sees it, cannot
+    // decide it, and its poller learns it expired, whether or not the job has run.
+    let deadline = t0() + REQUEST_LIFETIME;
+    let just_before = deadline - Duration::milliseconds(1);
+    assert_eq!(
+        pending(just_before).await,
+        [enrolment.clone(), renewal.clone()]
+    );
+    let report = store.run_retention(just_before, &policy()).await.unwrap();
+    assert_eq!(report.requests_expired, 0);
+    assert_eq!(pending(deadline).await, std::slice::from_ref(&renewal));
+    let stored = store
+        .certificate_request(&enrolment)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.expires_at, deadline);
+    assert_eq!(stored.state, RequestState::Pending, "not marked yet");
+    assert_eq!(stored.state_at(just_before), RequestState::Pending);
+    assert_eq!(stored.state_at(deadline), RequestState::Expired);
+    assert!(
+        !store
+            .decide_request(
+                w.society,
+                &enrolment,
+                &Decision::Refuse("late".into()),
+                deadline
+            )
+            .await
+            .unwrap(),
+        "an expired request cannot be decided"
+    );
+
+    // The job marks it (and only it: the renewal is younger, the refused one decided).
+    let report = store.run_retention(deadline, &policy()).await.unwrap();
+    assert_eq!(report.requests_expired, 1);
+    let stored = store
+        .certificate_request(&enrolment)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.state, RequestState::Expired);
+    assert_eq!(stored.refusal, None);
+    let report = store
+        .run_retention(later + REQUEST_LIFETIME, &policy())
+        .await
+        .unwrap();
+    assert_eq!(report.requests_expired, 1, "the renewal, a day later");
+    assert!(pending(later + REQUEST_LIFETIME).await.is_empty());
+    let mut states = Vec::new();
+    for id in [&enrolment, &renewal, &refused] {
+        states.push(store.certificate_request(id).await.unwrap().unwrap().state);
+    }
+    assert_eq!(
+        states,
+        [
+            RequestState::Expired,
+            RequestState::Expired,
+            RequestState::Refused
+        ]
+    );
 }
 
 #[tokio::test]
@@ -499,6 +619,97 @@ async fn files_keep_quota_delete_cancel_expire_and_purge() {
     assert!(store.sent(w.society, None).await.unwrap().is_empty());
     assert!(store.history(w.office).await.unwrap().is_empty());
     assert_eq!(blob_files(dir.path()), 0);
+}
+
+#[tokio::test]
+async fn the_sender_sees_the_first_download_and_the_recipient_the_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open(dir.path()).await;
+    let w = world(&store).await;
+    let SendOutcome::Stored(file) = send(&store, w.office, "off1", w.society, &[1; 10], t0()).await
+    else {
+        panic!("over quota")
+    };
+    let first = t0() + Duration::hours(1);
+    let second = t0() + Duration::days(2);
+    for (at, is_first) in [(first, true), (second, false)] {
+        assert_eq!(
+            store
+                .mark_received(w.society, &file.id, &notice("downloaded"), at)
+                .await
+                .unwrap(),
+            is_first
+        );
+    }
+    let sent = store.sent(w.office, None).await.unwrap();
+    assert_eq!(
+        (sent[0].first_received_at, sent[0].last_received_at),
+        (Some(first), Some(second))
+    );
+    let inbox = store.inbox(w.society).await.unwrap();
+    assert_eq!(inbox[0].last_received_at, Some(second));
+}
+
+/// A database as a store of schema version 2 left it, with a file downloaded and a request
+/// waiting; opening it as a store applies the rest.
+#[tokio::test]
+async fn migration_3_keeps_downloads_and_gives_waiting_requests_their_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("migrations-1-2");
+    std::fs::create_dir(&old).unwrap();
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    for name in ["0001_initial.sql", "0002_exchange.sql"] {
+        std::fs::copy(all.join(name), old.join(name)).unwrap();
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("kx.sqlite3"))
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(old.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let created = t0().timestamp_millis();
+    let received = created + 60_000;
+    for sql in [
+        "INSERT INTO ex_parties (id, kind, number, name, quota_bytes, created_at) \
+         VALUES (1, 'society', '06139999', 's', 100, 0)",
+        "INSERT INTO ex_parties (id, kind, number, name, society_id, quota_bytes, created_at) \
+         VALUES (2, 'office', '0001', 'o', 1, 100, 0)",
+        "INSERT INTO ex_users (id, party_id, created_at) VALUES ('off1', 2, 0)",
+        &format!(
+            "INSERT INTO ex_files (id, sender_party, sender_user, recipient_party, function, \
+             name, size, sha256, sent_at, received_at) \
+             VALUES ('f1', 2, 'off1', 1, 'attachments', 'n', 1, 'x', {created}, {received})"
+        ),
+        &format!(
+            "INSERT INTO ex_certificate_requests (id, kind, party_id, user_id, csr_der, state, \
+             created_at) VALUES ('r1', 'enrol', 2, 'off1', x'00', 'pending', {created})"
+        ),
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let store = common::open(dir.path()).await;
+    assert_eq!(store.schema_version().await.unwrap(), 3);
+    let file = store.file_for(PartyId(1), "f1").await.unwrap().unwrap();
+    let at = DateTime::from_timestamp_millis(received);
+    assert_eq!((file.first_received_at, file.last_received_at), (at, at));
+    let request = store.certificate_request("r1").await.unwrap().unwrap();
+    assert_eq!(request.state, RequestState::Pending);
+    assert_eq!(request.expires_at, t0() + Duration::days(14));
+    assert_eq!(
+        store
+            .pending_requests(PartyId(1), t0())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]

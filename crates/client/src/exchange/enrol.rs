@@ -193,8 +193,9 @@ fn fresh_key(profile: &ProfileDir, name: &str, pin: &Pin, cost: KdfCost) -> Resu
     Ok(key)
 }
 
-/// Polls the request until the society decides, with a spinner; refusal and timeout fail. A
-/// refused request is forgotten with its key, so the next run starts anew (with a new code).
+/// Polls the request until the society decides, with a spinner; refusal (by the society, or
+/// by the server when the society did not decide in time) and timeout fail. A refused request
+/// is forgotten with its key, so the next run starts anew (with a new code).
 fn wait_for_certificate(
     profile: &ProfileDir,
     client: &Http,
@@ -212,7 +213,7 @@ fn wait_for_certificate(
                 profile.remove("key.new.pem")?;
                 break Err(Failure::new(Code::E0003, &[])
                     .detail(format!(
-                        "the society refused the certificate request: {}",
+                        "the certificate request was refused: {}",
                         status.refused.unwrap_or_default()
                     ))
                     .into());

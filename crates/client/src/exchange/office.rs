@@ -113,7 +113,7 @@ pub(crate) fn print_inbox(entries: &[InboxEntry], json: bool) -> Result<()> {
         |e| {
             vec![
                 e.id.clone(),
-                e.received_at.map_or_else(|| "未".to_owned(), when),
+                e.last_received_at.map_or_else(|| "未".to_owned(), when),
                 when(e.sent_at),
                 party(&e.from),
                 e.destination.clone().unwrap_or_else(|| "-".into()),
@@ -189,7 +189,7 @@ pub(crate) fn delete(ctx: &Ctx, ids: &[String]) -> Result<()> {
     let inbox: Vec<InboxEntry> = session.api.get(path::INBOX)?;
     let unreceived: Vec<&InboxEntry> = inbox
         .iter()
-        .filter(|e| ids.contains(&e.id) && e.received_at.is_none())
+        .filter(|e| ids.contains(&e.id) && e.last_received_at.is_none())
         .collect();
     if !unreceived.is_empty() {
         eprintln!(
@@ -259,7 +259,7 @@ pub(crate) fn history(ctx: &Ctx, json: bool) -> Result<()> {
             vec![
                 e.id.clone(),
                 when(e.sent_at),
-                e.received_at.map_or_else(|| "未".to_owned(), when),
+                e.last_received_at.map_or_else(|| "未".to_owned(), when),
                 when(e.deleted_at),
                 party(&e.from),
                 e.name.clone(),
@@ -351,7 +351,7 @@ pub(crate) fn print_sent(rows: &[SentEntry], json: bool) -> Result<()> {
             "ファイル名",
         ],
         |e| {
-            let status = match (e.cancelled_at, e.downloaded_at) {
+            let status = match (e.cancelled_at, e.first_received_at) {
                 (Some(_), _) => "取消".to_owned(),
                 (None, Some(at)) => format!("済 {}", when(at)),
                 (None, None) => "未".to_owned(),

@@ -184,7 +184,7 @@ pub enum AppVersionCommand {
 #[derive(Subcommand)]
 pub enum RetentionCommand {
     /// Apply retention once now: expire files to offices after 70 days, purge rows after
-    /// 2 years, delete unreferenced blobs.
+    /// 2 years, expire certificate requests left undecided, delete unreferenced blobs.
     Run,
 }
 
@@ -572,10 +572,11 @@ impl Admin<'_> {
                 let report = run_retention(self.store, now).await?;
                 self.audit("retention.run", &now.to_rfc3339()).await;
                 println!(
-                    "retention as of {}: {} expired, {} purged, {} blobs deleted, {} housekeeping rows",
+                    "retention as of {}: {} expired, {} purged, {} certificate requests expired, {} blobs deleted, {} housekeeping rows",
                     now.to_rfc3339(),
                     report.expired,
                     report.purged,
+                    report.requests_expired,
                     report.blobs_removed,
                     report.housekeeping
                 );

@@ -14,7 +14,9 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use kx_exchange::Code;
 use kx_exchange::api::{self as wire, path};
-use kx_store::exchange::{EnrolOutcome, RequestState, SetupOutcome};
+use kx_store::exchange::{
+    CertificateRequest, EnrolOutcome, RequestKind, RequestState, SetupOutcome,
+};
 
 use super::api::{app_version, audit_access, checked_certificate, conflict_or, csr_der, pem};
 use super::problem::{ApiError, Body};
@@ -73,7 +75,13 @@ async fn enrol(
     let der = csr_der(&enrolment.csr_pem)?;
     let outcome = exchange
         .store
-        .enrol(&enrolment.id, &enrolment.code, &der, exchange.now())
+        .enrol(
+            &enrolment.id,
+            &enrolment.code,
+            &der,
+            exchange.now(),
+            exchange.request_lifetime(),
+        )
         .await?;
     match outcome {
         EnrolOutcome::Queued(request) => {
@@ -109,17 +117,22 @@ async fn request_status(
         .certificate_request(&id)
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, Code::E0003, &[], "no_such_request"))?;
+    let state = request.state_at(exchange.now());
     let mut status = wire::RequestStatus {
-        state: match request.state {
+        state: match state {
             RequestState::Pending => wire::RequestState::Pending,
             RequestState::Issued => wire::RequestState::Issued,
-            RequestState::Refused => wire::RequestState::Refused,
+            // The app reports an expired request as a refused one, saying what to do.
+            RequestState::Refused | RequestState::Expired => wire::RequestState::Refused,
         },
         certificate_pem: None,
         society_ca_pem: None,
         society_certificates: Vec::new(),
         api_url: None,
-        refused: request.refusal.clone(),
+        refused: match state {
+            RequestState::Expired => Some(expired_reason(&request)),
+            _ => request.refusal.clone(),
+        },
     };
     if let (RequestState::Issued, Some(certificate)) = (request.state, &request.certificate) {
         let office = store
@@ -141,6 +154,21 @@ async fn request_status(
         status.api_url = exchange.api_url.clone();
     }
     Ok(Json(status))
+}
+
+/// Why an expired request was refused, and what to do: a new enrolment needs a new one-time
+/// code (the old one was used up), a renewal only a new request.
+fn expired_reason(request: &CertificateRequest) -> String {
+    let next = match request.kind {
+        RequestKind::Enrol => {
+            "ask the society for a new one-time enrolment code and run `kx setup` with it"
+        }
+        RequestKind::Renew => "run `kx renew` again and ask the society to decide it",
+    };
+    format!(
+        "expired: the society did not decide the request by {}; {next}",
+        super::notify::jst(request.expires_at)
+    )
 }
 
 async fn setup(

@@ -7,7 +7,8 @@
 //!   listener, for parties that have no certificate yet.
 //! - [`run_notifications`]: the notification outbox's sender.
 //! - [`clock`]: the server's clock, which tests may move.
-//! - [`run_retention_job`]: the 70-day expiry and the 2-year purge.
+//! - [`run_retention_job`]: the 70-day expiry, the 2-year purge and the expiry of undecided
+//!   certificate requests.
 //!
 //! Logs name user IDs, party numbers and file ids only: never file contents, passwords,
 //! codes, PINs or personal data.
@@ -107,6 +108,11 @@ impl Exchange {
         Arc::clone(&self.trust)
     }
 
+    /// How long a certificate request waits for its society's decision.
+    fn request_lifetime(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.config.exchange.certificate_request_days))
+    }
+
     fn session_limits(&self) -> SessionLimits {
         SessionLimits {
             idle: chrono::Duration::seconds(secs(self.config.exchange.session_idle)),
@@ -172,6 +178,7 @@ pub async fn run_retention(store: &Store, now: DateTime<Utc>) -> anyhow::Result<
     tracing::info!(
         expired = report.expired,
         purged = report.purged,
+        requests_expired = report.requests_expired,
         blobs_removed = report.blobs_removed,
         housekeeping = report.housekeeping,
         "retention: done"

@@ -230,7 +230,7 @@ fn message(from: &str, mail: &OutboxMail) -> anyhow::Result<Message> {
 }
 
 /// Times in mails are Japan time, as the people reading them live there.
-fn jst(at: DateTime<Utc>) -> String {
+pub(crate) fn jst(at: DateTime<Utc>) -> String {
     match FixedOffset::east_opt(9 * 3600) {
         Some(offset) => at
             .with_timezone(&offset)

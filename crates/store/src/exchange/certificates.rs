@@ -4,8 +4,10 @@
 //! records what was issued, so that a TLS client certificate maps to its party by the SHA-256
 //! fingerprint of its DER, and keeps the queue through which offices ask and societies answer.
 
+use chrono::Duration;
+
 use super::users::redeem_code_in;
-use super::{CodeKind, PartyId, PartyKind, random_hex, sha256_hex};
+use super::{CodeKind, PartyId, PartyKind, ms, random_hex, sha256_hex};
 use crate::db::{Conn, Timestamp, timestamp};
 use crate::words::stored_words;
 use crate::{Error, Store};
@@ -64,12 +66,15 @@ pub enum RequestState {
     Issued,
     /// The society refused.
     Refused,
+    /// The society did not decide in time.
+    Expired,
 }
 
 stored_words!(RequestState {
     Pending = "pending",
     Issued = "issued",
-    Refused = "refused"
+    Refused = "refused",
+    Expired = "expired"
 });
 
 /// A certificate request as stored.
@@ -93,6 +98,20 @@ pub struct CertificateRequest {
     pub certificate: Option<Vec<u8>>,
     /// When it was asked.
     pub created_at: Timestamp,
+    /// Undecided by then, it expires.
+    pub expires_at: Timestamp,
+}
+
+impl CertificateRequest {
+    /// Where it stands at `now`: a pending request past its expiry is expired, whether or not
+    /// the retention job has marked it yet.
+    pub fn state_at(&self, now: Timestamp) -> RequestState {
+        if self.state == RequestState::Pending && now >= self.expires_at {
+            RequestState::Expired
+        } else {
+            self.state
+        }
+    }
 }
 
 /// What [`Store::enrol`] did.
@@ -132,14 +151,15 @@ type RequestRow = (
     Option<String>,
     Option<Vec<u8>>,
     i64,
+    i64,
 );
 
 const REQUEST_COLUMNS: &str = "SELECT r.id, r.kind, r.party_id, r.user_id, r.csr_der, r.state, \
-     r.refusal, c.der, r.created_at FROM ex_certificate_requests r \
+     r.refusal, c.der, r.created_at, r.expires_at FROM ex_certificate_requests r \
      LEFT JOIN ex_certificates c ON c.id = r.certificate_id";
 
 fn request(
-    (id, kind, party, user, csr_der, state, refusal, certificate, created_at): RequestRow,
+    (id, kind, party, user, csr_der, state, refusal, certificate, created_at, expires_at): RequestRow,
 ) -> Result<CertificateRequest, Error> {
     Ok(CertificateRequest {
         id,
@@ -151,6 +171,7 @@ fn request(
         refusal,
         certificate,
         created_at: timestamp(created_at)?,
+        expires_at: timestamp(expires_at)?,
     })
 }
 
@@ -225,13 +246,15 @@ async fn user_party_in(conn: &mut Conn, user: &str) -> Result<Option<(PartyId, P
 
 impl Store {
     /// An office user's first enrolment: uses up the one-time `code` and queues the PKCS#10
-    /// request `csr_der` for the society, in one transaction.
+    /// request `csr_der` for the society, in one transaction. Undecided for `lifetime`, the
+    /// request expires.
     pub async fn enrol(
         &self,
         user: &str,
         code: &str,
         csr_der: &[u8],
         now: Timestamp,
+        lifetime: Duration,
     ) -> Result<EnrolOutcome, Error> {
         let mut tx = self.db.write().await?;
         let Some((party, PartyKind::Office)) = user_party_in(&mut tx, user).await? else {
@@ -240,21 +263,41 @@ impl Store {
         if !redeem_code_in(&mut tx, user, code, CodeKind::Enrolment, now).await? {
             return Ok(EnrolOutcome::Refused);
         }
-        let id = insert_request_in(&mut tx, RequestKind::Enrol, party, user, csr_der, now).await?;
+        let id = insert_request_in(
+            &mut tx,
+            RequestKind::Enrol,
+            party,
+            user,
+            csr_der,
+            now,
+            lifetime,
+        )
+        .await?;
         tx.commit().await?;
         Ok(EnrolOutcome::Queued(id))
     }
 
     /// A logged-in office user asks for a renewed certificate; returns the request id.
+    /// Undecided for `lifetime`, the request expires.
     pub async fn request_renewal(
         &self,
         user: &str,
         party: PartyId,
         csr_der: &[u8],
         now: Timestamp,
+        lifetime: Duration,
     ) -> Result<String, Error> {
         let mut tx = self.db.write().await?;
-        let id = insert_request_in(&mut tx, RequestKind::Renew, party, user, csr_der, now).await?;
+        let id = insert_request_in(
+            &mut tx,
+            RequestKind::Renew,
+            party,
+            user,
+            csr_der,
+            now,
+            lifetime,
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -268,23 +311,27 @@ impl Store {
         row.map(request).transpose()
     }
 
-    /// The pending requests of a society's offices, oldest first.
+    /// The requests of a society's offices pending at `now` (not expired), oldest first.
     pub async fn pending_requests(
         &self,
         society: PartyId,
+        now: Timestamp,
     ) -> Result<Vec<CertificateRequest>, Error> {
         let rows: Vec<RequestRow> = sqlx::query_as(&format!(
             "{REQUEST_COLUMNS} JOIN ex_parties p ON p.id = r.party_id \
-             WHERE r.state = 'pending' AND p.society_id = $1 ORDER BY r.created_at, r.id"
+             WHERE r.state = 'pending' AND r.expires_at > $2 AND p.society_id = $1 \
+             ORDER BY r.created_at, r.id"
         ))
         .bind(society.0)
+        .bind(now.timestamp_millis())
         .fetch_all(self.db.pool())
         .await?;
         rows.into_iter().map(request).collect()
     }
 
     /// Records a society's answer to a pending request of one of its offices. False when
-    /// there is no such pending request for this society (unknown, decided, another's).
+    /// there is no such pending request for this society (unknown, decided, expired at `now`,
+    /// another's).
     pub async fn decide_request(
         &self,
         society: PartyId,
@@ -296,10 +343,11 @@ impl Store {
         let row: Option<(i64, String)> = sqlx::query_as(
             "SELECT r.party_id, r.user_id FROM ex_certificate_requests r \
              JOIN ex_parties p ON p.id = r.party_id \
-             WHERE r.id = $1 AND r.state = 'pending' AND p.society_id = $2",
+             WHERE r.id = $1 AND r.state = 'pending' AND r.expires_at > $3 AND p.society_id = $2",
         )
         .bind(id)
         .bind(society.0)
+        .bind(now.timestamp_millis())
         .fetch_optional(&mut *tx)
         .await?;
         let Some((party, user)) = row else {
@@ -415,12 +463,13 @@ async fn insert_request_in(
     user: &str,
     csr_der: &[u8],
     now: Timestamp,
+    lifetime: Duration,
 ) -> Result<String, Error> {
     // 128 random bits: the poller's only credential for fetching the answer.
     let id = random_hex(16);
     sqlx::query(
         "INSERT INTO ex_certificate_requests (id, kind, party_id, user_id, csr_der, state, \
-         created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)",
     )
     .bind(&id)
     .bind(kind.as_str())
@@ -428,6 +477,7 @@ async fn insert_request_in(
     .bind(user)
     .bind(csr_der)
     .bind(now.timestamp_millis())
+    .bind(now.timestamp_millis() + ms(lifetime))
     .execute(conn)
     .await?;
     Ok(id)

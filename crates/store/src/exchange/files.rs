@@ -79,8 +79,10 @@ pub struct FileRecord {
     pub sha256: String,
     /// When it was sent.
     pub sent_at: Timestamp,
-    /// When it was last downloaded.
-    pub received_at: Option<Timestamp>,
+    /// When its recipient first downloaded it: the sender's 済 (spec §4.2).
+    pub first_received_at: Option<Timestamp>,
+    /// When its recipient last downloaded it: the recipient's receive time (spec §3).
+    pub last_received_at: Option<Timestamp>,
     /// When its recipient deleted it.
     pub recipient_deleted_at: Option<Timestamp>,
     /// When its sender cancelled it.
@@ -140,11 +142,12 @@ type FileRow = (
     Option<i64>,
     Option<i64>,
     Option<i64>,
+    Option<i64>,
 );
 
 const FILE_COLUMNS: &str = "SELECT id, sender_party, sender_user, recipient_party, \
-     destination, function, name, size, sha256, blob, sent_at, received_at, \
-     recipient_deleted_at, cancelled_at, expired_at FROM ex_files";
+     destination, function, name, size, sha256, blob, sent_at, first_received_at, \
+     last_received_at, recipient_deleted_at, cancelled_at, expired_at FROM ex_files";
 
 fn optional_time(ms: Option<i64>) -> Result<Option<Timestamp>, Error> {
     ms.map(timestamp).transpose()
@@ -163,7 +166,8 @@ fn file(
         sha256,
         blob,
         sent,
-        received,
+        first_received,
+        last_received,
         deleted,
         cancelled,
         expired,
@@ -180,7 +184,8 @@ fn file(
         size: from_db(size)?,
         sha256,
         sent_at: timestamp(sent)?,
-        received_at: optional_time(received)?,
+        first_received_at: optional_time(first_received)?,
+        last_received_at: optional_time(last_received)?,
         recipient_deleted_at: optional_time(deleted)?,
         cancelled_at: optional_time(cancelled)?,
         expired_at: optional_time(expired)?,
@@ -289,7 +294,8 @@ impl Store {
             size: upload.blob.size(),
             sha256: upload.blob.sha256().to_owned(),
             sent_at: timestamp(now.timestamp_millis())?,
-            received_at: None,
+            first_received_at: None,
+            last_received_at: None,
             recipient_deleted_at: None,
             cancelled_at: None,
             expired_at: None,
@@ -318,9 +324,9 @@ impl Store {
         self.exchange_blobs.open_stream(blob).await
     }
 
-    /// Records a download by the recipient at `now`. On the first download, queues
-    /// `notice` to the sending user if it has a mail address. Returns whether it was the
-    /// first download.
+    /// Records a download by the recipient at `now`: its last download, and on the first one
+    /// also its first, queueing `notice` to the sending user if it has a mail address.
+    /// Returns whether it was the first download.
     pub async fn mark_received(
         &self,
         recipient: PartyId,
@@ -330,22 +336,25 @@ impl Store {
     ) -> Result<bool, Error> {
         let mut tx = self.db.write().await?;
         let row: Option<(Option<i64>, String)> = sqlx::query_as(
-            "SELECT received_at, sender_user FROM ex_files \
+            "SELECT first_received_at, sender_user FROM ex_files \
              WHERE id = $1 AND recipient_party = $2 AND blob IS NOT NULL",
         )
         .bind(id)
         .bind(recipient.0)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((received_at, sender_user)) = row else {
+        let Some((first_received_at, sender_user)) = row else {
             return Err(Error::NotFound(format!("file {id}")));
         };
-        sqlx::query("UPDATE ex_files SET received_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now.timestamp_millis())
-            .execute(&mut *tx)
-            .await?;
-        let first = received_at.is_none();
+        sqlx::query(
+            "UPDATE ex_files SET last_received_at = $2, \
+             first_received_at = COALESCE(first_received_at, $2) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(now.timestamp_millis())
+        .execute(&mut *tx)
+        .await?;
+        let first = first_received_at.is_none();
         if first {
             sqlx::query(
                 "INSERT INTO mail_outbox (to_address, subject, body, created_at, next_attempt_at) \
@@ -388,7 +397,7 @@ impl Store {
             (DeleteOutcome::NotFound, None)
         } else if record.recipient == party {
             (DeleteOutcome::Deleted, Some("recipient_deleted_at"))
-        } else if record.received_at.is_some() {
+        } else if record.first_received_at.is_some() {
             (DeleteOutcome::AlreadyDownloaded, None)
         } else if record.expired_at.is_some() {
             // Expired unread: nothing left to cancel.

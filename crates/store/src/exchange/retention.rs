@@ -1,5 +1,6 @@
 //! Retention (spec §3, §4.2): files to offices can be downloaded for 70 days, after which
-//! their bytes are deleted; every row is purged 2 years after it was sent. Also clears what
+//! their bytes are deleted; every row is purged 2 years after it was sent. Certificate
+//! requests the society has not decided by their expiry are marked expired. Also clears what
 //! has no further use: ended sessions, spent codes, delivered mails, unreferenced blobs.
 
 use std::collections::HashSet;
@@ -32,6 +33,8 @@ pub struct RetentionReport {
     pub expired: u64,
     /// Rows purged for age.
     pub purged: u64,
+    /// Certificate requests marked expired, undecided by their expiry.
+    pub requests_expired: u64,
     /// Blobs deleted (expired, purged, or unreferenced).
     pub blobs_removed: u64,
     /// Ended sessions, spent codes and delivered mails removed.
@@ -86,6 +89,15 @@ impl Store {
         tx.commit().await?;
         report.purged = purged.rows_affected();
         report.blobs_removed += self.free_blobs(purged_blobs.iter()).await;
+
+        report.requests_expired = sqlx::query(
+            "UPDATE ex_certificate_requests SET state = 'expired', decided_at = $1 \
+             WHERE state = 'pending' AND expires_at <= $1",
+        )
+        .bind(now_ms)
+        .execute(self.db.pool())
+        .await?
+        .rows_affected();
 
         let mut housekeeping = 0;
         for (sql, at) in [

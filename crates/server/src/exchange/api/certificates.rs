@@ -7,7 +7,9 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use kx_exchange::Code;
 use kx_exchange::api as wire;
-use kx_store::exchange::{CertificateRecord, Decision, NewCertificate, Party, PartyKind};
+use kx_store::exchange::{
+    CertificateRecord, Decision, NewCertificate, Party, PartyKind, RequestState,
+};
 
 use super::{Caller, Parties, party, pem};
 use crate::exchange::Exchange;
@@ -164,7 +166,13 @@ pub(super) async fn request_renewal(
     let der = csr_der(&request.csr_pem)?;
     let id = exchange
         .store
-        .request_renewal(&caller.user, caller.party.id, &der, exchange.now())
+        .request_renewal(
+            &caller.user,
+            caller.party.id,
+            &der,
+            exchange.now(),
+            exchange.request_lifetime(),
+        )
         .await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -179,7 +187,11 @@ pub(super) async fn pending_requests(
     caller.require(PartyKind::Society)?;
     let mut parties = Parties::new(&exchange);
     let mut entries = Vec::new();
-    for request in exchange.store.pending_requests(caller.party.id).await? {
+    for request in exchange
+        .store
+        .pending_requests(caller.party.id, exchange.now())
+        .await?
+    {
         let office = parties.get(request.party).await?;
         entries.push(wire::PendingRequest {
             request: request.id,
@@ -210,6 +222,14 @@ pub(super) async fn decide_request(
         .certificate_request(&id)
         .await?
         .ok_or_else(not_found)?;
+    if request.state_at(exchange.now()) == RequestState::Expired {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            Code::E0003,
+            &[],
+            "request_expired",
+        ));
+    }
     let decision = match (decision.certificate_pem, decision.refused) {
         (Some(certificate_pem), None) => {
             let ca = caller

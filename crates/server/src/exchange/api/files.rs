@@ -346,7 +346,7 @@ pub(super) async fn inbox(
             function: wire_function(record.function),
             size: record.size,
             sent_at: record.sent_at,
-            received_at: record.received_at,
+            last_received_at: record.last_received_at,
         });
     }
     Ok(Json(entries))
@@ -371,7 +371,7 @@ pub(super) async fn history(
             id: record.id,
             name: record.name,
             sent_at: record.sent_at,
-            received_at: record.received_at,
+            last_received_at: record.last_received_at,
             deleted_at,
         });
     }
@@ -398,7 +398,7 @@ pub(super) async fn sent(
             function: wire_function(record.function),
             size: record.size,
             sent_at: record.sent_at,
-            downloaded_at: record.received_at,
+            first_received_at: record.first_received_at,
             cancelled_at: record.cancelled_at,
         });
     }
