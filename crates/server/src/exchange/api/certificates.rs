@@ -222,6 +222,10 @@ pub(super) async fn decide_request(
         .certificate_request(&id)
         .await?
         .ok_or_else(not_found)?;
+    // Another society's request is answered as if it did not exist, whatever its state.
+    if party(&exchange, request.party).await?.society_id() != caller.party.id {
+        return Err(not_found());
+    }
     if request.state_at(exchange.now()) == RequestState::Expired {
         return Err(ApiError::new(
             StatusCode::GONE,
