@@ -176,7 +176,7 @@ fn wrong_pin_and_wrong_password() {
     let request = line.split_whitespace().next().expect("the request's ID");
     w.society
         .ok(&["society", "approve", request, "--refuse", "not our office"]);
-    let refused = office7.kx_with(&["--pin-stdin", "setup"], &["7777"]);
+    let refused = office7.resume_setup();
     assert_eq!(code_of(&refused, &["setup"]), "E0003");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not our office"));
     assert!(
@@ -192,13 +192,47 @@ fn wrong_pin_and_wrong_password() {
 }
 
 #[test]
+fn a_reset_password_must_be_changed_before_anything_else() {
+    let w = World::new(None);
+    let users = w.kxd.admin(&["user", "list"]);
+    assert!(
+        users.contains("soc-admin") && !users.contains("temporary-password"),
+        "every setup replaced its temporary password:\n{users}"
+    );
+    let office = w.office("00001");
+    let temporary = w.kxd.reset_password("office1");
+    // The app still holds the session of its setup; the server refuses it from the reset on.
+    let refused = office.kx(&["inbox"]);
+    assert_eq!(code_of(&refused, &["inbox"]), "E0002");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(
+            "E0002 パスワードが無効です。\n\
+             The password is still the temporary one: change it with `kx password change`.\n"
+        ),
+        "{stderr}"
+    );
+    let changed = office.kx_with(
+        &["--pin-stdin", "--password-stdin", "password", "change"],
+        &[
+            &office.pin,
+            &temporary,
+            "Mine-Again-2027",
+            "Mine-Again-2027",
+        ],
+    );
+    assert!(changed.status.success(), "{changed:?}");
+    assert!(office.inbox(false).is_empty());
+}
+
+#[test]
 fn expiring_certificates_and_app_updates() {
     let mut w = World::new(None);
     // Enrolment outlives one run: exit 75 while the society has not decided, and a rerun of
     // `kx setup` (no code needed) resumes waiting.
     let office6 = w.queue_setup("00006", "office6", "6666");
     w.society.ok(&["society", "approve", "--all"]);
-    let resumed = office6.kx_with(&["--pin-stdin", "setup"], &["6666"]);
+    let resumed = office6.resume_setup();
     assert!(resumed.status.success(), "{resumed:?}");
     assert!(office6.inbox(false).is_empty());
 

@@ -19,6 +19,7 @@ use kx_exchange::settings::item;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use super::Ctx;
 use super::failure::Failure;
@@ -132,11 +133,6 @@ impl Session {
     pub(crate) fn after_login(&self) -> Result<()> {
         self.update_notice();
         self.refresh_society_certificates()?;
-        if self.who.must_change_password {
-            eprintln!(
-                "The password is still the temporary one the society gave: change it with `kx password change`."
-            );
-        }
         let now = SystemTime::now();
         if renewal_due(&self.cert, now) {
             let left = days_left(&self.cert, now);
@@ -284,9 +280,16 @@ impl Session {
         Ok(())
     }
 
-    /// Forgets the cached token (after logout, a renewal or a password change).
+    /// Forgets the cached token (after logout or a renewal).
     pub(crate) fn forget_token(&self) -> Result<()> {
         self.profile.remove("session.json")
+    }
+
+    /// Records that the password is our own now: the server lets the same session do
+    /// everything from the change on, so its token stays cached.
+    pub(crate) fn password_changed(&mut self) -> Result<()> {
+        self.who.must_change_password = false;
+        self.profile.write_json("session.json", &self.who)
     }
 }
 
@@ -320,6 +323,17 @@ fn resume(profile: &ProfileDir, api: &mut Http, fingerprint: &str) -> Result<Opt
     Ok(Some(cached))
 }
 
+/// The server password kept in the profile under the PIN (E1002 when the PIN is wrong).
+pub(crate) fn stored_password(profile: &ProfileDir, pin: &Pin) -> Result<Zeroizing<String>> {
+    let sealed = std::fs::read_to_string(profile.file("password.enc"))
+        .context("reading the stored password")?;
+    let password =
+        open_secret(&sealed, pin).map_err(|_| Failure::new(Code::E1002, &[item::PIN]))?;
+    Ok(Zeroizing::new(
+        String::from_utf8(password.to_vec()).context("the stored password")?,
+    ))
+}
+
 /// Logs in with the stored password (E0002 when the server refuses it).
 fn login(
     profile: &ProfileDir,
@@ -328,11 +342,7 @@ fn login(
     pin: &Pin,
     fingerprint: &str,
 ) -> Result<Cached> {
-    let sealed = std::fs::read_to_string(profile.file("password.enc"))
-        .context("reading the stored password")?;
-    let password =
-        open_secret(&sealed, pin).map_err(|_| Failure::new(Code::E1002, &[item::PIN]))?;
-    let password = String::from_utf8(password.to_vec()).context("the stored password")?;
+    let password = stored_password(profile, pin)?.to_string();
     api.set_token(None);
     let answer: api::Session = api.call(
         Method::POST,
