@@ -426,6 +426,10 @@ pub struct AppVersion {
     pub url: String,
 }
 
+/// The [`Problem::reason`] of `401 E0002` at login when the password is wrong (or the ID
+/// unknown).
+pub const WRONG_PASSWORD: &str = "password";
+
 /// The [`Problem::reason`] of `403 E0002` on every route but logout, the password change and
 /// the certificates while the user's password is still the temporary one an administrator
 /// gave: it must be changed before anything else.

@@ -100,6 +100,24 @@ impl Session {
 
     /// Opens a session with the lock already held and the PIN already asked (setup).
     pub(crate) fn start(ctx: &Ctx, lock: File, pin: Pin) -> Result<Session> {
+        Session::start_as(ctx, lock, pin, None)
+    }
+
+    /// Opens a session for a password change: when the server refuses the stored password
+    /// (the society reset it and no session is cached), logs in with `current`, the one the
+    /// user typed, so that a reset password can still be replaced.
+    pub(crate) fn open_to_change_password(
+        ctx: &Ctx,
+        lock: File,
+        pin: Pin,
+        current: &str,
+    ) -> Result<Session> {
+        let session = Session::start_as(ctx, lock, pin, Some(current))?;
+        session.after_login()?;
+        Ok(session)
+    }
+
+    fn start_as(ctx: &Ctx, lock: File, pin: Pin, fallback: Option<&str>) -> Result<Session> {
         let profile = ctx.profile.clone();
         let config = profile.config()?;
         let key = load_key(&profile, "key.pem", &pin)?;
@@ -111,7 +129,18 @@ impl Session {
         let fingerprint = fingerprint(&cert)?;
         let who = match resume(&profile, &mut api, &fingerprint)? {
             Some(who) => who,
-            None => login(&profile, &config, &mut api, &pin, &fingerprint)?,
+            None => {
+                let stored = stored_password(&profile, &pin)?;
+                match (
+                    login(&profile, &config, &mut api, &stored, &fingerprint),
+                    fallback,
+                ) {
+                    (Err(err), Some(typed)) if refused_password(&err) => {
+                        login(&profile, &config, &mut api, typed, &fingerprint)?
+                    }
+                    (result, _) => result?,
+                }
+            }
         };
         tracing::info!(party = %who.party.number, kind = ?config.kind, "session open");
         let mut session = Session {
@@ -267,11 +296,12 @@ impl Session {
             || now - self.who.logged_in_at > ABSOLUTE_REUSE
         {
             let fingerprint = fingerprint(&self.cert)?;
+            let password = stored_password(&self.profile, &self.pin)?;
             self.who = login(
                 &self.profile,
                 &self.config,
                 &mut self.api,
-                &self.pin,
+                &password,
                 &fingerprint,
             )?;
         } else {
@@ -334,22 +364,27 @@ pub(crate) fn stored_password(profile: &ProfileDir, pin: &Pin) -> Result<Zeroizi
     ))
 }
 
-/// Logs in with the stored password (E0002 when the server refuses it).
+/// Whether the login failed because the server refused the password itself.
+fn refused_password(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<Failure>()
+        .is_some_and(|f| f.reason.as_deref() == Some(api::WRONG_PASSWORD))
+}
+
+/// Logs in with `password` (E0002 when the server refuses it).
 fn login(
     profile: &ProfileDir,
     config: &Config,
     api: &mut Http,
-    pin: &Pin,
+    password: &str,
     fingerprint: &str,
 ) -> Result<Cached> {
-    let password = stored_password(profile, pin)?.to_string();
     api.set_token(None);
     let answer: api::Session = api.call(
         Method::POST,
         path::SESSION,
         &Login {
             id: config.id.clone(),
-            password,
+            password: password.to_owned(),
         },
     )?;
     api.set_token(Some(answer.token.clone()));

@@ -24,7 +24,8 @@ pub(crate) enum PinCommand {
 pub(crate) enum PasswordCommand {
     /// Change the server password: current, new, new again (three lines with
     /// --password-stdin, after the PIN line with --pin-stdin). It is the one thing, besides
-    /// logout, a user whose password is still the temporary one can do.
+    /// logout, a user whose password is still the temporary one can do; after a reset, the
+    /// current password is the temporary one the society gave.
     Change,
 }
 
@@ -85,14 +86,16 @@ pub(crate) fn pin(ctx: &Ctx, PinCommand::Change: PinCommand) -> Result<()> {
     Ok(())
 }
 
-/// `kx password change`.
+/// `kx password change`: everything is asked and checked before the login.
 pub(crate) fn password(ctx: &Ctx, PasswordCommand::Change: PasswordCommand) -> Result<()> {
-    let mut session = Session::open(ctx)?;
+    let lock = ctx.profile.lock()?;
+    let pin = ctx.secrets.pin(item::PIN)?;
     let current = ctx.secrets.password(item::CURRENT_PASSWORD)?;
     if current.is_empty() {
         return Err(Failure::new(Code::E1001, &[item::CURRENT_PASSWORD]).into());
     }
     let change = ctx.secrets.new_password(&current)?;
+    let mut session = Session::open_to_change_password(ctx, lock, pin, &current)?;
     change_password(&mut session, &change)
 }
 

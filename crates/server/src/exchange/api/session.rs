@@ -69,7 +69,7 @@ pub(super) async fn login(
                 StatusCode::UNAUTHORIZED,
                 Code::E0002,
                 &[],
-                "password",
+                wire::WRONG_PASSWORD,
             ));
         }
         Login::Locked => {
