@@ -23,9 +23,10 @@ pub(crate) enum PinCommand {
 #[derive(Subcommand, Debug)]
 pub(crate) enum PasswordCommand {
     /// Change the server password: current, new, new again (three lines with
-    /// --password-stdin, after the PIN line with --pin-stdin). It is the one thing, besides
-    /// logout, a user whose password is still the temporary one can do; after a reset, the
-    /// current password is the temporary one the society gave.
+    /// --password-stdin, after the PIN line with --pin-stdin).
+    ///
+    /// While the password is a temporary one (after a reset by the society, the current
+    /// password is the one it gave), this and logout are all the server allows.
     Change,
 }
 
@@ -127,7 +128,11 @@ pub(crate) fn replace_temporary_password(session: &mut Session, ctx: &Ctx) -> Re
         .and_then(|change| change_password(session, &change))
         .map_err(|err| match err.downcast::<Failure>() {
             Ok(failure) => failure.hint(TEMPORARY_PASSWORD).into(),
-            Err(other) => other,
+            // A usage error (no terminal to ask on) has no place for it: said first.
+            Err(other) => {
+                eprintln!("{TEMPORARY_PASSWORD}");
+                other
+            }
         })
 }
 

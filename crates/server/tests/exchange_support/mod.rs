@@ -707,6 +707,16 @@ pub fn open(dir: &Path, sealed: &Path, recipient: &Identity, ca: &Path) -> Vec<u
     std::fs::read(plain).expect("the plaintext")
 }
 
+/// The word after the first `key` in an admin command's output (`temporary password X`,
+/// `code X`).
+pub fn word_after(text: &str, key: &str) -> String {
+    text.split_whitespace()
+        .skip_while(|w| *w != key)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
+        .to_owned()
+}
+
 /// The society set up and the office enrolled through the queue, both logged in.
 pub struct World {
     pub kxd: Kxd,

@@ -133,9 +133,11 @@ pub(super) struct Caller {
 }
 
 /// A caller with a valid session, even while its password is temporary: taken only by the
-/// handlers such a session still needs — logout, the password change itself, and the society
-/// certificates (the app fetches them at every start, before any command, to notice an
-/// expired or renewed society certificate: E3001/E3003).
+/// handlers such a session still needs — logout, the password change itself, and `GET`
+/// certificates, which the app calls at every start before it can offer the change (to check
+/// its cached session, and to notice an expired or renewed society certificate, E3001/E3003).
+/// The app version, also read at start, needs no session at all. Keep this list short: every
+/// handler added here is open to whoever holds a temporary password.
 pub(super) struct CallerWithTemporaryPassword(pub(super) Caller);
 
 impl Caller {
