@@ -9,7 +9,7 @@ mod served;
 use std::path::Path;
 use std::process::Command;
 
-use exchange_support::{World, code_of, noise, unzip};
+use exchange_support::{Party, World, code_of, noise, unzip};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let path = dir.join(name);
@@ -179,7 +179,7 @@ fn wrong_pin_and_wrong_password() {
     let request = line.split_whitespace().next().expect("the request's ID");
     w.society
         .ok(&["society", "approve", request, "--refuse", "not our office"]);
-    let refused = office7.kx_with(&["--pin-stdin", "setup"], &["7777"]);
+    let refused = office7.resume_setup();
     assert_eq!(code_of(&refused, &["setup"]), "E0003");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not our office"));
     assert!(
@@ -212,6 +212,64 @@ fn wrong_pin_and_wrong_password() {
     );
 }
 
+/// What `kx` prints when the server refuses because the password is still temporary.
+const CHANGE_IT: &str = "E0002 パスワードが無効です。\n\
+     The password is still the temporary one: change it with `kx password change`.\n";
+
+#[test]
+fn a_temporary_password_must_be_changed_before_anything_else() {
+    let w = World::new(None);
+    let users = w.kxd.admin(&["user", "list"]);
+    assert!(
+        users.contains("soc-admin") && !users.contains("temporary-password"),
+        "every setup replaced its temporary password:\n{users}"
+    );
+    let refused_until_changed = |office: &Party| {
+        let refused = office.kx(&["inbox"]);
+        assert_eq!(code_of(&refused, &["inbox"]), "E0002");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(CHANGE_IT), "{stderr}");
+    };
+    let change = |office: &Party, current: &str, new: &str| {
+        let changed = office.kx_with(
+            &["--pin-stdin", "--password-stdin", "password", "change"],
+            &[&office.pin, current, new, new],
+        );
+        assert!(changed.status.success(), "{changed:?}");
+    };
+
+    // A new password the policy refuses is refused before it is sent; the setup is done but
+    // the password still has to be changed.
+    let office6 = w.queue_setup("00006", "office6", "6666");
+    w.society.ok(&["society", "approve", "--all"]);
+    let weak = office6.kx_with(
+        &["--pin-stdin", "--password-stdin", "setup"],
+        &["6666", "weakpassword", "weakpassword"],
+    );
+    assert_eq!(code_of(&weak, &["setup"]), "E1011");
+    let stderr = String::from_utf8_lossy(&weak.stderr);
+    assert!(
+        stderr.contains("\nThe password is still the temporary one"),
+        "{stderr}"
+    );
+    refused_until_changed(&office6);
+
+    // A reset restricts the session the app still holds from its setup at once.
+    let office = w.office("00001");
+    let temporary = w.kxd.reset_password("office1");
+    refused_until_changed(office);
+    change(office, &temporary, "Mine-Again-2027");
+    assert!(office.inbox(false).is_empty());
+
+    // Logged out (which a temporary password allows), the app's stored password no longer
+    // logs in; the change logs in with the temporary one typed as the current password.
+    let temporary = w.kxd.reset_password("office1");
+    assert!(office.kx(&["logout"]).status.success());
+    assert_eq!(office.refused(&["inbox"]), "E0002");
+    change(office, &temporary, "Mine-Third-2028");
+    assert!(office.inbox(false).is_empty());
+}
+
 #[test]
 fn expiring_certificates_and_app_updates() {
     let mut w = World::new(None);
@@ -219,7 +277,7 @@ fn expiring_certificates_and_app_updates() {
     // `kx setup` (no code needed) resumes waiting.
     let office6 = w.queue_setup("00006", "office6", "6666");
     w.society.ok(&["society", "approve", "--all"]);
-    let resumed = office6.kx_with(&["--pin-stdin", "setup"], &["6666"]);
+    let resumed = office6.resume_setup();
     assert!(resumed.status.success(), "{resumed:?}");
     assert!(office6.inbox(false).is_empty());
 

@@ -106,7 +106,8 @@ pub struct Session {
     pub society: Party,
     /// The user.
     pub user: User,
-    /// True while the password is the temporary one the society gave.
+    /// True while the password is the temporary one the society gave: until it is changed,
+    /// the session gets [`PASSWORD_CHANGE_REQUIRED`] on every route but a few.
     pub must_change_password: bool,
     /// The published app version, if any.
     pub app_version: Option<AppVersion>,
@@ -427,6 +428,15 @@ pub struct AppVersion {
     /// Where to get it.
     pub url: String,
 }
+
+/// The [`Problem::reason`] of `401 E0002` at login when the password is wrong (or the ID
+/// unknown).
+pub const WRONG_PASSWORD: &str = "password";
+
+/// The [`Problem::reason`] of `403 E0002` on every route but logout, the password change and
+/// the certificates while the user's password is still the temporary one an administrator
+/// gave: it must be changed before anything else.
+pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
 
 /// The body of every refusal: the app's code and message, and a machine-readable reason.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

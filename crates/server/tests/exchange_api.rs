@@ -1071,6 +1071,89 @@ fn passwords_change_by_the_policy_and_the_app_version_is_published() {
 }
 
 #[test]
+fn a_temporary_password_must_be_changed_before_anything_else_on_the_same_session() {
+    let world = World::new(|_| {});
+    let kxd = &world.kxd;
+    let before = world.office_client();
+    before.get("/api/v1/inbox").expect(200);
+    let temporary = word_after(
+        &kxd.admin(&["user", "reset-password", "--id", OFFICE_USER]),
+        "password",
+    );
+    let is_refused = |reply: Reply, route: &str| {
+        assert_eq!(
+            (
+                reply.status,
+                reply.code().as_str(),
+                reply.reason().as_str(),
+                reply.json()["message"].as_str()
+            ),
+            (
+                403,
+                "E0002",
+                "password_change_required",
+                Some("パスワードが無効です。")
+            ),
+            "{route}"
+        );
+    };
+    // A reset restricts a session opened before it at once.
+    is_refused(before.get("/api/v1/inbox"), "inbox, earlier session");
+
+    let login = kxd
+        .api_client(Some(&world.office))
+        .try_login(OFFICE_USER, &temporary)
+        .expect(200)
+        .json();
+    assert_eq!(login["must_change_password"], true);
+    let token = login["token"].as_str().expect("a token");
+    let office = kxd.api_client(Some(&world.office)).with_token(token);
+    is_refused(office.get("/api/v1/inbox"), "inbox");
+    is_refused(office.get("/api/v1/sent"), "sent");
+    is_refused(office.get("/api/v1/history"), "history");
+    is_refused(office.get("/api/v1/destinations"), "destinations");
+    is_refused(office.get("/api/v1/files/00000000"), "download");
+    is_refused(
+        office.call(
+            "PUT",
+            "/api/v1/profile",
+            Some(&json!({"name": "山田　太郎", "code": "", "mail": "taro@example.jp"})),
+        ),
+        "profile",
+    );
+    is_refused(
+        office.upload(
+            "給付課",
+            "attachments",
+            "Send-1.zip",
+            &world.sealed_for_society("a.pdf", b"%PDF"),
+        ),
+        "upload",
+    );
+    // What the app reads at every start, before it can offer the change, is open.
+    office.get("/api/v1/certificates").expect(200);
+    office.get("/api/v1/app-version").expect(200);
+    // So is logout (here of a second session).
+    kxd.api_client(Some(&world.office))
+        .login(OFFICE_USER, &temporary)
+        .call("DELETE", "/api/v1/session", None)
+        .expect(204);
+    // The policy still applies to the change, and refusing it changes nothing.
+    let weak = office.change_password(&temporary, "freshpassword");
+    assert_eq!((weak.status, weak.code().as_str()), (400, "E1011"));
+    is_refused(office.get("/api/v1/inbox"), "inbox after a refused change");
+
+    office.change_password(&temporary, NEW_PASSWORD).expect(204);
+    office.get("/api/v1/inbox").expect(200);
+    office.get("/api/v1/destinations").expect(200);
+    let refusals = kxd.sql(
+        "SELECT count(*) FROM audit_log WHERE actor = 'office1' AND action = 'api GET /api/v1/inbox' \
+         AND outcome = '403'",
+    );
+    assert_eq!(refusals.trim(), "3", "the refusals are audited");
+}
+
+#[test]
 fn enrolment_codes_expire_and_a_fresh_one_replaces_them() {
     let kxd = Kxd::start(|_| {});
     let pki = tempfile::tempdir().expect("a directory");
@@ -1095,12 +1178,7 @@ fn enrolment_codes_expire_and_a_fresh_one_replaces_them() {
         out.contains("kx setup --server https://127.0.0.1:"),
         "{out}"
     );
-    let fresh = out
-        .split_whitespace()
-        .skip_while(|w| *w != "code")
-        .nth(1)
-        .expect("a code")
-        .to_owned();
+    let fresh = word_after(&out, "code");
     assert_ne!(fresh, first);
     let bad_csr = kxd.bootstrap().call(
         "POST",

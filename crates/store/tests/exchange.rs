@@ -405,10 +405,30 @@ async fn sessions_are_bound_to_address_and_certificate_and_expire() {
                 .unwrap()
         }
     };
-    assert!(matches!(
-        check(token.clone(), "127.0.0.1", "fp", t0()).await,
-        SessionCheck::Valid(_)
-    ));
+    let temporary = |check: SessionCheck| match check {
+        SessionCheck::Valid(session) => session.must_change_password,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        temporary(check(token.clone(), "127.0.0.1", "fp", t0()).await),
+        "the session reports the temporary password"
+    );
+    store
+        .set_exchange_password("off1", "Own-Pass-22", false)
+        .await
+        .unwrap();
+    assert!(
+        !temporary(check(token.clone(), "127.0.0.1", "fp", t0()).await),
+        "a changed password frees the open session"
+    );
+    store
+        .set_exchange_password("off1", "Reset-Pass-3", true)
+        .await
+        .unwrap();
+    assert!(
+        temporary(check(token.clone(), "127.0.0.1", "fp", t0()).await),
+        "a reset restricts the open session at once"
+    );
     assert_eq!(
         check(token.clone(), "127.0.0.2", "fp", t0()).await,
         SessionCheck::Address

@@ -119,7 +119,7 @@ pub(crate) fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     };
     let mut session = Session::start(ctx, lock, pin)?;
     session.after_login()?;
-    super::settings::offer_password_change(&mut session, ctx)?;
+    super::settings::replace_temporary_password(&mut session, ctx)?;
     println!(
         "Set up: office {} {} of {} {}, profile {}",
         session.who.party.number,

@@ -4,8 +4,12 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use kx_exchange::api::Problem;
+use kx_exchange::api::{PASSWORD_CHANGE_REQUIRED, Problem};
 use kx_exchange::{Code, Refusal};
+
+/// What to do when the server refuses because the password is still the temporary one.
+pub(crate) const TEMPORARY_PASSWORD: &str =
+    "The password is still the temporary one: change it with `kx password change`.";
 
 /// A failure the user sees as `code message`.
 #[derive(Clone, Debug)]
@@ -18,6 +22,8 @@ pub(crate) struct Failure {
     pub(crate) reason: Option<String>,
     /// What happened, for the user and the log (never a secret or file content).
     pub(crate) detail: Option<String>,
+    /// What the user should do next, printed as a plain line after the message.
+    pub(crate) hint: Option<&'static str>,
 }
 
 impl Failure {
@@ -28,12 +34,19 @@ impl Failure {
             message: code.fill(items),
             reason: None,
             detail: None,
+            hint: None,
         }
     }
 
     /// Adds what happened.
     pub(crate) fn detail(mut self, detail: impl fmt::Display) -> Failure {
         self.detail = Some(detail.to_string());
+        self
+    }
+
+    /// Adds what to do next.
+    pub(crate) fn hint(mut self, hint: &'static str) -> Failure {
+        self.hint = Some(hint);
         self
     }
 
@@ -47,11 +60,19 @@ impl Failure {
 }
 
 impl From<Problem> for Failure {
+    /// The server's refusal; one that only a password change lifts says so instead of the
+    /// English of E0002, which would read as a wrong password.
     fn from(problem: Problem) -> Failure {
+        let (detail, hint) = if problem.reason == PASSWORD_CHANGE_REQUIRED {
+            (None, Some(TEMPORARY_PASSWORD))
+        } else {
+            (Some(problem.english), None)
+        };
         Failure {
             code: problem.code,
             message: problem.message,
-            detail: Some(problem.english),
+            detail,
+            hint,
             reason: Some(problem.reason),
         }
     }
@@ -64,6 +85,7 @@ impl From<Refusal> for Failure {
             message: refusal.message(),
             reason: None,
             detail: Some(refusal.english()),
+            hint: None,
         }
     }
 }
@@ -152,6 +174,9 @@ pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
     eprintln!("{failure}");
     if let Some(detail) = &failure.detail {
         eprintln!("  {detail}");
+    }
+    if let Some(hint) = failure.hint {
+        eprintln!("{hint}");
     }
     ExitCode::FAILURE
 }

@@ -5,7 +5,8 @@
 //!
 //! Every failure prints the manual's code and message and exits 1; usage errors exit 2.
 //! Secrets come from the terminal, or one line each from standard input with `--pin-stdin` /
-//! `--password-stdin`; never from the command line (process lists, shell history).
+//! `--password-stdin` (PINs first, then passwords, each in the order the command asks); never
+//! from the command line (process lists, shell history).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,8 +70,13 @@ pub(crate) struct Ctx {
 /// The office app's commands (top level of `kx`).
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
-    /// Enrol this PC as an office app: make the key, request the certificate with the
-    /// one-time code, wait for the society to issue it, choose the PIN.
+    /// Enrol this PC as an office app: choose the PIN, make the key, request the certificate
+    /// with the one-time code, wait for the society to issue it, replace the temporary
+    /// password.
+    ///
+    /// With --pin-stdin --password-stdin, standard input holds one line each: the new PIN,
+    /// the temporary password, the new password, the new password again. A rerun that resumes
+    /// waiting reads the PIN, the new password, the new password again.
     Setup(enrol::SetupArgs),
     /// List the files waiting to be received (受信ファイル一覧).
     Inbox {

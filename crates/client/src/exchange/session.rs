@@ -19,6 +19,7 @@ use kx_exchange::settings::item;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use super::Ctx;
 use super::failure::Failure;
@@ -99,6 +100,24 @@ impl Session {
 
     /// Opens a session with the lock already held and the PIN already asked (setup).
     pub(crate) fn start(ctx: &Ctx, lock: File, pin: Pin) -> Result<Session> {
+        Session::start_as(ctx, lock, pin, None)
+    }
+
+    /// Opens a session for a password change: when the server refuses the stored password
+    /// (the society reset it and no session is cached), logs in with `current`, the one the
+    /// user typed, so that a reset password can still be replaced.
+    pub(crate) fn open_to_change_password(
+        ctx: &Ctx,
+        lock: File,
+        pin: Pin,
+        current: &str,
+    ) -> Result<Session> {
+        let session = Session::start_as(ctx, lock, pin, Some(current))?;
+        session.after_login()?;
+        Ok(session)
+    }
+
+    fn start_as(ctx: &Ctx, lock: File, pin: Pin, fallback: Option<&str>) -> Result<Session> {
         let profile = ctx.profile.clone();
         let config = profile.config()?;
         let key = load_key(&profile, "key.pem", &pin)?;
@@ -110,7 +129,18 @@ impl Session {
         let fingerprint = fingerprint(&cert)?;
         let who = match resume(&profile, &mut api, &fingerprint)? {
             Some(who) => who,
-            None => login(&profile, &config, &mut api, &pin, &fingerprint)?,
+            None => {
+                let stored = stored_password(&profile, &pin)?;
+                match (
+                    login(&profile, &config, &mut api, &stored, &fingerprint),
+                    fallback,
+                ) {
+                    (Err(err), Some(typed)) if refused_password(&err) => {
+                        login(&profile, &config, &mut api, typed, &fingerprint)?
+                    }
+                    (result, _) => result?,
+                }
+            }
         };
         tracing::info!(party = %who.party.number, kind = ?config.kind, "session open");
         let mut session = Session {
@@ -132,11 +162,6 @@ impl Session {
     pub(crate) fn after_login(&self) -> Result<()> {
         self.update_notice();
         self.refresh_society_certificates()?;
-        if self.who.must_change_password {
-            eprintln!(
-                "The password is still the temporary one the society gave: change it with `kx password change`."
-            );
-        }
         let now = SystemTime::now();
         if renewal_due(&self.cert, now) {
             let left = days_left(&self.cert, now);
@@ -271,11 +296,12 @@ impl Session {
             || now - self.who.logged_in_at > ABSOLUTE_REUSE
         {
             let fingerprint = fingerprint(&self.cert)?;
+            let password = stored_password(&self.profile, &self.pin)?;
             self.who = login(
                 &self.profile,
                 &self.config,
                 &mut self.api,
-                &self.pin,
+                &password,
                 &fingerprint,
             )?;
         } else {
@@ -284,9 +310,16 @@ impl Session {
         Ok(())
     }
 
-    /// Forgets the cached token (after logout, a renewal or a password change).
+    /// Forgets the cached token (after logout or a renewal).
     pub(crate) fn forget_token(&self) -> Result<()> {
         self.profile.remove("session.json")
+    }
+
+    /// Records that the password is our own now: the server lets the same session do
+    /// everything from the change on, so its token stays cached.
+    pub(crate) fn password_changed(&mut self) -> Result<()> {
+        self.who.must_change_password = false;
+        self.profile.write_json("session.json", &self.who)
     }
 }
 
@@ -320,26 +353,38 @@ fn resume(profile: &ProfileDir, api: &mut Http, fingerprint: &str) -> Result<Opt
     Ok(Some(cached))
 }
 
-/// Logs in with the stored password (E0002 when the server refuses it).
-fn login(
-    profile: &ProfileDir,
-    config: &Config,
-    api: &mut Http,
-    pin: &Pin,
-    fingerprint: &str,
-) -> Result<Cached> {
+/// The server password kept in the profile under the PIN (E1002 when the PIN is wrong).
+pub(crate) fn stored_password(profile: &ProfileDir, pin: &Pin) -> Result<Zeroizing<String>> {
     let sealed = std::fs::read_to_string(profile.file("password.enc"))
         .context("reading the stored password")?;
     let password =
         open_secret(&sealed, pin).map_err(|_| Failure::new(Code::E1002, &[item::PIN]))?;
-    let password = String::from_utf8(password.to_vec()).context("the stored password")?;
+    Ok(Zeroizing::new(
+        String::from_utf8(password.to_vec()).context("the stored password")?,
+    ))
+}
+
+/// Whether the login failed because the server refused the password itself.
+fn refused_password(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<Failure>()
+        .is_some_and(|f| f.reason.as_deref() == Some(api::WRONG_PASSWORD))
+}
+
+/// Logs in with `password` (E0002 when the server refuses it).
+fn login(
+    profile: &ProfileDir,
+    config: &Config,
+    api: &mut Http,
+    password: &str,
+    fingerprint: &str,
+) -> Result<Cached> {
     api.set_token(None);
     let answer: api::Session = api.call(
         Method::POST,
         path::SESSION,
         &Login {
             id: config.id.clone(),
-            password,
+            password: password.to_owned(),
         },
     )?;
     api.set_token(Some(answer.token.clone()));

@@ -5,12 +5,12 @@ use clap::Subcommand;
 use kx_crypto::keystore::{Pin, change_pin, open_secret, seal_secret};
 use kx_exchange::Code;
 use kx_exchange::api::{PasswordChange, ProfileUpdate, User, path};
-use kx_exchange::settings::{PasswordPolicy, check_pin_change, check_profile, item};
+use kx_exchange::settings::{check_pin_change, check_profile, item};
 use reqwest::Method;
 
 use super::Ctx;
-use super::failure::Failure;
-use super::session::Session;
+use super::failure::{Failure, TEMPORARY_PASSWORD};
+use super::session::{Session, stored_password};
 
 /// `kx pin …`.
 #[derive(Subcommand, Debug)]
@@ -24,6 +24,9 @@ pub(crate) enum PinCommand {
 pub(crate) enum PasswordCommand {
     /// Change the server password: current, new, new again (three lines with
     /// --password-stdin, after the PIN line with --pin-stdin).
+    ///
+    /// While the password is a temporary one (after a reset by the society, the current
+    /// password is the one it gave), this and logout are all the server allows.
     Change,
 }
 
@@ -84,45 +87,53 @@ pub(crate) fn pin(ctx: &Ctx, PinCommand::Change: PinCommand) -> Result<()> {
     Ok(())
 }
 
-/// `kx password change`.
+/// `kx password change`: everything is asked and checked before the login.
 pub(crate) fn password(ctx: &Ctx, PasswordCommand::Change: PasswordCommand) -> Result<()> {
-    let mut session = Session::open(ctx)?;
-    change_password(&mut session, ctx)
+    let lock = ctx.profile.lock()?;
+    let pin = ctx.secrets.pin(item::PIN)?;
+    let current = ctx.secrets.password(item::CURRENT_PASSWORD)?;
+    if current.is_empty() {
+        return Err(Failure::new(Code::E1001, &[item::CURRENT_PASSWORD]).into());
+    }
+    let change = ctx.secrets.new_password(&current)?;
+    let mut session = Session::open_to_change_password(ctx, lock, pin, &current)?;
+    change_password(&mut session, &change)
 }
 
-/// Asks for the current password and the new one twice, checks the policy (E1001–E1012),
-/// changes it on the server (E1002 when the current one is wrong), and stores it.
-pub(crate) fn change_password(session: &mut Session, ctx: &Ctx) -> Result<()> {
-    let change = PasswordChange {
-        current: ctx.secrets.password(item::CURRENT_PASSWORD)?.to_string(),
-        new: ctx.secrets.password(item::NEW_PASSWORD)?.to_string(),
-        confirm: ctx.secrets.password(item::NEW_PASSWORD_AGAIN)?.to_string(),
-    };
-    PasswordPolicy::default()
-        .check_change(&change)
-        .map_err(Failure::from)?;
+/// Changes the password on the server (E1002 when the current one is wrong) and stores the
+/// new one; the session goes on.
+fn change_password(session: &mut Session, change: &PasswordChange) -> Result<()> {
     session
         .api
-        .call_empty(Method::POST, path::PASSWORD, Some(&change))?;
+        .call_empty(Method::POST, path::PASSWORD, Some(change))?;
     let sealed = seal_secret(change.new.as_bytes(), &session.pin, session.config.kdf())?;
     session.profile.write("password.enc", sealed.as_bytes())?;
-    session.who.must_change_password = false;
-    session.forget_token()?;
+    session.password_changed()?;
     tracing::info!("password changed");
     println!("The password was changed.");
     Ok(())
 }
 
-/// After setup: the society's temporary password should be replaced now (§5); offered on a
-/// terminal, a notice otherwise.
-pub(crate) fn offer_password_change(session: &mut Session, ctx: &Ctx) -> Result<()> {
-    if session.who.must_change_password
-        && std::io::IsTerminal::is_terminal(&std::io::stdin())
-        && super::ui::confirm("Change the temporary password now?", false)?
-    {
-        change_password(session, ctx)?;
+/// The end of a setup: the temporary password the society gave is replaced by one the user
+/// chooses (the new one twice), as the server refuses everything else until then. If that
+/// fails, the profile is set up all the same and the failure says how to finish.
+pub(crate) fn replace_temporary_password(session: &mut Session, ctx: &Ctx) -> Result<()> {
+    if !session.who.must_change_password {
+        return Ok(());
     }
-    Ok(())
+    eprintln!("Choose a new password to replace the temporary one the society gave.");
+    let current = stored_password(&session.profile, &session.pin)?;
+    ctx.secrets
+        .new_password(&current)
+        .and_then(|change| change_password(session, &change))
+        .map_err(|err| match err.downcast::<Failure>() {
+            Ok(failure) => failure.hint(TEMPORARY_PASSWORD).into(),
+            // A usage error (no terminal to ask on) has no place for it: said first.
+            Err(other) => {
+                eprintln!("{TEMPORARY_PASSWORD}");
+                other
+            }
+        })
 }
 
 /// `kx profile set`.

@@ -36,7 +36,11 @@ const DAY: Duration = Duration::from_secs(86_400);
 /// `kx society …`.
 #[derive(Subcommand, Debug)]
 pub(crate) enum SocietyCommand {
-    /// Create the society's CA, key and certificate and register them with the one-time code.
+    /// Create the society's CA, key and certificate, register them with the one-time code and
+    /// replace the temporary password.
+    ///
+    /// With --pin-stdin --password-stdin, standard input holds one line each: the new PIN,
+    /// the temporary password, the new password, the new password again.
     Setup(SetupArgs),
     /// List pending certificate requests and issue certificates for them with the CA.
     Approve(ApproveArgs),
@@ -262,7 +266,7 @@ fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     tracing::info!(society = %done.society.number, "society set up");
     let mut session = Session::start(ctx, lock, pin)?;
     session.after_login()?;
-    super::settings::offer_password_change(&mut session, ctx)?;
+    super::settings::replace_temporary_password(&mut session, ctx)?;
     println!(
         "Set up: society {} {}, profile {}",
         done.society.number,

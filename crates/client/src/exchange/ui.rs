@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use kx_crypto::keystore::Pin;
-use kx_exchange::settings::{check_pin, item};
+use kx_exchange::api::PasswordChange;
+use kx_exchange::settings::{PasswordPolicy, check_pin, item};
 use zeroize::Zeroizing;
 
 use super::failure::{Failure, Usage};
@@ -60,6 +61,24 @@ impl Secrets {
     /// A password for `label`.
     pub(crate) fn password(&self, label: &str) -> Result<Zeroizing<String>> {
         self.ask(self.password_stdin, label, "--password-stdin")
+    }
+
+    /// A new server password to replace `current`, entered twice and checked against the
+    /// policy (E1001, E1003, E1004, E1010–E1012) before anything is sent. On a terminal a
+    /// refused one is asked again; from standard input the refusal fails the command.
+    pub(crate) fn new_password(&self, current: &str) -> Result<PasswordChange> {
+        loop {
+            let change = PasswordChange {
+                current: current.to_owned(),
+                new: self.password(item::NEW_PASSWORD)?.to_string(),
+                confirm: self.password(item::NEW_PASSWORD_AGAIN)?.to_string(),
+            };
+            match PasswordPolicy::default().check_change(&change) {
+                Ok(()) => return Ok(change),
+                Err(refusal) if !self.password_stdin => eprintln!("{}", Failure::from(refusal)),
+                Err(refusal) => return Err(Failure::from(refusal).into()),
+            }
+        }
     }
 
     fn ask(&self, from_stdin: bool, label: &str, flag: &str) -> Result<Zeroizing<String>> {

@@ -19,6 +19,11 @@ pub const SOCIETY: &str = "06139999";
 /// The login ID of the society's user.
 pub const SOCIETY_ID: &str = "soc-admin";
 
+/// The password user `id` chooses at setup in place of the temporary one.
+pub fn own_password(id: &str) -> String {
+    format!("Own-{id}-2026")
+}
+
 /// A served `kxd` in a temporary data directory, its clock in a file.
 pub struct Kxd {
     served: Served,
@@ -123,6 +128,14 @@ impl Kxd {
         (word_after(&out, "password"), word_after(&out, "code"))
     }
 
+    /// `kxd admin user reset-password` for `id`: the new temporary password.
+    pub fn reset_password(&self, id: &str) -> String {
+        word_after(
+            &self.admin(&["user", "reset-password", "--id", id]),
+            "password",
+        )
+    }
+
     /// Sealed blobs in the server's store of exactly `size` bytes.
     pub fn blobs_of_size(&self, size: u64) -> Vec<PathBuf> {
         let mut found = Vec::new();
@@ -158,7 +171,7 @@ pub struct Party {
     pub home: PathBuf,
     /// The PIN.
     pub pin: String,
-    /// The temporary password the server gave (offices).
+    /// The server password the app logs in with: its own, chosen at setup.
     pub password: String,
 }
 
@@ -205,6 +218,15 @@ impl Party {
         }
         drop(input);
         child.wait_with_output().expect("kx finishes")
+    }
+
+    /// Reruns `kx setup` (resuming the wait for the society): the PIN, then the password
+    /// chosen in place of the temporary one, twice.
+    pub fn resume_setup(&self) -> Output {
+        self.kx_with(
+            &["--pin-stdin", "--password-stdin", "setup"],
+            &[&self.pin, &self.password, &self.password],
+        )
     }
 
     /// Runs `kx --pin-stdin <args>` with the PIN.
@@ -279,7 +301,8 @@ impl World {
     pub fn new(quota: Option<u64>) -> World {
         let kxd = Kxd::start();
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let society = Party::new(dir.path(), "society", SOCIETY_PIN);
+        let mut society = Party::new(dir.path(), "society", SOCIETY_PIN);
+        society.password = own_password(SOCIETY_ID);
         let (password, code) = kxd.add_society();
         let ca = kxd.ca();
         let ca = ca.to_str().expect("a UTF-8 path");
@@ -298,7 +321,7 @@ impl World {
                 "--code",
                 &code,
             ],
-            &[SOCIETY_PIN, &password],
+            &[SOCIETY_PIN, &password, &society.password, &society.password],
         );
         assert!(
             out.status.success(),
@@ -370,7 +393,7 @@ impl World {
     ) -> (Party, Child) {
         let (password, code) = self.kxd.add_office(number, id, quota);
         let mut office = Party::new(self.dir.path(), id, pin);
-        office.password = password.clone();
+        office.password = own_password(id);
         let ca = self.kxd.ca();
         let password = if right_password {
             password
@@ -399,7 +422,8 @@ impl World {
             .expect("kx setup runs");
         {
             let mut input = setup.stdin.take().expect("stdin");
-            writeln!(input, "{pin}\n{password}").expect("stdin written");
+            let own = &office.password;
+            writeln!(input, "{pin}\n{password}\n{own}\n{own}").expect("stdin written");
         }
         (office, setup)
     }

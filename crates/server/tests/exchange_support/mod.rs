@@ -590,6 +590,21 @@ impl Client<'_> {
         self.token = Some(reply.json()["token"].as_str().expect("a token").to_owned());
         self
     }
+
+    /// `POST /api/v1/password` from `current` to `new` (twice).
+    pub fn change_password(&self, current: &str, new: &str) -> Reply {
+        self.call(
+            "POST",
+            "/api/v1/password",
+            Some(&serde_json::json!({"current": current, "new": new, "confirm": new})),
+        )
+    }
+
+    /// Changes the temporary password `temporary` to [`OWN_PASSWORD`], as the app does at
+    /// setup (until then the session may do nothing else).
+    pub fn replace_temporary_password(&self, temporary: &str) {
+        self.change_password(temporary, OWN_PASSWORD).expect(204);
+    }
 }
 
 /// Percent-encodes a query value.
@@ -692,6 +707,16 @@ pub fn open(dir: &Path, sealed: &Path, recipient: &Identity, ca: &Path) -> Vec<u
     std::fs::read(plain).expect("the plaintext")
 }
 
+/// The word after the first `key` in an admin command's output (`temporary password X`,
+/// `code X`).
+pub fn word_after(text: &str, key: &str) -> String {
+    text.split_whitespace()
+        .skip_while(|w| *w != key)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
+        .to_owned()
+}
+
 /// The society set up and the office enrolled through the queue, both logged in.
 pub struct World {
     pub kxd: Kxd,
@@ -705,6 +730,8 @@ pub struct World {
 
 /// A fresh password the default policy accepts.
 pub const NEW_PASSWORD: &str = "Fresh-Passw0rd";
+/// The password the world's users chose in place of their temporary ones.
+pub const OWN_PASSWORD: &str = "Own-Passw0rd-1";
 
 impl World {
     /// Everything up to two logged-in parties (society and office).
@@ -744,10 +771,10 @@ impl World {
             .as_str()
             .expect("a request id")
             .to_owned();
-        let society_password = kxd.password(SOCIETY_USER);
         let society_client = kxd
             .api_client(Some(&society))
-            .login(SOCIETY_USER, &society_password);
+            .login(SOCIETY_USER, &kxd.password(SOCIETY_USER));
+        society_client.replace_temporary_password(&kxd.password(SOCIETY_USER));
         let pending = society_client
             .get("/api/v1/society/certificate-requests")
             .expect(200)
@@ -768,15 +795,17 @@ impl World {
             cert: issued,
             key: office_key,
         };
-        let office_password = kxd.password(OFFICE_USER);
+        kxd.api_client(Some(&office))
+            .login(OFFICE_USER, &kxd.password(OFFICE_USER))
+            .replace_temporary_password(&kxd.password(OFFICE_USER));
         World {
             kxd,
             pki,
             ca,
             society,
             office,
-            society_password,
-            office_password,
+            society_password: OWN_PASSWORD.into(),
+            office_password: OWN_PASSWORD.into(),
         }
     }
 

@@ -31,6 +31,9 @@ pub struct Session {
     pub party: PartyId,
     /// When the user logged in.
     pub created_at: Timestamp,
+    /// The user's password is (now) a temporary one: read with the session, not copied at
+    /// login, so a reset restricts open sessions at once and a change frees this one.
+    pub must_change_password: bool,
 }
 
 /// The answer to [`Store::check_session`].
@@ -85,14 +88,25 @@ impl Store {
         limits: SessionLimits,
     ) -> Result<SessionCheck, Error> {
         let hash = sha256_hex(token.as_bytes());
-        let row: Option<(String, i64, String, String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT user_id, party_id, source_ip, fingerprint, created_at, last_used_at, \
-             expires_at FROM ex_sessions WHERE token_hash = $1",
+        type Row = (String, i64, String, String, i64, i64, i64, bool);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT s.user_id, s.party_id, s.source_ip, s.fingerprint, s.created_at, \
+             s.last_used_at, s.expires_at, u.must_change_password \
+             FROM ex_sessions s JOIN ex_users u ON u.id = s.user_id WHERE s.token_hash = $1",
         )
         .bind(&hash)
         .fetch_optional(self.db.pool())
         .await?;
-        let Some((user, party, source_ip, bound, created_at, last_used_at, expires_at)) = row
+        let Some((
+            user,
+            party,
+            source_ip,
+            bound,
+            created_at,
+            last_used_at,
+            expires_at,
+            must_change_password,
+        )) = row
         else {
             return Ok(SessionCheck::Expired);
         };
@@ -117,6 +131,7 @@ impl Store {
             user,
             party: PartyId(party),
             created_at: timestamp(created_at)?,
+            must_change_password,
         }))
     }
 

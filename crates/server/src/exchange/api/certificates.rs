@@ -11,7 +11,7 @@ use kx_store::exchange::{
     CertificateRecord, Decision, NewCertificate, Party, PartyKind, RequestState,
 };
 
-use super::{Caller, Parties, party, pem};
+use super::{Caller, CallerWithTemporaryPassword, Parties, party, pem};
 use crate::exchange::Exchange;
 use crate::exchange::problem::{ApiError, Body};
 use crate::https::ClientCertificate;
@@ -60,7 +60,7 @@ pub(super) async fn society_ca(
 
 pub(super) async fn certificates(
     State(exchange): State<Arc<Exchange>>,
-    caller: Caller,
+    CallerWithTemporaryPassword(caller): CallerWithTemporaryPassword,
     certificate: Option<Extension<ClientCertificate>>,
 ) -> Result<Json<wire::Certificates>, ApiError> {
     let (society, ca) = society_ca(&exchange, &caller.party).await?;

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use kx_exchange::Code;
 use kx_exchange::api::{self as wire, path};
-use kx_store::exchange::{Party, PartyId, PartyKind, SessionCheck};
+use kx_store::exchange::{Party, PartyId, PartyKind, Session, SessionCheck};
 
 use super::Exchange;
 use super::problem::ApiError;
@@ -121,12 +121,24 @@ pub fn routes(exchange: Arc<Exchange>) -> Router {
         .with_state(exchange)
 }
 
-/// A caller with a valid session: its user, party and certificate.
+/// A caller with a valid session whose user has a password of their own: its user, party and
+/// token. While the password is the temporary one an administrator gave (`kxd admin user
+/// add|reset-password`), extracting a `Caller` refuses with `403 E0002
+/// password_change_required`; so a handler that takes a `Caller` — every route by default —
+/// is closed to such a session without having to think of it.
 pub(super) struct Caller {
     user: String,
     party: Party,
     token: String,
 }
+
+/// A caller with a valid session, even while its password is temporary: taken only by the
+/// handlers such a session still needs — logout, the password change itself, and `GET`
+/// certificates, which the app calls at every start before it can offer the change (to check
+/// its cached session, and to notice an expired or renewed society certificate, E3001/E3003).
+/// The app version, also read at start, needs no session at all. Keep this list short: every
+/// handler added here is open to whoever holds a temporary password.
+pub(super) struct CallerWithTemporaryPassword(pub(super) Caller);
 
 impl Caller {
     fn require(&self, kind: PartyKind) -> Result<(), ApiError> {
@@ -161,6 +173,51 @@ fn session_refused(reason: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, Code::E9998, &[], reason)
 }
 
+/// The request's session (bearer token, source address, client certificate), checked; the
+/// user is recorded for the access log.
+async fn session(parts: &Parts, exchange: &Exchange) -> Result<(Session, String), ApiError> {
+    let peer = peer(parts)?;
+    let certificate = client_certificate(parts)?;
+    let token = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| session_refused("session_expired"))?
+        .to_owned();
+    let check = exchange
+        .store
+        .check_session(
+            &token,
+            peer,
+            &certificate.fingerprint,
+            exchange.now(),
+            exchange.session_limits(),
+        )
+        .await?;
+    let session = match check {
+        SessionCheck::Valid(session) => session,
+        SessionCheck::Expired => return Err(session_refused("session_expired")),
+        SessionCheck::Address => return Err(session_refused("session_address")),
+        SessionCheck::Certificate => return Err(session_refused("session_certificate")),
+    };
+    if let Some(actor) = parts.extensions.get::<Actor>() {
+        actor.set(&session.user);
+    }
+    Ok((session, token))
+}
+
+/// The caller of a checked session.
+async fn caller(exchange: &Exchange, session: Session, token: String) -> Result<Caller, ApiError> {
+    Ok(Caller {
+        party: party(exchange, session.party).await?,
+        user: session.user,
+        token,
+    })
+}
+
 impl FromRequestParts<Arc<Exchange>> for Caller {
     type Rejection = ApiError;
 
@@ -168,46 +225,30 @@ impl FromRequestParts<Arc<Exchange>> for Caller {
         parts: &mut Parts,
         exchange: &Arc<Exchange>,
     ) -> Result<Caller, ApiError> {
-        let peer = peer(parts)?;
-        let certificate = client_certificate(parts)?;
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| session_refused("session_expired"))?
-            .to_owned();
-        let check = exchange
-            .store
-            .check_session(
-                &token,
-                peer,
-                &certificate.fingerprint,
-                exchange.now(),
-                exchange.session_limits(),
-            )
-            .await?;
-        let session = match check {
-            SessionCheck::Valid(session) => session,
-            SessionCheck::Expired => return Err(session_refused("session_expired")),
-            SessionCheck::Address => return Err(session_refused("session_address")),
-            SessionCheck::Certificate => return Err(session_refused("session_certificate")),
-        };
-        if let Some(actor) = parts.extensions.get::<Actor>() {
-            actor.set(&session.user);
+        let (session, token) = session(parts, exchange).await?;
+        if session.must_change_password {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                Code::E0002,
+                &[],
+                wire::PASSWORD_CHANGE_REQUIRED,
+            ));
         }
-        let party = exchange
-            .store
-            .party(session.party)
-            .await?
-            .ok_or_else(|| ApiError::internal(&"session of a vanished party"))?;
-        Ok(Caller {
-            user: session.user,
-            party,
-            token,
-        })
+        caller(exchange, session, token).await
+    }
+}
+
+impl FromRequestParts<Arc<Exchange>> for CallerWithTemporaryPassword {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        exchange: &Arc<Exchange>,
+    ) -> Result<CallerWithTemporaryPassword, ApiError> {
+        let (session, token) = session(parts, exchange).await?;
+        Ok(CallerWithTemporaryPassword(
+            caller(exchange, session, token).await?,
+        ))
     }
 }
 

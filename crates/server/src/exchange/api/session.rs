@@ -11,7 +11,7 @@ use kx_exchange::settings::{PasswordPolicy, check_profile, item};
 use kx_store::Login;
 use kx_store::exchange::ProfileUpdate;
 
-use super::{Actor, Caller, party, wire_user};
+use super::{Actor, Caller, CallerWithTemporaryPassword, party, wire_user};
 use crate::exchange::problem::{ApiError, Body};
 use crate::exchange::{Exchange, wire_party};
 use crate::https::{ClientCertificate, Peer};
@@ -69,7 +69,7 @@ pub(super) async fn login(
                 StatusCode::UNAUTHORIZED,
                 Code::E0002,
                 &[],
-                "password",
+                wire::WRONG_PASSWORD,
             ));
         }
         Login::Locked => {
@@ -116,7 +116,7 @@ pub(super) async fn login(
 
 pub(super) async fn logout(
     State(exchange): State<Arc<Exchange>>,
-    caller: Caller,
+    CallerWithTemporaryPassword(caller): CallerWithTemporaryPassword,
 ) -> Result<StatusCode, ApiError> {
     exchange.store.end_session(&caller.token).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -125,7 +125,7 @@ pub(super) async fn logout(
 pub(super) async fn change_password(
     State(exchange): State<Arc<Exchange>>,
     Extension(Peer(peer)): Extension<Peer>,
-    caller: Caller,
+    CallerWithTemporaryPassword(caller): CallerWithTemporaryPassword,
     Body(change): Body<wire::PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     PasswordPolicy::default()
