@@ -1247,3 +1247,135 @@ fn another_kxd_process_trusts_a_society_set_up_through_the_first() {
     let _ = second.wait();
     assert_eq!(reply.status, 200, "{reply:?}");
 }
+
+#[test]
+fn another_society_sees_nothing_of_the_first_not_even_what_exists() {
+    let mut world = World::new(|_| {});
+    let dir = world.dir().to_owned();
+
+    // Society 1 has a file from its office and an enrolment request waiting.
+    let sealed = world.sealed_for_society("KPFD.CSV", b"1,2,3\n");
+    let name = "Send-JG-06139999-0001-00001-202604010900000.zip";
+    let file = world
+        .office_client()
+        .upload("給付課", "e-application", name, &sealed)
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let out = world
+        .kxd
+        .admin(&["user", "enrolment-code", "--id", OFFICE_USER]);
+    let code = word_after(&out, "code");
+    let (_, csr) = key_and_csr(&dir, "reinstalled");
+    let request = world
+        .kxd
+        .bootstrap()
+        .call(
+            "POST",
+            "/api/v1/enrolments",
+            Some(&json!({
+                "id": OFFICE_USER,
+                "code": code,
+                "csr_pem": std::fs::read_to_string(dir.join(csr)).expect("csr"),
+            })),
+        )
+        .expect(202)
+        .json()["request"]
+        .as_str()
+        .expect("a request id")
+        .to_owned();
+
+    // Society 2, with its own CA, on the same server.
+    let out = world.kxd.admin(&[
+        "society",
+        "add",
+        "--number",
+        "06138888",
+        "--name",
+        "別の健康保険組合",
+        "--user",
+        "kenpo2",
+    ]);
+    world.kxd.remember("kenpo2", &out);
+    let kxd = &world.kxd;
+    let ca2 = Ca::new(&dir, "society2-ca");
+    let society2 = party_identity(&dir, &ca2, "society2");
+    kxd.bootstrap()
+        .call(
+            "POST",
+            "/api/v1/society-setup",
+            Some(&json!({
+                "id": "kenpo2",
+                "code": kxd.code("kenpo2"),
+                "ca_pem": std::fs::read_to_string(&ca2.identity.cert).expect("CA"),
+                "certificate_pem": std::fs::read_to_string(&society2.cert).expect("certificate"),
+            })),
+        )
+        .expect(200);
+    let other = kxd
+        .api_client(Some(&society2))
+        .login("kenpo2", &kxd.password("kenpo2"));
+    other.replace_temporary_password(&kxd.password("kenpo2"));
+
+    for listing in [
+        "/api/v1/society/certificate-requests",
+        "/api/v1/offices",
+        "/api/v1/inbox",
+        "/api/v1/history",
+        "/api/v1/sent",
+    ] {
+        assert_eq!(
+            other.get(listing).expect(200).json(),
+            json!([]),
+            "{listing}"
+        );
+    }
+    // Society 1's file and request answer exactly as ids that never existed.
+    let absent = "0123456789abcdef0123456789abcdef";
+    for id in [file.as_str(), absent] {
+        let got = other.download(id, &dir.join("stolen"));
+        assert_eq!((got.status, got.reason().as_str()), (404, "not_found"));
+        let deleted = other.call("DELETE", &format!("/api/v1/files/{id}"), None);
+        assert_eq!(
+            (deleted.status, deleted.reason().as_str()),
+            (404, "not_found")
+        );
+    }
+    let decide = |client: &Client<'_>, id: &str| {
+        let decided = client.call(
+            "POST",
+            &format!("/api/v1/society/certificate-requests/{id}"),
+            Some(&json!({"refused": "not ours"})),
+        );
+        (decided.status, decided.reason())
+    };
+    for id in [request.as_str(), absent] {
+        assert_eq!(decide(&other, id), (404, "no_such_request".to_owned()));
+    }
+    // Society 1 still has both, untouched.
+    let society = world.society_client();
+    let inbox = society.get("/api/v1/inbox").expect(200).json();
+    assert_eq!(inbox[0]["id"], file.as_str());
+    let pending = society
+        .get("/api/v1/society/certificate-requests")
+        .expect(200)
+        .json();
+    assert_eq!(pending[0]["request"], request.as_str());
+
+    // Once the request has expired its own society learns so; the other still learns nothing.
+    kxd.set_clock("2026-04-20T00:00:00Z");
+    let society = world.society_client();
+    assert_eq!(
+        decide(&society, &request),
+        (410, "request_expired".to_owned())
+    );
+    let other = kxd
+        .api_client(Some(&society2))
+        .login("kenpo2", OWN_PASSWORD);
+    assert_eq!(
+        decide(&other, &request),
+        (404, "no_such_request".to_owned())
+    );
+}
