@@ -365,7 +365,7 @@ async fn sessions_are_bound_to_address_and_certificate_and_expire() {
         .unwrap();
     assert_eq!(
         store
-            .verify_exchange_password("off1", "Right-Pass-1")
+            .verify_exchange_password(w.office, "off1", "Right-Pass-1")
             .await
             .unwrap(),
         Login::Ok {
@@ -375,7 +375,7 @@ async fn sessions_are_bound_to_address_and_certificate_and_expire() {
     for _ in 0..5 {
         assert_eq!(
             store
-                .verify_exchange_password("off1", "wrong")
+                .verify_exchange_password(w.office, "off1", "wrong")
                 .await
                 .unwrap(),
             Login::Wrong
@@ -383,13 +383,39 @@ async fn sessions_are_bound_to_address_and_certificate_and_expire() {
     }
     assert_eq!(
         store
-            .verify_exchange_password("off1", "Right-Pass-1")
+            .verify_exchange_password(w.office, "off1", "Right-Pass-1")
             .await
             .unwrap(),
         Login::Locked,
         "the account lock-out applies to exchange users too"
     );
     store.unlock_exchange_user("off1").await.unwrap();
+    // Through another party's certificate the user is unknown, and no failure is counted.
+    for _ in 0..6 {
+        assert_eq!(
+            store
+                .verify_exchange_password(w.society, "off1", "wrong")
+                .await
+                .unwrap(),
+            Login::Unknown
+        );
+    }
+    assert_eq!(
+        store
+            .verify_exchange_password(w.society, "off1", "Right-Pass-1")
+            .await
+            .unwrap(),
+        Login::Unknown
+    );
+    assert_eq!(
+        store
+            .verify_exchange_password(w.office, "off1", "Right-Pass-1")
+            .await
+            .unwrap(),
+        Login::Ok {
+            must_change_password: true
+        }
+    );
 
     let ip: IpAddr = "127.0.0.1".parse().unwrap();
     let token = store

@@ -195,13 +195,25 @@ impl Store {
         }
     }
 
-    /// Checks a user's login exactly as [`Store::verify_password`] checks an account's:
-    /// same cost for unknown IDs, lock-out after the configured failures in a row.
+    /// Checks the login of a user of `party` (the party of the presented certificate) exactly
+    /// as [`Store::verify_password`] checks an account's: same cost for unknown IDs, lock-out
+    /// after the configured failures in a row. A user of another party is unknown here, after
+    /// the same work and without counting a failure: a certificate can neither lock out nor
+    /// probe the users of other parties.
     pub async fn verify_exchange_password(
         &self,
+        party: PartyId,
         login: &str,
         password: &str,
     ) -> Result<Login, Error> {
+        let member = self
+            .exchange_user(login)
+            .await?
+            .is_some_and(|user| user.party == party);
+        if !member {
+            self.passwords.verify(password, None).await?;
+            return Ok(Login::Unknown);
+        }
         self.verify_password_in(Credentials::ExchangeUsers, login, password)
             .await
     }

@@ -57,14 +57,20 @@ pub(super) async fn login(
         return Err(ApiError::certificate("certificate_not_registered"));
     };
     let must_change_password = match store
-        .verify_exchange_password(&login.id, &login.password)
+        .verify_exchange_password(registered.party, &login.id, &login.password)
         .await?
     {
         Login::Ok {
             must_change_password,
         } => must_change_password,
-        Login::Wrong | Login::Unknown => {
-            audit("wrong-password").await;
+        outcome @ (Login::Wrong | Login::Unknown) => {
+            // The same answer either way; the operator's audit tells them apart.
+            audit(if outcome == Login::Wrong {
+                "wrong-password"
+            } else {
+                "not-a-user-of-this-party"
+            })
+            .await;
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 Code::E0002,
@@ -86,10 +92,6 @@ pub(super) async fn login(
         .exchange_user(&login.id)
         .await?
         .ok_or_else(|| ApiError::internal(&"a verified user vanished"))?;
-    if user.party != registered.party {
-        audit("certificate-of-another-party").await;
-        return Err(ApiError::certificate("certificate_party"));
-    }
     let own = party(&exchange, user.party).await?;
     let society = party(&exchange, own.society_id()).await?;
     let token = store
@@ -133,7 +135,7 @@ pub(super) async fn change_password(
         .map_err(|refusal| ApiError::refused(&refusal, "password_policy"))?;
     let store = exchange.store();
     match store
-        .verify_exchange_password(&caller.user, &change.current)
+        .verify_exchange_password(caller.party.id, &caller.user, &change.current)
         .await?
     {
         Login::Ok { .. } => {}
