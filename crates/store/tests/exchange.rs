@@ -363,59 +363,32 @@ async fn sessions_are_bound_to_address_and_certificate_and_expire() {
         .set_exchange_password("off1", "Right-Pass-1", true)
         .await
         .unwrap();
-    assert_eq!(
+    let store = &store;
+    let verify = |party, password: &'static str| async move {
         store
-            .verify_exchange_password(w.office, "off1", "Right-Pass-1")
+            .verify_exchange_password(party, "off1", password)
             .await
-            .unwrap(),
-        Login::Ok {
-            must_change_password: true
-        }
-    );
+            .unwrap()
+    };
+    let temporary = Login::Ok {
+        must_change_password: true,
+    };
+    assert_eq!(verify(w.office, "Right-Pass-1").await, temporary);
     for _ in 0..5 {
-        assert_eq!(
-            store
-                .verify_exchange_password(w.office, "off1", "wrong")
-                .await
-                .unwrap(),
-            Login::Wrong
-        );
+        assert_eq!(verify(w.office, "wrong").await, Login::Wrong);
     }
     assert_eq!(
-        store
-            .verify_exchange_password(w.office, "off1", "Right-Pass-1")
-            .await
-            .unwrap(),
+        verify(w.office, "Right-Pass-1").await,
         Login::Locked,
         "the account lock-out applies to exchange users too"
     );
     store.unlock_exchange_user("off1").await.unwrap();
     // Through another party's certificate the user is unknown, and no failure is counted.
     for _ in 0..6 {
-        assert_eq!(
-            store
-                .verify_exchange_password(w.society, "off1", "wrong")
-                .await
-                .unwrap(),
-            Login::Unknown
-        );
+        assert_eq!(verify(w.society, "wrong").await, Login::Unknown);
     }
-    assert_eq!(
-        store
-            .verify_exchange_password(w.society, "off1", "Right-Pass-1")
-            .await
-            .unwrap(),
-        Login::Unknown
-    );
-    assert_eq!(
-        store
-            .verify_exchange_password(w.office, "off1", "Right-Pass-1")
-            .await
-            .unwrap(),
-        Login::Ok {
-            must_change_password: true
-        }
-    );
+    assert_eq!(verify(w.society, "Right-Pass-1").await, Login::Unknown);
+    assert_eq!(verify(w.office, "Right-Pass-1").await, temporary);
 
     let ip: IpAddr = "127.0.0.1".parse().unwrap();
     let token = store
