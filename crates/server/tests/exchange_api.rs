@@ -184,16 +184,7 @@ fn files_go_both_ways_with_quota_cancel_delete_history_and_sent_status() {
     let world = World::new(|_| {});
     let kxd = &world.kxd;
     // Room for one ~4 KiB sealed file to the office, not two.
-    kxd.admin(&[
-        "office",
-        "quota",
-        "--society",
-        SOCIETY,
-        "--number",
-        OFFICE,
-        "--bytes",
-        "6000",
-    ]);
+    office_quota(kxd, 6000);
     let dir = world.dir();
     let office = world.office_client();
     let society = world.society_client();
@@ -348,6 +339,34 @@ fn files_go_both_ways_with_quota_cancel_delete_history_and_sent_status() {
     // Nothing is left in the temporary upload directory.
     let tmp = kxd.data().join("blobs/exchange/tmp");
     assert_eq!(std::fs::read_dir(tmp).map(|d| d.count()).unwrap_or(0), 0);
+}
+
+#[test]
+fn an_upload_broken_off_stores_nothing_and_leaves_the_quota_alone() {
+    let world = World::new(|_| {});
+    let kxd = &world.kxd;
+    let letter = world.sealed_for_office("notice.pdf", &[7u8; 300_000]);
+    let size = std::fs::metadata(&letter).expect("sealed").len();
+    // Room for exactly this file: a broken-off upload counted against the quota would make
+    // the complete one after it over quota.
+    office_quota(kxd, size);
+    let society = world.society_client();
+    let answer = society.upload_broken_off(OFFICE, "attachments", "Send-KS-1.zip", &letter);
+    assert!(answer.starts_with("400 "), "{answer}");
+    assert!(answer.contains("\"body_read\""), "{answer}");
+
+    let tmp = kxd.data().join("blobs/exchange/tmp");
+    assert_eq!(std::fs::read_dir(tmp).map(|d| d.count()).unwrap_or(0), 0);
+    assert_eq!(kxd.sql("SELECT COUNT(*) FROM ex_files").trim(), "0");
+    let office = world.office_client();
+    assert!(office.get("/api/v1/inbox").expect(200).json()[0].is_null());
+    let whole = society
+        .upload(OFFICE, "attachments", "Send-KS-1.zip", &letter)
+        .expect(201)
+        .json();
+    assert_eq!(whole["size"].as_u64(), Some(size));
+    let full = society.upload(OFFICE, "attachments", "Send-KS-2.zip", &letter);
+    assert_eq!((full.status, full.code().as_str()), (507, "E8001"));
 }
 
 #[test]
@@ -645,6 +664,20 @@ fn notifications_go_through_an_smtp_relay_that_must_offer_starttls_unless_plaint
             .trim(),
         "0"
     );
+}
+
+/// Sets the office's quota (the sealed bytes it may hold) with `kxd admin`.
+fn office_quota(kxd: &Kxd, bytes: u64) {
+    kxd.admin(&[
+        "office",
+        "quota",
+        "--society",
+        SOCIETY,
+        "--number",
+        OFFICE,
+        "--bytes",
+        &bytes.to_string(),
+    ]);
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -114,17 +114,18 @@ impl Http {
         Ok(())
     }
 
-    /// `POST path` streaming `len` bytes from `body` (a sealed file) → JSON.
+    /// `POST path` streaming `body` (a sealed file, as it is sealed) in chunks, its length
+    /// unannounced → JSON. A read error of `body` aborts the request: the server sees the body
+    /// break off, never end.
     pub(crate) fn upload<T: DeserializeOwned>(
         &self,
         path: &str,
         body: impl Read + Send + 'static,
-        len: u64,
     ) -> Result<T> {
         let request = self
             .request(Method::POST, path)
             .header(reqwest::header::CONTENT_TYPE, SEALED_MEDIA_TYPE)
-            .body(Body::sized(body, len));
+            .body(Body::new(body));
         json(execute(request)?)
     }
 

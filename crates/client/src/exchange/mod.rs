@@ -19,6 +19,7 @@ mod failure;
 mod http;
 mod log;
 mod office;
+mod pipe;
 mod profile;
 mod session;
 mod settings;

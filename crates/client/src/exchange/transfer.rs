@@ -1,5 +1,6 @@
-//! Moving files: ZIP → seal → upload, and download → open → ZIP on disk. Both directions
-//! stream through temporary files, never holding a whole file in memory.
+//! Moving files: ZIP → seal → upload, and download → open → ZIP on disk. Neither holds a
+//! whole file in memory: a send streams through a bounded pipe into the request, a receive
+//! through temporary files.
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Write};
@@ -14,9 +15,12 @@ use kx_crypto::{
 use kx_exchange::api::{Function, UploadQuery, Uploaded, path};
 use kx_exchange::send::{Candidate, check_send, worth_compressing};
 use kx_exchange::{Code, Refusal};
+use serde::de::DeserializeOwned;
 use tempfile::NamedTempFile;
 
 use super::failure::Failure;
+use super::http::Http;
+use super::pipe::{self, PipeWriter};
 use super::profile::sync_dir;
 use super::session::Session;
 use super::ui;
@@ -69,7 +73,8 @@ pub(crate) fn check_files(
     Ok(files)
 }
 
-/// ZIPs `files`, seals the ZIP for `recipients` with our key, and uploads it to `to`.
+/// ZIPs `files`, seals the ZIP for `recipients` with our key, and uploads it to `to`, all at
+/// once: the sealed bytes go into the request body as they are made.
 pub(crate) fn send(
     session: &mut Session,
     recipients: &[Certificate],
@@ -84,17 +89,77 @@ pub(crate) fn send(
         .map(|c| Recipient::new(c.clone()))
         .collect::<kx_crypto::Result<Vec<_>>>()?;
     let signer = Signer::new(session.key.clone(), session.cert.clone())?;
-    let sealed = tempfile::tempfile().context("a temporary file for the sealed ZIP")?;
+    let name = session.next_sealed_name(office)?;
+    // The sealed length is known only at the end: the bar counts the plaintext sealed, which
+    // runs at most the pipe's few chunks ahead of the network.
+    let total = files
+        .iter()
+        .filter_map(|f| fs::metadata(&f.path).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = if progress {
+        ui::bytes_bar("upload", &name, total)
+    } else {
+        ProgressBar::hidden()
+    };
+    let query = UploadQuery {
+        to: to.to_owned(),
+        function,
+        name: name.clone(),
+    };
+    let target = format!("{}?{}", path::FILES, query_string(&query)?);
+    let uploaded: Uploaded = upload_sealed(&session.api, &target, |out| {
+        seal_zip(out, &signer, &recipients, files, &bar)
+    })?;
+    bar.finish_and_clear();
+    tracing::info!(id = %uploaded.id, name = %uploaded.name, size = uploaded.size, to, "sent");
+    Ok(uploaded)
+}
+
+/// Uploads to `target` what `seal` writes while it writes it (a chunked body without length),
+/// so that sealing and the network overlap and memory holds one bounded pipe whatever the
+/// size. A failure of `seal` aborts the request, so the server sees the body break off, never
+/// a complete one, and is the failure returned; a failed upload stops `seal` at its next write
+/// and is the failure returned.
+fn upload_sealed<T: DeserializeOwned>(
+    api: &Http,
+    target: &str,
+    seal: impl FnOnce(&mut PipeWriter) -> Result<()> + Send,
+) -> Result<T> {
+    let (mut writer, reader) = pipe::pipe();
+    std::thread::scope(|scope| {
+        let sealing = scope.spawn(move || {
+            let sealed = seal(&mut writer).and_then(|()| Ok(writer.finish()?));
+            match sealed {
+                // The upload ended first: its answer says why.
+                Err(_) if writer.hung_up() => Ok(()),
+                // Dropping the unfinished writer here is what aborts the upload.
+                other => other,
+            }
+        });
+        let uploaded = api.upload(target, reader);
+        let sealed = sealing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        sealed?;
+        uploaded
+    })
+}
+
+/// Writes the ZIP of `files`, signed by `signer` and encrypted for `recipients`, into `out`;
+/// `bar` counts the plaintext read.
+fn seal_zip(
+    out: impl Write,
+    signer: &Signer,
+    recipients: &[Recipient],
+    files: &[Outgoing],
+    bar: &ProgressBar,
+) -> Result<()> {
     let options = SealOptions {
         content: ContentEncryption::Aes256Cbc,
         signing_time: SystemTime::now(),
     };
-    let sealer = Sealer::new(
-        &signer,
-        &recipients,
-        options,
-        BufWriter::with_capacity(BUFFER, sealed),
-    )?;
+    let sealer = Sealer::new(signer, recipients, options, out)?;
     let mut zip = zip::ZipWriter::new_stream(sealer);
     let zip_options = zip::write::SimpleFileOptions::default().large_file(false);
     for file in files {
@@ -113,29 +178,13 @@ pub(crate) fn send(
             None => options,
         };
         zip.start_file(file.name.as_str(), options)?;
-        io::copy(&mut BufReader::with_capacity(BUFFER, input), &mut zip)?;
+        io::copy(
+            &mut BufReader::with_capacity(BUFFER, bar.wrap_read(input)),
+            &mut zip,
+        )?;
     }
-    let sealer = zip.finish()?.into_inner();
-    let mut sealed = sealer.finish()?.into_inner().map_err(|e| e.into_error())?;
-    sealed.flush()?;
-    let len = sealed.metadata()?.len();
-    io::Seek::rewind(&mut sealed)?;
-    let name = session.next_sealed_name(office)?;
-    let bar = if progress {
-        ui::bytes_bar("upload", &name, len)
-    } else {
-        ProgressBar::hidden()
-    };
-    let query = UploadQuery {
-        to: to.to_owned(),
-        function,
-        name: name.clone(),
-    };
-    let target = format!("{}?{}", path::FILES, query_string(&query)?);
-    let uploaded: Uploaded = session.api.upload(&target, bar.wrap_read(sealed), len)?;
-    bar.finish_and_clear();
-    tracing::info!(id = %uploaded.id, name = %uploaded.name, size = uploaded.size, to, "sent");
-    Ok(uploaded)
+    zip.finish()?.into_inner().finish()?;
+    Ok(())
 }
 
 /// A file's modification time as a ZIP entry's (local time, 2-second steps, 1980–2107).
@@ -298,7 +347,104 @@ pub(crate) fn server_failure(err: anyhow::Error, operation: &str) -> anyhow::Err
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::mpsc;
+
     use super::*;
+
+    /// An HTTP/1.1 peer on loopback for one connection, and the API client to it.
+    fn peer() -> Result<(TcpListener, Http)> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let api = Http::new(&format!("http://{}", listener.local_addr()?), &[], None)?;
+        Ok((listener, api))
+    }
+
+    /// Reads from `conn` until `needle` has arrived; returns everything read.
+    fn read_until(conn: &mut TcpStream, needle: &[u8]) -> io::Result<Vec<u8>> {
+        let mut got = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !got.windows(needle.len()).any(|w| w == needle) {
+            let n = conn.read(&mut buffer)?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            got.extend_from_slice(&buffer[..n]);
+        }
+        Ok(got)
+    }
+
+    #[test]
+    fn a_sealing_failure_aborts_the_request_and_is_what_the_send_reports() -> Result<()> {
+        let (listener, api) = peer()?;
+        let (seen, wait_for_server) = mpsc::channel();
+        let server = std::thread::spawn(move || -> io::Result<Vec<u8>> {
+            let (mut conn, _) = listener.accept()?;
+            let mut got = read_until(&mut conn, b"sealed so far")?;
+            let _ = seen.send(());
+            // Until the client closes the connection, or ends the body cleanly (the fault).
+            let mut buffer = [0u8; 4096];
+            while !got.ends_with(b"\r\n0\r\n\r\n") {
+                let n = conn.read(&mut buffer)?;
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buffer[..n]);
+            }
+            Ok(got)
+        });
+        let err = upload_sealed::<Uploaded>(&api, "/api/v1/files", move |out| {
+            out.write_all(b"sealed so far")?;
+            out.flush()?;
+            let _ = wait_for_server.recv();
+            Err(Failure::new(Code::E2007, &["a.pdf"]).into())
+        })
+        .expect_err("the sealing failed");
+        assert_eq!(
+            err.downcast_ref::<Failure>().map(|f| f.code),
+            Some(Code::E2007),
+            "{err:#}"
+        );
+        let got = server.join().expect("the server thread")?;
+        let request = String::from_utf8_lossy(&got).to_ascii_lowercase();
+        assert!(request.contains("transfer-encoding: chunked"), "{request}");
+        assert!(!request.contains("content-length"), "{request}");
+        assert!(
+            !request.ends_with("\r\n0\r\n\r\n"),
+            "a clean end: {request}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_connection_lost_mid_upload_stops_the_sealing_and_is_what_the_send_reports() -> Result<()> {
+        let (listener, api) = peer()?;
+        let server = std::thread::spawn(move || -> io::Result<()> {
+            let (mut conn, _) = listener.accept()?;
+            read_until(&mut conn, b"\r\n\r\n")?;
+            Ok(())
+        });
+        // Endless: only the upload's end can stop it.
+        let err = upload_sealed::<Uploaded>(&api, "/api/v1/files", |out| {
+            loop {
+                out.write_all(&[0u8; 1 << 16])?;
+            }
+        })
+        .expect_err("the connection closed");
+        server.join().expect("the server thread")?;
+        let failure = err
+            .downcast_ref::<Failure>()
+            .expect("a failure with a code");
+        assert_eq!(failure.code, Code::E9999, "{err:#}");
+        assert!(
+            failure
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with("cannot reach the KX server")),
+            "{failure:?}"
+        );
+        Ok(())
+    }
 
     #[test]
     fn names_from_the_server_never_become_paths() {

@@ -568,6 +568,51 @@ impl Client<'_> {
         Self::finish(command.output().expect("curl runs"), None)
     }
 
+    /// Starts uploading `file` as a sealed file with Python's `http.client` (a client we did
+    /// not write), chunked, then breaks off halfway: no last chunk, the TCP stream ended
+    /// without a TLS close_notify. Returns what the server answered: `STATUS BODY`, or
+    /// `no answer` when it closed the connection instead.
+    pub fn upload_broken_off(&self, to: &str, function: &str, name: &str, file: &Path) -> String {
+        let script = "import http.client, socket, ssl, sys\n\
+             host, port, ca, cert, key, token, target, body = sys.argv[1:9]\n\
+             context = ssl.create_default_context(cafile=ca)\n\
+             context.load_cert_chain(cert, key)\n\
+             conn = http.client.HTTPSConnection(host, int(port), context=context)\n\
+             conn.putrequest('POST', target)\n\
+             conn.putheader('Authorization', 'Bearer ' + token)\n\
+             conn.putheader('Content-Type', 'application/pkcs7-mime')\n\
+             conn.putheader('Transfer-Encoding', 'chunked')\n\
+             conn.endheaders()\n\
+             data = open(body, 'rb').read()\n\
+             half = data[:len(data) // 2]\n\
+             for i in range(0, len(half), 65536):\n    \
+                 piece = half[i:i + 65536]\n    \
+                 conn.send(b'%x\\r\\n%s\\r\\n' % (len(piece), piece))\n\
+             socket.socket.shutdown(conn.sock, socket.SHUT_WR)\n\
+             try:\n    \
+                 answer = conn.getresponse()\n    \
+                 print(answer.status, answer.read().decode())\n\
+             except (ConnectionError, http.client.HTTPException, ssl.SSLError):\n    \
+                 print('no answer')\n";
+        let identity = self.identity.as_ref().expect("a client certificate");
+        let target = format!(
+            "/api/v1/files?to={}&function={function}&name={}",
+            encode(to),
+            encode(name)
+        );
+        run(Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg("127.0.0.1")
+            .arg(self.port.to_string())
+            .arg(self.kxd.server_ca())
+            .arg(&identity.cert)
+            .arg(&identity.key)
+            .arg(self.token.as_deref().expect("logged in"))
+            .arg(target)
+            .arg(file))
+    }
+
     /// Downloads a file into `out`.
     pub fn download(&self, id: &str, out: &Path) -> Reply {
         let mut command = self.command("GET", &format!("/api/v1/files/{id}"));
