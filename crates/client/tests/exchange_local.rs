@@ -102,6 +102,31 @@ fn receive_without_a_choice_and_usage_errors() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
 
+/// A server that is not HTTPS never gets a password or a code, and nothing is made first.
+#[test]
+fn setup_refuses_a_server_that_is_not_https() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let d = dir.path();
+    for setup in [&["setup"][..], &["society", "setup"]] {
+        let mut args = setup.to_vec();
+        args.extend([
+            "--server",
+            "http://127.0.0.1:2443",
+            "--ca",
+            "ca.pem",
+            "--id",
+            "office1",
+            "--code",
+            "ABCD",
+        ]);
+        let out = kx(d, &args);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("must begin with https://"), "{stderr}");
+        assert!(!d.join("exchange").exists(), "{setup:?} made a profile");
+    }
+}
+
 #[test]
 fn one_instance_per_profile() {
     let dir = tempfile::tempdir().expect("a temporary directory");

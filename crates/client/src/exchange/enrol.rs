@@ -43,7 +43,7 @@ pub(crate) struct WaitArgs {
 #[derive(Args, Debug)]
 pub(crate) struct SetupArgs {
     /// The KX server's URL (its bootstrap HTTPS listener), e.g. https://kx.example.
-    #[arg(long)]
+    #[arg(long, value_parser = super::http::https_url)]
     server: Option<String>,
     /// The CA certificate of the KX server's TLS certificate (PEM).
     #[arg(long)]
@@ -150,7 +150,7 @@ fn start_enrolment(ctx: &Ctx, args: &SetupArgs) -> Result<(Pending, Pin)> {
     }
     let config = Config {
         kind: PartyKind::Office,
-        server: server.trim_end_matches('/').to_owned(),
+        server,
         api_url: String::new(),
         id: id.clone(),
         party: None,

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use kx_crypto::{Certificate, PrivateKey};
 use kx_exchange::Code;
 use kx_exchange::api::{Problem, SEALED_MEDIA_TYPE};
@@ -18,6 +18,43 @@ use serde::de::DeserializeOwned;
 
 use super::failure::Failure;
 
+/// A `--server` argument: an `https://` URL, checked before anything is made or sent.
+pub(crate) fn https_url(url: &str) -> Result<String, String> {
+    if url.starts_with("https://") {
+        Ok(url.trim_end_matches('/').to_owned())
+    } else {
+        Err("the KX server's URL must begin with https://".to_owned())
+    }
+}
+
+/// The TLS settings of a client trusting `server_ca`, presenting `identity` when given.
+fn tls(
+    server_ca: &[Certificate],
+    identity: Option<(&Certificate, &PrivateKey)>,
+) -> Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in server_ca {
+        roots
+            .add(CertificateDer::from(der::Encode::to_der(cert)?))
+            .context("the server CA certificate")?;
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots);
+    Ok(match identity {
+        Some((cert, key)) => {
+            let chain = vec![CertificateDer::from(der::Encode::to_der(cert)?)];
+            let key_der = key.to_pkcs8_der()?;
+            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der.to_vec()));
+            builder
+                .with_client_auth_cert(chain, key)
+                .context("our certificate and key")?
+        }
+        None => builder.with_no_client_auth(),
+    })
+}
+
 /// A client of one KX listener.
 pub(crate) struct Http {
     client: Client,
@@ -27,35 +64,29 @@ pub(crate) struct Http {
 
 impl Http {
     /// A client of `base` (e.g. `https://127.0.0.1:8443`) trusting `server_ca`, presenting
-    /// `identity` when given (the api listener requires it).
+    /// `identity` when given (the api listener requires it). Only HTTPS: passwords, one-time
+    /// codes and session tokens never travel in plaintext, not even after a redirect.
     pub(crate) fn new(
         base: &str,
         server_ca: &[Certificate],
         identity: Option<(&Certificate, &PrivateKey)>,
     ) -> Result<Http> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in server_ca {
-            roots
-                .add(CertificateDer::from(der::Encode::to_der(cert)?))
-                .context("the server CA certificate")?;
+        if let Err(why) = https_url(base) {
+            bail!("{why} (not {base})");
         }
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots);
-        let config = match identity {
-            Some((cert, key)) => {
-                let chain = vec![CertificateDer::from(der::Encode::to_der(cert)?)];
-                let key_der = key.to_pkcs8_der()?;
-                let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der.to_vec()));
-                builder
-                    .with_client_auth_cert(chain, key)
-                    .context("our certificate and key")?
-            }
-            None => builder.with_no_client_auth(),
-        };
+        Http::build(base, tls(server_ca, identity)?, true)
+    }
+
+    /// A client of a plaintext peer, for unit tests that look at what goes on the wire.
+    #[cfg(test)]
+    pub(crate) fn plaintext(base: &str) -> Result<Http> {
+        Http::build(base, tls(&[], None)?, false)
+    }
+
+    fn build(base: &str, tls: rustls::ClientConfig, https_only: bool) -> Result<Http> {
         let client = Client::builder()
-            .use_preconfigured_tls(config)
+            .use_preconfigured_tls(tls)
+            .https_only(https_only)
             .connect_timeout(Duration::from_secs(20))
             // Transfers of 20 MB on a slow line take long: no overall limit, but a stalled
             // connection must not hang the app forever.

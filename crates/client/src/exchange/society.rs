@@ -89,8 +89,8 @@ impl SocietyCommand {
 /// `kx society setup`.
 #[derive(Args, Debug)]
 pub(crate) struct SetupArgs {
-    /// The KX server's URL (its bootstrap HTTPS listener).
-    #[arg(long)]
+    /// The KX server's URL (its bootstrap HTTPS listener), e.g. https://kx.example.
+    #[arg(long, value_parser = super::http::https_url)]
     server: String,
     /// The CA certificate of the KX server's TLS certificate (PEM).
     #[arg(long)]
@@ -215,7 +215,7 @@ fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     }
     let mut config = Config {
         kind: PartyKind::Society,
-        server: args.server.trim_end_matches('/').to_owned(),
+        server: args.server.clone(),
         api_url: String::new(),
         id: args.id.clone(),
         party: None,

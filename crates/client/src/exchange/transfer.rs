@@ -356,7 +356,7 @@ mod tests {
     /// An HTTP/1.1 peer on loopback for one connection, and the API client to it.
     fn peer() -> Result<(TcpListener, Http)> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
-        let api = Http::new(&format!("http://{}", listener.local_addr()?), &[], None)?;
+        let api = Http::plaintext(&format!("http://{}", listener.local_addr()?))?;
         Ok((listener, api))
     }
 
