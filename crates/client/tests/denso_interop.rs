@@ -123,7 +123,7 @@ fn send_to_aiosmtpd_and_fetch_from_dovecot() {
     let d = dir.path();
     // dovecot's mail processes run as nobody: they must reach the maildirs.
     std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let issued = kx_server::tls::issue("interop.test").expect("certificates");
+    let issued = kx_listen::tls::issue("interop.test").expect("certificates");
     std::fs::write(d.join("ca.pem"), &issued.ca_pem).expect("write");
     std::fs::write(d.join("cert.pem"), &issued.chain_pem).expect("write");
     std::fs::write(d.join("key.pem"), &issued.key_pem).expect("write");

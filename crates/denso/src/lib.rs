@@ -25,6 +25,7 @@ pub mod inspect;
 pub mod message;
 pub mod names;
 mod parse;
+pub mod password;
 pub mod records;
 pub mod reply;
 mod wire;

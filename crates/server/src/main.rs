@@ -7,8 +7,13 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use kx_server::config::{Config, EnvironmentSetting};
-use kx_server::{admin, run};
+use kx_gateway::settings::EnvironmentSetting;
+
+use crate::config::Config;
+
+mod admin;
+mod config;
+mod run;
 use tokio::sync::watch;
 
 /// The KX server: the 伝送 gateway (SMTP submission in, POP3 out) and the KX exchange (HTTPS
@@ -252,9 +257,9 @@ fn print_exchange_demo(
     data: &Path,
     config: &Config,
     running: &run::Running,
-    users: &[kx_server::exchange::admin::DemoUser],
+    users: &[crate::admin::DemoUser],
 ) {
-    use kx_server::exchange::admin::{DEMO_DESTINATIONS, DEMO_SOCIETY};
+    use crate::admin::{DEMO_DESTINATIONS, DEMO_SOCIETY};
     let https = running
         .endpoints
         .get("https")

@@ -11,20 +11,21 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use kx_api::Exchange;
+use kx_gateway::Gateway;
+use kx_listen::tls;
+use kx_pop3::{Pop3Config, TlsMode};
+use kx_smtp::SmtpConfig;
+
 use crate::config::{CONFIG_FILE, Config};
-use crate::exchange::{self, Exchange};
-use crate::gateway::{self, Gateway};
-use crate::pop3::{Pop3Config, TlsMode};
-use crate::smtp::SmtpConfig;
-use crate::tls;
 
 /// The file `kxd serve` writes once its listeners are bound: `{"smtp": "127.0.0.1:…", …}`,
 /// so scripts and tests find ports chosen by the system (`127.0.0.1:0`).
-pub const ENDPOINTS_FILE: &str = "endpoints.json";
+pub(crate) const ENDPOINTS_FILE: &str = "endpoints.json";
 
 /// Creates `data_dir` with `kxd.toml`, the certificates and an empty store. Refuses a directory
 /// that already holds an installation.
-pub async fn init(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
+pub(crate) async fn init(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
     if data_dir.join(CONFIG_FILE).exists() {
         anyhow::bail!(
             "{} already holds an installation ({CONFIG_FILE} exists)",
@@ -49,7 +50,7 @@ pub async fn init(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
         issued.key_pem.as_bytes(),
         true,
     )?;
-    let store = kx_store::Store::open(&gateway::store_config(data_dir, config)).await?;
+    let store = kx_store::Store::open(&config.store_config(data_dir)).await?;
     store.close().await;
     // The settings file comes last: its presence marks a complete installation.
     write_file(
@@ -76,28 +77,31 @@ fn write_file(path: &Path, data: &[u8], secret: bool) -> anyhow::Result<()> {
 }
 
 /// A running server: its bound addresses and the tasks to wait for.
-pub struct Running {
+pub(crate) struct Running {
     /// Where each listener is bound.
-    pub endpoints: BTreeMap<&'static str, SocketAddr>,
+    pub(crate) endpoints: BTreeMap<&'static str, SocketAddr>,
     tasks: JoinSet<()>,
 }
 
 impl Running {
     /// Waits until every listener and job has stopped (after `shutdown` turned true).
-    pub async fn wait(mut self) {
+    pub(crate) async fn wait(mut self) {
         while self.tasks.join_next().await.is_some() {}
     }
 }
 
 /// Starts every configured listener and the Regist job; they stop when `shutdown` turns true.
-pub async fn serve(data_dir: &Path, shutdown: watch::Receiver<bool>) -> anyhow::Result<Running> {
+pub(crate) async fn serve(
+    data_dir: &Path,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<Running> {
     let config = Config::load(data_dir)?;
     let tls = tls::server_config(
         &data_dir.join(&config.tls.certificate),
         &data_dir.join(&config.tls.key),
     )?;
     let acceptor = TlsAcceptor::from(tls);
-    let gateway = Gateway::open(data_dir, config.clone()).await?;
+    let gateway = Gateway::open(data_dir, config.gateway()).await?;
     let mut tasks = JoinSet::new();
     let mut endpoints = BTreeMap::new();
     // The api listener is bound first: its address is the URL enrolled parties are given.
@@ -109,9 +113,13 @@ pub async fn serve(data_dir: &Path, shutdown: watch::Receiver<bool>) -> anyhow::
         }
         None => None,
     };
+    let identity = tls::Identity::load(
+        &data_dir.join(&config.tls.certificate),
+        &data_dir.join(&config.tls.key),
+    )?;
     let exchange = Exchange::open(
-        config.clone(),
-        data_dir,
+        config.exchange(),
+        identity,
         gateway.store().clone(),
         endpoints.get("api").copied(),
     )
@@ -124,7 +132,7 @@ pub async fn serve(data_dir: &Path, shutdown: watch::Receiver<bool>) -> anyhow::
         smtp.tls = Some(acceptor.clone());
         smtp.allow_plaintext_auth = config.security.allow_plaintext_auth;
         smtp.max_message_size = config.denso.max_message_size;
-        tasks.spawn(crate::smtp::serve(
+        tasks.spawn(kx_smtp::serve(
             listener,
             Arc::new(smtp),
             gateway.clone(),
@@ -139,7 +147,7 @@ pub async fn serve(data_dir: &Path, shutdown: watch::Receiver<bool>) -> anyhow::
             allow_plaintext_auth: config.security.allow_plaintext_auth,
             ..Pop3Config::default()
         };
-        tasks.spawn(crate::pop3::serve(
+        tasks.spawn(kx_pop3::serve(
             listener,
             pop3,
             gateway.clone(),
@@ -149,10 +157,10 @@ pub async fn serve(data_dir: &Path, shutdown: watch::Receiver<bool>) -> anyhow::
     if let Some(addr) = config.listeners.https {
         let listener = bind(addr, "https").await?;
         endpoints.insert("https", listener.local_addr()?);
-        let app = crate::web::routes(gateway.clone(), config.security.web_attempts_per_minute)
-            .merge(exchange::bootstrap_routes(exchange.clone()))
+        let app = kx_web::routes(gateway.clone(), config.security.web_attempts_per_minute)
+            .merge(kx_api::bootstrap_routes(exchange.clone()))
             .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "not found\n") });
-        tasks.spawn(crate::https::serve(
+        tasks.spawn(kx_listen::https::serve(
             "https",
             listener,
             Arc::new(acceptor.clone()),
@@ -161,20 +169,23 @@ pub async fn serve(data_dir: &Path, shutdown: watch::Receiver<bool>) -> anyhow::
         ));
     }
     if let Some(listener) = api {
-        tasks.spawn(crate::https::serve(
+        tasks.spawn(kx_listen::https::serve(
             "api",
             listener,
             exchange.trust(),
-            exchange::api_routes(exchange.clone()),
+            kx_api::api_routes(exchange.clone()),
             shutdown.clone(),
         ));
     }
-    tasks.spawn(gateway::run_regist_job(gateway.clone(), shutdown.clone()));
-    tasks.spawn(exchange::run_retention_job(
+    tasks.spawn(kx_gateway::run_regist_job(
+        gateway.clone(),
+        shutdown.clone(),
+    ));
+    tasks.spawn(kx_api::run_retention_job(
         exchange.clone(),
         shutdown.clone(),
     ));
-    tasks.spawn(exchange::run_notifications(
+    tasks.spawn(kx_api::run_notifications(
         exchange.clone(),
         data_dir,
         shutdown.clone(),

@@ -49,7 +49,42 @@ pub struct AuditFilter {
 
 type AuditRow = (i64, i64, String, String, String, Option<String>, String);
 
+impl AuditEntry {
+    /// An entry from its parts.
+    pub fn new(
+        actor: &str,
+        action: &str,
+        object: &str,
+        source_ip: Option<IpAddr>,
+        outcome: &str,
+    ) -> AuditEntry {
+        AuditEntry {
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            object: object.to_owned(),
+            source_ip,
+            outcome: outcome.to_owned(),
+        }
+    }
+}
+
 impl Store {
+    /// Appends an event to the audit log for an action that has happened: a failure to write
+    /// is logged, never hidden, and does not undo or fail the action it records.
+    pub async fn record_audit(
+        &self,
+        actor: &str,
+        action: &str,
+        object: &str,
+        source: Option<IpAddr>,
+        outcome: &str,
+    ) {
+        let entry = AuditEntry::new(actor, action, object, source, outcome);
+        if let Err(e) = self.audit(&entry).await {
+            tracing::error!(error = %e, action, "audit: cannot write");
+        }
+    }
+
     /// Appends an event to the audit log.
     pub async fn audit(&self, entry: &AuditEntry) -> Result<(), Error> {
         sqlx::query(

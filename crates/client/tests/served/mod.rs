@@ -49,7 +49,7 @@ pub fn kxd_bin() -> PathBuf {
         }
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "-p", "kx-server", "--bin", "kxd"])
+            .args(["build", "--bin", "kxd"])
             .current_dir(&workspace)
             .status()
             .expect("cargo runs");

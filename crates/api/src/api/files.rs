@@ -1,0 +1,430 @@
+//! Sealed files: destinations, send, receive, delete or cancel, and the lists.
+
+use std::io;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::{Body as HttpBody, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt as _;
+use kx_exchange::Code;
+use kx_exchange::api as wire;
+use kx_exchange::lifecycle::{download_deadline, purge_at};
+use kx_exchange::send::MAX_SEALED_BYTES;
+use kx_store::exchange::{
+    DeleteOutcome, FileFunction, FileRecord, Party, PartyKind, SendOutcome, Upload,
+};
+use tokio::io::AsyncReadExt as _;
+
+use super::{Caller, Parties, party};
+use crate::notify::{Event, received_notice, sent_notice};
+use crate::problem::{ApiError, Query};
+use crate::{Exchange, wire_party};
+
+/// The longest an upload may pause between two chunks.
+const UPLOAD_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
+pub(super) async fn destinations(
+    State(exchange): State<Arc<Exchange>>,
+    caller: Caller,
+) -> Result<Json<Vec<wire::Destination>>, ApiError> {
+    caller.require(PartyKind::Office)?;
+    let nicknames = exchange
+        .store
+        .destinations(caller.party.society_id())
+        .await?;
+    Ok(Json(
+        nicknames
+            .into_iter()
+            .map(|nickname| wire::Destination { nickname })
+            .collect(),
+    ))
+}
+
+/// A sealed name as the list shows it: 1 to 255 characters, no path separators or control
+/// characters, so it cannot name a path or break a header.
+fn valid_name(name: &str) -> bool {
+    let length = name.chars().count();
+    (1..=255).contains(&length)
+        && name != "."
+        && name != ".."
+        && !name
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '/' | '\\' | '"'))
+}
+
+fn file_function(function: wire::Function) -> FileFunction {
+    match function {
+        wire::Function::EApplication => FileFunction::EApplication,
+        wire::Function::Attachments => FileFunction::Attachments,
+    }
+}
+
+fn wire_function(function: FileFunction) -> wire::Function {
+    match function {
+        FileFunction::EApplication => wire::Function::EApplication,
+        FileFunction::Attachments => wire::Function::Attachments,
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, Code::E2006, &[], "too_large")
+}
+
+pub(super) async fn upload(
+    State(exchange): State<Arc<Exchange>>,
+    caller: Caller,
+    Query(query): Query<wire::UploadQuery>,
+    headers: HeaderMap,
+    body: HttpBody,
+) -> Result<(StatusCode, Json<wire::Uploaded>), ApiError> {
+    let store = exchange.store();
+    if !valid_name(&query.name) {
+        return Err(ApiError::bad_request("name"));
+    }
+    let unknown = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Code::E8004,
+            &[],
+            "unknown_destination",
+        )
+    };
+    let (recipient, destination) = match caller.party.kind {
+        PartyKind::Office => {
+            let society = party(&exchange, caller.party.society_id()).await?;
+            let known = store.destinations(society.id).await?;
+            if !known.contains(&query.to) {
+                return Err(unknown());
+            }
+            (society, Some(query.to.clone()))
+        }
+        PartyKind::Society => {
+            let office = store
+                .office_by_number(caller.party.id, &query.to)
+                .await?
+                .ok_or_else(unknown)?;
+            (office, None)
+        }
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_SEALED_BYTES) {
+        return Err(too_large());
+    }
+    // Streamed to a temporary file: memory holds one frame at a time, whatever the size.
+    let mut staging = store.exchange_upload().await?;
+    let mut body = body;
+    loop {
+        // A sender that stalls mid-upload is cut off instead of holding a connection forever.
+        let Ok(next) = tokio::time::timeout(UPLOAD_IDLE, body.frame()).await else {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                Code::E9998,
+                &[],
+                "upload_stalled",
+            ));
+        };
+        let Some(frame) = next else { break };
+        let frame = frame.map_err(|_| ApiError::bad_request("body_read"))?;
+        if let Ok(data) = frame.into_data() {
+            if staging.size() + data.len() as u64 > MAX_SEALED_BYTES {
+                return Err(too_large());
+            }
+            staging.write(&data).await?;
+        }
+    }
+    if staging.size() == 0 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Code::E2002,
+            &[],
+            "empty",
+        ));
+    }
+    let blob = staging.finish().await?;
+    let now = exchange.now();
+    let expires_at = (recipient.kind == PartyKind::Office).then(|| download_deadline(now));
+    let notice = sent_notice(
+        &Event {
+            file: &query.name,
+            sender: &caller.party.name,
+            recipient: &recipient.name,
+            sent_at: now,
+        },
+        expires_at,
+    );
+    let outcome = store
+        .store_file(
+            Upload {
+                sender: caller.party.id,
+                sender_user: caller.user.clone(),
+                recipient: recipient.id,
+                destination,
+                function: file_function(query.function),
+                name: query.name,
+                blob,
+            },
+            &notice,
+            now,
+        )
+        .await?;
+    match outcome {
+        SendOutcome::Stored(record) => {
+            exchange.wake_mail.notify_one();
+            tracing::info!(file = %record.id, from = %caller.party.number, to = %recipient.number, size = record.size, "api: file stored");
+            Ok((
+                StatusCode::CREATED,
+                Json(wire::Uploaded {
+                    id: record.id,
+                    name: record.name,
+                    size: record.size,
+                    sent_at: record.sent_at,
+                }),
+            ))
+        }
+        SendOutcome::OverQuota { .. } => {
+            tracing::info!(to = %recipient.number, "api: upload refused, recipient over quota");
+            Err(ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                Code::E8001,
+                &[],
+                "quota",
+            ))
+        }
+    }
+}
+
+/// Whether a file to an office is past its download window at `now` (the retention job may
+/// not have run yet).
+fn expired(exchange: &Exchange, record: &FileRecord, recipient: &Party) -> bool {
+    record.expired_at.is_some()
+        || (recipient.kind == PartyKind::Office
+            && exchange.now() >= download_deadline(record.sent_at))
+}
+
+pub(super) async fn download(
+    State(exchange): State<Arc<Exchange>>,
+    method: Method,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    const RECEIVE: &str = "受信";
+    let not_found = |reason| ApiError::new(StatusCode::NOT_FOUND, Code::E8005, &[RECEIVE], reason);
+    let store = exchange.store();
+    let record = store
+        .file_for(caller.party.id, &id)
+        .await?
+        .filter(|r| r.recipient == caller.party.id)
+        .ok_or_else(|| not_found("not_found"))?;
+    if record.recipient_deleted_at.is_some() {
+        return Err(not_found("deleted"));
+    }
+    if record.cancelled_at.is_some() {
+        return Err(not_found("cancelled"));
+    }
+    if expired(&exchange, &record, &caller.party) {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            Code::E8005,
+            &[RECEIVE],
+            "expired",
+        ));
+    }
+    let file = store.open_file(&record).await?;
+    // HEAD (routed here with GET) asks about the file without receiving it.
+    if method == Method::HEAD {
+        return Ok(sealed_response(HttpBody::empty(), &record));
+    }
+    let sender = party(&exchange, record.sender).await?;
+    let now = exchange.now();
+    let notice = received_notice(
+        &Event {
+            file: &record.name,
+            sender: &sender.name,
+            recipient: &caller.party.name,
+            sent_at: record.sent_at,
+        },
+        now,
+    );
+    if store
+        .mark_received(caller.party.id, &record.id, &notice, now)
+        .await?
+    {
+        exchange.wake_mail.notify_one();
+    }
+    tracing::info!(file = %record.id, party = %caller.party.number, "api: file downloaded");
+    Ok(sealed_response(
+        HttpBody::from_stream(stream_file(file)),
+        &record,
+    ))
+}
+
+/// A sealed file's answer: its type, length and name, with `body`.
+fn sealed_response(body: HttpBody, record: &FileRecord) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(wire::SEALED_MEDIA_TYPE),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(record.size));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", record.name)) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+/// The file's bytes as a stream of 64 KiB chunks.
+fn stream_file(
+    file: tokio::fs::File,
+) -> impl futures_util::Stream<Item = Result<Bytes, io::Error>> + Send + 'static {
+    futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut buffer = vec![0u8; 64 * 1024];
+        match file.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buffer.truncate(n);
+                Some((Ok(Bytes::from(buffer)), Some(file)))
+            }
+            // Ends the body early; the client sees a short read against Content-Length.
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+}
+
+pub(super) async fn delete(
+    State(exchange): State<Arc<Exchange>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    const DELETE: &str = "削除";
+    match exchange
+        .store
+        .delete_file(caller.party.id, &id, exchange.now())
+        .await?
+    {
+        DeleteOutcome::Deleted | DeleteOutcome::Cancelled => Ok(StatusCode::NO_CONTENT),
+        DeleteOutcome::AlreadyDownloaded => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            Code::E8005,
+            &[DELETE],
+            "already_downloaded",
+        )),
+        DeleteOutcome::NotFound => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            Code::E8005,
+            &[DELETE],
+            "not_found",
+        )),
+    }
+}
+
+pub(super) async fn inbox(
+    State(exchange): State<Arc<Exchange>>,
+    caller: Caller,
+) -> Result<Json<Vec<wire::InboxEntry>>, ApiError> {
+    let mut parties = Parties::new(&exchange);
+    let mut entries = Vec::new();
+    for record in exchange.store.inbox(caller.party.id).await? {
+        if expired(&exchange, &record, &caller.party) {
+            continue;
+        }
+        let from = wire_party(parties.get(record.sender).await?);
+        entries.push(wire::InboxEntry {
+            expires_at: (caller.party.kind == PartyKind::Office)
+                .then(|| download_deadline(record.sent_at)),
+            id: record.id,
+            name: record.name,
+            from,
+            destination: record.destination,
+            function: wire_function(record.function),
+            size: record.size,
+            sent_at: record.sent_at,
+            last_received_at: record.last_received_at,
+        });
+    }
+    Ok(Json(entries))
+}
+
+pub(super) async fn history(
+    State(exchange): State<Arc<Exchange>>,
+    caller: Caller,
+) -> Result<Json<Vec<wire::HistoryEntry>>, ApiError> {
+    let mut parties = Parties::new(&exchange);
+    let mut entries = Vec::new();
+    let now = exchange.now();
+    for record in exchange.store.history(caller.party.id).await? {
+        if purge_at(record.sent_at) <= now {
+            continue; // due for the purge: as good as gone
+        }
+        let Some(deleted_at) = record.recipient_deleted_at else {
+            continue;
+        };
+        entries.push(wire::HistoryEntry {
+            from: wire_party(parties.get(record.sender).await?),
+            id: record.id,
+            name: record.name,
+            sent_at: record.sent_at,
+            last_received_at: record.last_received_at,
+            deleted_at,
+        });
+    }
+    Ok(Json(entries))
+}
+
+pub(super) async fn sent(
+    State(exchange): State<Arc<Exchange>>,
+    caller: Caller,
+    Query(query): Query<wire::SentQuery>,
+) -> Result<Json<Vec<wire::SentEntry>>, ApiError> {
+    let mut parties = Parties::new(&exchange);
+    let mut entries = Vec::new();
+    let now = exchange.now();
+    for record in exchange.store.sent(caller.party.id, query.since).await? {
+        if purge_at(record.sent_at) <= now {
+            continue; // due for the purge: as good as gone
+        }
+        entries.push(wire::SentEntry {
+            to: wire_party(parties.get(record.recipient).await?),
+            id: record.id,
+            name: record.name,
+            destination: record.destination,
+            function: wire_function(record.function),
+            size: record.size,
+            sent_at: record.sent_at,
+            first_received_at: record.first_received_at,
+            cancelled_at: record.cancelled_at,
+        });
+    }
+    Ok(Json(entries))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_names_cannot_name_paths_or_break_headers() {
+        assert!(valid_name(
+            "Send-KS-06139999-0001-00001-202401232041116.zip"
+        ));
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "a\"b",
+            "a\nb",
+            &"x".repeat(256),
+        ] {
+            assert!(!valid_name(bad), "{bad:?}");
+        }
+    }
+}

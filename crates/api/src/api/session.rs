@@ -1,0 +1,198 @@
+//! Login, logout, password and profile.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use kx_exchange::Code;
+use kx_exchange::api as wire;
+use kx_exchange::settings::{PasswordPolicy, check_profile, item};
+use kx_store::Login;
+use kx_store::exchange::ProfileUpdate;
+
+use super::{Actor, Caller, CallerWithTemporaryPassword, party, wire_user};
+use crate::problem::{ApiError, Body};
+use crate::{Exchange, wire_party};
+use kx_listen::https::{ClientCertificate, Peer};
+
+pub(super) async fn login(
+    State(exchange): State<Arc<Exchange>>,
+    Extension(Peer(peer)): Extension<Peer>,
+    certificate: Option<Extension<ClientCertificate>>,
+    actor: Option<Extension<Actor>>,
+    Body(login): Body<wire::Login>,
+) -> Result<Json<wire::Session>, ApiError> {
+    let store = exchange.store();
+    if let Some(Extension(actor)) = &actor {
+        actor.set(&login.id);
+    }
+    let audit = |outcome: &'static str| {
+        let exchange = Arc::clone(&exchange);
+        let id = login.id.clone();
+        async move {
+            exchange
+                .audit(&id, "api.login", &id, Some(peer), outcome)
+                .await;
+        }
+    };
+    if !exchange.attempts.allow(&peer) {
+        audit("rate-limited").await;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            Code::E0002,
+            &[],
+            "too_many_attempts",
+        ));
+    }
+    let Some(Extension(certificate)) = certificate else {
+        return Err(ApiError::certificate("no_certificate"));
+    };
+    let registered = store
+        .certificate_by_fingerprint(&certificate.fingerprint)
+        .await?
+        .filter(|c| c.current);
+    let Some(registered) = registered else {
+        audit("certificate-not-registered").await;
+        return Err(ApiError::certificate("certificate_not_registered"));
+    };
+    let must_change_password = match store
+        .verify_exchange_password(registered.party, &login.id, &login.password)
+        .await?
+    {
+        Login::Ok {
+            must_change_password,
+        } => must_change_password,
+        outcome @ (Login::Wrong | Login::Unknown) => {
+            // The same answer either way; the operator's audit tells them apart.
+            audit(if outcome == Login::Wrong {
+                "wrong-password"
+            } else {
+                "not-a-user-of-this-party"
+            })
+            .await;
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                Code::E0002,
+                &[],
+                wire::WRONG_PASSWORD,
+            ));
+        }
+        Login::Locked => {
+            audit("locked").await;
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                Code::E0002,
+                &[],
+                "locked",
+            ));
+        }
+    };
+    let user = store
+        .exchange_user(&login.id)
+        .await?
+        .ok_or_else(|| ApiError::internal(&"a verified user vanished"))?;
+    let own = party(&exchange, user.party).await?;
+    let society = party(&exchange, own.society_id()).await?;
+    let token = store
+        .create_session(
+            &user.id,
+            own.id,
+            peer,
+            &certificate.fingerprint,
+            exchange.now(),
+            exchange.session_limits(),
+        )
+        .await?;
+    audit("ok").await;
+    tracing::info!(user = %user.id, party = %own.number, "api: logged in");
+    Ok(Json(wire::Session {
+        token,
+        party: wire_party(&own),
+        society: wire_party(&society),
+        user: wire_user(&user),
+        must_change_password,
+        app_version: Some(exchange.app_version().await?),
+    }))
+}
+
+pub(super) async fn logout(
+    State(exchange): State<Arc<Exchange>>,
+    CallerWithTemporaryPassword(caller): CallerWithTemporaryPassword,
+) -> Result<StatusCode, ApiError> {
+    exchange.store.end_session(&caller.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn change_password(
+    State(exchange): State<Arc<Exchange>>,
+    Extension(Peer(peer)): Extension<Peer>,
+    CallerWithTemporaryPassword(caller): CallerWithTemporaryPassword,
+    Body(change): Body<wire::PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    PasswordPolicy::default()
+        .check_change(&change)
+        .map_err(|refusal| ApiError::refused(&refusal, "password_policy"))?;
+    let store = exchange.store();
+    match store
+        .verify_exchange_password(caller.party.id, &caller.user, &change.current)
+        .await?
+    {
+        Login::Ok { .. } => {}
+        Login::Wrong | Login::Unknown => {
+            exchange
+                .audit(
+                    &caller.user,
+                    "api.password",
+                    &caller.user,
+                    Some(peer),
+                    "wrong-password",
+                )
+                .await;
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                Code::E1002,
+                &[item::CURRENT_PASSWORD],
+                "current_password",
+            ));
+        }
+        Login::Locked => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                Code::E0002,
+                &[],
+                "locked",
+            ));
+        }
+    }
+    store
+        .set_exchange_password(&caller.user, &change.new, false)
+        .await?;
+    store
+        .end_other_sessions(&caller.user, &caller.token)
+        .await?;
+    exchange
+        .audit(&caller.user, "api.password", &caller.user, Some(peer), "ok")
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn update_profile(
+    State(exchange): State<Arc<Exchange>>,
+    caller: Caller,
+    Body(update): Body<wire::ProfileUpdate>,
+) -> Result<Json<wire::User>, ApiError> {
+    check_profile(&update).map_err(|refusal| ApiError::refused(&refusal, "profile"))?;
+    let user = exchange
+        .store
+        .update_profile(
+            &caller.user,
+            &ProfileUpdate {
+                user_name: update.name,
+                user_code: update.code,
+                mail: update.mail,
+            },
+        )
+        .await?;
+    Ok(Json(wire_user(&user)))
+}

@@ -1,0 +1,152 @@
+//! The 伝送 gateway: the protocol rules of `kx-denso` wired to the listeners and `kx-store`.
+//!
+//! - `submission`: SMTP submissions become Accepts (spec §4, §5), durably, before `250`.
+//! - `group_commit`: the writer task that commits concurrent submissions in one transaction.
+//! - `mailbox`: POP3 reads each account's own mailbox.
+//! - `regist`: the periodic job that settles DataDeletes and answers DataSends with Regists,
+//!   handing accepted files to the review system.
+
+mod group_commit;
+pub mod handoff;
+mod mailbox;
+mod regist;
+pub mod settings;
+mod submission;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use kx_denso::AccountId;
+use kx_denso::records::Tables;
+use kx_denso::reply::ReplyTo;
+use kx_store::{Login, Store, StoreConfig};
+use tokio::sync::Notify;
+
+use kx_listen::{AuthOutcome, RateLimiter};
+
+use crate::settings::{GatewaySettings, Security};
+use group_commit::GroupCommit;
+
+pub use regist::run as run_regist_job;
+
+/// The blob directory and database inside the data directory, with the login policy's
+/// lock-out.
+pub fn store_config(data_dir: &Path, security: &Security) -> StoreConfig {
+    let mut store = StoreConfig::in_dir(data_dir);
+    store.lockout_after = security.max_failed_logins;
+    store
+}
+
+/// Everything the listeners and the job share.
+pub struct Gateway {
+    config: GatewaySettings,
+    data_dir: PathBuf,
+    store: Store,
+    tables: Tables,
+    connections: RateLimiter<IpAddr>,
+    messages: RateLimiter<AccountId>,
+    /// Wakes the Regist job when a DataDelete arrives, so cancellations do not wait a tick.
+    wake_regist: Notify,
+    /// The writer that commits SMTP submissions in batches.
+    commits: GroupCommit,
+}
+
+impl Gateway {
+    /// Opens the installation in `data_dir` (its settings must already be loaded).
+    pub async fn open(data_dir: &Path, config: GatewaySettings) -> anyhow::Result<Arc<Gateway>> {
+        let store = Store::open(&store_config(data_dir, &config.security))
+            .await
+            .context("cannot open the store")?;
+        let tables = match &config.denso.record_tables {
+            Some(path) => {
+                let path = data_dir.join(path);
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                Tables::from_toml(&text).with_context(|| path.display().to_string())?
+            }
+            None => Tables::default(),
+        };
+        Ok(Arc::new(Gateway {
+            connections: RateLimiter::new(config.security.connections_per_minute),
+            messages: RateLimiter::new(config.security.messages_per_minute),
+            config,
+            data_dir: data_dir.to_owned(),
+            commits: GroupCommit::start(store.clone()),
+            store,
+            tables,
+            wake_regist: Notify::new(),
+        }))
+    }
+
+    /// The store, for operator commands.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The envelope of a reply to `account`, written now.
+    fn reply_to(&self, account: &AccountId) -> ReplyTo {
+        ReplyTo {
+            environment: self.config.environment.environment(),
+            to: account.address(&self.config.domain),
+            from: self.config.transmit_address(),
+            date: chrono::Local::now().fixed_offset(),
+        }
+    }
+
+    /// Checks a login for SMTP or POP3, applies the organisation's allowed networks and
+    /// writes the attempt to the audit log.
+    pub async fn login(
+        &self,
+        service: &str,
+        user: &str,
+        password: &str,
+        peer: IpAddr,
+    ) -> AuthOutcome<AccountId> {
+        let outcome = match self.store.verify_password(user, password).await {
+            Ok(Login::Ok { .. }) => match user.parse::<AccountId>() {
+                Ok(account) => match self.store.org(&account.org().org_code()).await {
+                    Ok(Some(org)) if org.allows(peer) => Ok(account),
+                    Ok(Some(_)) => Err("network-refused"),
+                    Ok(None) | Err(_) => Err("error"),
+                },
+                Err(_) => Err("error"),
+            },
+            Ok(Login::Wrong) => Err("wrong-password"),
+            Ok(Login::Unknown) => Err("unknown-account"),
+            Ok(Login::Locked) => Err("locked"),
+            Err(e) => {
+                tracing::error!(error = %e, "login: store error");
+                Err("error")
+            }
+        };
+        let word = match &outcome {
+            Ok(_) => "ok",
+            Err(word) => word,
+        };
+        self.audit(user, &format!("{service}.login"), user, Some(peer), word)
+            .await;
+        match outcome {
+            Ok(account) => AuthOutcome::Authenticated(account),
+            Err("locked") => AuthOutcome::LockedOut,
+            Err(_) => AuthOutcome::Rejected,
+        }
+    }
+
+    /// Writes an audit entry (batched with others by the group-commit writer); a failure to
+    /// do so is logged, never hidden.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        object: &str,
+        source: Option<IpAddr>,
+        outcome: &str,
+    ) {
+        let entry = kx_store::AuditEntry::new(actor, action, object, source, outcome);
+        if !self.commits.audit(entry).await {
+            tracing::error!(action, "audit: cannot write");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! What a login attempt came to, for every listener.
+
+/// The result of checking a user name and password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthOutcome<A> {
+    /// The credentials are right.
+    Authenticated(A),
+    /// Unknown user or wrong password: the two must be indistinguishable to the client.
+    Rejected,
+    /// Too many recent failures for this user or source: the backend refuses even a right
+    /// password for now. The client is told no more than for `Rejected`, so lock-out cannot be
+    /// used to learn whether an ID exists.
+    LockedOut,
+}
+
+/// 32 bytes from the system's random source, hex: for tokens nobody may guess (CSRF tokens,
+/// mailbox lock holders).
+pub fn random_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(hex(&bytes))
+}
+
+/// Lower-case hex, as the store names certificates and tokens.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

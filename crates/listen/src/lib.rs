@@ -1,0 +1,13 @@
+//! What every kxd listener shares: the TLS configuration of the installation, the HTTPS accept
+//! loop, rate limits, and what a login attempt came to.
+//!
+//! Protocol crates (`kx-smtp`, `kx-pop3`) and the HTTPS crates (`kx-api`, `kx-web`) build on
+//! this one; it knows no protocol beyond TLS and HTTP and no storage.
+
+mod auth;
+pub mod https;
+mod limits;
+pub mod tls;
+
+pub use auth::{AuthOutcome, random_token};
+pub use limits::RateLimiter;

@@ -1,0 +1,542 @@
+//! `kxd admin …`: the operator's commands, each a short use of the store and the protocol
+//! builders. Every command is written to the audit log as the operator `admin`.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{Context as _, bail};
+use clap::Subcommand;
+use kx_denso::message::{
+    Attachment, Contact, DENSO_VERSION, Message, ResultMessage, ServiceNotice,
+};
+use kx_denso::{AccountId, OrgCode, OrgKind, OrgNumber, UpstreamDefinition};
+use kx_store::{Network, Store};
+
+mod exchange;
+
+use kx_api::Clock;
+
+use crate::config::Config;
+use exchange::Admin;
+pub(crate) use exchange::{
+    AppVersionCommand, DEMO_DESTINATIONS, DEMO_SOCIETY, DemoUser, DestinationCommand,
+    OfficeCommand, RetentionCommand, SocietyCommand, UserCommand,
+};
+
+/// The operator commands.
+#[derive(Subcommand)]
+pub(crate) enum AdminCommand {
+    /// Organisations (都道府県, 保険者, 福祉事務所, 事業所).
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Accounts (IDs) and their passwords.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Upstream kinds (独自情報) that prefectures, insurers and welfare offices may send.
+    #[command(subcommand)]
+    Upstream(UpstreamCommand),
+    /// Deliver the review system's output (交換情報) to an organisation's master address.
+    #[command(subcommand)]
+    Result(ResultCommand),
+    /// Send a notice from the federation (下り連絡).
+    #[command(subcommand)]
+    Contact(ContactCommand),
+    /// Announce prepared data (サービス情報).
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// KX exchange: health insurance societies (健康保険組合).
+    #[command(subcommand)]
+    Society(SocietyCommand),
+    /// KX exchange: a society's destinations (送信先 nicknames).
+    #[command(subcommand)]
+    Destination(DestinationCommand),
+    /// KX exchange: a society's offices (事業所).
+    #[command(subcommand)]
+    Office(OfficeCommand),
+    /// KX exchange: users, passwords, lock-out and one-time enrolment codes.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// KX exchange: the app version offered to users.
+    #[command(subcommand)]
+    AppVersion(AppVersionCommand),
+    /// KX exchange: the 70-day expiry and 2-year purge.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+/// `kxd admin org …`.
+#[derive(Subcommand)]
+pub(crate) enum OrgCommand {
+    /// Add an organisation.
+    Add {
+        /// office, insurer, prefecture or welfare.
+        #[arg(long)]
+        kind: OrgKind,
+        /// Its number: 10 digits (office), 6 (insurer, welfare office), 2 (prefecture).
+        #[arg(long)]
+        number: String,
+        /// A name for operators.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// A network its clients may connect from (CIDR); repeat for several. None: any.
+        #[arg(long = "network", value_name = "CIDR")]
+        networks: Vec<Network>,
+    },
+    /// List organisations.
+    List,
+}
+
+/// `kxd admin account …`.
+#[derive(Subcommand)]
+pub(crate) enum AccountCommand {
+    /// Add an account; without --password a temporary one is generated and printed.
+    Add {
+        /// The ID, e.g. J13123456780 (its organisation must exist).
+        #[arg(long)]
+        id: AccountId,
+        /// The password (default: a generated temporary one).
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Set a new password; without --password a temporary one is generated and printed.
+    Passwd {
+        /// The ID.
+        #[arg(long)]
+        id: AccountId,
+        /// The password (default: a generated temporary one).
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Lock an account: no login until unlocked.
+    Lock {
+        /// The ID.
+        #[arg(long)]
+        id: AccountId,
+    },
+    /// Unlock an account (also after too many failed logins).
+    Unlock {
+        /// The ID.
+        #[arg(long)]
+        id: AccountId,
+    },
+    /// List accounts.
+    List,
+}
+
+/// `kxd admin upstream …`.
+#[derive(Subcommand)]
+pub(crate) enum UpstreamCommand {
+    /// Define an upstream kind.
+    Define {
+        /// 独自情報名 (up to 20 alphanumerics), the word after `Transmit` in the Subject.
+        #[arg(long)]
+        name: String,
+        /// The address its notices are sent to.
+        #[arg(long)]
+        to: String,
+        /// The most files one notice may carry.
+        #[arg(long)]
+        max_files: Option<usize>,
+        /// The largest one file may be, in bytes.
+        #[arg(long)]
+        max_bytes: Option<u64>,
+        /// Allowed extensions, comma-separated (e.g. csv,pdf); default: any not forbidden.
+        #[arg(long, value_delimiter = ',')]
+        extensions: Option<Vec<String>>,
+    },
+    /// List upstream kinds.
+    List,
+}
+
+/// `kxd admin result …`.
+#[derive(Subcommand)]
+pub(crate) enum ResultCommand {
+    /// Pack files as `<識別番号>/<KKK><sequence>.CSV` into an LZH and deliver a Transmit Result.
+    Deliver {
+        /// The organisation's 識別番号 (10 characters) or number.
+        #[arg(long)]
+        org: String,
+        /// The data kind (データ種別, 3 characters) that names the files.
+        #[arg(long, value_name = "KKK")]
+        kind: String,
+        /// The data files, in order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// `kxd admin contact …`.
+#[derive(Subcommand)]
+pub(crate) enum ContactCommand {
+    /// Send a Transmit Contact.
+    Send {
+        /// Recipient IDs.
+        #[arg(long = "to", value_name = "ID", required_unless_present = "all")]
+        to: Vec<AccountId>,
+        /// Every account.
+        #[arg(long, conflicts_with = "to")]
+        all: bool,
+        /// The title (first body line).
+        #[arg(long)]
+        title: String,
+        /// A UTF-8 file with the content.
+        #[arg(long, value_name = "FILE")]
+        body_file: PathBuf,
+        /// Files to attach.
+        #[arg(long = "attach", value_name = "FILE")]
+        attachments: Vec<PathBuf>,
+    },
+}
+
+/// `kxd admin service …`.
+#[derive(Subcommand)]
+pub(crate) enum ServiceCommand {
+    /// Tell an organisation's master address where prepared data lies.
+    Notify {
+        /// The organisation's 識別番号 or number.
+        #[arg(long)]
+        org: String,
+        /// The location on the download area, e.g. /kaigo/exchangeinfo322.
+        #[arg(long)]
+        location: String,
+        /// The word after `Transmit` in the Subject.
+        #[arg(long, default_value = "ExchangeInfo")]
+        name: String,
+    },
+}
+
+/// Runs one operator command on the installation in `data`.
+pub(crate) async fn run(data: &Path, command: AdminCommand) -> anyhow::Result<()> {
+    let config = Config::load(data)?;
+    let store = Store::open(&config.store_config(data)).await?;
+    let result = dispatch(data, &store, &config, command).await;
+    store.close().await;
+    result
+}
+
+async fn dispatch(
+    data: &Path,
+    store: &Store,
+    config: &Config,
+    command: AdminCommand,
+) -> anyhow::Result<()> {
+    let exchange = Admin {
+        data,
+        store,
+        config,
+        clock: Clock::new(config.movable_clock()),
+    };
+    match command {
+        AdminCommand::Society(command) => exchange.society_command(command).await?,
+        AdminCommand::Destination(command) => exchange.destination_command(command).await?,
+        AdminCommand::Office(command) => exchange.office_command(command).await?,
+        AdminCommand::User(command) => exchange.user_command(command).await?,
+        AdminCommand::AppVersion(command) => exchange.app_version_command(command).await?,
+        AdminCommand::Retention(command) => exchange.retention_command(command).await?,
+        AdminCommand::Org(OrgCommand::Add {
+            kind,
+            number,
+            name,
+            networks,
+        }) => {
+            let org = OrgNumber::new(kind, &number)?;
+            store.add_org(&org, &name, &networks).await?;
+            audit(store, "org.add", org.org_code().as_str()).await;
+            println!("added {kind} {number} (識別番号 {})", org.org_code());
+        }
+        AdminCommand::Org(OrgCommand::List) => {
+            for org in store.orgs().await? {
+                let networks: Vec<String> = org.networks.iter().map(ToString::to_string).collect();
+                println!(
+                    "{}  {:<10} {:<10} {}  {}",
+                    org.org.org_code(),
+                    org.org.kind(),
+                    org.org.number(),
+                    org.name,
+                    networks.join(",")
+                );
+            }
+        }
+        AdminCommand::Account(AccountCommand::Add { id, password }) => {
+            store.add_account(&id).await?;
+            set_password(store, &id, password).await?;
+            audit(store, "account.add", &id.to_string()).await;
+        }
+        AdminCommand::Account(AccountCommand::Passwd { id, password }) => {
+            set_password(store, &id, password).await?;
+            audit(store, "account.passwd", &id.to_string()).await;
+        }
+        AdminCommand::Account(AccountCommand::Lock { id }) => {
+            store.lock(&id).await?;
+            audit(store, "account.lock", &id.to_string()).await;
+            println!("locked {id}");
+        }
+        AdminCommand::Account(AccountCommand::Unlock { id }) => {
+            store.unlock(&id).await?;
+            audit(store, "account.unlock", &id.to_string()).await;
+            println!("unlocked {id}");
+        }
+        AdminCommand::Account(AccountCommand::List) => {
+            for account in store.accounts(None).await? {
+                println!("{account:?}");
+            }
+        }
+        AdminCommand::Upstream(UpstreamCommand::Define {
+            name,
+            to,
+            max_files,
+            max_bytes,
+            extensions,
+        }) => {
+            if name.is_empty()
+                || name.len() > 20
+                || !name.bytes().all(|b| b.is_ascii_alphanumeric())
+            {
+                bail!("an upstream kind name is 1 to 20 alphanumerics, not {name:?}");
+            }
+            let definition = UpstreamDefinition {
+                name: name.clone(),
+                to,
+                max_files,
+                max_bytes,
+                extensions: extensions.map(|e| {
+                    e.into_iter()
+                        .map(|x| x.trim_start_matches('.').to_ascii_lowercase())
+                        .collect()
+                }),
+            };
+            store.add_upstream_definition(&definition).await?;
+            audit(store, "upstream.define", &name).await;
+            println!("defined upstream kind {name}");
+        }
+        AdminCommand::Upstream(UpstreamCommand::List) => {
+            for d in store.upstream_definitions().await? {
+                println!(
+                    "{}  to {}  max files {:?}  max bytes {:?}  extensions {:?}",
+                    d.name, d.to, d.max_files, d.max_bytes, d.extensions
+                );
+            }
+        }
+        AdminCommand::Result(ResultCommand::Deliver { org, kind, files }) => {
+            deliver_result(store, config, &org, &kind, &files).await?;
+        }
+        AdminCommand::Contact(ContactCommand::Send {
+            to,
+            all,
+            title,
+            body_file,
+            attachments,
+        }) => {
+            let body = std::fs::read_to_string(&body_file)
+                .with_context(|| format!("cannot read {}", body_file.display()))?;
+            let attachments = attachments
+                .iter()
+                .map(|path| read_attachment(path))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let recipients = if all {
+                store
+                    .accounts(None)
+                    .await?
+                    .into_iter()
+                    .map(|a| a.id)
+                    .collect()
+            } else {
+                to
+            };
+            for account in &recipients {
+                let contact = Contact {
+                    to: account.address(&config.domain),
+                    from: config.transmit_address(),
+                    date: chrono::Local::now().fixed_offset(),
+                    title: title.clone(),
+                    body: body.clone(),
+                    attachments: attachments.clone(),
+                };
+                store
+                    .deliver(account, Message::Contact(contact).to_bytes()?)
+                    .await?;
+                audit(store, "contact.send", &account.to_string()).await;
+            }
+            println!("sent to {} account(s)", recipients.len());
+        }
+        AdminCommand::Service(ServiceCommand::Notify {
+            org,
+            location,
+            name,
+        }) => {
+            let master = find_org(store, &org).await?.master();
+            let notice = ServiceNotice {
+                to: master.address(&config.domain),
+                from: config.transmit_address(),
+                date: chrono::Local::now().fixed_offset(),
+                name,
+                location,
+            };
+            store
+                .deliver(&master, Message::ServiceNotice(notice).to_bytes()?)
+                .await?;
+            audit(store, "service.notify", &master.to_string()).await;
+            println!("notified {master}");
+        }
+    }
+    Ok(())
+}
+
+/// The demo's organisations and accounts: an office with two IDs, an insurer, a prefecture
+/// and a welfare office.
+const DEMO_ACCOUNTS: &[(OrgKind, &str, &str)] = &[
+    (OrgKind::Office, "1312345678", "J13123456780"),
+    (OrgKind::Office, "1312345678", "J13123456781"),
+    (OrgKind::Insurer, "131011", "H00001310110"),
+    (OrgKind::Prefecture, "13", "K00000000130"),
+    (OrgKind::WelfareOffice, "131234", "F00121312340"),
+];
+
+/// What `kxd demo` set up: the 伝送 accounts with their passwords, and the exchange's demo
+/// society and office users with their passwords and one-time codes.
+pub(crate) struct Demo {
+    /// 伝送 IDs and temporary passwords.
+    pub(crate) accounts: Vec<(AccountId, String)>,
+    /// Exchange users: the society's first, then the offices'.
+    pub(crate) exchange: Vec<exchange::DemoUser>,
+}
+
+/// Fills a new installation with the demo organisations, accounts (temporary passwords) and
+/// one upstream kind, and the exchange's demo society, destinations, offices and users.
+pub(crate) async fn demo_setup(data: &Path) -> anyhow::Result<Demo> {
+    let config = Config::load(data)?;
+    let store = Store::open(&config.store_config(data)).await?;
+    let mut credentials = Vec::new();
+    for (kind, number, id) in DEMO_ACCOUNTS {
+        let org = OrgNumber::new(*kind, number)?;
+        if store.org(&org.org_code()).await?.is_none() {
+            store.add_org(&org, &format!("demo {kind}"), &[]).await?;
+        }
+        let id: AccountId = id.parse()?;
+        store.add_account(&id).await?;
+        let password = generate_password()?;
+        store.set_password(&id, &password, true).await?;
+        credentials.push((id, password));
+    }
+    store
+        .add_upstream_definition(&UpstreamDefinition {
+            name: "SampleMail".into(),
+            to: format!("info_hanyo@{}", config.domain),
+            max_files: Some(3),
+            max_bytes: Some(10 * 1024 * 1024),
+            extensions: None,
+        })
+        .await?;
+    let exchange = exchange::demo_setup(data, &store, &config).await;
+    store.close().await;
+    Ok(Demo {
+        accounts: credentials,
+        exchange: exchange?,
+    })
+}
+
+async fn set_password(
+    store: &Store,
+    id: &AccountId,
+    password: Option<String>,
+) -> anyhow::Result<()> {
+    match password {
+        Some(password) => {
+            store.set_password(id, &password, false).await?;
+            println!("password set for {id}");
+        }
+        None => {
+            let password = generate_password()?;
+            store.set_password(id, &password, true).await?;
+            // The operator hands this on; it is temporary, so the user must change it.
+            println!("{id}  temporary password: {password}");
+        }
+    }
+    Ok(())
+}
+
+/// 14 characters from an alphabet without look-alikes (no 0/O, 1/l/I): about 80 bits.
+pub(crate) fn generate_password() -> anyhow::Result<String> {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 14];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+    Ok(bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect())
+}
+
+/// An organisation by 識別番号, or by number when that names exactly one.
+async fn find_org(store: &Store, text: &str) -> anyhow::Result<OrgNumber> {
+    let orgs = store.orgs().await?;
+    let matches: Vec<OrgNumber> = orgs
+        .into_iter()
+        .map(|o| o.org)
+        .filter(|o| o.org_code().as_str() == text || o.number() == text)
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => bail!("no organisation {text}"),
+        _ => bail!("{text} names several organisations; give the 10-character 識別番号"),
+    }
+}
+
+fn read_attachment(path: &Path) -> anyhow::Result<Attachment> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("{} has no usable file name", path.display()))?;
+    let data = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(Attachment::new(name, data))
+}
+
+/// A Transmit Result (§6.5): the files as `<識別番号>/<KKK><00000…>.CSV` in
+/// `<識別番号><yyyymmdd><hhmmss>.lzh`, to the organisation's master address.
+async fn deliver_result(
+    store: &Store,
+    config: &Config,
+    org: &str,
+    kind: &str,
+    files: &[PathBuf],
+) -> anyhow::Result<()> {
+    if kind.len() != 3 || !kind.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        bail!("--kind is the 3-character data kind (データ種別), not {kind:?}");
+    }
+    let org = find_org(store, org).await?;
+    let code: OrgCode = org.org_code();
+    let now = chrono::Local::now();
+    let mut writer = kx_lzh::Writer::new(Vec::new());
+    writer.add_directory(code.as_str(), SystemTime::now())?;
+    for (sequence, path) in files.iter().enumerate() {
+        let data =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        writer.add_file(
+            &format!("{code}/{kind}{sequence:05}.CSV"),
+            SystemTime::now(),
+            &data,
+        )?;
+    }
+    let archive = writer.finish()?;
+    let master = org.master();
+    let result = ResultMessage {
+        to: master.address(&config.domain),
+        from: config.transmit_address(),
+        date: now.fixed_offset(),
+        file_count: u32::try_from(files.len())?,
+        archive: Attachment::new(format!("{code}{}.lzh", now.format("%Y%m%d%H%M%S")), archive),
+        version: Some(DENSO_VERSION.into()),
+    };
+    store
+        .deliver(&master, Message::Result(result).to_bytes()?)
+        .await?;
+    audit(store, "result.deliver", &master.to_string()).await;
+    println!("delivered {} file(s) to {master}", files.len());
+    Ok(())
+}
+
+/// Records an operator command as done by `admin`.
+pub(crate) async fn audit(store: &Store, action: &str, object: &str) {
+    store
+        .record_audit("admin", action, object, None, "ok")
+        .await;
+}

@@ -1,0 +1,154 @@
+//! SMTP submission (RFC 5321 + RFC 6409 habits): how 伝送 clients hand in DataSend, DataDelete
+//! and upstream notices.
+//!
+//! `smtp-proto` parses the wire; `session` drives one connection; what happens to a message
+//! is the [`SubmissionService`]'s business (the gateway: inspect, store durably, then reply),
+//! so the protocol can be tested on its own.
+
+mod session;
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use kx_listen::AuthOutcome;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+/// Settings of the submission listener. Every field has a safe default.
+#[derive(Clone)]
+pub struct SmtpConfig {
+    /// The name in the greeting and the EHLO reply.
+    pub hostname: String,
+    /// The largest message accepted, in bytes (announced as SIZE). Default 64 MiB.
+    pub max_message_size: usize,
+    /// Whether AUTH may run without TLS. Default false; only loopback tests switch it on.
+    pub allow_plaintext_auth: bool,
+    /// The TLS acceptor for STARTTLS; without it STARTTLS is not offered.
+    pub tls: Option<TlsAcceptor>,
+    /// How long a client may stay silent. Default 5 minutes (RFC 5321 §4.5.3.2).
+    pub timeout: Duration,
+    /// Failed AUTH attempts after which the connection is closed. Default 3.
+    pub max_auth_failures: u32,
+    /// Recipients one message may have. Default 10.
+    pub max_recipients: usize,
+    /// Protocol errors after which the connection is closed. Default 10.
+    pub max_errors: u32,
+}
+
+impl SmtpConfig {
+    /// The defaults, with this host name.
+    pub fn new(hostname: impl Into<String>) -> SmtpConfig {
+        SmtpConfig {
+            hostname: hostname.into(),
+            max_message_size: 64 * 1024 * 1024,
+            allow_plaintext_auth: false,
+            tls: None,
+            timeout: Duration::from_secs(300),
+            max_auth_failures: 3,
+            max_recipients: 10,
+            max_errors: 10,
+        }
+    }
+}
+
+/// A message received in full, handed to the gateway.
+#[derive(Clone, Debug)]
+pub struct Submission<A> {
+    /// The authenticated account.
+    pub account: A,
+    /// Where the client connects from.
+    pub peer: IpAddr,
+    /// The envelope sender.
+    pub mail_from: String,
+    /// The envelope recipients.
+    pub recipients: Vec<String>,
+    /// The message as received (dot-unstuffed, CRLF line ends as sent).
+    pub message: Vec<u8>,
+}
+
+/// What the gateway did with a submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    /// Stored durably; the text follows `250 2.0.0`.
+    Accepted(String),
+    /// Refused for good (`5xx`): the code, the enhanced status and a text for the client.
+    Refused {
+        /// The reply code, 550–554.
+        code: u16,
+        /// The enhanced status code (RFC 3463), e.g. `[5, 6, 0]`.
+        status: [u8; 3],
+        /// The text.
+        text: String,
+    },
+    /// Could not be stored now (`451`); the client keeps the message and retries.
+    TryLater,
+}
+
+/// The gateway behind the submission listener.
+pub trait SubmissionService: Send + Sync + 'static {
+    /// Who an authenticated session acts for (the 伝送 ID, 伝送用ID, for the gateway).
+    type Account: Clone + std::fmt::Display + Send + Sync + 'static;
+
+    /// Whether a connection from this address is served now (rate limits). A refusal is
+    /// answered `421` and the connection closed.
+    fn connection_allowed(&self, peer: IpAddr) -> bool;
+
+    /// Checks an ID and password (and the organisation's allowed networks) and records the
+    /// attempt.
+    fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+        peer: IpAddr,
+    ) -> impl Future<Output = AuthOutcome<Self::Account>> + Send;
+
+    /// Whether the authenticated account may use this envelope sender (its own address only).
+    fn sender_allowed(&self, account: &Self::Account, address: &str) -> bool;
+
+    /// Whether the authenticated account may send to this address (the transmit address or a
+    /// defined upstream address).
+    fn recipient_allowed(
+        &self,
+        account: &Self::Account,
+        address: &str,
+    ) -> impl Future<Output = bool> + Send;
+
+    /// Takes a complete message. `Accepted` only once it is durable.
+    fn submit(
+        &self,
+        submission: Submission<Self::Account>,
+    ) -> impl Future<Output = SubmitOutcome> + Send;
+}
+
+/// Accepts connections on `listener` until `shutdown` turns true, each in its own task; then
+/// waits for the sessions under way to finish.
+pub async fn serve<G: SubmissionService>(
+    listener: TcpListener,
+    config: Arc<SmtpConfig>,
+    service: Arc<G>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut sessions = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    // Replies are small and answer the client's last write: no Nagle delay.
+                    let _ = stream.set_nodelay(true);
+                    let (config, service, shutdown) = (config.clone(), service.clone(), shutdown.clone());
+                    sessions.spawn(session::handle(stream, peer, config, service, shutdown));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "smtp: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+        while sessions.try_join_next().is_some() {}
+    }
+    while sessions.join_next().await.is_some() {}
+}
