@@ -7,6 +7,7 @@
 mod auth;
 pub mod https;
 mod limits;
+pub mod sasl;
 pub mod tls;
 
 pub use auth::{AuthOutcome, random_token};

@@ -442,21 +442,11 @@ impl<'a, T: AsyncRead + AsyncWrite + Unpin, G: SubmissionService> Session<'a, T,
         self.count_error()
     }
 
-    /// RFC 4616: `[authzid] NUL authcid NUL passwd`; an authzid other than the authcid is not
-    /// allowed (no one acts for another account).
+    /// RFC 4616, decoded as POP3 does (`kx_listen::sasl`).
     async fn auth_plain(&mut self, response: &str) -> Next {
-        let Some(decoded) = decode(response) else {
-            return self.auth_syntax();
-        };
-        let mut fields = decoded.split('\0');
-        match (fields.next(), fields.next(), fields.next(), fields.next()) {
-            (Some(authz), Some(user), Some(password), None)
-                if authz.is_empty() || authz == user =>
-            {
-                let (user, password) = (user.to_owned(), password.to_owned());
-                self.login(&user, &password).await
-            }
-            _ => self.auth_syntax(),
+        match kx_listen::sasl::decode_plain(response.as_bytes()) {
+            Ok(credentials) => self.login(&credentials.user, &credentials.password).await,
+            Err(_) => self.auth_syntax(),
         }
     }
 

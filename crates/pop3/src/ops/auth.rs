@@ -1,8 +1,5 @@
 //! USER, PASS and AUTH PLAIN (RFC 1939 §7, RFC 5034), and what a login leads to.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-
 use crate::backend::{AuditEvent, AuthOutcome, Backend, LockError};
 use crate::error::SessionError;
 use crate::request::Secret;
@@ -63,24 +60,12 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
         self.take_pending();
     }
 
-    /// Decodes `authzid NUL authcid NUL passwd` (RFC 4616) and logs in as `authcid`.
+    /// Decodes the PLAIN response (RFC 4616, `kx_listen::sasl`) and logs in as its authcid.
     async fn plain(&mut self, base64: &[u8]) -> Result<Flow, SessionError> {
-        let decoded = STANDARD
-            .decode(base64)
-            .map_err(|_| SessionError::SaslMalformed)?;
-        let fields: Vec<&[u8]> = decoded.split(|&b| b == 0).collect();
-        let [authzid, authcid, passwd] = fields[..] else {
-            return Err(SessionError::SaslMalformed);
-        };
-        let text = |bytes: &[u8]| {
-            String::from_utf8(bytes.to_vec()).map_err(|_| SessionError::SaslMalformed)
-        };
-        let (authzid, user, password) = (text(authzid)?, text(authcid)?, text(passwd)?);
-        // Acting for another user is not offered: an ID reads only its own maildrop.
-        if user.is_empty() || password.is_empty() || !(authzid.is_empty() || authzid == user) {
-            return Err(SessionError::SaslMalformed);
-        }
-        self.login(user, Secret(password)).await
+        let credentials =
+            kx_listen::sasl::decode_plain(base64).map_err(|_| SessionError::SaslMalformed)?;
+        self.login(credentials.user, Secret(credentials.password))
+            .await
     }
 
     /// Checks the credentials, then locks and snapshots the maildrop.
