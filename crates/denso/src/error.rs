@@ -26,4 +26,7 @@ pub enum Error {
     /// A TransmitInfo.txt cannot be built or parsed.
     #[error("TransmitInfo.txt: {0}")]
     TransmitInfo(String),
+    /// An upstream kind's definition breaks the rule of §10.
+    #[error("upstream definition: {0}")]
+    Upstream(String),
 }

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 
 use serde::{Serialize, Serializer};
 
+use crate::Error;
 use crate::address::{Mailbox, MailboxDefect};
 use crate::codes::ErrorCode;
 use crate::date;
@@ -37,7 +38,7 @@ const CLIENT_HEADERS: &[&str] = &[
 const SERVER_WORDS: &[&str] = &["Accept", "Regist", "DeleteRegist", "Result", "Contact"];
 
 /// The longest 独自情報名 (§10.2.4).
-const MAX_UPSTREAM_NAME: usize = 20;
+pub const MAX_UPSTREAM_NAME: usize = 20;
 /// The length of a 一意番号 (§10.2.4).
 const UNIQUE_NUMBER_LEN: usize = 20;
 /// The longest upstream parameter (§10.2.4).
@@ -56,6 +57,36 @@ pub struct UpstreamDefinition {
     pub max_bytes: Option<u64>,
     /// The allowed extensions (lower-case, without dot); `None` allows any not forbidden.
     pub extensions: Option<Vec<String>>,
+}
+
+impl UpstreamDefinition {
+    /// The definition as the federation may define it (§10): a name of 1 to
+    /// [`MAX_UPSTREAM_NAME`] ASCII alphanumerics (it is a word of the Subject), and extensions
+    /// that are alphanumeric words, taken with or without their dot and in any case and kept
+    /// lower-case without it, as [`inspect`] compares them.
+    pub fn checked(mut self) -> Result<UpstreamDefinition, Error> {
+        if self.name.is_empty()
+            || self.name.len() > MAX_UPSTREAM_NAME
+            || !self.name.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(Error::Upstream(format!(
+                "a kind name is 1 to {MAX_UPSTREAM_NAME} alphanumerics, not {:?}",
+                self.name
+            )));
+        }
+        if let Some(extensions) = &mut self.extensions {
+            for extension in extensions.iter_mut() {
+                let word = extension.trim_start_matches('.').to_ascii_lowercase();
+                if word.is_empty() || !word.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Err(Error::Upstream(format!(
+                        "{extension:?} is not an extension"
+                    )));
+                }
+                *extension = word;
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// What the receiving side knows beyond the message. Every field is optional: without an

@@ -713,3 +713,28 @@ fn every_interface_code_has_a_negative_test() {
         .collect();
     assert!(missing.is_empty(), "no negative test for {missing:?}");
 }
+
+#[test]
+fn upstream_definitions_follow_the_naming_rule() {
+    let definition = |name: &str, extensions: Option<Vec<&str>>| UpstreamDefinition {
+        name: name.into(),
+        to: "info@denso.test.kokuho".into(),
+        max_files: None,
+        max_bytes: None,
+        extensions: extensions.map(|list| list.into_iter().map(String::from).collect()),
+    };
+    let checked = definition("SampleMail", Some(vec![".PDF", "csv"]))
+        .checked()
+        .expect("a valid definition");
+    assert_eq!(checked.extensions, Some(vec!["pdf".into(), "csv".into()]));
+    assert!(definition(&"A".repeat(20), None).checked().is_ok());
+    for bad in ["", "Sample Mail", "サンプル", &"A".repeat(21)] {
+        assert!(definition(bad, None).checked().is_err(), "{bad:?}");
+    }
+    for bad in ["", ".", "p-f", "pdf "] {
+        assert!(
+            definition("Kind", Some(vec![bad])).checked().is_err(),
+            "{bad:?}"
+        );
+    }
+}

@@ -38,23 +38,14 @@ pub struct UpstreamReceipt {
 type DefinitionRow = (String, String, Option<i64>, Option<i64>, Option<String>);
 
 impl Store {
-    /// Defines an upstream kind. Extensions are stored lower-case and must be alphanumeric.
+    /// Defines an upstream kind, checked by the protocol's rule
+    /// ([`UpstreamDefinition::checked`]).
     pub async fn add_upstream_definition(
         &self,
         definition: &UpstreamDefinition,
     ) -> Result<(), Error> {
-        let extensions = match &definition.extensions {
-            Some(list) => {
-                if let Some(bad) = list
-                    .iter()
-                    .find(|e| e.is_empty() || !e.bytes().all(|b| b.is_ascii_alphanumeric()))
-                {
-                    return Err(Error::Invalid(format!("{bad:?} is not an extension")));
-                }
-                Some(list.join(",").to_ascii_lowercase())
-            }
-            None => None,
-        };
+        let definition = definition.clone().checked().map_err(invalid)?;
+        let extensions = definition.extensions.as_ref().map(|list| list.join(","));
         sqlx::query(
             "INSERT INTO upstream_definitions (name, to_address, max_files, max_bytes, extensions) \
              VALUES ($1, $2, $3, $4, $5)",

@@ -288,23 +288,14 @@ async fn dispatch(
             max_bytes,
             extensions,
         }) => {
-            if name.is_empty()
-                || name.len() > 20
-                || !name.bytes().all(|b| b.is_ascii_alphanumeric())
-            {
-                bail!("an upstream kind name is 1 to 20 alphanumerics, not {name:?}");
-            }
             let definition = UpstreamDefinition {
                 name: name.clone(),
                 to,
                 max_files,
                 max_bytes,
-                extensions: extensions.map(|e| {
-                    e.into_iter()
-                        .map(|x| x.trim_start_matches('.').to_ascii_lowercase())
-                        .collect()
-                }),
-            };
+                extensions,
+            }
+            .checked()?;
             store.add_upstream_definition(&definition).await?;
             audit(store, "upstream.define", &name).await;
             println!("defined upstream kind {name}");
