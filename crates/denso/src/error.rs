@@ -16,16 +16,6 @@ pub enum Error {
     /// Bytes are not a 伝送 message this crate can read.
     #[error("not a readable 伝送 message: {0}")]
     Parse(String),
-    /// The reference record checker's tables (TOML) are invalid; the text names the place (TOML
-    /// line, or the 交換情報識別番号 and item).
-    #[error("record tables: {0}")]
-    RecordTables(String),
-    /// A CsvErr.txt cannot be built or parsed.
-    #[error("CsvErr.txt: {0}")]
-    CsvErr(String),
-    /// A TransmitInfo.txt cannot be built or parsed.
-    #[error("TransmitInfo.txt: {0}")]
-    TransmitInfo(String),
     /// An upstream kind's definition breaks the rule of §10.
     #[error("upstream definition: {0}")]
     Upstream(String),

@@ -26,7 +26,6 @@ pub mod message;
 pub mod names;
 mod parse;
 pub mod password;
-pub mod records;
 pub mod reply;
 mod wire;
 

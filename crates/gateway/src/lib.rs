@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use kx_denso::AccountId;
-use kx_denso::records::Tables;
 use kx_denso::reply::ReplyTo;
+use kx_records::Tables;
 use kx_store::{Login, Store, StoreConfig};
 use tokio::sync::Notify;
 

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kx_denso::message::{CancelResult, DeleteRegist, Message, Regist};
+use kx_denso::message::{CancelResult, DeleteRegist, Message};
 use kx_denso::names::{DataFileKind, data_file_kind};
-use kx_denso::records::{FileCheck, check_file};
 use kx_denso::{ErrorCode, TransmissionNumber};
+use kx_records::{FileCheck, check_file};
 use kx_store::{CancelOutcome, Claim, SubmissionKind};
 use tokio::sync::watch;
 
@@ -103,7 +103,12 @@ impl Gateway {
         let file_count = u32::try_from(data_send.files.len()).unwrap_or(u32::MAX);
         let (regist, handed_off) = match data_files(&data_send.files) {
             Err(CheckError(code)) => (
-                Regist::check_error(reply, data_send.number.clone(), file_count, code.into())?,
+                kx_records::regist::check_error(
+                    reply,
+                    data_send.number.clone(),
+                    file_count,
+                    code.into(),
+                )?,
                 false,
             ),
             Ok(files) => {
@@ -111,7 +116,7 @@ impl Gateway {
                     .iter()
                     .map(|(name, data)| (name.clone(), check_file(name, data, &self.tables)))
                     .collect();
-                let regist = Regist::from_checks(
+                let regist = kx_records::regist::from_checks(
                     reply,
                     data_send.number.clone(),
                     account.org().kind(),

@@ -107,7 +107,7 @@ pub struct Denso {
     /// The largest message accepted, in bytes. Default 64 MiB.
     #[serde(default = "default_max_message_size")]
     pub max_message_size: usize,
-    /// The record checker's tables (a copy of `crates/denso/tables/default.toml`); the built-in
+    /// The record checker's tables (a copy of `crates/records/tables/default.toml`); the built-in
     /// default when absent.
     #[serde(default)]
     pub record_tables: Option<PathBuf>,

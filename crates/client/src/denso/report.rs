@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use kx_denso::ErrorCode;
-use kx_denso::records::{CsvErr, FormCounts, TransmitInfo};
+use kx_records::{CsvErr, FormCounts, TransmitInfo};
 use serde::Serialize;
 
 use super::state::{StoredMessage, Submission};
@@ -659,7 +659,7 @@ pub(crate) fn inbox(args: InboxArgs) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use kx_denso::records::Receipt;
+    use kx_records::Receipt;
 
     use super::super::state::{DataFileNote, FileRow};
     use super::*;

@@ -6,7 +6,7 @@
 //! 1. build it with the number the store would hand out next, and refuse locally, with the
 //!    spec's reason, what the federation would refuse ([`kx_denso::inspect`]) and the data
 //!    files whose record structure it would answer `DataErr`
-//!    ([`kx_denso::records::check_structure`]); `--no-check` sends them anyway, to see the
+//!    ([`kx_records::check_structure`]); `--no-check` sends them anyway, to see the
 //!    federation's own answer;
 //! 2. open the SMTP session (STARTTLS, AUTH) and refuse a message larger than the server's
 //!    `SIZE`;
@@ -119,7 +119,7 @@ const CRASH_HOOK: &str = "KX_TEST_CRASH_AFTER_RESERVE";
 
 /// A CSV counted: its data records, or the structure error the federation will find.
 fn note(name: &str, data: &[u8]) -> DataFileNote {
-    let checked = kx_denso::records::check_structure(data);
+    let checked = kx_records::check_structure(data);
     DataFileNote {
         name: name.to_owned(),
         records: checked.as_ref().ok().map(|file| file.data.len() as u64),

@@ -1,11 +1,11 @@
 //! The reference record checker end to end: generated data files through `check_file`, and
 //! the two attachments built, parsed and compared.
 
-use kx_denso::records::{
+use kx_denso::{ErrorCode, OrgKind};
+use kx_records::{
     CsvErr, CsvErrRecord, FileCheck, FormCounts, FormatError, Receipt, Tables, TransmitInfo,
     check_file,
 };
-use kx_denso::{ErrorCode, OrgKind};
 use proptest::prelude::*;
 
 fn sjis(text: &str) -> Vec<u8> {

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::csv::sjis_represents;
 use crate::Error;
+use crate::csv::sjis_represents;
 
-/// The default tables, as shipped (`crates/denso/tables/default.toml`).
-pub const DEFAULT_TABLES: &str = include_str!("../../tables/default.toml");
+/// The default tables, as shipped (`crates/records/tables/default.toml`).
+pub const DEFAULT_TABLES: &str = include_str!("../tables/default.toml");
 
 /// The form a data record counts as in TransmitInfo.txt (帳票).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]

@@ -2,9 +2,9 @@
 //! `X-Ex3-IFArea`, one CRLF-terminated Shift_JIS record per erroneous file:
 //! `file,line no.,item no.,code,text`.
 
-use super::csv::{decode_sjis, encode_sjis, join_items, parse_digits, split_items};
-use super::format::{FormatError, is_review_code};
 use crate::Error;
+use crate::csv::{decode_sjis, encode_sjis, join_items, parse_digits, split_items};
+use crate::format::{FormatError, is_review_code};
 
 /// One record of CsvErr.txt: the first format error of one data file.
 #[derive(Clone, Debug, PartialEq, Eq)]

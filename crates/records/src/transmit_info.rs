@@ -6,10 +6,12 @@ use quick_xml::Reader;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::Event;
 
-use super::csv::{decode_sjis, encode_sjis, parse_digits, sjis_represents};
-use super::format::{FormatError, is_review_code};
-use super::{Counts, FileCheck, FormCounts};
-use crate::{Error, OrgKind};
+use crate::csv::{decode_sjis, encode_sjis, parse_digits, sjis_represents};
+use crate::format::{FormatError, is_review_code};
+use crate::{Counts, FileCheck, FormCounts};
+use kx_denso::OrgKind;
+
+use crate::Error;
 
 const ROOT: &str = "伝送情報";
 const RECEIPTS: &str = "受付";
@@ -456,7 +458,7 @@ fn count<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorCode;
+    use kx_denso::ErrorCode;
 
     fn sjis(text: &str) -> Vec<u8> {
         encoding_rs::SHIFT_JIS.encode(text).0.into_owned()

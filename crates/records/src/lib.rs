@@ -1,5 +1,6 @@
-//! The reference record checker (spec §7) and the two reply attachments it feeds: CsvErr.txt
-//! (§6.2) and TransmitInfo.txt (§6.3).
+//! The reference record checker (spec §7), the two reply attachments it feeds — CsvErr.txt
+//! (§6.2) and TransmitInfo.txt (§6.3) — and the Regist built from its verdicts ([`regist`]).
+//! Pure data, like `kx-denso`, whose messages it fills.
 //!
 //! The review system behind the gateway is not part of KX, but a Regist reply needs a verdict
 //! per data file, so this module checks each file the way the MHLW 介護保険 interface
@@ -19,16 +20,18 @@
 //! # Replacing the tables
 //!
 //! The layouts and forms are data: one TOML document, [`DEFAULT_TABLES`] (the file
-//! `crates/denso/tables/default.toml`, whose comments describe every key). An operator who needs
+//! `crates/records/tables/default.toml`, whose comments describe every key). An operator who needs
 //! other layouts copies that file, edits the copy and points the server configuration key
 //! `denso.record_tables` at it. The server reads the file and hands its text to
 //! [`Tables::from_toml`] (this crate does no file I/O); an invalid table is an
-//! [`Error::RecordTables`](crate::Error::RecordTables) that names the identifier and the item.
+//! [`Error::RecordTables`] that names the identifier and the item.
 //! Without the key the server uses [`Tables::default`].
 
 mod csv;
 mod csv_err;
+mod error;
 mod format;
+pub mod regist;
 mod structure;
 mod tables;
 mod transmit_info;
@@ -39,7 +42,9 @@ pub use structure::{ControlRecord, DataFile, DataRecord, check_structure};
 pub use tables::{DEFAULT_TABLES, Form, ItemKind, ItemSpec, Layout, ReportField, Tables};
 pub use transmit_info::{Receipt, TransmitInfo};
 
-use crate::ErrorCode;
+use kx_denso::ErrorCode;
+
+pub use error::Error;
 
 /// Data records counted by form (TransmitInfo.txt 請求書件数 / 給付管理票件数 / 再審査申立書件数).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

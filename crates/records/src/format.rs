@@ -3,10 +3,10 @@
 
 use chrono::NaiveDate;
 
-use super::Counts;
-use super::csv::sjis_width;
-use super::structure::{DataFile, DataRecord};
-use super::tables::{Form, ItemKind, ItemSpec, Layout, ReportField, Tables};
+use crate::Counts;
+use crate::csv::sjis_width;
+use crate::structure::{DataFile, DataRecord};
+use crate::tables::{Form, ItemKind, ItemSpec, Layout, ReportField, Tables};
 
 /// The review error codes (審査エラーコード) of the reference checker: two characters each, with
 /// the Japanese text that goes into CsvErr.txt and TransmitInfo.txt.

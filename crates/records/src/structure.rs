@@ -1,8 +1,8 @@
 //! The structure check (spec §7 "DataErr"): control record first, data records, end record last,
 //! continuous record numbers, CRLF after every record, Shift_JIS, no control bytes.
 
-use super::csv::{decode_sjis, parse_digits, split_items};
-use crate::ErrorCode;
+use crate::csv::{decode_sjis, parse_digits, split_items};
+use kx_denso::ErrorCode;
 
 /// The control record (コントロールレコード): the first record of a data file, 12 items (spec §7
 /// table), kept as read (unquoted).
