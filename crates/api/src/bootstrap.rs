@@ -12,7 +12,6 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use kx_exchange::Code;
 use kx_exchange::api::{self as wire, path};
 use kx_store::exchange::{
     CertificateRequest, EnrolOutcome, RequestKind, RequestState, SetupOutcome,
@@ -42,26 +41,17 @@ pub fn routes(exchange: Arc<Exchange>) -> Router {
         .with_state(exchange)
 }
 
-fn too_many() -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        Code::E0002,
-        &[],
-        "too_many_attempts",
-    )
-}
-
-/// Audits a refused one-time code and answers `401 E0002`: unknown ID, wrong party, wrong,
+/// Audits a refused one-time code and answers `refusal`: unknown ID, wrong party, wrong,
 /// used or expired code all look alike.
 async fn refuse_code(
     exchange: &Exchange,
     id: &str,
     action: &str,
     peer: std::net::IpAddr,
-    reason: &str,
+    refusal: ApiError,
 ) -> ApiError {
     exchange.audit(id, action, id, Some(peer), "refused").await;
-    ApiError::new(StatusCode::UNAUTHORIZED, Code::E0002, &[], reason)
+    refusal
 }
 
 async fn enrol(
@@ -70,7 +60,7 @@ async fn enrol(
     Body(enrolment): Body<wire::Enrolment>,
 ) -> Result<(StatusCode, Json<wire::RequestTicket>), ApiError> {
     if !exchange.attempts.allow(&peer) {
-        return Err(too_many());
+        return Err(ApiError::TooManyAttempts);
     }
     let der = csr_der(&enrolment.csr_pem)?;
     let outcome = exchange
@@ -102,7 +92,7 @@ async fn enrol(
             &enrolment.id,
             "api.enrol",
             peer,
-            "enrolment_code",
+            ApiError::EnrolmentCode,
         )
         .await),
     }
@@ -116,7 +106,7 @@ async fn request_status(
     let request = store
         .certificate_request(&id)
         .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, Code::E0003, &[], "no_such_request"))?;
+        .ok_or(ApiError::NoSuchRequest)?;
     let state = request.state_at(exchange.now());
     let mut status = wire::RequestStatus {
         state: match state {
@@ -179,10 +169,10 @@ async fn setup(
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject as _;
     if !exchange.attempts.allow(&peer) {
-        return Err(too_many());
+        return Err(ApiError::TooManyAttempts);
     }
-    let ca = CertificateDer::from_pem_slice(setup.ca_pem.as_bytes())
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, Code::E0003, &[], "bad_ca"))?;
+    let ca =
+        CertificateDer::from_pem_slice(setup.ca_pem.as_bytes()).map_err(|_| ApiError::BadCa)?;
     let certificate = checked_certificate(ca.as_ref(), &setup.certificate_pem)?;
     let outcome = exchange
         .store
@@ -223,7 +213,7 @@ async fn setup(
             &setup.id,
             "api.society-setup",
             peer,
-            "setup_code",
+            ApiError::SetupCode,
         )
         .await),
     }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
-use kx_exchange::Code;
 use kx_exchange::api as wire;
 use kx_store::exchange::{
     CertificateRecord, Decision, NewCertificate, Party, PartyKind, RequestState,
@@ -94,20 +93,15 @@ pub(crate) fn checked_certificate(
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject as _;
     let der = CertificateDer::from_pem_slice(certificate_pem.as_bytes())
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, Code::E0003, &[], "bad_certificate"))?;
+        .map_err(|_| ApiError::BadCertificate)?;
     let parsed = kx_crypto::certificate_from_pem_or_der(der.as_ref())
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, Code::E0003, &[], "bad_certificate"))?;
+        .map_err(|_| ApiError::BadCertificate)?;
     let validity = &parsed.tbs_certificate.validity;
     let issued_at =
         rustls::pki_types::UnixTime::since_unix_epoch(validity.not_before.to_unix_duration());
     kx_listen::tls::check_client_certificate(ca, der.as_ref(), issued_at).map_err(|e| {
         tracing::info!(error = %e, "exchange: a certificate does not verify against its society CA");
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            Code::E0003,
-            &[],
-            "not_valid_for_society_ca",
-        )
+        ApiError::NotValidForSocietyCa
     })?;
     let not_after: chrono::DateTime<chrono::Utc> = validity.not_after.to_system_time().into();
     Ok(NewCertificate {
@@ -121,21 +115,15 @@ pub(crate) fn csr_der(csr_pem: &str) -> Result<Vec<u8>, ApiError> {
     use rustls::pki_types::CertificateSigningRequestDer;
     use rustls::pki_types::pem::PemObject as _;
     let der = CertificateSigningRequestDer::from_pem_slice(csr_pem.as_bytes())
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, Code::E0003, &[], "bad_csr"))?;
-    kx_crypto::request_from_pem_or_der(der.as_ref())
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, Code::E0003, &[], "bad_csr"))?;
+        .map_err(|_| ApiError::BadCsr)?;
+    kx_crypto::request_from_pem_or_der(der.as_ref()).map_err(|_| ApiError::BadCsr)?;
     Ok(der.as_ref().to_vec())
 }
 
 /// A store error, with a certificate registered already answered `409 E0003`.
 pub(crate) fn conflict_or(e: kx_store::Error) -> ApiError {
     match e {
-        kx_store::Error::Exists(_) => ApiError::new(
-            StatusCode::CONFLICT,
-            Code::E0003,
-            &[],
-            "certificate_registered",
-        ),
+        kx_store::Error::Exists(_) => ApiError::CertificateRegistered,
         e => e.into(),
     }
 }
@@ -216,23 +204,17 @@ pub(super) async fn decide_request(
     Body(decision): Body<wire::Decision>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(PartyKind::Society)?;
-    let not_found = || ApiError::new(StatusCode::NOT_FOUND, Code::E0003, &[], "no_such_request");
     let request = exchange
         .store
         .certificate_request(&id)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or(ApiError::NoSuchRequest)?;
     // Another society's request is answered as if it did not exist, whatever its state.
     if party(&exchange, request.party).await?.society_id() != caller.party.id {
-        return Err(not_found());
+        return Err(ApiError::NoSuchRequest);
     }
     if request.state_at(exchange.now()) == RequestState::Expired {
-        return Err(ApiError::new(
-            StatusCode::GONE,
-            Code::E0003,
-            &[],
-            "request_expired",
-        ));
+        return Err(ApiError::RequestExpired);
     }
     let decision = match (decision.certificate_pem, decision.refused) {
         (Some(certificate_pem), None) => {
@@ -247,17 +229,12 @@ pub(super) async fn decide_request(
             let asked = kx_crypto::request_from_pem_or_der(&request.csr_der)
                 .map_err(|e| ApiError::internal(&e))?;
             if issued.tbs_certificate.subject_public_key_info != asked.info.public_key {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    Code::E0003,
-                    &[],
-                    "key_mismatch",
-                ));
+                return Err(ApiError::KeyMismatch);
             }
             Decision::Issue(certificate)
         }
         (None, Some(reason)) => Decision::Refuse(reason),
-        _ => return Err(ApiError::bad_request("decision")),
+        _ => return Err(ApiError::BadDecision),
     };
     let decided = exchange
         .store
@@ -265,7 +242,7 @@ pub(super) async fn decide_request(
         .await
         .map_err(conflict_or)?;
     if !decided {
-        return Err(not_found());
+        return Err(ApiError::NoSuchRequest);
     }
     tracing::info!(society = %caller.party.number, issued = matches!(decision, Decision::Issue(_)), "api: certificate request decided");
     Ok(StatusCode::NO_CONTENT)

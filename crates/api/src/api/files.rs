@@ -9,7 +9,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt as _;
-use kx_exchange::Code;
 use kx_exchange::api as wire;
 use kx_exchange::lifecycle::{download_deadline, purge_at};
 use kx_exchange::send::MAX_SEALED_BYTES;
@@ -20,7 +19,7 @@ use tokio::io::AsyncReadExt as _;
 
 use super::{Caller, Parties, party};
 use crate::notify::{Event, received_notice, sent_notice};
-use crate::problem::{ApiError, Query};
+use crate::problem::{ApiError, FileAction, Query};
 use crate::{Exchange, wire_party};
 
 /// The longest an upload may pause between two chunks.
@@ -69,10 +68,6 @@ fn wire_function(function: FileFunction) -> wire::Function {
     }
 }
 
-fn too_large() -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, Code::E2006, &[], "too_large")
-}
-
 pub(super) async fn upload(
     State(exchange): State<Arc<Exchange>>,
     caller: Caller,
@@ -82,22 +77,14 @@ pub(super) async fn upload(
 ) -> Result<(StatusCode, Json<wire::Uploaded>), ApiError> {
     let store = exchange.store();
     if !valid_name(&query.name) {
-        return Err(ApiError::bad_request("name"));
+        return Err(ApiError::BadName);
     }
-    let unknown = || {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            Code::E8004,
-            &[],
-            "unknown_destination",
-        )
-    };
     let (recipient, destination) = match caller.party.kind {
         PartyKind::Office => {
             let society = party(&exchange, caller.party.society_id()).await?;
             let known = store.destinations(society.id).await?;
             if !known.contains(&query.to) {
-                return Err(unknown());
+                return Err(ApiError::UnknownDestination);
             }
             (society, Some(query.to.clone()))
         }
@@ -105,7 +92,7 @@ pub(super) async fn upload(
             let office = store
                 .office_by_number(caller.party.id, &query.to)
                 .await?
-                .ok_or_else(unknown)?;
+                .ok_or(ApiError::UnknownDestination)?;
             (office, None)
         }
     };
@@ -114,7 +101,7 @@ pub(super) async fn upload(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_SEALED_BYTES) {
-        return Err(too_large());
+        return Err(ApiError::TooLarge);
     }
     // Streamed to a temporary file: memory holds one frame at a time, whatever the size.
     let mut staging = store.exchange_upload().await?;
@@ -122,29 +109,19 @@ pub(super) async fn upload(
     loop {
         // A sender that stalls mid-upload is cut off instead of holding a connection forever.
         let Ok(next) = tokio::time::timeout(UPLOAD_IDLE, body.frame()).await else {
-            return Err(ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                Code::E9998,
-                &[],
-                "upload_stalled",
-            ));
+            return Err(ApiError::UploadStalled);
         };
         let Some(frame) = next else { break };
-        let frame = frame.map_err(|_| ApiError::bad_request("body_read"))?;
+        let frame = frame.map_err(|_| ApiError::BodyRead)?;
         if let Ok(data) = frame.into_data() {
             if staging.size() + data.len() as u64 > MAX_SEALED_BYTES {
-                return Err(too_large());
+                return Err(ApiError::TooLarge);
             }
             staging.write(&data).await?;
         }
     }
     if staging.size() == 0 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            Code::E2002,
-            &[],
-            "empty",
-        ));
+        return Err(ApiError::EmptyFile);
     }
     let blob = staging.finish().await?;
     let now = exchange.now();
@@ -189,12 +166,7 @@ pub(super) async fn upload(
         }
         SendOutcome::OverQuota { .. } => {
             tracing::info!(to = %recipient.number, "api: upload refused, recipient over quota");
-            Err(ApiError::new(
-                StatusCode::INSUFFICIENT_STORAGE,
-                Code::E8001,
-                &[],
-                "quota",
-            ))
+            Err(ApiError::QuotaExceeded)
         }
     }
 }
@@ -213,27 +185,20 @@ pub(super) async fn download(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    const RECEIVE: &str = "受信";
-    let not_found = |reason| ApiError::new(StatusCode::NOT_FOUND, Code::E8005, &[RECEIVE], reason);
     let store = exchange.store();
     let record = store
         .file_for(caller.party.id, &id)
         .await?
         .filter(|r| r.recipient == caller.party.id)
-        .ok_or_else(|| not_found("not_found"))?;
+        .ok_or(ApiError::UnknownFile(FileAction::Receive))?;
     if record.recipient_deleted_at.is_some() {
-        return Err(not_found("deleted"));
+        return Err(ApiError::FileDeleted);
     }
     if record.cancelled_at.is_some() {
-        return Err(not_found("cancelled"));
+        return Err(ApiError::FileCancelled);
     }
     if expired(&exchange, &record, &caller.party) {
-        return Err(ApiError::new(
-            StatusCode::GONE,
-            Code::E8005,
-            &[RECEIVE],
-            "expired",
-        ));
+        return Err(ApiError::FileExpired);
     }
     let file = store.open_file(&record).await?;
     // HEAD (routed here with GET) asks about the file without receiving it.
@@ -303,25 +268,14 @@ pub(super) async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    const DELETE: &str = "削除";
     match exchange
         .store
         .delete_file(caller.party.id, &id, exchange.now())
         .await?
     {
         DeleteOutcome::Deleted | DeleteOutcome::Cancelled => Ok(StatusCode::NO_CONTENT),
-        DeleteOutcome::AlreadyDownloaded => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            Code::E8005,
-            &[DELETE],
-            "already_downloaded",
-        )),
-        DeleteOutcome::NotFound => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            Code::E8005,
-            &[DELETE],
-            "not_found",
-        )),
+        DeleteOutcome::AlreadyDownloaded => Err(ApiError::AlreadyDownloaded),
+        DeleteOutcome::NotFound => Err(ApiError::UnknownFile(FileAction::Delete)),
     }
 }
 

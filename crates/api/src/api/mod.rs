@@ -14,13 +14,12 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use kx_exchange::Code;
 use kx_exchange::api::{self as wire, path};
 use kx_store::exchange::{Party, PartyId, PartyKind, Session, SessionCheck};
 
@@ -114,9 +113,7 @@ pub fn routes(exchange: Arc<Exchange>) -> Router {
             Arc::clone(&exchange),
             audit_access,
         ))
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, Code::E9998, &[], "no_such_route")
-        })
+        .fallback(|| async { ApiError::NoSuchRoute })
         .layer(DefaultBodyLimit::max(MAX_JSON))
         .with_state(exchange)
 }
@@ -145,10 +142,10 @@ impl Caller {
         if self.party.kind == kind {
             Ok(())
         } else {
-            Err(ApiError::certificate(match kind {
-                PartyKind::Office => "offices_only",
-                PartyKind::Society => "societies_only",
-            }))
+            Err(match kind {
+                PartyKind::Office => ApiError::OfficesOnly,
+                PartyKind::Society => ApiError::SocietiesOnly,
+            })
         }
     }
 }
@@ -158,7 +155,7 @@ fn client_certificate(parts: &Parts) -> Result<ClientCertificate, ApiError> {
         .extensions
         .get::<ClientCertificate>()
         .cloned()
-        .ok_or_else(|| ApiError::certificate("no_certificate"))
+        .ok_or(ApiError::NoCertificate)
 }
 
 fn peer(parts: &Parts) -> Result<IpAddr, ApiError> {
@@ -167,10 +164,6 @@ fn peer(parts: &Parts) -> Result<IpAddr, ApiError> {
         .get::<Peer>()
         .map(|p| p.0)
         .ok_or_else(|| ApiError::internal(&"no peer address"))
-}
-
-fn session_refused(reason: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, Code::E9998, &[], reason)
 }
 
 /// The request's session (bearer token, source address, client certificate), checked; the
@@ -185,7 +178,7 @@ async fn session(parts: &Parts, exchange: &Exchange) -> Result<(Session, String)
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| session_refused("session_expired"))?
+        .ok_or(ApiError::SessionExpired)?
         .to_owned();
     let check = exchange
         .store
@@ -199,9 +192,9 @@ async fn session(parts: &Parts, exchange: &Exchange) -> Result<(Session, String)
         .await?;
     let session = match check {
         SessionCheck::Valid(session) => session,
-        SessionCheck::Expired => return Err(session_refused("session_expired")),
-        SessionCheck::Address => return Err(session_refused("session_address")),
-        SessionCheck::Certificate => return Err(session_refused("session_certificate")),
+        SessionCheck::Expired => return Err(ApiError::SessionExpired),
+        SessionCheck::Address => return Err(ApiError::SessionAddress),
+        SessionCheck::Certificate => return Err(ApiError::SessionCertificate),
     };
     if let Some(actor) = parts.extensions.get::<Actor>() {
         actor.set(&session.user);
@@ -227,12 +220,7 @@ impl FromRequestParts<Arc<Exchange>> for Caller {
     ) -> Result<Caller, ApiError> {
         let (session, token) = session(parts, exchange).await?;
         if session.must_change_password {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                Code::E0002,
-                &[],
-                wire::PASSWORD_CHANGE_REQUIRED,
-            ));
+            return Err(ApiError::PasswordChangeRequired);
         }
         caller(exchange, session, token).await
     }

@@ -5,9 +5,8 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use kx_exchange::Code;
 use kx_exchange::api as wire;
-use kx_exchange::settings::{PasswordPolicy, check_profile, item};
+use kx_exchange::settings::{PasswordPolicy, check_profile};
 use kx_store::Login;
 use kx_store::exchange::ProfileUpdate;
 
@@ -38,15 +37,10 @@ pub(super) async fn login(
     };
     if !exchange.attempts.allow(&peer) {
         audit("rate-limited").await;
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            Code::E0002,
-            &[],
-            "too_many_attempts",
-        ));
+        return Err(ApiError::TooManyAttempts);
     }
     let Some(Extension(certificate)) = certificate else {
-        return Err(ApiError::certificate("no_certificate"));
+        return Err(ApiError::NoCertificate);
     };
     let registered = store
         .certificate_by_fingerprint(&certificate.fingerprint)
@@ -54,7 +48,7 @@ pub(super) async fn login(
         .filter(|c| c.current);
     let Some(registered) = registered else {
         audit("certificate-not-registered").await;
-        return Err(ApiError::certificate("certificate_not_registered"));
+        return Err(ApiError::CertificateNotRegistered);
     };
     let must_change_password = match store
         .verify_exchange_password(registered.party, &login.id, &login.password)
@@ -71,21 +65,11 @@ pub(super) async fn login(
                 "not-a-user-of-this-party"
             })
             .await;
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                Code::E0002,
-                &[],
-                wire::WRONG_PASSWORD,
-            ));
+            return Err(ApiError::WrongPassword);
         }
         Login::Locked => {
             audit("locked").await;
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                Code::E0002,
-                &[],
-                "locked",
-            ));
+            return Err(ApiError::Locked);
         }
     };
     let user = store
@@ -132,7 +116,7 @@ pub(super) async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     PasswordPolicy::default()
         .check_change(&change)
-        .map_err(|refusal| ApiError::refused(&refusal, "password_policy"))?;
+        .map_err(ApiError::PasswordPolicy)?;
     let store = exchange.store();
     match store
         .verify_exchange_password(caller.party.id, &caller.user, &change.current)
@@ -149,20 +133,10 @@ pub(super) async fn change_password(
                     "wrong-password",
                 )
                 .await;
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                Code::E1002,
-                &[item::CURRENT_PASSWORD],
-                "current_password",
-            ));
+            return Err(ApiError::WrongCurrentPassword);
         }
         Login::Locked => {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                Code::E0002,
-                &[],
-                "locked",
-            ));
+            return Err(ApiError::Locked);
         }
     }
     store
@@ -182,7 +156,7 @@ pub(super) async fn update_profile(
     caller: Caller,
     Body(update): Body<wire::ProfileUpdate>,
 ) -> Result<Json<wire::User>, ApiError> {
-    check_profile(&update).map_err(|refusal| ApiError::refused(&refusal, "profile"))?;
+    check_profile(&update).map_err(ApiError::Profile)?;
     let user = exchange
         .store
         .update_profile(
