@@ -36,9 +36,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send, G: SubmissionService> Session<'_,
         bytes: &mut Iter<'_, u8>,
     ) -> Flow {
         let done = transfer.receiver.ingest(bytes, &mut transfer.message);
-        if transfer.message.len() > self.config.max_message_size {
-            // Checked whether or not the end came in the same read: how the client's bytes
-            // were split must not decide whether an oversized message gets through.
+        // Until the end is seen, the buffer may hold the CR of the final CRLF, which the
+        // receiver takes back when the LF comes. Checked with or without the end: how the
+        // client's bytes were split must not decide whether a message is too large.
+        let limit = self.config.max_message_size + usize::from(!done);
+        if transfer.message.len() > limit {
             let receiver = DummyDataReceiver::new_data(&transfer.receiver);
             return self.oversized(transfer.account, receiver, done);
         }

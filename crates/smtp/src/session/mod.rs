@@ -6,6 +6,8 @@ mod data;
 mod ehlo;
 mod mail;
 mod misc;
+#[cfg(test)]
+mod tests;
 
 use std::net::{IpAddr, SocketAddr};
 use std::slice::Iter;
