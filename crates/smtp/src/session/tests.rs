@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{LazyLock, Mutex};
 
 use base64::Engine as _;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::watch;
 use tokio_rustls::rustls;
 
@@ -455,17 +455,29 @@ fn scripts() -> Vec<Script> {
 async fn play(script: &Script, chunk: usize) -> (String, Vec<Submitted>) {
     let config = config(script.configure);
     let service = Fake::default();
-    // One pipe each way: replies need not crawl through a pipe of one byte.
-    let (client_out, server_in) = tokio::io::duplex(chunk);
-    let (server_out, client_in) = tokio::io::duplex(64 * 1024);
     let (_shutdown, shutdown) = watch::channel(false);
     let input = script.input();
-    let server = tokio::io::join(server_in, server_out);
+    let (server, client) = pipes(chunk);
     let session = run(server, PEER, &config, &service, shutdown);
-    let client = tokio::io::join(client_in, client_out);
     let ((), replies) = tokio::join!(session, converse(client, &input, chunk));
     let submitted = service.submissions.into_inner().expect("lock");
     (replies, submitted)
+}
+
+/// The server's and the client's ends of a connection whose client-to-server direction holds
+/// at most `chunk` bytes. One pipe each way: replies need not crawl through a pipe of one byte.
+fn pipes(
+    chunk: usize,
+) -> (
+    impl AsyncRead + AsyncWrite + Unpin + Send,
+    impl AsyncRead + AsyncWrite + Unpin,
+) {
+    let (client_out, server_in) = tokio::io::duplex(chunk);
+    let (server_out, client_in) = tokio::io::duplex(64 * 1024);
+    (
+        tokio::io::join(server_in, server_out),
+        tokio::io::join(client_in, client_out),
+    )
 }
 
 /// Writes `input` in pieces of `chunk` bytes while reading every reply until the server
@@ -515,5 +527,71 @@ async fn scripts_give_the_same_replies_in_every_chunk_size() {
     });
     for played in plays.collect::<Vec<_>>() {
         played.await.expect("script");
+    }
+}
+
+/// STARTTLS with a real handshake in memory, then a submission through the TLS session. A
+/// few chunk sizes only: each one costs a handshake.
+#[tokio::test]
+async fn a_submission_goes_through_starttls() {
+    let script = Script {
+        name: "STARTTLS, then AUTH and a message",
+        configure: |c| {
+            c.allow_plaintext_auth = false;
+            c.tls = Some(TLS.0.clone());
+        },
+        // After STARTTLS the client starts over (RFC 3207 §4.2); there is no new greeting.
+        steps: [
+            logged_in(),
+            envelope(),
+            vec![step("hello\r\n.", ["250 2.0.0"]), step("QUIT", ["221 "])],
+        ]
+        .concat(),
+        submitted: vec![b"hello\r\n".to_vec()],
+    };
+    let plaintext = [
+        vec!["220 kx.test ESMTP kxd\r\n"],
+        ehlo(&["250-ENHANCEDSTATUSCODES\r\n", "250 STARTTLS\r\n"]),
+        vec!["220 2.0.0 Ready to start TLS\r\n"],
+    ]
+    .concat();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(TLS.1.clone())
+            .with_no_client_auth(),
+    ));
+    for chunk in [1, 2, 3, 7, 64, 512] {
+        let config = config(script.configure);
+        let service = Fake::default();
+        let (_shutdown, shutdown) = watch::channel(false);
+        let (server, client) = pipes(chunk);
+        let client = async {
+            let mut client = BufReader::new(client);
+            for piece in b"EHLO client.test\r\nSTARTTLS\r\n".chunks(chunk) {
+                client.get_mut().write_all(piece).await.expect("write");
+            }
+            let mut before = String::new();
+            while !before.contains("220 2.0.0") {
+                let n = client.read_line(&mut before).await.expect("read");
+                assert!(n > 0, "closed before STARTTLS: {before}");
+            }
+            check(script.name, chunk, &before, &plaintext);
+            // Nothing follows the 220 before the handshake, so the reader holds nothing back.
+            let name = rustls::pki_types::ServerName::try_from("kx.test").expect("name");
+            let tls = connector
+                .connect(name, client.into_inner())
+                .await
+                .expect("handshake");
+            converse(tls, &script.input(), chunk).await
+        };
+        let ((), replies) = tokio::join!(run(server, PEER, &config, &service, shutdown), client);
+        check(script.name, chunk, &replies, &script.replies()[1..]);
+        let handed = service.submissions.into_inner().expect("lock");
+        assert_eq!(
+            handed,
+            script.submitted(),
+            "{}, chunk size {chunk}",
+            script.name
+        );
     }
 }
