@@ -114,6 +114,20 @@ mod tests {
     }
 
     #[test]
+    fn the_command_limit_counts_the_crlf() {
+        let at_limit = [b"NOOP ".as_slice(), &[b'y'; MAX_COMMAND_LINE - 7], b"\r\n"].concat();
+        let over = [b"NOOP ".as_slice(), &[b'y'; MAX_COMMAND_LINE - 6], b"\r\n"].concat();
+        for chunk in [1, 100, 512] {
+            let framed = frame(
+                &[at_limit.as_slice(), &over].concat(),
+                chunk,
+                MAX_COMMAND_LINE,
+            );
+            assert_eq!(framed, [Some(at_limit.clone()), None], "chunk size {chunk}");
+        }
+    }
+
+    #[test]
     fn a_line_at_the_limit_without_its_lf_is_too_long() {
         assert_eq!(
             frame(b"123456789\r\nok\n", 4, 10),

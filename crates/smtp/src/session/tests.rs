@@ -398,8 +398,6 @@ fn scripts() -> Vec<Script> {
                     ["500 5.5.2 Line too long"],
                 ),
                 step("NOOP", ["250 2.0.0 OK"]),
-                // The limit is 4096 bytes, CRLF included.
-                step(format!("NOOP {}", "y".repeat(4089)), ["250 2.0.0 OK"]),
             ],
             submitted: vec![],
         },
