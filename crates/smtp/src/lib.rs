@@ -5,6 +5,8 @@
 //! is the [`SubmissionService`]'s business (the gateway: inspect, store durably, then reply),
 //! so the protocol can be tested on its own.
 
+mod line;
+mod reply;
 mod session;
 
 use std::future::Future;
