@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use kx_listen::AuthOutcome;
+use kx_listen::{Connection, Listener, ListenerConfig, Protocol};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -28,6 +29,10 @@ pub struct SmtpConfig {
     pub allow_plaintext_auth: bool,
     /// The TLS acceptor for STARTTLS; without it STARTTLS is not offered.
     pub tls: Option<TlsAcceptor>,
+    /// The listener's caps, connection rate, deadlines (the STARTTLS handshake's too) and
+    /// drain. Default
+    /// [`ListenerConfig::new`]`("smtp")`.
+    pub listen: ListenerConfig,
     /// How long a client may stay silent. Default 5 minutes (RFC 5321 §4.5.3.2).
     pub timeout: Duration,
     /// Failed AUTH attempts after which the connection is closed. Default 3.
@@ -46,6 +51,7 @@ impl SmtpConfig {
             max_message_size: 64 * 1024 * 1024,
             allow_plaintext_auth: false,
             tls: None,
+            listen: ListenerConfig::new("smtp"),
             timeout: Duration::from_secs(300),
             max_auth_failures: 3,
             max_recipients: 10,
@@ -92,9 +98,12 @@ pub trait SubmissionService: Send + Sync + 'static {
     /// Who an authenticated session acts for (the 伝送 ID, 伝送用ID, for the gateway).
     type Account: Clone + std::fmt::Display + Send + Sync + 'static;
 
-    /// Whether a connection from this address is served now (rate limits). A refusal is
-    /// answered `421` and the connection closed.
-    fn connection_allowed(&self, peer: IpAddr) -> bool;
+    /// Whether a connection from this address is served, beyond the listener's caps and
+    /// connection rate ([`SmtpConfig::listen`]), e.g. by a block list. A refusal is answered
+    /// `421` and the connection closed. Default: every connection the listener admits.
+    fn connection_allowed(&self, _peer: IpAddr) -> bool {
+        true
+    }
 
     /// Checks an ID and password (and the organisation's allowed networks) and records the
     /// attempt.
@@ -123,32 +132,37 @@ pub trait SubmissionService: Send + Sync + 'static {
     ) -> impl Future<Output = SubmitOutcome> + Send;
 }
 
-/// Accepts connections on `listener` until `shutdown` turns true, each in its own task; then
-/// waits for the sessions under way to finish.
+/// Accepts connections on `listener` through the shared accept loop (caps, rates, lifetime,
+/// panics; see [`SmtpConfig::listen`]) until `shutdown` turns true, then gives the sessions
+/// under way the drain time to finish.
 pub async fn serve<G: SubmissionService>(
     listener: TcpListener,
     config: Arc<SmtpConfig>,
     service: Arc<G>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let mut sessions = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    // Replies are small and answer the client's last write: no Nagle delay.
-                    let _ = stream.set_nodelay(true);
-                    let (config, service, shutdown) = (config.clone(), service.clone(), shutdown.clone());
-                    sessions.spawn(session::handle(stream, peer, config, service, shutdown));
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "smtp: accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            _ = shutdown.changed() => break,
-        }
-        while sessions.try_join_next().is_some() {}
+    let listener = Listener::new(listener, config.listen.clone());
+    kx_listen::serve(listener, Smtp { config, service }, shutdown).await;
+}
+
+/// SMTP as the accept loop sees it.
+struct Smtp<G> {
+    config: Arc<SmtpConfig>,
+    service: Arc<G>,
+}
+
+impl<G: SubmissionService> Protocol for Smtp<G> {
+    fn refusal(&self) -> &[u8] {
+        b"421 4.7.0 Too many connections, try again later\r\n"
     }
-    while sessions.join_next().await.is_some() {}
+
+    fn session(&self, connection: Connection) -> impl Future<Output = ()> + Send + 'static {
+        session::handle(
+            connection.stream,
+            connection.peer,
+            Arc::clone(&self.config),
+            Arc::clone(&self.service),
+            connection.stop,
+        )
+    }
 }

@@ -39,7 +39,7 @@ pub(crate) async fn handle<G: SubmissionService>(
     match session.run(true).await {
         End::StartTls(stream) => {
             let Some(acceptor) = &config.tls else { return };
-            match acceptor.accept(stream).await {
+            match kx_listen::upgrade(acceptor, stream, config.listen.handshake_timeout).await {
                 Ok(tls) => {
                     Session::new(tls, true, peer, &config, &*service, shutdown)
                         .run(false)
