@@ -267,7 +267,8 @@ fn refuse(
     why: &'static str,
 ) {
     listener.shared.refused.fetch_add(1, Ordering::Relaxed);
-    tracing::warn!(listener = listener.shared.config.name, %peer, reason = why, "connection refused");
+    // Not a warning: a flood of refusals must not become a flood of warnings.
+    tracing::info!(listener = listener.shared.config.name, %peer, reason = why, "connection refused");
     let reply = protocol.refusal();
     if !reply.is_empty() {
         let _ = stream.try_write(reply);
