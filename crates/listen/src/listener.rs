@@ -153,14 +153,12 @@ impl Listener {
             let Ok(mut table) = self.shared.per_address.lock() else {
                 return Err("connection table unusable");
             };
-            let open = table.entry(ip).or_insert(0);
-            if *open >= self.shared.config.max_connections_per_address {
-                if *open == 0 {
-                    table.remove(&ip);
-                }
+            if table.get(&ip).copied().unwrap_or(0)
+                >= self.shared.config.max_connections_per_address
+            {
                 return Err("too many connections from this address");
             }
-            *open += 1;
+            *table.entry(ip).or_insert(0) += 1;
         }
         // The slot exists from here on, so an early return below still gives the place back.
         let slot = Slot {
