@@ -45,7 +45,6 @@ pub struct Gateway {
     data_dir: PathBuf,
     store: Store,
     tables: Tables,
-    connections: RateLimiter<IpAddr>,
     messages: RateLimiter<AccountId>,
     /// Wakes the Regist job when a DataDelete arrives, so cancellations do not wait a tick.
     wake_regist: Notify,
@@ -69,7 +68,6 @@ impl Gateway {
             None => Tables::default(),
         };
         Ok(Arc::new(Gateway {
-            connections: RateLimiter::new(config.security.connections_per_minute),
             messages: RateLimiter::new(config.security.messages_per_minute),
             config,
             data_dir: data_dir.to_owned(),

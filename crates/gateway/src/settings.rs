@@ -56,7 +56,8 @@ pub struct Security {
     /// Consecutive failed logins that lock an account. Default 5.
     #[serde(default = "default_max_failed_logins")]
     pub max_failed_logins: u32,
-    /// SMTP connections one address may open per minute. Default 60.
+    /// SMTP connections one address may open per minute, enforced by the SMTP listener's
+    /// accept loop. Default 60.
     #[serde(default = "default_connections_per_minute")]
     pub connections_per_minute: u32,
     /// Messages one account may submit per minute. Default 60.

@@ -19,10 +19,6 @@ use kx_smtp::{AuthOutcome, Submission, SubmissionService, SubmitOutcome};
 impl SubmissionService for Gateway {
     type Account = AccountId;
 
-    fn connection_allowed(&self, peer: IpAddr) -> bool {
-        self.connections.allow(&peer)
-    }
-
     async fn authenticate(
         &self,
         user: &str,

@@ -1,10 +1,11 @@
-//! The HTTPS accept loop every web listener shares (`https`: the password page and the
-//! exchange's bootstrap routes; `api`: the exchange over mutual TLS): TLS handshake with a
-//! deadline, HTTP/1.1 with a header deadline, the client's address and certificate handed to
-//! the routes, security headers on every answer, graceful drain on shutdown.
+//! The HTTPS sessions every web listener runs on the shared accept loop (`https`: the password
+//! page and the exchange's bootstrap routes; `api`: the exchange over mutual TLS): TLS
+//! handshake with a deadline, HTTP/1.1 with a header deadline, the client's address and
+//! certificate handed to the routes, security headers on every answer, graceful drain on
+//! shutdown.
 
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,17 +16,14 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use sha2::Digest as _;
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+
+use crate::{Connection, Listener, Protocol, upgrade};
 use tower_service::Service as _;
 
-/// How long a client may take for the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client may take to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long open connections may take to finish after shutdown.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The client's address, put into each request's extensions by the connection task.
 #[derive(Clone, Copy, Debug)]
@@ -71,63 +69,68 @@ pub async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-/// Serves `app` on `listener` over TLS until `shutdown` turns true, then lets open
-/// connections finish (for a few seconds at most). `name` labels the logs.
+/// Serves `app` on `listener` over TLS through the shared accept loop (its caps, rates,
+/// lifetime and drain) until `shutdown` turns true. A connection over a cap is closed without a
+/// word: the client expects a TLS handshake, not plaintext.
 pub async fn serve(
-    name: &'static str,
-    listener: TcpListener,
+    listener: Listener,
     tls: Arc<dyn AcceptorSource>,
     app: Router,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let app = app.layer(axum::middleware::map_response(security_headers));
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    // Answers are small and follow the client's last write: without this they
-                    // wait for its delayed ACK (~40 ms on every new connection).
-                    let _ = stream.set_nodelay(true);
-                    connections.spawn(connection(
-                        name,
-                        stream,
-                        peer,
-                        Arc::clone(&tls),
-                        app.clone(),
-                        shutdown.clone(),
-                    ));
-                }
-                Err(e) => {
-                    tracing::warn!(listener = name, error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            _ = shutdown.changed() => break,
-        }
-        while connections.try_join_next().is_some() {}
-    }
-    while connections.join_next().await.is_some() {}
+    let https = Https {
+        name: listener.config().name,
+        handshake_timeout: listener.config().handshake_timeout,
+        tls,
+        app: app.layer(axum::middleware::map_response(security_headers)),
+    };
+    crate::serve(listener, https, shutdown).await;
 }
 
-/// One connection: the TLS handshake, then HTTP/1.1 until the client or shutdown ends it.
-async fn connection(
+/// The HTTPS protocol of one listener.
+struct Https {
     name: &'static str,
-    stream: TcpStream,
-    peer: SocketAddr,
+    handshake_timeout: Duration,
     tls: Arc<dyn AcceptorSource>,
     app: Router,
-    mut shutdown: watch::Receiver<bool>,
+}
+
+impl Protocol for Https {
+    fn refusal(&self) -> &[u8] {
+        b""
+    }
+
+    fn session(&self, connection: Connection) -> impl Future<Output = ()> + Send + 'static {
+        let deadline = self.handshake_timeout;
+        connection_task(
+            self.name,
+            connection,
+            deadline,
+            Arc::clone(&self.tls),
+            self.app.clone(),
+        )
+    }
+}
+
+/// One connection: the TLS handshake, then HTTP/1.1 until the client ends it or the loop asks
+/// it to stop; then open requests get the drain time the loop grants.
+async fn connection_task(
+    name: &'static str,
+    connection: Connection,
+    handshake_timeout: Duration,
+    tls: Arc<dyn AcceptorSource>,
+    app: Router,
 ) {
+    let Connection {
+        stream,
+        peer,
+        mut stop,
+    } = connection;
     let acceptor = tls.acceptor().await;
-    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => tls,
-        Ok(Err(e)) => {
+    let tls = match upgrade(&acceptor, stream, handshake_timeout).await {
+        Ok(tls) => tls,
+        Err(e) => {
             tracing::debug!(listener = name, %peer, error = %e, "TLS handshake failed");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!(listener = name, %peer, "TLS handshake timed out");
             return;
         }
     };
@@ -151,15 +154,14 @@ async fn connection(
         .header_read_timeout(HEADER_TIMEOUT)
         .serve_connection(TokioIo::new(tls), service);
     tokio::pin!(served);
-    tokio::select! {
-        result = served.as_mut() => {
-            if let Err(e) = result {
-                tracing::debug!(listener = name, %peer, error = %e, "connection ended");
-            }
-        }
-        _ = shutdown.changed() => {
+    let result = tokio::select! {
+        result = served.as_mut() => result,
+        _ = stop.changed() => {
             served.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(DRAIN_TIMEOUT, served).await;
+            served.as_mut().await
         }
+    };
+    if let Err(e) = result {
+        tracing::debug!(listener = name, %peer, error = %e, "connection ended");
     }
 }

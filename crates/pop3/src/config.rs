@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use kx_listen::ListenerConfig;
 use tokio_rustls::TlsAcceptor;
 
 /// How a listener uses TLS.
@@ -36,7 +37,7 @@ pub struct Pop3Config {
     /// Accept USER/PASS and AUTH PLAIN over a connection that is not TLS. Default: `false`;
     /// only for loopback tests.
     pub allow_plaintext_auth: bool,
-    /// Idle time allowed before login, and for a TLS handshake. Default: 2 minutes.
+    /// Idle time allowed before login. Default: 2 minutes.
     pub timeout_unauthenticated: Duration,
     /// Idle time allowed after login (RFC 1939 §3 asks for at least 10 minutes). Default:
     /// 10 minutes.
@@ -46,9 +47,11 @@ pub struct Pop3Config {
     /// Wait before answering a failed login, to slow down password guessing on top of the
     /// backend's lock-out. Default: 1 second.
     pub auth_failure_delay: Duration,
-    /// Sessions open at once; connections beyond are refused with `-ERR [SYS/TEMP]`.
-    /// Default: 1000.
-    pub max_connections: usize,
+    /// The listener's caps, connection rate, deadlines (the TLS handshake's too, for POP3S and
+    /// after STLS) and drain; connections beyond a cap or
+    /// rate are refused with `-ERR [SYS/TEMP]` (without a word under POP3S). Default:
+    /// [`ListenerConfig::new`]`("pop3")`.
+    pub listen: ListenerConfig,
 }
 
 impl Default for Pop3Config {
@@ -60,7 +63,7 @@ impl Default for Pop3Config {
             timeout_authenticated: Duration::from_secs(600),
             max_auth_failures: 3,
             auth_failure_delay: Duration::from_secs(1),
-            max_connections: 1000,
+            listen: ListenerConfig::new("pop3"),
         }
     }
 }

@@ -162,7 +162,7 @@ pub(crate) async fn run<B: Backend>(
     backend: Arc<B>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let handshake_timeout = config.timeout_unauthenticated;
+    let handshake_timeout = config.listen.handshake_timeout;
     if let TlsMode::Implicit(acceptor) = &config.tls {
         let acceptor = acceptor.clone();
         match handshake(&acceptor, stream, handshake_timeout).await {
@@ -193,13 +193,12 @@ async fn handshake<T: SessionStream>(
     stream: T,
     limit: Duration,
 ) -> Option<TlsStream<T>> {
-    match tokio::time::timeout(limit, acceptor.accept(stream)).await {
-        Ok(Ok(stream)) => Some(stream),
-        Ok(Err(error)) => {
+    match kx_listen::upgrade(acceptor, stream, limit).await {
+        Ok(stream) => Some(stream),
+        Err(error) => {
             tracing::debug!(%error, "TLS handshake error");
             None
         }
-        Err(_) => None,
     }
 }
 
@@ -429,7 +428,7 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
             return None;
         };
         let acceptor = acceptor.clone();
-        let stream = handshake(&acceptor, self.stream, self.config.timeout_unauthenticated).await;
+        let stream = handshake(&acceptor, self.stream, self.config.listen.handshake_timeout).await;
         let Some(stream) = stream else {
             tracing::info!("TLS handshake after STLS failed");
             return None;

@@ -521,7 +521,7 @@ fn openssl_s_client_speaks_stls() {
 
 #[test]
 fn connections_beyond_the_limit_are_refused() {
-    let server = TestServer::start_with(Tls::Stls, |config| config.max_connections = 1);
+    let server = TestServer::start_with(Tls::Stls, |config| config.listen.max_connections = 1);
     let (first, _) = raw(&server);
     let second = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     let mut second = BufReader::new(second);

@@ -2,9 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use kx_api::settings::{Exchange, ExchangeSettings, Notify};
 use kx_gateway::settings::{Denso, EnvironmentSetting, GatewaySettings, Security};
+use kx_listen::ListenerConfig;
 use kx_store::StoreConfig;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +31,9 @@ pub(crate) struct Config {
     /// Login policy.
     #[serde(default)]
     pub(crate) security: Security,
+    /// Connection limits of every listener.
+    #[serde(default)]
+    pub(crate) limits: Limits,
     /// The 伝送 pipeline.
     #[serde(default)]
     pub(crate) denso: Denso,
@@ -54,6 +59,78 @@ pub(crate) struct Listeners {
     /// The exchange API: mutual TLS, a client certificate issued by a registered society's
     /// CA is mandatory. Production default in `kxd init`: `0.0.0.0:8443`.
     pub(crate) api: Option<SocketAddr>,
+}
+
+/// `[limits]`: what each listener's accept loop allows (see `kx_listen::ListenerConfig`). Each
+/// listener (smtp, pop3, https, api) counts on its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Limits {
+    /// `max_connections`: connections one listener holds open at once. Default 1000.
+    #[serde(default = "default_max_connections")]
+    pub(crate) max_connections: usize,
+    /// `max_connections_per_address`: connections one source address holds open at once on
+    /// one listener. Default 20.
+    #[serde(default = "default_max_connections_per_address")]
+    pub(crate) max_connections_per_address: usize,
+    /// `connection_lifetime`: seconds a connection may last in all before it is asked to end.
+    /// Default 3600.
+    #[serde(default = "default_connection_lifetime")]
+    pub(crate) connection_lifetime: u64,
+    /// `tls_handshake_timeout`: seconds a TLS handshake (HTTPS, STARTTLS, STLS) may take.
+    /// Default 10.
+    #[serde(default = "default_tls_handshake_timeout")]
+    pub(crate) tls_handshake_timeout: u64,
+    /// `shutdown_drain`: seconds open connections get to finish on shutdown (or at the end of
+    /// their lifetime) before they are dropped. Default 10.
+    #[serde(default = "default_shutdown_drain")]
+    pub(crate) shutdown_drain: u64,
+}
+
+fn default_max_connections() -> usize {
+    ListenerConfig::new("").max_connections
+}
+
+fn default_max_connections_per_address() -> usize {
+    ListenerConfig::new("").max_connections_per_address
+}
+
+fn default_connection_lifetime() -> u64 {
+    ListenerConfig::new("").lifetime.as_secs()
+}
+
+fn default_tls_handshake_timeout() -> u64 {
+    ListenerConfig::new("").handshake_timeout.as_secs()
+}
+
+fn default_shutdown_drain() -> u64 {
+    ListenerConfig::new("").drain.as_secs()
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: default_max_connections(),
+            max_connections_per_address: default_max_connections_per_address(),
+            connection_lifetime: default_connection_lifetime(),
+            tls_handshake_timeout: default_tls_handshake_timeout(),
+            shutdown_drain: default_shutdown_drain(),
+        }
+    }
+}
+
+impl Limits {
+    /// The accept loop's settings for the listener called `name`.
+    pub(crate) fn listener(&self, name: &'static str) -> ListenerConfig {
+        ListenerConfig {
+            max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
+            handshake_timeout: Duration::from_secs(self.tls_handshake_timeout),
+            lifetime: Duration::from_secs(self.connection_lifetime),
+            drain: Duration::from_secs(self.shutdown_drain),
+            ..ListenerConfig::new(name)
+        }
+    }
 }
 
 /// The certificate files `kxd init` creates.
@@ -87,6 +164,7 @@ impl Config {
             listeners: Listeners::default(),
             tls: TlsFiles::default(),
             security: Security::default(),
+            limits: Limits::default(),
             denso: Denso::default(),
             exchange: Exchange::default(),
             notify: Notify::default(),
@@ -164,5 +242,10 @@ mod tests {
         assert_eq!(minimal.exchange.office_quota, 200 * 1024 * 1024);
         assert!(minimal.notify.relay.is_none() && !minimal.notify.allow_plaintext_relay);
         assert!(minimal.listeners.api.is_none());
+        assert_eq!(minimal.limits.max_connections, 1000);
+        assert_eq!(minimal.limits.max_connections_per_address, 20);
+        assert_eq!(minimal.limits.connection_lifetime, 3600);
+        assert_eq!(minimal.limits.tls_handshake_timeout, 10);
+        assert_eq!(minimal.limits.shutdown_drain, 10);
     }
 }

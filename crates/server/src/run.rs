@@ -13,7 +13,7 @@ use tokio_rustls::TlsAcceptor;
 
 use kx_api::Exchange;
 use kx_gateway::Gateway;
-use kx_listen::tls;
+use kx_listen::{Listener, ListenerConfig, tls};
 use kx_pop3::{Pop3Config, TlsMode};
 use kx_smtp::SmtpConfig;
 
@@ -132,6 +132,10 @@ pub(crate) async fn serve(
         smtp.tls = Some(acceptor.clone());
         smtp.allow_plaintext_auth = config.security.allow_plaintext_auth;
         smtp.max_message_size = config.denso.max_message_size;
+        smtp.listen = ListenerConfig {
+            connections_per_minute: Some(config.security.connections_per_minute),
+            ..config.limits.listener("smtp")
+        };
         tasks.spawn(kx_smtp::serve(
             listener,
             Arc::new(smtp),
@@ -145,6 +149,7 @@ pub(crate) async fn serve(
         let pop3 = Pop3Config {
             tls: TlsMode::Stls(acceptor.clone()),
             allow_plaintext_auth: config.security.allow_plaintext_auth,
+            listen: config.limits.listener("pop3"),
             ..Pop3Config::default()
         };
         tasks.spawn(kx_pop3::serve(
@@ -161,8 +166,7 @@ pub(crate) async fn serve(
             .merge(kx_api::bootstrap_routes(exchange.clone()))
             .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "not found\n") });
         tasks.spawn(kx_listen::https::serve(
-            "https",
-            listener,
+            Listener::new(listener, config.limits.listener("https")),
             Arc::new(acceptor.clone()),
             app,
             shutdown.clone(),
@@ -170,8 +174,7 @@ pub(crate) async fn serve(
     }
     if let Some(listener) = api {
         tasks.spawn(kx_listen::https::serve(
-            "api",
-            listener,
+            Listener::new(listener, config.limits.listener("api")),
             exchange.trust(),
             kx_api::api_routes(exchange.clone()),
             shutdown.clone(),

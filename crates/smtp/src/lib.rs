@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use kx_listen::AuthOutcome;
+use kx_listen::{Connection, Listener, ListenerConfig, Protocol};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -30,6 +31,10 @@ pub struct SmtpConfig {
     pub allow_plaintext_auth: bool,
     /// The TLS acceptor for STARTTLS; without it STARTTLS is not offered.
     pub tls: Option<TlsAcceptor>,
+    /// The listener's caps, connection rate, deadlines (the STARTTLS handshake's too) and
+    /// drain. Default
+    /// [`ListenerConfig::new`]`("smtp")`.
+    pub listen: ListenerConfig,
     /// How long a client may stay silent. Default 5 minutes (RFC 5321 §4.5.3.2).
     pub timeout: Duration,
     /// Failed AUTH attempts after which the connection is closed. Default 3.
@@ -48,6 +53,7 @@ impl SmtpConfig {
             max_message_size: 64 * 1024 * 1024,
             allow_plaintext_auth: false,
             tls: None,
+            listen: ListenerConfig::new("smtp"),
             timeout: Duration::from_secs(300),
             max_auth_failures: 3,
             max_recipients: 10,
@@ -94,10 +100,6 @@ pub trait SubmissionService: Send + Sync + 'static {
     /// Who an authenticated session acts for (the 伝送 ID, 伝送用ID, for the gateway).
     type Account: Clone + std::fmt::Display + Send + Sync + 'static;
 
-    /// Whether a connection from this address is served now (rate limits). A refusal is
-    /// answered `421` and the connection closed.
-    fn connection_allowed(&self, peer: IpAddr) -> bool;
-
     /// Checks an ID and password (and the organisation's allowed networks) and records the
     /// attempt.
     fn authenticate(
@@ -125,32 +127,46 @@ pub trait SubmissionService: Send + Sync + 'static {
     ) -> impl Future<Output = SubmitOutcome> + Send;
 }
 
-/// Accepts connections on `listener` until `shutdown` turns true, each in its own task; then
-/// waits for the sessions under way to finish.
+/// Accepts connections on `listener` through the shared accept loop (caps, rates, lifetime,
+/// panics; see [`SmtpConfig::listen`]) until `shutdown` turns true, then gives the sessions
+/// under way the drain time to finish.
 pub async fn serve<G: SubmissionService>(
     listener: TcpListener,
     config: Arc<SmtpConfig>,
     service: Arc<G>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let mut sessions = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    // Replies are small and answer the client's last write: no Nagle delay.
-                    let _ = stream.set_nodelay(true);
-                    let (config, service, shutdown) = (config.clone(), service.clone(), shutdown.clone());
-                    sessions.spawn(session::handle(stream, peer, config, service, shutdown));
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "smtp: accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            _ = shutdown.changed() => break,
-        }
-        while sessions.try_join_next().is_some() {}
+    let listener = Listener::new(listener, config.listen.clone());
+    let mut refusal = Vec::new();
+    reply::Reply::TOO_MANY_CONNECTIONS.write(&mut refusal);
+    let smtp = Smtp {
+        config,
+        service,
+        refusal,
+    };
+    kx_listen::serve(listener, smtp, shutdown).await;
+}
+
+/// SMTP as the accept loop sees it.
+struct Smtp<G> {
+    config: Arc<SmtpConfig>,
+    service: Arc<G>,
+    /// The reply to a connection over the listener's caps or rate.
+    refusal: Vec<u8>,
+}
+
+impl<G: SubmissionService> Protocol for Smtp<G> {
+    fn refusal(&self) -> &[u8] {
+        &self.refusal
     }
-    while sessions.join_next().await.is_some() {}
+
+    fn session(&self, connection: Connection) -> impl Future<Output = ()> + Send + 'static {
+        session::handle(
+            connection.stream,
+            connection.peer,
+            Arc::clone(&self.config),
+            Arc::clone(&self.service),
+            connection.stop,
+        )
+    }
 }

@@ -23,10 +23,6 @@ const PASSWORD: &str = "correct horse";
 impl SubmissionService for Recorder {
     type Account = AccountId;
 
-    fn connection_allowed(&self, _peer: IpAddr) -> bool {
-        true
-    }
-
     async fn authenticate(
         &self,
         user: &str,
@@ -357,4 +353,37 @@ print(s.sendmail('J13123456780@denso.test.kokuho', ['transmit@denso.test.kokuho'
     )
     .await;
     assert_eq!(out, "False\n{}\n");
+}
+
+#[tokio::test]
+async fn a_starttls_handshake_that_never_comes_is_cut_off() {
+    let server = start(|c| c.listen.handshake_timeout = Duration::from_millis(300)).await;
+    let stream = TcpStream::connect(server.addr).await.expect("connect");
+    let mut reader = BufReader::new(stream);
+    read_reply(&mut reader).await;
+    reader
+        .get_mut()
+        .write_all(b"EHLO x\r\nSTARTTLS\r\n")
+        .await
+        .expect("write");
+    assert!(read_reply(&mut reader).await.contains("250 "));
+    assert!(read_reply(&mut reader).await.starts_with("220 2.0.0"));
+    // No ClientHello follows: the server hangs up at the deadline, not at the idle timeout.
+    let mut rest = String::new();
+    let read = tokio::time::timeout(Duration::from_secs(3), reader.read_line(&mut rest)).await;
+    assert_eq!(read.expect("closed in time").expect("read"), 0);
+}
+
+#[tokio::test]
+async fn connections_over_the_per_address_cap_get_421() {
+    let server = start(|c| c.listen.max_connections_per_address = 1).await;
+    let first = TcpStream::connect(server.addr).await.expect("connect");
+    let mut first = BufReader::new(first);
+    assert!(read_reply(&mut first).await.starts_with("220 "));
+    let second = TcpStream::connect(server.addr).await.expect("connect");
+    let mut second = BufReader::new(second);
+    assert_eq!(
+        read_reply(&mut second).await,
+        "421 4.7.0 Too many connections, try again later\r\n"
+    );
 }

@@ -38,7 +38,7 @@ pub(crate) async fn handle<G: SubmissionService>(
 /// Serves a connection over any stream: the plaintext session, then, after STARTTLS, the TLS
 /// one.
 pub(crate) async fn run<T, G>(
-    mut stream: T,
+    stream: T,
     peer: IpAddr,
     config: &SmtpConfig,
     service: &G,
@@ -47,11 +47,6 @@ pub(crate) async fn run<T, G>(
     T: AsyncRead + AsyncWrite + Unpin + Send,
     G: SubmissionService,
 {
-    if !service.connection_allowed(peer) {
-        let _ = send(&mut stream, &Reply::TOO_MANY_CONNECTIONS).await;
-        tracing::info!(%peer, "smtp: connection refused by rate limit");
-        return;
-    }
     tracing::debug!(%peer, "smtp: connection");
     let session = Session::new(stream, false, peer, config, service, shutdown.clone());
     if let End::StartTls(stream) = session.serve(true).await
@@ -70,7 +65,7 @@ where
     T: AsyncRead + AsyncWrite + Unpin,
 {
     let acceptor = config.tls.as_ref()?;
-    match acceptor.accept(stream).await {
+    match kx_listen::upgrade(acceptor, stream, config.listen.handshake_timeout).await {
         Ok(tls) => Some(tls),
         Err(e) => {
             tracing::info!(%peer, error = %e, "smtp: TLS handshake failed");

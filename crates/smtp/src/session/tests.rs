@@ -37,10 +37,6 @@ struct Submitted {
 impl SubmissionService for Fake {
     type Account = String;
 
-    fn connection_allowed(&self, _peer: IpAddr) -> bool {
-        true
-    }
-
     async fn authenticate(&self, user: &str, password: &str, _peer: IpAddr) -> AuthOutcome<String> {
         if user == USER && password == PASSWORD {
             AuthOutcome::Authenticated(user.to_owned())
