@@ -3,7 +3,6 @@
 //! files made with the openssl CLI, the clock moved through `KXD_CLOCK_FILE`.
 
 mod exchange_support;
-mod process_support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -688,12 +687,12 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// appears in the ZIP as it is).
 fn make_zip(plain: &Path, content: &[u8], zip: &Path) {
     std::fs::write(plain, content).expect("plain");
-    run(std::process::Command::new("python3").args([
-        "-c",
+    kx_testkit::Python::new(
         "import zipfile,sys; zipfile.ZipFile(sys.argv[2],'w').write(sys.argv[1],'doc.txt')",
-        plain.to_str().expect("utf-8"),
-        zip.to_str().expect("utf-8"),
-    ]));
+    )
+    .arg(plain)
+    .arg(zip)
+    .run();
 }
 
 /// Every file under `dir`.
@@ -724,12 +723,7 @@ fn mails_in(dir: &Path) -> Vec<String> {
     walk(dir)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .map(|p| {
-            run(std::process::Command::new("python3")
-                .arg("-c")
-                .arg(script)
-                .arg(p))
-        })
+        .map(|p| kx_testkit::Python::new(script).arg(p).run())
         .collect()
 }
 
@@ -1258,11 +1252,10 @@ fn enrolment_codes_expire_and_a_fresh_one_replaces_them() {
          \x20       try: s.recv(100)\n\
          \x20       except OSError: pass\n\
          \x20       s.close()\n";
-    run(std::process::Command::new("python3")
-        .arg("-c")
-        .arg(garbage)
+    kx_testkit::Python::new(garbage)
         .arg(kxd.api.to_string())
-        .arg(kxd.https.to_string()));
+        .arg(kxd.https.to_string())
+        .run();
     kxd.bootstrap().get("/api/v1/app-version").expect(200);
 
     // A reset password is temporary again.
@@ -1278,7 +1271,7 @@ fn enrolment_codes_expire_and_a_fresh_one_replaces_them() {
 #[test]
 fn another_kxd_process_trusts_a_society_set_up_through_the_first() {
     let kxd = Kxd::start(|_| {});
-    let (mut second, second_api) = kxd.second_server();
+    let (second, second_api) = kxd.second_server();
     let world = World::with(kxd);
     // The second process learns of the new society CA from the store within seconds.
     let started = Instant::now();
@@ -1292,8 +1285,7 @@ fn another_kxd_process_trusts_a_society_set_up_through_the_first() {
         }
         std::thread::sleep(Duration::from_millis(250));
     };
-    let _ = second.kill();
-    let _ = second.wait();
+    drop(second);
     assert_eq!(reply.status, 200, "{reply:?}");
 }
 
