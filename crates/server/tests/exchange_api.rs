@@ -440,7 +440,7 @@ fn files_to_offices_expire_after_70_days_and_every_row_is_purged_after_2_years()
     let report = kxd.admin(&["retention", "run"]);
     assert!(report.contains("2 purged"), "{report}");
     assert_eq!(kxd.sql("SELECT COUNT(*) FROM ex_files").trim(), "0");
-    let exchange_blobs = walk(&kxd.data().join("blobs/exchange"));
+    let exchange_blobs = kx_testkit::files_under(&kxd.data().join("blobs/exchange"));
     assert!(exchange_blobs.is_empty(), "{exchange_blobs:?}");
 }
 
@@ -534,7 +534,7 @@ fn not_even_the_operator_can_read_what_was_sent() {
     for i in 0..3 {
         needles.push(std::fs::read(world.dir().join(format!("secret{i}.zip"))).expect("zip"));
     }
-    let files = walk(kxd.data());
+    let files = kx_testkit::files_under(kxd.data());
     assert!(files.iter().any(|f| f.ends_with("kx.sqlite3")));
     for file in files {
         let bytes = std::fs::read(&file).unwrap_or_default();
@@ -695,20 +695,6 @@ fn make_zip(plain: &Path, content: &[u8], zip: &Path) {
     .run();
 }
 
-/// Every file under `dir`.
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 /// The mails in `DIR/mail-outbox`, decoded.
 fn mails(data: &Path) -> Vec<String> {
     mails_in(&data.join("mail-outbox"))
@@ -720,7 +706,7 @@ fn mails_in(dir: &Path) -> Vec<String> {
     let script = "import email, email.policy, sys\n\
          m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\n\
          print('To: ' + m['To']); print('Subject: ' + m['Subject']); print(m.get_content())\n";
-    walk(dir)
+    kx_testkit::files_under(dir)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
         .map(|p| kx_testkit::Python::new(script).arg(p).run())

@@ -9,7 +9,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Once;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::process::{Python, run, target_dir};
+use crate::process::{Python, files_under_where, run, target_dir};
 
 /// How long `kxd serve` may take to bind its listeners.
 const START_DEADLINE: Duration = Duration::from_secs(30);
@@ -49,23 +49,14 @@ pub fn kxd_bin() -> PathBuf {
 /// change without changing `kxd`.
 fn newest_source(path: &Path) -> SystemTime {
     const NOT_KXD: [&str; 7] = ["cli", "client", "app", "tests", "benches", "fuzz", "target"];
-    let mut newest = SystemTime::UNIX_EPOCH;
-    let mut todo = vec![path.to_owned()];
-    while let Some(path) = todo.pop() {
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue;
-        };
-        if meta.is_dir() {
-            let entries = std::fs::read_dir(&path).into_iter().flatten().flatten();
-            todo.extend(entries.map(|e| e.path()).filter(|p| {
-                !p.file_name()
-                    .is_some_and(|n| NOT_KXD.iter().any(|x| n == *x))
-            }));
-        } else if let Ok(modified) = meta.modified() {
-            newest = newest.max(modified);
-        }
-    }
-    newest
+    files_under_where(path, |p| {
+        !p.file_name()
+            .is_some_and(|n| NOT_KXD.iter().any(|x| n == *x))
+    })
+    .iter()
+    .filter_map(|file| std::fs::metadata(file).and_then(|m| m.modified()).ok())
+    .max()
+    .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// `kxd init --environment`.

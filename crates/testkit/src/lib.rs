@@ -8,4 +8,4 @@ mod process;
 
 pub use ca::TestCa;
 pub use kxd::{Credentials, Environment, Init, Installation, Server, kxd_bin, word_after};
-pub use process::{Python, run, run_with_input};
+pub use process::{Python, files_under, run, run_with_input};

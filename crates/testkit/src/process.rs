@@ -2,7 +2,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -167,6 +167,34 @@ fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHand
         let _ = pipe.read_to_end(&mut bytes);
         bytes
     })
+}
+
+/// Every file below `dir`, in no particular order.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    files_under_where(dir, |_| true)
+}
+
+/// Every file below `dir` whose path and every directory's on the way `keep` accepts.
+pub(crate) fn files_under_where(dir: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(path) = todo.pop() {
+        if !keep(&path) {
+            continue;
+        }
+        if path.is_dir() {
+            todo.extend(
+                std::fs::read_dir(&path)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+        } else if path.exists() {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// The directory the test binaries and the workspace's binaries are built into
