@@ -12,7 +12,8 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use pop3_support::{BACKEND_LOCKOUT, TestServer, Tls, run_with_input, sample_messages};
+use kx_testkit::run_with_input;
+use pop3_support::{BACKEND_LOCKOUT, TestServer, Tls, sample_messages};
 use serde_json::json;
 
 fn hex(bytes: &[u8]) -> String {

@@ -3,7 +3,6 @@
 //! files made with the openssl CLI, the clock moved through `KXD_CLOCK_FILE`.
 
 mod exchange_support;
-mod process_support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -441,7 +440,7 @@ fn files_to_offices_expire_after_70_days_and_every_row_is_purged_after_2_years()
     let report = kxd.admin(&["retention", "run"]);
     assert!(report.contains("2 purged"), "{report}");
     assert_eq!(kxd.sql("SELECT COUNT(*) FROM ex_files").trim(), "0");
-    let exchange_blobs = walk(&kxd.data().join("blobs/exchange"));
+    let exchange_blobs = kx_testkit::files_under(&kxd.data().join("blobs/exchange"));
     assert!(exchange_blobs.is_empty(), "{exchange_blobs:?}");
 }
 
@@ -535,7 +534,7 @@ fn not_even_the_operator_can_read_what_was_sent() {
     for i in 0..3 {
         needles.push(std::fs::read(world.dir().join(format!("secret{i}.zip"))).expect("zip"));
     }
-    let files = walk(kxd.data());
+    let files = kx_testkit::files_under(kxd.data());
     assert!(files.iter().any(|f| f.ends_with("kx.sqlite3")));
     for file in files {
         let bytes = std::fs::read(&file).unwrap_or_default();
@@ -688,26 +687,12 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// appears in the ZIP as it is).
 fn make_zip(plain: &Path, content: &[u8], zip: &Path) {
     std::fs::write(plain, content).expect("plain");
-    run(std::process::Command::new("python3").args([
-        "-c",
+    kx_testkit::Python::new(
         "import zipfile,sys; zipfile.ZipFile(sys.argv[2],'w').write(sys.argv[1],'doc.txt')",
-        plain.to_str().expect("utf-8"),
-        zip.to_str().expect("utf-8"),
-    ]));
-}
-
-/// Every file under `dir`.
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
+    )
+    .arg(plain)
+    .arg(zip)
+    .run();
 }
 
 /// The mails in `DIR/mail-outbox`, decoded.
@@ -721,15 +706,10 @@ fn mails_in(dir: &Path) -> Vec<String> {
     let script = "import email, email.policy, sys\n\
          m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\n\
          print('To: ' + m['To']); print('Subject: ' + m['Subject']); print(m.get_content())\n";
-    walk(dir)
+    kx_testkit::files_under(dir)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .map(|p| {
-            run(std::process::Command::new("python3")
-                .arg("-c")
-                .arg(script)
-                .arg(p))
-        })
+        .map(|p| kx_testkit::Python::new(script).arg(p).run())
         .collect()
 }
 
@@ -1258,11 +1238,10 @@ fn enrolment_codes_expire_and_a_fresh_one_replaces_them() {
          \x20       try: s.recv(100)\n\
          \x20       except OSError: pass\n\
          \x20       s.close()\n";
-    run(std::process::Command::new("python3")
-        .arg("-c")
-        .arg(garbage)
+    kx_testkit::Python::new(garbage)
         .arg(kxd.api.to_string())
-        .arg(kxd.https.to_string()));
+        .arg(kxd.https.to_string())
+        .run();
     kxd.bootstrap().get("/api/v1/app-version").expect(200);
 
     // A reset password is temporary again.
@@ -1278,7 +1257,7 @@ fn enrolment_codes_expire_and_a_fresh_one_replaces_them() {
 #[test]
 fn another_kxd_process_trusts_a_society_set_up_through_the_first() {
     let kxd = Kxd::start(|_| {});
-    let (mut second, second_api) = kxd.second_server();
+    let (second, second_api) = kxd.second_server();
     let world = World::with(kxd);
     // The second process learns of the new society CA from the store within seconds.
     let started = Instant::now();
@@ -1292,8 +1271,7 @@ fn another_kxd_process_trusts_a_society_set_up_through_the_first() {
         }
         std::thread::sleep(Duration::from_millis(250));
     };
-    let _ = second.kill();
-    let _ = second.wait();
+    drop(second);
     assert_eq!(reply.status, 200, "{reply:?}");
 }
 

@@ -7,7 +7,6 @@
 //! Regist window, test loopback, a killed server) start their own.
 
 mod gateway_support;
-mod process_support;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;

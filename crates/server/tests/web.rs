@@ -2,12 +2,10 @@
 //! 127.0.0.1:0`, `kxd admin`, `kxd serve`), driven by curl over HTTPS with a cookie jar, and by
 //! Python's `smtplib` to see which password the gateway accepts afterwards.
 
-mod process_support;
-
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use process_support::{run, wait_for_ports};
+use kx_testkit::{Installation, Python, Server};
 
 const DOMAIN: &str = "denso.test.kokuho";
 const OFFICE: &str = "1312345678";
@@ -16,8 +14,8 @@ const PASSWORD: &str = "pw-J13123456780-secret";
 
 /// A served installation with the office and its master account.
 struct Kxd {
-    dir: tempfile::TempDir,
-    server: Child,
+    _server: Server,
+    installation: Installation,
     smtp: u16,
     https: u16,
 }
@@ -26,52 +24,30 @@ impl Kxd {
     /// `kxd init` with an HTTPS listener, at most `attempts` password-change submissions per
     /// minute and address, then `kxd serve`.
     fn start(attempts: u32) -> Kxd {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let data = dir.path();
-        run(kxd(data, "init").args([
-            "--domain",
-            DOMAIN,
-            "--smtp",
-            "127.0.0.1:0",
-            "--pop3",
-            "127.0.0.1:0",
-            "--https",
-            "127.0.0.1:0",
-        ]));
-        let settings = data.join("kxd.toml");
-        let text = std::fs::read_to_string(&settings).expect("kxd.toml");
-        let limit = "web_attempts_per_minute = 10";
-        assert!(text.contains(limit), "{text}");
-        let text = text.replace(limit, &format!("web_attempts_per_minute = {attempts}"));
-        std::fs::write(&settings, text).expect("kxd.toml written");
-        run(kxd(data, "admin").args(["org", "add", "--kind", "office", "--number", OFFICE]));
-        run(kxd(data, "admin").args(["account", "add", "--id", ID, "--password", PASSWORD]));
-
-        let log = std::fs::File::create(data.join("kxd.log")).expect("a log file");
-        let server = kxd(data, "serve")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("kxd serve runs");
-        let mut kxd = Kxd {
-            dir,
-            server,
-            smtp: 0,
-            https: 0,
-        };
-        let ports = wait_for_ports(kxd.data(), || kxd.log());
-        kxd.smtp = ports["smtp"];
-        kxd.https = ports["https"];
-        kxd
+        let installation = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
+            .https()
+            .setting(
+                "web_attempts_per_minute = 10",
+                &format!("web_attempts_per_minute = {attempts}"),
+            )
+            .create();
+        installation.add_office_org(OFFICE);
+        installation.add_account(ID, PASSWORD);
+        let server = installation.serve();
+        Kxd {
+            smtp: server.port("smtp"),
+            https: server.port("https"),
+            _server: server,
+            installation,
+        }
     }
 
     fn data(&self) -> &Path {
-        self.dir.path()
+        self.installation.data()
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.data().join("kxd.log")).unwrap_or_default()
+        self.installation.log()
     }
 
     fn url(&self, path: &str) -> String {
@@ -89,19 +65,14 @@ impl Kxd {
 
     /// `kxd admin --data DIR <args>`, beside the running server.
     fn admin(&self, args: &[&str]) {
-        run(kxd(self.data(), "admin").args(args));
+        self.installation.admin(args);
     }
 
     /// The outcomes of the audit entries `action`, sorted.
     fn audit(&self, action: &str) -> Vec<String> {
-        let script = "import sqlite3, sys\n\
-             db = sqlite3.connect(sys.argv[1])\n\
-             for (o,) in db.execute('SELECT outcome FROM audit_log WHERE action = ? ORDER BY outcome', (sys.argv[2],)):\n    print(o)\n";
-        let output = run(Command::new("python3")
-            .arg("-c")
-            .arg(script)
-            .arg(self.data().join("kx.sqlite3"))
-            .arg(action));
+        let output = self.installation.sql(&format!(
+            "SELECT outcome FROM audit_log WHERE action = '{action}' ORDER BY outcome"
+        ));
         output.lines().map(str::to_owned).collect()
     }
 
@@ -122,15 +93,12 @@ try:
 except Exception:
     pass
 "#;
-        let output = Command::new("python3")
-            .arg("-c")
-            .arg(script)
+        let output = Python::new(script)
             .arg(self.smtp.to_string())
-            .arg(self.data().join("tls/ca.pem"))
+            .arg(self.installation.ca())
             .arg(ID)
             .arg(password)
-            .output()
-            .expect("python3 runs");
+            .output();
         let answer = String::from_utf8_lossy(&output.stdout);
         match answer.trim() {
             "ok" => true,
@@ -142,19 +110,6 @@ except Exception:
             ),
         }
     }
-}
-
-impl Drop for Kxd {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
-    }
-}
-
-fn kxd(data: &Path, command: &str) -> Command {
-    let mut kxd = Command::new(env!("CARGO_BIN_EXE_kxd"));
-    kxd.arg(command).arg("--data").arg(data);
-    kxd
 }
 
 /// One HTTP answer as curl saw it.

@@ -2,12 +2,12 @@
 //! The gateway behind it is a recording fixture: this test is about the protocol.
 
 use std::net::{IpAddr, SocketAddr};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kx_denso::AccountId;
 use kx_smtp::{AuthOutcome, SmtpConfig, Submission, SubmissionService, SubmitOutcome, serve};
+use kx_testkit::{Python, TestCa};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -60,26 +60,14 @@ impl SubmissionService for Recorder {
 struct Server {
     addr: SocketAddr,
     recorder: Arc<Recorder>,
-    ca: tempfile::NamedTempFile,
+    ca: TestCa,
     _shutdown: watch::Sender<bool>,
 }
 
-/// A TLS acceptor from a fresh private CA, and that CA's PEM for the client.
-fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, String, tempfile::TempDir) {
-    let issued = kx_listen::tls::issue("denso.test.kokuho").expect("certificates");
-    let dir = tempfile::tempdir().expect("temp");
-    std::fs::write(dir.path().join("chain.pem"), &issued.chain_pem).expect("write");
-    std::fs::write(dir.path().join("key.pem"), &issued.key_pem).expect("write");
-    let config =
-        kx_listen::tls::server_config(&dir.path().join("chain.pem"), &dir.path().join("key.pem"))
-            .expect("server config");
-    (tokio_rustls::TlsAcceptor::from(config), issued.ca_pem, dir)
-}
-
 async fn start(configure: impl FnOnce(&mut SmtpConfig)) -> Server {
-    let (acceptor, ca_pem, _certificates) = tls_acceptor();
+    let ca = TestCa::new("denso.test.kokuho");
     let mut config = SmtpConfig::new("kxd.test");
-    config.tls = Some(acceptor);
+    config.tls = Some(ca.acceptor());
     config.max_message_size = 100_000;
     configure(&mut config);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -87,8 +75,6 @@ async fn start(configure: impl FnOnce(&mut SmtpConfig)) -> Server {
     let recorder = Arc::new(Recorder::default());
     let (tx, rx) = watch::channel(false);
     tokio::spawn(serve(listener, Arc::new(config), recorder.clone(), rx));
-    let ca = tempfile::NamedTempFile::new().expect("temp");
-    std::fs::write(ca.path(), ca_pem).expect("write CA");
     Server {
         addr,
         recorder,
@@ -99,25 +85,12 @@ async fn start(configure: impl FnOnce(&mut SmtpConfig)) -> Server {
 
 /// Runs a Python script with the server's port and CA path as arguments; returns stdout.
 async fn python(server: &Server, script: &str) -> String {
-    let (port, ca) = (server.addr.port().to_string(), server.ca.path().to_owned());
-    let script = script.to_owned();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg("-c")
-            .arg(script)
-            .arg(port)
-            .arg(ca)
-            .output()
-            .expect("python3 runs")
-    })
-    .await
-    .expect("join");
-    assert!(
-        output.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    let python = Python::new(script)
+        .arg(server.addr.port().to_string())
+        .arg(server.ca.ca_file());
+    tokio::task::spawn_blocking(move || python.run())
+        .await
+        .expect("join")
 }
 
 const PY_PRELUDE: &str = r#"

@@ -98,23 +98,10 @@ async fn send(
 }
 
 fn blob_files(dir: &std::path::Path) -> usize {
-    walk(&dir.join("blobs/exchange"))
+    kx_testkit::files_under(&dir.join("blobs/exchange"))
         .into_iter()
         .filter(|p| !p.starts_with(dir.join("blobs/exchange/tmp")))
         .count()
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[tokio::test]
@@ -741,7 +728,7 @@ async fn orphaned_blobs_are_collected() {
     let dropped = store.exchange_upload().await.unwrap();
     drop(dropped);
     assert_eq!(blob_files(dir.path()), 1);
-    assert!(walk(&dir.path().join("blobs/exchange/tmp")).is_empty());
+    assert!(kx_testkit::files_under(&dir.path().join("blobs/exchange/tmp")).is_empty());
     let mut keep = policy();
     keep.orphan_grace = std::time::Duration::from_secs(3600);
     store.run_retention(t0(), &keep).await.unwrap();

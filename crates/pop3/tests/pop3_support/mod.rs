@@ -1,11 +1,9 @@
-//! Test fixture for the POP3 listener: an in-memory backend, a throw-away CA and server
-//! certificate, a server on a background runtime, and a runner for Python `poplib` scripts.
+//! Test fixture for the POP3 listener: an in-memory backend, a server with the test CA's
+//! certificate on a background runtime, and a runner for Python `poplib` scripts.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -14,11 +12,7 @@ use kx_pop3::{
     AuditEvent, AuthOutcome, Backend, BackendError, Entry, LockError, Pop3Config, TlsMode, Uid,
     serve,
 };
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::crypto::ring::default_provider;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio_rustls::rustls::{ClientConfig, RootCertStore, ServerConfig};
+use kx_testkit::{Python, TestCa};
 
 /// Failed logins after which the backend locks a user out, right password or not.
 pub(crate) const BACKEND_LOCKOUT: u32 = 5;
@@ -191,70 +185,6 @@ impl Backend for MemoryBackend {
     }
 }
 
-/// A throw-away CA and a server certificate for localhost and 127.0.0.1, ECDSA P-256.
-pub(crate) struct TestPki {
-    pub(crate) ca_der: CertificateDer<'static>,
-    pub(crate) ca_pem: String,
-    pub(crate) server_config: Arc<ServerConfig>,
-}
-
-impl TestPki {
-    pub(crate) fn new() -> Self {
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "KX test CA");
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(names)
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        let server_config = ServerConfig::builder_with_provider(Arc::new(default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone(), ca.der().clone()], key)
-            .unwrap();
-        TestPki {
-            ca_der: ca.der().clone(),
-            ca_pem: ca.pem(),
-            server_config: Arc::new(server_config),
-        }
-    }
-
-    pub(crate) fn acceptor(&self) -> TlsAcceptor {
-        TlsAcceptor::from(self.server_config.clone())
-    }
-
-    /// A rustls client configuration that trusts only the test CA.
-    pub(crate) fn client_config(&self) -> Arc<ClientConfig> {
-        let mut roots = RootCertStore::empty();
-        roots.add(self.ca_der.clone()).unwrap();
-        let config = ClientConfig::builder_with_provider(Arc::new(default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Arc::new(config)
-    }
-}
-
-/// Runs `command` with `input` on its standard input and collects what it writes.
-pub(crate) fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 /// How a test server is set up.
 pub(crate) enum Tls {
     Stls,
@@ -266,9 +196,8 @@ pub(crate) enum Tls {
 pub(crate) struct TestServer {
     pub(crate) port: u16,
     pub(crate) backend: Arc<MemoryBackend>,
-    pub(crate) pki: TestPki,
+    pub(crate) pki: TestCa,
     pub(crate) ca_file: PathBuf,
-    _dir: tempfile::TempDir,
     shutdown: tokio::sync::watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -280,10 +209,8 @@ impl TestServer {
     }
 
     pub(crate) fn start_with(tls: Tls, adjust: impl FnOnce(&mut Pop3Config)) -> Self {
-        let pki = TestPki::new();
-        let dir = tempfile::tempdir().unwrap();
-        let ca_file = dir.path().join("ca.pem");
-        std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+        let pki = TestCa::new("pop3.test");
+        let ca_file = pki.ca_file();
         let mut config = Pop3Config {
             tls: match tls {
                 Tls::Stls => TlsMode::Stls(pki.acceptor()),
@@ -315,7 +242,6 @@ impl TestServer {
             backend,
             pki,
             ca_file,
-            _dir: dir,
             shutdown,
             thread: Some(thread),
         }
@@ -326,12 +252,10 @@ impl TestServer {
     pub(crate) fn python(&self, script: &str) -> serde_json::Value {
         let prelude = include_str!("poplib_prelude.py");
         let program = format!("{prelude}\n{script}\nprint(json.dumps(out))\n");
-        let mut python = Command::new("python3");
-        python
-            .arg("-")
+        let output = Python::new(program)
             .arg(self.port.to_string())
-            .arg(&self.ca_file);
-        let output = run_with_input(&mut python, program.as_bytes());
+            .arg(&self.ca_file)
+            .output();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "python failed:\n{stderr}");
         serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {

@@ -4,13 +4,14 @@
 
 #![allow(dead_code, unreachable_pub)] // each test uses a different part
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
+use kx_testkit::{Credentials, Environment, Installation, Python, Server};
 use serde_json::Value;
 
-pub(crate) use crate::process_support::run;
-use crate::process_support::wait_for_ports;
+pub(crate) use kx_testkit::{run, word_after};
 
 pub const DOMAIN: &str = "kx.test";
 pub const SOCIETY: &str = "06139999";
@@ -30,217 +31,119 @@ pub fn openssl(dir: &Path, args: &[&str]) -> String {
 
 /// A served installation: society, destinations, one office, their users.
 pub struct Kxd {
-    pub dir: tempfile::TempDir,
-    server: Option<Child>,
+    server: Option<Server>,
+    installation: Installation,
     pub https: u16,
     pub api: u16,
-    /// One-time codes printed by `kxd admin`, by login ID.
-    pub codes: Vec<(String, String)>,
-    /// Temporary passwords printed by `kxd admin`, by login ID.
-    pub passwords: Vec<(String, String)>,
-}
-
-fn kxd(data: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kxd"));
-    command
-        .env("KXD_CLOCK_FILE", data.join("clock"))
-        .env("RUST_LOG", "info");
-    command
+    /// What `kxd admin` gave each login ID, the latest.
+    credentials: BTreeMap<String, Credentials>,
 }
 
 impl Kxd {
     /// `kxd init` (test-loopback, api on 127.0.0.1), settings changed by `tune` (the
     /// `kxd.toml` text), the society, its destinations, one office and a user each.
     pub fn start(tune: impl FnOnce(&mut String)) -> Kxd {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let data = dir.path().to_owned();
-        std::fs::write(data.join("clock"), T0).expect("clock file");
-        run(kxd(&data).args([
-            "init",
-            "--data",
-            data.to_str().expect("utf-8 path"),
-            "--domain",
-            DOMAIN,
-            "--smtp",
-            "127.0.0.1:0",
-            "--pop3",
-            "127.0.0.1:0",
-            "--https",
-            "127.0.0.1:0",
-            "--api",
-            "127.0.0.1:0",
-            "--environment",
-            "test-loopback",
-        ]));
-        let settings = data.join("kxd.toml");
-        let mut text = std::fs::read_to_string(&settings).expect("kxd.toml");
-        text = text.replace(
-            "login_attempts_per_minute = 30",
-            "login_attempts_per_minute = 1000",
-        );
-        tune(&mut text);
-        std::fs::write(&settings, text).expect("kxd.toml written");
+        let installation = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
+            .https()
+            .api()
+            .environment(Environment::TestLoopback)
+            .clock(T0)
+            .env("RUST_LOG", "info")
+            .setting(
+                "login_attempts_per_minute = 30",
+                "login_attempts_per_minute = 1000",
+            )
+            .create();
+        installation.edit_settings(tune);
+        let mut credentials = BTreeMap::new();
+        let society = installation.add_society(SOCIETY, SOCIETY_NAME, SOCIETY_USER);
+        credentials.insert(SOCIETY_USER.to_owned(), society);
+        for nickname in DESTINATIONS {
+            installation.add_destination(SOCIETY, nickname);
+        }
+        installation.add_office(SOCIETY, OFFICE, OFFICE_NAME);
+        let office = installation.add_office_user(OFFICE_USER, SOCIETY, OFFICE);
+        credentials.insert(OFFICE_USER.to_owned(), office);
         let mut kxd = Kxd {
-            dir,
             server: None,
+            installation,
             https: 0,
             api: 0,
-            codes: Vec::new(),
-            passwords: Vec::new(),
+            credentials,
         };
-        let out = kxd.admin(&[
-            "society",
-            "add",
-            "--number",
-            SOCIETY,
-            "--name",
-            SOCIETY_NAME,
-            "--user",
-            SOCIETY_USER,
-        ]);
-        kxd.remember(SOCIETY_USER, &out);
-        for nickname in DESTINATIONS {
-            kxd.admin(&[
-                "destination",
-                "add",
-                "--society",
-                SOCIETY,
-                "--nickname",
-                nickname,
-            ]);
-        }
-        kxd.admin(&[
-            "office",
-            "add",
-            "--society",
-            SOCIETY,
-            "--number",
-            OFFICE,
-            "--name",
-            OFFICE_NAME,
-        ]);
-        let out = kxd.admin(&[
-            "user",
-            "add",
-            "--id",
-            OFFICE_USER,
-            "--society",
-            SOCIETY,
-            "--office",
-            OFFICE,
-        ]);
-        kxd.remember(OFFICE_USER, &out);
         kxd.serve();
         kxd
     }
 
     /// Records the temporary password and code `kxd admin` printed for `id`.
     pub fn remember(&mut self, id: &str, out: &str) {
-        for line in out.lines() {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if let Some(i) = words.iter().position(|w| *w == "password") {
-                self.passwords.push((id.into(), words[i + 1].into()));
-            }
-            if words.len() >= 3 && words[1] == "code" {
-                self.codes.push((id.into(), words[2].into()));
-            }
-        }
+        self.credentials
+            .insert(id.to_owned(), Credentials::parse(out));
+    }
+
+    fn credentials(&self, id: &str) -> &Credentials {
+        self.credentials
+            .get(id)
+            .unwrap_or_else(|| panic!("nothing was printed for {id}"))
     }
 
     pub fn code(&self, id: &str) -> String {
-        self.codes
-            .iter()
-            .rev()
-            .find(|(who, _)| who == id)
-            .map(|(_, code)| code.clone())
-            .expect("a code was printed")
+        self.credentials(id).code.clone()
     }
 
     pub fn password(&self, id: &str) -> String {
-        self.passwords
-            .iter()
-            .rev()
-            .find(|(who, _)| who == id)
-            .map(|(_, p)| p.clone())
-            .expect("a password was printed")
+        self.credentials(id).password.clone()
     }
 
     /// Starts `kxd serve` and waits for its endpoints.
     pub fn serve(&mut self) {
-        let (server, https, api) = self.spawn_server();
+        let server = self.installation.serve();
+        self.https = server.port("https");
+        self.api = server.port("api");
         self.server = Some(server);
-        self.https = https;
-        self.api = api;
     }
 
     /// Starts another `kxd serve` on the same data directory (as behind a load balancer);
-    /// its process and api port. The caller stops it.
-    pub fn second_server(&self) -> (Child, u16) {
-        let (server, _, api) = self.spawn_server();
+    /// it and its api port.
+    pub fn second_server(&self) -> (Server, u16) {
+        let server = self.installation.serve();
+        let api = server.port("api");
         (server, api)
     }
 
-    fn spawn_server(&self) -> (Child, u16, u16) {
-        let _ = std::fs::remove_file(self.data().join("endpoints.json"));
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.data().join("kxd.log"))
-            .expect("a log file");
-        let server = kxd(self.data())
-            .args(["serve", "--data", self.data().to_str().expect("utf-8")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("kxd serve runs");
-        let ports = wait_for_ports(self.data(), || self.log());
-        (server, ports["https"], ports["api"])
-    }
-
     pub fn data(&self) -> &Path {
-        self.dir.path()
+        self.installation.data()
     }
 
     /// Stops `kxd serve` (SIGKILL: nothing acknowledged may depend on a clean shutdown).
     pub fn stop(&mut self) {
-        if let Some(mut server) = self.server.take() {
-            let _ = server.kill();
-            let _ = server.wait();
-        }
+        self.server = None;
     }
 
     /// Rewrites `kxd.toml` with `tune` and restarts `kxd serve`.
     pub fn restart_with(&mut self, tune: impl FnOnce(&mut String)) {
         self.stop();
-        let settings = self.data().join("kxd.toml");
-        let mut text = std::fs::read_to_string(&settings).expect("kxd.toml");
-        tune(&mut text);
-        std::fs::write(&settings, text).expect("kxd.toml written");
+        self.installation.edit_settings(tune);
         self.serve();
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.data().join("kxd.log")).unwrap_or_default()
+        self.installation.log()
     }
 
     /// `kxd admin --data DIR ARGS`; its standard output.
     pub fn admin(&self, args: &[&str]) -> String {
-        run(kxd(self.data())
-            .args(["admin", "--data", self.data().to_str().expect("utf-8")])
-            .args(args))
+        self.installation.admin(args)
     }
 
     /// Moves the server's clock to `at` (RFC 3339).
     pub fn set_clock(&self, at: &str) {
-        let temp = self.data().join("clock.tmp");
-        std::fs::write(&temp, at).expect("clock written");
-        std::fs::rename(temp, self.data().join("clock")).expect("clock replaced");
+        self.installation.set_clock(at);
     }
 
     /// The installation's server CA (what clients trust).
     pub fn server_ca(&self) -> PathBuf {
-        self.data().join("tls/ca.pem")
+        self.installation.ca()
     }
 
     /// A client of the bootstrap listener (no client certificate).
@@ -272,23 +175,7 @@ impl Kxd {
 
     /// The SQL answer of `query` on the database, one row per line, columns joined by `|`.
     pub fn sql(&self, query: &str) -> String {
-        let script = "import sqlite3, sys\n\
-             db = sqlite3.connect(sys.argv[1])\n\
-             for row in db.execute(sys.argv[2]):\n    print('|'.join('' if v is None else str(v) for v in row))\n";
-        run(Command::new("python3")
-            .arg("-c")
-            .arg(script)
-            .arg(self.data().join("kx.sqlite3"))
-            .arg(query))
-    }
-}
-
-impl Drop for Kxd {
-    fn drop(&mut self) {
-        if let Some(mut server) = self.server.take() {
-            let _ = server.kill();
-            let _ = server.wait();
-        }
+        self.installation.sql(query)
     }
 }
 
@@ -600,9 +487,7 @@ impl Client<'_> {
             encode(to),
             encode(name)
         );
-        run(Command::new("python3")
-            .arg("-c")
-            .arg(script)
+        Python::new(script)
             .arg("127.0.0.1")
             .arg(self.port.to_string())
             .arg(self.kxd.server_ca())
@@ -610,7 +495,8 @@ impl Client<'_> {
             .arg(&identity.key)
             .arg(self.token.as_deref().expect("logged in"))
             .arg(target)
-            .arg(file))
+            .arg(file)
+            .run()
     }
 
     /// Downloads a file into `out`.
@@ -750,16 +636,6 @@ pub fn open(dir: &Path, sealed: &Path, recipient: &Identity, ca: &Path) -> Vec<u
         ],
     );
     std::fs::read(plain).expect("the plaintext")
-}
-
-/// The word after the first `key` in an admin command's output (`temporary password X`,
-/// `code X`).
-pub fn word_after(text: &str, key: &str) -> String {
-    text.split_whitespace()
-        .skip_while(|w| *w != key)
-        .nth(1)
-        .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
-        .to_owned()
 }
 
 /// The society set up and the office enrolled through the queue, both logged in.

@@ -5,9 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
-use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -15,10 +13,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use kx_denso::Mailbox;
 use kx_denso::message::{Attachment, DataDelete, DataSend, Message, Upstream};
+use kx_testkit::{Installation, Python, Server};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
-use crate::process_support::{run, wait_for_ports};
+pub(crate) use kx_testkit::Environment;
 
 /// The federation's mail domain of every installation here.
 pub(crate) const DOMAIN: &str = "denso.test.kokuho";
@@ -29,13 +28,6 @@ pub(crate) const TRANSMIT: &str = "transmit@denso.test.kokuho";
 
 /// How long a test waits for a reply the server owes before it fails.
 const REPLY_DEADLINE: Duration = Duration::from_secs(30);
-
-/// `kxd init --environment`.
-#[derive(Clone, Copy)]
-pub(crate) enum Environment {
-    Production,
-    TestLoopback,
-}
 
 /// An account (ID) and the password the fixture gave it.
 pub(crate) struct Account {
@@ -54,69 +46,31 @@ impl Account {
 #[derive(Debug, Deserialize)]
 pub(crate) struct Answer(pub(crate) u16, pub(crate) String);
 
-/// A running `kxd serve`, and the shell that bounds its life.
-struct Served {
-    /// `sh` running [`WATCHDOG`]; its standard input is our pipe.
-    watchdog: Child,
-    stdin: ChildStdin,
-    pid: u32,
-    smtp: u16,
-    pop3: u16,
-}
-
-/// Runs `kxd serve` (`$0`) on the data directory `$1` in the background, prints its pid, then
-/// waits for a line on standard input. On end of input (the fixture dropped, or this test
-/// process died, even while a shared server lives in a static that is never dropped) it stops
-/// kxd and removes the data directory; on the line `keep` it leaves the directory for a
-/// restart.
-const WATCHDOG: &str = r#""$0" serve --data "$1" </dev/null >>"$1/kxd.log" 2>&1 &
-kxd=$!
-echo "$kxd"
-read -r command
-kill "$kxd" 2>/dev/null
-wait "$kxd"
-[ "$command" = keep ] || rm -rf "$1""#;
-
 /// One installation made by `kxd init` (office [`OFFICE`] added), served by a real `kxd`.
+/// The server sits behind a lock so that a shared installation in a static can be restarted.
 pub(crate) struct Kxd {
-    dir: tempfile::TempDir,
-    served: Mutex<Option<Served>>,
+    server: Mutex<Option<Server>>,
+    installation: Installation,
 }
 
 impl Kxd {
     /// Initialises an installation whose Regist job runs every `regist_interval` seconds,
     /// adds the office, and serves it.
     pub(crate) fn start(regist_interval: u64, environment: Environment) -> Kxd {
-        let kxd = Kxd {
-            dir: tempfile::tempdir().expect("a temporary directory"),
-            served: Mutex::new(None),
-        };
-        let environment = match environment {
-            Environment::Production => "production",
-            Environment::TestLoopback => "test-loopback",
-        };
-        run(Command::new(env!("CARGO_BIN_EXE_kxd"))
-            .arg("init")
-            .arg("--data")
-            .arg(kxd.data())
-            .args([
-                "--domain",
-                DOMAIN,
-                "--smtp",
-                "127.0.0.1:0",
-                "--pop3",
-                "127.0.0.1:0",
-            ])
-            .args(["--regist-interval", &regist_interval.to_string()])
-            .args(["--environment", environment]));
-        kxd.admin(["org", "add", "--kind", "office", "--number", OFFICE]);
-        kxd.serve();
-        kxd
+        let installation = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
+            .regist_interval(regist_interval)
+            .environment(environment)
+            .create();
+        installation.add_office_org(OFFICE);
+        Kxd {
+            server: Mutex::new(Some(installation.serve())),
+            installation,
+        }
     }
 
     /// The data directory.
     pub(crate) fn data(&self) -> &Path {
-        self.dir.path()
+        self.installation.data()
     }
 
     /// `DIR/handoff/<number>`: where an accepted submission is handed to the review system.
@@ -131,109 +85,61 @@ impl Kxd {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        run(Command::new(env!("CARGO_BIN_EXE_kxd"))
-            .arg("admin")
-            .arg("--data")
-            .arg(self.data())
-            .args(args))
+        self.installation.admin(args)
     }
 
     /// Adds the account `id` (its organisation must exist) with a password of its own.
     pub(crate) fn account(&self, id: &str) -> Account {
         let password = format!("pw-{id}-secret");
-        self.admin(["account", "add", "--id", id, "--password", &password]);
+        self.installation.add_account(id, &password);
         Account {
             id: id.to_owned(),
             password,
         }
     }
 
-    /// Starts `kxd serve` and waits until it has written its bound ports.
-    fn serve(&self) {
-        let endpoints = self.data().join("endpoints.json");
-        // A file left by an earlier process would name its ports, not the new ones.
-        let _ = std::fs::remove_file(&endpoints);
-        let mut watchdog = Command::new("sh")
-            .arg("-c")
-            .arg(WATCHDOG)
-            .arg(env!("CARGO_BIN_EXE_kxd"))
-            .arg(self.data())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("sh runs");
-        let stdin = watchdog.stdin.take().expect("a piped stdin");
-        let mut pid = String::new();
-        BufReader::new(watchdog.stdout.take().expect("a piped stdout"))
-            .read_line(&mut pid)
-            .expect("the watchdog prints the pid");
-        let pid = pid.trim().parse().expect("a pid");
-        let ports = wait_for_ports(self.data(), || self.log());
-        let served = Served {
-            smtp: ports["smtp"],
-            pop3: ports["pop3"],
-            watchdog,
-            stdin,
-            pid,
-        };
-        *self.served.lock().expect("not poisoned") = Some(served);
+    /// Serves the installation again, keeping its data: after the server was killed (then
+    /// stopping it only reaps it), or stopping it first.
+    pub(crate) fn restart(&self) {
+        let mut server = self.server.lock().expect("not poisoned");
+        if let Some(running) = server.take() {
+            running.stop();
+        }
+        *server = Some(self.installation.serve());
     }
 
-    /// Serves the installation again, keeping its data: after the server was killed (its
-    /// watchdog then only reaps it), or stopping it first.
-    pub(crate) fn restart(&self) {
-        if let Some(mut served) = self.served.lock().expect("not poisoned").take() {
-            served
-                .stdin
-                .write_all(b"keep\n")
-                .expect("the watchdog reads");
-            served.watchdog.wait().expect("the watchdog ends");
-        }
-        self.serve();
+    /// The bound SMTP and POP3 ports, and the server's pid.
+    fn served(&self) -> (u16, u16, u32) {
+        let server = self.server.lock().expect("not poisoned");
+        let server = server.as_ref().expect("kxd is serving");
+        (server.port("smtp"), server.port("pop3"), server.pid())
     }
 
     /// The bound SMTP and POP3 ports, for clients other than the Python prelude's.
     pub(crate) fn ports(&self) -> (u16, u16) {
-        let served = self.served.lock().expect("not poisoned");
-        let served = served.as_ref().expect("kxd is serving");
-        (served.smtp, served.pop3)
+        let (smtp, pop3, _) = self.served();
+        (smtp, pop3)
     }
 
     /// What the server logged so far.
     pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(self.data().join("kxd.log")).unwrap_or_default()
+        self.installation.log()
     }
 
     /// Runs `script` after `prelude.py` with this server's ports, CA and pid; returns the
     /// JSON of the `out` object it fills.
     pub(crate) fn python(&self, script: &str) -> Value {
-        let (smtp, pop3, pid) = {
-            let served = self.served.lock().expect("not poisoned");
-            let served = served.as_ref().expect("kxd is serving");
-            (served.smtp, served.pop3, served.pid)
-        };
+        let (smtp, pop3, pid) = self.served();
         let program = format!(
             "{}\n{script}\nprint(json.dumps(out))\n",
             include_str!("prelude.py")
         );
-        let mut child = Command::new("python3")
-            .arg("-")
+        let output = Python::new(program)
             .arg(smtp.to_string())
             .arg(pop3.to_string())
-            .arg(self.data().join("tls/ca.pem"))
+            .arg(self.installation.ca())
             .arg(pid.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        child
-            .stdin
-            .take()
-            .expect("a piped stdin")
-            .write_all(program.as_bytes())
-            .expect("python3 reads the script");
-        let output = child.wait_with_output().expect("python3 ends");
+            .output();
         assert!(
             output.status.success(),
             "python failed:\n{}\nkxd log:\n{}",
@@ -318,22 +224,6 @@ impl Kxd {
         number: &str,
     ) -> Vec<Mail> {
         self.wait_for(account, |m| !replies(m, subject, number).is_empty())
-    }
-}
-
-impl Drop for Kxd {
-    fn drop(&mut self) {
-        let served = self.served.get_mut().map(Option::take);
-        if let Ok(Some(Served {
-            mut watchdog,
-            stdin,
-            ..
-        })) = served
-        {
-            // End of input: the watchdog stops kxd (SIGTERM) and removes the directory.
-            drop(stdin);
-            let _ = watchdog.wait();
-        }
     }
 }
 

@@ -1,0 +1,11 @@
+//! What the end-to-end tests of the workspace share: commands run to completion, Python
+//! scripts, the real `kxd` installed in a temporary directory and served, and a throw-away CA
+//! for the protocol tests. Only ever a `[dev-dependencies]` entry.
+
+mod ca;
+mod kxd;
+mod process;
+
+pub use ca::TestCa;
+pub use kxd::{Credentials, Environment, Init, Installation, Server, kxd_bin, word_after};
+pub use process::{Python, files_under, run, run_with_input};
