@@ -63,21 +63,8 @@ impl SubmissionService for Fake {
     }
 }
 
-/// A TLS acceptor for a fresh private CA, and that CA's certificate for the client.
-static TLS: LazyLock<(tokio_rustls::TlsAcceptor, rustls::RootCertStore)> = LazyLock::new(|| {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject as _;
-    let issued = kx_listen::tls::issue("kx.test").expect("certificates");
-    let dir = tempfile::tempdir().expect("temp");
-    let (chain, key) = (dir.path().join("chain.pem"), dir.path().join("key.pem"));
-    std::fs::write(&chain, &issued.chain_pem).expect("write");
-    std::fs::write(&key, &issued.key_pem).expect("write");
-    let config = kx_listen::tls::server_config(&chain, &key).expect("server config");
-    let mut roots = rustls::RootCertStore::empty();
-    let ca = CertificateDer::from_pem_slice(issued.ca_pem.as_bytes()).expect("CA");
-    roots.add(ca).expect("root");
-    (tokio_rustls::TlsAcceptor::from(config), roots)
-});
+/// A fresh private CA with a server certificate for `kx.test`.
+static TLS: LazyLock<kx_testkit::TestCa> = LazyLock::new(|| kx_testkit::TestCa::new("kx.test"));
 
 fn config(configure: fn(&mut SmtpConfig)) -> SmtpConfig {
     let mut config = SmtpConfig::new("kx.test");
@@ -200,7 +187,7 @@ fn scripts() -> Vec<Script> {
             name: "EHLO with STARTTLS offered",
             configure: |c| {
                 c.allow_plaintext_auth = false;
-                c.tls = Some(TLS.0.clone());
+                c.tls = Some(TLS.acceptor());
             },
             steps: vec![
                 step(
@@ -532,7 +519,7 @@ async fn a_submission_goes_through_starttls() {
         name: "STARTTLS, then AUTH and a message",
         configure: |c| {
             c.allow_plaintext_auth = false;
-            c.tls = Some(TLS.0.clone());
+            c.tls = Some(TLS.acceptor());
         },
         // After STARTTLS the client starts over (RFC 3207 §4.2); there is no new greeting.
         steps: [
@@ -549,11 +536,7 @@ async fn a_submission_goes_through_starttls() {
         vec!["220 2.0.0 Ready to start TLS\r\n"],
     ]
     .concat();
-    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(
-        rustls::ClientConfig::builder()
-            .with_root_certificates(TLS.1.clone())
-            .with_no_client_auth(),
-    ));
+    let connector = tokio_rustls::TlsConnector::from(TLS.client_config());
     for chunk in [1, 2, 3, 7, 64, 512] {
         let config = config(script.configure);
         let service = Fake::default();
