@@ -50,7 +50,10 @@ async fn refuse_code(
     peer: std::net::IpAddr,
     refusal: ApiError,
 ) -> ApiError {
-    exchange.audit(id, action, id, Some(peer), "refused").await;
+    exchange
+        .store
+        .record_audit(id, action, id, Some(peer), "refused")
+        .await;
     refusal
 }
 
@@ -76,7 +79,8 @@ async fn enrol(
     match outcome {
         EnrolOutcome::Queued(request) => {
             exchange
-                .audit(
+                .store
+                .record_audit(
                     &enrolment.id,
                     "api.enrol",
                     &enrolment.id,
@@ -194,7 +198,8 @@ async fn setup(
                 .await?
                 .ok_or_else(|| ApiError::internal(&"a society vanished during setup"))?;
             exchange
-                .audit(
+                .store
+                .record_audit(
                     &setup.id,
                     "api.society-setup",
                     &society.number,

@@ -118,20 +118,6 @@ impl Exchange {
         }
     }
 
-    /// Writes an audit entry; a failure to do so is logged, never hidden.
-    async fn audit(
-        &self,
-        actor: &str,
-        action: &str,
-        object: &str,
-        source: Option<IpAddr>,
-        outcome: &str,
-    ) {
-        self.store
-            .record_audit(actor, action, object, source, outcome)
-            .await;
-    }
-
     /// The published app version, or this server's own version when none is published.
     async fn app_version(&self) -> Result<wire::AppVersion, kx_store::Error> {
         let stored = self.store.setting(APP_VERSION_SETTING).await?;

@@ -69,7 +69,8 @@ pub(super) async fn audit_access(
     let object = request.uri().path().to_owned();
     let response = next.run(request).await;
     exchange
-        .audit(
+        .store
+        .record_audit(
             &actor.get(),
             &action,
             &object,

@@ -31,7 +31,8 @@ pub(super) async fn login(
         let id = login.id.clone();
         async move {
             exchange
-                .audit(&id, "api.login", &id, Some(peer), outcome)
+                .store
+                .record_audit(&id, "api.login", &id, Some(peer), outcome)
                 .await;
         }
     };
@@ -125,7 +126,8 @@ pub(super) async fn change_password(
         Login::Ok { .. } => {}
         Login::Wrong | Login::Unknown => {
             exchange
-                .audit(
+                .store
+                .record_audit(
                     &caller.user,
                     "api.password",
                     &caller.user,
@@ -146,7 +148,8 @@ pub(super) async fn change_password(
         .end_other_sessions(&caller.user, &caller.token)
         .await?;
     exchange
-        .audit(&caller.user, "api.password", &caller.user, Some(peer), "ok")
+        .store
+        .record_audit(&caller.user, "api.password", &caller.user, Some(peer), "ok")
         .await;
     Ok(StatusCode::NO_CONTENT)
 }
