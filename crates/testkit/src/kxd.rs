@@ -361,12 +361,13 @@ impl Installation {
 const WATCHDOG: &str = r#""$0" serve --data "$1" </dev/null >>"$1/kxd.log" 2>&1 &
 kxd=$!
 echo "$kxd"
+# The shell reports a job that died by a signal on its standard error: kxd's end is expected.
 if read -r signal; then
     kill -"$signal" "$kxd" 2>/dev/null
-    wait "$kxd"
+    wait "$kxd" 2>/dev/null
 else
     kill "$kxd" 2>/dev/null
-    wait "$kxd"
+    wait "$kxd" 2>/dev/null
     rm -rf "$1"
 fi"#;
 
