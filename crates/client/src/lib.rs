@@ -1,7 +1,4 @@
-//! `kx`: the user's tool.
-//!
-//! Each subcommand group lives in its own module and only wires the pure crates to files,
-//! terminals and sockets.
+//! `kx-client`: every user operation of 伝送 and the KX exchange.
 
 use std::process::ExitCode;
 
@@ -17,7 +14,7 @@ mod net;
 /// The user's tool for the 伝送 protocol, LZH archives and the KX exchange.
 #[derive(Parser)]
 #[command(name = "kx", version, about, long_about = None)]
-struct Cli {
+pub struct Cli {
     #[command(flatten)]
     exchange: exchange::Options,
     #[command(subcommand)]
@@ -39,7 +36,8 @@ enum Command {
     Exchange(exchange::Command),
 }
 
-fn main() -> ExitCode {
+/// Runs `kx`.
+pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Crypto(cmd) => crypto_cmd::run(cmd),
