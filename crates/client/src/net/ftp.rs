@@ -6,6 +6,12 @@
 //! `PROT P` before the password is sent, as for SMTP and POP3. The data connection always goes
 //! to the control connection's host, whatever address a PASV reply names: following it would
 //! let a server point the client anywhere (the FTP bounce problem) and breaks behind NAT.
+//!
+//! Why not `suppaftp`: 12.2 with `rustls-ring` fits the workspace's rustls 0.23 and ring, and
+//! its NAT workaround keeps data connections on the control host, but it opens passive data
+//! connections without read or write timeouts unless a custom stream builder replaces its own,
+//! and this client needs only USER/PASS, EPSV/PASV, LIST and RETR. The switch was not made
+//! within the time the evaluation was given; it is the first candidate when this module grows.
 
 use std::io::Write;
 

@@ -2,6 +2,8 @@
 //!
 //! Deletions take effect only when QUIT succeeds (the UPDATE state), which is what makes
 //! "store durably, then DELE" safe: a client that dies before QUIT deletes nothing.
+//!
+//! Ours because no maintained blocking POP3 client crate exists.
 
 use super::{Connection, Endpoint, NetError};
 

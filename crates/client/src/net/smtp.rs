@@ -1,5 +1,11 @@
 //! SMTP submission (RFC 5321, RFC 3207 STARTTLS, RFC 4954 AUTH PLAIN): just what a 伝送
 //! client needs to hand one message to the federation.
+//!
+//! Why not `lettre`: its blocking `SmtpTransport` sends pre-built bytes (`send_raw`) and
+//! refuses AUTH before TLS with `Tls::Required`, but it keeps only the EHLO keywords it knows
+//! (8BITMIME, SMTPUTF8, STARTTLS, AUTH) and drops `SIZE`: the pre-check of a message against
+//! the server's `SIZE` limit, which lets `kx denso send` refuse before a number is reserved,
+//! cannot be made through it (lettre 0.11.23, `ServerInfo`).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
