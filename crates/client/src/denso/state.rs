@@ -27,13 +27,27 @@ pub(crate) enum StateError {
     /// A JSON column did not read back.
     #[error("state store: {0}")]
     Json(#[from] serde_json::Error),
+    /// The store was written by a newer `kx` (its schema version is unknown here).
+    #[error("state store: schema version {found} is newer than this kx knows ({known})")]
+    TooNew {
+        /// The store's `user_version`.
+        found: usize,
+        /// The newest version this build migrates to.
+        known: usize,
+    },
     /// Every serial of the organisation is used up.
     #[error("no transmission number is left for {0}")]
     Exhausted(String),
 }
 
-/// The schema, applied on every open (every statement is idempotent).
-const SCHEMA: &str = "
+/// The schema's versions in order: `MIGRATIONS[i]` takes a store from `user_version` `i` to
+/// `i + 1`, each in its own transaction. Version 1 is the schema of the stores written before
+/// versions were counted; its statements keep `IF NOT EXISTS` so such a store (at
+/// `user_version` 0 with every table present) opens unchanged. Append, never edit.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// Version 1: counters, submissions, per-file results, fetched messages.
+const V1: &str = "
 CREATE TABLE IF NOT EXISTS counters (
     org_code TEXT PRIMARY KEY,
     next INTEGER NOT NULL
@@ -231,8 +245,32 @@ impl State {
         // WAL + FULL: every commit is fsync'd before it returns (see the module docs).
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "FULL")?;
-        db.execute_batch(SCHEMA)?;
-        Ok(State { db })
+        let mut state = State { db };
+        state.migrate()?;
+        Ok(state)
+    }
+
+    /// Applies the migrations the store has not seen yet, each with its version bump in one
+    /// transaction; a store newer than this build is refused rather than misread.
+    fn migrate(&mut self) -> Result<(), StateError> {
+        let version: usize = self
+            .db
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() {
+            return Err(StateError::TooNew {
+                found: version,
+                known: MIGRATIONS.len(),
+            });
+        }
+        for (done, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = self
+                .db
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(migration)?;
+            tx.pragma_update(None, "user_version", done + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
     }
 
     /// The serial the next reservation for `org_code` would take, without taking it.
@@ -595,6 +633,65 @@ impl Updates<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store as `kx` wrote it before schema versions: version 1's tables, `user_version` 0.
+    fn unversioned_store(path: &Path) {
+        let db = Connection::open(path).expect("creates");
+        db.execute_batch(V1).expect("version 1 schema");
+        db.execute(
+            "INSERT INTO submissions (number, kind, reserved_at) VALUES (?1, 'DataSend', 'x')",
+            ["13123456780000000007"],
+        )
+        .expect("insert");
+    }
+
+    fn user_version(state: &State) -> usize {
+        state
+            .db
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("user_version")
+    }
+
+    #[test]
+    fn a_store_from_before_versions_opens_unchanged_and_is_migrated() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("state.sqlite3");
+        unversioned_store(&path);
+        let state = State::open(&path).expect("opens");
+        assert_eq!(user_version(&state), MIGRATIONS.len());
+        let kept = state.submission("13123456780000000007").expect("reads");
+        assert_eq!(kept.map(|s| s.kind).as_deref(), Some("DataSend"));
+        drop(state);
+        let state = State::open(&path).expect("reopens");
+        assert_eq!(user_version(&state), MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_store_at_version_one_is_migrated_to_the_newest() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("state.sqlite3");
+        unversioned_store(&path);
+        Connection::open(&path)
+            .and_then(|db| db.pragma_update(None, "user_version", 1))
+            .expect("version 1");
+        let state = State::open(&path).expect("opens");
+        assert_eq!(user_version(&state), MIGRATIONS.len());
+        assert!(state.has_number("13123456780000000007").expect("reads"));
+    }
+
+    #[test]
+    fn a_store_from_a_newer_kx_is_refused() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("state.sqlite3");
+        Connection::open(&path)
+            .and_then(|db| db.pragma_update(None, "user_version", MIGRATIONS.len() + 1))
+            .expect("a newer store");
+        let refused = State::open(&path).err();
+        assert!(
+            matches!(refused, Some(StateError::TooNew { found, .. }) if found == MIGRATIONS.len() + 1),
+            "{refused:?}"
+        );
+    }
 
     #[test]
     fn numbers_are_never_reused_even_when_one_exists_already() {
