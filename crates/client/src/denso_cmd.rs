@@ -7,11 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use kx_denso::message::{
-    Attachment, CheckResult, DataDelete, DataSend, DeleteRegist, Environment, FileResult, Regist,
-    Upstream,
-};
-use kx_denso::{AccountId, Context, ErrorCode, Inspection, Mailbox, Message, inspect};
+use kx_denso::message::{Attachment, DataDelete, DataSend, MessageKind, Upstream};
+use kx_denso::view::{InspectionView, MessageView, code_table};
+use kx_denso::{AccountId, Context, Inspection, Mailbox, Message, inspect};
 use serde::Serialize;
 
 /// Exit status of `check` for a message that breaks a rule.
@@ -224,16 +222,7 @@ fn check(path: &Path, account: Option<&AccountId>, json: bool) -> anyhow::Result
     };
     let inspection = inspect(&raw, &context);
     if json {
-        #[derive(Serialize)]
-        struct CheckJson<'a> {
-            valid: bool,
-            #[serde(flatten)]
-            inspection: &'a Inspection,
-        }
-        print_json(&CheckJson {
-            valid: inspection.is_valid(),
-            inspection: &inspection,
-        })?;
+        print_json(&InspectionView::from(&inspection))?;
     } else {
         print_violations(&inspection, &mut std::io::stdout().lock())?;
     }
@@ -273,7 +262,7 @@ pub(crate) fn print_violations(
 fn parse(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let raw = read_input(path)?;
     let message = Message::parse(&raw)?;
-    let view = MessageJson::from(&message);
+    let view = MessageView::from(&message);
     if json {
         print_json(&view)?;
     } else {
@@ -282,253 +271,8 @@ fn parse(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The JSON shape of `kx denso parse --json`; fields a kind does not have are null or empty.
-#[derive(Serialize, Default)]
-struct MessageJson {
-    kind: Option<kx_denso::message::MessageKind>,
-    environment: &'static str,
-    to: String,
-    from: String,
-    date: String,
-    transmission_number: Option<String>,
-    result: Option<&'static str>,
-    file_count: Option<u32>,
-    files: Vec<FileJson>,
-    ex1: Option<String>,
-    ex1_message_en: Option<&'static str>,
-    ex1_message_ja: Option<&'static str>,
-    ex2: Vec<Ex2Json>,
-    ex3: Vec<String>,
-    cancelled_number: Option<String>,
-    version: Option<String>,
-    title: Option<String>,
-    body: Option<String>,
-    upstream_kind: Option<String>,
-    unique_number: Option<String>,
-    parameter: Option<String>,
-    location: Option<String>,
-    attachments: Vec<AttachmentJson>,
-}
-
-#[derive(Serialize)]
-struct FileJson {
-    name: String,
-    result: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-struct Ex2Json {
-    file: String,
-    code: String,
-}
-
-#[derive(Serialize)]
-struct AttachmentJson {
-    name: String,
-    size: usize,
-}
-
-fn attachments_json<'a>(list: impl IntoIterator<Item = &'a Attachment>) -> Vec<AttachmentJson> {
-    list.into_iter()
-        .map(|a| AttachmentJson {
-            name: a.name.clone(),
-            size: a.data.len(),
-        })
-        .collect()
-}
-
-impl MessageJson {
-    /// Sets the result word and, when the result carries one, the X-Ex1 code with its texts.
-    fn with_result(
-        mut self,
-        result: &'static str,
-        code: Option<&kx_denso::message::Code>,
-    ) -> MessageJson {
-        self.result = Some(result);
-        if let Some(code) = code {
-            self.ex1 = Some(code.to_string());
-            self.ex1_message_en = code.known().map(ErrorCode::message_en);
-            self.ex1_message_ja = code.known().map(ErrorCode::message_ja);
-        }
-        self
-    }
-}
-
-impl From<&Message> for MessageJson {
-    fn from(message: &Message) -> MessageJson {
-        let env = |e: Environment| match e {
-            Environment::Production => "production",
-            Environment::TestLoopback => "test",
-        };
-        let base = MessageJson {
-            kind: Some(message.kind()),
-            environment: "production",
-            ..MessageJson::default()
-        };
-        let date = kx_denso::date::format;
-        match message {
-            Message::DataSend(m) => MessageJson {
-                to: m.to.to_string(),
-                from: m.from.to_string(),
-                date: date(&m.date),
-                transmission_number: Some(m.number.to_string()),
-                file_count: Some(m.files.len() as u32),
-                files: m
-                    .files
-                    .iter()
-                    .map(|f| FileJson {
-                        name: f.name.clone(),
-                        result: None,
-                    })
-                    .collect(),
-                attachments: attachments_json(&m.files),
-                ..base
-            },
-            Message::DataDelete(m) => MessageJson {
-                to: m.to.to_string(),
-                from: m.from.to_string(),
-                date: date(&m.date),
-                transmission_number: Some(m.number.to_string()),
-                cancelled_number: Some(m.cancel.to_string()),
-                ..base
-            },
-            Message::Upstream(m) => MessageJson {
-                to: m.to.to_string(),
-                from: m.from.to_string(),
-                date: date(&m.date),
-                body: Some(m.body.clone()),
-                upstream_kind: Some(m.kind.clone()),
-                unique_number: Some(m.unique.clone()),
-                parameter: m.parameter.clone(),
-                attachments: attachments_json(&m.files),
-                ..base
-            },
-            Message::Accept(m) => MessageJson {
-                environment: env(m.environment),
-                to: m.to.clone(),
-                from: m.from.clone(),
-                date: date(&m.date),
-                transmission_number: m.number.as_ref().map(ToString::to_string),
-                version: m.version.clone(),
-                ..base
-            }
-            .with_result(m.result.as_str(), m.result.code()),
-            Message::Regist(m) => regist_json(m, base, env(m.environment)),
-            Message::DeleteRegist(m) => delete_regist_json(m, base, env(m.environment)),
-            Message::Result(m) => MessageJson {
-                to: m.to.clone(),
-                from: m.from.clone(),
-                date: date(&m.date),
-                file_count: Some(m.file_count),
-                version: m.version.clone(),
-                attachments: attachments_json([&m.archive]),
-                ..base
-            },
-            Message::Contact(m) => MessageJson {
-                to: m.to.clone(),
-                from: m.from.clone(),
-                date: date(&m.date),
-                title: Some(m.title.clone()),
-                body: Some(m.body.clone()),
-                attachments: attachments_json(&m.attachments),
-                ..base
-            },
-            Message::ServiceNotice(m) => MessageJson {
-                to: m.to.clone(),
-                from: m.from.clone(),
-                date: date(&m.date),
-                upstream_kind: None,
-                location: Some(m.location.clone()),
-                title: Some(m.name.clone()),
-                ..base
-            },
-        }
-    }
-}
-
-fn regist_json(m: &Regist, base: MessageJson, environment: &'static str) -> MessageJson {
-    let mut attachments = Vec::new();
-    if let Some(csv_err) = &m.csv_err {
-        attachments.push(AttachmentJson {
-            name: kx_denso::message::CSV_ERR_NAME.into(),
-            size: csv_err.len(),
-        });
-    }
-    if let Some(info) = &m.transmit_info {
-        attachments.push(AttachmentJson {
-            name: kx_denso::message::TRANSMIT_INFO_NAME.into(),
-            size: info.len(),
-        });
-    }
-    let view = MessageJson {
-        environment,
-        to: m.to.clone(),
-        from: m.from.clone(),
-        date: kx_denso::date::format(&m.date),
-        transmission_number: Some(m.number.to_string()),
-        version: m.version.clone(),
-        attachments,
-        ..base
-    };
-    match &m.check {
-        CheckResult::CheckErr { file_count, code } => MessageJson {
-            file_count: Some(*file_count),
-            ..view
-        }
-        .with_result("CheckErr", Some(code)),
-        CheckResult::Success { files } => MessageJson {
-            result: Some("Success"),
-            file_count: Some(files.len() as u32),
-            files: files
-                .iter()
-                .map(|f| FileJson {
-                    name: f.name.clone(),
-                    result: Some(match f.result {
-                        FileResult::Success { .. } => "Success",
-                        FileResult::DataErr(_) => "DataErr",
-                    }),
-                })
-                .collect(),
-            ex2: files
-                .iter()
-                .filter_map(|f| match &f.result {
-                    FileResult::DataErr(code) => Some(Ex2Json {
-                        file: f.name.clone(),
-                        code: code.to_string(),
-                    }),
-                    FileResult::Success { .. } => None,
-                })
-                .collect(),
-            ex3: files
-                .iter()
-                .filter(|f| matches!(f.result, FileResult::Success { format_error: true }))
-                .map(|f| f.name.clone())
-                .collect(),
-            ..view
-        },
-    }
-}
-
-fn delete_regist_json(
-    m: &DeleteRegist,
-    base: MessageJson,
-    environment: &'static str,
-) -> MessageJson {
-    MessageJson {
-        environment,
-        to: m.to.clone(),
-        from: m.from.clone(),
-        date: kx_denso::date::format(&m.date),
-        transmission_number: Some(m.number.to_string()),
-        cancelled_number: Some(m.cancelled.to_string()),
-        version: m.version.clone(),
-        ..base
-    }
-    .with_result(m.result.as_str(), m.result.code())
-}
-
-fn print_summary(view: &MessageJson) {
-    let kind = view.kind.map(|k| format!("{k:?}")).unwrap_or_default();
+fn print_summary(view: &MessageView) {
+    let kind = view.kind.map(MessageKind::as_str).unwrap_or_default();
     println!(
         "{kind} ({}) {} → {}, {}",
         view.environment, view.from, view.to, view.date
@@ -686,20 +430,7 @@ fn upstream(
 }
 
 fn codes(json: bool) -> anyhow::Result<ExitCode> {
-    #[derive(Serialize)]
-    struct CodeJson {
-        code: &'static str,
-        message_ja: &'static str,
-        message_en: &'static str,
-    }
-    let table: Vec<CodeJson> = ErrorCode::ALL
-        .iter()
-        .map(|c| CodeJson {
-            code: c.code(),
-            message_ja: c.message_ja(),
-            message_en: c.message_en(),
-        })
-        .collect();
+    let table = code_table();
     if json {
         print_json(&table)?;
     } else {

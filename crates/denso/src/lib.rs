@@ -25,8 +25,10 @@ pub mod inspect;
 pub mod message;
 pub mod names;
 mod parse;
+pub mod reception;
 pub mod records;
 pub mod reply;
+pub mod view;
 mod wire;
 
 pub use address::Mailbox;

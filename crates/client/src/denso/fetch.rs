@@ -250,7 +250,7 @@ fn apply_one(
         Err(e) => {
             return Ok(state.apply(id, |_| {
                 Ok(Applied {
-                    kind: "Unreadable".into(),
+                    kind: super::state::UNREADABLE.into(),
                     problem: Some(format!("not a 伝送 message: {e}")),
                     ..Applied::default()
                 })
@@ -274,7 +274,7 @@ fn apply_one(
 
 /// The store updates of one message.
 fn update(updates: &Updates<'_>, message: &Message) -> Result<Applied, StateError> {
-    let kind = format!("{:?}", message.kind());
+    let kind = message.kind().as_str().to_owned();
     let mut applied = Applied {
         kind,
         ..Applied::default()

@@ -8,10 +8,12 @@ use std::process::ExitCode;
 
 use clap::Args;
 use kx_denso::ErrorCode;
-use kx_denso::records::{CsvErr, FormCounts, TransmitInfo};
+use kx_denso::message::MessageKind;
+use kx_denso::reception::{Reception, SentFile, check_reception, counts_in_words};
+use kx_denso::records::{CsvErr, TransmitInfo};
 use serde::Serialize;
 
-use super::state::{StoredMessage, Submission};
+use super::state::{StoredMessage, Submission, UNREADABLE};
 use super::{EXIT_REFUSED, ProfileArgs};
 
 /// How far back `status` looks without `--all`.
@@ -341,78 +343,26 @@ pub(crate) fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Counts in words: `3 records in all: 2 claims, 1 benefit-management form, 0 re-examination
-/// requests`.
-fn counts_in_words(total: u64, forms: Option<&FormCounts>) -> String {
-    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let mut words = plural(total, "record", "records") + " in all";
-    if let Some(f) = forms {
-        words.push_str(&format!(
-            ": {} (請求書), {} (給付管理票), {} (再審査申立書)",
-            plural(f.claims, "claim", "claims"),
-            plural(
-                f.benefit_management,
-                "benefit-management form",
-                "benefit-management forms"
-            ),
-            plural(
-                f.reexaminations,
-                "re-examination request",
-                "re-examination requests"
-            )
-        ));
-    }
-    words
-}
-
-/// What looks incomplete in a submission's reception (§9.3.4: an office that meant to send
-/// claims and benefit-management forms but sent only part of them should see it at once).
+/// What looks incomplete in a submission's reception ([`check_reception`]), in words.
 pub(crate) fn warnings(s: &Submission, info: Option<&TransmitInfo>) -> Vec<String> {
-    let mut warnings = Vec::new();
-    if s.regist_result.as_deref() == Some("Success") {
-        for sent in &s.data_files {
-            if !s
-                .files
-                .iter()
-                .any(|f| f.name.eq_ignore_ascii_case(&sent.name))
-            {
-                warnings.push(format!(
-                    "{} was sent but the Regist does not list it",
-                    sent.name
-                ));
-            }
-        }
-    }
-    let Some(info) = info else {
-        return warnings;
-    };
-    for receipt in &info.receipts {
-        let sent = s
-            .data_files
-            .iter()
-            .find(|f| f.name.eq_ignore_ascii_case(&receipt.file));
-        if let Some(held) = sent.and_then(|f| f.records)
-            && receipt.total < held
-        {
-            warnings.push(format!(
-                "{}: the federation received {} of the {held} records the file held",
-                receipt.file, receipt.total
-            ));
-        }
-    }
-    let forms: Vec<&FormCounts> = info
-        .receipts
+    let sent: Vec<SentFile> = s
+        .data_files
         .iter()
-        .filter_map(|r| r.forms.as_ref())
+        .map(|f| SentFile {
+            name: f.name.clone(),
+            records: f.records,
+        })
         .collect();
-    let claims: u64 = forms.iter().map(|f| f.claims).sum();
-    let benefit: u64 = forms.iter().map(|f| f.benefit_management).sum();
-    if claims > 0 && benefit == 0 {
-        warnings.push(format!(
-            "{claims} claim(s) (請求書) but no benefit-management form (給付管理票): was a file forgotten?"
-        ));
-    }
-    warnings
+    let listed: Vec<&str> = s.files.iter().map(|f| f.name.as_str()).collect();
+    let reception = Reception {
+        success: s.regist_result.as_deref() == Some("Success"),
+        listed: &listed,
+        info,
+    };
+    check_reception(&sent, &reception)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 /// `kx denso show`.
@@ -606,10 +556,14 @@ pub(crate) fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
 
 /// The kinds `inbox` shows: what the federation sent on its own.
 fn is_inbox_kind(m: &StoredMessage) -> bool {
-    matches!(
-        m.kind.as_deref(),
-        Some("Contact" | "Result" | "ServiceInfo" | "Unreadable")
-    ) || m.problem.is_some()
+    let kind = m.kind.as_deref();
+    let federations_own = kind.and_then(|k| k.parse().ok()).is_some_and(|kind| {
+        matches!(
+            kind,
+            MessageKind::Contact | MessageKind::Result | MessageKind::ServiceInfo
+        )
+    });
+    federations_own || kind == Some(UNREADABLE) || m.problem.is_some()
 }
 
 /// `kx denso inbox`.
@@ -659,7 +613,7 @@ pub(crate) fn inbox(args: InboxArgs) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use kx_denso::records::Receipt;
+    use kx_denso::records::{FormCounts, Receipt};
 
     use super::super::state::{DataFileNote, FileRow};
     use super::*;
@@ -703,17 +657,7 @@ mod tests {
     }
 
     #[test]
-    fn complete_receptions_raise_no_warning() {
-        let s = submission(&[("A.CSV", 2), ("B.CSV", 1)]);
-        let info = TransmitInfo {
-            receipts: vec![receipt("A.CSV", 2, 0, 2), receipt("B.CSV", 0, 1, 1)],
-            errors: Vec::new(),
-        };
-        assert_eq!(warnings(&s, Some(&info)), Vec::<String>::new());
-    }
-
-    #[test]
-    fn incomplete_receptions_are_named() {
+    fn the_submission_is_checked_against_its_regist() {
         let mut s = submission(&[("A.CSV", 5), ("B.CSV", 1)]);
         s.files.pop();
         let info = TransmitInfo {
@@ -725,21 +669,6 @@ mod tests {
         assert!(w[0].contains("B.CSV was sent but the Regist does not list it"));
         assert!(w[1].contains("A.CSV: the federation received 3 of the 5 records"));
         assert!(w[2].contains("no benefit-management form"));
-    }
-
-    #[test]
-    fn counts_read_as_words() {
-        assert_eq!(counts_in_words(1, None), "1 record in all");
-        let forms = FormCounts {
-            claims: 1,
-            benefit_management: 2,
-            reexaminations: 0,
-        };
-        assert_eq!(
-            counts_in_words(3, Some(&forms)),
-            "3 records in all: 1 claim (請求書), 2 benefit-management forms (給付管理票), \
-             0 re-examination requests (再審査申立書)"
-        );
     }
 
     #[test]

@@ -94,6 +94,10 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 ";
 
+/// The kind stored for a fetched message that is no 伝送 message; every other kind is a
+/// [`kx_denso::message::MessageKind::as_str`].
+pub(crate) const UNREADABLE: &str = "Unreadable";
+
 /// The highest serial. A 整理番号 is the account's seq character followed by nine digits of
 /// the serial, so the up to ten IDs of one organisation, each with its own store, can never
 /// hand out the same number.
