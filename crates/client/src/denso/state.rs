@@ -20,7 +20,7 @@ use sha2::{Digest as _, Sha256};
 
 /// What went wrong with the state store.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum StateError {
+pub enum StateError {
     /// SQLite failed (the file is unreadable, locked for too long, or full).
     #[error("state store: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -105,103 +105,103 @@ const MAX_SERIAL: u64 = 999_999_999;
 
 /// A data file of a submission, as the client counted it before sending.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct DataFileNote {
+pub struct DataFileNote {
     /// The CSV's name (inside the LZH when packed).
-    pub(crate) name: String,
+    pub name: String,
     /// Its data records, when the file's structure could be read.
-    pub(crate) records: Option<u64>,
+    pub records: Option<u64>,
     /// The structure error the federation will answer `DataErr` with, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) structure_error: Option<String>,
+    pub structure_error: Option<String>,
 }
 
 /// A submission as stored.
 #[derive(Clone, Debug, Default, Serialize)]
-pub(crate) struct Submission {
+pub struct Submission {
     /// The transmission number (DataSend, DataDelete) or unique number (upstream).
-    pub(crate) number: String,
+    pub number: String,
     /// `DataSend`, `DataDelete` or `Upstream`.
-    pub(crate) kind: String,
+    pub kind: String,
     /// When the number was reserved (RFC 3339).
-    pub(crate) reserved_at: String,
+    pub reserved_at: String,
     /// When the server took the message (250), if it did.
-    pub(crate) sent_at: Option<String>,
+    pub sent_at: Option<String>,
     /// Why sending failed, if it did.
-    pub(crate) send_error: Option<String>,
+    pub send_error: Option<String>,
     /// The attachments' names.
-    pub(crate) attachments: Vec<String>,
+    pub attachments: Vec<String>,
     /// The data files as counted before sending.
-    pub(crate) data_files: Vec<DataFileNote>,
+    pub data_files: Vec<DataFileNote>,
     /// DataDelete: the number it cancels; upstream: the kind name.
-    pub(crate) target: Option<String>,
+    pub target: Option<String>,
     /// Accept: `Success` or `IFErr`.
-    pub(crate) accept_result: Option<String>,
+    pub accept_result: Option<String>,
     /// Accept: the X-Ex1 code.
-    pub(crate) accept_code: Option<String>,
+    pub accept_code: Option<String>,
     /// When the Accept was fetched.
-    pub(crate) accept_at: Option<String>,
+    pub accept_at: Option<String>,
     /// Regist: `Success` or `CheckErr`.
-    pub(crate) regist_result: Option<String>,
+    pub regist_result: Option<String>,
     /// Regist: the X-Ex1 code of a CheckErr.
-    pub(crate) regist_code: Option<String>,
+    pub regist_code: Option<String>,
     /// When the Regist was fetched.
-    pub(crate) regist_at: Option<String>,
+    pub regist_at: Option<String>,
     /// The Regist's CsvErr.txt.
     #[serde(skip)]
-    pub(crate) csv_err: Option<Vec<u8>>,
+    pub csv_err: Option<Vec<u8>>,
     /// The Regist's TransmitInfo.txt.
     #[serde(skip)]
-    pub(crate) transmit_info: Option<Vec<u8>>,
+    pub transmit_info: Option<Vec<u8>>,
     /// DeleteRegist: `Success`, `IFErr` or `NoData` (on the DataDelete and on its target).
-    pub(crate) cancel_result: Option<String>,
+    pub cancel_result: Option<String>,
     /// DeleteRegist: the X-Ex1 code.
-    pub(crate) cancel_code: Option<String>,
+    pub cancel_code: Option<String>,
     /// When the DeleteRegist was fetched.
-    pub(crate) cancel_at: Option<String>,
+    pub cancel_at: Option<String>,
     /// On a cancelled submission: the DataDelete's number.
-    pub(crate) cancelled_by: Option<String>,
+    pub cancelled_by: Option<String>,
     /// The Regist's per-file results.
-    pub(crate) files: Vec<FileRow>,
+    pub files: Vec<FileRow>,
 }
 
 /// One data file's result in a Regist.
 #[derive(Clone, Debug, Serialize)]
-pub(crate) struct FileRow {
+pub struct FileRow {
     /// The file's name.
-    pub(crate) name: String,
+    pub name: String,
     /// `Success` or `DataErr`.
-    pub(crate) result: String,
+    pub result: String,
     /// The X-Ex2 code of a DataErr.
-    pub(crate) code: Option<String>,
+    pub code: Option<String>,
     /// Whether the review system's format check found errors (X-Ex3).
-    pub(crate) format_error: bool,
+    pub format_error: bool,
 }
 
 /// A stored message.
 #[derive(Clone, Debug, Serialize)]
-pub(crate) struct StoredMessage {
+pub struct StoredMessage {
     /// The store's id.
-    pub(crate) id: i64,
+    pub id: i64,
     /// The POP3 unique id it was fetched under.
-    pub(crate) uid: String,
+    pub uid: String,
     /// SHA-256 of the message as retrieved.
-    pub(crate) sha256: String,
+    pub sha256: String,
     /// When it was fetched.
-    pub(crate) fetched_at: String,
+    pub fetched_at: String,
     /// Its kind, once applied.
-    pub(crate) kind: Option<String>,
+    pub kind: Option<String>,
     /// The transmission number it is about.
-    pub(crate) number: Option<String>,
+    pub number: Option<String>,
     /// Whether `kx denso inbox` showed it.
-    pub(crate) seen: bool,
+    pub seen: bool,
     /// Contact title, or a one-line summary.
-    pub(crate) title: Option<String>,
+    pub title: Option<String>,
     /// Contact body.
-    pub(crate) body: Option<String>,
+    pub body: Option<String>,
     /// Where its files went (Result archive, Contact attachments, service-notice download).
-    pub(crate) saved_to: Option<String>,
+    pub saved_to: Option<String>,
     /// What could not be done with it.
-    pub(crate) problem: Option<String>,
+    pub problem: Option<String>,
 }
 
 /// What applying a message to the store recorded, kept on the message row.
@@ -222,7 +222,7 @@ pub(crate) struct Applied {
 }
 
 /// The open store.
-pub(crate) struct State {
+pub struct State {
     db: Connection,
 }
 
@@ -243,7 +243,7 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 
 impl State {
     /// Opens (creating if needed) the store at `path`.
-    pub(crate) fn open(path: &Path) -> Result<State, StateError> {
+    pub fn open(path: &Path) -> Result<State, StateError> {
         let db = Connection::open(path)?;
         db.busy_timeout(std::time::Duration::from_secs(10))?;
         // WAL + FULL: every commit is fsync'd before it returns (see the module docs).
@@ -362,7 +362,7 @@ impl State {
     }
 
     /// The message as sent (or as it would have been, for a number reserved but not sent).
-    pub(crate) fn sent_message(&self, number: &str) -> Result<Option<Vec<u8>>, StateError> {
+    pub fn sent_message(&self, number: &str) -> Result<Option<Vec<u8>>, StateError> {
         Ok(self
             .db
             .query_row(
@@ -390,7 +390,7 @@ impl State {
     }
 
     /// Whether a number was ever reserved here.
-    pub(crate) fn has_number(&self, number: &str) -> Result<bool, StateError> {
+    pub fn has_number(&self, number: &str) -> Result<bool, StateError> {
         Ok(self.db.query_row(
             "SELECT EXISTS (SELECT 1 FROM submissions WHERE number = ?1)",
             [number],
@@ -445,7 +445,7 @@ impl State {
     }
 
     /// Every submission, newest first.
-    pub(crate) fn submissions(&self) -> Result<Vec<Submission>, StateError> {
+    pub fn submissions(&self) -> Result<Vec<Submission>, StateError> {
         let mut stmt = self.db.prepare(
             "SELECT number, kind, reserved_at, sent_at, send_error, attachments, data_files,
                     target, accept_result, accept_code, accept_at, regist_result, regist_code,
@@ -492,7 +492,7 @@ impl State {
     }
 
     /// One submission.
-    pub(crate) fn submission(&self, number: &str) -> Result<Option<Submission>, StateError> {
+    pub fn submission(&self, number: &str) -> Result<Option<Submission>, StateError> {
         Ok(self.submissions()?.into_iter().find(|s| s.number == number))
     }
 
@@ -513,7 +513,7 @@ impl State {
     }
 
     /// Every stored message, oldest first (`unseen_only`: those `inbox` has not shown).
-    pub(crate) fn messages(&self, unseen_only: bool) -> Result<Vec<StoredMessage>, StateError> {
+    pub fn messages(&self, unseen_only: bool) -> Result<Vec<StoredMessage>, StateError> {
         let mut stmt = self.db.prepare(
             "SELECT id, uid, fetched_at, kind, number, seen, title, body, saved_to, problem, sha256
              FROM messages WHERE applied = 1 AND (?1 = 0 OR seen = 0) ORDER BY id",
@@ -537,7 +537,7 @@ impl State {
     }
 
     /// Marks messages as shown by `inbox`.
-    pub(crate) fn mark_seen(&self, ids: &[i64]) -> Result<(), StateError> {
+    pub fn mark_seen(&self, ids: &[i64]) -> Result<(), StateError> {
         for id in ids {
             self.db
                 .execute("UPDATE messages SET seen = 1 WHERE id = ?1", [id])?;

@@ -1,21 +1,34 @@
-//! `kx denso …`: lint, parse and build 伝送 messages, and the client commands of
-//! [`crate::denso`] (login, send, cancel, fetch, status …).
+//! `kx denso …`: lint, parse and build 伝送 messages, and the client commands (login, send,
+//! cancel, fetch, status …) over `kx_client::denso`.
+
+mod client;
+mod profile;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use kx_denso::message::{Attachment, DataDelete, DataSend, MessageKind, Upstream};
-use kx_denso::view::{InspectionView, MessageView, code_table};
-use kx_denso::{AccountId, Context, Inspection, Mailbox, Message, inspect};
+use kx_client::denso::{self as ops, MessageDraft, UpstreamRequest};
+use kx_client::kx_denso::message::MessageKind;
+use kx_client::kx_denso::view::{InspectionView, MessageView, code_table};
+use kx_client::kx_denso::{AccountId, Inspection, Message};
 use serde::Serialize;
+
+pub(crate) use profile::{LoginArgs, ProfileArgs, exit, login, profiles};
 
 /// Exit status of `check` for a message that breaks a rule.
 const EXIT_INVALID: u8 = 1;
 /// Exit status for unreadable input or wrong usage.
 const EXIT_UNUSABLE: u8 = 2;
+
+type Result<T> = kx_client::Result<T>;
+
+/// A usage error in words.
+fn usage(text: &str) -> kx_client::Error {
+    kx_client::Error::Other(anyhow::anyhow!("{text}"))
+}
 
 /// The `kx denso` subcommands.
 #[derive(Subcommand)]
@@ -83,7 +96,7 @@ pub(crate) enum DensoCommand {
         #[arg(long, default_value = "")]
         body: String,
         #[command(flatten)]
-        profile: crate::denso::ProfileArgs,
+        profile: ProfileArgs,
         /// Files to attach.
         files: Vec<PathBuf>,
     },
@@ -94,7 +107,7 @@ pub(crate) enum DensoCommand {
         json: bool,
     },
     /// Save a profile: the federation's servers and the account, checked against both.
-    Login(crate::denso::LoginArgs),
+    Login(LoginArgs),
     /// List the saved profiles.
     Profiles {
         /// The directory holding the profiles.
@@ -102,19 +115,19 @@ pub(crate) enum DensoCommand {
         home: Option<PathBuf>,
     },
     /// Submit data files: allocate the next transmission number, send a DataSend, record it.
-    Send(crate::denso::SendArgs),
+    Send(client::SendArgs),
     /// Cancel a submission (DataDelete) while the federation still holds it.
-    Cancel(crate::denso::CancelArgs),
+    Cancel(client::CancelArgs),
     /// Collect every new message (POP3), store it, then apply it to the submissions.
-    Fetch(crate::denso::FetchArgs),
+    Fetch(client::FetchArgs),
     /// Fetch periodically.
-    Watch(crate::denso::WatchArgs),
+    Watch(client::WatchArgs),
     /// One row per submission: arrival, reception per file, cancellation, error codes.
-    Status(crate::denso::StatusArgs),
+    Status(client::StatusArgs),
     /// A submission in detail: per-file results, CsvErr.txt, reception counts, warnings.
-    Show(crate::denso::ShowArgs),
+    Show(client::ShowArgs),
     /// Contacts, results and notices not yet seen.
-    Inbox(crate::denso::InboxArgs),
+    Inbox(client::InboxArgs),
 }
 
 /// What every client-message builder takes.
@@ -136,7 +149,6 @@ pub(crate) struct ClientMessageArgs {
 }
 
 pub(crate) fn run(cmd: DensoCommand) -> ExitCode {
-    use crate::denso;
     let result = match cmd {
         DensoCommand::Check {
             json,
@@ -148,12 +160,18 @@ pub(crate) fn run(cmd: DensoCommand) -> ExitCode {
             common,
             number,
             files,
-        } => datasend(common, &number, &files),
+        } => emit(
+            common.draft().datasend(&number, &files),
+            common.output.as_deref(),
+        ),
         DensoCommand::Datadelete {
             common,
             number,
             cancel,
-        } => datadelete(common, &number, &cancel),
+        } => emit(
+            common.draft().datadelete(&number, &cancel),
+            common.output.as_deref(),
+        ),
         DensoCommand::Upstream {
             common,
             name,
@@ -163,30 +181,33 @@ pub(crate) fn run(cmd: DensoCommand) -> ExitCode {
             files,
             profile,
         } => match (&common.from, unique) {
-            (Some(_), Some(unique)) => upstream(common, name, unique, param, body, &files),
-            (Some(_), None) => Err(anyhow::anyhow!("--unique is required with --from")),
+            (Some(_), Some(unique)) => emit(
+                common.draft().upstream(name, unique, param, body, &files),
+                common.output.as_deref(),
+            ),
+            (Some(_), None) => Err(usage("--unique is required with --from")),
             (None, unique) => {
-                return denso::exit(denso::upstream(denso::UpstreamSendArgs {
-                    profile,
+                let request = UpstreamRequest {
                     name,
                     to: common.to,
                     unique,
                     param,
                     body,
                     files,
-                }));
+                };
+                return exit(client::upstream(&profile, request));
             }
         },
         DensoCommand::Codes { json } => codes(json),
-        DensoCommand::Login(args) => return denso::exit(denso::login(args)),
-        DensoCommand::Profiles { home } => return denso::exit(denso::profiles(home)),
-        DensoCommand::Send(args) => return denso::exit(denso::send(args)),
-        DensoCommand::Cancel(args) => return denso::exit(denso::cancel(args)),
-        DensoCommand::Fetch(args) => return denso::exit(denso::fetch(args)),
-        DensoCommand::Watch(args) => return denso::exit(denso::watch(args)),
-        DensoCommand::Status(args) => return denso::exit(denso::status(args)),
-        DensoCommand::Show(args) => return denso::exit(denso::show(args)),
-        DensoCommand::Inbox(args) => return denso::exit(denso::inbox(args)),
+        DensoCommand::Login(args) => return exit(login(args)),
+        DensoCommand::Profiles { home } => return exit(profiles(home)),
+        DensoCommand::Send(args) => return exit(client::send(args)),
+        DensoCommand::Cancel(args) => return exit(client::cancel(args)),
+        DensoCommand::Fetch(args) => return exit(client::fetch(args)),
+        DensoCommand::Watch(args) => return exit(client::watch(args)),
+        DensoCommand::Status(args) => return exit(client::status(args)),
+        DensoCommand::Show(args) => return exit(client::show(args)),
+        DensoCommand::Inbox(args) => return exit(client::inbox(args)),
     };
     match result {
         Ok(code) => code,
@@ -197,30 +218,27 @@ pub(crate) fn run(cmd: DensoCommand) -> ExitCode {
     }
 }
 
-fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
+fn read_input(path: &Path) -> Result<Vec<u8>> {
     if path == Path::new("-") {
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
             .context("reading standard input")?;
         return Ok(bytes);
     }
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    Ok(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?)
 }
 
-pub(crate) fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+/// Prints `value` as pretty JSON on standard output.
+pub(crate) fn print_json(value: &impl Serialize) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
     Ok(())
 }
 
-fn check(path: &Path, account: Option<&AccountId>, json: bool) -> anyhow::Result<ExitCode> {
+fn check(path: &Path, account: Option<&AccountId>, json: bool) -> Result<ExitCode> {
     let raw = read_input(path)?;
-    let context = Context {
-        account,
-        ..Context::default()
-    };
-    let inspection = inspect(&raw, &context);
+    let inspection = ops::lint(&raw, account);
     if json {
         print_json(&InspectionView::from(&inspection))?;
     } else {
@@ -233,6 +251,7 @@ fn check(path: &Path, account: Option<&AccountId>, json: bool) -> anyhow::Result
     })
 }
 
+/// Prints what the federation would refuse in a message, or that it is valid.
 pub(crate) fn print_violations(
     inspection: &Inspection,
     out: &mut impl std::io::Write,
@@ -259,10 +278,8 @@ pub(crate) fn print_violations(
     Ok(())
 }
 
-fn parse(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let raw = read_input(path)?;
-    let message = Message::parse(&raw)?;
-    let view = MessageView::from(&message);
+fn parse(path: &Path, json: bool) -> Result<ExitCode> {
+    let view = ops::view(&read_input(path)?)?;
     if json {
         print_json(&view)?;
     } else {
@@ -319,53 +336,10 @@ fn print_summary(view: &MessageView) {
     }
 }
 
-/// The sender's mailbox and the recipient (default: transmit@ the sender's domain).
-fn addresses(common: &ClientMessageArgs, default_to: bool) -> anyhow::Result<(Mailbox, Mailbox)> {
-    let from = common.from.as_deref().context("--from is required")?;
-    let from = Mailbox::parse(from).map_err(|_| {
-        anyhow::anyhow!("--from {from:?} is not addr@domain or \"description\" <addr@domain>")
-    })?;
-    let to = match (&common.to, default_to) {
-        (Some(to), _) => {
-            Mailbox::parse(to).map_err(|_| anyhow::anyhow!("--to {to:?} is not an address"))?
-        }
-        (None, true) => Mailbox::new(format!("transmit@{}", from.domain())),
-        (None, false) => bail!("--to is required"),
-    };
-    Ok((from, to))
-}
-
-fn message_date(
-    common: &ClientMessageArgs,
-) -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {
-    match &common.date {
-        Some(text) => kx_denso::date::parse(text).with_context(|| {
-            format!("--date {text:?} is not an RFC 2822 date with its day of week")
-        }),
-        None => Ok(chrono::Local::now().fixed_offset()),
-    }
-}
-
-pub(crate) fn read_attachments(files: &[PathBuf]) -> anyhow::Result<Vec<Attachment>> {
-    files
-        .iter()
-        .map(|path| {
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .with_context(|| format!("{} has no usable file name", path.display()))?;
-            let data =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            Ok(Attachment::new(name, data))
-        })
-        .collect()
-}
-
-/// Builds, lints and writes a client message. A message that breaks a rule is not written:
+/// Lints and writes a built client message. A message that breaks a rule is not written:
 /// the server would refuse it.
-fn emit(message: Message, output: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let bytes = message.to_bytes()?;
-    let inspection = inspect(&bytes, &Context::default());
+fn emit(message: Result<Message>, output: Option<&Path>) -> Result<ExitCode> {
+    let (bytes, inspection) = ops::built(&message?)?;
     if !inspection.is_valid() {
         print_violations(&inspection, &mut std::io::stderr().lock())?;
         eprintln!("kx denso: not written: the federation would refuse this message");
@@ -379,57 +353,17 @@ fn emit(message: Message, output: Option<&Path>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn datasend(
-    common: ClientMessageArgs,
-    number: &str,
-    files: &[PathBuf],
-) -> anyhow::Result<ExitCode> {
-    let (from, to) = addresses(&common, true)?;
-    let message = Message::DataSend(DataSend {
-        from,
-        to,
-        date: message_date(&common)?,
-        number: number.parse()?,
-        files: read_attachments(files)?,
-    });
-    emit(message, common.output.as_deref())
+impl ClientMessageArgs {
+    fn draft(&self) -> MessageDraft {
+        MessageDraft {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            date: self.date.clone(),
+        }
+    }
 }
 
-fn datadelete(common: ClientMessageArgs, number: &str, cancel: &str) -> anyhow::Result<ExitCode> {
-    let (from, to) = addresses(&common, true)?;
-    let message = Message::DataDelete(DataDelete {
-        from,
-        to,
-        date: message_date(&common)?,
-        number: number.parse()?,
-        cancel: cancel.parse()?,
-    });
-    emit(message, common.output.as_deref())
-}
-
-fn upstream(
-    common: ClientMessageArgs,
-    kind: String,
-    unique: String,
-    parameter: Option<String>,
-    body: String,
-    files: &[PathBuf],
-) -> anyhow::Result<ExitCode> {
-    let (from, to) = addresses(&common, false)?;
-    let message = Message::Upstream(Upstream {
-        from,
-        to,
-        date: message_date(&common)?,
-        kind,
-        unique,
-        parameter,
-        body,
-        files: read_attachments(files)?,
-    });
-    emit(message, common.output.as_deref())
-}
-
-fn codes(json: bool) -> anyhow::Result<ExitCode> {
+fn codes(json: bool) -> Result<ExitCode> {
     let table = code_table();
     if json {
         print_json(&table)?;
