@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::exchange::Failure;
-use crate::net::NetError;
+use kx_net::NetError;
 
 /// The library's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -20,7 +20,6 @@ pub mod denso;
 mod error;
 pub mod exchange;
 pub mod lzh;
-mod net;
 mod progress;
 
 pub use error::{Error, Result};

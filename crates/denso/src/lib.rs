@@ -22,6 +22,7 @@ pub mod date;
 mod error;
 pub mod ident;
 pub mod inspect;
+pub mod ledger;
 pub mod message;
 pub mod names;
 mod parse;

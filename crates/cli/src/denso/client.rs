@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use clap::Args;
 use kx_client::denso::{
-    self as ops, Checked, Checkpoint, CodeText, Fetched, Profile, Row, State, StatusView,
-    Submitted, UpstreamRequest, Watched, codes, file_names, has_problem, short_time, with_code,
+    self as ops, Checked, Checkpoint, Fetched, Profile, State, Submitted, UpstreamRequest, Watched,
+};
+use kx_client::kx_denso::ledger::{
+    CodeText, Row, StatusView, codes, file_names, has_problem, short_time, with_code,
 };
 use kx_client::kx_denso::reception::counts_in_words;
 

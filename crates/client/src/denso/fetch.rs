@@ -23,13 +23,13 @@ use kx_lzh::Limits;
 use serde::Serialize;
 
 use super::profile::{Profile, split_host_port};
-use super::report::with_code;
 use super::state::{Applied, FileRow, State, StateError, Updates};
 use super::submit::Checkpoint;
-use crate::net::ftp::FtpSession;
-use crate::net::pop3::Pop3Session;
-use crate::net::{Endpoint, NetError};
 use crate::progress::{Phase, Progress};
+use kx_denso::ledger::with_code;
+use kx_net::ftp::FtpSession;
+use kx_net::pop3::Pop3Session;
+use kx_net::{Endpoint, NetError};
 
 /// One message applied, as a fetch reports it.
 #[derive(Clone, Debug, Serialize)]

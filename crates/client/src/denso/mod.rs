@@ -20,10 +20,7 @@ use anyhow::Context as _;
 pub use fetch::{FetchReport, Fetched, Watched, fetch, watch};
 pub use message::{MessageDraft, built, lint, read_attachments, view};
 pub use profile::{Profile, Settings, home};
-pub use report::{
-    CodeText, CsvErrView, Detail, DetailView, ReceiptView, Row, StatusView, codes, file_names,
-    has_problem, inbox, is_open, mark_seen, short_time, show, status, with_code,
-};
+pub use report::{CsvErrView, Detail, DetailView, ReceiptView, inbox, mark_seen, show, status};
 
 pub use state::{DataFileNote, FileRow, State, StateError, StoredMessage, Submission};
 pub use submit::{
@@ -133,7 +130,7 @@ pub fn login(
 ) -> crate::Result<LoggedIn> {
     let settings = &request.settings;
     let ca = request.ca.as_deref();
-    let check = crate::net::pop3::Pop3Session::open(
+    let check = kx_net::pop3::Pop3Session::open(
         &settings.endpoint(&settings.pop3, ca)?,
         &settings.id,
         password,
@@ -143,12 +140,12 @@ pub fn login(
         session.quit().map(|()| tls)
     })
     .with_context(|| format!("POP3 login at {}", settings.pop3));
-    let smtp = crate::net::smtp::SmtpSession::open(
+    let smtp = kx_net::smtp::SmtpSession::open(
         &settings.endpoint(&settings.smtp, ca)?,
         &settings.id,
         password,
     )
-    .map(crate::net::smtp::SmtpSession::quit)
+    .map(kx_net::smtp::SmtpSession::quit)
     .with_context(|| format!("SMTP login at {}", settings.smtp));
     let tls = check?;
     smtp?;

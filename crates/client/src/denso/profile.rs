@@ -18,7 +18,7 @@ use anyhow::{Context as _, anyhow, bail};
 use kx_denso::AccountId;
 use serde::{Deserialize, Serialize};
 
-use crate::net::{self, Endpoint};
+use kx_net::{self as net, Endpoint};
 
 /// The settings file of a profile.
 const PROFILE_FILE: &str = "profile.toml";

@@ -15,8 +15,10 @@
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest as _, Sha256};
+
+pub use kx_denso::ledger::{DataFileNote, FileRow, Submission};
 
 /// What went wrong with the state store.
 #[derive(Debug, thiserror::Error)]
@@ -102,80 +104,6 @@ pub(crate) const UNREADABLE: &str = "Unreadable";
 /// the serial, so the up to ten IDs of one organisation, each with its own store, can never
 /// hand out the same number.
 const MAX_SERIAL: u64 = 999_999_999;
-
-/// A data file of a submission, as the client counted it before sending.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DataFileNote {
-    /// The CSV's name (inside the LZH when packed).
-    pub name: String,
-    /// Its data records, when the file's structure could be read.
-    pub records: Option<u64>,
-    /// The structure error the federation will answer `DataErr` with, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub structure_error: Option<String>,
-}
-
-/// A submission as stored.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Submission {
-    /// The transmission number (DataSend, DataDelete) or unique number (upstream).
-    pub number: String,
-    /// `DataSend`, `DataDelete` or `Upstream`.
-    pub kind: String,
-    /// When the number was reserved (RFC 3339).
-    pub reserved_at: String,
-    /// When the server took the message (250), if it did.
-    pub sent_at: Option<String>,
-    /// Why sending failed, if it did.
-    pub send_error: Option<String>,
-    /// The attachments' names.
-    pub attachments: Vec<String>,
-    /// The data files as counted before sending.
-    pub data_files: Vec<DataFileNote>,
-    /// DataDelete: the number it cancels; upstream: the kind name.
-    pub target: Option<String>,
-    /// Accept: `Success` or `IFErr`.
-    pub accept_result: Option<String>,
-    /// Accept: the X-Ex1 code.
-    pub accept_code: Option<String>,
-    /// When the Accept was fetched.
-    pub accept_at: Option<String>,
-    /// Regist: `Success` or `CheckErr`.
-    pub regist_result: Option<String>,
-    /// Regist: the X-Ex1 code of a CheckErr.
-    pub regist_code: Option<String>,
-    /// When the Regist was fetched.
-    pub regist_at: Option<String>,
-    /// The Regist's CsvErr.txt.
-    #[serde(skip)]
-    pub csv_err: Option<Vec<u8>>,
-    /// The Regist's TransmitInfo.txt.
-    #[serde(skip)]
-    pub transmit_info: Option<Vec<u8>>,
-    /// DeleteRegist: `Success`, `IFErr` or `NoData` (on the DataDelete and on its target).
-    pub cancel_result: Option<String>,
-    /// DeleteRegist: the X-Ex1 code.
-    pub cancel_code: Option<String>,
-    /// When the DeleteRegist was fetched.
-    pub cancel_at: Option<String>,
-    /// On a cancelled submission: the DataDelete's number.
-    pub cancelled_by: Option<String>,
-    /// The Regist's per-file results.
-    pub files: Vec<FileRow>,
-}
-
-/// One data file's result in a Regist.
-#[derive(Clone, Debug, Serialize)]
-pub struct FileRow {
-    /// The file's name.
-    pub name: String,
-    /// `Success` or `DataErr`.
-    pub result: String,
-    /// The X-Ex2 code of a DataErr.
-    pub code: Option<String>,
-    /// Whether the review system's format check found errors (X-Ex3).
-    pub format_error: bool,
-}
 
 /// A stored message.
 #[derive(Clone, Debug, Serialize)]

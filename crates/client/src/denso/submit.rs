@@ -32,7 +32,7 @@ use kx_lzh::{Limits, Writer};
 use super::message::read_attachments;
 use super::profile::Profile;
 use super::state::{DataFileNote, State};
-use crate::net::smtp::SmtpSession;
+use kx_net::smtp::SmtpSession;
 
 /// A durable step of a send or a fetch, committed before the next begins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

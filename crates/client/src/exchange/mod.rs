@@ -12,7 +12,6 @@ mod failure;
 mod http;
 mod log;
 mod office;
-mod pipe;
 mod profile;
 mod session;
 mod settings;

@@ -19,10 +19,10 @@ use tempfile::NamedTempFile;
 
 use super::failure::Failure;
 use super::http::Http;
-use super::pipe::{self, PipeWriter};
 use super::profile::sync_dir;
 use super::session::Session;
 use crate::progress::{Counted, Phase, Progress};
+use kx_net::pipe::{self, PipeWriter};
 
 /// I/O buffer for files and the network.
 const BUFFER: usize = 1 << 16;
