@@ -9,6 +9,7 @@ mod crypto;
 mod denso;
 mod exchange;
 mod lzh;
+mod progress;
 
 /// The user's tool for the 伝送 protocol, LZH archives and the KX exchange.
 #[derive(Parser)]

@@ -17,7 +17,7 @@ use kx_client::kx_denso::reception::counts_in_words;
 
 use super::profile::{EXIT_REFUSED, EXIT_UNUSABLE, ProfileArgs};
 use super::{print_json, print_violations};
-use crate::exchange::Bars;
+use crate::progress::Bars;
 
 type Result<T> = kx_client::Result<T>;
 

@@ -11,8 +11,8 @@ use kx_client::kx_exchange::settings::item;
 
 use super::Ctx;
 use super::report::Failed;
-use super::ui::Bars;
 use super::{session, settings};
+use crate::progress::Bars;
 
 /// How long to wait for the society, and how often to ask.
 #[derive(Args, Debug, Clone)]

@@ -22,7 +22,6 @@ mod ui;
 
 use kx_client::exchange::{ProfileDir, start_log};
 use report::{Failed, report};
-pub(crate) use ui::Bars;
 use ui::Secrets;
 
 /// Options of every exchange command.

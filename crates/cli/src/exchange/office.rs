@@ -12,7 +12,8 @@ use kx_client::kx_exchange::api::{Function, InboxEntry, Party, SentEntry};
 use super::Ctx;
 use super::report::{Failed, reported, result_failure};
 use super::session;
-use super::ui::{self, Bars};
+use super::ui;
+use crate::progress::Bars;
 
 type Result<T, E = Failed> = std::result::Result<T, E>;
 

@@ -9,7 +9,8 @@ use kx_client::kx_exchange::api::PartyKind;
 use kx_client::kx_exchange::settings::item;
 
 use super::Ctx;
-use super::ui::{self, Bars};
+use super::ui;
+use crate::progress::Bars;
 
 /// Opens a session: lock, PIN, login, notices.
 pub(crate) fn open(ctx: &Ctx) -> kx_client::Result<Session> {

@@ -13,8 +13,9 @@ use kx_client::kx_exchange::api::{Function, PartyKind, PendingRequest};
 use super::Ctx;
 use super::office::{print_inbox, print_received, when};
 use super::report::{Failed, reported};
-use super::ui::{self, Bars};
+use super::ui;
 use super::{session, settings};
+use crate::progress::Bars;
 
 type Result<T, E = Failed> = std::result::Result<T, E>;
 

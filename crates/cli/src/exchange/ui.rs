@@ -1,17 +1,14 @@
-//! The terminal: secrets typed without echo (or read from standard input for scripts),
-//! confirmations, the enrolment spinner and the transfer progress bars.
+//! The terminal: secrets typed without echo (or read from standard input for scripts) and
+//! confirmations.
 
 use std::io::{self, BufRead, IsTerminal, Write};
-use std::sync::Mutex;
-use std::time::Duration;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
 use kx_client::exchange::Failure;
 use kx_client::kx_crypto::keystore::Pin;
 use kx_client::kx_exchange::api::PasswordChange;
 use kx_client::kx_exchange::settings::{PasswordPolicy, check_pin, item};
-use kx_client::{Error, Phase, Progress, Result};
+use kx_client::{Error, Result};
 use zeroize::Zeroizing;
 
 /// Where PINs and passwords come from: the terminal, or (with `--pin-stdin` /
@@ -119,74 +116,4 @@ pub(crate) fn confirm(question: &str, yes: bool) -> Result<bool> {
     let mut answer = String::new();
     io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "はい"))
-}
-
-/// The progress of an operation drawn on standard error (indicatif draws only on a terminal:
-/// scripts and logs see the results alone).
-#[derive(Default)]
-pub(crate) struct Bars {
-    bar: Mutex<Option<ProgressBar>>,
-}
-
-impl Progress for Bars {
-    fn start(&self, phase: Phase, name: &str, total: Option<u64>) {
-        let bar = match phase {
-            Phase::Download => bytes_bar("download", name, total.unwrap_or(0)),
-            Phase::Decryption => bytes_bar("decrypt", name, total.unwrap_or(0)),
-            Phase::Upload => bytes_bar("upload", name, total.unwrap_or(0)),
-            Phase::Fetching => counter("fetching {pos}/{len} {wide_bar}", total),
-            _ => spinner("Waiting for the society to issue the certificate…"),
-        };
-        if let Ok(mut current) = self.bar.lock()
-            && let Some(old) = current.replace(bar)
-        {
-            old.finish_and_clear();
-        }
-    }
-
-    fn advance(&self, amount: u64) {
-        if let Ok(current) = self.bar.lock()
-            && let Some(bar) = current.as_ref()
-        {
-            bar.inc(amount);
-        }
-    }
-
-    fn finish(&self) {
-        if let Ok(mut current) = self.bar.lock()
-            && let Some(bar) = current.take()
-        {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-/// A spinner on standard error with `message` (hidden when stderr is not a terminal).
-fn spinner(message: &str) -> ProgressBar {
-    let bar = ProgressBar::new_spinner().with_message(message.to_owned());
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
-}
-
-/// A bar counting `total` items with `template`.
-fn counter(template: &str, total: Option<u64>) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
-}
-
-/// A byte progress bar for one stage of one file (download, decryption, upload).
-fn bytes_bar(stage: &str, name: &str, len: u64) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    let style = ProgressStyle::with_template(
-        "{prefix:>10} {wide_msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
-    )
-    .map(|s| s.progress_chars("=> "))
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_prefix(stage.to_owned());
-    bar.set_message(name.to_owned());
-    bar
 }
