@@ -1,6 +1,6 @@
 //! A bounded pipe between two threads, so that a send seals and uploads at the same time: the
 //! sealer writes into a [`PipeWriter`], the HTTP request body reads from the [`PipeReader`],
-//! and at most [`CHUNKS`] chunks of [`CHUNK`] bytes wait in between, whatever the send's size.
+//! and at most 16 chunks of 64 KiB wait in between, whatever the send's size.
 //!
 //! The reader sees the end of the stream only when the writer says so ([`PipeWriter::finish`]);
 //! a writer dropped before that (the sealing failed) makes the reader fail, so the upload is

@@ -32,7 +32,7 @@ pub fn status(state: &State, all: bool) -> crate::Result<Vec<Submission>> {
 }
 
 /// A submission in detail: its files' results, CsvErr.txt, reception counts and the warnings
-/// of [`check_reception`].
+/// of `kx_denso::reception::check_reception`.
 #[derive(Clone, Debug)]
 pub struct Detail {
     /// The submission.

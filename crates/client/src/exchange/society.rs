@@ -355,10 +355,10 @@ pub fn renew_society(session: &Session) -> crate::Result<()> {
 /// What `serve` does each round.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
-    /// Where pulled files go (DIR/<destination>/<sealed name>).
+    /// Where pulled files go (`DIR/<destination>/<sealed name>`).
     pub inbox: PathBuf,
-    /// Files dropped in OUTBOX/<office number>/ are sent; then moved to OUTBOX/sent/<office>/
-    /// (or OUTBOX/failed/<office>/ with a `.error` note). Names starting with `.` are ignored.
+    /// Files dropped in `OUTBOX/<office number>/` are sent; then moved to `OUTBOX/sent/<office>/`
+    /// (or `OUTBOX/failed/<office>/` with a `.error` note). Names starting with `.` are ignored.
     pub outbox: PathBuf,
     /// The time between rounds (at least a second).
     pub interval: Duration,
