@@ -27,6 +27,7 @@ pub mod names;
 mod parse;
 pub mod password;
 pub mod reply;
+pub mod view;
 mod wire;
 
 pub use address::Mailbox;

@@ -414,6 +414,58 @@ pub enum MessageKind {
     ServiceInfo,
 }
 
+impl MessageKind {
+    /// Every kind, in the order of the enum.
+    pub const ALL: [MessageKind; 9] = [
+        MessageKind::DataSend,
+        MessageKind::DataDelete,
+        MessageKind::Upstream,
+        MessageKind::Accept,
+        MessageKind::Regist,
+        MessageKind::DeleteRegist,
+        MessageKind::Result,
+        MessageKind::Contact,
+        MessageKind::ServiceInfo,
+    ];
+
+    /// The kind's stable name, for stores and JSON: the variant's name, never to change.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::DataSend => "DataSend",
+            MessageKind::DataDelete => "DataDelete",
+            MessageKind::Upstream => "Upstream",
+            MessageKind::Accept => "Accept",
+            MessageKind::Regist => "Regist",
+            MessageKind::DeleteRegist => "DeleteRegist",
+            MessageKind::Result => "Result",
+            MessageKind::Contact => "Contact",
+            MessageKind::ServiceInfo => "ServiceInfo",
+        }
+    }
+}
+
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is no [`MessageKind::as_str`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a message kind")]
+pub struct UnknownMessageKind(pub String);
+
+impl std::str::FromStr for MessageKind {
+    type Err = UnknownMessageKind;
+
+    fn from_str(name: &str) -> std::result::Result<MessageKind, UnknownMessageKind> {
+        MessageKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+            .ok_or_else(|| UnknownMessageKind(name.to_owned()))
+    }
+}
+
 impl Message {
     /// The message's kind.
     pub fn kind(&self) -> MessageKind {
@@ -428,5 +480,23 @@ impl Message {
             Message::Contact(_) => MessageKind::Contact,
             Message::ServiceNotice(_) => MessageKind::ServiceInfo,
         }
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    #[test]
+    fn kinds_keep_their_stored_names_and_read_back() {
+        for kind in MessageKind::ALL {
+            // The names stored before `as_str` existed were the Debug output.
+            assert_eq!(kind.as_str(), format!("{kind:?}"));
+            assert_eq!(kind.as_str().parse::<MessageKind>(), Ok(kind));
+        }
+        assert_eq!(
+            "Unreadable".parse::<MessageKind>(),
+            Err(UnknownMessageKind("Unreadable".into()))
+        );
     }
 }

@@ -31,6 +31,8 @@ mod csv;
 mod csv_err;
 mod error;
 mod format;
+pub mod ledger;
+pub mod reception;
 pub mod regist;
 mod structure;
 mod tables;

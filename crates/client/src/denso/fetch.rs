@@ -1,4 +1,4 @@
-//! Collecting: `kx denso fetch` and `kx denso watch`.
+//! Collecting: fetch once, or watch (fetch periodically).
 //!
 //! Fetching runs in two phases. First every message on the server is retrieved, committed to
 //! the state store (fsync'd), and only then marked for deletion; the deletions happen at QUIT.
@@ -9,16 +9,13 @@
 //!
 //! A crash anywhere is repaired by running fetch again: a message retrieved but not deleted is
 //! retrieved again and recognised by its unique id and SHA-256 (stored once), and a message
-//! stored but not applied is applied on the next run. For the test of exactly that, the
-//! environment variable `KX_TEST_CRASH_AFTER_RETR=1` makes fetch abort the process right after
-//! the first message is committed, before its DELE; it has no other use.
+//! stored but not applied is applied on the next run. The face hears of each message stored
+//! before its DELE ([`Checkpoint::Stored`]); the `kx` face's crash test hangs on that.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::Args;
 use kx_denso::Message;
 use kx_denso::message::{CheckResult, FileResult};
 use kx_denso::names::has_forbidden_extension;
@@ -26,134 +23,102 @@ use kx_lzh::Limits;
 use serde::Serialize;
 
 use super::profile::{Profile, split_host_port};
-use super::report::with_code;
 use super::state::{Applied, FileRow, State, StateError, Updates};
-use super::{EXIT_REFUSED, ProfileArgs};
-use crate::net::ftp::FtpSession;
-use crate::net::pop3::Pop3Session;
-use crate::net::{Endpoint, NetError};
+use super::submit::Checkpoint;
+use crate::progress::{Phase, Progress};
+use kx_net::ftp::FtpSession;
+use kx_net::pop3::Pop3Session;
+use kx_net::{Endpoint, NetError};
+use kx_records::ledger::with_code;
 
-/// The test hook of the module docs.
-const CRASH_HOOK: &str = "KX_TEST_CRASH_AFTER_RETR";
-
-/// `kx denso fetch`.
-#[derive(Args)]
-pub(crate) struct FetchArgs {
-    /// Print what was fetched as JSON.
-    #[arg(long)]
-    json: bool,
-    #[command(flatten)]
-    profile: ProfileArgs,
+/// One message applied, as a fetch reports it.
+#[derive(Clone, Debug, Serialize)]
+pub struct FetchReport {
+    /// The store's id of the message.
+    pub id: i64,
+    /// Its kind ([`kx_denso::message::MessageKind::as_str`]), `Unreadable`, or `(pending)`
+    /// when applying it must be retried.
+    pub kind: String,
+    /// The transmission number it is about.
+    pub number: Option<String>,
+    /// A one-line summary.
+    pub summary: Option<String>,
+    /// Where its files went.
+    pub saved_to: Option<String>,
+    /// What could not be done with it.
+    pub problem: Option<String>,
 }
 
-/// `kx denso watch`.
-#[derive(Args)]
-pub(crate) struct WatchArgs {
-    /// Seconds between fetches.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
-    interval: u64,
-    /// Stop after this many fetches (default: run until interrupted).
-    #[arg(long, value_name = "N")]
+/// What one fetch did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Fetched {
+    /// Messages on the server.
+    pub on_server: usize,
+    /// Of those, messages not stored before.
+    #[serde(rename = "fetched")]
+    pub new: usize,
+    /// Every message applied (new, or left unapplied by an earlier fetch).
+    pub applied: Vec<FetchReport>,
+}
+
+impl Fetched {
+    /// Whether a message could not be applied or was about something this profile never sent.
+    pub fn has_problem(&self) -> bool {
+        self.applied.iter().any(|r| r.problem.is_some())
+    }
+}
+
+/// Fetches once: retrieves, stores, deletes, then applies.
+pub fn fetch(
+    profile: &Profile,
+    state: &mut State,
+    password: &str,
+    progress: &dyn Progress,
+    checkpoint: &mut dyn FnMut(Checkpoint<'_>),
+) -> crate::Result<Fetched> {
+    Ok(fetch_once(profile, state, password, progress, checkpoint)?)
+}
+
+/// A round of [`watch`].
+#[derive(Debug)]
+pub enum Watched {
+    /// The round fetched.
+    Fetched(Fetched),
+    /// The round failed (at the time given, RFC 3339); the next round repairs whatever this
+    /// one left.
+    Failed(String, crate::Error),
+}
+
+/// Fetches every `interval` (at least a second), `count` times or forever; `rounds` hears of
+/// each. Returns whether the last round failed.
+pub fn watch(
+    profile: &Profile,
+    state: &mut State,
+    password: &str,
+    interval: Duration,
     count: Option<u64>,
-    #[command(flatten)]
-    profile: ProfileArgs,
-}
-
-/// One message applied, as `fetch` reports it.
-#[derive(Serialize)]
-struct Report {
-    id: i64,
-    kind: String,
-    number: Option<String>,
-    summary: Option<String>,
-    saved_to: Option<String>,
-    problem: Option<String>,
-}
-
-/// `kx denso fetch`.
-pub(crate) fn fetch(args: FetchArgs) -> anyhow::Result<ExitCode> {
-    let (profile, mut state) = args.profile.open()?;
-    let password = args.profile.password(&profile)?;
-    let (fetched, reports) = fetch_once(&profile, &mut state, &password)?;
-    print_reports(&profile, fetched, &reports, args.json)?;
-    Ok(if reports.iter().any(|r| r.problem.is_some()) {
-        ExitCode::from(EXIT_REFUSED)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// `kx denso watch`.
-pub(crate) fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
-    let (profile, mut state) = args.profile.open()?;
-    let password = args.profile.password(&profile)?;
+    rounds: &mut dyn FnMut(Watched),
+) -> crate::Result<bool> {
     let mut round = 0u64;
     loop {
         round += 1;
-        let failed = match fetch_once(&profile, &mut state, &password) {
-            Ok((fetched, reports)) => {
-                if fetched.on_server > 0 || !reports.is_empty() {
-                    print_reports(&profile, fetched, &reports, false)?;
-                }
+        // A network failure is reported and retried at the next round: watch runs
+        // unattended.
+        let failed = match fetch_once(profile, state, password, &crate::NoProgress, &mut |_| {}) {
+            Ok(fetched) => {
+                rounds(Watched::Fetched(fetched));
                 false
             }
-            // A network failure is reported and retried at the next round: watch runs
-            // unattended, and the next round repairs whatever this one left.
             Err(e) => {
-                eprintln!("kx denso watch: {} {e:#}", super::state::now());
+                rounds(Watched::Failed(super::state::now(), e.into()));
                 true
             }
         };
-        if args.count.is_some_and(|count| round >= count) {
-            return Ok(if failed {
-                ExitCode::from(super::EXIT_UNUSABLE)
-            } else {
-                ExitCode::SUCCESS
-            });
+        if count.is_some_and(|count| round >= count) {
+            return Ok(failed);
         }
-        std::thread::sleep(Duration::from_secs(args.interval.max(1)));
+        std::thread::sleep(interval.max(Duration::from_secs(1)));
     }
-}
-
-fn print_reports(
-    profile: &Profile,
-    fetched: Retrieved,
-    reports: &[Report],
-    json: bool,
-) -> anyhow::Result<()> {
-    if json {
-        #[derive(Serialize)]
-        struct FetchJson<'a> {
-            on_server: usize,
-            fetched: usize,
-            applied: &'a [Report],
-        }
-        crate::denso_cmd::print_json(&FetchJson {
-            on_server: fetched.on_server,
-            fetched: fetched.new,
-            applied: reports,
-        })?;
-        return Ok(());
-    }
-    println!(
-        "fetched {} new message(s) from {} ({} on the server)",
-        fetched.new, profile.settings.pop3, fetched.on_server
-    );
-    for r in reports {
-        println!(
-            "  {:<13} {:<20}  {}",
-            r.kind,
-            r.number.as_deref().unwrap_or("-"),
-            r.summary.as_deref().unwrap_or("")
-        );
-        if let Some(path) = &r.saved_to {
-            println!("  {:<13} {:<20}  saved in {path}", "", "");
-        }
-        if let Some(problem) = &r.problem {
-            println!("  {:<13} {:<20}  problem: {problem}", "", "");
-        }
-    }
-    Ok(())
 }
 
 /// Retrieves, stores, deletes, then applies; returns how many new messages were stored and
@@ -162,12 +127,14 @@ fn fetch_once(
     profile: &Profile,
     state: &mut State,
     password: &str,
-) -> anyhow::Result<(Retrieved, Vec<Report>)> {
-    let fetched = retrieve(profile, state, password)?;
+    progress: &dyn Progress,
+    checkpoint: &mut dyn FnMut(Checkpoint<'_>),
+) -> anyhow::Result<Fetched> {
+    let (on_server, new) = retrieve(profile, state, password, progress, checkpoint)?;
     let mut reports = Vec::new();
     for (id, raw) in state.unapplied()? {
         match apply_one(profile, state, password, id, &raw) {
-            Ok(applied) => reports.push(Report {
+            Ok(applied) => reports.push(FetchReport {
                 id,
                 kind: applied.kind,
                 number: applied.number,
@@ -176,7 +143,7 @@ fn fetch_once(
                 problem: applied.problem,
             }),
             // Left unapplied: the next fetch tries again (a download area that was down).
-            Err(e) => reports.push(Report {
+            Err(e) => reports.push(FetchReport {
                 id,
                 kind: "(pending)".into(),
                 number: None,
@@ -186,55 +153,46 @@ fn fetch_once(
             }),
         }
     }
-    Ok((fetched, reports))
+    Ok(Fetched {
+        on_server,
+        new,
+        applied: reports,
+    })
 }
 
-/// What the POP3 phase did.
-#[derive(Clone, Copy, Serialize)]
-struct Retrieved {
-    /// Messages on the server.
-    on_server: usize,
-    /// Of those, messages not stored before.
-    new: usize,
-}
-
-/// The POP3 phase: RETR, commit, DELE for every message; QUIT.
-fn retrieve(profile: &Profile, state: &State, password: &str) -> anyhow::Result<Retrieved> {
+/// The POP3 phase: RETR, commit, DELE for every message; QUIT. Returns how many messages
+/// were on the server and how many of them were new.
+fn retrieve(
+    profile: &Profile,
+    state: &State,
+    password: &str,
+    progress: &dyn Progress,
+    checkpoint: &mut dyn FnMut(Checkpoint<'_>),
+) -> anyhow::Result<(usize, usize)> {
     let endpoint = profile.endpoint(&profile.settings.pop3)?;
     let mut session = Pop3Session::open(&endpoint, &profile.settings.id, password)
         .with_context(|| format!("POP3 at {}", profile.settings.pop3))?;
     let listed = session.list()?;
-    // indicatif draws only on a terminal: scripts and logs see the summary alone.
-    let progress = indicatif::ProgressBar::with_draw_target(
+    progress.start(
+        Phase::Fetching,
+        &profile.settings.pop3,
         Some(listed.len() as u64),
-        indicatif::ProgressDrawTarget::stderr(),
     );
-    progress.set_style(
-        indicatif::ProgressStyle::with_template("fetching {pos}/{len} {wide_bar}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let crash = std::env::var_os(CRASH_HOOK).is_some_and(|v| v == "1");
     let mut new = 0;
     for message in &listed {
         let raw = session.retr(message.number)?;
         if state.store_message(message.uid.as_deref().unwrap_or(""), &raw)? {
             new += 1;
         }
-        if crash {
-            eprintln!("kx denso: {CRASH_HOOK}: aborting after RETR and commit, before DELE");
-            std::process::abort();
-        }
+        checkpoint(Checkpoint::Stored);
         session.dele(message.number)?;
-        progress.inc(1);
+        progress.advance(1);
     }
-    progress.finish_and_clear();
+    progress.finish();
     session
         .quit()
         .context("the server did not confirm the deletions (they will be fetched again)")?;
-    Ok(Retrieved {
-        on_server: listed.len(),
-        new,
-    })
+    Ok((listed.len(), new))
 }
 
 /// Applies one stored message.
@@ -250,7 +208,7 @@ fn apply_one(
         Err(e) => {
             return Ok(state.apply(id, |_| {
                 Ok(Applied {
-                    kind: "Unreadable".into(),
+                    kind: super::state::UNREADABLE.into(),
                     problem: Some(format!("not a 伝送 message: {e}")),
                     ..Applied::default()
                 })
@@ -274,7 +232,7 @@ fn apply_one(
 
 /// The store updates of one message.
 fn update(updates: &Updates<'_>, message: &Message) -> Result<Applied, StateError> {
-    let kind = format!("{:?}", message.kind());
+    let kind = message.kind().as_str().to_owned();
     let mut applied = Applied {
         kind,
         ..Applied::default()

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
 use kx_denso::AccountId;
 use serde::{Deserialize, Serialize};
 
-use crate::net::{self, Endpoint};
+use kx_net::{self as net, Endpoint};
 
 /// The settings file of a profile.
 const PROFILE_FILE: &str = "profile.toml";
@@ -31,29 +31,29 @@ pub(crate) const STATE_FILE: &str = "state.sqlite3";
 
 /// What `profile.toml` holds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct Settings {
+pub struct Settings {
     /// The account ID (e.g. `J13123456780`).
-    pub(crate) id: String,
+    pub id: String,
     /// The federation's mail domain.
-    pub(crate) domain: String,
+    pub domain: String,
     /// SMTP submission `host:port`.
-    pub(crate) smtp: String,
+    pub smtp: String,
     /// POP3 `host:port`.
-    pub(crate) pop3: String,
+    pub pop3: String,
     /// The FTP download area `host:port`, for service notices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) ftp: Option<String>,
+    pub ftp: Option<String>,
     /// The federation's transmit address (To of DataSend and DataDelete).
-    pub(crate) transmit: String,
+    pub transmit: String,
     /// Trust `ca.pem` in the profile directory instead of the system store.
     #[serde(default)]
-    pub(crate) private_ca: bool,
+    pub private_ca: bool,
     /// Skip STARTTLS / STLS (loopback only; for tests against servers without TLS).
     #[serde(default)]
-    pub(crate) insecure_plaintext: bool,
+    pub insecure_plaintext: bool,
     /// Socket timeout in seconds.
     #[serde(default = "default_timeout")]
-    pub(crate) timeout_seconds: u64,
+    pub timeout_seconds: u64,
 }
 
 fn default_timeout() -> u64 {
@@ -61,7 +61,7 @@ fn default_timeout() -> u64 {
 }
 
 /// Where profiles live.
-pub(crate) fn home(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+pub fn home(explicit: Option<&Path>) -> crate::Result<PathBuf> {
     if let Some(dir) = explicit {
         return Ok(dir.to_owned());
     }
@@ -73,20 +73,21 @@ pub(crate) fn home(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     }
     match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
         Some(home) => Ok(PathBuf::from(home).join(".config").join("kx")),
-        None => bail!("no home directory: pass --home DIR or set KX_HOME"),
+        None => Err(anyhow!("no home directory: pass --home DIR or set KX_HOME").into()),
     }
 }
 
 /// A loaded profile.
-pub(crate) struct Profile {
+#[derive(Clone, Debug)]
+pub struct Profile {
     /// Its name.
-    pub(crate) name: String,
+    pub name: String,
     /// Its directory.
-    pub(crate) dir: PathBuf,
+    pub dir: PathBuf,
     /// Its settings.
-    pub(crate) settings: Settings,
+    pub settings: Settings,
     /// The account.
-    pub(crate) account: AccountId,
+    pub account: AccountId,
 }
 
 /// Checks a profile name: it becomes a directory name.
@@ -161,7 +162,7 @@ impl Profile {
     }
 
     /// Loads the profile `name` under `home`.
-    pub(crate) fn load(home: &Path, name: &str) -> anyhow::Result<Profile> {
+    pub fn load(home: &Path, name: &str) -> crate::Result<Profile> {
         check_name(name)?;
         let dir = home.join("profiles").join(name);
         let path = dir.join(PROFILE_FILE);
@@ -185,7 +186,7 @@ impl Profile {
     }
 
     /// The names of every profile under `home`.
-    pub(crate) fn list(home: &Path) -> anyhow::Result<Vec<String>> {
+    pub fn list(home: &Path) -> crate::Result<Vec<String>> {
         let dir = home.join("profiles");
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Ok(Vec::new());
@@ -200,27 +201,30 @@ impl Profile {
     }
 
     /// The account's mail address.
-    pub(crate) fn address(&self) -> String {
+    pub fn address(&self) -> String {
         self.account.address(&self.settings.domain)
     }
 
     /// The saved password, if the profile keeps one.
-    pub(crate) fn saved_password(&self) -> anyhow::Result<Option<String>> {
+    pub fn saved_password(&self) -> crate::Result<Option<String>> {
         let path = self.dir.join(PASSWORD_FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let mode = std::fs::metadata(&path)?.permissions().mode();
                 if mode & 0o077 != 0 {
-                    bail!(
+                    return Err(anyhow!(
                         "{} is readable by others (mode {:o}): chmod 600 it or log in again",
                         path.display(),
                         mode & 0o777
-                    );
+                    )
+                    .into());
                 }
                 Ok(Some(text))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+            Err(e) => Err(anyhow::Error::new(e)
+                .context(format!("cannot read {}", path.display()))
+                .into()),
         }
     }
 

@@ -15,25 +15,41 @@
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest as _, Sha256};
+
+pub use kx_records::ledger::{DataFileNote, FileRow, Submission};
 
 /// What went wrong with the state store.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum StateError {
+pub enum StateError {
     /// SQLite failed (the file is unreadable, locked for too long, or full).
     #[error("state store: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// A JSON column did not read back.
     #[error("state store: {0}")]
     Json(#[from] serde_json::Error),
+    /// The store was written by a newer `kx` (its schema version is unknown here).
+    #[error("state store: schema version {found} is newer than this kx knows ({known})")]
+    TooNew {
+        /// The store's `user_version`.
+        found: usize,
+        /// The newest version this build migrates to.
+        known: usize,
+    },
     /// Every serial of the organisation is used up.
     #[error("no transmission number is left for {0}")]
     Exhausted(String),
 }
 
-/// The schema, applied on every open (every statement is idempotent).
-const SCHEMA: &str = "
+/// The schema's versions in order: `MIGRATIONS[i]` takes a store from `user_version` `i` to
+/// `i + 1`, each in its own transaction. Version 1 is the schema of the stores written before
+/// versions were counted; its statements keep `IF NOT EXISTS` so such a store (at
+/// `user_version` 0 with every table present) opens unchanged. Append, never edit.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// Version 1: counters, submissions, per-file results, fetched messages.
+const V1: &str = "
 CREATE TABLE IF NOT EXISTS counters (
     org_code TEXT PRIMARY KEY,
     next INTEGER NOT NULL
@@ -80,110 +96,40 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 ";
 
+/// The kind stored for a fetched message that is no 伝送 message; every other kind is a
+/// [`kx_denso::message::MessageKind::as_str`].
+pub(crate) const UNREADABLE: &str = "Unreadable";
+
 /// The highest serial. A 整理番号 is the account's seq character followed by nine digits of
 /// the serial, so the up to ten IDs of one organisation, each with its own store, can never
 /// hand out the same number.
 const MAX_SERIAL: u64 = 999_999_999;
 
-/// A data file of a submission, as the client counted it before sending.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct DataFileNote {
-    /// The CSV's name (inside the LZH when packed).
-    pub(crate) name: String,
-    /// Its data records, when the file's structure could be read.
-    pub(crate) records: Option<u64>,
-    /// The structure error the federation will answer `DataErr` with, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) structure_error: Option<String>,
-}
-
-/// A submission as stored.
-#[derive(Clone, Debug, Default, Serialize)]
-pub(crate) struct Submission {
-    /// The transmission number (DataSend, DataDelete) or unique number (upstream).
-    pub(crate) number: String,
-    /// `DataSend`, `DataDelete` or `Upstream`.
-    pub(crate) kind: String,
-    /// When the number was reserved (RFC 3339).
-    pub(crate) reserved_at: String,
-    /// When the server took the message (250), if it did.
-    pub(crate) sent_at: Option<String>,
-    /// Why sending failed, if it did.
-    pub(crate) send_error: Option<String>,
-    /// The attachments' names.
-    pub(crate) attachments: Vec<String>,
-    /// The data files as counted before sending.
-    pub(crate) data_files: Vec<DataFileNote>,
-    /// DataDelete: the number it cancels; upstream: the kind name.
-    pub(crate) target: Option<String>,
-    /// Accept: `Success` or `IFErr`.
-    pub(crate) accept_result: Option<String>,
-    /// Accept: the X-Ex1 code.
-    pub(crate) accept_code: Option<String>,
-    /// When the Accept was fetched.
-    pub(crate) accept_at: Option<String>,
-    /// Regist: `Success` or `CheckErr`.
-    pub(crate) regist_result: Option<String>,
-    /// Regist: the X-Ex1 code of a CheckErr.
-    pub(crate) regist_code: Option<String>,
-    /// When the Regist was fetched.
-    pub(crate) regist_at: Option<String>,
-    /// The Regist's CsvErr.txt.
-    #[serde(skip)]
-    pub(crate) csv_err: Option<Vec<u8>>,
-    /// The Regist's TransmitInfo.txt.
-    #[serde(skip)]
-    pub(crate) transmit_info: Option<Vec<u8>>,
-    /// DeleteRegist: `Success`, `IFErr` or `NoData` (on the DataDelete and on its target).
-    pub(crate) cancel_result: Option<String>,
-    /// DeleteRegist: the X-Ex1 code.
-    pub(crate) cancel_code: Option<String>,
-    /// When the DeleteRegist was fetched.
-    pub(crate) cancel_at: Option<String>,
-    /// On a cancelled submission: the DataDelete's number.
-    pub(crate) cancelled_by: Option<String>,
-    /// The Regist's per-file results.
-    pub(crate) files: Vec<FileRow>,
-}
-
-/// One data file's result in a Regist.
-#[derive(Clone, Debug, Serialize)]
-pub(crate) struct FileRow {
-    /// The file's name.
-    pub(crate) name: String,
-    /// `Success` or `DataErr`.
-    pub(crate) result: String,
-    /// The X-Ex2 code of a DataErr.
-    pub(crate) code: Option<String>,
-    /// Whether the review system's format check found errors (X-Ex3).
-    pub(crate) format_error: bool,
-}
-
 /// A stored message.
 #[derive(Clone, Debug, Serialize)]
-pub(crate) struct StoredMessage {
+pub struct StoredMessage {
     /// The store's id.
-    pub(crate) id: i64,
+    pub id: i64,
     /// The POP3 unique id it was fetched under.
-    pub(crate) uid: String,
+    pub uid: String,
     /// SHA-256 of the message as retrieved.
-    pub(crate) sha256: String,
+    pub sha256: String,
     /// When it was fetched.
-    pub(crate) fetched_at: String,
+    pub fetched_at: String,
     /// Its kind, once applied.
-    pub(crate) kind: Option<String>,
+    pub kind: Option<String>,
     /// The transmission number it is about.
-    pub(crate) number: Option<String>,
+    pub number: Option<String>,
     /// Whether `kx denso inbox` showed it.
-    pub(crate) seen: bool,
+    pub seen: bool,
     /// Contact title, or a one-line summary.
-    pub(crate) title: Option<String>,
+    pub title: Option<String>,
     /// Contact body.
-    pub(crate) body: Option<String>,
+    pub body: Option<String>,
     /// Where its files went (Result archive, Contact attachments, service-notice download).
-    pub(crate) saved_to: Option<String>,
+    pub saved_to: Option<String>,
     /// What could not be done with it.
-    pub(crate) problem: Option<String>,
+    pub problem: Option<String>,
 }
 
 /// What applying a message to the store recorded, kept on the message row.
@@ -204,7 +150,7 @@ pub(crate) struct Applied {
 }
 
 /// The open store.
-pub(crate) struct State {
+pub struct State {
     db: Connection,
 }
 
@@ -225,14 +171,38 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 
 impl State {
     /// Opens (creating if needed) the store at `path`.
-    pub(crate) fn open(path: &Path) -> Result<State, StateError> {
+    pub fn open(path: &Path) -> Result<State, StateError> {
         let db = Connection::open(path)?;
         db.busy_timeout(std::time::Duration::from_secs(10))?;
         // WAL + FULL: every commit is fsync'd before it returns (see the module docs).
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "FULL")?;
-        db.execute_batch(SCHEMA)?;
-        Ok(State { db })
+        let mut state = State { db };
+        state.migrate()?;
+        Ok(state)
+    }
+
+    /// Applies the migrations the store has not seen yet, each with its version bump in one
+    /// transaction; a store newer than this build is refused rather than misread.
+    fn migrate(&mut self) -> Result<(), StateError> {
+        let version: usize = self
+            .db
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() {
+            return Err(StateError::TooNew {
+                found: version,
+                known: MIGRATIONS.len(),
+            });
+        }
+        for (done, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = self
+                .db
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(migration)?;
+            tx.pragma_update(None, "user_version", done + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
     }
 
     /// The serial the next reservation for `org_code` would take, without taking it.
@@ -320,7 +290,7 @@ impl State {
     }
 
     /// The message as sent (or as it would have been, for a number reserved but not sent).
-    pub(crate) fn sent_message(&self, number: &str) -> Result<Option<Vec<u8>>, StateError> {
+    pub fn sent_message(&self, number: &str) -> Result<Option<Vec<u8>>, StateError> {
         Ok(self
             .db
             .query_row(
@@ -348,7 +318,7 @@ impl State {
     }
 
     /// Whether a number was ever reserved here.
-    pub(crate) fn has_number(&self, number: &str) -> Result<bool, StateError> {
+    pub fn has_number(&self, number: &str) -> Result<bool, StateError> {
         Ok(self.db.query_row(
             "SELECT EXISTS (SELECT 1 FROM submissions WHERE number = ?1)",
             [number],
@@ -403,7 +373,7 @@ impl State {
     }
 
     /// Every submission, newest first.
-    pub(crate) fn submissions(&self) -> Result<Vec<Submission>, StateError> {
+    pub fn submissions(&self) -> Result<Vec<Submission>, StateError> {
         let mut stmt = self.db.prepare(
             "SELECT number, kind, reserved_at, sent_at, send_error, attachments, data_files,
                     target, accept_result, accept_code, accept_at, regist_result, regist_code,
@@ -450,7 +420,7 @@ impl State {
     }
 
     /// One submission.
-    pub(crate) fn submission(&self, number: &str) -> Result<Option<Submission>, StateError> {
+    pub fn submission(&self, number: &str) -> Result<Option<Submission>, StateError> {
         Ok(self.submissions()?.into_iter().find(|s| s.number == number))
     }
 
@@ -471,7 +441,7 @@ impl State {
     }
 
     /// Every stored message, oldest first (`unseen_only`: those `inbox` has not shown).
-    pub(crate) fn messages(&self, unseen_only: bool) -> Result<Vec<StoredMessage>, StateError> {
+    pub fn messages(&self, unseen_only: bool) -> Result<Vec<StoredMessage>, StateError> {
         let mut stmt = self.db.prepare(
             "SELECT id, uid, fetched_at, kind, number, seen, title, body, saved_to, problem, sha256
              FROM messages WHERE applied = 1 AND (?1 = 0 OR seen = 0) ORDER BY id",
@@ -495,7 +465,7 @@ impl State {
     }
 
     /// Marks messages as shown by `inbox`.
-    pub(crate) fn mark_seen(&self, ids: &[i64]) -> Result<(), StateError> {
+    pub fn mark_seen(&self, ids: &[i64]) -> Result<(), StateError> {
         for id in ids {
             self.db
                 .execute("UPDATE messages SET seen = 1 WHERE id = ?1", [id])?;
@@ -595,6 +565,65 @@ impl Updates<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store as `kx` wrote it before schema versions: version 1's tables, `user_version` 0.
+    fn unversioned_store(path: &Path) {
+        let db = Connection::open(path).expect("creates");
+        db.execute_batch(V1).expect("version 1 schema");
+        db.execute(
+            "INSERT INTO submissions (number, kind, reserved_at) VALUES (?1, 'DataSend', 'x')",
+            ["13123456780000000007"],
+        )
+        .expect("insert");
+    }
+
+    fn user_version(state: &State) -> usize {
+        state
+            .db
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("user_version")
+    }
+
+    #[test]
+    fn a_store_from_before_versions_opens_unchanged_and_is_migrated() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("state.sqlite3");
+        unversioned_store(&path);
+        let state = State::open(&path).expect("opens");
+        assert_eq!(user_version(&state), MIGRATIONS.len());
+        let kept = state.submission("13123456780000000007").expect("reads");
+        assert_eq!(kept.map(|s| s.kind).as_deref(), Some("DataSend"));
+        drop(state);
+        let state = State::open(&path).expect("reopens");
+        assert_eq!(user_version(&state), MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_store_at_version_one_is_migrated_to_the_newest() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("state.sqlite3");
+        unversioned_store(&path);
+        Connection::open(&path)
+            .and_then(|db| db.pragma_update(None, "user_version", 1))
+            .expect("version 1");
+        let state = State::open(&path).expect("opens");
+        assert_eq!(user_version(&state), MIGRATIONS.len());
+        assert!(state.has_number("13123456780000000007").expect("reads"));
+    }
+
+    #[test]
+    fn a_store_from_a_newer_kx_is_refused() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("state.sqlite3");
+        Connection::open(&path)
+            .and_then(|db| db.pragma_update(None, "user_version", MIGRATIONS.len() + 1))
+            .expect("a newer store");
+        let refused = State::open(&path).err();
+        assert!(
+            matches!(refused, Some(StateError::TooNew { found, .. }) if found == MIGRATIONS.len() + 1),
+            "{refused:?}"
+        );
+    }
 
     #[test]
     fn numbers_are_never_reused_even_when_one_exists_already() {

@@ -1,80 +1,64 @@
-//! Sending: `kx denso send`, `kx denso cancel`, `kx denso upstream` (with a profile).
+//! Sending with a profile: data (DataSend), cancels (DataDelete), upstream notices.
 //!
 //! Every message goes through the same steps, in this order, so that nothing is lost and no
 //! number is wasted or reused:
 //!
-//! 1. build it with the number the store would hand out next, and refuse locally, with the
-//!    spec's reason, what the federation would refuse ([`kx_denso::inspect`]) and the data
-//!    files whose record structure it would answer `DataErr`
-//!    ([`kx_records::check_structure`]); `--no-check` sends them anyway, to see the
-//!    federation's own answer;
+//! 1. build it with the number the store would hand out next, and find, with the spec's
+//!    reason, what the federation would refuse ([`kx_denso::inspect`]) and the data files
+//!    whose record structure it would answer `DataErr`
+//!    ([`kx_records::check_structure`]) — a [`Checked`] message; the face refuses it or
+//!    (`--no-check`) sends it anyway, to see the federation's own answer;
 //! 2. open the SMTP session (STARTTLS, AUTH) and refuse a message larger than the server's
 //!    `SIZE`;
 //! 3. reserve the number durably ([`State::reserve`]); a crash from here on leaves it marked
 //!    *reserved, not sent* and it is never handed out again;
 //! 4. build the final message, send it, record the outcome.
 //!
-//! For the test of step 3, `KX_TEST_CRASH_AFTER_RESERVE=1` aborts the process right after the
-//! reservation is committed; it has no other use.
+//! Each durable step is reported to the face as a [`Checkpoint`] (the `kx` face's crash test
+//! hooks hang on them).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::Args;
 use kx_denso::message::{Attachment, DataDelete, DataSend, Upstream};
 use kx_denso::names::{DataFileKind, data_file_kind};
-use kx_denso::{Context, Mailbox, Message, OrgKind, TransmissionNumber, UsedNumbers, inspect};
+use kx_denso::{
+    Context, ErrorCode, Inspection, Mailbox, Message, OrgKind, TransmissionNumber, UsedNumbers,
+    inspect,
+};
 use kx_lzh::{Limits, Writer};
 
+use super::message::read_attachments;
 use super::profile::Profile;
 use super::state::{DataFileNote, State};
-use super::{EXIT_REFUSED, ProfileArgs};
-use crate::net::smtp::SmtpSession;
+use kx_net::smtp::SmtpSession;
 
-/// `kx denso send`.
-#[derive(Args)]
-pub(crate) struct SendArgs {
-    /// Pack the files into one LZH archive (named after the transmission number).
-    #[arg(long)]
-    lzh: bool,
-    /// Send even what the local checks refuse, to see the federation's own answer (for test
-    /// environments).
-    #[arg(long)]
-    no_check: bool,
-    #[command(flatten)]
-    profile: ProfileArgs,
-    /// The data files: CSV (up to 8 alphanumerics + .CSV) or LZH (up to 20 + .LZH).
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
+/// A durable step of a send or a fetch, committed before the next begins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Checkpoint<'a> {
+    /// The transmission number is reserved in the state store; the message is not sent yet.
+    Reserved(&'a str),
+    /// A fetched message is stored; it is not deleted on the server yet.
+    Stored,
 }
 
-/// `kx denso cancel`.
-#[derive(Args)]
-pub(crate) struct CancelArgs {
-    #[command(flatten)]
-    profile: ProfileArgs,
-    /// The transmission number of the submission to cancel.
-    number: String,
-}
-
-/// `kx denso upstream` with a profile (no `--from`): the message is sent.
-pub(crate) struct UpstreamSendArgs {
-    /// The profile.
-    pub(crate) profile: ProfileArgs,
+/// An upstream notice (上り連絡) to send with a profile.
+#[derive(Clone, Debug)]
+pub struct UpstreamRequest {
     /// 独自情報名.
-    pub(crate) name: String,
+    pub name: String,
     /// The address the upstream kind defines.
-    pub(crate) to: Option<String>,
+    pub to: Option<String>,
     /// 一意番号; allocated like a transmission number when absent.
-    pub(crate) unique: Option<String>,
+    pub unique: Option<String>,
     /// The parameter.
-    pub(crate) param: Option<String>,
+    pub param: Option<String>,
     /// The body.
-    pub(crate) body: String,
+    pub body: String,
     /// The files.
-    pub(crate) files: Vec<PathBuf>,
+    pub files: Vec<PathBuf>,
 }
 
 /// The numbers this store has handed out, for the duplicate check of [`inspect`].
@@ -113,9 +97,6 @@ fn number_for(profile: &Profile, serial: u64) -> anyhow::Result<TransmissionNumb
     let serial = format!("{}{serial:09}", profile.account.seq());
     Ok(TransmissionNumber::new(org, &serial)?)
 }
-
-/// The test hook of the module docs.
-const CRASH_HOOK: &str = "KX_TEST_CRASH_AFTER_RESERVE";
 
 /// A CSV counted: its data records, or the structure error the federation will find.
 fn note(name: &str, data: &[u8]) -> DataFileNote {
@@ -159,14 +140,34 @@ fn pack(number: &TransmissionNumber, files: &[Attachment]) -> anyhow::Result<Att
     Ok(Attachment::new(format!("{number}.LZH"), writer.finish()?))
 }
 
-/// `kx denso send`.
-pub(crate) fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
-    let (profile, mut state) = args.profile.open()?;
-    let files = crate::denso_cmd::read_attachments(&args.files)?;
+/// A message built for the next number and checked, not yet sent.
+pub struct Checked {
+    draft: Draft,
+    bytes: Vec<u8>,
+    /// What the federation would refuse in it.
+    pub inspection: Inspection,
+    /// The data files whose record structure the federation will answer `DataErr`.
+    pub structure_errors: Vec<(String, ErrorCode)>,
+}
+
+impl Checked {
+    /// Whether the federation would refuse the message or a file in it.
+    pub fn refused(&self) -> bool {
+        !self.inspection.is_valid() || !self.structure_errors.is_empty()
+    }
+}
+
+/// Checks a DataSend of `files` (packed into one LZH archive with `lzh`).
+pub fn check_send(
+    profile: &Profile,
+    state: &State,
+    files: &[PathBuf],
+    lzh: bool,
+) -> crate::Result<Checked> {
+    let files = read_attachments(files)?;
     let data_files = data_file_notes(&files);
     let from = Mailbox::new(profile.address());
     let to = Mailbox::new(profile.settings.transmit.clone());
-    let lzh = args.lzh;
     let draft = Draft {
         kind: "DataSend",
         target: None,
@@ -186,19 +187,19 @@ pub(crate) fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
             }))
         }),
     };
-    submit(&args.profile, &profile, &mut state, draft, args.no_check)
+    check(profile, state, draft)
 }
 
-/// `kx denso cancel`.
-pub(crate) fn cancel(args: CancelArgs) -> anyhow::Result<ExitCode> {
-    let (profile, mut state) = args.profile.open()?;
-    let cancel: TransmissionNumber = args
-        .number
+/// Checks a DataDelete cancelling `number`; also says whether this profile sent `number`.
+pub fn check_cancel(
+    profile: &Profile,
+    state: &State,
+    number: &str,
+) -> crate::Result<(Checked, bool)> {
+    let cancel: TransmissionNumber = number
         .parse()
-        .with_context(|| format!("{:?} is not a transmission number", args.number))?;
-    if !state.has_number(cancel.as_str())? {
-        eprintln!("kx denso: note: {cancel} was not sent from this profile");
-    }
+        .with_context(|| format!("{number:?} is not a transmission number"))?;
+    let known = state.has_number(cancel.as_str())?;
     let from = Mailbox::new(profile.address());
     let to = Mailbox::new(profile.settings.transmit.clone());
     let draft = Draft {
@@ -215,35 +216,34 @@ pub(crate) fn cancel(args: CancelArgs) -> anyhow::Result<ExitCode> {
             }))
         }),
     };
-    submit(&args.profile, &profile, &mut state, draft, false)
+    Ok((check(profile, state, draft)?, known))
 }
 
-/// `kx denso upstream` with a profile.
-pub(crate) fn upstream(args: UpstreamSendArgs) -> anyhow::Result<ExitCode> {
-    let (profile, mut state) = args.profile.open()?;
+/// Checks an upstream notice; an office may send none ([`ErrorCode::UpstreamFromOffice`]).
+pub fn check_upstream(
+    profile: &Profile,
+    state: &State,
+    request: UpstreamRequest,
+) -> crate::Result<Checked> {
     if profile.account.org().kind() == OrgKind::Office {
-        let code = kx_denso::ErrorCode::UpstreamFromOffice;
-        eprintln!(
-            "kx denso: refused: {} {}\n         {}",
-            code.code(),
-            code.message_en(),
-            code.message_ja()
-        );
-        return Ok(ExitCode::from(EXIT_REFUSED));
+        return Err(crate::Error::Denso(ErrorCode::UpstreamFromOffice));
     }
-    let files = crate::denso_cmd::read_attachments(&args.files)?;
+    let files = read_attachments(&request.files)?;
     let from = Mailbox::new(profile.address());
-    let to = match args.to {
+    let to = match request.to {
         Some(to) => {
             Mailbox::parse(&to).map_err(|_| anyhow::anyhow!("--to {to:?} is not an address"))?
         }
-        None => anyhow::bail!(
-            "--to is required: the address the federation defined for {}",
-            args.name
-        ),
+        None => {
+            return Err(anyhow::anyhow!(
+                "--to is required: the address the federation defined for {}",
+                request.name
+            )
+            .into());
+        }
     };
-    let fixed_unique = args.unique;
-    let (name, param, body) = (args.name, args.param, args.body);
+    let fixed_unique = request.unique;
+    let (name, param, body) = (request.name, request.param, request.body);
     let draft = Draft {
         kind: "Upstream",
         target: Some(name.clone()),
@@ -261,17 +261,11 @@ pub(crate) fn upstream(args: UpstreamSendArgs) -> anyhow::Result<ExitCode> {
             }))
         }),
     };
-    submit(&args.profile, &profile, &mut state, draft, false)
+    check(profile, state, draft)
 }
 
-/// The steps of the module docs.
-fn submit(
-    args: &ProfileArgs,
-    profile: &Profile,
-    state: &mut State,
-    draft: Draft,
-    no_check: bool,
-) -> anyhow::Result<ExitCode> {
+/// Step 1 of the module docs.
+fn check(profile: &Profile, state: &State, draft: Draft) -> crate::Result<Checked> {
     let org_code = profile.account.org().org_code().to_string();
     let candidate = number_for(profile, state.peek_serial(&org_code)?)?;
     let bytes = (draft.build)(&candidate)?.to_bytes()?;
@@ -286,38 +280,57 @@ fn submit(
             used: Some(&used),
         },
     );
-    let structure_errors: Vec<(&str, kx_denso::ErrorCode)> = draft
+    let structure_errors = draft
         .data_files
         .iter()
         .filter_map(|f| {
-            let code = kx_denso::ErrorCode::from_code(f.structure_error.as_deref()?)?;
-            Some((f.name.as_str(), code))
+            let code = ErrorCode::from_code(f.structure_error.as_deref()?)?;
+            Some((f.name.clone(), code))
         })
         .collect();
-    for (name, code) in &structure_errors {
-        eprintln!(
-            "  {} {name}: {} (the federation answers DataErr)\n         {}",
-            code.code(),
-            code.message_en(),
-            code.message_ja()
-        );
-    }
-    if !inspection.is_valid() || !structure_errors.is_empty() {
-        if !inspection.is_valid() {
-            crate::denso_cmd::print_violations(&inspection, &mut std::io::stderr().lock())?;
-        }
-        if !no_check {
-            eprintln!(
-                "kx denso: not sent (no number used): the federation would refuse this message"
-            );
-            return Ok(ExitCode::from(EXIT_REFUSED));
-        }
-        eprintln!("kx denso: --no-check: sending it anyway");
-    }
+    Ok(Checked {
+        draft,
+        bytes,
+        inspection,
+        structure_errors,
+    })
+}
 
-    let password = args.password(profile)?;
+/// What the federation's server took.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Submitted {
+    /// A DataSend with its transmission number.
+    Data(String),
+    /// A DataDelete: its number and the number it cancels.
+    Cancel {
+        /// The DataDelete's own number.
+        number: String,
+        /// The number cancelled.
+        cancels: String,
+    },
+    /// An upstream notice: its unique number (which `unique` may have fixed) and kind.
+    Upstream {
+        /// 一意番号.
+        unique: String,
+        /// 独自情報名.
+        kind: String,
+    },
+}
+
+/// Steps 2–4 of the module docs: sends a checked message with `password`, whatever the
+/// check found (the face decides whether to).
+pub fn submit(
+    profile: &Profile,
+    state: &mut State,
+    checked: Checked,
+    password: &str,
+    checkpoint: &mut dyn FnMut(Checkpoint<'_>),
+) -> crate::Result<Submitted> {
+    let Checked { draft, bytes, .. } = checked;
+    let org_code = profile.account.org().org_code().to_string();
     let endpoint = profile.endpoint(&profile.settings.smtp)?;
-    let mut session = SmtpSession::open(&endpoint, &profile.settings.id, &password)
+    let mut session = SmtpSession::open(&endpoint, &profile.settings.id, password)
         .with_context(|| format!("SMTP at {}", profile.settings.smtp))?;
     session.check_size(bytes.len()).context("not sent")?;
 
@@ -328,10 +341,7 @@ fn submit(
             .map(|n| n.to_string())
             .unwrap_or_default()
     })?;
-    if std::env::var_os(CRASH_HOOK).is_some_and(|v| v == "1") {
-        eprintln!("kx denso: {CRASH_HOOK}: aborting after reserving {number}");
-        std::process::abort();
-    }
+    checkpoint(Checkpoint::Reserved(&number));
     let number: TransmissionNumber = number.parse()?;
     let message = (draft.build)(&number)?;
     let attachments: Vec<String> = match &message {
@@ -356,17 +366,23 @@ fn submit(
         Ok(_) => {
             state.mark_sent(number.as_str(), None)?;
             session.quit();
-            match &message {
-                Message::DataDelete(m) => println!("{number} (cancels {})", m.cancel),
-                // The unique number, which --unique may have fixed.
-                Message::Upstream(m) => println!("{} ({})", m.unique, m.kind),
-                _ => println!("{number}"),
-            }
-            Ok(ExitCode::SUCCESS)
+            Ok(match message {
+                Message::DataDelete(m) => Submitted::Cancel {
+                    number: number.to_string(),
+                    cancels: m.cancel.to_string(),
+                },
+                Message::Upstream(m) => Submitted::Upstream {
+                    unique: m.unique,
+                    kind: m.kind,
+                },
+                _ => Submitted::Data(number.to_string()),
+            })
         }
         Err(e) => {
             state.mark_sent(number.as_str(), Some(&e.to_string()))?;
-            Err(anyhow::Error::new(e).context(format!("{number} was reserved but not sent")))
+            Err(anyhow::Error::new(e)
+                .context(format!("{number} was reserved but not sent"))
+                .into())
         }
     }
 }

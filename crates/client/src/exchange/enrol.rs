@@ -1,11 +1,15 @@
 //! Enrolment (`kx setup`) and renewal (`kx renew`) of an office app: the key is made here and
 //! never leaves; the society's CA issues the certificate through the server's request queue.
+//!
+//! Enrolment runs in steps so that the face can ask for secrets in between: [`enrol`] makes the
+//! key and the request (or [`pending_enrolment`] finds one waiting), [`wait_for_certificate`]
+//! polls until the society decides, then the face opens a [`Session`] and replaces the
+//! temporary password.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
-use clap::Args;
 use kx_crypto::keystore::file::KeyFile;
 use kx_crypto::keystore::{KdfCost, Pin, seal_secret};
 use kx_crypto::{
@@ -14,57 +18,83 @@ use kx_crypto::{
 };
 use kx_exchange::Code;
 use kx_exchange::api::{
-    CertificateRequest, Enrolment, PartyKind, RequestState, RequestStatus, RequestTicket, path,
+    CertificateRequest, Enrolment as EnrolmentCall, PartyKind, RequestState, RequestStatus,
+    RequestTicket, path,
 };
-use kx_exchange::settings::item;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use super::Ctx;
-use super::failure::{Failure, Later, Usage};
+use super::failure::Failure;
 use super::http::Http;
-use super::profile::{Config, ProfileDir};
+use super::profile::{Config, ProfileDir, ProfileLock};
 use super::session::{Session, certificate_from};
-use super::ui;
+use crate::error::{Later, Usage};
+use crate::progress::{Phase, Progress};
 
 /// How long to wait for the society, and how often to ask.
-#[derive(Args, Debug, Clone)]
-pub(crate) struct WaitArgs {
-    /// Seconds to wait for the society to issue the certificate; run the command again to keep
-    /// waiting.
-    #[arg(long = "wait", default_value_t = 600)]
-    wait: u64,
-    /// Seconds between polls.
-    #[arg(long, default_value_t = 2.0, hide = true)]
-    poll: f64,
+#[derive(Clone, Copy, Debug)]
+pub struct WaitOptions {
+    /// How long to wait for the society to issue the certificate; the same operation again
+    /// keeps waiting.
+    pub wait: Duration,
+    /// The time between polls (clamped to 0.1–60 s).
+    pub poll: Duration,
 }
 
-/// `kx setup`.
-#[derive(Args, Debug)]
-pub(crate) struct SetupArgs {
-    /// The KX server's URL (its bootstrap HTTPS listener), e.g. https://kx.example.
-    #[arg(long, value_parser = super::http::https_url)]
-    server: Option<String>,
-    /// The CA certificate of the KX server's TLS certificate (PEM).
-    #[arg(long)]
-    ca: Option<PathBuf>,
-    /// The login ID the society gave.
-    #[arg(long)]
-    id: Option<String>,
-    /// The one-time enrolment code the society gave.
-    #[arg(long)]
-    code: Option<String>,
-    /// Protect the key with a cheap key derivation: throw-away demo and test profiles only.
-    #[arg(long, env = "KX_INSECURE_FAST_KDF", hide = true)]
+impl Default for WaitOptions {
+    /// Ten minutes, polling every two seconds.
+    fn default() -> WaitOptions {
+        WaitOptions {
+            wait: Duration::from_secs(600),
+            poll: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What an office enrols with: the society's one-time code for its login ID.
+#[derive(Clone, Debug)]
+pub struct EnrolmentRequest {
+    server: String,
+    server_ca: Vec<Certificate>,
+    id: String,
+    code: String,
     insecure_fast_kdf: bool,
-    #[command(flatten)]
-    wait: WaitArgs,
 }
 
-/// A certificate request still waiting for the society (`enrolment.json`): a rerun of the
-/// command resumes waiting instead of making another key.
+impl EnrolmentRequest {
+    /// Checks that the first run of a setup has everything (a usage error names what is
+    /// missing) and reads the server's CA certificate, before any secret is asked.
+    /// `insecure_fast_kdf` protects the key with a cheap key derivation: throw-away demo and
+    /// test profiles only.
+    pub fn new(
+        server: Option<String>,
+        ca: Option<&Path>,
+        id: Option<String>,
+        code: Option<String>,
+        insecure_fast_kdf: bool,
+    ) -> crate::Result<EnrolmentRequest> {
+        let missing = |what: &str| Usage(format!("kx setup needs --{what}"));
+        let server = server.ok_or_else(|| missing("server"))?;
+        let ca = ca.ok_or_else(|| missing("ca"))?;
+        let id = id.ok_or_else(|| missing("id"))?;
+        let code = code.ok_or_else(|| missing("code"))?;
+        let server_ca = parse_certificates(
+            &std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?,
+        )?;
+        Ok(EnrolmentRequest {
+            server,
+            server_ca,
+            id,
+            code,
+            insecure_fast_kdf,
+        })
+    }
+}
+
+/// A certificate request waiting for the society (`enrolment.json`): a rerun of the setup
+/// resumes waiting instead of making another key.
 #[derive(Debug, Serialize, Deserialize)]
-struct Pending {
+pub struct Enrolment {
     request: String,
     /// The key file the certificate will belong to.
     key_file: String,
@@ -83,106 +113,91 @@ pub(crate) fn bootstrap(profile: &ProfileDir, server: &str) -> Result<Http> {
     Http::new(server, &profile.certificates("server-ca.pem")?, None)
 }
 
-/// `kx setup`: enrol (or resume waiting), then log in once.
-pub(crate) fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
-    let profile = &ctx.profile;
-    let lock = profile.lock()?;
+/// The enrolment waiting for the society, if an earlier setup of this (not yet set up)
+/// profile requested one; the caller holds the profile's lock.
+pub fn pending_enrolment(
+    profile: &ProfileDir,
+    _lock: &ProfileLock,
+) -> crate::Result<Option<Enrolment>> {
     profile.ensure_new()?;
-    let pending: Option<Pending> = profile.read_json("enrolment.json").ok();
-    let (pending, pin) = match pending {
-        Some(pending) => {
-            eprintln!("Resuming the enrolment waiting for the society.");
-            (pending, None)
-        }
-        None => {
-            let (pending, pin) = start_enrolment(ctx, args)?;
-            (pending, Some(pin))
-        }
-    };
-    let config = pending
-        .config
-        .clone()
-        .context("enrolment.json without settings")?;
-    let client = bootstrap(profile, &config.server)?;
-    let status = wait_for_certificate(profile, &client, &pending.request, &args.wait)?;
-    let api_url = status
-        .api_url
-        .clone()
-        .unwrap_or_else(|| config.api_url.clone());
-    store_issued(profile, &status, &pending.key_file, "key.pem")?;
-    profile.write_json("config.json", &Config { api_url, ..config })?;
-    profile.remove("enrolment.json")?;
-    println!("The society issued our certificate.");
-    let pin = match pin {
-        Some(pin) => pin,
-        None => ctx.secrets.pin(item::PIN)?,
-    };
-    let mut session = Session::start(ctx, lock, pin)?;
-    session.after_login()?;
-    super::settings::replace_temporary_password(&mut session, ctx)?;
-    println!(
-        "Set up: office {} {} of {} {}, profile {}",
-        session.who.party.number,
-        session.who.party.name,
-        session.who.society.number,
-        session.who.society.name,
-        profile.root().display()
-    );
-    Ok(())
+    Ok(profile.read_json("enrolment.json").ok())
 }
 
-/// The first run of `kx setup`: PIN, password, key, request.
-fn start_enrolment(ctx: &Ctx, args: &SetupArgs) -> Result<(Pending, Pin)> {
-    let missing = |what: &str| Usage(format!("kx setup needs --{what}"));
-    let server = args.server.clone().ok_or_else(|| missing("server"))?;
-    let ca = args.ca.as_ref().ok_or_else(|| missing("ca"))?;
-    let id = args.id.clone().ok_or_else(|| missing("id"))?;
-    let code = args.code.clone().ok_or_else(|| missing("code"))?;
-    let profile = &ctx.profile;
-    let server_ca = parse_certificates(
-        &std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?,
-    )?;
-    profile.write_certificates("server-ca.pem", &server_ca)?;
-    let pin = ctx.secrets.new_pin()?;
-    let password = ctx.secrets.password("仮パスワード (temporary password)")?;
+/// The first step of a setup: the profile's key under the new `pin`, the society's temporary
+/// `password` (E1001 when empty) kept under it, the certificate request with the one-time
+/// code. The caller holds the profile's lock.
+pub fn enrol(
+    profile: &ProfileDir,
+    _lock: &ProfileLock,
+    request: &EnrolmentRequest,
+    pin: &Pin,
+    password: &str,
+) -> crate::Result<Enrolment> {
+    profile.ensure_new()?;
     if password.is_empty() {
         return Err(Failure::new(Code::E1001, &["パスワード"]).into());
     }
+    profile.write_certificates("server-ca.pem", &request.server_ca)?;
     let config = Config {
         kind: PartyKind::Office,
-        server,
+        server: request.server.clone(),
         api_url: String::new(),
-        id: id.clone(),
+        id: request.id.clone(),
         party: None,
         society: None,
         serial: 0,
-        insecure_fast_kdf: args.insecure_fast_kdf,
+        insecure_fast_kdf: request.insecure_fast_kdf,
     };
     let cost = config.kdf();
     profile.write(
         "password.enc",
-        seal_secret(password.as_bytes(), &pin, cost)?.as_bytes(),
+        seal_secret(password.as_bytes(), pin, cost)?.as_bytes(),
     )?;
-    let key = fresh_key(profile, "key.new.pem", &pin, cost)?;
-    let csr = request_to_pem(&certificate_request(&key, &office_subject(&id))?)?;
+    let key = fresh_key(profile, "key.new.pem", pin, cost)?;
+    let csr = request_to_pem(&certificate_request(&key, &office_subject(&request.id))?)?;
     let client = bootstrap(profile, &config.server)?;
     let ticket: RequestTicket = client.call(
         Method::POST,
         path::ENROLMENTS,
-        &Enrolment {
-            id,
-            code,
+        &EnrolmentCall {
+            id: request.id.clone(),
+            code: request.code.clone(),
             csr_pem: csr,
         },
     )?;
     tracing::info!("enrolment requested");
-    let pending = Pending {
+    let pending = Enrolment {
         request: ticket.request,
         key_file: "key.new.pem".into(),
         config: Some(config),
     };
     profile.write_json("enrolment.json", &pending)?;
-    Ok((pending, pin))
+    Ok(pending)
+}
+
+/// Waits for the society to issue the certificate of `enrolment` (refused: E0003; not in
+/// time: [`crate::Error::Later`]), checks and keeps it; the profile is then set up and a
+/// [`Session`] can be opened.
+pub fn wait_for_certificate(
+    profile: &ProfileDir,
+    enrolment: &Enrolment,
+    wait: &WaitOptions,
+    progress: &dyn Progress,
+) -> crate::Result<()> {
+    let config = enrolment
+        .config
+        .clone()
+        .context("enrolment.json without settings")?;
+    let client = bootstrap(profile, &config.server)?;
+    let status = wait_for(profile, &client, &enrolment.request, wait, progress)?;
+    let api_url = status
+        .api_url
+        .clone()
+        .unwrap_or_else(|| config.api_url.clone());
+    store_issued(profile, &status, &enrolment.key_file, "key.pem")?;
+    profile.write_json("config.json", &Config { api_url, ..config })?;
+    profile.remove("enrolment.json")?;
+    Ok(())
 }
 
 /// A new P-256 key written under `pin` to `name` (replacing a leftover of an earlier attempt).
@@ -193,17 +208,18 @@ fn fresh_key(profile: &ProfileDir, name: &str, pin: &Pin, cost: KdfCost) -> Resu
     Ok(key)
 }
 
-/// Polls the request until the society decides, with a spinner; refusal (by the society, or
+/// Polls the request until the society decides; refusal (by the society, or
 /// by the server when the society did not decide in time) and timeout fail. A refused request
 /// is forgotten with its key, so the next run starts anew (with a new code).
-fn wait_for_certificate(
+fn wait_for(
     profile: &ProfileDir,
     client: &Http,
     request: &str,
-    wait: &WaitArgs,
+    wait: &WaitOptions,
+    progress: &dyn Progress,
 ) -> Result<RequestStatus> {
-    let spinner = ui::spinner("Waiting for the society to issue the certificate…");
-    let deadline = Instant::now() + Duration::from_secs(wait.wait);
+    progress.start(Phase::WaitingForCertificate, request, None);
+    let deadline = Instant::now() + wait.wait;
     let result = loop {
         let status: RequestStatus = client.get(&format!("{}/{request}", path::ENROLMENTS))?;
         match status.state {
@@ -225,11 +241,14 @@ fn wait_for_certificate(
                 .into());
             }
             RequestState::Pending => {
-                std::thread::sleep(Duration::from_secs_f64(wait.poll.clamp(0.1, 60.0)));
+                std::thread::sleep(
+                    wait.poll
+                        .clamp(Duration::from_millis(100), Duration::from_secs(60)),
+                );
             }
         }
     };
-    spinner.finish_and_clear();
+    progress.finish();
     result
 }
 
@@ -277,31 +296,21 @@ fn store_issued(
     Ok(())
 }
 
-/// `kx renew`.
-pub(crate) fn renew(ctx: &Ctx, wait: &WaitArgs) -> Result<()> {
-    let session = Session::open(ctx)?;
+/// Renews the office certificate: a new key, a request with the same subject over the
+/// session, the wait; the old key moves to `old/` so files sealed for it still open. Returns
+/// where the new certificate is.
+pub fn renew_office(
+    session: &Session,
+    wait: &WaitOptions,
+    progress: &dyn Progress,
+) -> crate::Result<PathBuf> {
     if session.config.kind != PartyKind::Office {
-        return Err(Usage("a society renews with `kx society renew`".into()).into());
+        return Err(crate::Error::Usage(
+            "a society renews with `kx society renew`".into(),
+        ));
     }
-    renew_with(&session, wait)
-}
-
-/// The renewal prompt's answer (§2.2).
-pub(crate) fn renew_office(session: &Session) -> Result<()> {
-    renew_with(
-        session,
-        &WaitArgs {
-            wait: 600,
-            poll: 2.0,
-        },
-    )
-}
-
-/// Renews: a new key, a request with the same subject over the session, the wait; the old key
-/// moves to `old/` so files sealed for it still open.
-fn renew_with(session: &Session, wait: &WaitArgs) -> Result<()> {
     let profile = &session.profile;
-    let pending: Option<Pending> = profile.read_json("enrolment.json").ok();
+    let pending: Option<Enrolment> = profile.read_json("enrolment.json").ok();
     let pending = match pending {
         Some(p) => p,
         None => {
@@ -313,7 +322,7 @@ fn renew_with(session: &Session, wait: &WaitArgs) -> Result<()> {
                 path::CERTIFICATE_REQUESTS,
                 &CertificateRequest { csr_pem: csr },
             )?;
-            let pending = Pending {
+            let pending = Enrolment {
                 request: ticket.request,
                 key_file: "key.new.pem".into(),
                 config: None,
@@ -323,15 +332,11 @@ fn renew_with(session: &Session, wait: &WaitArgs) -> Result<()> {
         }
     };
     let client = bootstrap(profile, &session.config.server)?;
-    let status = wait_for_certificate(profile, &client, &pending.request, wait)?;
+    let status = wait_for(profile, &client, &pending.request, wait, progress)?;
     profile.retire_current_key()?;
     store_issued(profile, &status, &pending.key_file, "key.pem")?;
     profile.remove("enrolment.json")?;
     session.forget_token()?;
     tracing::info!("certificate renewed");
-    println!(
-        "Renewed: the new certificate is in {}",
-        profile.file("cert.pem").display()
-    );
-    Ok(())
+    Ok(profile.file("cert.pem"))
 }

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use super::failure::Failure;
 
 /// A `--server` argument: an `https://` URL, checked before anything is made or sent.
-pub(crate) fn https_url(url: &str) -> Result<String, String> {
+pub fn https_url(url: &str) -> Result<String, String> {
     if url.starts_with("https://") {
         Ok(url.trim_end_matches('/').to_owned())
     } else {

@@ -10,9 +10,12 @@ use tracing_appender::rolling::{RollingFileAppender, Rotation};
 
 use super::profile::ProfileDir;
 
+/// Logging into the profile's `Log/` lasts as long as this lives.
+pub type LogGuard = DefaultGuard;
+
 /// Starts logging for this command into the profile's `Log/`; nothing when the directory
 /// cannot be made (a log must never stop the app).
-pub(crate) fn start(profile: &ProfileDir) -> Option<DefaultGuard> {
+pub fn start_log(profile: &ProfileDir) -> Option<LogGuard> {
     let dir = profile.root().join("Log");
     std::fs::create_dir_all(&dir).ok()?;
     let appender = RollingFileAppender::builder()

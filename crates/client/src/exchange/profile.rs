@@ -68,17 +68,23 @@ impl Config {
     }
 }
 
+/// The profile's lock (E0001 for a second `kx` on the same profile), held while it lives.
+#[derive(Debug)]
+pub struct ProfileLock {
+    _file: File,
+}
+
 /// A profile's directory.
 #[derive(Clone, Debug)]
-pub(crate) struct ProfileDir {
+pub struct ProfileDir {
     root: PathBuf,
 }
 
 impl ProfileDir {
     /// The profile `name` under `home` (`$KX_HOME`, default `~/.config/kx`).
-    pub(crate) fn new(home: Option<&Path>, name: &str) -> Result<ProfileDir> {
+    pub fn new(home: Option<&Path>, name: &str) -> crate::Result<ProfileDir> {
         if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-            return Err(super::failure::Usage(format!("bad profile name {name:?}")).into());
+            return Err(crate::error::Usage(format!("bad profile name {name:?}")).into());
         }
         let home = match home {
             Some(home) => home.to_owned(),
@@ -90,7 +96,7 @@ impl ProfileDir {
     }
 
     /// The directory itself.
-    pub(crate) fn root(&self) -> &Path {
+    pub fn root(&self) -> &Path {
         &self.root
     }
 
@@ -105,9 +111,9 @@ impl ProfileDir {
     }
 
     /// Refuses to set up a profile twice (a usage error: choose another `--profile`).
-    pub(crate) fn ensure_new(&self) -> Result<()> {
+    pub fn ensure_new(&self) -> crate::Result<()> {
         if self.exists() {
-            return Err(super::failure::Usage(format!(
+            return Err(crate::error::Usage(format!(
                 "profile {} is set up already; choose another with --profile",
                 self.root.display()
             ))
@@ -128,9 +134,15 @@ impl ProfileDir {
         Ok(())
     }
 
-    /// Takes the profile's lock for the life of the returned file: a second `kx` on the same
+    /// Takes the profile's lock for the life of the returned guard: a second `kx` on the same
     /// profile gets E0001 (the manual's 多重起動).
-    pub(crate) fn lock(&self) -> Result<File> {
+    pub fn lock(&self) -> crate::Result<ProfileLock> {
+        Ok(ProfileLock {
+            _file: self.lock_file()?,
+        })
+    }
+
+    fn lock_file(&self) -> Result<File> {
         self.create()?;
         let file = OpenOptions::new()
             .create(true)
@@ -147,7 +159,7 @@ impl ProfileDir {
     /// The profile's settings; a profile never set up is a usage error.
     pub(crate) fn config(&self) -> Result<Config> {
         if !self.exists() {
-            return Err(super::failure::Usage(format!(
+            return Err(crate::error::Usage(format!(
                 "no exchange profile at {}: run `kx setup` (or `kx society setup`) first",
                 self.root.display()
             ))

@@ -1,8 +1,8 @@
-//! A command's session with the KX server: the profile's lock (E0001), the PIN, our key and
+//! An operation's session with the KX server: the profile's lock (E0001), the PIN, our key and
 //! certificate (E3002 when it expired), the mutual-TLS client, the login (cached token, E0002),
-//! the update notice, the society's latest certificate (E3001/E3003) and the renewal prompt.
+//! and the notices of a fresh login: the update notice, the society's latest certificate
+//! (E3001/E3003) and the renewal due (§2.2).
 
-use std::fs::File;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
@@ -21,11 +21,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::Ctx;
 use super::failure::Failure;
 use super::http::Http;
-use super::profile::{Config, ProfileDir};
-use super::ui;
+use super::profile::{Config, ProfileDir, ProfileLock};
 
 /// The server forgets an idle session after 30 minutes and any session after 12 hours; the
 /// app stops reusing its token a little earlier so a command does not start on a dying one.
@@ -50,8 +48,34 @@ pub(crate) struct Cached {
     last_used: DateTime<Utc>,
 }
 
+/// What a fresh login has to tell the user (§2.2), in the order it was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// The society published a newer app version than this build.
+    UpdateAvailable {
+        /// The published version.
+        version: String,
+        /// This build's version.
+        current: &'static str,
+        /// The release notes.
+        notes: String,
+        /// Where to get it.
+        url: String,
+    },
+    /// The society certificate we held expired (E3001) or was superseded (E3003); the latest
+    /// was fetched and checked.
+    SocietyCertificateReplaced(Code),
+    /// Our certificate expires in `days_left` days: renew it (電子証明書の更新) with
+    /// [`super::renew_office`] or [`super::renew_society`].
+    RenewalDue {
+        /// Whole days left.
+        days_left: i64,
+    },
+}
+
 /// An open session.
-pub(crate) struct Session {
+pub struct Session {
     /// The profile.
     pub(crate) profile: ProfileDir,
     /// Its settings.
@@ -66,7 +90,7 @@ pub(crate) struct Session {
     pub(crate) api: Http,
     /// Who we are logged in as.
     pub(crate) who: Cached,
-    _lock: File,
+    _lock: ProfileLock,
 }
 
 /// A wrong PIN is the manual's E1002 (PINが一致しません。).
@@ -89,36 +113,70 @@ pub(crate) fn fingerprint(cert: &Certificate) -> Result<String> {
 }
 
 impl Session {
-    /// Opens a session: lock, PIN, key, login, certificate checks, notices.
-    pub(crate) fn open(ctx: &Ctx) -> Result<Session> {
-        let lock = ctx.profile.lock()?;
-        let pin = ctx.secrets.pin(item::PIN)?;
-        let session = Session::start(ctx, lock, pin)?;
-        session.after_login()?;
-        Ok(session)
-    }
-
-    /// Opens a session with the lock already held and the PIN already asked (setup).
-    pub(crate) fn start(ctx: &Ctx, lock: File, pin: Pin) -> Result<Session> {
-        Session::start_as(ctx, lock, pin, None)
+    /// Opens a session with the profile's lock held and the PIN the user gave: key, login,
+    /// certificate checks; the notices of the login come with it.
+    pub fn open(
+        profile: &ProfileDir,
+        lock: ProfileLock,
+        pin: Pin,
+    ) -> crate::Result<(Session, Vec<Notice>)> {
+        let session = Session::start_as(profile, lock, pin, None)?;
+        let notices = session.after_login()?;
+        Ok((session, notices))
     }
 
     /// Opens a session for a password change: when the server refuses the stored password
     /// (the society reset it and no session is cached), logs in with `current`, the one the
     /// user typed, so that a reset password can still be replaced.
-    pub(crate) fn open_to_change_password(
-        ctx: &Ctx,
-        lock: File,
+    pub fn open_to_change_password(
+        profile: &ProfileDir,
+        lock: ProfileLock,
         pin: Pin,
         current: &str,
-    ) -> Result<Session> {
-        let session = Session::start_as(ctx, lock, pin, Some(current))?;
-        session.after_login()?;
-        Ok(session)
+    ) -> crate::Result<(Session, Vec<Notice>)> {
+        let session = Session::start_as(profile, lock, pin, Some(current))?;
+        let notices = session.after_login()?;
+        Ok((session, notices))
     }
 
-    fn start_as(ctx: &Ctx, lock: File, pin: Pin, fallback: Option<&str>) -> Result<Session> {
-        let profile = ctx.profile.clone();
+    /// The profile.
+    pub fn profile(&self) -> &ProfileDir {
+        &self.profile
+    }
+
+    /// Whether this profile is an office app or a society.
+    pub fn kind(&self) -> PartyKind {
+        self.config.kind
+    }
+
+    /// Ourselves, as the server knows us.
+    pub fn party(&self) -> &Party {
+        &self.who.party
+    }
+
+    /// Our society.
+    pub fn society(&self) -> &Party {
+        &self.who.society
+    }
+
+    /// Whether the password is still the society's temporary one: the server allows only the
+    /// password change ([`super::change_password`]) and logout until it is replaced.
+    pub fn must_change_password(&self) -> bool {
+        self.who.must_change_password
+    }
+
+    /// The server password kept in the profile (the current one for a change).
+    pub fn stored_password(&self) -> crate::Result<Zeroizing<String>> {
+        Ok(stored_password(&self.profile, &self.pin)?)
+    }
+
+    fn start_as(
+        profile: &ProfileDir,
+        lock: ProfileLock,
+        pin: Pin,
+        fallback: Option<&str>,
+    ) -> Result<Session> {
+        let profile = profile.clone();
         let config = profile.config()?;
         let key = load_key(&profile, "key.pem", &pin)?;
         let cert = profile.certificate("cert.pem")?;
@@ -159,26 +217,16 @@ impl Session {
 
     /// The notices of a fresh session (§2.2): update, the society's latest certificate, our
     /// certificate's renewal.
-    pub(crate) fn after_login(&self) -> Result<()> {
-        self.update_notice();
-        self.refresh_society_certificates()?;
+    fn after_login(&self) -> Result<Vec<Notice>> {
+        let mut notices: Vec<Notice> = self.update_notice().into_iter().collect();
+        notices.extend(self.refresh_society_certificates()?);
         let now = SystemTime::now();
         if renewal_due(&self.cert, now) {
-            let left = days_left(&self.cert, now);
-            eprintln!("Our certificate expires in {left} days (電子証明書の更新).");
-            // Only a person at a terminal is asked; scripts get the notice.
-            if std::io::IsTerminal::is_terminal(&std::io::stdin())
-                && ui::confirm("Renew the certificate now?", false)?
-            {
-                match self.config.kind {
-                    PartyKind::Office => super::enrol::renew_office(self)?,
-                    PartyKind::Society => super::society::renew(self)?,
-                }
-            } else {
-                eprintln!("Renew it with `kx renew` (offices) or `kx society renew`.");
-            }
+            notices.push(Notice::RenewalDue {
+                days_left: days_left(&self.cert, now),
+            });
         }
-        Ok(())
+        Ok(notices)
     }
 
     /// Keeps the party names of the login in the profile (sealed names need the numbers).
@@ -193,29 +241,24 @@ impl Session {
         Ok(())
     }
 
-    /// Prints a notice when the society published a newer app version than this build.
-    fn update_notice(&self) {
-        let Ok(published) = self.api.get::<AppVersion>(path::APP_VERSION) else {
-            return;
-        };
-        if newer(&published.version, env!("CARGO_PKG_VERSION")) {
-            eprintln!(
-                "A new version of kx is available: {} (this is {}). {}\n  {}",
-                published.version,
-                env!("CARGO_PKG_VERSION"),
-                published.notes,
-                published.url
-            );
-        }
+    /// The notice of a newer app version than this build, if the society published one.
+    fn update_notice(&self) -> Option<Notice> {
+        let published = self.api.get::<AppVersion>(path::APP_VERSION).ok()?;
+        newer(&published.version, env!("CARGO_PKG_VERSION")).then_some(Notice::UpdateAvailable {
+            version: published.version,
+            current: env!("CARGO_PKG_VERSION"),
+            notes: published.notes,
+            url: published.url,
+        })
     }
 
     /// Fetches the society's certificates and keeps the latest (§2.2): a held certificate that
     /// expired (E3001) or was superseded (E3003) is replaced, after checking that the new one
     /// chains to the society CA we enrolled with.
-    pub(crate) fn refresh_society_certificates(&self) -> Result<()> {
+    fn refresh_society_certificates(&self) -> Result<Option<Notice>> {
         let published: Certificates = self.api.get(path::CERTIFICATES)?;
         if self.config.kind == PartyKind::Society {
-            return Ok(());
+            return Ok(None);
         }
         let now = SystemTime::now();
         let trust = self.society_trust()?;
@@ -241,16 +284,15 @@ impl Session {
             None => None,
             Some(held) => check_society_certificate(held, latest, now).err(),
         };
+        let outdated = outdated.map(Code::from);
         if held.is_empty() || outdated.is_some() {
-            if let Some(code) = outdated.map(Code::from) {
-                eprintln!("{} {}", code.code(), code.japanese());
-                eprintln!("  Fetched the society's latest certificate.");
+            if let Some(code) = outdated {
                 tracing::info!(code = code.code(), "society certificate updated");
             }
             let certs: Vec<Certificate> = current.into_iter().map(|(_, c)| c).collect();
             self.profile.write_certificates("society.pem", &certs)?;
         }
-        Ok(())
+        Ok(outdated.map(Notice::SocietyCertificateReplaced))
     }
 
     /// The society's CA as a trust store: what every exchange signer must chain to.

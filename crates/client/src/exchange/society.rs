@@ -8,208 +8,81 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
-use clap::{Args, Subcommand};
 use kx_crypto::keystore::file::KeyFile;
-use kx_crypto::keystore::seal_secret;
+use kx_crypto::keystore::{Pin, seal_secret};
 use kx_crypto::{
     Certificate, CertificateAuthority, KeyKind, PrivateKey, Profile, PublicKey,
     certificate_request, certificate_to_pem, parse_certificates, request_from_pem_or_der,
 };
 use kx_exchange::Code;
 use kx_exchange::api::{
-    Decision, Function, InboxEntry, OfficeEntry, PartyKind, PendingRequest, PublishCertificate,
-    SocietySetup, SocietySetupDone, path,
+    Decision, Function, InboxEntry, OfficeEntry, Party, PartyKind, PendingRequest,
+    PublishCertificate, SocietySetup, SocietySetupDone, Uploaded, path,
 };
 use reqwest::Method;
 
-use super::Ctx;
 use super::enrol::{bootstrap, office_subject};
-use super::failure::{Failure, Reported, Usage};
-use super::office::{print_inbox, result_failure};
-use super::profile::Config;
+use super::failure::Failure;
+use super::office::{FileOutcome, remove};
+use super::profile::{Config, ProfileDir, ProfileLock};
 use super::session::{Session, load_key};
 use super::transfer;
-use super::ui;
+use crate::progress::{NoProgress, Progress};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
-/// `kx society …`.
-#[derive(Subcommand, Debug)]
-pub(crate) enum SocietyCommand {
-    /// Create the society's CA, key and certificate, register them with the one-time code and
-    /// replace the temporary password.
-    ///
-    /// With --pin-stdin --password-stdin, standard input holds one line each: the new PIN,
-    /// the temporary password, the new password, the new password again.
-    Setup(SetupArgs),
-    /// List pending certificate requests and issue certificates for them with the CA.
-    Approve(ApproveArgs),
-    /// List what offices sent (not yet pulled).
-    Inbox {
-        /// JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Download, verify and decrypt everything in the inbox into DIR/<destination>/, then
-    /// delete it on the server.
-    Pull {
-        /// Where the ZIPs go.
-        #[arg(short = 'd', long = "dir")]
-        dir: PathBuf,
-    },
-    /// Send files to an office, sealed for its current certificates.
-    Send {
-        /// The office number.
-        #[arg(long)]
-        office: String,
-        /// The files (at most 20 MB together).
-        files: Vec<PathBuf>,
-    },
-    /// A new society certificate from the CA, published to offices.
-    Renew,
-    /// Keep approving, pulling into --inbox and sending what is dropped in --outbox/<office>/.
-    Serve(ServeArgs),
-}
-
-impl SocietyCommand {
-    /// The command's name, for the log.
-    pub(crate) fn name(&self) -> &'static str {
-        match self {
-            SocietyCommand::Setup(_) => "society setup",
-            SocietyCommand::Approve(_) => "society approve",
-            SocietyCommand::Inbox { .. } => "society inbox",
-            SocietyCommand::Pull { .. } => "society pull",
-            SocietyCommand::Send { .. } => "society send",
-            SocietyCommand::Renew => "society renew",
-            SocietyCommand::Serve(_) => "society serve",
-        }
-    }
-}
-
-/// `kx society setup`.
-#[derive(Args, Debug)]
-pub(crate) struct SetupArgs {
-    /// The KX server's URL (its bootstrap HTTPS listener), e.g. https://kx.example.
-    #[arg(long, value_parser = super::http::https_url)]
+/// What a society sets up with: the server, its one-time code, the validity of its CA and
+/// certificate.
+#[derive(Clone, Debug)]
+pub struct SocietyEnrolment {
     server: String,
-    /// The CA certificate of the KX server's TLS certificate (PEM).
-    #[arg(long)]
-    ca: PathBuf,
-    /// The society user's login ID.
-    #[arg(long)]
+    server_ca: Vec<Certificate>,
     id: String,
-    /// The one-time setup code.
-    #[arg(long)]
     code: String,
-    /// Validity of the society CA, in days.
-    #[arg(long, default_value_t = 3650)]
     ca_days: u32,
-    /// Validity of the society certificate, in days.
-    #[arg(long, default_value_t = 730)]
     days: u32,
-    /// Protect the keys with a cheap key derivation: throw-away demo and test profiles only.
-    #[arg(long, env = "KX_INSECURE_FAST_KDF", hide = true)]
     insecure_fast_kdf: bool,
 }
 
-/// `kx society approve`.
-#[derive(Args, Debug)]
-pub(crate) struct ApproveArgs {
-    /// Approve every pending request that passes the checks, without asking.
-    #[arg(long)]
-    all: bool,
-    /// Only these requests.
-    requests: Vec<String>,
-    /// Validity of issued office certificates, in days.
-    #[arg(long, default_value_t = 730)]
-    days: u32,
-    /// Only list the pending requests.
-    #[arg(long)]
-    list: bool,
-    /// Refuse the requests named (their office app stops waiting with this reason).
-    #[arg(long, value_name = "REASON", requires = "requests", conflicts_with_all = ["all", "list"])]
-    refuse: Option<String>,
-}
-
-/// `kx society serve`.
-#[derive(Args, Debug)]
-pub(crate) struct ServeArgs {
-    /// Where pulled files go (DIR/<destination>/<sealed name>).
-    #[arg(long)]
-    inbox: PathBuf,
-    /// Files dropped in OUTBOX/<office number>/ are sent; then moved to OUTBOX/sent/<office>/
-    /// (or OUTBOX/failed/<office>/ with a .error note). Drop files atomically (write
-    /// elsewhere, then rename): names starting with `.` are ignored.
-    #[arg(long)]
-    outbox: PathBuf,
-    /// Seconds between rounds.
-    #[arg(long, default_value_t = 30)]
-    interval: u64,
-    /// Also approve pending certificate requests (the server checked their one-time codes).
-    #[arg(long)]
-    approve: bool,
-    /// Validity of certificates issued with --approve, in days.
-    #[arg(long, default_value_t = 730)]
-    days: u32,
-    /// One round, then exit.
-    #[arg(long)]
-    once: bool,
-}
-
-/// Runs a `kx society` command.
-pub(crate) fn run(ctx: &Ctx, command: SocietyCommand) -> Result<()> {
-    match &command {
-        SocietyCommand::Setup(args) => return setup(ctx, args),
-        // The rules first (E2002–E2007), before the PIN is asked, as the office app does.
-        SocietyCommand::Send { office, files } => {
-            transfer::check_files(Function::Attachments, office, files)?;
-        }
-        _ => {}
-    }
-    let mut session = Session::open(ctx)?;
-    if session.config.kind != PartyKind::Society {
-        return Err(Usage("this profile is an office app, not a society".into()).into());
-    }
-    match command {
-        SocietyCommand::Setup(_) => Ok(()), // handled above
-        SocietyCommand::Approve(args) => approve(&session, ctx, &args, false),
-        SocietyCommand::Inbox { json } => {
-            let entries: Vec<InboxEntry> = session.api.get(path::INBOX)?;
-            print_inbox(&entries, json)
-        }
-        SocietyCommand::Pull { dir } => report(pull(&session, &dir, true)?),
-        SocietyCommand::Send { office, files } => {
-            let uploaded = send(&mut session, &office, &files, true)?;
-            println!(
-                "ok    {}  {}  {} bytes",
-                uploaded.id, uploaded.name, uploaded.size
-            );
-            Ok(())
-        }
-        SocietyCommand::Renew => renew(&session),
-        SocietyCommand::Serve(args) => serve(&mut session, ctx, &args),
+impl SocietyEnrolment {
+    /// Reads the server's CA certificate (`ca`), before any secret is asked. The CA is valid
+    /// `ca_days`, the society certificate `days`; `insecure_fast_kdf` protects the keys with a
+    /// cheap key derivation (throw-away demo and test profiles only).
+    pub fn new(
+        server: String,
+        ca: &Path,
+        id: String,
+        code: String,
+        (ca_days, days): (u32, u32),
+        insecure_fast_kdf: bool,
+    ) -> crate::Result<SocietyEnrolment> {
+        let server_ca = parse_certificates(
+            &fs::read(ca).with_context(|| format!("reading {}", ca.display()))?,
+        )?;
+        Ok(SocietyEnrolment {
+            server,
+            server_ca,
+            id,
+            code,
+            ca_days,
+            days,
+            insecure_fast_kdf,
+        })
     }
 }
 
-fn report(failed: usize) -> Result<()> {
-    if failed > 0 {
-        Err(Reported.into())
-    } else {
-        Ok(())
-    }
-}
-
-/// `kx society setup`: the CA and the society certificate are made here; the server only
-/// learns the certificates.
-fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
-    let profile = &ctx.profile;
-    let lock = profile.lock()?;
+/// Sets a society up: its CA, key and certificate are made here (the server only learns the
+/// certificates) under the new `pin`, with the temporary `password` (E1001 when empty), and
+/// registered with the one-time code. The caller holds the profile's lock; then it opens a
+/// [`Session`] and replaces the temporary password. Returns the society.
+pub fn setup_society(
+    profile: &ProfileDir,
+    _lock: &ProfileLock,
+    args: &SocietyEnrolment,
+    pin: &Pin,
+    password: &str,
+) -> crate::Result<Party> {
     profile.ensure_new()?;
-    let server_ca = parse_certificates(
-        &fs::read(&args.ca).with_context(|| format!("reading {}", args.ca.display()))?,
-    )?;
-    let pin = ctx.secrets.new_pin()?;
-    let password = ctx.secrets.password("仮パスワード (temporary password)")?;
     if password.is_empty() {
         return Err(Failure::new(Code::E1001, &["パスワード"]).into());
     }
@@ -239,15 +112,15 @@ fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     for name in ["ca-key.pem", "key.pem"] {
         profile.remove(name)?;
     }
-    profile.write_certificates("server-ca.pem", &server_ca)?;
-    KeyFile::at(profile.file("ca-key.pem")).create(&ca_key, &pin, cost)?;
-    KeyFile::at(profile.file("key.pem")).create(&key, &pin, cost)?;
+    profile.write_certificates("server-ca.pem", &args.server_ca)?;
+    KeyFile::at(profile.file("ca-key.pem")).create(&ca_key, pin, cost)?;
+    KeyFile::at(profile.file("key.pem")).create(&key, pin, cost)?;
     profile.write_certificates("society-ca.pem", std::slice::from_ref(ca.certificate()))?;
     profile.write_certificates("cert.pem", std::slice::from_ref(&cert))?;
     profile.write_certificates("society.pem", std::slice::from_ref(&cert))?;
     profile.write(
         "password.enc",
-        seal_secret(password.as_bytes(), &pin, cost)?.as_bytes(),
+        seal_secret(password.as_bytes(), pin, cost)?.as_bytes(),
     )?;
     let done: SocietySetupDone = bootstrap(profile, &config.server)?.call(
         Method::POST,
@@ -264,16 +137,7 @@ fn setup(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     config.society = Some(done.society.clone());
     profile.write_json("config.json", &config)?;
     tracing::info!(society = %done.society.number, "society set up");
-    let mut session = Session::start(ctx, lock, pin)?;
-    session.after_login()?;
-    super::settings::replace_temporary_password(&mut session, ctx)?;
-    println!(
-        "Set up: society {} {}, profile {}",
-        done.society.number,
-        done.society.name,
-        profile.root().display()
-    );
-    Ok(())
+    Ok(done.society)
 }
 
 /// The subject of the society's own certificates.
@@ -288,89 +152,79 @@ fn authority(session: &Session) -> Result<CertificateAuthority> {
     Ok(CertificateAuthority::new(key, cert)?)
 }
 
-/// `kx society approve` (and `serve --approve` with `unattended`).
-fn approve(session: &Session, ctx: &Ctx, args: &ApproveArgs, unattended: bool) -> Result<()> {
-    let pending: Vec<PendingRequest> = session.api.get(path::SOCIETY_CERTIFICATE_REQUESTS)?;
-    let chosen: Vec<&PendingRequest> = pending
-        .iter()
-        .filter(|r| args.requests.is_empty() || args.requests.contains(&r.request))
-        .collect();
-    if args.list || (!unattended && chosen.is_empty()) {
-        if chosen.is_empty() {
-            println!("(no pending certificate requests)");
-        }
-        for r in &chosen {
-            println!(
-                "{}  {:?}  office {} {}  user {}  {}",
-                r.request,
-                r.kind,
-                r.office_number,
-                r.office_name,
-                r.user_id,
-                super::office::when(r.created_at)
-            );
-        }
-        return Ok(());
-    }
-    if let Some(reason) = &args.refuse {
-        for r in chosen {
-            let refusal = Decision {
-                certificate_pem: None,
-                refused: Some(reason.clone()),
-            };
-            decide(session, r, &refusal)?;
-            println!(
-                "refused {}  office {}: {reason}",
-                r.request, r.office_number
-            );
-        }
-        return Ok(());
-    }
+/// The certificate requests of offices waiting for the society (the server checked their
+/// one-time codes).
+pub fn pending_requests(session: &Session) -> crate::Result<Vec<PendingRequest>> {
+    Ok(session.api.get(path::SOCIETY_CERTIFICATE_REQUESTS)?)
+}
+
+/// Refuses a request: its office app stops waiting with `reason`.
+pub fn refuse(session: &Session, r: &PendingRequest, reason: &str) -> crate::Result<()> {
+    let refusal = Decision {
+        certificate_pem: None,
+        refused: Some(reason.to_owned()),
+    };
+    decide(session, r, &refusal)
+}
+
+/// What the society decided on a request it approved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Approval {
+    /// A certificate was issued.
+    Issued,
+    /// The request failed the checks (its subject, its key): refused with this reason.
+    Refused(String),
+}
+
+/// Approves each request of `requests` that `confirm` agrees to (the others are skipped,
+/// `None`): issues a certificate valid `days` when it passes the checks, refuses it
+/// otherwise. The CA's key is opened once.
+pub fn approve(
+    session: &Session,
+    requests: &[PendingRequest],
+    days: u32,
+    confirm: &mut dyn FnMut(&PendingRequest) -> crate::Result<bool>,
+) -> crate::Result<Vec<(PendingRequest, Option<Approval>)>> {
     let ca = authority(session)?;
-    for r in chosen {
-        let question = format!(
-            "Issue a certificate ({:?}) for office {} {}, user {}?",
-            r.kind, r.office_number, r.office_name, r.user_id
-        );
-        if !unattended && !ui::confirm(&question, args.all || ctx.yes)? {
-            println!("skipped {}", r.request);
+    let mut decided = Vec::new();
+    for r in requests {
+        if !confirm(r)? {
+            decided.push((r.clone(), None));
             continue;
         }
-        let decision = match issue(&ca, r, args.days) {
-            Ok(cert) => Decision {
-                certificate_pem: Some(certificate_to_pem(&cert)?),
-                refused: None,
-            },
-            Err(reason) => {
-                println!(
-                    "refused {}  office {}: {reason}",
-                    r.request, r.office_number
-                );
+        let (decision, approval) = match issue(&ca, r, days) {
+            Ok(cert) => (
+                Decision {
+                    certificate_pem: Some(certificate_to_pem(&cert)?),
+                    refused: None,
+                },
+                Approval::Issued,
+            ),
+            Err(reason) => (
                 Decision {
                     certificate_pem: None,
-                    refused: Some(reason),
-                }
-            }
+                    refused: Some(reason.clone()),
+                },
+                Approval::Refused(reason),
+            ),
         };
         decide(session, r, &decision)?;
-        if decision.certificate_pem.is_some() {
-            println!(
-                "issued {}  office {} {}  user {}",
-                r.request, r.office_number, r.office_name, r.user_id
-            );
+        if approval == Approval::Issued {
             tracing::info!(office = %r.office_number, kind = ?r.kind, "certificate issued");
         }
+        decided.push((r.clone(), Some(approval)));
     }
-    Ok(())
+    Ok(decided)
 }
 
 /// Posts the society's decision on a request.
-fn decide(session: &Session, r: &PendingRequest, decision: &Decision) -> Result<()> {
+pub fn decide(session: &Session, r: &PendingRequest, decision: &Decision) -> crate::Result<()> {
     session.api.call_empty(
         Method::POST,
         &format!("{}/{}", path::SOCIETY_CERTIFICATE_REQUESTS, r.request),
         Some(decision),
-    )
+    )?;
+    Ok(())
 }
 
 /// The checks before signing a request: the subject is the requesting user's, the key is
@@ -395,48 +249,44 @@ fn issue(ca: &CertificateAuthority, r: &PendingRequest, days: u32) -> Result<Cer
 }
 
 /// Pulls everything in the inbox into `dir/<destination>/`; each file is deleted on the server
-/// only after it was durably written. Returns how many failed.
-fn pull(session: &Session, dir: &Path, progress: bool) -> Result<usize> {
+/// only after it was durably written.
+pub fn pull(
+    session: &Session,
+    dir: &Path,
+    progress: &dyn Progress,
+) -> crate::Result<Vec<FileOutcome<PathBuf>>> {
     let entries: Vec<InboxEntry> = session.api.get(path::INBOX)?;
-    let mut failed = 0;
-    for entry in &entries {
+    let mut outcomes = Vec::new();
+    for entry in entries {
         let folder = entry
             .destination
             .as_deref()
             .filter(|d| !d.is_empty() && !d.contains(['/', '\\']) && !d.starts_with('.'))
             .unwrap_or("_");
         let result =
-            transfer::receive(session, &entry.id, &entry.name, &dir.join(folder), progress)
+            super::office::receive(session, &entry.id, &entry.name, &dir.join(folder), progress)
                 .and_then(|path| {
-                    session
-                        .api
-                        .call_empty::<()>(
-                            Method::DELETE,
-                            &format!("{}/{}", path::FILES, entry.id),
-                            None,
-                        )
-                        .map_err(|e| transfer::server_failure(e, "削除"))?;
+                    remove(session, &entry.id, "削除")?;
                     Ok(path)
                 });
-        match result {
-            Ok(path) => println!("ok    {}  {}  -> {}", entry.id, entry.name, path.display()),
-            Err(err) => {
-                failed += 1;
-                result_failure(&entry.id, &entry.name, &err);
-            }
-        }
+        outcomes.push(FileOutcome {
+            id: entry.id,
+            name: entry.name,
+            result,
+        });
     }
-    Ok(failed)
+    Ok(outcomes)
 }
 
 /// Sends `files` to office `number`, sealed for its current certificates (each checked to
-/// chain to our CA: the server cannot slip in a key of its own).
-fn send(
+/// chain to our CA: the server cannot slip in a key of its own). The files pass the rules
+/// (E2002–E2007) first; an office unknown or without a valid certificate is E8004.
+pub fn send_to_office(
     session: &mut Session,
     number: &str,
     files: &[PathBuf],
-    progress: bool,
-) -> Result<kx_exchange::api::Uploaded> {
+    progress: &dyn Progress,
+) -> crate::Result<Uploaded> {
     let outgoing = transfer::check_files(Function::Attachments, number, files)?;
     let offices: Vec<OfficeEntry> = session.api.get(path::OFFICES)?;
     let office = offices
@@ -457,7 +307,7 @@ fn send(
             .detail(format!("office {number} has no valid certificate"))
             .into());
     }
-    transfer::send(
+    Ok(transfer::send(
         session,
         &recipients,
         &outgoing,
@@ -465,12 +315,12 @@ fn send(
         number,
         Function::Attachments,
         progress,
-    )
+    )?)
 }
 
-/// `kx society renew`: a new key and certificate from our CA, published; the old pair stays
-/// in `old/` for files sealed for it.
-pub(crate) fn renew(session: &Session) -> Result<()> {
+/// Renews the society certificate: a new key and certificate from our CA, published; the old
+/// pair stays in `old/` for files sealed for it.
+pub fn renew_society(session: &Session) -> crate::Result<()> {
     let profile = &session.profile;
     let ca = authority(session)?;
     let key = PrivateKey::generate(KeyKind::P256)?;
@@ -499,68 +349,147 @@ pub(crate) fn renew(session: &Session) -> Result<()> {
     profile.write_certificates("society.pem", std::slice::from_ref(&cert))?;
     session.forget_token()?;
     tracing::info!("society certificate renewed");
-    println!("Renewed and published the society certificate.");
     Ok(())
 }
 
-/// `kx society serve`: rounds of approve (optional), pull, send the outbox.
-fn serve(session: &mut Session, ctx: &Ctx, args: &ServeArgs) -> Result<()> {
-    let approve_args = ApproveArgs {
-        all: true,
-        requests: Vec::new(),
-        days: args.days,
-        list: false,
-        refuse: None,
-    };
+/// What `serve` does each round.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Where pulled files go (`DIR/<destination>/<sealed name>`).
+    pub inbox: PathBuf,
+    /// Files dropped in `OUTBOX/<office number>/` are sent; then moved to `OUTBOX/sent/<office>/`
+    /// (or `OUTBOX/failed/<office>/` with a `.error` note). Names starting with `.` are ignored.
+    pub outbox: PathBuf,
+    /// The time between rounds (at least a second).
+    pub interval: Duration,
+    /// Also approve pending certificate requests, with certificates valid this many days.
+    pub approve_days: Option<u32>,
+    /// One round, then return.
+    pub once: bool,
+}
+
+/// What happened in a round of `serve`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ServeEvent {
+    /// A step of the round failed as a whole (`login`, `approve`, `pull`, `outbox`); the next
+    /// round tries again.
+    StepFailed {
+        /// The step.
+        step: &'static str,
+        /// Why.
+        error: crate::Error,
+    },
+    /// A certificate request was decided.
+    Decided(PendingRequest, Approval),
+    /// A file of the inbox was pulled, or failed to be.
+    Pulled(FileOutcome<PathBuf>),
+    /// A file of the outbox was sent (and moved to `sent/`).
+    Sent {
+        /// The office.
+        office: String,
+        /// The file's name in the outbox.
+        name: String,
+        /// What the server took.
+        uploaded: Uploaded,
+    },
+    /// A file of the outbox could not be sent now (the session, the network, the server, a
+    /// full quota) and stays for the next round.
+    Retry {
+        /// The office.
+        office: String,
+        /// The file's name in the outbox.
+        name: String,
+        /// Why, in one line.
+        reason: String,
+    },
+    /// A file of the outbox was refused for itself (E2002–E2007, E8004 no such office) and
+    /// moved to `failed/` beside a `.error` note.
+    Refused {
+        /// The office.
+        office: String,
+        /// The file's name in the outbox.
+        name: String,
+        /// The note's first line: the code and message.
+        reason: String,
+    },
+}
+
+/// Keeps approving (optional), pulling into the inbox and sending the outbox, round after
+/// round, logging in again whenever the session ends; `events` hears of everything done.
+/// Returns only with [`ServeOptions::once`].
+pub fn serve(
+    session: &mut Session,
+    options: &ServeOptions,
+    events: &mut dyn FnMut(ServeEvent),
+) -> crate::Result<()> {
     let mut session_over = false;
     loop {
         tracing::info!("serve round");
         if let Err(err) = session.keep_alive(std::mem::take(&mut session_over)) {
-            eprintln!("login: {err:#}");
-            tracing::warn!(error = %format!("{err:#}"), "login failed");
+            step_failed(events, "login", err.into());
         }
-        if args.approve
-            && let Err(err) = approve(session, ctx, &approve_args, true)
-        {
-            session_over |= is_session_over(&err);
-            eprintln!("approve: {err:#}");
-            tracing::warn!(error = %format!("{err:#}"), "approve failed");
-        }
-        match pull(session, &args.inbox, false) {
-            Ok(failed) if failed > 0 => tracing::warn!(failed, "pull had failures"),
-            Ok(_) => {}
-            Err(err) => {
-                session_over |= is_session_over(&err);
-                eprintln!("pull: {err:#}");
-                tracing::warn!(error = %format!("{err:#}"), "pull failed");
+        if let Some(days) = options.approve_days {
+            match pending_requests(session)
+                .and_then(|pending| approve(session, &pending, days, &mut |_| Ok(true)))
+            {
+                Ok(decided) => decided
+                    .into_iter()
+                    .filter_map(|(r, approval)| Some(ServeEvent::Decided(r, approval?)))
+                    .for_each(&mut *events),
+                Err(err) => session_over |= step_failed(events, "approve", err),
             }
         }
-        match send_outbox(session, &args.outbox) {
+        match pull(session, &options.inbox, &NoProgress) {
+            Ok(pulled) => {
+                let failures = pulled.iter().filter(|p| p.result.is_err()).count();
+                if failures > 0 {
+                    tracing::warn!(failed = failures, "pull had failures");
+                }
+                pulled
+                    .into_iter()
+                    .map(ServeEvent::Pulled)
+                    .for_each(&mut *events);
+            }
+            Err(err) => session_over |= step_failed(events, "pull", err),
+        }
+        match send_outbox(session, &options.outbox, events) {
             Ok(over) => session_over |= over,
-            Err(err) => {
-                session_over |= is_session_over(&err);
-                eprintln!("outbox: {err:#}");
-                tracing::warn!(error = %format!("{err:#}"), "outbox failed");
-            }
+            Err(err) => session_over |= step_failed(events, "outbox", err.into()),
         }
-        if args.once {
+        if options.once {
             return Ok(());
         }
-        std::thread::sleep(Duration::from_secs(args.interval.max(1)));
+        std::thread::sleep(options.interval.max(Duration::from_secs(1)));
     }
 }
 
+/// Tells of a failed step of a round; returns whether the server ended the session.
+fn step_failed(
+    events: &mut dyn FnMut(ServeEvent),
+    step: &'static str,
+    error: crate::Error,
+) -> bool {
+    tracing::warn!(error = %format!("{error:#}"), "{step} failed");
+    let over = is_session_over(&error);
+    events(ServeEvent::StepFailed { step, error });
+    over
+}
+
 /// Whether the server ended the session (the next round logs in again).
-fn is_session_over(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<Failure>()
-        .is_some_and(Failure::is_session_over)
+fn is_session_over(err: &crate::Error) -> bool {
+    matches!(err, crate::Error::Exchange(f) if f.is_session_over())
 }
 
 /// Sends each file in `outbox/<office>/`, then moves it to `outbox/sent/<office>/` or, when
 /// the file itself is refused (E2002–E2007, E8004 no such office), with a `.error` note to
 /// `outbox/failed/<office>/`. Anything else (the session, the network, the server, a full
 /// quota) leaves it in place for the next round. Returns whether the server ended the session.
-fn send_outbox(session: &mut Session, outbox: &Path) -> Result<bool> {
+fn send_outbox(
+    session: &mut Session,
+    outbox: &Path,
+    events: &mut dyn FnMut(ServeEvent),
+) -> Result<bool> {
     let mut session_over = false;
     fs::create_dir_all(outbox)?;
     for office in fs::read_dir(outbox)? {
@@ -584,38 +513,49 @@ fn send_outbox(session: &mut Session, outbox: &Path) -> Result<bool> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            match send(session, &number, std::slice::from_ref(&file), false) {
+            match send_to_office(session, &number, std::slice::from_ref(&file), &NoProgress) {
                 Ok(uploaded) => {
-                    println!(
-                        "sent  {number}/{name}  as {}  {}",
-                        uploaded.name, uploaded.id
-                    );
                     move_into(&file, &outbox.join("sent").join(&number), &name)?;
+                    events(ServeEvent::Sent {
+                        office: number.clone(),
+                        name,
+                        uploaded,
+                    });
                 }
                 Err(err) if !refuses_the_file(&err) => {
                     session_over |= is_session_over(&err);
-                    println!("retry {number}/{name}  {err}");
                     tracing::warn!(office = %number, code = code_of(&err), "outbox file left for the next round");
+                    events(ServeEvent::Retry {
+                        office: number.clone(),
+                        name,
+                        reason: match &err {
+                            crate::Error::Other(cause) => cause.to_string(),
+                            other => other.to_string(),
+                        },
+                    });
                 }
                 Err(err) => {
-                    let note = match err.downcast_ref::<Failure>() {
-                        Some(f) => format!("{f}\n{}\n", f.detail.clone().unwrap_or_default()),
-                        None => format!(
-                            "{} {}\n{err:#}\n",
+                    let note = match &err {
+                        crate::Error::Exchange(f) => {
+                            format!("{f}\n{}\n", f.detail.clone().unwrap_or_default())
+                        }
+                        other => format!(
+                            "{} {}\n{other:#}\n",
                             Code::E9999.code(),
                             Code::E9999.japanese()
                         ),
                     };
-                    println!(
-                        "fail  {number}/{name}  {}",
-                        note.lines().next().unwrap_or_default()
-                    );
                     tracing::warn!(office = %number, "outbox file failed");
                     let failed = outbox.join("failed").join(&number);
                     let moved = move_into(&file, &failed, &name)?;
                     let mut error_name = moved.file_name().unwrap_or_default().to_os_string();
                     error_name.push(".error");
-                    fs::write(failed.join(error_name), note)?;
+                    fs::write(failed.join(error_name), &note)?;
+                    events(ServeEvent::Refused {
+                        office: number.clone(),
+                        name,
+                        reason: note.lines().next().unwrap_or_default().to_owned(),
+                    });
                 }
             }
         }
@@ -624,15 +564,17 @@ fn send_outbox(session: &mut Session, outbox: &Path) -> Result<bool> {
 }
 
 /// The code of a failure, for the log (whose causes may name the user's files).
-fn code_of(err: &anyhow::Error) -> &'static str {
-    err.downcast_ref::<Failure>()
-        .map_or(Code::E9999.code(), |f| f.code.code())
+fn code_of(err: &crate::Error) -> &'static str {
+    match err {
+        crate::Error::Exchange(f) => f.code.code(),
+        _ => Code::E9999.code(),
+    }
 }
 
 /// Whether a send failed because of the file or its address, not of the moment.
-fn refuses_the_file(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<Failure>()
-        .is_some_and(|f| f.code.code().starts_with("E2") || f.code == Code::E8004)
+fn refuses_the_file(err: &crate::Error) -> bool {
+    matches!(err, crate::Error::Exchange(f)
+        if f.code.code().starts_with("E2") || f.code == Code::E8004)
 }
 
 /// Moves `file` into `dir` as `name` (with a time suffix if taken); returns the new path.

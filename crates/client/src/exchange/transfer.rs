@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
-use indicatif::ProgressBar;
 use kx_crypto::{
     Certificate, ContentEncryption, Quarantine, Receiver, Recipient, SealOptions, Sealer, Signer,
 };
@@ -20,16 +19,17 @@ use tempfile::NamedTempFile;
 
 use super::failure::Failure;
 use super::http::Http;
-use super::pipe::{self, PipeWriter};
 use super::profile::sync_dir;
 use super::session::Session;
-use super::ui;
+use crate::progress::{Counted, Phase, Progress};
+use kx_net::pipe::{self, PipeWriter};
 
 /// I/O buffer for files and the network.
 const BUFFER: usize = 1 << 16;
 
 /// A file the user chose to send.
-pub(crate) struct Outgoing {
+#[derive(Clone, Debug)]
+pub struct Outgoing {
     /// Where it is.
     pub(crate) path: PathBuf,
     /// Its name in the ZIP.
@@ -37,11 +37,11 @@ pub(crate) struct Outgoing {
 }
 
 /// Checks a send with the app's rules (E2002–E2007) before anything leaves.
-pub(crate) fn check_files(
+pub fn check_files(
     function: Function,
     destination: &str,
     paths: &[PathBuf],
-) -> Result<Vec<Outgoing>> {
+) -> crate::Result<Vec<Outgoing>> {
     let files: Vec<Outgoing> = paths
         .iter()
         .map(|path| Outgoing {
@@ -82,7 +82,7 @@ pub(crate) fn send(
     to: &str,
     office: &str,
     function: Function,
-    progress: bool,
+    progress: &dyn Progress,
 ) -> Result<Uploaded> {
     let recipients = recipients
         .iter()
@@ -97,21 +97,18 @@ pub(crate) fn send(
         .filter_map(|f| fs::metadata(&f.path).ok())
         .map(|m| m.len())
         .sum();
-    let bar = if progress {
-        ui::bytes_bar("upload", &name, total)
-    } else {
-        ProgressBar::hidden()
-    };
+    progress.start(Phase::Upload, &name, Some(total));
     let query = UploadQuery {
         to: to.to_owned(),
         function,
         name: name.clone(),
     };
     let target = format!("{}?{}", path::FILES, query_string(&query)?);
-    let uploaded: Uploaded = upload_sealed(&session.api, &target, |out| {
-        seal_zip(out, &signer, &recipients, files, &bar)
-    })?;
-    bar.finish_and_clear();
+    let uploaded = upload_sealed::<Uploaded>(&session.api, &target, |out| {
+        seal_zip(out, &signer, &recipients, files, progress)
+    });
+    progress.finish();
+    let uploaded = uploaded?;
     tracing::info!(id = %uploaded.id, name = %uploaded.name, size = uploaded.size, to, "sent");
     Ok(uploaded)
 }
@@ -153,7 +150,7 @@ fn seal_zip(
     signer: &Signer,
     recipients: &[Recipient],
     files: &[Outgoing],
-    bar: &ProgressBar,
+    progress: &dyn Progress,
 ) -> Result<()> {
     let options = SealOptions {
         content: ContentEncryption::Aes256Cbc,
@@ -179,7 +176,7 @@ fn seal_zip(
         };
         zip.start_file(file.name.as_str(), options)?;
         io::copy(
-            &mut BufReader::with_capacity(BUFFER, bar.wrap_read(input)),
+            &mut BufReader::with_capacity(BUFFER, Counted::new(input, progress)),
             &mut zip,
         )?;
     }
@@ -270,7 +267,7 @@ pub(crate) fn receive(
     id: &str,
     name: &str,
     dir: &Path,
-    progress: bool,
+    progress: &dyn Progress,
 ) -> Result<PathBuf> {
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let name = safe_name(name, id);
@@ -279,31 +276,23 @@ pub(crate) fn receive(
         .download(&format!("{}/{}", path::FILES, id))
         .map_err(|e| server_failure(e, "受信"))?;
     let len = response.content_length().unwrap_or(0);
-    let bar = if progress {
-        ui::bytes_bar("download", &name, len)
-    } else {
-        ProgressBar::hidden()
-    };
+    progress.start(Phase::Download, &name, Some(len));
     let mut sealed = tempfile::Builder::new()
         .prefix(".kx-download-")
         .tempfile_in(dir)?;
     {
         let mut out = BufWriter::with_capacity(BUFFER, sealed.as_file_mut());
-        io::copy(&mut bar.wrap_read(&mut response), &mut out)
-            .map_err(|e| Failure::new(Code::E8005, &["受信"]).detail(e))?;
+        let copied = io::copy(&mut Counted::new(&mut response, progress), &mut out);
+        progress.finish();
+        copied.map_err(|e| Failure::new(Code::E8005, &["受信"]).detail(e))?;
         out.flush()?;
     }
-    bar.finish_and_clear();
     let len = sealed.as_file().metadata()?.len();
     let trust = session.society_trust()?;
     let mut last_error = None;
     for (key, cert) in session.receivers()? {
         io::Seek::rewind(sealed.as_file_mut())?;
-        let bar = if progress {
-            ui::bytes_bar("decrypt", &name, len)
-        } else {
-            ProgressBar::hidden()
-        };
+        progress.start(Phase::Decryption, &name, Some(len));
         let spool = Spool {
             tmp: BufWriter::with_capacity(
                 BUFFER,
@@ -313,13 +302,13 @@ pub(crate) fn receive(
             ),
             dest: dir.join(&name),
         };
-        let input = BufReader::with_capacity(BUFFER, bar.wrap_read(sealed.as_file()));
+        let input = BufReader::with_capacity(BUFFER, Counted::new(sealed.as_file(), progress));
         let receiver = Receiver {
             key: &key,
             cert: Some(&cert),
         };
         let result = kx_crypto::open(input, receiver, &trust, SystemTime::now(), spool);
-        bar.finish_and_clear();
+        progress.finish();
         match result {
             Ok(opened) => {
                 tracing::info!(id, name = %name, "received");

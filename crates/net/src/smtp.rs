@@ -1,5 +1,11 @@
 //! SMTP submission (RFC 5321, RFC 3207 STARTTLS, RFC 4954 AUTH PLAIN): just what a 伝送
 //! client needs to hand one message to the federation.
+//!
+//! Why not `lettre`: its blocking `SmtpTransport` sends pre-built bytes (`send_raw`) and
+//! refuses AUTH before TLS with `Tls::Required`, but it keeps only the EHLO keywords it knows
+//! (8BITMIME, SMTPUTF8, STARTTLS, AUTH) and drops `SIZE`: the pre-check of a message against
+//! the server's `SIZE` limit, which lets `kx denso send` refuse before a number is reserved,
+//! cannot be made through it (lettre 0.11.23, `ServerInfo`).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -8,16 +14,16 @@ use super::{Connection, Endpoint, NetError};
 
 /// One server reply, possibly of several lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Reply {
+pub struct Reply {
     /// The three-digit code.
-    pub(crate) code: u16,
+    pub code: u16,
     /// The text of each line, after the code and separator.
-    pub(crate) lines: Vec<String>,
+    pub lines: Vec<String>,
 }
 
 impl Reply {
     /// The reply as one line of text, for messages.
-    pub(crate) fn text(&self) -> String {
+    pub fn text(&self) -> String {
         format!("{} {}", self.code, self.lines.join(" / "))
     }
 
@@ -29,7 +35,7 @@ impl Reply {
 
 /// One reply line: its code, whether it is the last line (`250 ` rather than `250-`), and
 /// its text.
-pub(crate) fn parse_reply_line(line: &[u8]) -> Result<(u16, bool, String), NetError> {
+pub fn parse_reply_line(line: &[u8]) -> Result<(u16, bool, String), NetError> {
     let bad = || NetError::Protocol(String::from_utf8_lossy(line).into_owned());
     if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
         return Err(bad());
@@ -51,13 +57,13 @@ pub(crate) fn parse_reply_line(line: &[u8]) -> Result<(u16, bool, String), NetEr
 
 /// Collects reply lines into replies; every line of one reply must carry the same code.
 #[derive(Default)]
-pub(crate) struct ReplyParser {
+pub struct ReplyParser {
     pending: Option<Reply>,
 }
 
 impl ReplyParser {
     /// Feeds one line; returns the reply once its last line arrived.
-    pub(crate) fn feed(&mut self, line: &[u8]) -> Result<Option<Reply>, NetError> {
+    pub fn feed(&mut self, line: &[u8]) -> Result<Option<Reply>, NetError> {
         let (code, last, text) = parse_reply_line(line)?;
         let reply = self.pending.get_or_insert_with(|| Reply {
             code,
@@ -76,7 +82,7 @@ impl ReplyParser {
 
 /// The message as DATA sends it: every line ended by CRLF (a bare LF or CR becomes CRLF), a
 /// leading `.` doubled, and the terminating `.` line appended.
-pub(crate) fn dot_stuff(message: &[u8]) -> Vec<u8> {
+pub fn dot_stuff(message: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.len() + message.len() / 50 + 5);
     let mut at_line_start = true;
     let mut i = 0;
@@ -109,12 +115,12 @@ pub(crate) fn dot_stuff(message: &[u8]) -> Vec<u8> {
 
 /// The initial response of AUTH PLAIN (RFC 4616): no authorisation identity, the user, the
 /// password.
-pub(crate) fn auth_plain(user: &str, password: &str) -> String {
+pub fn auth_plain(user: &str, password: &str) -> String {
     STANDARD.encode(format!("\0{user}\0{password}"))
 }
 
 /// The `SIZE` limit an EHLO reply announces (RFC 1870); `None` when absent or 0 (no limit).
-pub(crate) fn size_limit(ehlo: &Reply) -> Option<u64> {
+pub fn size_limit(ehlo: &Reply) -> Option<u64> {
     ehlo.lines.iter().find_map(|line| {
         let mut words = line.split_ascii_whitespace();
         let keyword = words.next()?;
@@ -135,7 +141,7 @@ fn offers(ehlo: &Reply, extension: &str) -> bool {
 }
 
 /// An authenticated SMTP session, ready to submit messages.
-pub(crate) struct SmtpSession {
+pub struct SmtpSession {
     conn: Connection,
     parser: ReplyParser,
     size_limit: Option<u64>,
@@ -144,11 +150,7 @@ pub(crate) struct SmtpSession {
 impl SmtpSession {
     /// Connects, upgrades with STARTTLS (unless the endpoint is loopback plaintext) and
     /// authenticates with AUTH PLAIN, which is only ever sent under TLS.
-    pub(crate) fn open(
-        endpoint: &Endpoint,
-        user: &str,
-        password: &str,
-    ) -> Result<SmtpSession, NetError> {
+    pub fn open(endpoint: &Endpoint, user: &str, password: &str) -> Result<SmtpSession, NetError> {
         let conn = endpoint.connect()?;
         let mut session = SmtpSession {
             conn,
@@ -176,7 +178,7 @@ impl SmtpSession {
     }
 
     /// Checks a message's size against the server's limit, before anything is sent.
-    pub(crate) fn check_size(&self, size: usize) -> Result<(), NetError> {
+    pub fn check_size(&self, size: usize) -> Result<(), NetError> {
         match self.size_limit {
             Some(limit) if size as u64 > limit => Err(NetError::TooLarge {
                 size: size as u64,
@@ -188,12 +190,7 @@ impl SmtpSession {
 
     /// Submits one message; returns the server's final reply (the message is the server's
     /// once it is positive).
-    pub(crate) fn send(
-        &mut self,
-        from: &str,
-        to: &[&str],
-        message: &[u8],
-    ) -> Result<Reply, NetError> {
+    pub fn send(&mut self, from: &str, to: &[&str], message: &[u8]) -> Result<Reply, NetError> {
         self.check_size(message.len())?;
         let size = match self.size_limit {
             Some(_) => format!(" SIZE={}", message.len()),
@@ -212,7 +209,7 @@ impl SmtpSession {
     }
 
     /// Ends the session politely; a failure here changes nothing already sent.
-    pub(crate) fn quit(mut self) {
+    pub fn quit(mut self) {
         if self.conn.command("QUIT").is_ok() {
             let _ = self.reply();
         }
@@ -225,7 +222,7 @@ impl SmtpSession {
 
     fn reply(&mut self) -> Result<Reply, NetError> {
         loop {
-            let line = self.conn.read_line()?;
+            let line = self.conn.next_line()?;
             if let Some(reply) = self.parser.feed(&line)? {
                 return Ok(reply);
             }
@@ -318,7 +315,7 @@ mod tests {
 
     #[test]
     fn dot_stuffing_matches_the_reference_for_every_short_input() {
-        for input in crate::net::every_string(b"a.\r\n", 7) {
+        for input in crate::every_string(b"a.\r\n", 7) {
             assert_eq!(dot_stuff(&input), reference_stuff(&input), "{input:?}");
         }
     }

@@ -30,7 +30,7 @@ pub(crate) fn take_line(buf: &mut Vec<u8>) -> Option<Vec<u8>> {
 }
 
 /// Reads from `reader` into `buf` until a whole line is there, and returns it.
-pub(crate) fn read_line(
+pub(crate) fn next_line(
     reader: &mut impl Read,
     buf: &mut Vec<u8>,
     max: usize,
@@ -80,7 +80,7 @@ mod tests {
             let mut buf = Vec::new();
             let mut lines = Vec::new();
             for _ in 0..4 {
-                lines.push(read_line(&mut reader, &mut buf, 100).expect("a line"));
+                lines.push(next_line(&mut reader, &mut buf, 100).expect("a line"));
             }
             assert_eq!(
                 lines,
@@ -88,7 +88,7 @@ mod tests {
                 "chunk size {size}"
             );
             assert!(matches!(
-                read_line(&mut reader, &mut buf, 100),
+                next_line(&mut reader, &mut buf, 100),
                 Err(LineError::Closed)
             ));
         }
@@ -102,7 +102,7 @@ mod tests {
             size: 7,
         };
         assert!(matches!(
-            read_line(&mut reader, &mut Vec::new(), 100),
+            next_line(&mut reader, &mut Vec::new(), 100),
             Err(LineError::TooLong(100))
         ));
     }

@@ -1,17 +1,15 @@
-//! The terminal: secrets typed without echo (or read from standard input for scripts),
-//! confirmations, the enrolment spinner and the transfer progress bars.
+//! The terminal: secrets typed without echo (or read from standard input for scripts) and
+//! confirmations.
 
 use std::io::{self, BufRead, IsTerminal, Write};
-use std::time::Duration;
 
-use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
-use kx_crypto::keystore::Pin;
-use kx_exchange::api::PasswordChange;
-use kx_exchange::settings::{PasswordPolicy, check_pin, item};
+use anyhow::Context;
+use kx_client::exchange::Failure;
+use kx_client::kx_crypto::keystore::Pin;
+use kx_client::kx_exchange::api::PasswordChange;
+use kx_client::kx_exchange::settings::{PasswordPolicy, check_pin, item};
+use kx_client::{Error, Result};
 use zeroize::Zeroizing;
-
-use super::failure::{Failure, Usage};
 
 /// Where PINs and passwords come from: the terminal, or (with `--pin-stdin` /
 /// `--password-stdin`) one line each from standard input, in the order the command asks.
@@ -44,7 +42,7 @@ impl Secrets {
             let again = self.ask(false, item::NEW_PIN_AGAIN, "--pin-stdin")?;
             if *again != *first {
                 return Err(Failure::new(
-                    kx_exchange::Code::E1003,
+                    kx_client::kx_exchange::Code::E1003,
                     &[item::NEW_PIN, item::NEW_PIN_AGAIN],
                 )
                 .into());
@@ -87,15 +85,19 @@ impl Secrets {
             io::stdin()
                 .lock()
                 .read_line(&mut line)
-                .context("reading a secret from standard input")?;
+                .context("reading a secret from standard input")
+                .map_err(Error::Other)?;
             let trimmed = line.trim_end_matches(['\r', '\n']).to_owned();
             return Ok(Zeroizing::new(trimmed));
         }
         if !io::stdin().is_terminal() {
-            return Err(Usage(format!("{label}: no terminal to ask on; pass {flag}")).into());
+            return Err(Error::Usage(format!(
+                "{label}: no terminal to ask on; pass {flag}"
+            )));
         }
         let text = rpassword::prompt_password(format!("{label}: "))
-            .with_context(|| format!("reading {label}"))?;
+            .with_context(|| format!("reading {label}"))
+            .map_err(Error::Other)?;
         Ok(Zeroizing::new(text))
     }
 }
@@ -114,25 +116,4 @@ pub(crate) fn confirm(question: &str, yes: bool) -> Result<bool> {
     let mut answer = String::new();
     io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "はい"))
-}
-
-/// A spinner on standard error with `message` (hidden when stderr is not a terminal).
-pub(crate) fn spinner(message: &str) -> ProgressBar {
-    let bar = ProgressBar::new_spinner().with_message(message.to_owned());
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
-}
-
-/// A byte progress bar for one stage of one file (download, decryption, upload).
-pub(crate) fn bytes_bar(stage: &str, name: &str, len: u64) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    let style = ProgressStyle::with_template(
-        "{prefix:>10} {wide_msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
-    )
-    .map(|s| s.progress_chars("=> "))
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_prefix(stage.to_owned());
-    bar.set_message(name.to_owned());
-    bar
 }

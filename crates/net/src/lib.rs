@@ -1,5 +1,6 @@
-//! Blocking clients for the mail protocols the 伝送 gateway speaks: SMTP submission
-//! ([`smtp`]), POP3 ([`pop3`]) and the read-only FTP download area ([`ftp`]).
+//! `kx-net`: the user tool's blocking transport: clients for the mail protocols the 伝送
+//! gateway speaks — SMTP submission ([`smtp`]), POP3 ([`pop3`]) and the read-only FTP download
+//! area ([`ftp`]) — and the bounded [`pipe`] through which an exchange upload streams.
 //!
 //! Each protocol keeps its grammar (reply lines, multi-line answers, dot-stuffing) in pure
 //! functions that the unit tests feed directly; the session types own the socket. Every socket
@@ -7,11 +8,12 @@
 //! and the only way around it is [`Endpoint::insecure_plaintext`], which refuses any host that
 //! is not a loopback address.
 
-pub(crate) mod ftp;
+pub mod ftp;
 mod line;
-pub(crate) mod pop3;
-pub(crate) mod smtp;
-pub(crate) mod tls;
+pub mod pipe;
+pub mod pop3;
+pub mod smtp;
+pub mod tls;
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, TcpStream, ToSocketAddrs as _};
@@ -24,7 +26,7 @@ use rustls::{ClientConfig, ClientConnection, StreamOwned};
 pub(crate) use line::LineError;
 
 /// The default time a socket may wait for the peer before the session fails.
-pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The longest line accepted. Replies are short (RFC 5321 and RFC 1939: 512 octets), and message
 /// lines should stay under 998 (RFC 5322), but mail in the wild breaks that, and one overlong
@@ -34,7 +36,7 @@ const MAX_LINE: usize = 1024 * 1024;
 
 /// What went wrong talking to a server.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum NetError {
+pub enum NetError {
     /// The socket failed or timed out.
     #[error("{context}: {source}")]
     Io {
@@ -95,22 +97,22 @@ impl From<LineError> for NetError {
 
 /// Where a server is and how to reach it safely.
 #[derive(Clone)]
-pub(crate) struct Endpoint {
+pub struct Endpoint {
     /// Host name or IP address.
-    pub(crate) host: String,
+    pub host: String,
     /// TCP port.
-    pub(crate) port: u16,
+    pub port: u16,
     /// The trust anchors and protocol settings for STARTTLS / STLS.
-    pub(crate) tls: Arc<ClientConfig>,
+    pub tls: Arc<ClientConfig>,
     /// Skip TLS: only for loopback tests against servers without it.
-    pub(crate) insecure_plaintext: bool,
+    pub insecure_plaintext: bool,
     /// Read, write and connect timeout.
-    pub(crate) timeout: Duration,
+    pub timeout: Duration,
 }
 
 impl Endpoint {
     /// The `host:port` text for messages.
-    pub(crate) fn display(&self) -> String {
+    pub fn display(&self) -> String {
         if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
         } else {
@@ -119,7 +121,7 @@ impl Endpoint {
     }
 
     /// Opens the TCP connection, checking first that plaintext is only asked for on loopback.
-    pub(crate) fn connect(&self) -> Result<Connection, NetError> {
+    pub fn connect(&self) -> Result<Connection, NetError> {
         if self.insecure_plaintext && !is_loopback(&self.host) {
             return Err(NetError::PlaintextNotLoopback(self.host.clone()));
         }
@@ -177,7 +179,7 @@ pub(crate) fn every_string(alphabet: &[u8], max_len: u32) -> Vec<Vec<u8>> {
 
 /// Whether `host` is a loopback IP literal (127.0.0.0/8 or ::1). Names are not trusted: a
 /// resolver could map `localhost` anywhere.
-pub(crate) fn is_loopback(host: &str) -> bool {
+pub fn is_loopback(host: &str) -> bool {
     host.trim_start_matches('[')
         .trim_end_matches(']')
         .parse::<IpAddr>()
@@ -216,24 +218,24 @@ impl Write for Stream {
 
 /// A connection to a server: the socket (plain, or TLS after the upgrade) and what was read
 /// past the last line.
-pub(crate) struct Connection {
+pub struct Connection {
     stream: Stream,
     buf: Vec<u8>,
 }
 
 impl Connection {
     /// Whether the connection is encrypted.
-    pub(crate) fn is_tls(&self) -> bool {
+    pub fn is_tls(&self) -> bool {
         matches!(self.stream, Stream::Tls(_))
     }
 
     /// Reads one line, without its CRLF (or bare LF).
-    pub(crate) fn read_line(&mut self) -> Result<Vec<u8>, NetError> {
-        Ok(line::read_line(&mut self.stream, &mut self.buf, MAX_LINE)?)
+    pub fn next_line(&mut self) -> Result<Vec<u8>, NetError> {
+        Ok(line::next_line(&mut self.stream, &mut self.buf, MAX_LINE)?)
     }
 
     /// Writes bytes and flushes them.
-    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), NetError> {
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), NetError> {
         self.stream
             .write_all(bytes)
             .and_then(|()| self.stream.flush())
@@ -241,7 +243,7 @@ impl Connection {
     }
 
     /// Writes a command line (CRLF appended).
-    pub(crate) fn command(&mut self, line: &str) -> Result<(), NetError> {
+    pub fn command(&mut self, line: &str) -> Result<(), NetError> {
         self.write_all(format!("{line}\r\n").as_bytes())
     }
 
@@ -250,7 +252,7 @@ impl Connection {
     /// Anything the server sent after its go-ahead and before the handshake would be
     /// plaintext that an attacker could have injected to be read as if it came under TLS
     /// (CVE-2011-0411 and kin), so such bytes end the session.
-    pub(crate) fn start_tls(self, endpoint: &Endpoint) -> Result<Connection, NetError> {
+    pub fn start_tls(self, endpoint: &Endpoint) -> Result<Connection, NetError> {
         if !self.buf.is_empty() {
             return Err(NetError::Protocol(
                 "data after the TLS go-ahead, before the handshake".into(),
@@ -273,7 +275,7 @@ impl Connection {
     }
 
     /// Reads raw bytes (for FTP data connections).
-    pub(crate) fn read_to_end(&mut self, out: &mut impl Write) -> Result<u64, NetError> {
+    pub fn read_to_end(&mut self, out: &mut impl Write) -> Result<u64, NetError> {
         out.write_all(&self.buf)
             .map_err(NetError::io("writing the download"))?;
         let mut total = self.buf.len() as u64;

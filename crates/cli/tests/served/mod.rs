@@ -20,8 +20,9 @@ pub fn kx_bin() -> PathBuf {
 
 /// `kxd` of this workspace. `cargo` cannot hand another package's binary to these tests, so it
 /// is built beside `kx` in the same target directory, once per test binary, and only when a
-/// source it is made from is newer than it: `cargo build -p kx-server` unifies features
-/// differently from `cargo test -p kx-client`, so asking cargo every time would rebuild it.
+/// source it is made from is newer than it: `cargo build --bin kxd` unifies features
+/// differently from `cargo test -p kx`, so asking cargo every time would rebuild it. Every
+/// crate but the user's tool (`cli`, `client`, `app`) may go into kxd, whatever it is called.
 pub fn kxd_bin() -> PathBuf {
     static BUILD: Once = Once::new();
     let dir = kx_bin()
@@ -32,18 +33,20 @@ pub fn kxd_bin() -> PathBuf {
     BUILD.call_once(|| {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let built = std::fs::metadata(&kxd).and_then(|m| m.modified()).ok();
-        let sources = [
-            "crates/server",
-            "crates/store",
-            "crates/exchange",
-            "crates/crypto",
-            "crates/denso",
-            "crates/lzh",
-        ];
-        let fresh = built.is_some_and(|built| {
-            sources.iter().all(|s| newest(&workspace.join(s)) <= built)
-                && newest(&workspace.join("Cargo.lock")) <= built
-        });
+        let mut sources: Vec<PathBuf> = std::fs::read_dir(workspace.join("crates"))
+            .expect("the workspace has crates/")
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.is_dir())
+            .filter(|path| {
+                !matches!(
+                    path.file_name().and_then(OsStr::to_str),
+                    Some("cli" | "client" | "app")
+                )
+            })
+            .collect();
+        sources.push(workspace.join("Cargo.lock"));
+        let fresh = built.is_some_and(|built| sources.iter().all(|s| newest(s) <= built));
         if fresh {
             return;
         }

@@ -17,7 +17,7 @@ use super::NetError;
 
 /// A client configuration trusting the certificates of the PEM file `ca`, or the system's
 /// trust store when there is none.
-pub(crate) fn client_config(ca: Option<&Path>) -> Result<Arc<ClientConfig>, NetError> {
+pub fn client_config(ca: Option<&Path>) -> Result<Arc<ClientConfig>, NetError> {
     let mut roots = RootCertStore::empty();
     match ca {
         Some(path) => {

@@ -1,80 +1,27 @@
-//! `kx lzh …`: create, list and extract LZH archives.
+//! LZH archives: create (from files and directories), list and extract safely.
 
 use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, Local};
-use clap::{Subcommand, ValueEnum};
-use kx_lzh::{Compression, Limits, Writer};
+use kx_lzh::{Compression, Entry, Extracted, Limits, Writer};
 
-/// The `kx lzh` subcommands.
-#[derive(Subcommand)]
-pub(crate) enum LzhCommand {
-    /// Create an archive from files and directories (directories recurse).
-    Create {
-        /// The archive to write (replaced only once it is complete).
-        out: PathBuf,
-        /// Take PATHs relative to this directory.
-        #[arg(short = 'C', value_name = "DIR")]
-        dir: Option<PathBuf>,
-        /// How to store file data; lh5 stores a file as lh0 when compression does not help.
-        #[arg(long, value_enum, default_value_t = MethodArg::Lh5)]
-        method: MethodArg,
-        /// Files and directories to add, as they will be named in the archive.
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-    },
-    /// Extract an archive safely into a directory.
-    Extract {
-        /// The archive to read.
-        archive: PathBuf,
-        /// The directory to extract into (created if missing).
-        #[arg(short = 'd', value_name = "DIR")]
-        dest: PathBuf,
-    },
-    /// List an archive: name, size, packed size, method, CRC and date.
-    List {
-        /// The archive to read.
-        archive: PathBuf,
-    },
-}
-
-/// Methods `kx lzh create` writes.
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum MethodArg {
-    /// LZSS + Huffman, as LHA writes by default.
-    Lh5,
-    /// Stored.
-    Lh0,
-}
-
-pub(crate) fn run(cmd: LzhCommand) -> ExitCode {
-    let result = match cmd {
-        LzhCommand::Create {
-            out,
-            dir,
-            method,
-            paths,
-        } => create(&out, dir.as_deref(), method, &paths),
-        LzhCommand::Extract { archive, dest } => extract(&archive, &dest),
-        LzhCommand::List { archive } => list(&archive),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("kx lzh: error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn create(
+/// Creates the archive `out` from `paths` (taken relative to `base`, default the current
+/// directory; directories recurse, sorted by name). `out` is replaced only once complete.
+pub fn create(
     out: &Path,
     base: Option<&Path>,
-    method: MethodArg,
+    compression: Compression,
+    paths: &[PathBuf],
+) -> crate::Result<()> {
+    Ok(create_archive(out, base, compression, paths)?)
+}
+
+fn create_archive(
+    out: &Path,
+    base: Option<&Path>,
+    compression: Compression,
     paths: &[PathBuf],
 ) -> anyhow::Result<()> {
     let base = base.unwrap_or(Path::new("."));
@@ -90,10 +37,6 @@ fn create(
     let temp = builder
         .tempfile_in(out_dir)
         .with_context(|| format!("cannot create a file in {}", out_dir.display()))?;
-    let compression = match method {
-        MethodArg::Lh5 => Compression::Lh5,
-        MethodArg::Lh0 => Compression::Lh0,
-    };
     // The archive being written (and the one it replaces) may lie inside a tree being
     // archived; neither goes in.
     let own = [temp.path(), out]
@@ -173,45 +116,17 @@ impl Tree<'_> {
     }
 }
 
-fn extract(archive: &Path, dest: &Path) -> anyhow::Result<()> {
+/// Extracts `archive` safely into `dest` (created if missing), within the default budgets.
+pub fn extract(archive: &Path, dest: &Path) -> crate::Result<Extracted> {
     let input = kx_lzh::open(archive)?;
     let done = kx_lzh::extract(input, dest, &Limits::default())
         .with_context(|| format!("extracting {} into {}", archive.display(), dest.display()))?;
-    println!(
-        "{} files, {} directories, {} bytes extracted into {}",
-        done.files,
-        done.directories,
-        done.bytes,
-        dest.display()
-    );
-    Ok(())
+    Ok(done)
 }
 
-fn list(archive: &Path) -> anyhow::Result<()> {
+/// The entries of `archive`, in its order.
+pub fn list(archive: &Path) -> crate::Result<Vec<Entry>> {
     let entries = kx_lzh::list(kx_lzh::open(archive)?, &Limits::default())
         .with_context(|| format!("listing {}", archive.display()))?;
-    println!(
-        "{:>12} {:>12} {:<6} {:<5} {:<19} NAME",
-        "SIZE", "PACKED", "METHOD", "CRC", "DATE"
-    );
-    for entry in &entries {
-        let date = entry.modified.map_or_else(
-            || "-".to_owned(),
-            |t| {
-                DateTime::<Local>::from(t)
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string()
-            },
-        );
-        let name = if entry.is_directory {
-            format!("{}/", entry.path)
-        } else {
-            entry.path.to_string()
-        };
-        println!(
-            "{:>12} {:>12} {:<6} {:04X}  {:<19} {}",
-            entry.size, entry.packed_size, entry.method, entry.crc, date, name
-        );
-    }
-    Ok(())
+    Ok(entries)
 }

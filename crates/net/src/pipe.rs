@@ -1,6 +1,6 @@
 //! A bounded pipe between two threads, so that a send seals and uploads at the same time: the
 //! sealer writes into a [`PipeWriter`], the HTTP request body reads from the [`PipeReader`],
-//! and at most [`CHUNKS`] chunks of [`CHUNK`] bytes wait in between, whatever the send's size.
+//! and at most 16 chunks of 64 KiB wait in between, whatever the send's size.
 //!
 //! The reader sees the end of the stream only when the writer says so ([`PipeWriter::finish`]);
 //! a writer dropped before that (the sealing failed) makes the reader fail, so the upload is
@@ -17,7 +17,7 @@ const CHUNK: usize = 64 * 1024;
 const CHUNKS: usize = 16;
 
 /// A new pipe.
-pub(crate) fn pipe() -> (PipeWriter, PipeReader) {
+pub fn pipe() -> (PipeWriter, PipeReader) {
     let (tx, rx) = sync_channel(CHUNKS);
     (
         PipeWriter {
@@ -36,7 +36,7 @@ pub(crate) fn pipe() -> (PipeWriter, PipeReader) {
 
 /// The writing end. An empty chunk is the end-of-stream mark, so empty chunks are never sent
 /// otherwise.
-pub(crate) struct PipeWriter {
+pub struct PipeWriter {
     tx: SyncSender<Vec<u8>>,
     buffer: Vec<u8>,
     hung_up: bool,
@@ -45,14 +45,14 @@ pub(crate) struct PipeWriter {
 impl PipeWriter {
     /// Ends the stream: what is buffered goes out, then the reader sees the end. Nothing may
     /// be written after.
-    pub(crate) fn finish(&mut self) -> io::Result<()> {
+    pub fn finish(&mut self) -> io::Result<()> {
         self.send_buffer()?;
         self.send(Vec::new())
     }
 
     /// Whether the reader went away first (the upload ended before the stream did): writes
     /// failed because of that, not by a fault of the writer's own.
-    pub(crate) fn hung_up(&self) -> bool {
+    pub fn hung_up(&self) -> bool {
         self.hung_up
     }
 
@@ -94,7 +94,7 @@ impl Write for PipeWriter {
 }
 
 /// The reading end.
-pub(crate) struct PipeReader {
+pub struct PipeReader {
     rx: Receiver<Vec<u8>>,
     chunk: Vec<u8>,
     read: usize,

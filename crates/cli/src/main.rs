@@ -1,18 +1,15 @@
-//! `kx`: the user's tool.
-//!
-//! Each subcommand group lives in its own module and only wires the pure crates to files,
-//! terminals and sockets.
+//! `kx`: the user's tool, a thin face over `kx-client`: the command line (clap), printing,
+//! prompts, progress bars and exit codes. Each subcommand group lives in its own module.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod crypto_cmd;
+mod crypto;
 mod denso;
-mod denso_cmd;
 mod exchange;
-mod lzh_cmd;
-mod net;
+mod lzh;
+mod progress;
 
 /// The user's tool for the 伝送 protocol, LZH archives and the KX exchange.
 #[derive(Parser)]
@@ -28,13 +25,13 @@ struct Cli {
 enum Command {
     /// KX cryptography: keys, requests, the society CA, sealing and opening files.
     #[command(subcommand)]
-    Crypto(crypto_cmd::CryptoCommand),
+    Crypto(crypto::CryptoCommand),
     /// The 伝送 mail protocol: lint, parse and build messages; send, fetch and follow up.
     #[command(subcommand)]
-    Denso(Box<denso_cmd::DensoCommand>),
+    Denso(Box<denso::DensoCommand>),
     /// LZH (LHA) archives: create, list and extract safely.
     #[command(subcommand)]
-    Lzh(lzh_cmd::LzhCommand),
+    Lzh(lzh::LzhCommand),
     #[command(flatten)]
     Exchange(exchange::Command),
 }
@@ -42,9 +39,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Crypto(cmd) => crypto_cmd::run(cmd),
-        Command::Denso(cmd) => denso_cmd::run(*cmd),
-        Command::Lzh(cmd) => lzh_cmd::run(cmd),
+        Command::Crypto(cmd) => crypto::run(cmd),
+        Command::Denso(cmd) => denso::run(*cmd),
+        Command::Lzh(cmd) => lzh::run(cmd),
         Command::Exchange(cmd) => exchange::run(cli.exchange, cmd),
     }
 }

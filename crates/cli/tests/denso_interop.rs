@@ -117,13 +117,46 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// A throw-away CA and a server certificate it signed, for the outside servers (PEM).
+struct Issued {
+    ca_pem: String,
+    chain_pem: String,
+    key_pem: String,
+}
+
+/// Issues [`Issued`] for `domain`, loopback and `localhost`.
+fn issue(domain: &str) -> Issued {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().expect("a CA key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca.distinguished_name
+        .push(DnType::CommonName, format!("test CA for {domain}"));
+    let ca_cert = ca.self_signed(&ca_key).expect("a CA certificate");
+    let key = KeyPair::generate().expect("a server key");
+    let names = ["localhost", "127.0.0.1", "::1", domain].map(str::to_owned);
+    let mut server = CertificateParams::new(names.to_vec()).expect("server parameters");
+    server.distinguished_name.push(DnType::CommonName, domain);
+    let server_cert = server
+        .signed_by(&key, &Issuer::from_params(&ca, &ca_key))
+        .expect("a server certificate");
+    Issued {
+        ca_pem: ca_cert.pem(),
+        chain_pem: format!("{}{}", server_cert.pem(), ca_cert.pem()),
+        key_pem: key.serialize_pem(),
+    }
+}
+
 #[test]
 fn send_to_aiosmtpd_and_fetch_from_dovecot() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let d = dir.path();
     // dovecot's mail processes run as nobody: they must reach the maildirs.
     std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let issued = kx_listen::tls::issue("interop.test").expect("certificates");
+    let issued = issue("interop.test");
     std::fs::write(d.join("ca.pem"), &issued.ca_pem).expect("write");
     std::fs::write(d.join("cert.pem"), &issued.chain_pem).expect("write");
     std::fs::write(d.join("key.pem"), &issued.key_pem).expect("write");

@@ -2,21 +2,23 @@
 //!
 //! Deletions take effect only when QUIT succeeds (the UPDATE state), which is what makes
 //! "store durably, then DELE" safe: a client that dies before QUIT deletes nothing.
+//!
+//! Ours because no maintained blocking POP3 client crate exists.
 
 use super::{Connection, Endpoint, NetError};
 
 /// A message of the maildrop: its number in this session and its unique id, when the server
 /// has UIDL.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Listed {
+pub struct Listed {
     /// The message number (1-based, valid for this session only).
-    pub(crate) number: u32,
+    pub number: u32,
     /// The unique id (UIDL), stable across sessions.
-    pub(crate) uid: Option<String>,
+    pub uid: Option<String>,
 }
 
 /// Reads a status line: the text after `+OK`, or the `-ERR` text as an error.
-pub(crate) fn parse_status(line: &[u8], command: &str) -> Result<String, NetError> {
+pub fn parse_status(line: &[u8], command: &str) -> Result<String, NetError> {
     let text = String::from_utf8_lossy(line);
     if let Some(rest) = text.strip_prefix("+OK") {
         return Ok(rest.trim_start().to_owned());
@@ -32,7 +34,7 @@ pub(crate) fn parse_status(line: &[u8], command: &str) -> Result<String, NetErro
 
 /// One line of a multi-line response: `None` for the terminating `.`, otherwise the line with
 /// a leading dot of a stuffed line removed (RFC 1939 §3).
-pub(crate) fn unstuff(line: &[u8]) -> Option<&[u8]> {
+pub fn unstuff(line: &[u8]) -> Option<&[u8]> {
     match line {
         b"." => None,
         [b'.', rest @ ..] => Some(rest),
@@ -41,7 +43,7 @@ pub(crate) fn unstuff(line: &[u8]) -> Option<&[u8]> {
 }
 
 /// One line of a UIDL listing: `<number> <uid>`.
-pub(crate) fn parse_uidl_line(line: &[u8]) -> Result<Listed, NetError> {
+pub fn parse_uidl_line(line: &[u8]) -> Result<Listed, NetError> {
     let text = String::from_utf8_lossy(line);
     let mut words = text.split_ascii_whitespace();
     let number = words.next().and_then(|n| n.parse().ok());
@@ -70,18 +72,14 @@ fn parse_list_line(line: &[u8]) -> Result<Listed, NetError> {
 }
 
 /// An authenticated POP3 session (the TRANSACTION state).
-pub(crate) struct Pop3Session {
+pub struct Pop3Session {
     conn: Connection,
 }
 
 impl Pop3Session {
     /// Connects, upgrades with STLS (unless the endpoint is loopback plaintext) and logs in
     /// with USER / PASS, which only ever go under TLS.
-    pub(crate) fn open(
-        endpoint: &Endpoint,
-        user: &str,
-        password: &str,
-    ) -> Result<Pop3Session, NetError> {
+    pub fn open(endpoint: &Endpoint, user: &str, password: &str) -> Result<Pop3Session, NetError> {
         let mut session = Pop3Session {
             conn: endpoint.connect()?,
         };
@@ -105,13 +103,13 @@ impl Pop3Session {
     }
 
     /// Whether the session runs under TLS.
-    pub(crate) fn is_tls(&self) -> bool {
+    pub fn is_tls(&self) -> bool {
         self.conn.is_tls()
     }
 
     /// Every message of the maildrop with its unique id (UIDL), or without ids when the
     /// server lacks UIDL.
-    pub(crate) fn list(&mut self) -> Result<Vec<Listed>, NetError> {
+    pub fn list(&mut self) -> Result<Vec<Listed>, NetError> {
         self.conn.command("UIDL")?;
         match self.status("UIDL") {
             Ok(_) => self
@@ -132,7 +130,7 @@ impl Pop3Session {
     }
 
     /// Retrieves a message, its lines joined with CRLF.
-    pub(crate) fn retr(&mut self, number: u32) -> Result<Vec<u8>, NetError> {
+    pub fn retr(&mut self, number: u32) -> Result<Vec<u8>, NetError> {
         self.conn.command(&format!("RETR {number}"))?;
         self.status("RETR")?;
         let mut message = Vec::new();
@@ -144,26 +142,26 @@ impl Pop3Session {
     }
 
     /// Marks a message deleted; it goes at QUIT.
-    pub(crate) fn dele(&mut self, number: u32) -> Result<(), NetError> {
+    pub fn dele(&mut self, number: u32) -> Result<(), NetError> {
         self.conn.command(&format!("DELE {number}"))?;
         self.status("DELE").map(drop)
     }
 
     /// Ends the session: the server deletes the marked messages now.
-    pub(crate) fn quit(mut self) -> Result<(), NetError> {
+    pub fn quit(mut self) -> Result<(), NetError> {
         self.conn.command("QUIT")?;
         self.status("QUIT").map(drop)
     }
 
     fn status(&mut self, command: &str) -> Result<String, NetError> {
-        let line = self.conn.read_line()?;
+        let line = self.conn.next_line()?;
         parse_status(&line, command)
     }
 
     fn multi_line(&mut self) -> Result<Vec<Vec<u8>>, NetError> {
         let mut lines = Vec::new();
         loop {
-            let line = self.conn.read_line()?;
+            let line = self.conn.next_line()?;
             match unstuff(&line) {
                 None => return Ok(lines),
                 Some(content) => lines.push(content.to_vec()),
@@ -175,7 +173,7 @@ impl Pop3Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::smtp::dot_stuff;
+    use crate::smtp::dot_stuff;
 
     #[test]
     fn status_lines() {
@@ -212,7 +210,7 @@ mod tests {
     /// back line for line.
     #[test]
     fn unstuffing_inverts_stuffing() {
-        for input in crate::net::every_string(b"a.\n", 7) {
+        for input in crate::every_string(b"a.\n", 7) {
             let stuffed = dot_stuff(&input);
             let mut back = Vec::new();
             let mut ended = false;

@@ -1,0 +1,190 @@
+//! The KX office app (`kx setup`, `kx inbox`, `kx send`, …) and the society side
+//! (`kx society …`): every function of the office manual (spec `kx-exchange.md`) as a
+//! scriptable command over `kx_client::exchange`.
+//!
+//! Every failure prints the manual's code and message and exits 1; usage errors exit 2.
+//! Secrets come from the terminal, or one line each from standard input with `--pin-stdin` /
+//! `--password-stdin` (PINs first, then passwords, each in the order the command asks); never
+//! from the command line (process lists, shell history).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+mod enrol;
+mod office;
+mod report;
+mod session;
+mod settings;
+mod society;
+mod ui;
+
+use kx_client::exchange::{ProfileDir, start_log};
+use report::{Failed, report};
+use ui::Secrets;
+
+/// Options of every exchange command.
+#[derive(Args, Debug)]
+pub(crate) struct Options {
+    /// The exchange profile (one per office or society login).
+    #[arg(
+        help_heading = "Exchange profile",
+        long,
+        global = true,
+        env = "KX_PROFILE",
+        default_value = "default"
+    )]
+    profile: String,
+    /// Where profiles live (`exchange/<profile>/` inside); default `~/.config/kx`.
+    #[arg(
+        help_heading = "Exchange profile",
+        long,
+        global = true,
+        env = "KX_HOME"
+    )]
+    home: Option<PathBuf>,
+    /// Read PINs from standard input, one line each, instead of the terminal.
+    #[arg(help_heading = "Exchange profile", long, global = true)]
+    pin_stdin: bool,
+    /// Read passwords from standard input, one line each (after any PIN lines).
+    #[arg(help_heading = "Exchange profile", long, global = true)]
+    password_stdin: bool,
+    /// Answer yes to confirmations (send, delete of files not yet received).
+    #[arg(help_heading = "Exchange profile", long, short = 'y', global = true)]
+    yes: bool,
+}
+
+/// What every command is handed: the profile, where secrets come from, `--yes`.
+pub(crate) struct Ctx {
+    profile: ProfileDir,
+    secrets: Secrets,
+    yes: bool,
+}
+
+/// The office app's commands (top level of `kx`).
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Enrol this PC as an office app: choose the PIN, make the key, request the certificate
+    /// with the one-time code, wait for the society to issue it, replace the temporary
+    /// password.
+    ///
+    /// With --pin-stdin --password-stdin, standard input holds one line each: the new PIN,
+    /// the temporary password, the new password, the new password again. A rerun that resumes
+    /// waiting reads the PIN, the new password, the new password again.
+    Setup(enrol::SetupArgs),
+    /// List the files waiting to be received (受信ファイル一覧).
+    Inbox {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Receive files: one ZIP per file into DIR, named by its sealed name.
+    Receive {
+        /// The files' IDs (see `kx inbox`).
+        ids: Vec<String>,
+        /// Every file in the inbox.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        /// Where to put the ZIPs.
+        #[arg(short = 'd', long = "dir", default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Delete received files from the server (frees the quota; 未 files become unreceivable).
+    Delete {
+        /// The files' IDs.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Deleted received files, kept for 2 years from their send date (受信履歴).
+    History {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send files to the society: ZIP, sign, encrypt for the society, upload.
+    Send(office::SendArgs),
+    /// Sent files and whether the society downloaded them (送信状況); `sent cancel ID…`.
+    Sent(office::SentArgs),
+    /// Change the PIN (the key files and the stored password are re-encrypted).
+    #[command(subcommand)]
+    Pin(settings::PinCommand),
+    /// Change the server password.
+    #[command(subcommand)]
+    Password(settings::PasswordCommand),
+    /// The user's name, code and mail address.
+    #[command(subcommand)]
+    Profile(settings::ProfileCommand),
+    /// End the session on the server and forget the token.
+    Logout,
+    /// Renew the office certificate (new key; the society issues the certificate).
+    Renew(enrol::WaitArgs),
+    /// The health insurance society's side: its CA, approvals, pull, send, serve.
+    #[command(subcommand)]
+    Society(society::SocietyCommand),
+}
+
+/// Runs an exchange command.
+pub(crate) fn run(options: Options, command: Command) -> ExitCode {
+    kx_client::install_tls_provider();
+    let ctx = match ProfileDir::new(options.home.as_deref(), &options.profile) {
+        Ok(profile) => Ctx {
+            profile,
+            secrets: Secrets::new(options.pin_stdin, options.password_stdin),
+            yes: options.yes,
+        },
+        Err(err) => return report(Failed::from(err)),
+    };
+    let _log = start_log(&ctx.profile);
+    tracing::info!(
+        command = command.name(),
+        version = env!("CARGO_PKG_VERSION"),
+        "start"
+    );
+    match execute(&ctx, command) {
+        Ok(()) => {
+            tracing::info!("done");
+            ExitCode::SUCCESS
+        }
+        Err(err) => report(err),
+    }
+}
+
+impl Command {
+    /// The command's name, for the log.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Setup(_) => "setup",
+            Command::Inbox { .. } => "inbox",
+            Command::Receive { .. } => "receive",
+            Command::Delete { .. } => "delete",
+            Command::History { .. } => "history",
+            Command::Send(_) => "send",
+            Command::Sent(_) => "sent",
+            Command::Pin(_) => "pin",
+            Command::Password(_) => "password",
+            Command::Profile(_) => "profile",
+            Command::Logout => "logout",
+            Command::Renew(_) => "renew",
+            Command::Society(cmd) => cmd.name(),
+        }
+    }
+}
+
+fn execute(ctx: &Ctx, command: Command) -> Result<(), Failed> {
+    match command {
+        Command::Setup(args) => enrol::setup(ctx, &args),
+        Command::Inbox { json } => office::inbox(ctx, json),
+        Command::Receive { ids, all, dir } => office::receive(ctx, &ids, all, &dir),
+        Command::Delete { ids } => office::delete(ctx, &ids),
+        Command::History { json } => office::history(ctx, json),
+        Command::Send(args) => office::send(ctx, &args),
+        Command::Sent(args) => office::sent(ctx, &args),
+        Command::Pin(cmd) => settings::pin(ctx, cmd),
+        Command::Password(cmd) => settings::password(ctx, cmd),
+        Command::Profile(cmd) => settings::profile(ctx, cmd),
+        Command::Logout => settings::logout(ctx),
+        Command::Renew(args) => enrol::renew(ctx, &args),
+        Command::Society(cmd) => society::run(ctx, cmd),
+    }
+}
