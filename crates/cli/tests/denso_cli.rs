@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use kx_testkit::Python;
+
 const KX: &str = env!("CARGO_BIN_EXE_kx");
 
 fn kx(args: &[&str], dir: &Path) -> Output {
@@ -32,12 +34,9 @@ fn golden(name: &str) -> PathBuf {
 }
 
 fn python(script: &str, args: &[&str]) -> Output {
-    Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(args)
+    args.iter()
+        .fold(Python::new(script), |python, arg| python.arg(arg))
         .output()
-        .expect("python3 runs (scripts/test installs it)")
 }
 
 fn stdout(output: &Output) -> String {
