@@ -33,12 +33,6 @@ fn golden(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn python(script: &str, args: &[&str]) -> Output {
-    args.iter()
-        .fold(Python::new(script), |python, arg| python.arg(arg))
-        .output()
-}
-
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -91,7 +85,7 @@ fn a_datasend_built_by_kx_is_read_correctly_by_python_email() {
     );
 
     let eml = dir.path().join("ds.eml");
-    let read = python(READ_WITH_PYTHON_EMAIL, &[eml.to_str().expect("utf-8 path")]);
+    let read = Python::new(READ_WITH_PYTHON_EMAIL).arg(&eml).output();
     assert!(
         read.status.success(),
         "{}",
@@ -147,10 +141,10 @@ fn a_datasend_written_with_python_email_by_the_rules_passes_check() {
     let csv = dir.path().join("CLAIM01.CSV");
     std::fs::write(&csv, claim_csv()).expect("write");
     let eml = dir.path().join("py.eml");
-    let wrote = python(
-        WRITE_WITH_PYTHON_EMAIL,
-        &[csv.to_str().expect("path"), eml.to_str().expect("path")],
-    );
+    let wrote = Python::new(WRITE_WITH_PYTHON_EMAIL)
+        .arg(&csv)
+        .arg(&eml)
+        .output();
     assert!(
         wrote.status.success(),
         "{}",
