@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use kx_testkit::run;
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 fn kx(dir: &Path, args: &[&str]) -> Output {
@@ -26,17 +28,7 @@ fn ok(dir: &Path, args: &[&str]) {
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl binary");
-    assert!(
-        out.status.success(),
-        "openssl {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run(Command::new("openssl").args(args).current_dir(dir));
 }
 
 /// A CA, an office (P-256, key under a PIN) and a society (RSA), all made with `kx crypto`.

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use kx_testkit::Python;
+
 const KX: &str = env!("CARGO_BIN_EXE_kx");
 
 fn kx(args: &[&str], dir: &Path) -> Output {
@@ -29,15 +31,6 @@ fn golden(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../denso/tests/golden")
         .join(name)
-}
-
-fn python(script: &str, args: &[&str]) -> Output {
-    Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("python3 runs (scripts/test installs it)")
 }
 
 fn stdout(output: &Output) -> String {
@@ -92,7 +85,7 @@ fn a_datasend_built_by_kx_is_read_correctly_by_python_email() {
     );
 
     let eml = dir.path().join("ds.eml");
-    let read = python(READ_WITH_PYTHON_EMAIL, &[eml.to_str().expect("utf-8 path")]);
+    let read = Python::new(READ_WITH_PYTHON_EMAIL).arg(&eml).output();
     assert!(
         read.status.success(),
         "{}",
@@ -148,10 +141,10 @@ fn a_datasend_written_with_python_email_by_the_rules_passes_check() {
     let csv = dir.path().join("CLAIM01.CSV");
     std::fs::write(&csv, claim_csv()).expect("write");
     let eml = dir.path().join("py.eml");
-    let wrote = python(
-        WRITE_WITH_PYTHON_EMAIL,
-        &[csv.to_str().expect("path"), eml.to_str().expect("path")],
-    );
+    let wrote = Python::new(WRITE_WITH_PYTHON_EMAIL)
+        .arg(&csv)
+        .arg(&eml)
+        .output();
     assert!(
         wrote.status.success(),
         "{}",

@@ -2,18 +2,18 @@
 //! against the real gateway (see `denso_support`).
 
 mod denso_support;
-mod served;
 
 use denso_support::{
-    Client, DOMAIN, Env, Kxd, OFFICE, data_file, logged_in, logged_in_with, submission,
+    Client, DOMAIN, Kxd, OFFICE, data_file, logged_in, logged_in_with, submission,
 };
 use kx_denso::ErrorCode;
+use kx_testkit::Environment;
 
 /// Sends two CSVs and one LZH of them; fetch applies Accept and Regist to each, per file; show
 /// gives the counts in words and warns about claims without benefit-management forms.
 #[test]
 fn send_fetch_status_shows_accept_and_regist_per_file() {
-    let (_kxd, client) = logged_in(Env::Production, 0, &format!("J{OFFICE}1"));
+    let (_kxd, client) = logged_in(Environment::Production, 0, &format!("J{OFFICE}1"));
 
     let claims = client.file("CLAIMS01.CSV", &data_file(2, 0));
     let benefit = client.file("BENEFIT1.CSV", &data_file(0, 1));
@@ -98,7 +98,7 @@ fn send_fetch_status_shows_accept_and_regist_per_file() {
 /// and no number is spent; sent anyway, the server's IFErr comes back with the same code.
 #[test]
 fn an_invalid_file_is_refused_locally_and_by_the_server_with_its_code() {
-    let (_kxd, client) = logged_in(Env::TestLoopback, 0, &format!("J{OFFICE}2"));
+    let (_kxd, client) = logged_in(Environment::TestLoopback, 0, &format!("J{OFFICE}2"));
     let bad = client.file("claims-april.txt", &data_file(1, 0));
 
     let out = client.run(&["send", &bad], None, &[]);
@@ -141,7 +141,7 @@ fn an_invalid_file_is_refused_locally_and_by_the_server_with_its_code() {
 /// A DataSend cancelled before its Regist: DeleteRegist Success on both rows.
 #[test]
 fn cancel_gets_delete_regist() {
-    let (_kxd, client) = logged_in(Env::TestLoopback, 3600, &format!("J{OFFICE}3"));
+    let (_kxd, client) = logged_in(Environment::TestLoopback, 3600, &format!("J{OFFICE}3"));
     let file = client.file("CLAIM01.CSV", &data_file(1, 0));
     let number = client.ok(&["send", &file]).trim().to_owned();
     let cancel = client.ok(&["cancel", &number]);
@@ -167,18 +167,18 @@ fn cancel_gets_delete_regist() {
 /// body in the inbox, its attachment kept.
 #[test]
 fn results_are_extracted_and_contacts_are_readable() {
-    let (kxd, client) = logged_in(Env::Production, 0, &format!("J{OFFICE}0"));
+    let (kxd, client) = logged_in(Environment::Production, 0, &format!("J{OFFICE}0"));
 
     let data = data_file(3, 0);
     let file = client.file("out1.csv", &data);
-    kxd.admin(&["result", "deliver", "--org", OFFICE, "--kind", "753", &file]);
+    kxd.admin(["result", "deliver", "--org", OFFICE, "--kind", "753", &file]);
     let body = client.file(
         "body.txt",
         "３月の請求書の締め切りは、１２日（月）１７：００迄です。\n".as_bytes(),
     );
     let note = client.file("note.pdf", b"%PDF-1.4 demo");
     let id = format!("J{OFFICE}0");
-    kxd.admin(&[
+    kxd.admin([
         "contact",
         "send",
         "--to",
@@ -225,10 +225,10 @@ fn results_are_extracted_and_contacts_are_readable() {
 /// exactly one copy of each message, and leaves the server's mailbox empty.
 #[test]
 fn a_crash_between_retr_and_dele_loses_nothing_and_duplicates_nothing() {
-    let (kxd, client) = logged_in(Env::Production, 0, &format!("J{OFFICE}0"));
+    let (kxd, client) = logged_in(Environment::Production, 0, &format!("J{OFFICE}0"));
     let body = client.file("body.txt", "本文です。\n".as_bytes());
     for title in ["一通目", "二通目", "三通目"] {
-        kxd.admin(&[
+        kxd.admin([
             "contact",
             "send",
             "--to",
@@ -267,7 +267,7 @@ fn a_crash_between_retr_and_dele_loses_nothing_and_duplicates_nothing() {
 /// directory.
 #[test]
 fn a_service_notice_downloads_the_announced_data() {
-    let kxd = Kxd::start(Env::Production, 0);
+    let kxd = Kxd::start(Environment::Production, 0);
     let master = kxd.account(&format!("J{OFFICE}0"));
     let ftp = denso_support::FtpServer::start(
         &kxd,
@@ -281,7 +281,7 @@ fn a_service_notice_downloads_the_announced_data() {
     let client = Client::new();
     client.login(&kxd, &master, "default", &["--ftp", &ftp.address]);
     for location in ["/kaigo/exchangeinfo322", "/kaigo/exchangeinfo323"] {
-        kxd.admin(&["service", "notify", "--org", OFFICE, "--location", location]);
+        kxd.admin(["service", "notify", "--org", OFFICE, "--location", location]);
     }
     let fetched = client.json(&["fetch"]);
     let saved: Vec<std::path::PathBuf> = fetched["applied"]
@@ -320,7 +320,7 @@ fn a_service_notice_downloads_the_announced_data() {
 #[test]
 fn the_password_stays_private() {
     use std::os::unix::fs::PermissionsExt as _;
-    let kxd = Kxd::start(Env::TestLoopback, 0);
+    let kxd = Kxd::start(Environment::TestLoopback, 0);
     let account = kxd.account(&format!("J{OFFICE}7"));
     let client = Client::new();
     client.login(&kxd, &account, "kept", &[]);
@@ -366,7 +366,7 @@ fn the_password_stays_private() {
 /// which lacks the gateway's private CA) never gets the password, and no profile is written.
 #[test]
 fn an_untrusted_server_gets_no_password() {
-    let kxd = Kxd::start(Env::TestLoopback, 0);
+    let kxd = Kxd::start(Environment::TestLoopback, 0);
     let account = kxd.account(&format!("J{OFFICE}8"));
     let client = Client::new();
     let out = client.try_login(&kxd, &account, "default", false, &[]);
@@ -382,10 +382,10 @@ fn an_untrusted_server_gets_no_password() {
 /// An insurer sends an upstream notice with a unique number of its own; an office is refused.
 #[test]
 fn upstream_notices_go_from_insurers_only() {
-    let kxd = Kxd::start(Env::Production, 0);
-    kxd.admin(&["org", "add", "--kind", "insurer", "--number", "123456"]);
+    let kxd = Kxd::start(Environment::Production, 0);
+    kxd.admin(["org", "add", "--kind", "insurer", "--number", "123456"]);
     let to = format!("info_hanyo@{DOMAIN}");
-    kxd.admin(&[
+    kxd.admin([
         "upstream",
         "define",
         "--name",
@@ -452,12 +452,12 @@ fn upstream_notices_go_from_insurers_only() {
 /// a number is spent; sent anyway, the record error comes back as DataErr with its code.
 #[test]
 fn sizes_and_record_errors_are_refused_before_a_number_is_spent() {
-    let (_kxd, client) = logged_in_with(Env::TestLoopback, 0, &format!("J{OFFICE}5"), |config| {
-        config["denso"]
-            .as_table_mut()
-            .expect("the [denso] table")
-            .insert("max_message_size".into(), 4096.into());
-    });
+    let (_kxd, client) = logged_in_with(
+        Environment::TestLoopback,
+        0,
+        &format!("J{OFFICE}5"),
+        |init| init.setting("max_message_size = 67108864", "max_message_size = 4096"),
+    );
 
     let big = client.file("BIG01.CSV", &data_file(60, 0));
     let out = client.run(&["send", &big], None, &[]);
@@ -500,7 +500,7 @@ fn sizes_and_record_errors_are_refused_before_a_number_is_spent() {
 /// number as reserved, not sent, and the next submission takes the next number.
 #[test]
 fn a_number_reserved_but_not_sent_is_never_reused() {
-    let (_kxd, client) = logged_in(Env::TestLoopback, 0, &format!("J{OFFICE}6"));
+    let (_kxd, client) = logged_in(Environment::TestLoopback, 0, &format!("J{OFFICE}6"));
     let file = client.file("CLAIM01.CSV", &data_file(1, 0));
     let crashed = client.run(
         &["send", &file],

@@ -6,15 +6,15 @@
 //! test hands the maildirs to that user.
 
 mod denso_support;
-mod served;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::Command;
 
-use denso_support::{Client, Helper, free_port, listening, system_python};
+use denso_support::{Client, Helper, free_port, listening};
 use kx_denso::Message;
 use kx_denso::message::Contact;
+use kx_testkit::{Python, TestCa};
 use sha2::{Digest as _, Sha256};
 
 const ID: &str = "J13123456780";
@@ -55,9 +55,11 @@ while True:
 "#;
 
 /// A dovecot configuration serving POP3 (STLS required before USER/PASS) on 127.0.0.1:PORT
-/// from maildirs under DIR, all files of this test.
-fn dovecot_config(dir: &Path, port: u16) -> String {
+/// from maildirs under DIR, all files of this test, with the certificate of `ca`.
+fn dovecot_config(dir: &Path, port: u16, ca: &TestCa) -> String {
     let d = dir.display();
+    let (cert, key) = (ca.chain_file(), ca.key_file());
+    let (cert, key) = (cert.display(), key.display());
     format!(
         "base_dir = {d}/run
 state_dir = {d}/state
@@ -65,8 +67,8 @@ log_path = {d}/dovecot.log
 protocols = pop3
 listen = 127.0.0.1
 ssl = required
-ssl_cert = <{d}/cert.pem
-ssl_key = <{d}/key.pem
+ssl_cert = <{cert}
+ssl_key = <{key}
 disable_plaintext_auth = yes
 auth_mechanisms = plain
 auth_username_format = %u
@@ -117,49 +119,13 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// A throw-away CA and a server certificate it signed, for the outside servers (PEM).
-struct Issued {
-    ca_pem: String,
-    chain_pem: String,
-    key_pem: String,
-}
-
-/// Issues [`Issued`] for `domain`, loopback and `localhost`.
-fn issue(domain: &str) -> Issued {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().expect("a CA key");
-    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    ca.distinguished_name
-        .push(DnType::CommonName, format!("test CA for {domain}"));
-    let ca_cert = ca.self_signed(&ca_key).expect("a CA certificate");
-    let key = KeyPair::generate().expect("a server key");
-    let names = ["localhost", "127.0.0.1", "::1", domain].map(str::to_owned);
-    let mut server = CertificateParams::new(names.to_vec()).expect("server parameters");
-    server.distinguished_name.push(DnType::CommonName, domain);
-    let server_cert = server
-        .signed_by(&key, &Issuer::from_params(&ca, &ca_key))
-        .expect("a server certificate");
-    Issued {
-        ca_pem: ca_cert.pem(),
-        chain_pem: format!("{}{}", server_cert.pem(), ca_cert.pem()),
-        key_pem: key.serialize_pem(),
-    }
-}
-
 #[test]
 fn send_to_aiosmtpd_and_fetch_from_dovecot() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let d = dir.path();
     // dovecot's mail processes run as nobody: they must reach the maildirs.
     std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let issued = issue("interop.test");
-    std::fs::write(d.join("ca.pem"), &issued.ca_pem).expect("write");
-    std::fs::write(d.join("cert.pem"), &issued.chain_pem).expect("write");
-    std::fs::write(d.join("key.pem"), &issued.key_pem).expect("write");
+    let tls = TestCa::new("interop.test");
     std::fs::write(d.join("users"), format!("{ID}:{{PLAIN}}{PASSWORD}\n")).expect("write");
     let maildir = d.join("home").join(ID).join("Maildir");
     for sub in ["new", "cur", "tmp"] {
@@ -174,7 +140,7 @@ fn send_to_aiosmtpd_and_fetch_from_dovecot() {
     }
 
     let pop3_port = free_port();
-    std::fs::write(d.join("dovecot.conf"), dovecot_config(d, pop3_port)).expect("write");
+    std::fs::write(d.join("dovecot.conf"), dovecot_config(d, pop3_port, &tls)).expect("write");
     // /usr/sbin is not on every PATH; the Debian package puts it there.
     let program = ["/usr/sbin/dovecot", "dovecot"]
         .into_iter()
@@ -186,15 +152,16 @@ fn send_to_aiosmtpd_and_fetch_from_dovecot() {
 
     let (smtp_port, plain_port) = (free_port(), free_port());
     let received = d.join("received.eml");
-    let mut smtpd = Command::new(system_python());
-    smtpd
-        .arg("-c")
-        .arg(AIOSMTPD)
-        .args([smtp_port.to_string(), plain_port.to_string()])
-        .arg(d.join("cert.pem"))
-        .arg(d.join("key.pem"))
-        .args([ID, PASSWORD])
-        .arg(&received);
+    let smtpd = Python::new(AIOSMTPD)
+        .system()
+        .arg(smtp_port.to_string())
+        .arg(plain_port.to_string())
+        .arg(tls.chain_file())
+        .arg(tls.key_file())
+        .arg(ID)
+        .arg(PASSWORD)
+        .arg(&received)
+        .command();
     let _smtpd = Helper::start(smtpd, d.join("aiosmtpd.log"), || {
         listening(smtp_port) && listening(plain_port)
     });
@@ -203,7 +170,7 @@ fn send_to_aiosmtpd_and_fetch_from_dovecot() {
     let smtp = format!("127.0.0.1:{smtp_port}");
     let pop3 = format!("127.0.0.1:{pop3_port}");
     let id = format!("{ID}@{DOMAIN}");
-    let ca = d.join("ca.pem");
+    let ca = tls.ca_file();
     let login = |smtp: &str| {
         client.run(
             &[

@@ -4,7 +4,6 @@
 //! server opening with `openssl cms` and the recipient's key only.
 
 mod exchange_support;
-mod served;
 
 use std::path::Path;
 use std::process::Command;
@@ -226,7 +225,7 @@ const CHANGE_IT: &str = "E0002 パスワードが無効です。\n\
 #[test]
 fn a_temporary_password_must_be_changed_before_anything_else() {
     let w = World::new(None);
-    let users = w.kxd.admin(&["user", "list"]);
+    let users = w.kxd.admin(["user", "list"]);
     assert!(
         users.contains("soc-admin") && !users.contains("temporary-password"),
         "every setup replaced its temporary password:\n{users}"
@@ -298,7 +297,7 @@ fn expiring_certificates_and_app_updates() {
     assert_eq!(code_of(&out, &["setup"]), "E3002");
 
     // A newer published app version is announced at start (§2.2).
-    w.kxd.admin(&[
+    w.kxd.admin([
         "app-version",
         "set",
         "--version",

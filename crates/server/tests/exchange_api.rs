@@ -581,11 +581,11 @@ impl Relay {
              c.start()\n\
              print('ready', flush=True)\n\
              while True: time.sleep(1)\n";
-        let mut child = std::process::Command::new("/usr/bin/python3")
-            .arg("-c")
-            .arg(script)
+        let mut child = kx_testkit::Python::new(script)
+            .system()
             .arg(port.to_string())
             .arg(dir.path())
+            .command()
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("python3 with aiosmtpd runs");

@@ -267,9 +267,11 @@ impl Installation {
         ]);
     }
 
-    /// Adds the office `number` called `name` to society `society`.
-    pub fn add_office(&self, society: &str, number: &str, name: &str) {
-        self.admin([
+    /// Adds the office `number` called `name` to society `society`, with a storage quota of
+    /// `quota` bytes in place of the default.
+    pub fn add_office(&self, society: &str, number: &str, name: &str, quota: Option<u64>) {
+        let quota = quota.map(|q| q.to_string());
+        let mut args = vec![
             "office",
             "add",
             "--society",
@@ -278,7 +280,11 @@ impl Installation {
             number,
             "--name",
             name,
-        ]);
+        ];
+        if let Some(quota) = &quota {
+            args.extend(["--quota", quota]);
+        }
+        self.admin(args);
     }
 
     /// Adds the user `id` of office `office` of society `society`; what it was given.

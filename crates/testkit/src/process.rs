@@ -97,6 +97,19 @@ impl Python {
         self
     }
 
+    /// `python3 -c SCRIPT ARGS` with the environment, for a script that runs beside the test
+    /// (a server) rather than to its end: the caller spawns it, feeds it and stops it, so the
+    /// standard input and timeout given here do not apply.
+    pub fn command(self) -> Command {
+        let mut command = Command::new(&self.interpreter);
+        command
+            .arg("-c")
+            .arg(&self.script)
+            .args(&self.args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
     /// Runs the script to its end (or the timeout); what it did, success or not.
     pub fn output(self) -> Output {
         let file = tempfile::Builder::new()

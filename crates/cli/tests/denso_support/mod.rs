@@ -5,13 +5,12 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use kx_testkit::{Environment, Init, Installation, Python, Server, kxd_bin};
 use serde_json::Value;
-
-use crate::served::{Installation, Served};
 
 /// The federation's mail domain.
 pub const DOMAIN: &str = "denso.test.kokuho";
@@ -22,13 +21,6 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 
 const KX: &str = env!("CARGO_BIN_EXE_kx");
 
-/// Which environment the gateway runs as.
-#[derive(Clone, Copy)]
-pub enum Env {
-    Production,
-    TestLoopback,
-}
-
 /// An account and its password.
 pub struct Account {
     pub id: String,
@@ -37,61 +29,51 @@ pub struct Account {
 
 /// The real `kxd` serving the gateway from a temporary data directory.
 pub struct Kxd {
-    served: Served,
+    // Declared first so that it is dropped first: kxd ends before its directory goes.
+    _server: Server,
+    installation: Installation,
     pub smtp: String,
     pub pop3: String,
 }
 
 impl std::ops::Deref for Kxd {
-    type Target = Served;
+    type Target = Installation;
 
-    fn deref(&self) -> &Served {
-        &self.served
+    fn deref(&self) -> &Installation {
+        &self.installation
     }
 }
 
 impl Kxd {
     /// `kxd init` with the office, then `kxd serve`.
-    pub fn start(env: Env, regist_interval: u64) -> Kxd {
-        Kxd::start_with(env, regist_interval, |_| {})
+    pub fn start(env: Environment, regist_interval: u64) -> Kxd {
+        Kxd::start_with(env, regist_interval, |init| init)
     }
 
-    /// As [`Kxd::start`], with `kxd.toml` changed by `configure` before `kxd serve`.
+    /// As [`Kxd::start`], with more options given to `kxd init` by `configure`.
     pub fn start_with(
-        env: Env,
+        env: Environment,
         regist_interval: u64,
-        configure: impl FnOnce(&mut toml::Table),
+        configure: impl FnOnce(Init) -> Init,
     ) -> Kxd {
-        let environment = match env {
-            Env::Production => "production",
-            Env::TestLoopback => "test-loopback",
-        };
-        let installation = Installation::init(&[
-            "--domain",
-            DOMAIN,
-            "--smtp",
-            "127.0.0.1:0",
-            "--pop3",
-            "127.0.0.1:0",
-            "--environment",
-            environment,
-            "--regist-interval",
-            &regist_interval.to_string(),
-        ]);
-        installation.configure(configure);
-        installation.admin(&["org", "add", "--kind", "office", "--number", OFFICE]);
-        let served = installation.serve(&[]);
+        let init = Installation::init(kxd_bin(), DOMAIN)
+            .environment(env)
+            .regist_interval(regist_interval);
+        let installation = configure(init).create();
+        installation.add_office_org(OFFICE);
+        let server = installation.serve();
         Kxd {
-            smtp: served.endpoint("smtp"),
-            pop3: served.endpoint("pop3"),
-            served,
+            smtp: server.address("smtp").to_owned(),
+            pop3: server.address("pop3").to_owned(),
+            _server: server,
+            installation,
         }
     }
 
     /// Adds an account (its organisation must exist) with a password of its own.
     pub fn account(&self, id: &str) -> Account {
         let password = format!("pw-{id}-Secret1");
-        self.admin(&["account", "add", "--id", id, "--password", &password]);
+        self.add_account(id, &password);
         Account {
             id: id.to_owned(),
             password,
@@ -243,16 +225,16 @@ impl Client {
 }
 
 /// A gateway with the account `id` and a client logged in to it as profile `default`.
-pub fn logged_in(env: Env, regist_interval: u64, id: &str) -> (Kxd, Client) {
-    logged_in_with(env, regist_interval, id, |_| {})
+pub fn logged_in(env: Environment, regist_interval: u64, id: &str) -> (Kxd, Client) {
+    logged_in_with(env, regist_interval, id, |init| init)
 }
 
-/// As [`logged_in`], with the gateway's settings changed by `configure`.
+/// As [`logged_in`], with more options given to `kxd init` by `configure`.
 pub fn logged_in_with(
-    env: Env,
+    env: Environment,
     regist_interval: u64,
     id: &str,
-    configure: impl FnOnce(&mut toml::Table),
+    configure: impl FnOnce(Init) -> Init,
 ) -> (Kxd, Client) {
     let kxd = Kxd::start_with(env, regist_interval, configure);
     let account = kxd.account(id);
@@ -291,16 +273,6 @@ pub fn submission<'a>(status: &'a Value, number: &str) -> &'a Value {
         .iter()
         .find(|s| s["number"] == number)
         .unwrap_or_else(|| panic!("{number} not in {status:#}"))
-}
-
-/// The Python interpreter of the system, where `apt-get install python3-pyftpdlib
-/// python3-aiosmtpd` puts the modules (a `python3` earlier on PATH may be another one).
-pub fn system_python() -> &'static str {
-    if Path::new("/usr/bin/python3").exists() {
-        "/usr/bin/python3"
-    } else {
-        "python3"
-    }
 }
 
 /// A port free on 127.0.0.1 a moment ago, for servers that cannot report the one they bound.
@@ -398,16 +370,15 @@ impl FtpServer {
         // The gateway's own certificate: it names 127.0.0.1 and the client trusts its CA.
         let tls = kxd.data().join("tls");
         let port = free_port();
-        let mut command = Command::new(system_python());
-        command
-            .arg("-c")
-            .arg(PYFTPDLIB)
+        let command = Python::new(PYFTPDLIB)
+            .system()
             .arg(&root)
             .arg(port.to_string())
             .arg(&account.id)
             .arg(&account.password)
             .arg(tls.join("server.pem"))
-            .arg(tls.join("server-key.pem"));
+            .arg(tls.join("server-key.pem"))
+            .command();
         let helper = Helper::start(command, dir.path().join("ftp.log"), || listening(port));
         FtpServer {
             address: format!("127.0.0.1:{port}"),

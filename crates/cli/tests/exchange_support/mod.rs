@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub use crate::served::{Installation, Served, kx_bin};
+use kx_testkit::{Environment, Installation, Server, files_under, kxd_bin, word_after};
 
 /// The society's PIN in every test.
 pub const SOCIETY_PIN: &str = "1111";
@@ -26,143 +26,82 @@ pub fn own_password(id: &str) -> String {
 
 /// A served `kxd` in a temporary data directory, its clock in a file.
 pub struct Kxd {
-    served: Served,
+    // Declared first so that it is dropped first: kxd ends before its directory goes.
+    _server: Server,
+    installation: Installation,
     /// The bootstrap HTTPS URL.
     pub https: String,
 }
 
 impl std::ops::Deref for Kxd {
-    type Target = Served;
+    type Target = Installation;
 
-    fn deref(&self) -> &Served {
-        &self.served
+    fn deref(&self) -> &Installation {
+        &self.installation
     }
 }
 
 impl Kxd {
-    /// `kxd init` with loopback listeners, the test-loopback environment and the clock file,
-    /// then `kxd serve`.
+    /// `kxd init` with loopback listeners, the test-loopback environment and the clock file
+    /// at the present, then `kxd serve`.
     pub fn start() -> Kxd {
-        let installation = Installation::init(&[
-            "--domain",
-            "kx.test",
-            "--smtp",
-            "127.0.0.1:0",
-            "--pop3",
-            "127.0.0.1:0",
-            "--https",
-            "127.0.0.1:0",
-            "--api",
-            "127.0.0.1:0",
-            "--environment",
-            "test-loopback",
-        ]);
-        let clock = installation.root().join("clock");
-        std::fs::write(&clock, chrono::Utc::now().to_rfc3339()).expect("the clock file");
-        let served = installation.serve(&[("KXD_CLOCK_FILE", clock.as_os_str())]);
-        served.endpoint("api");
-        let https = format!("https://{}", served.endpoint("https"));
-        Kxd { served, https }
+        let installation = Installation::init(kxd_bin(), "kx.test")
+            .https()
+            .api()
+            .environment(Environment::TestLoopback)
+            .clock(&chrono::Utc::now().to_rfc3339())
+            .create();
+        let server = installation.serve();
+        server.address("api");
+        let https = format!("https://{}", server.address("https"));
+        Kxd {
+            _server: server,
+            installation,
+            https,
+        }
     }
 
     /// Moves the server's clock `days` from now.
     pub fn set_clock_days_ahead(&self, days: i64) {
         let at = chrono::Utc::now() + chrono::TimeDelta::days(days);
-        std::fs::write(self.root().join("clock"), at.to_rfc3339()).expect("the clock file");
+        self.set_clock(&at.to_rfc3339());
     }
 
     /// Creates the society with its user and two destinations: (temporary password, setup
     /// code).
     pub fn add_society(&self) -> (String, String) {
-        let out = self.admin(&[
-            "society",
-            "add",
-            "--number",
-            SOCIETY,
-            "--name",
-            "デモ健康保険組合",
-            "--user",
-            SOCIETY_ID,
-        ]);
+        let society = self
+            .installation
+            .add_society(SOCIETY, "デモ健康保険組合", SOCIETY_ID);
         for nickname in ["給付課", "業務課"] {
-            self.admin(&[
-                "destination",
-                "add",
-                "--society",
-                SOCIETY,
-                "--nickname",
-                nickname,
-            ]);
+            self.add_destination(SOCIETY, nickname);
         }
-        (word_after(&out, "password"), word_after(&out, "code"))
+        (society.password, society.code)
     }
 
     /// Creates an office of the society and its user: (temporary password, enrolment code).
     pub fn add_office(&self, number: &str, id: &str, quota: Option<u64>) -> (String, String) {
         let name = format!("デモ事業所{number}");
-        let quota = quota.map(|q| q.to_string());
-        let mut args = vec![
-            "office",
-            "add",
-            "--society",
-            SOCIETY,
-            "--number",
-            number,
-            "--name",
-            &name,
-        ];
-        if let Some(quota) = &quota {
-            args.extend(["--quota", quota]);
-        }
-        self.admin(&args);
-        let out = self.admin(&[
-            "user",
-            "add",
-            "--id",
-            id,
-            "--society",
-            SOCIETY,
-            "--office",
-            number,
-        ]);
-        (word_after(&out, "password"), word_after(&out, "code"))
+        self.installation.add_office(SOCIETY, number, &name, quota);
+        let user = self.add_office_user(id, SOCIETY, number);
+        (user.password, user.code)
     }
 
     /// `kxd admin user reset-password` for `id`: the new temporary password.
     pub fn reset_password(&self, id: &str) -> String {
         word_after(
-            &self.admin(&["user", "reset-password", "--id", id]),
+            &self.admin(["user", "reset-password", "--id", id]),
             "password",
         )
     }
 
-    /// Sealed blobs in the server's store of exactly `size` bytes.
+    /// Sealed blobs in the server's store (`DATA/blobs`) of exactly `size` bytes.
     pub fn blobs_of_size(&self, size: u64) -> Vec<PathBuf> {
-        let mut found = Vec::new();
-        let mut dirs = vec![self.data()];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if entry.metadata().is_ok_and(|m| m.len() == size) {
-                    found.push(path);
-                }
-            }
-        }
-        found
+        files_under(&self.data().join("blobs"))
+            .into_iter()
+            .filter(|path| std::fs::metadata(path).is_ok_and(|m| m.len() == size))
+            .collect()
     }
-}
-
-/// The word after the first `key` in an admin command's output (`temporary password X`,
-/// `setup code X`, `enrolment code X`).
-fn word_after(text: &str, key: &str) -> String {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    words
-        .windows(2)
-        .find(|w| w[0] == key)
-        .map(|w| w[1].to_owned())
-        .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
 }
 
 /// A `kx` profile: an office app or the society server, in its own home directory.
@@ -194,7 +133,7 @@ impl Party {
 
     /// A `kx` command with this home, the fast test KDF, standard input from `stdin` lines.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(kx_bin());
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kx"));
         command
             .arg("--home")
             .arg(&self.home)

@@ -61,7 +61,7 @@ impl Kxd {
         for nickname in DESTINATIONS {
             installation.add_destination(SOCIETY, nickname);
         }
-        installation.add_office(SOCIETY, OFFICE, OFFICE_NAME);
+        installation.add_office(SOCIETY, OFFICE, OFFICE_NAME, None);
         let office = installation.add_office_user(OFFICE_USER, SOCIETY, OFFICE);
         credentials.insert(OFFICE_USER.to_owned(), office);
         let mut kxd = Kxd {
