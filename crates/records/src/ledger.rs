@@ -316,7 +316,8 @@ impl Submission {
 
 #[cfg(test)]
 mod tests {
-    use crate::{FormCounts, Receipt};
+    use crate::TransmitInfo;
+    use crate::reception::tests::receipt;
 
     use super::*;
 
@@ -343,18 +344,6 @@ mod tests {
                 })
                 .collect(),
             ..Submission::default()
-        }
-    }
-
-    fn receipt(file: &str, claims: u64, benefit: u64, total: u64) -> Receipt {
-        Receipt {
-            file: file.into(),
-            forms: Some(FormCounts {
-                claims,
-                benefit_management: benefit,
-                reexaminations: 0,
-            }),
-            total,
         }
     }
 

@@ -145,7 +145,7 @@ pub fn counts_in_words(total: u64, forms: Option<&FormCounts>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::Receipt;
 
@@ -159,7 +159,8 @@ mod tests {
             .collect()
     }
 
-    fn receipt(file: &str, claims: u64, benefit: u64, total: u64) -> Receipt {
+    /// A receipt with claims and benefit-management forms only; the ledger's tests use it too.
+    pub(crate) fn receipt(file: &str, claims: u64, benefit: u64, total: u64) -> Receipt {
         Receipt {
             file: file.into(),
             forms: Some(FormCounts {
