@@ -385,16 +385,7 @@ fn upstream_notices_go_from_insurers_only() {
     let kxd = Kxd::start(Environment::Production, 0);
     kxd.admin(["org", "add", "--kind", "insurer", "--number", "123456"]);
     let to = format!("info_hanyo@{DOMAIN}");
-    kxd.admin([
-        "upstream",
-        "define",
-        "--name",
-        "SampleMail",
-        "--to",
-        &to,
-        "--max-files",
-        "2",
-    ]);
+    kxd.define_upstream("SampleMail", &to, 2);
     let insurer = kxd.account("H00001234560");
     let office = kxd.account(&format!("J{OFFICE}4"));
     let client = Client::new();

@@ -31,16 +31,8 @@ const UPSTREAM_TO: &str = "info_hanyo@denso.test.kokuho";
 static MAIN: LazyLock<Kxd> = LazyLock::new(|| {
     let kxd = Kxd::start(1, Environment::Production);
     kxd.admin(["org", "add", "--kind", "prefecture", "--number", "13"]);
-    kxd.admin([
-        "upstream",
-        "define",
-        "--name",
-        "SampleMail",
-        "--to",
-        UPSTREAM_TO,
-        "--max-files",
-        "2",
-    ]);
+    kxd.installation()
+        .define_upstream("SampleMail", UPSTREAM_TO, 2);
     kxd
 });
 

@@ -247,6 +247,21 @@ impl Installation {
         self.admin(["account", "add", "--id", id, "--password", password]);
     }
 
+    /// Defines the upstream kind `name`, sent to `to`, with at most `max_files` files a notice.
+    pub fn define_upstream(&self, name: &str, to: &str, max_files: usize) {
+        let max_files = max_files.to_string();
+        self.admin([
+            "upstream",
+            "define",
+            "--name",
+            name,
+            "--to",
+            to,
+            "--max-files",
+            &max_files,
+        ]);
+    }
+
     /// Adds the exchange's society `number` called `name` with its first user `user`; what
     /// that user was given.
     pub fn add_society(&self, number: &str, name: &str, user: &str) -> Credentials {

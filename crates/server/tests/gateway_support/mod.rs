@@ -68,6 +68,11 @@ impl Kxd {
         }
     }
 
+    /// The installation, for the operator's commands testkit names.
+    pub(crate) fn installation(&self) -> &Installation {
+        &self.installation
+    }
+
     /// The data directory.
     pub(crate) fn data(&self) -> &Path {
         self.installation.data()
