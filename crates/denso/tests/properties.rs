@@ -67,39 +67,42 @@ fn code() -> impl Strategy<Value = Code> {
     "[A-Z0-9]{6}".prop_map(|c| Code::parse(&c).expect("six characters"))
 }
 
-fn data_files() -> impl Strategy<Value = Vec<Attachment>> {
-    let name = prop_oneof![
-        "[A-Za-z0-9]{1,8}\\.(CSV|csv)",
-        "[A-Za-z0-9]{1,20}\\.(LZH|lzh)"
-    ];
-    btree_set(name, 1..5).prop_flat_map(|names| {
-        let names: Vec<String> = names.into_iter().collect();
-        let count = names.len();
-        vec(vec(any::<u8>(), 0..600), count).prop_map(move |datas| {
-            names
-                .iter()
-                .zip(datas)
-                .map(|(n, d)| Attachment::new(n.clone(), d))
-                .collect()
-        })
+/// Attachments named `names`, each holding up to `max_size` random bytes.
+fn attached(names: Vec<String>, max_size: usize) -> impl Strategy<Value = Vec<Attachment>> {
+    let count = names.len();
+    vec(vec(any::<u8>(), 0..max_size), count).prop_map(move |datas| {
+        names
+            .iter()
+            .zip(datas)
+            .map(|(n, d)| Attachment::new(n.clone(), d))
+            .collect()
     })
 }
 
+/// Data file names unique without regard to case, as `inspect` demands (`4.CSV` and `4.csv`
+/// are one name): drawn unique in lower case, then some written in upper case.
+fn data_files() -> impl Strategy<Value = Vec<Attachment>> {
+    let name = prop_oneof!["[a-z0-9]{1,8}\\.csv", "[a-z0-9]{1,20}\\.lzh"];
+    btree_set(name, 1..5)
+        .prop_flat_map(|names| {
+            let count = names.len();
+            (Just(names), vec(any::<bool>(), count))
+        })
+        .prop_flat_map(|(names, upper)| {
+            let names = names
+                .into_iter()
+                .zip(upper)
+                .map(|(n, upper)| if upper { n.to_ascii_uppercase() } else { n })
+                .collect();
+            attached(names, 600)
+        })
+}
+
+/// Unique names, as for data files: `inspect` refuses a message naming a file twice.
 fn other_files() -> impl Strategy<Value = Vec<Attachment>> {
-    vec(
-        (
-            // No .lzh: random bytes are no archive (attached archives have their own test).
-            "[a-z0-9]{1,8}\\.(doc|pdf|txt|csv)",
-            vec(any::<u8>(), 0..300),
-        ),
-        0..3,
-    )
-    .prop_map(|files| {
-        files
-            .into_iter()
-            .map(|(n, d)| Attachment::new(n, d))
-            .collect()
-    })
+    // No .lzh: random bytes are no archive (attached archives have their own test).
+    btree_set("[a-z0-9]{1,8}\\.(doc|pdf|txt|csv)", 0..3)
+        .prop_flat_map(|names| attached(names.into_iter().collect(), 300))
 }
 
 fn data_send() -> impl Strategy<Value = DataSend> {
