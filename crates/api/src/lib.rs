@@ -32,8 +32,8 @@ use kx_store::Store;
 use kx_store::exchange::{Party, PartyKind, Retention, RetentionReport, SessionLimits};
 use tokio::sync::{Notify, watch};
 
-use kx_listen::RateLimiter;
 use kx_listen::tls::Identity;
+use kx_listen::{LoginPenalty, RateLimiter};
 
 use crate::settings::ExchangeSettings;
 
@@ -55,6 +55,8 @@ pub struct Exchange {
     trust: Arc<ClientTrust>,
     /// Login, enrolment and setup attempts per source address.
     attempts: RateLimiter<IpAddr>,
+    /// Slows down failed logins per source, shared with the gateway's.
+    penalty: Arc<LoginPenalty>,
     /// Wakes the notification sender when a mail is queued.
     wake_mail: Notify,
     /// The api listener's URL, handed to enrolled parties.
@@ -63,12 +65,14 @@ pub struct Exchange {
 
 impl Exchange {
     /// Prepares the exchange over `store`; `identity` is the installation's server
-    /// certificate, `api` the api listener's bound address, if any.
+    /// certificate, `api` the api listener's bound address, if any; failed logins wait their
+    /// `penalty` before they are answered.
     pub async fn open(
         config: ExchangeSettings,
         identity: Identity,
         store: Store,
         api: Option<SocketAddr>,
+        penalty: Arc<LoginPenalty>,
     ) -> anyhow::Result<Arc<Exchange>> {
         let trust = Arc::new(ClientTrust::new(store.clone(), identity).await?);
         let api_url = config.exchange.api_url.clone().or_else(|| {
@@ -83,6 +87,7 @@ impl Exchange {
         Ok(Arc::new(Exchange {
             clock: Clock::new(config.movable_clock),
             attempts: RateLimiter::new(config.exchange.login_attempts_per_minute),
+            penalty,
             config,
             store,
             trust,

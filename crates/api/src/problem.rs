@@ -5,8 +5,8 @@
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kx_exchange::Code;
 use kx_exchange::Refusal;
@@ -113,6 +113,9 @@ pub(crate) enum ApiError {
     /// No route has this path.
     NoSuchRoute,
 
+    /// The password checks are all busy: nothing was checked or counted; `Retry-After` says
+    /// when to try again.
+    Busy,
     /// The server failed: built by [`ApiError::internal`], which logs what failed, so that
     /// the client learns nothing of it.
     Internal,
@@ -291,6 +294,7 @@ impl ApiError {
             ),
             E::BadQuery => (StatusCode::BAD_REQUEST, Code::E9998, vec![], "bad_query"),
             E::NoSuchRoute => (StatusCode::NOT_FOUND, Code::E9998, vec![], "no_such_route"),
+            E::Busy => (StatusCode::SERVICE_UNAVAILABLE, Code::E9998, vec![], "busy"),
             E::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Code::E9998,
@@ -331,13 +335,23 @@ fn rule<'a>(
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, items, reason) = self.wire();
-        (status, Json(Problem::new(code, &items, reason))).into_response()
+        let mut response = (status, Json(Problem::new(code, &items, reason))).into_response();
+        if let ApiError::Busy = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(kx_listen::BUSY_RETRY_AFTER.as_secs()),
+            );
+        }
+        response
     }
 }
 
 impl From<kx_store::Error> for ApiError {
     fn from(e: kx_store::Error) -> ApiError {
-        ApiError::internal(&e)
+        match e {
+            kx_store::Error::Busy => ApiError::Busy,
+            e => ApiError::internal(&e),
+        }
     }
 }
 
@@ -433,6 +447,7 @@ mod tests {
             E::BodyTooLarge,
             E::BadQuery,
             E::NoSuchRoute,
+            E::Busy,
             E::Internal,
         ];
         for sample in &samples {
@@ -480,6 +495,7 @@ mod tests {
                 | E::BodyTooLarge
                 | E::BadQuery
                 | E::NoSuchRoute
+                | E::Busy
                 | E::Internal => {}
             }
         }

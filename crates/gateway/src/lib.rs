@@ -24,7 +24,7 @@ use kx_records::Tables;
 use kx_store::{Login, Store, StoreConfig};
 use tokio::sync::Notify;
 
-use kx_listen::{AuthOutcome, RateLimiter};
+use kx_listen::{AuthOutcome, LoginPenalty, RateLimiter};
 
 use crate::settings::{GatewaySettings, Security};
 use group_commit::GroupCommit;
@@ -32,10 +32,11 @@ use group_commit::GroupCommit;
 pub use regist::run as run_regist_job;
 
 /// The blob directory and database inside the data directory, with the login policy's
-/// lock-out.
+/// lock-out and pool of password checks.
 pub fn store_config(data_dir: &Path, security: &Security) -> StoreConfig {
     let mut store = StoreConfig::in_dir(data_dir);
-    store.lockout_after = security.max_failed_logins;
+    store.lockout = security.lockout();
+    store.password_pool = security.password_pool();
     store
 }
 
@@ -46,6 +47,8 @@ pub struct Gateway {
     store: Store,
     tables: Tables,
     messages: RateLimiter<AccountId>,
+    /// Slows down failed logins per source, shared with the exchange's.
+    penalty: Arc<LoginPenalty>,
     /// Wakes the Regist job when a DataDelete arrives, so cancellations do not wait a tick.
     wake_regist: Notify,
     /// The writer that commits SMTP submissions in batches.
@@ -53,8 +56,13 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Opens the installation in `data_dir` (its settings must already be loaded).
-    pub async fn open(data_dir: &Path, config: GatewaySettings) -> anyhow::Result<Arc<Gateway>> {
+    /// Opens the installation in `data_dir` (its settings must already be loaded); failed
+    /// logins wait their `penalty` before they are answered.
+    pub async fn open(
+        data_dir: &Path,
+        config: GatewaySettings,
+        penalty: Arc<LoginPenalty>,
+    ) -> anyhow::Result<Arc<Gateway>> {
         let store = Store::open(&store_config(data_dir, &config.security))
             .await
             .context("cannot open the store")?;
@@ -69,6 +77,7 @@ impl Gateway {
         };
         Ok(Arc::new(Gateway {
             messages: RateLimiter::new(config.security.messages_per_minute),
+            penalty,
             config,
             data_dir: data_dir.to_owned(),
             commits: GroupCommit::start(store.clone()),
@@ -93,8 +102,10 @@ impl Gateway {
         }
     }
 
-    /// Checks a login for SMTP or POP3, applies the organisation's allowed networks and
-    /// writes the attempt to the audit log.
+    /// Checks a login for SMTP, POP3 or the password page, applies the organisation's
+    /// allowed networks and writes the attempt to the audit log. A failure waits the source's
+    /// penalty before it is answered; a check the busy password pool did not run is neither
+    /// audited nor penalised, as it is no failure.
     pub async fn login(
         &self,
         service: &str,
@@ -111,7 +122,9 @@ impl Gateway {
                 },
                 Err(_) => Err("error"),
             },
+            Ok(Login::Busy) => return AuthOutcome::Busy,
             Ok(Login::Wrong) => Err("wrong-password"),
+            Ok(Login::LockedOut) => Err("locked-out"),
             Ok(Login::Unknown) => Err("unknown-account"),
             Ok(Login::Locked) => Err("locked"),
             Err(e) => {
@@ -127,8 +140,16 @@ impl Gateway {
             .await;
         match outcome {
             Ok(account) => AuthOutcome::Authenticated(account),
-            Err("locked") => AuthOutcome::LockedOut,
-            Err(_) => AuthOutcome::Rejected,
+            // The store failed: not the client's doing, so no penalty.
+            Err("error") => AuthOutcome::Rejected,
+            Err(word) => {
+                self.penalty.failed(peer).await;
+                if word == "locked" {
+                    AuthOutcome::LockedOut
+                } else {
+                    AuthOutcome::Rejected
+                }
+            }
         }
     }
 

@@ -2,6 +2,10 @@
 //! 伝送 pipeline (`[denso]`). `kxd` reads the file; every key has a safe default.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use kx_listen::PenaltyConfig;
+use kx_store::{Lockout, PasswordPool};
 
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +57,8 @@ pub struct Security {
     /// Whether passwords may be sent without TLS. Only for loopback tests; default false.
     #[serde(default)]
     pub allow_plaintext_auth: bool,
-    /// Consecutive failed logins that lock an account. Default 5.
+    /// Failed logins within `lockout_window` that lock an account (or exchange user) for
+    /// `lockout_duration`. Default 5.
     #[serde(default = "default_max_failed_logins")]
     pub max_failed_logins: u32,
     /// SMTP connections one address may open per minute, enforced by the SMTP listener's
@@ -67,6 +72,61 @@ pub struct Security {
     /// Default 10.
     #[serde(default = "default_web_attempts_per_minute")]
     pub web_attempts_per_minute: u32,
+    /// Seconds within which `max_failed_logins` failures lock an account, counted from the
+    /// first of them. Default 1800.
+    #[serde(default = "default_lockout_seconds")]
+    pub lockout_window: u64,
+    /// Seconds an account stays locked after `max_failed_logins` failures; then it logs in
+    /// again. A lock that lasts is `kxd admin account lock`. Default 1800.
+    #[serde(default = "default_lockout_seconds")]
+    pub lockout_duration: u64,
+    /// Seconds a source's failed login waits before it is answered, doubled by each further
+    /// recent failure from that source (on any listener); 0: no penalty. Default 1.
+    #[serde(default = "default_login_penalty")]
+    pub login_penalty: u64,
+    /// The longest such wait, in seconds. Default 30.
+    #[serde(default = "default_login_penalty_max")]
+    pub login_penalty_max: u64,
+    /// Seconds without a failure after which a source's failures are forgotten, one per
+    /// period. Default 60.
+    #[serde(default = "default_login_penalty_decay")]
+    pub login_penalty_decay: u64,
+    /// Password checks (argon2id, 19 MiB each) running at once. Default: the number of cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_workers: Option<usize>,
+    /// Password checks that may wait for a worker; a login beyond them is answered as a
+    /// temporary failure (SMTP 454, POP3 `-ERR [SYS/TEMP]`, HTTP 503). Default 32.
+    #[serde(default = "default_password_queue")]
+    pub password_queue: usize,
+}
+
+impl Security {
+    /// The temporary lock-out.
+    pub fn lockout(&self) -> Lockout {
+        Lockout {
+            after: self.max_failed_logins,
+            window: Duration::from_secs(self.lockout_window),
+            duration: Duration::from_secs(self.lockout_duration),
+        }
+    }
+
+    /// The per-source penalty of failed logins.
+    pub fn penalty(&self) -> PenaltyConfig {
+        PenaltyConfig {
+            first: Duration::from_secs(self.login_penalty),
+            max: Duration::from_secs(self.login_penalty_max),
+            decay: Duration::from_secs(self.login_penalty_decay),
+        }
+    }
+
+    /// The bounded pool of password checks.
+    pub fn password_pool(&self) -> PasswordPool {
+        let default = PasswordPool::default();
+        PasswordPool {
+            workers: self.password_workers.unwrap_or(default.workers),
+            queue: self.password_queue,
+        }
+    }
 }
 
 fn default_max_failed_logins() -> u32 {
@@ -85,6 +145,26 @@ fn default_web_attempts_per_minute() -> u32 {
     10
 }
 
+fn default_lockout_seconds() -> u64 {
+    30 * 60
+}
+
+fn default_login_penalty() -> u64 {
+    1
+}
+
+fn default_login_penalty_max() -> u64 {
+    30
+}
+
+fn default_login_penalty_decay() -> u64 {
+    60
+}
+
+fn default_password_queue() -> usize {
+    PasswordPool::default().queue
+}
+
 impl Default for Security {
     fn default() -> Security {
         Security {
@@ -93,6 +173,13 @@ impl Default for Security {
             connections_per_minute: default_connections_per_minute(),
             messages_per_minute: default_messages_per_minute(),
             web_attempts_per_minute: default_web_attempts_per_minute(),
+            lockout_window: default_lockout_seconds(),
+            lockout_duration: default_lockout_seconds(),
+            login_penalty: default_login_penalty(),
+            login_penalty_max: default_login_penalty_max(),
+            login_penalty_decay: default_login_penalty_decay(),
+            password_workers: None,
+            password_queue: default_password_queue(),
         }
     }
 }

@@ -1,5 +1,11 @@
 //! What a login attempt came to, for every listener.
 
+use std::time::Duration;
+
+/// How long a client told the password checks are busy is asked to wait (HTTP `Retry-After`):
+/// a check takes tens of milliseconds, so the queue has long drained by then.
+pub const BUSY_RETRY_AFTER: Duration = Duration::from_secs(5);
+
 /// The result of checking a user name and password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthOutcome<A> {
@@ -11,6 +17,10 @@ pub enum AuthOutcome<A> {
     /// password for now. The client is told no more than for `Rejected`, so lock-out cannot be
     /// used to learn whether an ID exists.
     LockedOut,
+    /// Nothing was checked: the password checks are all busy. A temporary failure, not a
+    /// failed login: it counts towards no limit, and the client should try again later (SMTP
+    /// `454 4.7.0`, POP3 `-ERR [SYS/TEMP]`, HTTP `503` with `Retry-After`).
+    Busy,
 }
 
 /// 32 bytes from the system's random source, hex: for tokens nobody may guess (CSRF tokens,

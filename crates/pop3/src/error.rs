@@ -18,6 +18,9 @@ pub(crate) enum SessionError {
     /// The store failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// The backend's password checks are all busy: nothing was checked or counted.
+    #[error("password checks busy")]
+    Busy,
     /// The maildrop is locked by another session.
     #[error("maildrop in use")]
     InUse,
@@ -60,6 +63,10 @@ impl SessionError {
             SessionError::Backend(_) => (
                 Some(ResponseCode::SysTemp),
                 "Temporary failure, try again later".into(),
+            ),
+            SessionError::Busy => (
+                Some(ResponseCode::SysTemp),
+                "Server busy, try again later".into(),
             ),
             SessionError::InUse => (
                 Some(ResponseCode::InUse),

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use kx_testkit::run_with_input;
-use pop3_support::{BACKEND_LOCKOUT, TestServer, Tls, sample_messages};
+use pop3_support::{BACKEND_LOCKOUT, BUSY_PASSWORD, TestServer, Tls, sample_messages};
 use serde_json::json;
 
 fn hex(bytes: &[u8]) -> String {
@@ -296,6 +296,25 @@ m.quit()
     assert_eq!(out["challenge"], "+ ");
     assert!(out["continued"].as_str().unwrap().starts_with("+OK"));
     assert_eq!(out["bob_uidl"], json!(["1 bob-0003"]));
+}
+
+#[test]
+fn busy_password_checks_are_a_temporary_failure_not_a_failed_login() {
+    let server = TestServer::start();
+    let out = server.python(&format!(
+        r#"
+m = tls()
+out["busy"] = []
+for _ in range(4):
+    m.user("alice")
+    out["busy"].append(error(m.pass_, {BUSY_PASSWORD:?}))
+m.user("alice")
+out["after"] = m.pass_("alice-pw").decode()
+"#
+    ));
+    let busy = "-ERR [SYS/TEMP] Server busy, try again later";
+    assert_eq!(out["busy"], json!([busy, busy, busy, busy]));
+    assert!(out["after"].as_str().unwrap().starts_with("+OK"), "{out}");
 }
 
 #[test]

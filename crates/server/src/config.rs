@@ -247,5 +247,20 @@ mod tests {
         assert_eq!(minimal.limits.connection_lifetime, 3600);
         assert_eq!(minimal.limits.tls_handshake_timeout, 10);
         assert_eq!(minimal.limits.shutdown_drain, 10);
+        let security = &minimal.security;
+        assert_eq!(security.max_failed_logins, 5);
+        assert_eq!(
+            (security.lockout_window, security.lockout_duration),
+            (1800, 1800)
+        );
+        assert_eq!(
+            (security.login_penalty, security.login_penalty_max),
+            (1, 30)
+        );
+        assert_eq!(security.login_penalty_decay, 60);
+        assert_eq!(
+            (security.password_workers, security.password_queue),
+            (None, 32)
+        );
     }
 }

@@ -13,7 +13,7 @@ use tokio_rustls::TlsAcceptor;
 
 use kx_api::Exchange;
 use kx_gateway::Gateway;
-use kx_listen::{Listener, ListenerConfig, tls};
+use kx_listen::{Listener, ListenerConfig, LoginPenalty, tls};
 use kx_pop3::{Pop3Config, TlsMode};
 use kx_smtp::SmtpConfig;
 
@@ -101,7 +101,9 @@ pub(crate) async fn serve(
         &data_dir.join(&config.tls.key),
     )?;
     let acceptor = TlsAcceptor::from(tls);
-    let gateway = Gateway::open(data_dir, config.gateway()).await?;
+    // One table for every listener, so a source cannot shed its penalty by changing protocol.
+    let penalty = Arc::new(LoginPenalty::new(config.security.penalty()));
+    let gateway = Gateway::open(data_dir, config.gateway(), Arc::clone(&penalty)).await?;
     let mut tasks = JoinSet::new();
     let mut endpoints = BTreeMap::new();
     // The api listener is bound first: its address is the URL enrolled parties are given.
@@ -122,6 +124,7 @@ pub(crate) async fn serve(
         identity,
         gateway.store().clone(),
         endpoints.get("api").copied(),
+        penalty,
     )
     .await?;
 
@@ -150,6 +153,8 @@ pub(crate) async fn serve(
             tls: TlsMode::Stls(acceptor.clone()),
             allow_plaintext_auth: config.security.allow_plaintext_auth,
             listen: config.limits.listener("pop3"),
+            // The gateway's per-source penalty delays failed logins instead.
+            auth_failure_delay: std::time::Duration::ZERO,
             ..Pop3Config::default()
         };
         tasks.spawn(kx_pop3::serve(

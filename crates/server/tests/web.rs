@@ -26,6 +26,9 @@ impl Kxd {
     fn start(attempts: u32) -> Kxd {
         let installation = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
             .https()
+            // Failed logins here test the page, not the per-source penalty (hostile_logins.rs
+            // does).
+            .setting("login_penalty = 1", "login_penalty = 0")
             .setting(
                 "web_attempts_per_minute = 10",
                 &format!("web_attempts_per_minute = {attempts}"),

@@ -74,6 +74,12 @@ impl Reply {
         with_status(235, [2, 7, 0], "Authentication successful");
     pub(crate) const BAD_CREDENTIALS: Reply =
         with_status(535, [5, 7, 8], "Authentication credentials invalid");
+    /// RFC 4954 §6: the password checks are busy; nothing was checked or counted.
+    pub(crate) const AUTH_BUSY: Reply = with_status(
+        454,
+        [4, 7, 0],
+        "Temporary authentication failure, try again later",
+    );
     pub(crate) const TOO_MANY_AUTH_FAILURES: Reply =
         with_status(421, [4, 7, 0], "Too many authentication failures, closing");
 

@@ -16,10 +16,12 @@ pub struct Account {
     pub has_password: bool,
     /// The password is temporary: the user must change it.
     pub must_change_password: bool,
-    /// Consecutive failed logins since the last success or unlock.
+    /// Failed logins in the current window (since the last success, unlock or lock).
     pub failed_logins: u32,
-    /// Locked accounts cannot log in until unlocked.
+    /// Locked by an operator: no login until unlocked.
     pub locked: bool,
+    /// Locked after too many failed logins, until then (a time past means not locked).
+    pub locked_until: Option<Timestamp>,
     /// When it was added.
     pub created_at: Timestamp,
 }
@@ -34,16 +36,22 @@ pub enum Login {
     },
     /// The password is wrong (or none is set); the failure was counted.
     Wrong,
+    /// The password is wrong and this failure reached the limit: the account is now locked
+    /// for the configured time. Callers answer as for `Wrong` and audit the lock.
+    LockedOut,
     /// The account is locked, whatever the password.
     Locked,
     /// No such account. Took as long as a known one; callers should answer as for `Wrong`.
     Unknown,
+    /// Nothing was checked: every password check is busy and their queue is full. Not a
+    /// failure (nothing is counted); the client should try again later.
+    Busy,
 }
 
-type AccountRow = (String, bool, bool, i64, bool, i64);
+type AccountRow = (String, bool, bool, i64, bool, Option<i64>, i64);
 
 const ACCOUNT_COLUMNS: &str = "SELECT id, password_hash IS NOT NULL, must_change_password, \
-     failed_logins, locked, created_at FROM accounts";
+     failed_logins, locked, locked_until, created_at FROM accounts";
 
 impl Store {
     /// Adds an account and its (empty) mailbox. Its organisation must exist.
@@ -104,6 +112,7 @@ impl Store {
 
     /// Sets the password (stored as an argon2id hash only). A `temporary` one, as handed out
     /// by the federation, must be changed by the user. Clears failed logins; does not unlock.
+    /// [`Error::Busy`] when the password pool is too busy to hash it now.
     pub async fn set_password(
         &self,
         id: &AccountId,
@@ -118,14 +127,16 @@ impl Store {
 
     /// Checks a login. `login` is the ID as the client typed it; anything that is not a known
     /// account is [`Login::Unknown`] after the same hashing work as a known one, so the answer
-    /// time does not tell whether an account exists. A wrong password counts a failure and
-    /// locks the account after the configured number in a row; a right one resets the count.
+    /// time does not tell whether an account exists. A wrong password counts a failure; the
+    /// configured number within the window locks the account for the configured time
+    /// ([`Login::LockedOut`]); a right one resets the count.
     pub async fn verify_password(&self, login: &str, password: &str) -> Result<Login, Error> {
         self.verify_password_in(Credentials::Accounts, login, password)
             .await
     }
 
-    /// Locks an account: no login succeeds until [`Store::unlock`].
+    /// Locks an account (an operator's decision): no login succeeds until [`Store::unlock`],
+    /// however long it waits.
     pub async fn lock(&self, id: &AccountId) -> Result<(), Error> {
         let done = self
             .set_locked_in(Credentials::Accounts, &id.to_string(), true)
@@ -133,7 +144,8 @@ impl Store {
         found(done, id)
     }
 
-    /// Unlocks an account and clears its failed logins.
+    /// Unlocks an account, from an operator's lock or a temporary one, and clears its failed
+    /// logins.
     pub async fn unlock(&self, id: &AccountId) -> Result<(), Error> {
         let done = self
             .set_locked_in(Credentials::Accounts, &id.to_string(), false)
@@ -151,7 +163,7 @@ fn found(done: bool, id: &AccountId) -> Result<(), Error> {
 }
 
 fn account(
-    (id, has_password, must_change_password, failed_logins, locked, created_at): AccountRow,
+    (id, has_password, must_change_password, failed_logins, locked, locked_until, created_at): AccountRow,
 ) -> Result<Account, Error> {
     Ok(Account {
         id: id.parse().map_err(invalid)?,
@@ -160,6 +172,7 @@ fn account(
         failed_logins: u32::try_from(failed_logins)
             .map_err(|_| Error::Invalid(format!("failed logins {failed_logins}")))?,
         locked,
+        locked_until: locked_until.map(timestamp).transpose()?,
         created_at: timestamp(created_at)?,
     })
 }
@@ -170,23 +183,35 @@ mod tests {
 
     use kx_denso::{OrgKind, OrgNumber};
 
-    use crate::{PasswordParams, Store, StoreConfig};
+    use std::time::Duration;
+
+    use crate::{Lockout, PasswordParams, Store, StoreConfig};
 
     use super::*;
 
-    #[tokio::test]
-    async fn every_login_attempt_runs_one_hash_whether_the_account_exists_or_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = StoreConfig::in_dir(dir.path());
+    /// A store with cheap hashes and `lockout`, and the office 1312345678.
+    async fn store_with(dir: &std::path::Path, lockout: Lockout) -> (Store, OrgNumber) {
+        let mut config = StoreConfig::in_dir(dir);
         config.password = PasswordParams {
             memory_kib: 64,
             iterations: 1,
             parallelism: 1,
         };
-        config.lockout_after = 1;
+        config.lockout = lockout;
         let store = Store::open(&config).await.unwrap();
         let org = OrgNumber::new(OrgKind::Office, "1312345678").unwrap();
         store.add_org(&org, "office", &[]).await.unwrap();
+        (store, org)
+    }
+
+    #[tokio::test]
+    async fn every_login_attempt_runs_one_hash_whether_the_account_exists_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let lockout = Lockout {
+            after: 2,
+            ..Lockout::default()
+        };
+        let (store, org) = store_with(dir.path(), lockout).await;
         let with_password = org.account('0').unwrap();
         let without_password = org.account('1').unwrap();
         for id in [&with_password, &without_password] {
@@ -203,12 +228,88 @@ mod tests {
             ("not an id at all", Login::Unknown),
             ("J13123456781", Login::Wrong),
             ("J13123456780", Login::Wrong),
+            ("J13123456780", Login::LockedOut),
             ("J13123456780", Login::Locked),
         ] {
             let before = runs();
             let login_result = store.verify_password(login, "guess").await.unwrap();
             assert_eq!(login_result, expected, "{login}");
             assert_eq!(runs(), before + 1, "{login} ran exactly one hash");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lock_lapses_and_failures_count_only_within_their_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let lockout = Lockout {
+            after: 2,
+            window: Duration::from_secs(3600),
+            duration: Duration::from_millis(300),
+        };
+        let (store, org) = store_with(dir.path(), lockout).await;
+        let id = org.account('0').unwrap();
+        store.add_account(&id).await.unwrap();
+        store.set_password(&id, "s3cret", false).await.unwrap();
+        let login = id.to_string();
+        let attempt = |password: &'static str| store.verify_password(&login, password);
+
+        assert_eq!(attempt("guess").await.unwrap(), Login::Wrong);
+        assert_eq!(attempt("guess").await.unwrap(), Login::LockedOut);
+        let account = store.account(&id).await.unwrap().unwrap();
+        assert!(
+            !account.locked && account.locked_until.is_some(),
+            "{account:?}"
+        );
+        assert_eq!(attempt("s3cret").await.unwrap(), Login::Locked);
+        assert_eq!(
+            attempt("guess").await.unwrap(),
+            Login::Locked,
+            "not counted"
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            attempt("guess").await.unwrap(),
+            Login::Wrong,
+            "a fresh count"
+        );
+        let ok = Login::Ok {
+            must_change_password: false,
+        };
+        assert_eq!(attempt("s3cret").await.unwrap(), ok);
+        assert_eq!(
+            attempt("guess").await.unwrap(),
+            Login::Wrong,
+            "reset by success"
+        );
+
+        store.lock(&id).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            attempt("s3cret").await.unwrap(),
+            Login::Locked,
+            "an operator's lock"
+        );
+        store.unlock(&id).await.unwrap();
+        assert_eq!(attempt("s3cret").await.unwrap(), ok);
+
+        let dir = tempfile::tempdir().unwrap();
+        let (store, org) = store_with(
+            dir.path(),
+            Lockout {
+                window: Duration::ZERO,
+                ..lockout
+            },
+        )
+        .await;
+        let id = org.account('0').unwrap();
+        store.add_account(&id).await.unwrap();
+        for _ in 0..3 {
+            let outcome = store.verify_password(&id.to_string(), "guess").await;
+            assert_eq!(
+                outcome.unwrap(),
+                Login::Wrong,
+                "each failure its own window"
+            );
         }
     }
 }

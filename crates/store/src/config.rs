@@ -1,6 +1,7 @@
 //! How a [`Store`](crate::Store) is opened.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where the metadata lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +37,49 @@ impl Default for PasswordParams {
     }
 }
 
+/// How many password checks (hashes and verifications) run at once, and how many may wait.
+///
+/// Each running check holds its argon2 memory cost, so `workers` × `memory_kib` bounds what
+/// password checks take; a check that finds `queue` checks waiting already is refused at once
+/// as busy, without hashing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswordPool {
+    /// Checks running at once (threads of their own). Default: the number of cores.
+    pub workers: usize,
+    /// Checks waiting for a worker beyond those running. Default 32.
+    pub queue: usize,
+}
+
+impl Default for PasswordPool {
+    fn default() -> Self {
+        PasswordPool {
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            queue: 32,
+        }
+    }
+}
+
+/// When failed logins lock an account (or exchange user) for a while.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lockout {
+    /// Failed logins within `window` that lock the account (default 5; 0 counts as 1).
+    pub after: u32,
+    /// How far back failures count, from the first of them. Default 30 minutes.
+    pub window: Duration,
+    /// How long the lock lasts; failures during it are not counted. Default 30 minutes.
+    pub duration: Duration,
+}
+
+impl Default for Lockout {
+    fn default() -> Self {
+        Lockout {
+            after: 5,
+            window: Duration::from_secs(30 * 60),
+            duration: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
 /// Everything [`Store::open`](crate::Store::open) needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreConfig {
@@ -43,10 +87,12 @@ pub struct StoreConfig {
     pub database: Database,
     /// The directory of the local blob store (created when missing).
     pub blobs: PathBuf,
-    /// Consecutive failed logins after which an account is locked (default 5; 0 counts as 1).
-    pub lockout_after: u32,
+    /// When failed logins lock an account for a while.
+    pub lockout: Lockout,
     /// Cost of password hashes.
     pub password: PasswordParams,
+    /// How many password checks run at once.
+    pub password_pool: PasswordPool,
 }
 
 impl StoreConfig {
@@ -55,8 +101,9 @@ impl StoreConfig {
         StoreConfig {
             database: Database::Sqlite(dir.join("kx.sqlite3")),
             blobs: dir.join("blobs"),
-            lockout_after: 5,
+            lockout: Lockout::default(),
             password: PasswordParams::default(),
+            password_pool: PasswordPool::default(),
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Password checks and lock-out, shared by every table of people who log in: the 伝送
 //! `accounts` and the exchange's `ex_users`. Both tables have the same password columns
-//! (`id`, `password_hash`, `must_change_password`, `failed_logins`, `locked`,
-//! `password_changed_at`), so one implementation serves both and the rules cannot drift.
+//! (`id`, `password_hash`, `must_change_password`, `failed_logins`, `failures_since`, `locked`,
+//! `locked_until`, `password_changed_at`), so one implementation serves both and the rules
+//! cannot drift.
+
+use std::time::Duration;
 
 use crate::accounts::Login;
 use crate::db::now_ms;
@@ -39,7 +42,7 @@ impl Store {
         let hash = self.passwords.hash(password).await?;
         let done = sqlx::query(&format!(
             "UPDATE {} SET password_hash = $2, must_change_password = $3, \
-             failed_logins = 0, password_changed_at = $4 WHERE id = $1",
+             failed_logins = 0, failures_since = NULL, password_changed_at = $4 WHERE id = $1",
             table.table()
         ))
         .bind(id)
@@ -52,8 +55,9 @@ impl Store {
     }
 
     /// Checks a login against `table`: an unknown login costs the same hashing work as a known
-    /// one, a wrong password counts a failure and locks after the configured number in a row,
-    /// a right one resets the count.
+    /// one; a wrong password counts a failure, and the configured number within the window
+    /// locks the account for a while; a right one resets the count. Nothing is counted while
+    /// locked, nor when the password pool is too busy to check.
     pub(crate) async fn verify_password_in(
         &self,
         table: Credentials,
@@ -61,23 +65,28 @@ impl Store {
         password: &str,
     ) -> Result<Login, Error> {
         let table = table.table();
-        let row: Option<(Option<String>, bool, bool)> = sqlx::query_as(&format!(
-            "SELECT password_hash, locked, must_change_password FROM {table} WHERE id = $1"
+        let row: Option<(Option<String>, bool, Option<i64>, bool)> = sqlx::query_as(&format!(
+            "SELECT password_hash, locked, locked_until, must_change_password FROM {table} \
+             WHERE id = $1"
         ))
         .bind(login)
         .fetch_optional(self.db.pool())
         .await?;
-        let Some((hash, locked, must_change_password)) = row else {
-            self.passwords.verify(password, None).await?;
-            return Ok(Login::Unknown);
+        let Some((hash, locked, locked_until, must_change_password)) = row else {
+            return self.decoy_check(password).await;
         };
-        let right = self.passwords.verify(password, hash).await?;
-        if locked {
+        let right = match self.passwords.verify(password, hash).await {
+            Err(Error::Busy) => return Ok(Login::Busy),
+            checked => checked?,
+        };
+        let now = now_ms();
+        if locked || locked_until.is_some_and(|until| until > now) {
             return Ok(Login::Locked);
         }
         if right {
             sqlx::query(&format!(
-                "UPDATE {table} SET failed_logins = 0 WHERE id = $1"
+                "UPDATE {table} SET failed_logins = 0, failures_since = NULL, locked_until = NULL \
+                 WHERE id = $1"
             ))
             .bind(login)
             .execute(self.db.pool())
@@ -86,19 +95,48 @@ impl Store {
                 must_change_password,
             });
         }
-        // One statement, so concurrent failures are all counted.
-        sqlx::query(&format!(
-            "UPDATE {table} SET failed_logins = failed_logins + 1, \
-             locked = (locked OR failed_logins + 1 >= $2) WHERE id = $1"
+        // One statement, so concurrent failures are all counted. A failure outside the window
+        // of the first one starts a new window; the one that reaches the limit locks and starts
+        // the count afresh, so after the lock the full number is needed again.
+        let fresh = "(failures_since IS NULL OR failures_since <= $2 - $3)";
+        let count = format!("(CASE WHEN {fresh} THEN 1 ELSE failed_logins + 1 END)");
+        let reached = format!("({count} >= $5)");
+        let until: Option<(Option<i64>,)> = sqlx::query_as(&format!(
+            "UPDATE {table} SET \
+             failed_logins = CASE WHEN {reached} THEN 0 ELSE {count} END, \
+             failures_since = CASE WHEN {reached} THEN NULL WHEN {fresh} THEN $2 \
+                 ELSE failures_since END, \
+             locked_until = CASE WHEN {reached} THEN $2 + $4 ELSE locked_until END \
+             WHERE id = $1 AND NOT locked AND (locked_until IS NULL OR locked_until <= $2) \
+             RETURNING locked_until"
         ))
         .bind(login)
-        .bind(i64::from(self.lockout_after))
-        .execute(self.db.pool())
+        .bind(now)
+        .bind(millis(self.lockout.window))
+        .bind(millis(self.lockout.duration))
+        .bind(i64::from(self.lockout.after))
+        .fetch_optional(self.db.pool())
         .await?;
-        Ok(Login::Wrong)
+        Ok(match until {
+            // Locked by a concurrent failure between the check and the count.
+            None => Login::Locked,
+            Some((Some(until),)) if until > now => Login::LockedOut,
+            Some(_) => Login::Wrong,
+        })
     }
 
-    /// Locks or unlocks `id` in `table` and clears its failed logins. False when unknown.
+    /// The work of checking a login that has no row: a hash against the decoy, then
+    /// [`Login::Unknown`] (or [`Login::Busy`], as a known one would be).
+    pub(crate) async fn decoy_check(&self, password: &str) -> Result<Login, Error> {
+        match self.passwords.verify(password, None).await {
+            Ok(_) => Ok(Login::Unknown),
+            Err(Error::Busy) => Ok(Login::Busy),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Locks `id` in `table` until unlocked, or unlocks it (from either lock), and clears its
+    /// failed logins. False when unknown.
     pub(crate) async fn set_locked_in(
         &self,
         table: Credentials,
@@ -106,7 +144,8 @@ impl Store {
         locked: bool,
     ) -> Result<bool, Error> {
         let done = sqlx::query(&format!(
-            "UPDATE {} SET locked = $2, failed_logins = 0 WHERE id = $1",
+            "UPDATE {} SET locked = $2, failed_logins = 0, failures_since = NULL, \
+             locked_until = NULL WHERE id = $1",
             table.table()
         ))
         .bind(id)
@@ -115,4 +154,10 @@ impl Store {
         .await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// A duration as stored: milliseconds, at most half the range, so that adding it to now cannot
+/// overflow.
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).map_or(i64::MAX / 2, |ms| ms.min(i64::MAX / 2))
 }

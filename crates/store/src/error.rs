@@ -38,6 +38,10 @@ pub enum Error {
     /// An input or a stored value breaks a rule (a malformed network, an unknown state…).
     #[error("invalid: {0}")]
     Invalid(String),
+    /// Every password check is busy and the queue in front of them is full: nothing was
+    /// hashed; trying again later may work.
+    #[error("password checks are busy")]
+    Busy,
     /// Hashing a password failed (bad parameters).
     #[error("password hashing: {0}")]
     Password(String),

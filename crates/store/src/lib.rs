@@ -15,8 +15,9 @@
 //!   been committed alone in turn (kxd's SMTP ingest batches concurrent messages this way).
 //! - **Isolation**: every mailbox operation is scoped by the account; another account's
 //!   message is indistinguishable from a missing one.
-//! - **Passwords**: argon2id hashes only; unknown accounts cost a hash too, and repeated
-//!   failures lock the account.
+//! - **Passwords**: argon2id hashes only, computed by a bounded pool that refuses rather than
+//!   queues without end; unknown accounts cost a hash too, and repeated failures lock the
+//!   account for a while.
 //! - **Race-free settlement**: a submission is registered or cancelled, never both.
 //! - **Exchange files**: a sealed file's bytes are durable before one transaction checks the
 //!   recipient's quota, records the file and queues its notifications; freeing a file
@@ -44,7 +45,7 @@ use std::sync::Arc;
 pub use accounts::{Account, Login};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use blob::{BlobUpload, StagedBlob};
-pub use config::{Database, PasswordParams, StoreConfig};
+pub use config::{Database, Lockout, PasswordParams, PasswordPool, StoreConfig};
 pub use db::Timestamp;
 pub use error::Error;
 pub use mailbox::{MailItem, Uid};
@@ -69,7 +70,7 @@ pub struct Store {
     /// Sealed exchange files: random ids, one owner each (`blobs/exchange/`).
     exchange_blobs: LocalBlobs,
     passwords: Arc<Passwords>,
-    lockout_after: u32,
+    lockout: Lockout,
 }
 
 impl Store {
@@ -83,8 +84,11 @@ impl Store {
             db,
             blobs: Arc::new(blobs),
             exchange_blobs,
-            passwords: Passwords::new(config.password)?,
-            lockout_after: config.lockout_after.max(1),
+            passwords: Passwords::new(config.password, config.password_pool)?,
+            lockout: Lockout {
+                after: config.lockout.after.max(1),
+                ..config.lockout
+            },
         })
     }
 

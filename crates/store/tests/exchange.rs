@@ -361,8 +361,13 @@ async fn sessions_are_bound_to_address_and_certificate_and_expire() {
         must_change_password: true,
     };
     assert_eq!(verify(w.office, "Right-Pass-1").await, temporary);
-    for _ in 0..5 {
-        assert_eq!(verify(w.office, "wrong").await, Login::Wrong);
+    for failure in 1..=5 {
+        let expected = if failure < 5 {
+            Login::Wrong
+        } else {
+            Login::LockedOut
+        };
+        assert_eq!(verify(w.office, "wrong").await, expected);
     }
     assert_eq!(
         verify(w.office, "Right-Pass-1").await,
@@ -701,7 +706,7 @@ async fn migration_3_keeps_downloads_and_gives_waiting_requests_their_expiry() {
     pool.close().await;
 
     let store = common::open(dir.path()).await;
-    assert_eq!(store.schema_version().await.unwrap(), 3);
+    assert_eq!(store.schema_version().await.unwrap(), 5);
     let file = store.file_for(PartyId(1), "f1").await.unwrap().unwrap();
     let at = DateTime::from_timestamp_millis(received);
     assert_eq!((file.first_received_at, file.last_received_at), (at, at));

@@ -26,7 +26,9 @@
 //! 3. **Credentials** (`200`, the form with `Message::Credentials`): the ID and current
 //!    password are checked as an SMTP or POP3 login is (`Gateway::login`, audited as
 //!    `web.login`): a wrong password, an unknown ID, a locked account and a refused network
-//!    all give the same message, and a wrong password counts toward lock-out.
+//!    all give the same message, and a wrong password counts toward lock-out and waits the
+//!    source's penalty. When the password checks are all busy, `503` with `Retry-After` and
+//!    `Message::Busy`, for the check and for hashing the new password alike.
 //! 4. **Policy** (`200`, the form with the first [`Problem`] found): the 伝送 password rule
 //!    of `kx_denso::password`, below.
 //! 5. The new password is stored (`set_password`, not temporary), audited as `web.password`
@@ -81,6 +83,8 @@ enum Message {
     Forbidden,
     /// Too many attempts from this address.
     TooMany,
+    /// The password checks are all busy: nothing was checked or changed.
+    Busy,
     /// The store failed.
     Error,
 }
@@ -91,6 +95,7 @@ impl Message {
             Message::Done | Message::Credentials | Message::Policy(_) => StatusCode::OK,
             Message::Forbidden => StatusCode::FORBIDDEN,
             Message::TooMany => StatusCode::TOO_MANY_REQUESTS,
+            Message::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Message::Error => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -113,6 +118,10 @@ impl Message {
             Message::TooMany => (
                 "試行回数が多すぎます。しばらく待ってから、もう一度お試しください。",
                 "Too many attempts. Wait a minute and try again.",
+            ),
+            Message::Busy => (
+                "サーバーが混み合っています。しばらくしてから、もう一度お試しください。",
+                "The server is busy. Try again in a moment.",
             ),
             Message::Error => (
                 "サーバーでエラーが発生しました。しばらくしてから、もう一度お試しください。",
@@ -213,6 +222,12 @@ button {{ margin-top: 1.5em; padding: .4em 1.5em; }}
             response.headers_mut().insert(header::SET_COOKIE, value);
         }
         Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "server error\n").into_response(),
+    }
+    if message == Some(Message::Busy) {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(kx_listen::BUSY_RETRY_AFTER.as_secs()),
+        );
     }
     response
 }
@@ -330,6 +345,7 @@ async fn submit(
         AuthOutcome::Rejected | AuthOutcome::LockedOut => {
             return page(Some(Message::Credentials), id);
         }
+        AuthOutcome::Busy => return page(Some(Message::Busy), id),
     };
     let object = account.to_string();
     if let Err(problem) = check_policy(id, &fields.current, &fields.new, &fields.confirm) {
@@ -351,6 +367,7 @@ async fn submit(
             tracing::info!(account = %object, %peer, "web: password changed");
             page(Some(Message::Done), "")
         }
+        Err(kx_store::Error::Busy) => page(Some(Message::Busy), id),
         Err(e) => {
             tracing::error!(error = %e, account = %object, "web: cannot store the password");
             web.gateway

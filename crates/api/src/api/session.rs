@@ -58,18 +58,21 @@ pub(super) async fn login(
         Login::Ok {
             must_change_password,
         } => must_change_password,
-        outcome @ (Login::Wrong | Login::Unknown) => {
+        Login::Busy => return Err(ApiError::Busy),
+        outcome @ (Login::Wrong | Login::LockedOut | Login::Unknown) => {
             // The same answer either way; the operator's audit tells them apart.
-            audit(if outcome == Login::Wrong {
-                "wrong-password"
-            } else {
-                "not-a-user-of-this-party"
+            audit(match outcome {
+                Login::Wrong => "wrong-password",
+                Login::LockedOut => "locked-out",
+                _ => "not-a-user-of-this-party",
             })
             .await;
+            exchange.penalty.failed(peer).await;
             return Err(ApiError::WrongPassword);
         }
         Login::Locked => {
             audit("locked").await;
+            exchange.penalty.failed(peer).await;
             return Err(ApiError::Locked);
         }
     };
@@ -124,20 +127,22 @@ pub(super) async fn change_password(
         .await?
     {
         Login::Ok { .. } => {}
-        Login::Wrong | Login::Unknown => {
+        Login::Busy => return Err(ApiError::Busy),
+        outcome @ (Login::Wrong | Login::LockedOut | Login::Unknown) => {
+            let word = if outcome == Login::LockedOut {
+                "locked-out"
+            } else {
+                "wrong-password"
+            };
             exchange
                 .store
-                .record_audit(
-                    &caller.user,
-                    "api.password",
-                    &caller.user,
-                    Some(peer),
-                    "wrong-password",
-                )
+                .record_audit(&caller.user, "api.password", &caller.user, Some(peer), word)
                 .await;
+            exchange.penalty.failed(peer).await;
             return Err(ApiError::WrongCurrentPassword);
         }
         Login::Locked => {
+            exchange.penalty.failed(peer).await;
             return Err(ApiError::Locked);
         }
     }

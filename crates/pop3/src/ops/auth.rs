@@ -77,6 +77,10 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
             .await?
         {
             AuthOutcome::Authenticated(account) => account,
+            AuthOutcome::Busy => {
+                tracing::info!(user, "login busy");
+                return Err(SessionError::Busy);
+            }
             outcome => {
                 let locked_out = matches!(outcome, AuthOutcome::LockedOut);
                 let event = AuditEvent::LoginFailed {

@@ -16,6 +16,8 @@ use kx_testkit::{Python, TestCa};
 
 /// Failed logins after which the backend locks a user out, right password or not.
 pub(crate) const BACKEND_LOCKOUT: u32 = 5;
+/// The password the backend answers as if its password checks were all busy.
+pub(crate) const BUSY_PASSWORD: &str = "busy";
 
 /// The maildrop fixture: alice has three messages, one with dot-led lines; bob has one.
 pub(crate) fn sample_messages() -> Vec<(&'static str, Vec<u8>)> {
@@ -129,6 +131,9 @@ impl Backend for MemoryBackend {
         password: &str,
         _source: IpAddr,
     ) -> Result<AuthOutcome<String>, BackendError> {
+        if password == BUSY_PASSWORD {
+            return Ok(AuthOutcome::Busy);
+        }
         let mut inner = self.inner.lock().unwrap();
         let failures = inner.failures.get(user).copied().unwrap_or(0);
         if failures >= BACKEND_LOCKOUT {

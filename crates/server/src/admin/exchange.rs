@@ -497,6 +497,14 @@ impl Admin<'_> {
                 };
                 for party in parties {
                     for user in self.store.exchange_users(Some(party.id)).await? {
+                        // The store's lock runs on the system clock, not the movable one.
+                        let lock = match user.locked_until {
+                            _ if user.locked => "LOCKED".to_owned(),
+                            Some(until) if until > chrono::Utc::now() => {
+                                format!("locked-until {}", until.to_rfc3339())
+                            }
+                            _ => String::new(),
+                        };
                         println!(
                             "{}  {} {}  {}{}{}",
                             user.id,
@@ -508,7 +516,7 @@ impl Admin<'_> {
                             } else {
                                 ""
                             },
-                            if user.locked { "LOCKED" } else { "" }
+                            lock
                         );
                     }
                 }

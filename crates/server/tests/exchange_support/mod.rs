@@ -49,6 +49,9 @@ impl Kxd {
             .environment(Environment::TestLoopback)
             .clock(T0)
             .env("RUST_LOG", "info")
+            // Failed logins here test answers and lock-out, not the per-source penalty
+            // (hostile_logins.rs does).
+            .setting("login_penalty = 1", "login_penalty = 0")
             .setting(
                 "login_attempts_per_minute = 30",
                 "login_attempts_per_minute = 1000",

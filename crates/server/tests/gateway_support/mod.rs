@@ -60,6 +60,9 @@ impl Kxd {
         let installation = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
             .regist_interval(regist_interval)
             .environment(environment)
+            // Failed logins here test answers and lock-out, not the per-source penalty
+            // (hostile_logins.rs does).
+            .setting("login_penalty = 1", "login_penalty = 0")
             .create();
         installation.add_office_org(OFFICE);
         Kxd {

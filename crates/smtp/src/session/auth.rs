@@ -101,6 +101,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send, G: SubmissionService> Session<'_,
                 }
                 Flow::Continue
             }
+            AuthOutcome::Busy => {
+                tracing::info!(peer = %self.peer, "smtp: authentication busy");
+                self.reply(&Reply::AUTH_BUSY);
+                Flow::Continue
+            }
         }
     }
 }

@@ -15,6 +15,8 @@ use crate::{AuthOutcome, SmtpConfig, Submission, SubmissionService, SubmitOutcom
 
 const USER: &str = "user";
 const PASSWORD: &str = "secret";
+/// The password the fake answers as if its password checks were all busy.
+const BUSY: &str = "busy";
 const SENDER: &str = "user@kx.test";
 const RECIPIENT: &str = "transmit@kx.test";
 const MAX_SIZE: usize = 100;
@@ -40,6 +42,8 @@ impl SubmissionService for Fake {
     async fn authenticate(&self, user: &str, password: &str, _peer: IpAddr) -> AuthOutcome<String> {
         if user == USER && password == PASSWORD {
             AuthOutcome::Authenticated(user.to_owned())
+        } else if password == BUSY {
+            AuthOutcome::Busy
         } else {
             AuthOutcome::Rejected
         }
@@ -267,6 +271,25 @@ fn scripts() -> Vec<Script> {
                     ["535 5.7.8", "421 4.7.0 Too many authentication failures"],
                 ),
                 step(format!("AUTH PLAIN {}", plain(USER, PASSWORD)), []),
+            ],
+            submitted: vec![],
+        },
+        Script {
+            name: "busy password checks are a temporary failure, not a failed login",
+            configure: no_change,
+            steps: vec![
+                step("EHLO client.test", ehlo_auth()),
+                step(&wrong, ["535 5.7.8"]),
+                step(&wrong, ["535 5.7.8"]),
+                step(
+                    format!("AUTH PLAIN {}", plain(USER, BUSY)),
+                    ["454 4.7.0 Temporary authentication failure, try again later"],
+                ),
+                step(format!("AUTH PLAIN {}", plain(USER, BUSY)), ["454 4.7.0"]),
+                step(
+                    format!("AUTH PLAIN {}", plain(USER, PASSWORD)),
+                    ["235 2.7.0"],
+                ),
             ],
             submitted: vec![],
         },

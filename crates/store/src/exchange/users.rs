@@ -28,10 +28,12 @@ pub struct ExchangeUser {
     pub has_password: bool,
     /// The password is temporary: the user must change it.
     pub must_change_password: bool,
-    /// Consecutive failed logins.
+    /// Failed logins in the current window (since the last success, unlock or lock).
     pub failed_logins: u32,
-    /// Locked users cannot log in until unlocked.
+    /// Locked by an operator: no login until unlocked.
     pub locked: bool,
+    /// Locked after too many failed logins, until then (a time past means not locked).
+    pub locked_until: Option<Timestamp>,
     /// When it was added.
     pub created_at: Timestamp,
 }
@@ -71,15 +73,28 @@ type UserRow = (
     bool,
     i64,
     bool,
+    Option<i64>,
     i64,
 );
 
 const USER_COLUMNS: &str = "SELECT id, party_id, user_name, user_code, mail, \
-     password_hash IS NOT NULL, must_change_password, failed_logins, locked, created_at \
-     FROM ex_users";
+     password_hash IS NOT NULL, must_change_password, failed_logins, locked, locked_until, \
+     created_at FROM ex_users";
 
 fn user(
-    (id, party, user_name, user_code, mail, has_password, must_change, failed, locked, created): UserRow,
+    (
+        id,
+        party,
+        user_name,
+        user_code,
+        mail,
+        has_password,
+        must_change,
+        failed,
+        locked,
+        locked_until,
+        created,
+    ): UserRow,
 ) -> Result<ExchangeUser, Error> {
     Ok(ExchangeUser {
         id,
@@ -92,6 +107,7 @@ fn user(
         failed_logins: u32::try_from(failed)
             .map_err(|_| Error::Invalid(format!("failed logins {failed}")))?,
         locked,
+        locked_until: locked_until.map(timestamp).transpose()?,
         created_at: timestamp(created)?,
     })
 }
@@ -196,8 +212,8 @@ impl Store {
     }
 
     /// Checks the login of a user of `party` (the party of the presented certificate) exactly
-    /// as [`Store::verify_password`] checks an account's: same cost for unknown IDs, lock-out
-    /// after the configured failures in a row. A user of another party is unknown here, after
+    /// as [`Store::verify_password`] checks an account's: same cost for unknown IDs, a
+    /// temporary lock after the configured failures within the window. A user of another party is unknown here, after
     /// the same work and without counting a failure: a certificate can neither lock out nor
     /// probe the users of other parties.
     pub async fn verify_exchange_password(
@@ -211,14 +227,13 @@ impl Store {
             .await?
             .is_some_and(|user| user.party == party);
         if !member {
-            self.passwords.verify(password, None).await?;
-            return Ok(Login::Unknown);
+            return self.decoy_check(password).await;
         }
         self.verify_password_in(Credentials::ExchangeUsers, login, password)
             .await
     }
 
-    /// Unlocks a user and clears its failed logins.
+    /// Unlocks a user, from an operator's lock or a temporary one, and clears its failed logins.
     pub async fn unlock_exchange_user(&self, id: &str) -> Result<(), Error> {
         if self
             .set_locked_in(Credentials::ExchangeUsers, id, false)
