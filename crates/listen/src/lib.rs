@@ -1,6 +1,7 @@
 //! What every kxd listener shares: the one accept loop ([`serve`]: caps, rates, deadlines,
 //! panics, shutdown), the TLS configuration of the installation and its bounded handshake
-//! ([`upgrade`]), the HTTPS sessions, rate limits, and what a login attempt came to.
+//! ([`upgrade`]), the HTTPS sessions, rate limits, how slow a client may be ([`Pace`]), and what
+//! a login attempt came to.
 //!
 //! Protocol crates (`kx-smtp`, `kx-pop3`) and the HTTPS crates (`kx-api`, `kx-web`) build on
 //! this one; it knows no protocol beyond TLS and HTTP and no storage.
@@ -9,9 +10,11 @@ mod auth;
 pub mod https;
 mod limits;
 mod listener;
+mod pace;
 pub mod sasl;
 pub mod tls;
 
 pub use auth::{AuthOutcome, random_token};
 pub use limits::RateLimiter;
 pub use listener::{Connection, Listener, ListenerConfig, Protocol, serve, upgrade};
+pub use pace::{MinimumRate, Overdue, Pace, RateMeter, Reading};
