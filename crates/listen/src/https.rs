@@ -1,29 +1,43 @@
 //! The HTTPS sessions every web listener runs on the shared accept loop (`https`: the password
 //! page and the exchange's bootstrap routes; `api`: the exchange over mutual TLS): TLS
-//! handshake with a deadline, HTTP/1.1 with a header deadline, the client's address and
-//! certificate handed to the routes, security headers on every answer, graceful drain on
-//! shutdown.
+//! handshake with a deadline, HTTP/1.1 with a header deadline, request bodies held to the
+//! listener's minimum rate and body deadline, the client's address and certificate handed to
+//! the routes, security headers on every answer, graceful drain on shutdown.
+//!
+//! Only HTTP/1.1 is served, one request at a time per connection (pipelined requests wait
+//! their turn), so the accept loop's per-address connection cap is also the cap on requests
+//! one address has under way at once.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
-use axum::response::Response;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use sha2::Digest as _;
 use tokio::sync::watch;
+use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
 
-use crate::{Connection, Listener, Protocol, upgrade};
+use crate::{Connection, Listener, MinimumRate, Overdue, Protocol, RateMeter, upgrade};
 use tower_service::Service as _;
 
-/// How long a client may take to send a request's headers.
+/// How long a client may take to send a request's headers; it also bounds how long a
+/// keep-alive connection may wait for its next request (hyper starts the clock when it starts
+/// reading a request head, and bytes do not renew it).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The text of the answer to a request whose body came too slowly.
+const TOO_SLOW: &str = "リクエストが時間内に届きませんでした / request not received in time\n";
 
 /// The client's address, put into each request's extensions by the connection task.
 #[derive(Clone, Copy, Debug)]
@@ -78,9 +92,14 @@ pub async fn serve(
     app: Router,
     shutdown: watch::Receiver<bool>,
 ) {
+    let config = listener.config();
     let https = Https {
-        name: listener.config().name,
-        handshake_timeout: listener.config().handshake_timeout,
+        name: config.name,
+        handshake_timeout: config.handshake_timeout,
+        bodies: BodyLimits {
+            floor: config.min_transfer_rate,
+            deadline: config.request_body_timeout,
+        },
         tls,
         app: app.layer(axum::middleware::map_response(security_headers)),
     };
@@ -91,8 +110,16 @@ pub async fn serve(
 struct Https {
     name: &'static str,
     handshake_timeout: Duration,
+    bodies: BodyLimits,
     tls: Arc<dyn AcceptorSource>,
     app: Router,
+}
+
+/// How request bodies are held to time.
+#[derive(Clone, Copy)]
+struct BodyLimits {
+    floor: MinimumRate,
+    deadline: Duration,
 }
 
 impl Protocol for Https {
@@ -101,11 +128,11 @@ impl Protocol for Https {
     }
 
     fn session(&self, connection: Connection) -> impl Future<Output = ()> + Send + 'static {
-        let deadline = self.handshake_timeout;
         connection_task(
             self.name,
             connection,
-            deadline,
+            self.handshake_timeout,
+            self.bodies,
             Arc::clone(&self.tls),
             self.app.clone(),
         )
@@ -118,6 +145,7 @@ async fn connection_task(
     name: &'static str,
     connection: Connection,
     handshake_timeout: Duration,
+    bodies: BodyLimits,
     tls: Arc<dyn AcceptorSource>,
     app: Router,
 ) {
@@ -142,12 +170,29 @@ async fn connection_task(
         .map(|leaf| ClientCertificate {
             fingerprint: crate::auth::hex(&sha2::Sha256::digest(leaf.as_ref())),
         });
-    let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let overdue = Arc::new(OnceLock::new());
+        let mut request = request.map(|body| PacedBody::new(body, bodies, Arc::clone(&overdue)));
         request.extensions_mut().insert(Peer(peer.ip()));
         if let Some(certificate) = &certificate {
             request.extensions_mut().insert(certificate.clone());
         }
-        app.clone().call(request)
+        let response = app.clone().call(request);
+        async move {
+            let Ok(response) = response.await;
+            let Some(why) = overdue.get() else {
+                return Ok::<_, Infallible>(response);
+            };
+            // Whatever the route made of its failed read, the client is told what happened,
+            // and the connection is not kept: the rest of the body was never read.
+            tracing::info!(listener = name, %peer, reason = %why, "request body cut off");
+            let answer = (
+                StatusCode::REQUEST_TIMEOUT,
+                [(header::CONNECTION, "close")],
+                TOO_SLOW,
+            );
+            Ok(security_headers(answer.into_response()).await)
+        }
     });
     let served = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -163,5 +208,98 @@ async fn connection_task(
     };
     if let Err(e) = result {
         tracing::debug!(listener = name, %peer, error = %e, "connection ended");
+    }
+}
+
+/// A request body held to the listener's minimum rate and body deadline, counted from the end
+/// of the headers. A body that misses one fails the route's read of it, and the deadline it
+/// missed is left in `overdue`, so that the answer becomes 408.
+struct PacedBody {
+    inner: Incoming,
+    meter: RateMeter,
+    /// Wakes the reader when the meter's window ends, even if no byte comes.
+    window: Pin<Box<Sleep>>,
+    deadline: Pin<Box<Sleep>>,
+    overdue: Arc<OnceLock<Overdue>>,
+}
+
+impl PacedBody {
+    fn new(inner: Incoming, limits: BodyLimits, overdue: Arc<OnceLock<Overdue>>) -> PacedBody {
+        let now = Instant::now();
+        let deadline = now + limits.deadline;
+        let meter = RateMeter::start(limits.floor, now);
+        PacedBody {
+            window: Box::pin(tokio::time::sleep_until(
+                meter.next_check().unwrap_or(deadline),
+            )),
+            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            inner,
+            meter,
+            overdue,
+        }
+    }
+
+    /// The deadline missed by now, if any; otherwise the wake-ups for the next checks are set.
+    fn missed(&mut self, cx: &mut Context<'_>) -> Option<Overdue> {
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            return Some(Overdue::TransferDeadline);
+        }
+        if !self.meter.keeps_up(Instant::now()) {
+            return Some(Overdue::SlowTransfer);
+        }
+        if let Some(end) = self.meter.next_check() {
+            if self.window.deadline() != end {
+                self.window.as_mut().reset(end);
+            }
+            // A window that ended between the check and here gets its check on the next poll.
+            if self.window.as_mut().poll(cx).is_ready() {
+                cx.waker().wake_by_ref();
+            }
+        }
+        None
+    }
+
+    fn fail(&mut self, why: Overdue) -> Poll<Option<Result<Frame<Bytes>, axum::BoxError>>> {
+        let _ = self.overdue.set(why);
+        Poll::Ready(Some(Err(Box::new(why))))
+    }
+}
+
+impl Body for PacedBody {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if let Some(&why) = this.overdue.get() {
+            return this.fail(why);
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.meter.record(data.len());
+                }
+                match this.missed(cx) {
+                    Some(why) => this.fail(why),
+                    None => Poll::Ready(Some(Ok(frame))),
+                }
+            }
+            Poll::Ready(other) => Poll::Ready(other.map(|end| end.map_err(Into::into))),
+            Poll::Pending => match this.missed(cx) {
+                Some(why) => this.fail(why),
+                None => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }

@@ -1,7 +1,8 @@
 //! What every kxd listener shares: the one accept loop ([`serve`]: caps, rates, deadlines,
 //! panics, shutdown), the TLS configuration of the installation and its bounded handshake
-//! ([`upgrade`]), the HTTPS sessions, rate limits, what a login attempt came to, and the
-//! per-source penalty that slows down failed logins ([`LoginPenalty`]).
+//! ([`upgrade`]), the HTTPS sessions, rate limits, how slow a client may be ([`Pace`]), what a
+//! login attempt came to, and the per-source penalty that slows down failed logins
+//! ([`LoginPenalty`]).
 //!
 //! Protocol crates (`kx-smtp`, `kx-pop3`) and the HTTPS crates (`kx-api`, `kx-web`) build on
 //! this one; it knows no protocol beyond TLS and HTTP and no storage.
@@ -10,6 +11,7 @@ mod auth;
 pub mod https;
 mod limits;
 mod listener;
+mod pace;
 mod penalty;
 pub mod sasl;
 pub mod tls;
@@ -17,4 +19,5 @@ pub mod tls;
 pub use auth::{AuthOutcome, BUSY_RETRY_AFTER, random_token};
 pub use limits::RateLimiter;
 pub use listener::{Connection, Listener, ListenerConfig, Protocol, serve, upgrade};
+pub use pace::{MinimumRate, Overdue, Pace, RateMeter, Reading};
 pub use penalty::{LoginPenalty, PenaltyConfig};

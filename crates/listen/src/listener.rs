@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::RateLimiter;
+use crate::{MinimumRate, Pace, RateLimiter};
 
 /// The limits of one listener. [`ListenerConfig::new`] gives safe defaults.
 #[derive(Clone, Debug)]
@@ -46,6 +46,16 @@ pub struct ListenerConfig {
     /// How long a connection asked to stop (shutdown, lifetime) may take to finish before it is
     /// dropped. Default 10 seconds.
     pub drain: Duration,
+    /// How long a command line (SMTP, POP3) may take from its first byte to its end, however
+    /// busy the client looks meanwhile. Default 30 seconds.
+    pub command_timeout: Duration,
+    /// The rate below which a transfer (SMTP DATA, an HTTPS request body) is cut off. Default
+    /// 1 KiB/s averaged over 30-second windows: a 20 MB upload on a slow link goes through,
+    /// a byte every few seconds does not.
+    pub min_transfer_rate: MinimumRate,
+    /// How long an HTTPS request body may take in all, from the end of its headers. Default
+    /// 50 minutes: 20 MB at 7 KB/s, within the default lifetime.
+    pub request_body_timeout: Duration,
 }
 
 impl ListenerConfig {
@@ -59,7 +69,18 @@ impl ListenerConfig {
             handshake_timeout: Duration::from_secs(10),
             lifetime: Duration::from_secs(3600),
             drain: Duration::from_secs(10),
+            command_timeout: Duration::from_secs(30),
+            min_transfer_rate: MinimumRate {
+                bytes_per_second: 1024,
+                window: Duration::from_secs(30),
+            },
+            request_body_timeout: Duration::from_secs(3000),
         }
+    }
+
+    /// The deadlines of a line-based session starting now on this listener.
+    pub fn pace(&self) -> Pace {
+        Pace::new(self.command_timeout, self.min_transfer_rate)
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use kx_listen::Overdue;
+
 use super::backend::BackendError;
 use super::request::RequestError;
 use super::response::{Response, ResponseCode};
@@ -48,6 +50,10 @@ pub(crate) enum SessionError {
     /// The SASL response is not valid base64 of `authzid NUL authcid NUL passwd`.
     #[error("malformed SASL response")]
     SaslMalformed,
+    /// The client missed a deadline: silent too long, or a command line not complete in
+    /// time.
+    #[error(transparent)]
+    TooSlow(#[from] Overdue),
     /// A SASL mechanism other than PLAIN.
     #[error("unsupported SASL mechanism")]
     UnsupportedMechanism,
@@ -88,6 +94,9 @@ impl SessionError {
             }
             SessionError::SaslCancelled => (None, "Authentication cancelled".into()),
             SessionError::SaslMalformed => (None, "Malformed SASL response".into()),
+            // RFC 1939 §3: an idle session is closed without a word.
+            SessionError::TooSlow(Overdue::Idle) => return None,
+            SessionError::TooSlow(_) => (None, "Command not completed in time, closing".into()),
             SessionError::UnsupportedMechanism => (
                 None,
                 "Unsupported SASL mechanism; PLAIN is supported".into(),
@@ -100,7 +109,9 @@ impl SessionError {
     pub(crate) fn must_disconnect(&self) -> bool {
         matches!(
             self,
-            SessionError::AuthFailed { disconnect: true } | SessionError::Io(_)
+            SessionError::AuthFailed { disconnect: true }
+                | SessionError::Io(_)
+                | SessionError::TooSlow(_)
         )
     }
 }

@@ -6,6 +6,8 @@
 use std::fmt;
 use std::slice::Iter;
 
+use kx_listen::Reading;
+
 /// Longest command line accepted, CRLF included (RFC 2449 §4).
 pub const MAX_COMMAND_LINE: usize = 255;
 
@@ -223,6 +225,8 @@ fn message_number(arg: &str, syntax: &'static str) -> Result<u32, RequestError> 
 pub struct LineReceiver {
     buf: Vec<u8>,
     discarding: bool,
+    /// Lines ended so far, over-long ones included: the number of the line in progress.
+    ended: u64,
 }
 
 impl LineReceiver {
@@ -236,6 +240,9 @@ impl LineReceiver {
         limit: usize,
     ) -> Result<Vec<u8>, RequestError> {
         for &byte in input.by_ref() {
+            if byte == b'\n' {
+                self.ended += 1;
+            }
             if self.discarding {
                 self.discarding = byte != b'\n';
                 continue;
@@ -257,6 +264,15 @@ impl LineReceiver {
             }
         }
         Err(RequestError::NeedsMoreData)
+    }
+
+    /// Whether a line has begun and not ended (its deadline runs), and which.
+    pub fn reading(&self) -> Reading {
+        if self.discarding || !self.buf.is_empty() {
+            Reading::Line(self.ended)
+        } else {
+            Reading::Between
+        }
     }
 
     /// Takes the next command from `input`.
@@ -424,6 +440,27 @@ mod tests {
                 [Ok(Command::Pass(_))]
             ));
         }
+    }
+
+    #[test]
+    fn a_line_is_in_progress_from_its_first_byte_to_its_lf() {
+        let mut receiver = LineReceiver::default();
+        let mut feed = |piece: &str| {
+            let mut input = piece.as_bytes().iter();
+            while receiver.next_command(&mut input) != Err(RequestError::NeedsMoreData) {}
+            receiver.reading()
+        };
+        assert_eq!(feed("NO"), Reading::Line(0));
+        assert_eq!(
+            feed("OP\r\nST"),
+            Reading::Line(1),
+            "STAT began in the same read"
+        );
+        assert_eq!(feed("AT\r\n"), Reading::Between);
+        // Over the limit and discarded, but not ended: its deadline still runs.
+        let long = format!("NOOP {}", "x".repeat(MAX_COMMAND_LINE));
+        assert_eq!(feed(&long), Reading::Line(2));
+        assert_eq!(feed("\r\n"), Reading::Between);
     }
 
     #[test]

@@ -4,9 +4,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kx_listen::Pace;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
@@ -151,6 +153,8 @@ pub(crate) struct Session<B: Backend, T> {
     pub(crate) out: Vec<u8>,
     stream: T,
     receiver: LineReceiver,
+    /// The deadlines of commands.
+    pace: Pace,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -212,7 +216,6 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
     ) -> Self {
         Session {
             backend,
-            config,
             peer,
             state: State::Authorization {
                 failures: 0,
@@ -221,6 +224,8 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
             out: Vec::new(),
             stream,
             receiver: LineReceiver::default(),
+            pace: config.listen.pace(),
+            config,
             shutdown,
         }
     }
@@ -242,9 +247,9 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
     async fn serve(&mut self) -> Flow {
         let mut buf = vec![0; 8192];
         loop {
-            let idle = self.idle_timeout();
+            let deadline = self.pace.deadline(self.idle_timeout());
             let read = tokio::select! {
-                read = tokio::time::timeout(idle, self.stream.read(&mut buf)) => Some(read),
+                read = tokio::time::timeout_at(deadline, self.stream.read(&mut buf)) => Some(read),
                 _ = self.shutdown.wait_for(|&stop| stop) => None,
             };
             let Some(read) = read else {
@@ -265,14 +270,27 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
                     tracing::debug!(%error, "read error");
                     return Flow::Close;
                 }
-                Err(_) => {
-                    tracing::info!("idle timeout");
-                    return Flow::Close;
-                }
+                // The deadline came first; the check below says which one.
+                Err(_) => 0,
             };
-            let flow = self.ingest(&buf[..n]).await;
-            if flow != Flow::Continue {
-                return flow;
+            if n > 0 {
+                let flow = self.ingest(&buf[..n]).await;
+                if flow != Flow::Continue {
+                    return flow;
+                }
+            }
+            let reading = self.receiver.reading();
+            if let Err(why) = self
+                .pace
+                .check(n, reading, self.idle_timeout(), Instant::now())
+            {
+                tracing::info!(reason = %why, "closing a client too slow");
+                if let Some(response) = SessionError::TooSlow(why).response() {
+                    response.write(&mut self.out);
+                    // The client is being dropped: a failed write changes nothing.
+                    let _ = self.flush().await;
+                }
+                return Flow::Close;
             }
         }
     }
@@ -444,12 +462,13 @@ impl<B: Backend, T: SessionStream> Session<B, T> {
         };
         Some(Session {
             backend: self.backend,
-            config: self.config,
             peer: self.peer,
             state,
             out: Vec::new(),
             stream,
             receiver: LineReceiver::default(),
+            pace: self.config.listen.pace(),
+            config: self.config,
             shutdown: self.shutdown,
         })
     }

@@ -591,6 +591,43 @@ fn idle_sessions_time_out_and_keep_their_messages() {
 }
 
 #[test]
+fn a_trickled_command_is_cut_off_at_its_deadline() {
+    let server = TestServer::start_with(Tls::Disabled, |config| {
+        config.allow_plaintext_auth = true;
+        config.listen.command_timeout = Duration::from_secs(1);
+    });
+    // Whole commands with silences longer than the command deadline between them are served.
+    let (mut reader, mut stream) = raw(&server);
+    for _ in 0..2 {
+        stream.write_all(b"CAPA\r\n").unwrap();
+        assert_eq!(read_line(&mut reader), "+OK Capability list follows\r\n");
+        while read_line(&mut reader) != ".\r\n" {}
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    // A byte every 400 ms cannot finish `USER alice` in a second; each byte used to renew the
+    // idle timeout.
+    let trickler = std::thread::spawn(move || {
+        for byte in b"USER alice\r\n" {
+            if stream.write_all(&[*byte]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(400));
+        }
+    });
+    assert_eq!(
+        read_line(&mut reader),
+        "-ERR Command not completed in time, closing\r\n"
+    );
+    let mut rest = Vec::new();
+    // Closed: the end of the stream, or a reset once the trickler wrote into the closed socket.
+    match reader.read_to_end(&mut rest) {
+        Ok(_) => assert!(rest.is_empty(), "{rest:?}"),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset),
+    }
+    trickler.join().unwrap();
+}
+
+#[test]
 fn curl_lists_retrieves_and_deletes() {
     let server = TestServer::start();
     let curl = |path: &str, extra: &[&str]| {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use kx_api::settings::{Exchange, ExchangeSettings, Notify};
 use kx_gateway::settings::{Denso, EnvironmentSetting, GatewaySettings, Security};
-use kx_listen::ListenerConfig;
+use kx_listen::{ListenerConfig, MinimumRate};
 use kx_store::StoreConfig;
 use serde::{Deserialize, Serialize};
 
@@ -61,8 +61,8 @@ pub(crate) struct Listeners {
     pub(crate) api: Option<SocketAddr>,
 }
 
-/// `[limits]`: what each listener's accept loop allows (see `kx_listen::ListenerConfig`). Each
-/// listener (smtp, pop3, https, api) counts on its own.
+/// `[limits]`: what each listener's accept loop allows, and how slow its clients may be (see
+/// `kx_listen::ListenerConfig`). Each listener (smtp, pop3, https, api) counts on its own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Limits {
@@ -85,6 +85,21 @@ pub(crate) struct Limits {
     /// their lifetime) before they are dropped. Default 10.
     #[serde(default = "default_shutdown_drain")]
     pub(crate) shutdown_drain: u64,
+    /// `command_timeout`: seconds an SMTP or POP3 command line may take from its first byte
+    /// to its end. Default 30.
+    #[serde(default = "default_command_timeout")]
+    pub(crate) command_timeout: u64,
+    /// `min_transfer_rate`: bytes per second, averaged over `transfer_rate_window`, below
+    /// which an SMTP message or an HTTPS request body is cut off; 0: no floor. Default 1024.
+    #[serde(default = "default_min_transfer_rate")]
+    pub(crate) min_transfer_rate: u64,
+    /// `transfer_rate_window`: seconds the rate is averaged over; the first window is the
+    /// grace period. Default 30.
+    #[serde(default = "default_transfer_rate_window")]
+    pub(crate) transfer_rate_window: u64,
+    /// `request_body_timeout`: seconds an HTTPS request body may take in all. Default 3000.
+    #[serde(default = "default_request_body_timeout")]
+    pub(crate) request_body_timeout: u64,
 }
 
 fn default_max_connections() -> usize {
@@ -107,6 +122,22 @@ fn default_shutdown_drain() -> u64 {
     ListenerConfig::new("").drain.as_secs()
 }
 
+fn default_command_timeout() -> u64 {
+    ListenerConfig::new("").command_timeout.as_secs()
+}
+
+fn default_min_transfer_rate() -> u64 {
+    ListenerConfig::new("").min_transfer_rate.bytes_per_second
+}
+
+fn default_transfer_rate_window() -> u64 {
+    ListenerConfig::new("").min_transfer_rate.window.as_secs()
+}
+
+fn default_request_body_timeout() -> u64 {
+    ListenerConfig::new("").request_body_timeout.as_secs()
+}
+
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
@@ -115,6 +146,10 @@ impl Default for Limits {
             connection_lifetime: default_connection_lifetime(),
             tls_handshake_timeout: default_tls_handshake_timeout(),
             shutdown_drain: default_shutdown_drain(),
+            command_timeout: default_command_timeout(),
+            min_transfer_rate: default_min_transfer_rate(),
+            transfer_rate_window: default_transfer_rate_window(),
+            request_body_timeout: default_request_body_timeout(),
         }
     }
 }
@@ -128,6 +163,12 @@ impl Limits {
             handshake_timeout: Duration::from_secs(self.tls_handshake_timeout),
             lifetime: Duration::from_secs(self.connection_lifetime),
             drain: Duration::from_secs(self.shutdown_drain),
+            command_timeout: Duration::from_secs(self.command_timeout),
+            min_transfer_rate: MinimumRate {
+                bytes_per_second: self.min_transfer_rate,
+                window: Duration::from_secs(self.transfer_rate_window),
+            },
+            request_body_timeout: Duration::from_secs(self.request_body_timeout),
             ..ListenerConfig::new(name)
         }
     }
@@ -262,5 +303,9 @@ mod tests {
             (security.password_workers, security.password_queue),
             (None, 32)
         );
+        assert_eq!(minimal.limits.command_timeout, 30);
+        assert_eq!(minimal.limits.min_transfer_rate, 1024);
+        assert_eq!(minimal.limits.transfer_rate_window, 30);
+        assert_eq!(minimal.limits.request_body_timeout, 3000);
     }
 }

@@ -5,12 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use kx_testkit::office::{DOMAIN, MASTER_ID as ID, MASTER_PASSWORD as PASSWORD, OFFICE};
 use kx_testkit::{Installation, Python, Server};
-
-const DOMAIN: &str = "denso.test.kokuho";
-const OFFICE: &str = "1312345678";
-const ID: &str = "J13123456780";
-const PASSWORD: &str = "pw-J13123456780-secret";
 
 /// A served installation with the office and its master account.
 struct Kxd {

@@ -35,7 +35,10 @@ pub struct SmtpConfig {
     /// drain. Default
     /// [`ListenerConfig::new`]`("smtp")`.
     pub listen: ListenerConfig,
-    /// How long a client may stay silent. Default 5 minutes (RFC 5321 §4.5.3.2).
+    /// How long a client may stay silent between commands, and how long a reply may wait
+    /// for the client to read it. Default 5 minutes (RFC 5321 §4.5.3.2). A command line and a
+    /// message have deadlines of their own ([`ListenerConfig::command_timeout`],
+    /// [`ListenerConfig::min_transfer_rate`]).
     pub timeout: Duration,
     /// Failed AUTH attempts after which the connection is closed. Default 3.
     pub max_auth_failures: u32,

@@ -8,6 +8,8 @@
 
 use std::slice::Iter;
 
+use kx_listen::Reading;
+
 /// Longest command line accepted, CRLF included (`smtp_proto`'s own limit).
 pub(crate) const MAX_COMMAND_LINE: usize = smtp_proto::request::receiver::MAX_LINE_LENGTH;
 
@@ -32,6 +34,8 @@ pub(crate) struct LineBuffer {
     discarding: bool,
     /// `buf` holds a line already returned; clear it before the next.
     returned: bool,
+    /// Lines ended so far, over-long ones included: the number of the line in progress.
+    ended: u64,
 }
 
 impl LineBuffer {
@@ -49,6 +53,7 @@ impl LineBuffer {
                 return None;
             };
             self.discarding = false;
+            self.ended += 1;
             rest = &rest[lf + 1..];
         }
         let lf = rest.iter().position(|&b| b == b'\n');
@@ -71,7 +76,17 @@ impl LineBuffer {
             return None;
         }
         self.returned = true;
+        self.ended += 1;
         Some(Line::Complete(&self.buf))
+    }
+
+    /// Whether a line has begun and not ended (its deadline runs), and which.
+    pub(crate) fn reading(&self) -> Reading {
+        if self.discarding || (!self.returned && !self.buf.is_empty()) {
+            Reading::Line(self.ended)
+        } else {
+            Reading::Between
+        }
     }
 }
 
@@ -125,6 +140,26 @@ mod tests {
             );
             assert_eq!(framed, [Some(at_limit.clone()), None], "chunk size {chunk}");
         }
+    }
+
+    #[test]
+    fn a_line_is_in_progress_from_its_first_byte_to_its_lf() {
+        let mut lines = LineBuffer::default();
+        let mut positions = Vec::new();
+        for piece in [&b"NO"[..], b"OP\r\nRS", b"ET\r\n", b"12345678901", b"2\n"] {
+            let mut iter = piece.iter();
+            while lines.take(&mut iter, 10).is_some() {}
+            positions.push(lines.reading());
+        }
+        let expected = [
+            Reading::Line(0),
+            Reading::Line(1),
+            Reading::Between,
+            // Over the limit and discarded, but not ended: its deadline still runs.
+            Reading::Line(2),
+            Reading::Between,
+        ];
+        assert_eq!(positions, expected);
     }
 
     #[test]

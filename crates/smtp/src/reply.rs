@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::io::Write as _;
 
+use kx_listen::Overdue;
 use smtp_proto::Error as WireError;
 
 /// One single-line reply: the code, the enhanced status (RFC 3463) where the reply has one,
@@ -42,6 +43,10 @@ impl Reply {
         with_status(421, [4, 7, 0], "Too many connections, try again later");
     pub(crate) const SHUTTING_DOWN: Reply = with_status(421, [4, 3, 2], "Server shutting down");
     pub(crate) const IDLE: Reply = with_status(421, [4, 4, 2], "Idle too long, closing");
+    pub(crate) const COMMAND_TOO_SLOW: Reply =
+        with_status(421, [4, 4, 2], "Command not completed in time, closing");
+    pub(crate) const DATA_TOO_SLOW: Reply =
+        with_status(421, [4, 4, 2], "Message data too slow, closing");
     pub(crate) const TOO_MANY_ERRORS: Reply =
         with_status(421, [4, 7, 0], "Too many errors, closing");
     pub(crate) const LINE_TOO_LONG: Reply = with_status(500, [5, 5, 2], "Line too long");
@@ -148,6 +153,15 @@ impl Reply {
                 text: text.into(),
             },
             crate::SubmitOutcome::TryLater => Reply::TRY_LATER,
+        }
+    }
+
+    /// The last word to a client that missed a deadline.
+    pub(crate) fn overdue(why: Overdue) -> Reply {
+        match why {
+            Overdue::Idle => Reply::IDLE,
+            Overdue::Command => Reply::COMMAND_TOO_SLOW,
+            Overdue::SlowTransfer | Overdue::TransferDeadline => Reply::DATA_TOO_SLOW,
         }
     }
 

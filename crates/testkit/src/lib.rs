@@ -4,6 +4,7 @@
 
 mod ca;
 mod kxd;
+pub mod office;
 mod process;
 
 pub use ca::TestCa;

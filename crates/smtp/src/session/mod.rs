@@ -12,12 +12,15 @@ mod tests;
 use std::net::{IpAddr, SocketAddr};
 use std::slice::Iter;
 use std::sync::Arc;
+use std::time::Duration;
 
+use kx_listen::{Pace, Reading};
 use smtp_proto::Request;
 use smtp_proto::request::receiver::{DataReceiver, DummyDataReceiver};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_rustls::server::TlsStream;
 
 use crate::line::{Line, LineBuffer, MAX_COMMAND_LINE};
@@ -75,10 +78,23 @@ where
 }
 
 /// Writes one reply straight to the stream, outside the command loop.
-async fn send<T: AsyncWrite + Unpin>(stream: &mut T, reply: &Reply) -> std::io::Result<()> {
+async fn send<T: AsyncWrite + Unpin>(
+    stream: &mut T,
+    reply: &Reply,
+    limit: Duration,
+) -> std::io::Result<()> {
     let mut out = Vec::new();
     reply.write(&mut out);
-    stream.write_all(&out).await
+    write(stream, &out, limit).await
+}
+
+/// Writes `bytes` within `limit`: a client that stops reading must not hold the session.
+async fn write<T: AsyncWrite + Unpin>(
+    stream: &mut T,
+    bytes: &[u8],
+    limit: Duration,
+) -> std::io::Result<()> {
+    tokio::time::timeout(limit, stream.write_all(bytes)).await?
 }
 
 /// How a session ended.
@@ -209,6 +225,8 @@ struct Session<'a, T, G: SubmissionService> {
     state: State<G::Account>,
     /// Frames command and AUTH lines across reads.
     lines: LineBuffer,
+    /// The deadlines of commands and messages.
+    pace: Pace,
     /// Replies not yet written.
     out: Vec<u8>,
     auth_failures: u32,
@@ -233,6 +251,7 @@ impl<'a, T: AsyncRead + AsyncWrite + Unpin + Send, G: SubmissionService> Session
             shutdown,
             state: State::Connected,
             lines: LineBuffer::default(),
+            pace: config.listen.pace(),
             out: Vec::new(),
             auth_failures: 0,
             errors: 0,
@@ -240,47 +259,69 @@ impl<'a, T: AsyncRead + AsyncWrite + Unpin + Send, G: SubmissionService> Session
     }
 
     async fn serve(mut self, greet: bool) -> End<T> {
+        let idle = self.config.timeout;
         if greet
-            && send(&mut self.stream, &Reply::greeting(&self.config.hostname))
-                .await
-                .is_err()
+            && send(
+                &mut self.stream,
+                &Reply::greeting(&self.config.hostname),
+                idle,
+            )
+            .await
+            .is_err()
         {
             return End::Closed;
         }
         let mut buf = vec![0u8; 16 * 1024];
         loop {
+            let deadline = self.pace.deadline(idle);
             let read = tokio::select! {
-                read = tokio::time::timeout(self.config.timeout, self.stream.read(&mut buf)) => read,
+                read = tokio::time::timeout_at(deadline, self.stream.read(&mut buf)) => read,
                 _ = self.shutdown.changed() => {
-                    let _ = send(&mut self.stream, &Reply::SHUTTING_DOWN).await;
+                    let _ = send(&mut self.stream, &Reply::SHUTTING_DOWN, idle).await;
                     return End::Closed;
                 }
             };
             let n = match read {
                 Ok(Ok(0)) | Ok(Err(_)) => return End::Closed,
                 Ok(Ok(n)) => n,
-                Err(_) => {
-                    let _ = send(&mut self.stream, &Reply::IDLE).await;
-                    return End::Closed;
-                }
+                // The deadline came first; the check below says which one, and whether it
+                // was missed (a transfer's window may have brought enough).
+                Err(_) => 0,
             };
-            let flow = self.ingest(&buf[..n]).await;
-            if !self.out.is_empty() {
-                let out = std::mem::take(&mut self.out);
-                if self.stream.write_all(&out).await.is_err() {
-                    return End::Closed;
+            if n > 0 {
+                let flow = self.ingest(&buf[..n]).await;
+                if !self.out.is_empty() {
+                    let out = std::mem::take(&mut self.out);
+                    if write(&mut self.stream, &out, idle).await.is_err() {
+                        return End::Closed;
+                    }
+                }
+                match flow {
+                    Flow::Continue => {}
+                    Flow::Close => {
+                        let _ = self.stream.shutdown().await;
+                        return End::Closed;
+                    }
+                    // Whatever the client pipelined after STARTTLS is dropped with `buf`:
+                    // nothing sent in plaintext may count as sent under TLS (STARTTLS command
+                    // injection).
+                    Flow::StartTls => return End::StartTls(self.stream),
                 }
             }
-            match flow {
-                Flow::Continue => {}
-                Flow::Close => {
-                    let _ = self.stream.shutdown().await;
-                    return End::Closed;
-                }
-                // Whatever the client pipelined after STARTTLS is dropped with `buf`: nothing
-                // sent in plaintext may count as sent under TLS (STARTTLS command injection).
-                Flow::StartTls => return End::StartTls(self.stream),
+            if let Err(why) = self.pace.check(n, self.reading(), idle, Instant::now()) {
+                tracing::info!(peer = %self.peer, reason = %why, "smtp: closing a client too slow");
+                let _ = send(&mut self.stream, &Reply::overdue(why), idle).await;
+                return End::Closed;
             }
+        }
+    }
+
+    /// What the session is reading, for its deadlines: a message is a transfer, held to the
+    /// minimum rate; a line has its command deadline.
+    fn reading(&self) -> Reading {
+        match self.state {
+            State::Data(_) | State::TooLarge { .. } => Reading::Transfer,
+            _ => self.lines.reading(),
         }
     }
 

@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
 
 use base64::Engine as _;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -420,6 +421,41 @@ fn scripts() -> Vec<Script> {
             submitted: vec![],
         },
         Script {
+            name: "an over-long line in a transaction: its tail RSET resets nothing",
+            configure: no_change,
+            steps: [
+                logged_in(),
+                vec![
+                    step(format!("MAIL FROM:<{SENDER}>"), ["250 2.1.0"]),
+                    step(
+                        format!("{}RSET", "x".repeat(4096)),
+                        ["500 5.5.2 Line too long"],
+                    ),
+                    step(format!("RCPT TO:<{RECIPIENT}>"), ["250 2.1.5"]),
+                ],
+            ]
+            .concat(),
+            submitted: vec![],
+        },
+        Script {
+            name: "an over-long AUTH LOGIN password: back where AUTH began",
+            configure: no_change,
+            steps: vec![
+                step("EHLO client.test", ehlo_auth()),
+                step(format!("AUTH LOGIN {}", base64(USER)), ["334 UGFzc3dvcmQ6"]),
+                step(
+                    format!("{}QUIT", "A".repeat(2050)),
+                    ["500 5.5.6 Authentication line too long"],
+                ),
+                step(
+                    format!("MAIL FROM:<{SENDER}>"),
+                    ["530 5.7.0 Authentication required"],
+                ),
+                step("NOOP", ["250 2.0.0 OK"]),
+            ],
+            submitted: vec![],
+        },
+        Script {
             name: "too many errors close the connection",
             configure: |c| c.max_errors = 3,
             steps: vec![
@@ -593,5 +629,127 @@ async fn a_submission_goes_through_starttls() {
             "{}, chunk size {chunk}",
             script.name
         );
+    }
+}
+
+/// A client that takes its time: each piece is written, then the client waits.
+struct Slow {
+    name: &'static str,
+    pieces: Vec<(String, Duration)>,
+    /// The prefixes of the reply lines, the greeting first.
+    replies: Vec<&'static str>,
+}
+
+/// The deadlines of the slow clients: a command line within 1 s of its first byte, a message
+/// at 5 bytes/s averaged over 2 s. The client's waits are far from both, so that a loaded
+/// machine cannot turn one outcome into the other.
+fn impatient(config: &mut SmtpConfig) {
+    config.listen.command_timeout = Duration::from_secs(1);
+    config.listen.min_transfer_rate = kx_listen::MinimumRate {
+        bytes_per_second: 5,
+        window: Duration::from_secs(2),
+    };
+}
+
+fn at_once(text: impl Into<String>) -> (String, Duration) {
+    (text.into(), Duration::ZERO)
+}
+
+fn then_wait(text: impl Into<String>, millis: u64) -> (String, Duration) {
+    (text.into(), Duration::from_millis(millis))
+}
+
+/// EHLO, AUTH and the envelope up to `354`, in one write.
+fn ready_for_data() -> ((String, Duration), Vec<&'static str>) {
+    let steps = [logged_in(), envelope()].concat();
+    let input: String = steps.iter().map(|s| format!("{}\r\n", s.client)).collect();
+    let mut replies = vec!["220 "];
+    replies.extend(steps.iter().flat_map(|s| s.replies.iter().copied()));
+    (at_once(input), replies)
+}
+
+fn slow_clients() -> Vec<Slow> {
+    let trickled = |text: &str, millis| -> Vec<(String, Duration)> {
+        text.chars()
+            .map(|c| then_wait(c.to_string(), millis))
+            .collect()
+    };
+    let (data, data_replies) = ready_for_data();
+    vec![
+        Slow {
+            name: "a command trickled a byte at a time misses its deadline",
+            pieces: trickled("NOOP\r\nNOOP\r\n", 400),
+            replies: vec!["220 ", "421 4.4.2 Command not completed in time"],
+        },
+        Slow {
+            name: "silence between whole commands is the idle timeout's, not the command's",
+            pieces: vec![then_wait("NOOP\r\n", 2500), at_once("NOOP\r\nQUIT\r\n")],
+            replies: vec!["220 ", "250 2.0.0", "250 2.0.0", "221 "],
+        },
+        Slow {
+            name: "an over-long line is answered at once and its rest still has a deadline",
+            pieces: vec![then_wait("x".repeat(5000), 2500), at_once("\r\nNOOP\r\n")],
+            replies: vec!["220 ", "500 5.5.2 Line too long", "421 4.4.2 Command not"],
+        },
+        Slow {
+            name: "message data below the minimum rate is cut off",
+            pieces: [vec![data.clone()], trickled("Subject: slow\r\n\r\n", 500)].concat(),
+            replies: [
+                data_replies.clone(),
+                vec!["421 4.4.2 Message data too slow"],
+            ]
+            .concat(),
+        },
+        Slow {
+            name: "message data above the minimum rate goes through",
+            pieces: [
+                vec![data],
+                (0..5)
+                    .map(|_| then_wait("x".repeat(16) + "\r\n", 500))
+                    .collect(),
+                vec![at_once(".\r\nQUIT\r\n")],
+            ]
+            .concat(),
+            replies: [data_replies, vec!["250 2.0.0", "221 "]].concat(),
+        },
+    ]
+}
+
+/// Plays one slow client against a session with the [`impatient`] deadlines; the replies.
+async fn play_slowly(client: &Slow) -> String {
+    let config = config(impatient);
+    let service = Fake::default();
+    let (_shutdown, shutdown) = watch::channel(false);
+    let (server, client_end) = pipes(64 * 1024);
+    let (mut read, mut write) = tokio::io::split(client_end);
+    let send = async {
+        for (piece, wait) in &client.pieces {
+            if write.write_all(piece.as_bytes()).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(*wait).await;
+        }
+        let _ = write.shutdown().await;
+    };
+    let mut replies = Vec::new();
+    let ((), (), received) = tokio::join!(
+        run(server, PEER, &config, &service, shutdown),
+        send,
+        read.read_to_end(&mut replies)
+    );
+    received.expect("read");
+    String::from_utf8(replies).expect("replies are UTF-8")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_meet_the_deadlines() {
+    let plays = slow_clients().into_iter().map(|client| {
+        tokio::spawn(async move {
+            let replies = play_slowly(&client).await;
+            check(client.name, 0, &replies, &client.replies);
+        })
+    });
+    for played in plays.collect::<Vec<_>>() {
+        played.await.expect("slow client");
     }
 }
