@@ -8,7 +8,7 @@
 //! - [`run_notifications`]: the notification outbox's sender.
 //! - [`clock`]: the server's clock, which tests may move.
 //! - [`run_retention_job`]: the 70-day expiry, the 2-year purge and the expiry of undecided
-//!   certificate requests.
+//!   certificate requests; the `[retention]` periods of the 伝送 side; garbage collection.
 //!
 //! Logs name user IDs, party numbers and file ids only: never file contents, passwords,
 //! codes, PINs or personal data.
@@ -29,7 +29,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use kx_exchange::api as wire;
 use kx_store::Store;
-use kx_store::exchange::{Party, PartyKind, Retention, RetentionReport, SessionLimits};
+use kx_store::exchange::{Party, PartyKind, SessionLimits};
+use kx_store::{Retention, RetentionReport};
 use tokio::sync::{Notify, watch};
 
 use kx_listen::tls::Identity;
@@ -152,28 +153,56 @@ pub(crate) fn wire_party(party: &Party) -> wire::Party {
     }
 }
 
-/// The retention periods of the spec (kx-exchange `lifecycle`): 70 days to download (files
-/// to offices), rows for 24 months.
-pub fn retention_policy() -> Retention {
+/// The retention periods: `[retention]`'s, and the spec's for the exchange (kx-exchange
+/// `lifecycle`): 70 days to download (files to offices), rows for 24 months.
+pub fn retention_policy(settings: &settings::Retention) -> Retention {
     Retention {
+        keep_raw_messages: chrono::Duration::days(i64::from(settings.raw_message_days)),
+        keep_mail: chrono::Duration::days(i64::from(settings.mail_days)),
         download_window: kx_exchange::lifecycle::DOWNLOAD_WINDOW,
         keep_months: kx_exchange::lifecycle::KEEP_MONTHS,
         keep_sent_mails: chrono::Duration::days(30),
-        orphan_grace: Duration::from_secs(3600),
+        orphan_grace: Duration::from_secs(settings.gc_grace),
     }
 }
 
-/// Runs retention once now (`kxd admin retention run`, and each tick of the job).
-pub async fn run_retention(store: &Store, now: DateTime<Utc>) -> anyhow::Result<RetentionReport> {
-    let report = store.run_retention(now, &retention_policy()).await?;
+/// Runs retention once now (`kxd admin retention run`, and each tick of the job), audited as
+/// `actor` with what it freed (counts, never contents).
+pub async fn run_retention(
+    store: &Store,
+    now: DateTime<Utc>,
+    settings: &settings::Retention,
+    actor: &str,
+) -> anyhow::Result<RetentionReport> {
+    let report = store
+        .run_retention(now, &retention_policy(settings))
+        .await?;
+    let garbage = report.garbage.total();
     tracing::info!(
+        raw_freed = report.raw_freed,
+        mail_removed = report.mail_removed,
         expired = report.expired,
         purged = report.purged,
         requests_expired = report.requests_expired,
         blobs_removed = report.blobs_removed,
         housekeeping = report.housekeeping,
+        garbage = garbage.count,
+        garbage_bytes = garbage.bytes,
         "retention: done"
     );
+    let outcome = format!(
+        "raw {} mail {} expired {} purged {} requests {} garbage {} ({} bytes)",
+        report.raw_freed,
+        report.mail_removed,
+        report.expired,
+        report.purged,
+        report.requests_expired,
+        garbage.count,
+        garbage.bytes
+    );
+    store
+        .record_audit(actor, "retention.run", &now.to_rfc3339(), None, &outcome)
+        .await;
     Ok(report)
 }
 
@@ -181,7 +210,10 @@ pub async fn run_retention(store: &Store, now: DateTime<Utc>) -> anyhow::Result<
 pub async fn run_retention_job(exchange: Arc<Exchange>, mut shutdown: watch::Receiver<bool>) {
     let interval = Duration::from_secs(exchange.config.exchange.retention_interval.max(1));
     loop {
-        if let Err(e) = run_retention(&exchange.store, exchange.now()).await {
+        let now = exchange.now();
+        if let Err(e) =
+            run_retention(&exchange.store, now, &exchange.config.retention, "system").await
+        {
             tracing::error!(error = %e, "retention: failed; retrying next tick");
         }
         tokio::select! {

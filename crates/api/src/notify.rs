@@ -56,7 +56,7 @@ impl Delivery {
     ) -> anyhow::Result<Delivery> {
         let Some(relay) = &config.notify.relay else {
             let dir = data_dir.join(MAIL_OUTBOX_DIR);
-            std::fs::create_dir_all(&dir)
+            kx_store::files::create_dir_all(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             return Ok(Delivery::Files(dir));
         };
@@ -135,7 +135,12 @@ fn parse_relay(relay: &str) -> anyhow::Result<(String, u16)> {
 fn write_atomically(dir: &Path, id: i64, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     let temp = dir.join(format!(".{id}.eml.tmp"));
-    let mut file = std::fs::File::create(&temp)?;
+    // A leftover of a crash mid-write is overwritten.
+    let mut file = kx_store::files::options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&temp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);

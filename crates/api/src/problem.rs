@@ -78,8 +78,11 @@ pub(crate) enum ApiError {
     // Files.
     /// The destination is not one of the caller's.
     UnknownDestination,
-    /// A sealed file name that could name a path or break a header.
+    /// A sealed file name that is not a sealed file's (`kx_exchange::valid_sealed_name`): it
+    /// could name a path, break a header or forge a line of a notification mail.
     BadName,
+    /// An upload whose first bytes are not a CMS EnvelopedData or AuthEnvelopedData.
+    NotSealed,
     /// An empty upload.
     EmptyFile,
     /// An upload over the sealed size cap.
@@ -239,6 +242,7 @@ impl ApiError {
                 "unknown_destination",
             ),
             E::BadName => (StatusCode::BAD_REQUEST, Code::E9998, vec![], "name"),
+            E::NotSealed => (StatusCode::BAD_REQUEST, Code::E9998, vec![], "not_sealed"),
             E::EmptyFile => (StatusCode::BAD_REQUEST, Code::E2002, vec![], "empty"),
             E::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -431,6 +435,7 @@ mod tests {
             E::BadDecision,
             E::UnknownDestination,
             E::BadName,
+            E::NotSealed,
             E::EmptyFile,
             E::TooLarge,
             E::UploadStalled,
@@ -480,6 +485,7 @@ mod tests {
                 | E::BadDecision
                 | E::UnknownDestination
                 | E::BadName
+                | E::NotSealed
                 | E::EmptyFile
                 | E::TooLarge
                 | E::UploadStalled

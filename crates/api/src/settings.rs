@@ -1,5 +1,5 @@
-//! The exchange's part of `kxd.toml`: `[exchange]` and `[notify]`. `kxd` reads the file;
-//! every key has a safe default.
+//! The exchange's part of `kxd.toml`: `[exchange]` and `[notify]`, and `[retention]` for the
+//! retention job that serves both halves. `kxd` reads the file; every key has a safe default.
 
 use std::path::PathBuf;
 
@@ -17,6 +17,8 @@ pub struct ExchangeSettings {
     pub exchange: Exchange,
     /// Notification mails.
     pub notify: Notify,
+    /// Retention periods and garbage collection.
+    pub retention: Retention,
 }
 
 impl ExchangeSettings {
@@ -130,4 +132,46 @@ pub struct Notify {
     /// A PEM file of CA certificates to trust for the relay (besides the public web PKI).
     #[serde(default)]
     pub relay_ca: Option<PathBuf>,
+}
+
+/// Retention periods and garbage collection (`[retention]`), applied by the retention job every
+/// `[exchange] retention_interval` seconds and by `kxd admin retention run`. The exchange's own
+/// periods are the spec's and not settings: 70 days to download, 2 years of history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Days the raw message of a settled submission (registered, cancelled or refused) and of
+    /// an upstream notice is kept after it was settled or received; the row stays. Default 30.
+    #[serde(default = "default_raw_message_days")]
+    pub raw_message_days: u32,
+    /// Days a mailbox message (Accept, Regist, DeleteRegist, Result, Contact, service notice)
+    /// is kept for a client that never retrieves and deletes it. Default 400.
+    #[serde(default = "default_mail_days")]
+    pub mail_days: u32,
+    /// Seconds an unreferenced blob or a temporary file is left before the garbage collector
+    /// deletes it: anything younger may belong to a commit or an upload under way. Default 3600.
+    #[serde(default = "default_gc_grace")]
+    pub gc_grace: u64,
+}
+
+fn default_raw_message_days() -> u32 {
+    30
+}
+
+fn default_mail_days() -> u32 {
+    400
+}
+
+fn default_gc_grace() -> u64 {
+    3600
+}
+
+impl Default for Retention {
+    fn default() -> Retention {
+        Retention {
+            raw_message_days: default_raw_message_days(),
+            mail_days: default_mail_days(),
+            gc_grace: default_gc_grace(),
+        }
+    }
 }

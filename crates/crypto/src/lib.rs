@@ -14,6 +14,8 @@
 //!   which check failed as its own [`Error`] variant; [`Error::app_code`] maps each to the
 //!   app's E8002 (verification) or E8003 (decryption). Also reads what OpenSSL writes: OAEP
 //!   with SHA-1, ECDH with the SHA-1 KDF, definite or indefinite lengths.
+//! - [`check_envelope_start`]: whether the first bytes of an upload are such an envelope's
+//!   outer structure, for a server that holds sealed files it cannot open.
 //! - [`keystore`]: the private key under the 4-digit PIN (PKCS#8 PBES2 scrypt + AES-256-CBC),
 //!   with what that PIN does and does not protect against.
 //! - [`CertificateAuthority`]: the society CA issuing from PKCS#10 requests, renewing, revoking
@@ -43,6 +45,7 @@ mod ber;
 mod ca;
 mod chain;
 mod content;
+mod envelope;
 mod error;
 mod hasher;
 mod keys;
@@ -60,6 +63,7 @@ pub use ca::{
 };
 pub use chain::TrustStore;
 pub use content::ContentEncryption;
+pub use envelope::{ENVELOPE_START_LIMIT, EnvelopeStart, check_envelope_start};
 pub use error::{AppCode, Error, Result};
 pub use keys::{KeyKind, PrivateKey, PublicKey, parse_certificates};
 pub use open::{Opened, Quarantine, Receiver, open};

@@ -85,9 +85,55 @@ pub fn open<Q: Quarantine>(
     mut spool: Q,
 ) -> Result<Opened<Q::Released>> {
     let mut outer = BerReader::new(input);
-    let outer_end = content_info(&mut outer)?;
-    let kind = read_oid(&mut outer)?;
-    let authenticated = match kind {
+    let header = envelope_header(&mut outer)?;
+    let cek = Us {
+        key: receiver.key,
+        cert: receiver.cert,
+    }
+    .unwrap(&header.infos)?;
+    let decryptor = Decryptor::new(&header.algorithm, &cek)?;
+    let plain = Plain::new(outer.octets(header.content), decryptor);
+    let mut inner = BerReader::new(plain);
+    let parsed = signed_data(&mut inner, &mut spool).and_then(|signed| {
+        inner.expect_eof()?;
+        Ok(signed)
+    });
+    // Whatever the inner parse said, read the envelope to its end: an altered ciphertext must
+    // be reported as such (the GCM tag), not as whatever garbage it decrypted to.
+    let mut plain = inner.into_inner();
+    io::copy(&mut plain, &mut io::sink()).map_err(ber::from_io)?;
+    let decryptor = plain.decryptor;
+    let mac = envelope_trailer(&mut outer, header.authenticated, header.ends)?;
+    decryptor.verify_tag(mac.as_ref().map(OctetString::as_bytes))?;
+    let signed = parsed?;
+
+    let signer = signed.verify(trust, now)?;
+    Ok(Opened {
+        content: spool.release()?,
+        signer: signer.0,
+        signing_time: signer.1,
+    })
+}
+
+/// The outer structure of an envelope, read up to the start of its encrypted content.
+pub(crate) struct EnvelopeHeader {
+    /// AuthEnvelopedData (AES-GCM) rather than EnvelopedData (AES-CBC).
+    pub(crate) authenticated: bool,
+    /// The recipient entries of kinds this crate reads.
+    pub(crate) infos: Vec<RecipientInfo>,
+    /// The content-encryption algorithm, recognised by [`Decryptor::check`].
+    pub(crate) algorithm: AlgorithmIdentifierOwned,
+    /// The header of the encrypted content, whose value follows.
+    pub(crate) content: ber::Header,
+    /// Where the EncryptedContentInfo, the envelope, the explicit `[0]` and the ContentInfo end.
+    pub(crate) ends: [End; 4],
+}
+
+/// Reads a ContentInfo holding an EnvelopedData or AuthEnvelopedData up to the value of its
+/// encrypted content: everything that can be judged without the recipient's key.
+pub(crate) fn envelope_header<R: Read>(outer: &mut BerReader<R>) -> Result<EnvelopeHeader> {
+    let outer_end = content_info(outer)?;
+    let authenticated = match read_oid(outer)? {
         oid::ENVELOPED_DATA => false,
         oid::AUTH_ENVELOPED_DATA => true,
         _ => {
@@ -104,50 +150,26 @@ pub fn open<Q: Quarantine>(
     if outer.peek_tag()? == Some(ber::CONTEXT_0) {
         outer.element()?; // originatorInfo: certificates we have no use for
     }
-    let infos = recipient_infos(&mut outer)?;
+    let infos = recipient_infos(outer)?;
     let eci = outer.expect(ber::SEQUENCE, "EncryptedContentInfo must be a SEQUENCE")?;
     let eci_end = outer.end_of(eci);
-    if read_oid(&mut outer)? != oid::DATA {
+    if read_oid(outer)? != oid::DATA {
         return Err(Error::Unsupported(
             "encrypted content type other than data".into(),
         ));
     }
     let algorithm = AlgorithmIdentifierOwned::from_der(&outer.element()?)?;
     Decryptor::check(&algorithm, authenticated)?;
-    let cek = Us {
-        key: receiver.key,
-        cert: receiver.cert,
-    }
-    .unwrap(&infos)?;
-    let decryptor = Decryptor::new(&algorithm, &cek)?;
     let content = outer.header()?;
     if content.tag != ber::CONTEXT_0 && content.tag != ber::CONTEXT_0_PRIMITIVE {
         return Err(Error::Malformed("encrypted content missing"));
     }
-    let plain = Plain::new(outer.octets(content), decryptor);
-    let mut inner = BerReader::new(plain);
-    let parsed = signed_data(&mut inner, &mut spool).and_then(|signed| {
-        inner.expect_eof()?;
-        Ok(signed)
-    });
-    // Whatever the inner parse said, read the envelope to its end: an altered ciphertext must
-    // be reported as such (the GCM tag), not as whatever garbage it decrypted to.
-    let mut plain = inner.into_inner();
-    io::copy(&mut plain, &mut io::sink()).map_err(ber::from_io)?;
-    let decryptor = plain.decryptor;
-    let mac = envelope_trailer(
-        &mut outer,
+    Ok(EnvelopeHeader {
         authenticated,
-        [eci_end, envelope_end, explicit_end, outer_end],
-    )?;
-    decryptor.verify_tag(mac.as_ref().map(OctetString::as_bytes))?;
-    let signed = parsed?;
-
-    let signer = signed.verify(trust, now)?;
-    Ok(Opened {
-        content: spool.release()?,
-        signer: signer.0,
-        signing_time: signer.1,
+        infos,
+        algorithm,
+        content,
+        ends: [eci_end, envelope_end, explicit_end, outer_end],
     })
 }
 

@@ -40,18 +40,7 @@ impl Quarantine for Watched {
 const CONTENT: &[u8] = b"KPFD.CSV,1,2,3\r\nconfidential health insurance data\r\n";
 
 fn seal_from_office(w: &World, content: ContentEncryption) -> Result<Vec<u8>, Error> {
-    let signer = Signer::new(w.office_key.clone(), w.office.clone())?;
-    let options = SealOptions {
-        content,
-        signing_time: now(),
-    };
-    seal(
-        &signer,
-        &[Recipient::new(w.society.clone())?],
-        options,
-        CONTENT,
-        Vec::new(),
-    )
+    common::seal_from_office(w, content, std::slice::from_ref(&w.society), CONTENT)
 }
 
 /// Opens as the society; returns the error and checks nothing was released.

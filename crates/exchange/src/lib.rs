@@ -16,5 +16,5 @@ pub mod send;
 pub mod settings;
 
 pub use code::Code;
-pub use lifecycle::sealed_name;
+pub use lifecycle::{sealed_name, valid_sealed_name};
 pub use refusal::Refusal;

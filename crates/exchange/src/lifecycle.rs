@@ -53,6 +53,37 @@ pub fn sealed_name(
     )
 }
 
+/// The longest sealed name the server keeps, in characters.
+pub const MAX_SEALED_NAME: usize = 255;
+
+/// Whether `name` may name a sealed file in lists and notification mails. Every name
+/// [`sealed_name`] makes passes; beyond that shape's letters a name must still be a ZIP's
+/// (`….zip`, as every sealed file is, §3) and be printable text only: no C0 or C1 controls,
+/// no bidirectional controls (U+202A–U+202E, U+2066–U+2069, the marks U+200E, U+200F,
+/// U+061C), no line or paragraph separators (U+2028, U+2029) or other whitespace than a
+/// space, no invisible format characters, no path separators or quotes, no leading dot. Such
+/// characters could reorder or forge lines of the mail that names the file.
+pub fn valid_sealed_name(name: &str) -> bool {
+    let length = name.chars().count();
+    (1..=MAX_SEALED_NAME).contains(&length)
+        && !name.starts_with('.')
+        && name
+            .get(name.len().saturating_sub(4)..)
+            .is_some_and(|end| end.eq_ignore_ascii_case(".zip"))
+        && name.chars().all(printable)
+}
+
+/// A character that shows as itself on one line and cannot name a path or end a quote.
+fn printable(c: char) -> bool {
+    let invisible = matches!(c,
+        '\u{00ad}' | '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}' | '\u{e0000}'..='\u{e007f}');
+    !(c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || invisible
+        || matches!(c, '/' | '\\' | '"'))
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone as _;
@@ -73,5 +104,48 @@ mod tests {
             sealed_name(PartyKind::Society, "06139999", "00001", 1, sent),
             "Send-KS-06139999-00001-00001-202401232041116.zip"
         );
+    }
+
+    #[test]
+    fn the_apps_names_are_valid_and_forged_lines_are_not() {
+        let at = Utc.with_ymd_and_hms(2026, 4, 1, 9, 0, 0).unwrap();
+        for side in [PartyKind::Society, PartyKind::Office] {
+            let name = sealed_name(side, "06139999", "0001", 99_999, at);
+            assert!(valid_sealed_name(&name), "{name}");
+        }
+        assert!(valid_sealed_name("Send-2.ZIP"));
+        assert!(valid_sealed_name("申請 2026.zip"));
+        for bad in [
+            "",
+            ".zip",
+            "..zip",
+            "Send.pdf",
+            "Send.zip.exe",
+            "a/b.zip",
+            "a\\b.zip",
+            "a\"b.zip",
+            "a\nb.zip",
+            "a\rb.zip",
+            "a\tb.zip",
+            "a\u{0}b.zip",
+            "a\u{7f}b.zip",
+            "a\u{85}b.zip",
+            "a\u{9b}b.zip",
+            "Send\u{2028}To: everyone.zip",
+            "Send\u{2029}x.zip",
+            "Send-\u{202e}piz.exe.zip",
+            "a\u{202a}b.zip",
+            "a\u{2066}b.zip",
+            "a\u{2069}b.zip",
+            "a\u{200f}b.zip",
+            "a\u{200b}b.zip",
+            "a\u{feff}b.zip",
+            "a\u{3000}b.zip",
+            "a\u{e0041}b.zip",
+        ] {
+            assert!(!valid_sealed_name(bad), "{bad:?}");
+        }
+        assert!(valid_sealed_name(&format!("{}.zip", "x".repeat(251))));
+        assert!(!valid_sealed_name(&format!("{}.zip", "x".repeat(252))));
     }
 }

@@ -9,6 +9,7 @@ use std::fs::{self, File};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use kx_store::files;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
@@ -60,7 +61,7 @@ pub fn write(
     origin: &Origin,
     files: &[(String, Vec<u8>, u64)],
 ) -> std::io::Result<PathBuf> {
-    fs::create_dir_all(root)?;
+    files::create_dir_all(root)?;
     let name = &origin.transmission_number;
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(std::io::Error::other(format!(
@@ -78,7 +79,7 @@ pub fn write(
     if temp.exists() {
         fs::remove_dir_all(&temp)?;
     }
-    fs::create_dir(&temp)?;
+    files::create_dir(&temp)?;
     let mut manifest = Manifest {
         origin,
         files: Vec::with_capacity(files.len()),
@@ -115,7 +116,7 @@ fn is_plain_name(name: &str) -> bool {
 }
 
 fn write_synced(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let mut file = File::create(path)?;
+    let mut file = files::create_new(path)?;
     file.write_all(data)?;
     file.sync_all()
 }

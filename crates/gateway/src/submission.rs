@@ -150,6 +150,9 @@ impl Gateway {
             // Accept IFErr, which is what the protocol answers to anything sent here.
             _ => SubmissionKind::DataSend,
         };
+        // Only this is echoed in the `250`: the rest of X-IFArea is client text, which may
+        // hold anything (NUL bytes, markup, forged reply lines).
+        let shown = number.clone();
         let arrival = match (inspection.first_code(), number) {
             (None, Some(number)) => Arrival::Success {
                 cancel: match Message::parse(raw) {
@@ -204,10 +207,13 @@ impl Gateway {
                 if kind == SubmissionKind::DataDelete && success {
                     self.wake_regist.notify_one();
                 }
-                let number = inspection.transmission_number.unwrap_or_default();
                 let verdict = if success { "Success" } else { "IFErr" };
+                let number = shown.as_ref().map_or("", TransmissionNumber::as_str);
                 tracing::info!(%account, number, verdict, "smtp: message accepted");
-                let accepted = format!("Accepted {number} ({verdict})");
+                let accepted = match &shown {
+                    Some(number) => format!("Accepted {number} ({verdict})"),
+                    None => format!("Accepted ({verdict})"),
+                };
                 (SubmitOutcome::Accepted(accepted), true)
             }
             // Another connection took the number between the check and the commit (perhaps

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kx_api::settings::{Exchange, ExchangeSettings, Notify};
+use kx_api::settings::{Exchange, ExchangeSettings, Notify, Retention};
 use kx_gateway::settings::{Denso, EnvironmentSetting, GatewaySettings, Security};
 use kx_listen::{ListenerConfig, MinimumRate};
 use kx_store::StoreConfig;
@@ -43,6 +43,9 @@ pub(crate) struct Config {
     /// Notification mails.
     #[serde(default)]
     pub(crate) notify: Notify,
+    /// Retention periods and garbage collection.
+    #[serde(default)]
+    pub(crate) retention: Retention,
 }
 
 /// Where the listeners bind.
@@ -209,6 +212,7 @@ impl Config {
             denso: Denso::default(),
             exchange: Exchange::default(),
             notify: Notify::default(),
+            retention: Retention::default(),
         }
     }
 
@@ -246,6 +250,7 @@ impl Config {
             movable_clock: self.movable_clock(),
             exchange: self.exchange.clone(),
             notify: self.notify.clone(),
+            retention: self.retention.clone(),
         }
     }
 
@@ -307,5 +312,8 @@ mod tests {
         assert_eq!(minimal.limits.min_transfer_rate, 1024);
         assert_eq!(minimal.limits.transfer_rate_window, 30);
         assert_eq!(minimal.limits.request_body_timeout, 3000);
+        assert_eq!(minimal.retention.raw_message_days, 30);
+        assert_eq!(minimal.retention.mail_days, 400);
+        assert_eq!(minimal.retention.gc_grace, 3600);
     }
 }

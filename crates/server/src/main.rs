@@ -91,6 +91,10 @@ enum EnvironmentArg {
 }
 
 fn main() -> ExitCode {
+    // What kxd creates is the installation's alone whatever umask it was started with; the
+    // code that creates each file and directory sets the same modes explicitly as well.
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

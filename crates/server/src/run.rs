@@ -16,6 +16,7 @@ use kx_gateway::Gateway;
 use kx_listen::{Listener, ListenerConfig, LoginPenalty, tls};
 use kx_pop3::{Pop3Config, TlsMode};
 use kx_smtp::SmtpConfig;
+use kx_store::files;
 
 use crate::config::{CONFIG_FILE, Config};
 
@@ -32,45 +33,30 @@ pub(crate) async fn init(data_dir: &Path, config: &Config) -> anyhow::Result<()>
             data_dir.display()
         );
     }
-    std::fs::create_dir_all(data_dir.join("tls"))
+    files::create_dir_all(&data_dir.join("tls"))
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    // A directory that existed already (made empty by someone else) becomes private too.
+    files::tighten(data_dir)?;
     let issued = tls::issue(&config.domain)?;
-    write_file(
-        &data_dir.join(&config.tls.ca),
-        issued.ca_pem.as_bytes(),
-        false,
-    )?;
+    write_file(&data_dir.join(&config.tls.ca), issued.ca_pem.as_bytes())?;
     write_file(
         &data_dir.join(&config.tls.certificate),
         issued.chain_pem.as_bytes(),
-        false,
     )?;
-    write_file(
-        &data_dir.join(&config.tls.key),
-        issued.key_pem.as_bytes(),
-        true,
-    )?;
+    write_file(&data_dir.join(&config.tls.key), issued.key_pem.as_bytes())?;
     let store = kx_store::Store::open(&config.store_config(data_dir)).await?;
     store.close().await;
     // The settings file comes last: its presence marks a complete installation.
-    write_file(
-        &data_dir.join(CONFIG_FILE),
-        config.to_toml()?.as_bytes(),
-        false,
-    )?;
+    write_file(&data_dir.join(CONFIG_FILE), config.to_toml()?.as_bytes())?;
     Ok(())
 }
 
-fn write_file(path: &Path, data: &[u8], secret: bool) -> anyhow::Result<()> {
+/// Writes a new file of the installation, private like every other (the CA certificate too:
+/// the operator hands a copy to clients).
+fn write_file(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mode = if secret { 0o600 } else { 0o644 };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+    let mut file =
+        files::create_new(path).with_context(|| format!("cannot create {}", path.display()))?;
     file.write_all(data)?;
     file.sync_all()?;
     Ok(())
@@ -96,6 +82,15 @@ pub(crate) async fn serve(
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<Running> {
     let config = Config::load(data_dir)?;
+    let tightened = files::tighten(data_dir)
+        .with_context(|| format!("cannot make {} private", data_dir.display()))?;
+    if tightened > 0 {
+        tracing::warn!(
+            data = %data_dir.display(),
+            entries = tightened,
+            "data directory: removed group and other access, which it must not have"
+        );
+    }
     let tls = tls::server_config(
         &data_dir.join(&config.tls.certificate),
         &data_dir.join(&config.tls.key),
@@ -104,6 +99,16 @@ pub(crate) async fn serve(
     // One table for every listener, so a source cannot shed its penalty by changing protocol.
     let penalty = Arc::new(LoginPenalty::new(config.security.penalty()));
     let gateway = Gateway::open(data_dir, config.gateway(), Arc::clone(&penalty)).await?;
+    // Nothing can be in flight before the listeners open: whatever is in the temporary areas
+    // was cut off by a stop or a crash.
+    let swept = gateway.store().sweep_temporary().await?;
+    if swept.count > 0 {
+        tracing::info!(
+            files = swept.count,
+            bytes = swept.bytes,
+            "removed the temporary files of interrupted writes and uploads"
+        );
+    }
     let mut tasks = JoinSet::new();
     let mut endpoints = BTreeMap::new();
     // The api listener is bound first: its address is the URL enrolled parties are given.
@@ -201,7 +206,15 @@ pub(crate) async fn serve(
 
     let json = serde_json::to_vec_pretty(&endpoints)?;
     let temp = data_dir.join(format!(".{ENDPOINTS_FILE}.tmp"));
-    std::fs::write(&temp, json)?;
+    {
+        use std::io::Write as _;
+        files::options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)?
+            .write_all(&json)?;
+    }
     std::fs::rename(&temp, data_dir.join(ENDPOINTS_FILE))?;
     for (name, addr) in &endpoints {
         tracing::info!(listener = name, %addr, "listening");

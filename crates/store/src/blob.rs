@@ -3,6 +3,12 @@
 //! [`BlobStore`] is the seam where an object store (S3) slots in; [`LocalBlobs`] is the
 //! embedded default. A blob must be durable before the metadata transaction that names it
 //! commits, so a committed row never points at a missing or partial blob.
+//!
+//! Garbage collection rests on that order: a blob no row names and last written longer ago
+//! than a grace period cannot belong to a transaction still committing, because that
+//! transaction's blob was written just before it. [`LocalBlobs::remove_if_stale`] checks the
+//! age again on the very file it removes, so a writer that stores the same content anew
+//! meanwhile keeps it.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -17,7 +23,7 @@ use std::time::Duration;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
-use crate::Error;
+use crate::{Error, files};
 
 /// A boxed future, so [`BlobStore`] can be used as a trait object.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -71,13 +77,56 @@ pub(crate) trait BlobStore: fmt::Debug + Send + Sync {
 
     /// The content of a blob, checked against its id.
     fn get(&self, id: BlobId) -> BoxFuture<'_, Result<Vec<u8>, Error>>;
+
+    /// Every blob, for garbage collection.
+    fn list(&self) -> BoxFuture<'_, Result<Vec<StoredBlob>, Error>>;
+
+    /// Deletes a blob if it was last written at least `grace` ago; its size if it was deleted.
+    fn remove_if_stale(
+        &self,
+        id: BlobId,
+        grace: Duration,
+    ) -> BoxFuture<'_, Result<Option<u64>, Error>>;
+
+    /// Temporary files of unfinished writes last written at least `older_than` ago: removed
+    /// unless `dry_run`, and counted either way.
+    fn sweep_temporary(
+        &self,
+        older_than: Duration,
+        dry_run: bool,
+    ) -> BoxFuture<'_, Result<Tally, Error>>;
+}
+
+/// A blob found on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StoredBlob {
+    /// Its id.
+    pub(crate) id: BlobId,
+    /// The time since it was last written.
+    pub(crate) age: Duration,
+    /// Its size in bytes.
+    pub(crate) size: u64,
+}
+
+/// How many things, of how many bytes in all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// How many.
+    pub count: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+impl Tally {
+    /// Counts one more of `bytes`.
+    pub(crate) fn add(&mut self, bytes: u64) {
+        self.count += 1;
+        self.bytes += bytes;
+    }
 }
 
 /// How much of an upload is gathered before it is written out.
 const UPLOAD_BUFFER: usize = 256 * 1024;
-
-/// Temporary files older than this are left over from a crash, not being written.
-const STALE_TEMP: Duration = Duration::from_secs(3600);
 
 /// Distinguishes temporary files of concurrent writers in one process.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -90,23 +139,13 @@ pub(crate) struct LocalBlobs {
 }
 
 impl LocalBlobs {
-    /// Opens (creating) the directory and removes temporary files a crash left behind.
+    /// Opens (creating) the directory. What crashed writes left in its temporary area stays
+    /// until [`BlobStore::sweep_temporary`]: another process may be writing there now.
     pub(crate) fn open(root: &Path) -> Result<LocalBlobs, Error> {
         let blobs = LocalBlobs {
             root: root.to_owned(),
         };
-        fs::create_dir_all(blobs.temp_dir())?;
-        for entry in fs::read_dir(blobs.temp_dir())? {
-            let entry = entry?;
-            let age = entry
-                .metadata()?
-                .modified()?
-                .elapsed()
-                .unwrap_or(Duration::ZERO);
-            if age > STALE_TEMP {
-                fs::remove_file(entry.path())?;
-            }
-        }
+        files::create_dir_all(&blobs.temp_dir())?;
         Ok(blobs)
     }
 
@@ -136,11 +175,7 @@ impl LocalBlobs {
     /// name only ever holds complete content; on failure the temporary file is removed.
     /// Records the directories whose entries changed in `dirs` (they still need an fsync).
     fn write_one(&self, source: &mut dyn Read, dirs: &mut BTreeSet<PathBuf>) -> io::Result<BlobId> {
-        let temp = self.temp_dir().join(format!(
-            "{}.{}",
-            std::process::id(),
-            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        let temp = self.temp_name("");
         let result = self.fill_and_place(&temp, source, dirs);
         if result.is_err() {
             // Best effort: a leftover is only garbage, never visible under a blob id.
@@ -155,7 +190,7 @@ impl LocalBlobs {
         source: &mut dyn Read,
         dirs: &mut BTreeSet<PathBuf>,
     ) -> io::Result<BlobId> {
-        let mut file = File::create_new(temp)?;
+        let mut file = files::create_new(temp)?;
         let mut hasher = Sha256::new();
         let mut buffer = vec![0; 64 * 1024];
         loop {
@@ -188,7 +223,7 @@ impl LocalBlobs {
         let path = self.path(id);
         let dir = path.parent().unwrap_or(&self.root).to_owned();
         if !dir.exists() {
-            fs::create_dir(&dir).or_else(|e| match e.kind() {
+            files::create_dir(&dir).or_else(|e| match e.kind() {
                 io::ErrorKind::AlreadyExists => Ok(()),
                 _ => Err(e),
             })?;
@@ -229,12 +264,12 @@ impl LocalBlobs {
     /// Starts writing a blob under a random id: bytes go to a temporary file until
     /// [`BlobUpload::finish`] makes them durable and visible.
     pub(crate) async fn stage(&self) -> Result<BlobUpload, Error> {
-        let temp = self.temp_dir().join(format!(
-            "{}.{}",
-            std::process::id(),
-            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let file = tokio::fs::File::create_new(&temp).await?;
+        let temp = self.temp_name("");
+        let file = files::tokio_options()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .await?;
         Ok(BlobUpload {
             blobs: self.clone(),
             temp: Some(temp),
@@ -265,38 +300,89 @@ impl LocalBlobs {
         }
     }
 
-    /// Every blob with the time since it was last written, for garbage collection.
-    pub(crate) async fn list(&self) -> Result<Vec<(BlobId, Duration)>, Error> {
-        let root = self.root.clone();
-        let found = tokio::task::spawn_blocking(move || -> io::Result<Vec<(BlobId, Duration)>> {
-            let mut found = Vec::new();
-            for fan in fs::read_dir(&root)? {
-                let fan = fan?;
-                let name = fan.file_name();
-                if name.len() != 2 || !fan.file_type()?.is_dir() {
+    fn list_blocking(&self) -> io::Result<Vec<StoredBlob>> {
+        let mut found = Vec::new();
+        for fan in fs::read_dir(&self.root)? {
+            let fan = fan?;
+            if fan.file_name().len() != 2 || !fan.file_type()?.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(fan.path())? {
+                let entry = entry?;
+                let Some(id) = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| BlobId::parse(n).ok())
+                else {
                     continue;
-                }
-                for entry in fs::read_dir(fan.path())? {
-                    let entry = entry?;
-                    let Some(id) = entry
-                        .file_name()
-                        .to_str()
-                        .and_then(|n| BlobId::parse(n).ok())
-                    else {
-                        continue;
-                    };
-                    let age = entry
-                        .metadata()?
-                        .modified()?
-                        .elapsed()
-                        .unwrap_or(Duration::ZERO);
-                    found.push((id, age));
+                };
+                let Some((age, size)) = age_and_size(&entry.path())? else {
+                    continue;
+                };
+                found.push(StoredBlob { id, age, size });
+            }
+        }
+        Ok(found)
+    }
+
+    /// Removes the blob `id` if its file was last written at least `grace` ago. The file is
+    /// first moved aside and its age read again from the moved file itself: if a writer put
+    /// the same content in place just before the move, the young file goes back (same name,
+    /// same content, so putting it back is harmless even if the writer has put it there once
+    /// more meanwhile).
+    fn remove_if_stale_blocking(&self, id: &BlobId, grace: Duration) -> io::Result<Option<u64>> {
+        let path = self.path(id);
+        if age_and_size(&path)?.is_none_or(|(age, _)| age < grace) {
+            return Ok(None);
+        }
+        let aside = self.temp_name("gc");
+        match fs::rename(&path, &aside) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        match age_and_size(&aside)? {
+            Some((age, size)) if age >= grace => {
+                fs::remove_file(&aside)?;
+                Ok(Some(size))
+            }
+            _ => {
+                fs::rename(&aside, &path)?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn sweep_temporary_blocking(&self, older_than: Duration, dry_run: bool) -> io::Result<Tally> {
+        let mut swept = Tally::default();
+        for entry in fs::read_dir(self.temp_dir())? {
+            let path = entry?.path();
+            let Some((age, size)) = age_and_size(&path)? else {
+                continue;
+            };
+            if age < older_than {
+                continue;
+            }
+            if !dry_run {
+                match fs::remove_file(&path) {
+                    Ok(()) => {}
+                    // Finished (renamed into place) or removed by its writer meanwhile.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
                 }
             }
-            Ok(found)
-        })
-        .await??;
-        Ok(found)
+            swept.add(size);
+        }
+        Ok(swept)
+    }
+
+    /// A fresh name in the temporary area, unique in this process and across processes.
+    fn temp_name(&self, prefix: &str) -> PathBuf {
+        self.temp_dir().join(format!(
+            "{prefix}{}.{}",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ))
     }
 
     /// Moves a finished temporary file to its blob name and syncs the directories involved.
@@ -387,7 +473,7 @@ impl BlobUpload {
 impl Drop for BlobUpload {
     fn drop(&mut self) {
         if let Some(temp) = self.temp.take() {
-            // Best effort: a leftover temporary file is removed when the store is reopened.
+            // Best effort: a leftover is removed by the next start or garbage collection.
             let _ = fs::remove_file(temp);
         }
     }
@@ -411,6 +497,53 @@ impl BlobStore for LocalBlobs {
     fn get(&self, id: BlobId) -> BoxFuture<'_, Result<Vec<u8>, Error>> {
         let this = self.clone();
         Box::pin(async move { tokio::task::spawn_blocking(move || this.read_checked(&id)).await? })
+    }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<StoredBlob>, Error>> {
+        let this = self.clone();
+        Box::pin(
+            async move { Ok(tokio::task::spawn_blocking(move || this.list_blocking()).await??) },
+        )
+    }
+
+    fn remove_if_stale(
+        &self,
+        id: BlobId,
+        grace: Duration,
+    ) -> BoxFuture<'_, Result<Option<u64>, Error>> {
+        let this = self.clone();
+        Box::pin(async move {
+            Ok(
+                tokio::task::spawn_blocking(move || this.remove_if_stale_blocking(&id, grace))
+                    .await??,
+            )
+        })
+    }
+
+    fn sweep_temporary(
+        &self,
+        older_than: Duration,
+        dry_run: bool,
+    ) -> BoxFuture<'_, Result<Tally, Error>> {
+        let this = self.clone();
+        Box::pin(async move {
+            Ok(tokio::task::spawn_blocking(move || {
+                this.sweep_temporary_blocking(older_than, dry_run)
+            })
+            .await??)
+        })
+    }
+}
+
+/// The time since `path` was last written and its size; `None` when it is gone.
+fn age_and_size(path: &Path) -> io::Result<Option<(Duration, u64)>> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) => Ok(Some((
+            meta.modified()?.elapsed().unwrap_or(Duration::ZERO),
+            meta.len(),
+        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -497,8 +630,8 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn reopening_removes_stale_temporary_files_only() {
+    #[tokio::test]
+    async fn sweeping_removes_temporary_files_older_than_asked() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = LocalBlobs::open(dir.path()).unwrap();
         // What a crash in the middle of a write leaves: a partial temporary file.
@@ -506,14 +639,42 @@ mod tests {
         let fresh = blobs.temp_dir().join("2.0");
         fs::write(&stale, b"part").unwrap();
         fs::write(&fresh, b"being written").unwrap();
-        age(&stale, STALE_TEMP * 2).unwrap();
-        LocalBlobs::open(dir.path()).unwrap();
+        age(&stale, Duration::from_secs(7200)).unwrap();
+        let hour = Duration::from_secs(3600);
+        let counted = blobs.sweep_temporary(hour, true).await.unwrap();
+        assert_eq!(counted, Tally { count: 1, bytes: 4 });
+        assert!(stale.exists(), "a dry run removes nothing");
+        assert_eq!(blobs.sweep_temporary(hour, false).await.unwrap(), counted);
         assert!(!stale.exists());
         assert!(fresh.exists());
-        assert!(matches!(
-            blobs.read_checked(&BlobId::of(b"part")),
-            Err(Error::NotFound(_))
-        ));
+        blobs.sweep_temporary(Duration::ZERO, false).await.unwrap();
+        assert!(!fresh.exists(), "at start-up nothing is in flight");
+    }
+
+    #[tokio::test]
+    async fn only_stale_blobs_are_removed_and_a_rewrite_keeps_its_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = LocalBlobs::open(dir.path()).unwrap();
+        let id = blobs
+            .put_all(vec![b"abc".to_vec()])
+            .await
+            .unwrap()
+            .remove(0);
+        let hour = Duration::from_secs(3600);
+        assert_eq!(blobs.remove_if_stale(id.clone(), hour).await.unwrap(), None);
+        age(&blobs.path(&id), hour * 2).unwrap();
+        // The same content stored anew (a writer about to commit a row naming it) is young.
+        blobs.put_all(vec![b"abc".to_vec()]).await.unwrap();
+        assert_eq!(blobs.remove_if_stale(id.clone(), hour).await.unwrap(), None);
+        assert_eq!(blobs.get(id.clone()).await.unwrap(), b"abc");
+        age(&blobs.path(&id), hour * 2).unwrap();
+        assert_eq!(
+            blobs.remove_if_stale(id.clone(), hour).await.unwrap(),
+            Some(3)
+        );
+        assert!(matches!(blobs.read_checked(&id), Err(Error::NotFound(_))));
+        assert!(files_under(&blobs.temp_dir()).is_empty());
+        assert_eq!(blobs.remove_if_stale(id, hour).await.unwrap(), None);
     }
 
     #[test]

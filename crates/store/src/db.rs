@@ -35,6 +35,13 @@ impl Db {
     /// Connects (creating the database when missing) and applies pending migrations.
     pub(crate) async fn open(database: &Database) -> Result<Db, Error> {
         let Database::Sqlite(path) = database;
+        // SQLite gives the -wal and -shm files the database file's mode, so creating the
+        // database file private here makes all three private.
+        match crate::files::create_new(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e.into()),
+        }
         // WAL lets readers run beside the writer; synchronous = FULL makes every commit
         // durable before it returns, which the SMTP 250 promise needs.
         let options = SqliteConnectOptions::new()

@@ -22,6 +22,10 @@
 //! - **Exchange files**: a sealed file's bytes are durable before one transaction checks the
 //!   recipient's quota, records the file and queues its notifications; freeing a file
 //!   (delete, cancel, expiry, purge) deletes its blob only after the row no longer names it.
+//! - **Nothing piles up**: [`Store::run_retention`] frees what has outlived its period and
+//!   [`Store::collect_garbage`] deletes blobs no row names, never one a committing
+//!   transaction is about to name.
+//! - **Private files**: what the store creates is its user's alone ([`files`]).
 
 mod accounts;
 mod audit;
@@ -31,10 +35,12 @@ mod credentials;
 mod db;
 mod error;
 pub mod exchange;
+pub mod files;
 mod mailbox;
 mod network;
 mod orgs;
 mod password;
+mod retention;
 mod submissions;
 mod upstream;
 mod used;
@@ -44,13 +50,14 @@ use std::sync::Arc;
 
 pub use accounts::{Account, Login};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
-pub use blob::{BlobUpload, StagedBlob};
+pub use blob::{BlobUpload, StagedBlob, Tally};
 pub use config::{Database, Lockout, PasswordParams, PasswordPool, StoreConfig};
 pub use db::Timestamp;
 pub use error::Error;
 pub use mailbox::{MailItem, Uid};
 pub use network::Network;
 pub use orgs::Organisation;
+pub use retention::{DiskUse, Garbage, Retention, RetentionReport};
 pub use submissions::{
     Arrival, CancelOutcome, Claim, NewSubmission, PreparedSubmission, Registration, Submission,
     SubmissionId, SubmissionKind, SubmissionState,

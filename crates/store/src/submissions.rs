@@ -424,13 +424,16 @@ impl Store {
     }
 
     /// The raw message of a submission, for the Regist job and operators (never for a
-    /// client: it is not scoped by account).
+    /// client: it is not scoped by account); [`Error::NotFound`] also once retention has freed it.
     pub async fn submission_message(&self, id: SubmissionId) -> Result<Vec<u8>, Error> {
-        let blob: Option<String> = sqlx::query_scalar("SELECT blob FROM submissions WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(self.db.pool())
-            .await?;
-        let blob = blob.ok_or_else(|| Error::NotFound(format!("submission {id}")))?;
+        let blob: Option<String> = sqlx::query_scalar(
+            "SELECT blob FROM submissions WHERE id = $1 AND raw_freed_at IS NULL",
+        )
+        .bind(id.0)
+        .fetch_optional(self.db.pool())
+        .await?;
+        let blob =
+            blob.ok_or_else(|| Error::NotFound(format!("raw message of submission {id}")))?;
         self.blobs.get(BlobId::parse(&blob)?).await
     }
 

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt as _;
+use kx_crypto::{ENVELOPE_START_LIMIT, EnvelopeStart, check_envelope_start};
 use kx_exchange::api as wire;
 use kx_exchange::lifecycle::{download_deadline, purge_at};
 use kx_exchange::send::MAX_SEALED_BYTES;
@@ -42,18 +43,6 @@ pub(super) async fn destinations(
     ))
 }
 
-/// A sealed name as the list shows it: 1 to 255 characters, no path separators or control
-/// characters, so it cannot name a path or break a header.
-fn valid_name(name: &str) -> bool {
-    let length = name.chars().count();
-    (1..=255).contains(&length)
-        && name != "."
-        && name != ".."
-        && !name
-            .chars()
-            .any(|c| c.is_control() || matches!(c, '/' | '\\' | '"'))
-}
-
 fn file_function(function: wire::Function) -> FileFunction {
     match function {
         wire::Function::EApplication => FileFunction::EApplication,
@@ -76,7 +65,7 @@ pub(super) async fn upload(
     body: HttpBody,
 ) -> Result<(StatusCode, Json<wire::Uploaded>), ApiError> {
     let store = exchange.store();
-    if !valid_name(&query.name) {
+    if !kx_exchange::valid_sealed_name(&query.name) {
         return Err(ApiError::BadName);
     }
     let (recipient, destination) = match caller.party.kind {
@@ -103,8 +92,11 @@ pub(super) async fn upload(
     if declared.is_some_and(|n| n > MAX_SEALED_BYTES) {
         return Err(ApiError::TooLarge);
     }
-    // Streamed to a temporary file: memory holds one frame at a time, whatever the size.
+    // Streamed to a temporary file: memory holds one frame at a time, whatever the size,
+    // besides the first bytes until they show a sealed file's envelope.
     let mut staging = store.exchange_upload().await?;
+    let mut start = Vec::new();
+    let mut envelope = EnvelopeStart::NeedMore;
     let mut body = body;
     loop {
         // A sender that stalls mid-upload is cut off instead of holding a connection forever.
@@ -117,11 +109,18 @@ pub(super) async fn upload(
             if staging.size() + data.len() as u64 > MAX_SEALED_BYTES {
                 return Err(ApiError::TooLarge);
             }
+            if envelope == EnvelopeStart::NeedMore {
+                start.extend_from_slice(&data[..data.len().min(ENVELOPE_START_LIMIT)]);
+                envelope = check_envelope_start(&start).map_err(|_| ApiError::NotSealed)?;
+            }
             staging.write(&data).await?;
         }
     }
     if staging.size() == 0 {
         return Err(ApiError::EmptyFile);
+    }
+    if envelope == EnvelopeStart::NeedMore {
+        return Err(ApiError::NotSealed);
     }
     let blob = staging.finish().await?;
     let now = exchange.now();
@@ -357,28 +356,4 @@ pub(super) async fn sent(
         });
     }
     Ok(Json(entries))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sealed_names_cannot_name_paths_or_break_headers() {
-        assert!(valid_name(
-            "Send-KS-06139999-0001-00001-202401232041116.zip"
-        ));
-        for bad in [
-            "",
-            ".",
-            "..",
-            "a/b",
-            "a\\b",
-            "a\"b",
-            "a\nb",
-            &"x".repeat(256),
-        ] {
-            assert!(!valid_name(bad), "{bad:?}");
-        }
-    }
 }

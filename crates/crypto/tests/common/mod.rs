@@ -169,3 +169,23 @@ pub fn world(days: u32) -> World {
         society,
     }
 }
+
+/// Seals `plain` from `w`'s office for `recipients`, signed now.
+pub fn seal_from_office(
+    w: &World,
+    content: kx_crypto::ContentEncryption,
+    recipients: &[Certificate],
+    plain: &[u8],
+) -> Result<Vec<u8>, kx_crypto::Error> {
+    use kx_crypto::{Recipient, SealOptions, Signer, seal};
+    let signer = Signer::new(w.office_key.clone(), w.office.clone())?;
+    let options = SealOptions {
+        content,
+        signing_time: now(),
+    };
+    let recipients = recipients
+        .iter()
+        .map(|c| Recipient::new(c.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    seal(&signer, &recipients, options, plain, Vec::new())
+}

@@ -183,8 +183,9 @@ pub(crate) enum AppVersionCommand {
 /// `kxd admin retention …`.
 #[derive(Subcommand)]
 pub(crate) enum RetentionCommand {
-    /// Apply retention once now: expire files to offices after 70 days, purge rows after
-    /// 2 years, expire certificate requests left undecided, delete unreferenced blobs.
+    /// Apply retention once now: free raw messages and old mailbox messages ([retention]),
+    /// expire files to offices after 70 days, purge exchange rows after 2 years, expire
+    /// certificate requests left undecided, then collect the garbage (as `kxd admin gc`).
     Run,
 }
 
@@ -577,16 +578,21 @@ impl Admin<'_> {
         match command {
             RetentionCommand::Run => {
                 let now = self.clock.now();
-                let report = run_retention(self.store, now).await?;
-                self.audit("retention.run", &now.to_rfc3339()).await;
+                let report =
+                    run_retention(self.store, now, &self.config.retention, "admin").await?;
+                let garbage = report.garbage.total();
                 println!(
-                    "retention as of {}: {} expired, {} purged, {} certificate requests expired, {} blobs deleted, {} housekeeping rows",
+                    "retention as of {}: {} raw messages freed, {} mailbox messages deleted, {} expired, {} purged, {} certificate requests expired, {} blobs deleted, {} housekeeping rows, {} garbage files deleted ({} bytes)",
                     now.to_rfc3339(),
+                    report.raw_freed,
+                    report.mail_removed,
                     report.expired,
                     report.purged,
                     report.requests_expired,
                     report.blobs_removed,
-                    report.housekeeping
+                    report.housekeeping,
+                    garbage.count,
+                    garbage.bytes
                 );
             }
         }

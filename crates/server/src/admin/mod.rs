@@ -10,7 +10,7 @@ use kx_denso::message::{
     Attachment, Contact, DENSO_VERSION, Message, ResultMessage, ServiceNotice,
 };
 use kx_denso::{AccountId, OrgCode, OrgKind, OrgNumber, UpstreamDefinition};
-use kx_store::{Network, Store};
+use kx_store::{Network, Store, Tally};
 
 mod exchange;
 
@@ -62,6 +62,13 @@ pub(crate) enum AdminCommand {
     /// KX exchange: the 70-day expiry and 2-year purge.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Report disk use by kind and delete the blobs no row names and the temporary files of
+    /// unfinished writes, older than `[retention] gc_grace`.
+    Gc {
+        /// Report what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// `kxd admin org …`.
@@ -233,6 +240,7 @@ async fn dispatch(
         AdminCommand::User(command) => exchange.user_command(command).await?,
         AdminCommand::AppVersion(command) => exchange.app_version_command(command).await?,
         AdminCommand::Retention(command) => exchange.retention_command(command).await?,
+        AdminCommand::Gc { dry_run } => collect_garbage(store, config, dry_run).await?,
         AdminCommand::Org(OrgCommand::Add {
             kind,
             number,
@@ -522,6 +530,41 @@ async fn deliver_result(
         .await?;
     audit(store, "result.deliver", &master.to_string()).await;
     println!("delivered {} file(s) to {master}", files.len());
+    Ok(())
+}
+
+/// `kxd admin gc`: what the store holds by kind, then what is (or would be) deleted.
+async fn collect_garbage(store: &Store, config: &Config, dry_run: bool) -> anyhow::Result<()> {
+    let line = |what: &str, tally: Tally| {
+        println!("  {what:<17} {:>8} {:>14} bytes", tally.count, tally.bytes);
+    };
+    let used = store.disk_use().await?;
+    println!("held:");
+    line("raw messages", used.raw_messages);
+    line("mailbox messages", used.mail);
+    line("upstream notices", used.upstream);
+    line("sealed files", used.sealed);
+    let grace = std::time::Duration::from_secs(config.retention.gc_grace);
+    let garbage = store.collect_garbage(grace, dry_run).await?;
+    let total = garbage.total();
+    println!(
+        "{} (unreferenced, older than {} s):",
+        if dry_run { "would delete" } else { "deleted" },
+        grace.as_secs()
+    );
+    line("message blobs", garbage.messages);
+    line("sealed blobs", garbage.sealed);
+    line("temporary files", garbage.temporary);
+    line("total", total);
+    let outcome = format!(
+        "{}{} ({} bytes)",
+        if dry_run { "dry-run " } else { "" },
+        total.count,
+        total.bytes
+    );
+    store
+        .record_audit("admin", "gc.run", "blobs", None, &outcome)
+        .await;
     Ok(())
 }
 

@@ -71,6 +71,16 @@ impl Kxd {
         }
     }
 
+    /// Serves an installation made otherwise (a clock, other settings); it must hold the
+    /// office [`OFFICE`].
+    #[allow(dead_code)] // not every test file that shares this module makes its own
+    pub(crate) fn serving(installation: Installation) -> Kxd {
+        Kxd {
+            server: Mutex::new(Some(installation.serve())),
+            installation,
+        }
+    }
+
     /// The installation, for the operator's commands testkit names.
     pub(crate) fn installation(&self) -> &Installation {
         &self.installation

@@ -1,6 +1,7 @@
 //! The KX exchange's durable state (spec `kx-exchange.md`): societies and offices
 //! ([`Party`]), their destinations and users, one-time codes, the certificate queue, API
-//! sessions, the sealed files between parties, the notification outbox and retention.
+//! sessions, the sealed files between parties and the notification outbox. Their retention is
+//! the store's one retention run ([`Store::run_retention`](crate::Store::run_retention)).
 //!
 //! Every function that depends on the time takes `now`: the server owns the clock (tests move
 //! it), the store never reads one for exchange decisions.
@@ -12,7 +13,6 @@ mod certificates;
 mod files;
 mod outbox;
 mod parties;
-mod retention;
 mod sessions;
 mod users;
 
@@ -25,7 +25,6 @@ pub use certificates::{
 pub use files::{DeleteOutcome, FileFunction, FileRecord, Notice, SendOutcome, Upload};
 pub use outbox::OutboxMail;
 pub use parties::{Party, PartyId, PartyKind};
-pub use retention::{Retention, RetentionReport};
 pub use sessions::{Session, SessionCheck, SessionLimits};
 pub use users::{CodeKind, ExchangeUser, ProfileUpdate};
 
