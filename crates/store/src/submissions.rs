@@ -127,6 +127,9 @@ pub struct Submission {
 pub struct Claim {
     /// The submission.
     pub submission: Submission,
+    /// How many times a job has claimed it, this claim included. Counted durably when the
+    /// claim is taken, before any work, so an attempt the process died in counts too.
+    pub attempts: u32,
     token: String,
 }
 
@@ -166,6 +169,22 @@ type SubmissionRow = (
     i64,
     Option<i64>,
     Option<bool>,
+);
+
+/// [`SubmissionRow`] followed by `regist_attempts`.
+type ClaimRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+    Option<bool>,
+    i64,
 );
 
 /// A [`NewSubmission`] checked and turned into columns.
@@ -394,13 +413,14 @@ impl Store {
     ) -> Result<Vec<Claim>, Error> {
         let now = now_ms();
         let token = claim_token();
-        let rows: Vec<SubmissionRow> = sqlx::query_as(&format!(
-            "UPDATE submissions SET claim_token = $1, claim_expires_at = $2 \
+        let rows: Vec<ClaimRow> = sqlx::query_as(&format!(
+            "UPDATE submissions SET claim_token = $1, claim_expires_at = $2, \
+                 regist_attempts = regist_attempts + 1 \
              WHERE id IN (SELECT id FROM submissions WHERE state = 'accepted' AND kind = $6 \
                  AND accepted_at <= $3 AND (claim_expires_at IS NULL OR claim_expires_at <= $4) \
                  ORDER BY id LIMIT $5) \
              AND state = 'accepted' AND (claim_expires_at IS NULL OR claim_expires_at <= $4) \
-             RETURNING {SUBMISSION_COLUMNS}"
+             RETURNING {SUBMISSION_COLUMNS}, regist_attempts"
         ))
         .bind(&token)
         .bind(now.saturating_add(millis(lease)))
@@ -413,14 +433,46 @@ impl Store {
         let mut claims = rows
             .into_iter()
             .map(|row| {
+                let (
+                    id,
+                    account,
+                    kind,
+                    number,
+                    cancel,
+                    state,
+                    code,
+                    size,
+                    at,
+                    settled,
+                    handed,
+                    attempts,
+                ) = row;
+                let row = (
+                    id, account, kind, number, cancel, state, code, size, at, settled, handed,
+                );
                 Ok(Claim {
                     submission: submission(row)?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                     token: token.clone(),
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
         claims.sort_by_key(|c| c.submission.id);
         Ok(claims)
+    }
+
+    /// Gives a claim up before its lease ends, so that the next pass takes the submission
+    /// again at once: for an attempt that failed without the process dying.
+    pub async fn release(&self, claim: &Claim) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE submissions SET claim_token = NULL, claim_expires_at = NULL \
+             WHERE id = $1 AND claim_token = $2 AND state = 'accepted'",
+        )
+        .bind(claim.submission.id.0)
+        .bind(&claim.token)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
     }
 
     /// The raw message of a submission, for the Regist job and operators (never for a

@@ -701,7 +701,7 @@ async fn migration_3_keeps_downloads_and_gives_waiting_requests_their_expiry() {
     pool.close().await;
 
     let store = common::open(dir.path()).await;
-    assert_eq!(store.schema_version().await.unwrap(), 3);
+    assert_eq!(store.schema_version().await.unwrap(), 4);
     let file = store.file_for(PartyId(1), "f1").await.unwrap().unwrap();
     let at = DateTime::from_timestamp_millis(received);
     assert_eq!((file.first_received_at, file.last_received_at), (at, at));
