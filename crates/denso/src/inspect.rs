@@ -181,6 +181,8 @@ impl Inspection {
 pub struct Claimed {
     /// A DataSend's or DataDelete's transmission number, when it has the right form.
     pub number: Option<TransmissionNumber>,
+    /// A DataSend's file count (its X-IFArea's five digits), which a Regist repeats.
+    pub file_count: Option<u32>,
     /// An upstream notice's kind (独自情報名) and unique number (一意番号), as written.
     pub unique: Option<(String, String)>,
 }
@@ -190,17 +192,27 @@ pub struct Claimed {
 pub fn claimed(raw: &[u8]) -> Claimed {
     let entity = Entity::parse(raw, 1);
     let subject = entity.text("Subject").unwrap_or_default();
-    let first = entity
+    let ifarea = entity
         .header("X-IFArea")
-        .and_then(|h| fields(&h.text_lossy()).into_iter().next());
+        .map(|h| fields(&h.text_lossy()))
+        .unwrap_or_default();
+    let mut ifarea = ifarea.into_iter();
+    let (first, second) = (ifarea.next(), ifarea.next());
     match (subject.strip_prefix("Transmit "), first) {
-        (Some("DataSend" | "DataDelete"), Some(number)) => Claimed {
+        (Some(kind @ ("DataSend" | "DataDelete")), Some(number)) => Claimed {
             number: number.parse().ok(),
+            file_count: second
+                .filter(|count| {
+                    kind == "DataSend"
+                        && count.len() == 5
+                        && count.bytes().all(|b| b.is_ascii_digit())
+                })
+                .and_then(|count| count.parse().ok()),
             unique: None,
         },
         (Some(kind), Some(unique)) if !SERVER_WORDS.contains(&kind) => Claimed {
-            number: None,
             unique: Some((kind.to_owned(), unique)),
+            ..Claimed::default()
         },
         _ => Claimed::default(),
     }

@@ -752,6 +752,7 @@ fn claimed_numbers_are_read_from_the_header_alone() {
         kx_denso::claimed(&datasend),
         kx_denso::Claimed {
             number: Some(number.parse().expect("valid")),
+            file_count: Some(2),
             unique: None
         }
     );
