@@ -22,7 +22,7 @@ use kx_denso::AccountId;
 use kx_denso::reply::ReplyTo;
 use kx_records::Tables;
 use kx_store::{Login, Store, StoreConfig};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use kx_listen::{AuthOutcome, RateLimiter};
 
@@ -44,8 +44,11 @@ pub struct Gateway {
     config: GatewaySettings,
     data_dir: PathBuf,
     store: Store,
-    tables: Tables,
+    tables: Arc<Tables>,
     messages: RateLimiter<AccountId>,
+    /// Turns to inspect a message on the blocking pool, one per core: a burst of large
+    /// messages queues instead of taking every core and the memory of as many budgets.
+    inspections: Semaphore,
     /// Wakes the Regist job when a DataDelete arrives, so cancellations do not wait a tick.
     wake_regist: Notify,
     /// The writer that commits SMTP submissions in batches.
@@ -73,7 +76,10 @@ impl Gateway {
             data_dir: data_dir.to_owned(),
             commits: GroupCommit::start(store.clone()),
             store,
-            tables,
+            tables: Arc::new(tables),
+            inspections: Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            ),
             wake_regist: Notify::new(),
         }))
     }
