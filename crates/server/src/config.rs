@@ -247,5 +247,9 @@ mod tests {
         assert_eq!(minimal.limits.connection_lifetime, 3600);
         assert_eq!(minimal.limits.tls_handshake_timeout, 10);
         assert_eq!(minimal.limits.shutdown_drain, 10);
+        assert_eq!(minimal.denso.max_unpacked_size, 512 << 20);
+        assert_eq!(minimal.denso.max_unpack_ratio, 100);
+        assert_eq!(minimal.denso.regist_time_budget_ms, 120_000);
+        assert_eq!(minimal.denso.max_regist_attempts, 3);
     }
 }
