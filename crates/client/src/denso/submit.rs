@@ -280,6 +280,7 @@ fn check(profile: &Profile, state: &State, draft: Draft) -> crate::Result<Checke
             transmit_address: (draft.kind != "Upstream").then_some(&profile.settings.transmit),
             upstream: None,
             used: Some(&used),
+            ..Context::default()
         },
     );
     let structure_errors = draft
