@@ -16,7 +16,7 @@ use kx_denso::names::{DataFileKind, data_file_kind};
 use kx_denso::reply::ReplyTo;
 use kx_denso::{ErrorCode, OrgKind, TransmissionNumber};
 use kx_records::{FileCheck, Tables, check_file};
-use kx_store::{CancelOutcome, Claim, SubmissionKind};
+use kx_store::{CancelOutcome, Claim, Registration, SubmissionKind};
 use tokio::sync::watch;
 
 use super::Gateway;
@@ -164,10 +164,11 @@ impl Gateway {
     async fn register(&self, claim: &Claim) -> anyhow::Result<()> {
         let submission = &claim.submission;
         let max_attempts = self.config.denso.max_regist_attempts;
-        if claim.attempts > max_attempts {
-            // The earlier attempts ended without settling or releasing it: the process died in
-            // each. This one does no work at all.
-            let why = format!("the server stopped during {} attempts", claim.attempts - 1);
+        let attempts = submission.regist_attempts;
+        if attempts > max_attempts {
+            // The earlier attempts ended without a verdict and without giving the claim up:
+            // the process died in each. This one does no work at all.
+            let why = format!("the server stopped during {} attempts", attempts - 1);
             return self.settle_poison(claim, &why).await;
         }
         let raw = self.store.submission_message(submission.id).await?;
@@ -187,13 +188,13 @@ impl Gateway {
             Ok(Err(e)) if e.is_panic() => Failure::Panicked,
             Ok(Err(e)) => Failure::Broken(e.into()),
         };
-        if claim.attempts >= max_attempts {
+        if attempts >= max_attempts {
             return self.settle_poison(claim, &failure.to_string()).await;
         }
         tracing::warn!(
             account = %submission.account,
             submission = %submission.id,
-            attempt = claim.attempts,
+            attempt = attempts,
             "regist: the check {failure}; it will be tried again"
         );
         self.store.release(claim).await?;
@@ -234,14 +235,20 @@ impl Gateway {
             .register(claim, Message::Regist(regist).to_bytes()?, false)
             .await?;
         let account = submission.account.to_string();
+        if registration == Registration::Lost {
+            tracing::info!(%account, %number, "regist: cancelled or taken by another job meanwhile");
+            return Ok(());
+        }
         tracing::warn!(
             %account,
             %number,
-            attempts = claim.attempts,
-            ?registration,
+            attempts = submission.regist_attempts,
             "regist: poison submission, the check {why}: settled CheckErr {code}"
         );
-        let outcome = format!("CheckErr {code} after {} attempts: {why}", claim.attempts);
+        let outcome = format!(
+            "CheckErr {code} after {} attempts: {why}",
+            submission.regist_attempts
+        );
         self.store
             .record_audit(
                 &account,

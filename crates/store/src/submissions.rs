@@ -120,16 +120,16 @@ pub struct Submission {
     pub settled_at: Option<Timestamp>,
     /// Registered DataSend: whether it was handed to the review system.
     pub handed_off: Option<bool>,
+    /// How many times a Regist job has claimed it. Counted durably when a claim is taken,
+    /// before any work, so an attempt the process died in counts too.
+    pub regist_attempts: u32,
 }
 
 /// A submission taken by one Regist job until its lease ends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Claim {
-    /// The submission.
+    /// The submission; its `regist_attempts` include this claim.
     pub submission: Submission,
-    /// How many times a job has claimed it, this claim included. Counted durably when the
-    /// claim is taken, before any work, so an attempt the process died in counts too.
-    pub attempts: u32,
     token: String,
 }
 
@@ -155,24 +155,9 @@ pub enum CancelOutcome {
 
 /// The columns [`submission`] reads, in order.
 const SUBMISSION_COLUMNS: &str = "id, account_id, kind, number, cancel_target, state, \
-     error_code, size, accepted_at, settled_at, handed_off";
+     error_code, size, accepted_at, settled_at, handed_off, regist_attempts";
 
 type SubmissionRow = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<String>,
-    i64,
-    i64,
-    Option<i64>,
-    Option<bool>,
-);
-
-/// [`SubmissionRow`] followed by `regist_attempts`.
-type ClaimRow = (
     i64,
     String,
     String,
@@ -413,14 +398,14 @@ impl Store {
     ) -> Result<Vec<Claim>, Error> {
         let now = now_ms();
         let token = claim_token();
-        let rows: Vec<ClaimRow> = sqlx::query_as(&format!(
+        let rows: Vec<SubmissionRow> = sqlx::query_as(&format!(
             "UPDATE submissions SET claim_token = $1, claim_expires_at = $2, \
                  regist_attempts = regist_attempts + 1 \
              WHERE id IN (SELECT id FROM submissions WHERE state = 'accepted' AND kind = $6 \
                  AND accepted_at <= $3 AND (claim_expires_at IS NULL OR claim_expires_at <= $4) \
                  ORDER BY id LIMIT $5) \
              AND state = 'accepted' AND (claim_expires_at IS NULL OR claim_expires_at <= $4) \
-             RETURNING {SUBMISSION_COLUMNS}, regist_attempts"
+             RETURNING {SUBMISSION_COLUMNS}"
         ))
         .bind(&token)
         .bind(now.saturating_add(millis(lease)))
@@ -433,26 +418,8 @@ impl Store {
         let mut claims = rows
             .into_iter()
             .map(|row| {
-                let (
-                    id,
-                    account,
-                    kind,
-                    number,
-                    cancel,
-                    state,
-                    code,
-                    size,
-                    at,
-                    settled,
-                    handed,
-                    attempts,
-                ) = row;
-                let row = (
-                    id, account, kind, number, cancel, state, code, size, at, settled, handed,
-                );
                 Ok(Claim {
                     submission: submission(row)?,
-                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                     token: token.clone(),
                 })
             })
@@ -721,6 +688,7 @@ fn submission(
         accepted_at,
         settled_at,
         handed_off,
+        regist_attempts,
     ): SubmissionRow,
 ) -> Result<Submission, Error> {
     Ok(Submission {
@@ -735,5 +703,6 @@ fn submission(
         accepted_at: timestamp(accepted_at)?,
         settled_at: settled_at.map(timestamp).transpose()?,
         handed_off,
+        regist_attempts: u32::try_from(regist_attempts).unwrap_or(u32::MAX),
     })
 }

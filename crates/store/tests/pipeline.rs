@@ -429,14 +429,14 @@ async fn regist_attempts_are_counted_when_claimed_and_survive_a_crash() {
     };
     // A zero lease runs out at once, as a dead job's does.
     let first = claim(&store, NOW).await;
-    assert_eq!(first[0].attempts, 1);
+    assert_eq!(first[0].submission.regist_attempts, 1);
 
     // The process died during that attempt: the count is already on disk.
     let image = tempfile::tempdir().unwrap();
     crash_image(dir.path(), image.path());
     let reopened = open(image.path()).await;
     let second = claim(&reopened, MINUTE).await;
-    assert_eq!(second[0].attempts, 2);
+    assert_eq!(second[0].submission.regist_attempts, 2);
     assert!(
         claim(&reopened, MINUTE).await.is_empty(),
         "the live claim holds"
@@ -446,7 +446,7 @@ async fn regist_attempts_are_counted_when_claimed_and_survive_a_crash() {
     // no longer the submission's changes nothing.
     reopened.release(&second[0]).await.unwrap();
     let third = claim(&reopened, MINUTE).await;
-    assert_eq!(third[0].attempts, 3);
+    assert_eq!(third[0].submission.regist_attempts, 3);
     reopened.release(&second[0]).await.unwrap();
     assert!(
         claim(&reopened, MINUTE).await.is_empty(),
