@@ -66,6 +66,17 @@ fn assert_served(kxd: &Kxd, account: &Account, n: &str) {
     );
 }
 
+/// Waits for the Regist of `n` and asserts it is `CheckErr` for `files` attachments with
+/// `X-Ex1-IFArea: <code>` alone, and that nothing was handed off.
+fn assert_check_err(kxd: &Kxd, account: &Account, n: &str, files: &str, code: &str) {
+    let mails = kxd.wait_for_reply(account, "Transmit Regist", n);
+    let regist = reply(&mails, "Transmit Regist", n);
+    assert_eq!(regist.if_area(), format!("{n},CheckErr,{files}"));
+    assert_eq!(regist.extension_headers(), ["X-Ex1-IFArea"]);
+    assert_eq!(regist.header("X-Ex1-IFArea"), Some(code));
+    assert!(!kxd.handoff(n).exists());
+}
+
 #[test]
 fn archives_over_the_message_budget_together_get_regist_check_err() {
     let kxd = Kxd::start(0, Environment::Production);
@@ -86,12 +97,7 @@ fn archives_over_the_message_budget_together_get_regist_check_err() {
         (answers[0].0, answers[0].1.as_str()),
         (250, &*format!("2.0.0 Accepted {n} (Success)"))
     );
-    let mails = kxd.wait_for_reply(&office, "Transmit Regist", &n);
-    let regist = reply(&mails, "Transmit Regist", &n);
-    assert_eq!(regist.if_area(), format!("{n},CheckErr,00002"));
-    assert_eq!(regist.extension_headers(), ["X-Ex1-IFArea"]);
-    assert_eq!(regist.header("X-Ex1-IFArea"), Some("A20003"));
-    assert!(!kxd.handoff(&n).exists());
+    assert_check_err(&kxd, &office, &n, "00002", "A20003");
 
     assert_served(&kxd, &office, &number("2026120002"));
 }
@@ -124,12 +130,7 @@ fn a_datasend_the_regist_job_cannot_finish_is_settled_once_as_a_poison_submissio
     assert!(message.len() > 4_000_000);
     assert_eq!(kxd.send(&office, &[&message])[0].0, 250);
 
-    let mails = kxd.wait_for_reply(&office, "Transmit Regist", &n);
-    let regist = reply(&mails, "Transmit Regist", &n);
-    assert_eq!(regist.if_area(), format!("{n},CheckErr,00001"));
-    assert_eq!(regist.extension_headers(), ["X-Ex1-IFArea"]);
-    assert_eq!(regist.header("X-Ex1-IFArea"), Some("A20004"));
-    assert!(!kxd.handoff(&n).exists());
+    assert_check_err(&kxd, &office, &n, "00001", "A20004");
     let log = kxd.log();
     assert_eq!(log.matches("it will be tried again").count(), 2, "{log}");
     assert_eq!(log.matches("poison submission").count(), 1, "{log}");
