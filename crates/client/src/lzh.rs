@@ -5,7 +5,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use kx_lzh::{Compression, Entry, Extracted, Limits, Writer};
+use kx_lzh::{Budget, Compression, Entry, Extracted, Writer};
 
 /// Creates the archive `out` from `paths` (taken relative to `base`, default the current
 /// directory; directories recurse, sorted by name). `out` is replaced only once complete.
@@ -119,14 +119,14 @@ impl Tree<'_> {
 /// Extracts `archive` safely into `dest` (created if missing), within the default budgets.
 pub fn extract(archive: &Path, dest: &Path) -> crate::Result<Extracted> {
     let input = kx_lzh::open(archive)?;
-    let done = kx_lzh::extract(input, dest, &Limits::default())
+    let done = kx_lzh::extract(input, dest, &mut Budget::default())
         .with_context(|| format!("extracting {} into {}", archive.display(), dest.display()))?;
     Ok(done)
 }
 
 /// The entries of `archive`, in its order.
 pub fn list(archive: &Path) -> crate::Result<Vec<Entry>> {
-    let entries = kx_lzh::list(kx_lzh::open(archive)?, &Limits::default())
+    let entries = kx_lzh::list(kx_lzh::open(archive)?, &mut Budget::default())
         .with_context(|| format!("listing {}", archive.display()))?;
     Ok(entries)
 }

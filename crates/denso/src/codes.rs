@@ -150,6 +150,9 @@ error_codes! {
     LzhContent = "A20002", "圧縮ファイルの内容がデータファイルではありません", "an LZH attachment holds something other than data files";
     /// The data files exceed the reception limits (size or count).
     ReceptionLimits = "A20003", "データファイルが受付の制限を超えています", "the data files exceed the reception limits";
+    /// The reception check of a DataSend failed again and again (it ran out of time, crashed,
+    /// or the server stopped during it) and was abandoned: a poison submission.
+    CheckAbandoned = "A20004", "受付点検を繰り返し完了できなかったため打ち切りました", "the reception check failed repeatedly and was abandoned";
 
     // Record errors of one data file (Regist DataErr, X-Ex2-IFArea).
     /// The data file is not Shift_JIS.

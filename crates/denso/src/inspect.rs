@@ -93,6 +93,9 @@ impl UpstreamDefinition {
 /// authenticated account, the `From` address stands in for it.
 #[derive(Clone, Copy, Default)]
 pub struct Context<'a> {
+    /// The message's decompression budget: every LZH it carries is unpacked within one
+    /// [`kx_lzh::Budget`] of these limits, all archives together.
+    pub unpack_limits: kx_lzh::Limits,
     /// The account that authenticated the SMTP session.
     pub account: Option<&'a AccountId>,
     /// The federation's mail domain.
@@ -169,6 +172,49 @@ impl Inspection {
     /// The code the server reports in `X-Ex1-IFArea`: the first violation's.
     pub fn first_code(&self) -> Option<ErrorCode> {
         self.violations.first().map(|v| v.code)
+    }
+}
+
+/// The numbers a client message claims, read from its header alone: what the receiver looks
+/// up in its record of used numbers before the one [`inspect`] that needs the answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Claimed {
+    /// A DataSend's or DataDelete's transmission number, when it has the right form.
+    pub number: Option<TransmissionNumber>,
+    /// A DataSend's file count (its X-IFArea's five digits), which a Regist repeats.
+    pub file_count: Option<u32>,
+    /// An upstream notice's kind (独自情報名) and unique number (一意番号), as written.
+    pub unique: Option<(String, String)>,
+}
+
+/// What `raw` claims (see [`Claimed`]); nothing for a message whose Subject or X-IFArea
+/// cannot be read, which [`inspect`] refuses anyway.
+pub fn claimed(raw: &[u8]) -> Claimed {
+    let entity = Entity::parse(raw, 1);
+    let subject = entity.text("Subject").unwrap_or_default();
+    let ifarea = entity
+        .header("X-IFArea")
+        .map(|h| fields(&h.text_lossy()))
+        .unwrap_or_default();
+    let mut ifarea = ifarea.into_iter();
+    let (first, second) = (ifarea.next(), ifarea.next());
+    match (subject.strip_prefix("Transmit "), first) {
+        (Some(kind @ ("DataSend" | "DataDelete")), Some(number)) => Claimed {
+            number: number.parse().ok(),
+            file_count: second
+                .filter(|count| {
+                    kind == "DataSend"
+                        && count.len() == 5
+                        && count.bytes().all(|b| b.is_ascii_digit())
+                })
+                .and_then(|count| count.parse().ok()),
+            unique: None,
+        },
+        (Some(kind), Some(unique)) if !SERVER_WORDS.contains(&kind) => Claimed {
+            unique: Some((kind.to_owned(), unique)),
+            ..Claimed::default()
+        },
+        _ => Claimed::default(),
     }
 }
 
@@ -658,29 +704,33 @@ impl Run<'_> {
         }
     }
 
-    /// The attachments, each attached LZH followed by the files it holds (named
-    /// `archive.lzh/inner/name`), since those must obey the rules too (§10.2.8(1)).
+    /// The attachments with their sizes, each attached LZH followed by the files it holds
+    /// (named `archive.lzh/inner/name`), since those must obey the rules too (§10.2.8(1)).
+    /// The archives are decoded within the message's budget, their data counted and
+    /// dropped as it streams: only names and sizes are kept.
     fn unpacked(
         &mut self,
         attachments: &[(String, Option<Vec<u8>>)],
-    ) -> Vec<(String, Option<Vec<u8>>)> {
+    ) -> Vec<(String, Option<u64>)> {
+        let mut budget = kx_lzh::Budget::new(self.context.unpack_limits);
         let mut files = Vec::new();
         for (name, data) in attachments {
-            files.push((name.clone(), data.clone()));
+            files.push((name.clone(), data.as_ref().map(|d| d.len() as u64)));
             let Some(archive) = data
                 .as_ref()
                 .filter(|_| extension(name).as_deref() == Some("lzh"))
             else {
                 continue;
             };
-            match kx_lzh::unpack(archive, &kx_lzh::Limits::default()) {
-                Ok(entries) => files.extend(
-                    entries
-                        .into_iter()
-                        .filter(|e| !e.entry.is_directory)
-                        .map(|e| (format!("{name}/{}", e.entry.path), Some(e.data))),
-                ),
-                Err(e) => self.report(ErrorCode::AttachedLzh, format!("{name}: {e}")),
+            if let Err(e) = archive_files(name, archive, &mut budget, &mut files) {
+                // Over the budget is a size the server does not accept; anything else is an
+                // archive it cannot read.
+                let code = if e.is_over_budget() {
+                    ErrorCode::UpstreamLimits
+                } else {
+                    ErrorCode::AttachedLzh
+                };
+                self.report(code, format!("{name}: {e}"));
             }
         }
         files
@@ -690,7 +740,7 @@ impl Run<'_> {
         &mut self,
         definition: &UpstreamDefinition,
         attached: usize,
-        files: &[(String, Option<Vec<u8>>)],
+        files: &[(String, Option<u64>)],
     ) {
         if definition.max_files.is_some_and(|max| attached > max) {
             self.report(
@@ -698,11 +748,11 @@ impl Run<'_> {
                 format!("{attached} files attached"),
             );
         }
-        for (file, data) in files {
+        for (file, size) in files {
             let too_big = definition
                 .max_bytes
-                .zip(data.as_ref())
-                .is_some_and(|(max, d)| d.len() as u64 > max);
+                .zip(*size)
+                .is_some_and(|(max, size)| size > max);
             if too_big {
                 self.report(ErrorCode::UpstreamLimits, format!("{file} is too large"));
             }
@@ -717,6 +767,24 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// Appends the files of the attached archive `name` with their sizes to `files`, decoding
+/// each (to check its CRC) within `budget`.
+fn archive_files(
+    name: &str,
+    archive: &[u8],
+    budget: &mut kx_lzh::Budget,
+    files: &mut Vec<(String, Option<u64>)>,
+) -> Result<(), kx_lzh::Error> {
+    let mut reader = kx_lzh::Reader::new(archive, budget);
+    while let Some(entry) = reader.next_entry()? {
+        let size = reader.read_data(&mut std::io::sink())?;
+        if !entry.is_directory {
+            files.push((format!("{name}/{}", entry.path), Some(size)));
+        }
+    }
+    Ok(())
 }
 
 fn non_empty(s: &str) -> Option<String> {

@@ -34,5 +34,7 @@ pub use address::Mailbox;
 pub use codes::ErrorCode;
 pub use error::Error;
 pub use ident::{AccountId, OrgCode, OrgKind, OrgNumber, TransmissionNumber};
-pub use inspect::{Context, Inspection, UpstreamDefinition, UsedNumbers, Violation, inspect};
+pub use inspect::{
+    Claimed, Context, Inspection, UpstreamDefinition, UsedNumbers, Violation, claimed, inspect,
+};
 pub use message::Message;

@@ -690,6 +690,87 @@ fn attached_lzh_contents_obey_the_rules() {
     assert_eq!(codes_with(&clean, &context), [ErrorCode::UpstreamLimits]);
 }
 
+/// The §10.2.9 sample with its attachment replaced by the LZH archives `archives`.
+fn upstream_with_archives(archives: &[Vec<u8>]) -> Vec<u8> {
+    use kx_denso::message::{Attachment, Message};
+    let Ok(Message::Upstream(mut notice)) = Message::parse(&golden("upstream_samplemail.eml"))
+    else {
+        panic!("the golden upstream notice parses");
+    };
+    notice.files = archives
+        .iter()
+        .enumerate()
+        .map(|(i, archive)| Attachment::new(format!("part{i}.lzh"), archive.clone()))
+        .collect();
+    Message::Upstream(notice).to_bytes().expect("builds")
+}
+
+#[test]
+fn the_archives_of_a_message_share_one_decompression_budget() {
+    let limits = kx_lzh::Limits {
+        max_total_size: 3 << 20,
+        ..kx_lzh::Limits::default()
+    };
+    let context = Context {
+        unpack_limits: limits,
+        ..Context::default()
+    };
+    let noise: Vec<u8> = (0..1u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let archive = lzh_of(&[("noise.bin", &noise)]);
+    // Each archive alone is far inside the budget; four of them together are not.
+    assert_eq!(
+        codes_with(
+            &upstream_with_archives(std::slice::from_ref(&archive)),
+            &context
+        ),
+        []
+    );
+    let four = upstream_with_archives(&vec![archive; 4]);
+    let inspection = inspect(&four, &context);
+    assert_eq!(inspection.first_code(), Some(ErrorCode::UpstreamLimits));
+    assert!(
+        inspection.violations[0].detail.starts_with("part3.lzh: "),
+        "{:?}",
+        inspection.violations
+    );
+
+    // A bomb: far beyond the ratio at its header, refused before it is decoded.
+    let bomb = upstream_with_lzh(lzh_of(&[("zeros.txt", &vec![0u8; 64 << 20])]));
+    assert!(bomb.len() < 1 << 20);
+    assert_eq!(
+        codes_with(&bomb, &Context::default()),
+        [ErrorCode::UpstreamLimits]
+    );
+}
+
+#[test]
+fn claimed_numbers_are_read_from_the_header_alone() {
+    let datasend = golden("datasend.eml");
+    let number = inspect(&datasend, &Context::default())
+        .transmission_number
+        .expect("a number");
+    assert_eq!(
+        kx_denso::claimed(&datasend),
+        kx_denso::Claimed {
+            number: Some(number.parse().expect("valid")),
+            file_count: Some(2),
+            unique: None
+        }
+    );
+    let upstream = golden("upstream_samplemail.eml");
+    let claimed = kx_denso::claimed(&upstream);
+    assert_eq!(claimed.number, None);
+    let (kind, unique) = claimed.unique.expect("a unique number");
+    assert_eq!(kind, "SampleMail");
+    assert_eq!(unique.len(), 20);
+    assert_eq!(
+        kx_denso::claimed(b"Subject: Transmit Accept\r\n\r\n"),
+        kx_denso::Claimed::default()
+    );
+}
+
 #[test]
 fn every_interface_code_has_a_negative_test() {
     let mut covered: HashSet<ErrorCode> = datasend_cases()

@@ -22,7 +22,7 @@ use kx_denso::AccountId;
 use kx_denso::reply::ReplyTo;
 use kx_records::Tables;
 use kx_store::{Login, Store, StoreConfig};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use kx_listen::{AuthOutcome, LoginPenalty, RateLimiter};
 
@@ -45,10 +45,13 @@ pub struct Gateway {
     config: GatewaySettings,
     data_dir: PathBuf,
     store: Store,
-    tables: Tables,
+    tables: Arc<Tables>,
     messages: RateLimiter<AccountId>,
     /// Slows down failed logins per source, shared with the exchange's.
     penalty: Arc<LoginPenalty>,
+    /// Turns to inspect a message on the blocking pool, one per core: a burst of large
+    /// messages queues instead of taking every core and the memory of as many budgets.
+    inspections: Semaphore,
     /// Wakes the Regist job when a DataDelete arrives, so cancellations do not wait a tick.
     wake_regist: Notify,
     /// The writer that commits SMTP submissions in batches.
@@ -82,7 +85,10 @@ impl Gateway {
             data_dir: data_dir.to_owned(),
             commits: GroupCommit::start(store.clone()),
             store,
-            tables,
+            tables: Arc::new(tables),
+            inspections: Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            ),
             wake_regist: Notify::new(),
         }))
     }

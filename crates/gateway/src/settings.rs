@@ -199,6 +199,43 @@ pub struct Denso {
     /// default when absent.
     #[serde(default)]
     pub record_tables: Option<PathBuf>,
+    /// The decompression budget of one message: the most bytes all its LZH attachments may
+    /// unpack to together. Default 512 MiB: a message at the default size limit of CSVs
+    /// compressing 10:1, the middle of what claims data does (5–20:1). It is also what one
+    /// Regist holds in memory at most, beside the message.
+    #[serde(default = "default_max_unpacked_size")]
+    pub max_unpacked_size: u64,
+    /// The most entries (files and directories) all LZH attachments of one message may hold
+    /// together. Default 10,000.
+    #[serde(default = "default_max_unpacked_entries")]
+    pub max_unpacked_entries: usize,
+    /// The most bytes one archived file, or all of a message's archived files together, may
+    /// unpack to per packed byte once above 1 MiB. Default 100: five times the best a CSV
+    /// compresses, far below what a decompression bomb needs.
+    #[serde(default = "default_max_unpack_ratio")]
+    pub max_unpack_ratio: u64,
+    /// Milliseconds one Regist attempt may spend checking a DataSend before it is abandoned
+    /// and counted as failed. Default 120,000 (2 minutes; a DataSend at the budget takes
+    /// seconds).
+    #[serde(default = "default_regist_time_budget_ms")]
+    pub regist_time_budget_ms: u64,
+    /// Failed Regist attempts (timed out, crashed, or the process died during them) after
+    /// which a DataSend is a poison submission: settled with Regist CheckErr A20004 and
+    /// never tried again. Default 3.
+    #[serde(default = "default_max_regist_attempts")]
+    pub max_regist_attempts: u32,
+}
+
+impl Denso {
+    /// The limits of every message's decompression budget.
+    pub fn unpack_limits(&self) -> kx_lzh::Limits {
+        kx_lzh::Limits {
+            max_entries: self.max_unpacked_entries,
+            max_total_size: self.max_unpacked_size,
+            max_ratio: self.max_unpack_ratio,
+            ..kx_lzh::Limits::default()
+        }
+    }
 }
 
 fn default_regist_interval() -> u64 {
@@ -209,12 +246,37 @@ fn default_max_message_size() -> usize {
     64 * 1024 * 1024
 }
 
+fn default_max_unpacked_size() -> u64 {
+    512 * 1024 * 1024
+}
+
+fn default_max_unpacked_entries() -> usize {
+    10_000
+}
+
+fn default_max_unpack_ratio() -> u64 {
+    100
+}
+
+fn default_regist_time_budget_ms() -> u64 {
+    120_000
+}
+
+fn default_max_regist_attempts() -> u32 {
+    3
+}
+
 impl Default for Denso {
     fn default() -> Denso {
         Denso {
             regist_interval: default_regist_interval(),
             max_message_size: default_max_message_size(),
             record_tables: None,
+            max_unpacked_size: default_max_unpacked_size(),
+            max_unpacked_entries: default_max_unpacked_entries(),
+            max_unpack_ratio: default_max_unpack_ratio(),
+            regist_time_budget_ms: default_regist_time_budget_ms(),
+            max_regist_attempts: default_max_regist_attempts(),
         }
     }
 }

@@ -2,12 +2,14 @@
 //!
 //! The transaction is shared with the other connections' submissions under way (group
 //! commit, see `group_commit`): each commit costs an fsync, so one per message would cap ingest.
+//! Inspection decodes Base64 and unpacks archives: it runs once per message, on the blocking
+//! pool, a few at a time, never on the threads that serve the other sessions.
 
 use std::net::IpAddr;
 
 use kx_denso::inspect::ClientKind;
 use kx_denso::message::{Accept, Message};
-use kx_denso::{AccountId, Context, Inspection, TransmissionNumber, inspect};
+use kx_denso::{AccountId, Context, Inspection, TransmissionNumber, UpstreamDefinition, inspect};
 use kx_store::{
     Arrival, AuditEntry, Error as StoreError, NewSubmission, NewUpstreamNotice, SubmissionKind,
 };
@@ -51,15 +53,19 @@ impl SubmissionService for Gateway {
         if !self.messages.allow(&submission.account) {
             return SubmitOutcome::TryLater;
         }
+        let Submission {
+            account,
+            peer,
+            recipients,
+            message,
+            ..
+        } = submission;
         let transmit = self.config.transmit_address();
-        let to_transmit = submission
-            .recipients
-            .iter()
-            .any(|r| r.eq_ignore_ascii_case(&transmit));
+        let to_transmit = recipients.iter().any(|r| r.eq_ignore_ascii_case(&transmit));
         let (outcome, audited) = if to_transmit {
-            self.data_message(&submission).await
+            self.data_message(&account, peer, message).await
         } else {
-            (self.upstream_notice(&submission).await, false)
+            (self.upstream_notice(&account, message).await, false)
         };
         if audited {
             // Written with the message, in its transaction.
@@ -72,17 +78,21 @@ impl SubmissionService for Gateway {
             }
             SubmitOutcome::TryLater => "try-later".to_owned(),
         };
-        let account = submission.account.to_string();
-        self.audit(
-            &account,
-            "smtp.submit",
-            &account,
-            Some(submission.peer),
-            &word,
-        )
-        .await;
+        let account = account.to_string();
+        self.audit(&account, "smtp.submit", &account, Some(peer), &word)
+            .await;
         outcome
     }
+}
+
+/// What inspecting one message found, on the blocking pool.
+struct Examined {
+    /// The message as received, handed back.
+    raw: Vec<u8>,
+    inspection: Inspection,
+    /// The message parsed, when it is valid and its answer needs more than the inspection
+    /// (a DataDelete's number to cancel, an upstream notice's kind and unique number).
+    parsed: Option<Message>,
 }
 
 /// `554 5.6.0 <code> <English text>`: a refusal the client can look up in the code table.
@@ -98,24 +108,84 @@ fn refused(inspection: &Inspection) -> SubmitOutcome {
 }
 
 impl Gateway {
-    fn context<'a>(&'a self, account: &'a AccountId, transmit: &'a str) -> Context<'a> {
-        Context {
-            account: Some(account),
-            domain: Some(&self.config.domain),
-            transmit_address: Some(transmit),
-            ..Context::default()
+    /// Looks up whether the numbers `raw` claims are used, then inspects it once with the
+    /// answer, within the message's decompression budget, on the blocking pool and no more
+    /// than one per core at a time. `upstream`: the federation's upstream kinds, for a notice
+    /// sent to an upstream address; `None` for a message to the transmit address. `None` when
+    /// the store cannot answer or the inspection broke down: the client tries later.
+    async fn examine(
+        &self,
+        account: &AccountId,
+        raw: Vec<u8>,
+        upstream: Option<Vec<UpstreamDefinition>>,
+    ) -> Option<Examined> {
+        let claimed = kx_denso::claimed(&raw);
+        let unique = claimed
+            .unique
+            .as_ref()
+            .map(|(kind, unique)| (kind.as_str(), unique.as_str()));
+        let org = account.org().org_code();
+        let used = match self
+            .store
+            .used_snapshot(&org, claimed.number.as_ref(), unique)
+            .await
+        {
+            Ok(used) => used,
+            Err(e) => {
+                tracing::error!(error = %e, "smtp: cannot read used numbers");
+                return None;
+            }
+        };
+        let _turn = self.inspections.acquire().await.ok()?;
+        let account = account.clone();
+        let domain = self.config.domain.clone();
+        let transmit = self.config.transmit_address();
+        let unpack_limits = self.config.denso.unpack_limits();
+        let inspected = tokio::task::spawn_blocking(move || {
+            let context = Context {
+                account: Some(&account),
+                domain: Some(&domain),
+                transmit_address: upstream.is_none().then_some(transmit.as_str()),
+                upstream: upstream.as_deref(),
+                used: Some(&used),
+                unpack_limits,
+            };
+            let inspection = inspect(&raw, &context);
+            let parsed = (inspection.is_valid() && inspection.kind != ClientKind::DataSend)
+                .then(|| Message::parse(&raw).ok())
+                .flatten();
+            Examined {
+                raw,
+                inspection,
+                parsed,
+            }
+        });
+        match inspected.await {
+            Ok(examined) => Some(examined),
+            Err(e) => {
+                tracing::error!(error = %e, "smtp: the inspection broke down");
+                None
+            }
         }
     }
 
     /// A DataSend or DataDelete (or anything else sent to the transmit address): always answered
     /// with an Accept, Success or IFErr, stored with the message in one transaction. True with
     /// the outcome when that transaction also wrote the submission's audit entry.
-    async fn data_message(&self, submission: &Submission<AccountId>) -> (SubmitOutcome, bool) {
-        let account = &submission.account;
-        let org = account.org().org_code();
-        let transmit = self.config.transmit_address();
-        let raw = &submission.message;
-        let mut inspection = inspect(raw, &self.context(account, &transmit));
+    async fn data_message(
+        &self,
+        account: &AccountId,
+        peer: IpAddr,
+        raw: Vec<u8>,
+    ) -> (SubmitOutcome, bool) {
+        let Some(Examined {
+            raw,
+            inspection,
+            parsed,
+        }) = self.examine(account, raw, None).await
+        else {
+            return (SubmitOutcome::TryLater, false);
+        };
         if inspection.kind == ClientKind::Upstream {
             let refused = SubmitOutcome::Refused {
                 code: 554,
@@ -124,26 +194,10 @@ impl Gateway {
             };
             return (refused, false);
         }
-        // `inspect` is synchronous; whether the number is used is read first, then checked.
         let number: Option<TransmissionNumber> = inspection
             .transmission_number
             .as_deref()
             .and_then(|n| n.parse().ok());
-        if let Some(number) = &number {
-            match self.store.used_snapshot(&org, Some(number), None).await {
-                Ok(used) => {
-                    let context = kx_denso::Context {
-                        used: Some(&used),
-                        ..self.context(account, &transmit)
-                    };
-                    inspection = inspect(raw, &context);
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "smtp: cannot read used numbers");
-                    return (SubmitOutcome::TryLater, false);
-                }
-            }
-        }
         let kind = match inspection.kind {
             ClientKind::DataDelete => SubmissionKind::DataDelete,
             // Unrecognised messages are kept as refused DataSends: the client still gets its
@@ -155,8 +209,8 @@ impl Gateway {
         let shown = number.clone();
         let arrival = match (inspection.first_code(), number) {
             (None, Some(number)) => Arrival::Success {
-                cancel: match Message::parse(raw) {
-                    Ok(Message::DataDelete(delete)) => Some(delete.cancel),
+                cancel: match parsed {
+                    Some(Message::DataDelete(delete)) => Some(delete.cancel),
                     _ => None,
                 },
                 number,
@@ -182,7 +236,7 @@ impl Gateway {
             account: account.clone(),
             kind,
             arrival,
-            message: raw.clone(),
+            message: raw,
             accept,
         };
         // The blobs are written and fsynced here, in parallel with other connections; only
@@ -199,7 +253,7 @@ impl Gateway {
             actor: actor.clone(),
             action: "smtp.submit".into(),
             object: actor,
-            source_ip: Some(submission.peer),
+            source_ip: Some(peer),
             outcome: "accepted".into(),
         });
         match self.commits.commit(prepared).await {
@@ -227,9 +281,7 @@ impl Gateway {
 
     /// An upstream notice: checked against its definition and kept for the operator, with no
     /// reply message; a notice that breaks a rule is refused at once.
-    async fn upstream_notice(&self, submission: &Submission<AccountId>) -> SubmitOutcome {
-        let account = &submission.account;
-        let raw = &submission.message;
+    async fn upstream_notice(&self, account: &AccountId, raw: Vec<u8>) -> SubmitOutcome {
         let definitions = match self.store.upstream_definitions().await {
             Ok(definitions) => definitions,
             Err(e) => {
@@ -237,46 +289,25 @@ impl Gateway {
                 return SubmitOutcome::TryLater;
             }
         };
-        let context = Context {
-            account: Some(account),
-            domain: Some(&self.config.domain),
-            upstream: Some(&definitions),
-            ..Context::default()
-        };
-        let first = inspect(raw, &context);
-        let Ok(Message::Upstream(notice)) = Message::parse(raw) else {
-            return refused(&first);
-        };
-        let used = match self
-            .store
-            .used_snapshot(
-                &account.org().org_code(),
-                None,
-                Some((&notice.kind, &notice.unique)),
-            )
-            .await
-        {
-            Ok(used) => used,
-            Err(e) => {
-                tracing::error!(error = %e, "smtp: cannot read used unique numbers");
-                return SubmitOutcome::TryLater;
-            }
-        };
-        let inspection = inspect(
+        let Some(Examined {
             raw,
-            &Context {
-                used: Some(&used),
-                ..context
-            },
-        );
+            inspection,
+            parsed,
+        }) = self.examine(account, raw, Some(definitions)).await
+        else {
+            return SubmitOutcome::TryLater;
+        };
         if inspection.kind != ClientKind::Upstream || !inspection.is_valid() {
             return refused(&inspection);
         }
+        let Some(Message::Upstream(notice)) = parsed else {
+            return refused(&inspection);
+        };
         let new = NewUpstreamNotice {
             account: account.clone(),
             kind: notice.kind.clone(),
             unique: notice.unique.clone(),
-            message: raw.clone(),
+            message: raw,
         };
         match self.store.receive_upstream(new).await {
             Ok(()) => SubmitOutcome::Accepted(format!(

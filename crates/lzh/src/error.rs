@@ -76,13 +76,15 @@ pub enum Error {
         /// The entry concerned.
         entry: String,
     },
-    /// The archive has more entries than [`Limits::max_entries`](crate::Limits::max_entries).
-    #[error("the archive has more than {limit} entries")]
+    /// The archives drawn against one [`Budget`](crate::Budget) have more entries than
+    /// [`Limits::max_entries`](crate::Limits::max_entries).
+    #[error("more than {limit} entries")]
     TooManyEntries {
         /// The limit.
         limit: usize,
     },
-    /// Unpacking this entry would exceed [`Limits::max_total_size`](crate::Limits::max_total_size).
+    /// Unpacking this entry would take everything drawn against one [`Budget`](crate::Budget)
+    /// beyond [`Limits::max_total_size`](crate::Limits::max_total_size).
     #[error("{entry}: total unpacked size would exceed the limit of {limit} bytes")]
     TotalSizeExceeded {
         /// The entry that crosses the limit.
@@ -90,16 +92,17 @@ pub enum Error {
         /// The limit in bytes.
         limit: u64,
     },
-    /// The entry expands more than [`Limits::max_ratio`](crate::Limits::max_ratio) allows.
+    /// The entry, or everything drawn against one [`Budget`](crate::Budget) up to and
+    /// including it, expands more than [`Limits::max_ratio`](crate::Limits::max_ratio) allows.
     #[error(
-        "{entry}: {size} bytes from {packed} packed exceeds the compression ratio limit of {limit}:1"
+        "{entry}: {size} bytes unpacked from {packed} packed exceeds the compression ratio limit of {limit}:1"
     )]
     RatioExceeded {
-        /// The entry concerned.
+        /// The entry that crosses the limit.
         entry: String,
-        /// Its unpacked size.
+        /// The unpacked size that breaks it (the entry's, or the running total's).
         size: u64,
-        /// Its packed size.
+        /// The packed size it came from.
         packed: u64,
         /// The limit.
         limit: u64,
@@ -121,4 +124,17 @@ pub enum Error {
         /// What is there.
         found: &'static str,
     },
+}
+
+impl Error {
+    /// Whether this is a [`Budget`](crate::Budget) refusing more (too many entries, too many
+    /// bytes, too high a ratio) rather than a broken or unsafe archive.
+    pub fn is_over_budget(&self) -> bool {
+        matches!(
+            self,
+            Error::TooManyEntries { .. }
+                | Error::TotalSizeExceeded { .. }
+                | Error::RatioExceeded { .. }
+        )
+    }
 }

@@ -4,7 +4,7 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::{Error, Limits, Reader};
+use crate::{Budget, Error, Reader};
 
 /// What [`extract`] wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,16 +52,16 @@ fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     builder.tempfile_in(dir)
 }
 
-/// Extracts every entry of `archive` under `dest` (created if missing), within `limits`.
+/// Extracts every entry of `archive` under `dest` (created if missing), drawing on `budget`.
 ///
 /// Paths are checked before anything is written (absolute paths, `..`, drive letters and
 /// links are refused), existing links in `dest` are never followed, and each file is written
 /// to a temporary name in its directory and renamed into place only once its CRC-16 has
 /// checked out, so a failing entry leaves nothing behind. Entries extracted before a
 /// failure stay.
-pub fn extract<R: Read>(archive: R, dest: &Path, limits: &Limits) -> Result<Extracted, Error> {
+pub fn extract<R: Read>(archive: R, dest: &Path, budget: &mut Budget) -> Result<Extracted, Error> {
     fs::create_dir_all(dest).map_err(fs_error(dest))?;
-    let mut reader = Reader::new(archive, *limits);
+    let mut reader = Reader::new(archive, budget);
     let mut done = Extracted::default();
     while let Some(entry) = reader.next_entry()? {
         let relative = entry.path.to_path_buf();

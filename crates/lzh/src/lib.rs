@@ -7,7 +7,8 @@
 //! - [`Writer`] builds an archive (level-2 headers, Shift_JIS names, `-lh5-` with a fallback
 //!   to `-lh0-` per file, directory entries).
 //! - [`Reader`] reads one entry at a time (header levels 0–2, `-lh0-`, `-lh4-`…`-lh7-`,
-//!   `-lhd-`), checking paths, [`Limits`] and CRC-16; [`unpack`] and [`list`] wrap it.
+//!   `-lhd-`), checking paths and CRC-16 and drawing every entry against a [`Budget`] of
+//!   [`Limits`], which all the archives of one message share; [`unpack`] and [`list`] wrap it.
 //! - [`extract`] unpacks into a directory without ever writing outside it.
 
 mod crc;
@@ -25,7 +26,7 @@ pub use crc::Crc16;
 pub use entry::{Entry, Method};
 pub use error::Error;
 pub use extract::{Extracted, extract, open};
-pub use limits::Limits;
+pub use limits::{Budget, Limits};
 pub use path::EntryPath;
 pub use reader::{Reader, Unpacked, list, unpack};
 pub use writer::{Compression, Writer};

@@ -7,15 +7,17 @@ use delharc::{LhaDecodeReader, LhaError};
 
 use crate::crc::Crc16;
 use crate::header::entry_from;
-use crate::{Entry, Error, Limits};
+use crate::{Budget, Entry, Error};
 
 /// Reads an archive from any [`Read`], one entry at a time, never holding more than one
-/// entry's decoder (window + buffers) in memory.
+/// entry's decoder (window + buffers) in memory, each entry drawn against a [`Budget`] that
+/// may be shared with other archives.
 ///
 /// ```
 /// # fn main() -> Result<(), kx_lzh::Error> {
 /// # let archive = kx_lzh::Writer::new(Vec::new()).finish()?;
-/// let mut reader = kx_lzh::Reader::new(archive.as_slice(), kx_lzh::Limits::default());
+/// let mut budget = kx_lzh::Budget::default();
+/// let mut reader = kx_lzh::Reader::new(archive.as_slice(), &mut budget);
 /// while let Some(entry) = reader.next_entry()? {
 ///     let mut data = Vec::new();
 ///     reader.read_data(&mut data)?;
@@ -23,11 +25,11 @@ use crate::{Entry, Error, Limits};
 /// }
 /// # Ok(()) }
 /// ```
-pub struct Reader<R: Read> {
+pub struct Reader<'b, R: Read> {
     state: State<R>,
-    limits: Limits,
+    budget: &'b mut Budget,
+    /// Entries of this archive so far, to name one whose header cannot be read.
     entries: usize,
-    total_size: u64,
     current: Option<Entry>,
 }
 
@@ -50,21 +52,20 @@ fn header_error(index: usize, err: LhaError<io::Error>) -> Error {
     }
 }
 
-impl<R: Read> Reader<R> {
-    /// Reads `archive` under `limits`.
-    pub fn new(archive: R, limits: Limits) -> Self {
+impl<'b, R: Read> Reader<'b, R> {
+    /// Reads `archive`, drawing its entries against `budget`.
+    pub fn new(archive: R, budget: &'b mut Budget) -> Self {
         Self {
             state: State::Start(archive),
-            limits,
+            budget,
             entries: 0,
-            total_size: 0,
             current: None,
         }
     }
 
     /// The next entry's header, or `None` at the end of the archive. Skips whatever of the
     /// previous entry's data was not read. Refuses unsafe paths, links and entries beyond
-    /// the limits before any of their data is decoded.
+    /// the budget before any of their data is decoded.
     pub fn next_entry(&mut self) -> Result<Option<Entry>, Error> {
         let index = self.entries + 1;
         let found = match std::mem::replace(&mut self.state, State::Done) {
@@ -96,39 +97,11 @@ impl<R: Read> Reader<R> {
             return Ok(None);
         }
         self.entries = index;
-        if index > self.limits.max_entries {
-            return Err(Error::TooManyEntries {
-                limit: self.limits.max_entries,
-            });
-        }
+        self.budget.draw_entry()?;
         let entry = entry_from(decoder.header(), index)?;
-        self.check_limits(&entry)?;
+        self.budget.draw_sizes(&entry)?;
         self.current = Some(entry.clone());
         Ok(Some(entry))
-    }
-
-    fn check_limits(&mut self, entry: &Entry) -> Result<(), Error> {
-        let limits = &self.limits;
-        let name = || entry.path.to_string();
-        let total = self.total_size.saturating_add(entry.size);
-        if total > limits.max_total_size {
-            return Err(Error::TotalSizeExceeded {
-                entry: name(),
-                limit: limits.max_total_size,
-            });
-        }
-        if entry.size > limits.ratio_floor
-            && entry.size > entry.packed_size.saturating_mul(limits.max_ratio)
-        {
-            return Err(Error::RatioExceeded {
-                entry: name(),
-                size: entry.size,
-                packed: entry.packed_size,
-                limit: limits.max_ratio,
-            });
-        }
-        self.total_size = total;
-        Ok(())
     }
 
     /// Decodes the current entry's data into `out` and checks its CRC-16; returns the
@@ -191,10 +164,10 @@ pub struct Unpacked {
     pub data: Vec<u8>,
 }
 
-/// Unpacks a whole archive held in memory, e.g. an uploaded `.LZH`, under `limits`.
+/// Unpacks a whole archive held in memory, e.g. an uploaded `.LZH`, drawing on `budget`.
 /// Every entry's CRC is checked; the first problem refuses the whole archive.
-pub fn unpack(archive: &[u8], limits: &Limits) -> Result<Vec<Unpacked>, Error> {
-    let mut reader = Reader::new(archive, *limits);
+pub fn unpack(archive: &[u8], budget: &mut Budget) -> Result<Vec<Unpacked>, Error> {
+    let mut reader = Reader::new(archive, budget);
     let mut entries = Vec::new();
     while let Some(entry) = reader.next_entry()? {
         let mut data = Vec::new();
@@ -204,9 +177,9 @@ pub fn unpack(archive: &[u8], limits: &Limits) -> Result<Vec<Unpacked>, Error> {
     Ok(entries)
 }
 
-/// Lists an archive's entries without decoding their data.
-pub fn list<R: Read>(archive: R, limits: &Limits) -> Result<Vec<Entry>, Error> {
-    let mut reader = Reader::new(archive, *limits);
+/// Lists an archive's entries without decoding their data, drawing their headers on `budget`.
+pub fn list<R: Read>(archive: R, budget: &mut Budget) -> Result<Vec<Entry>, Error> {
+    let mut reader = Reader::new(archive, budget);
     let mut entries = Vec::new();
     while let Some(entry) = reader.next_entry()? {
         entries.push(entry);

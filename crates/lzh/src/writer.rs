@@ -32,7 +32,7 @@ pub enum Compression {
 /// writer.add_file("1234567890/RESULT.CSV", now, "1,審査結果\r\n".repeat(100).as_bytes())?;
 /// let archive: Vec<u8> = writer.finish()?;
 ///
-/// let entries = kx_lzh::unpack(&archive, &kx_lzh::Limits::default())?;
+/// let entries = kx_lzh::unpack(&archive, &mut kx_lzh::Budget::default())?;
 /// assert_eq!(entries[1].entry.path.to_string(), "1234567890/RESULT.CSV");
 /// assert_eq!(entries[1].entry.method, kx_lzh::Method::Lh5);
 /// # Ok(()) }

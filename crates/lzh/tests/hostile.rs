@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-use kx_lzh::{Crc16, Error, Limits, Writer, extract, unpack};
+use kx_lzh::{Budget, Crc16, Error, Limits, Writer, extract, unpack};
 
 /// A level-0 header (the simplest to forge: no header CRC) followed by `body`.
 fn level0(method: &[u8; 5], name: &[u8], size: u32, crc: u16, body: &[u8]) -> Vec<u8> {
@@ -59,8 +59,12 @@ fn contents(root: &Path) -> Vec<String> {
 /// Extracts `archive` into `<tmp>/target` and returns the error and what `<tmp>` holds.
 fn extract_hostile(archive: &[u8], limits: &Limits) -> (Error, Vec<String>) {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let err =
-        extract(archive, &tmp.path().join("target"), limits).expect_err("hostile archive accepted");
+    let err = extract(
+        archive,
+        &tmp.path().join("target"),
+        &mut Budget::new(*limits),
+    )
+    .expect_err("hostile archive accepted");
     (err, contents(tmp.path()))
 }
 
@@ -94,7 +98,7 @@ fn traversal_after_good_entries_stops_there() {
     assert!(matches!(err, Error::InvalidPath { .. }), "{err}");
     assert_eq!(left, ["target", "target/good.txt"]);
     assert!(matches!(
-        unpack(&bytes, &Limits::default()),
+        unpack(&bytes, &mut Budget::default()),
         Err(Error::InvalidPath { .. })
     ));
 }
@@ -117,7 +121,7 @@ fn links_planted_in_the_target_are_not_followed() {
     let err = extract(
         archive(&[stored(b"link/evil.txt", b"owned")]).as_slice(),
         &target,
-        &Limits::default(),
+        &mut Budget::default(),
     )
     .expect_err("extracted through a link");
     assert!(
@@ -203,7 +207,7 @@ fn decompression_bombs_are_refused_before_decoding() {
     // A header that lies about the unpacked size is caught the same way.
     let liar = archive(&[level0(b"-lh5-", b"liar.csv", u32::MAX, 0, &[0; 64])]);
     assert!(matches!(
-        unpack(&liar, &Limits::default()),
+        unpack(&liar, &mut Budget::default()),
         Err(Error::TotalSizeExceeded { .. })
     ));
     let limits = Limits {
@@ -211,7 +215,7 @@ fn decompression_bombs_are_refused_before_decoding() {
         ..Limits::default()
     };
     assert!(matches!(
-        unpack(&liar, &limits),
+        unpack(&liar, &mut Budget::new(limits)),
         Err(Error::RatioExceeded { .. })
     ));
 }
@@ -227,19 +231,19 @@ fn total_size_and_entry_count_are_limited() {
         ..Limits::default()
     };
     assert!(matches!(
-        unpack(&bytes, &few),
+        unpack(&bytes, &mut Budget::new(few)),
         Err(Error::TooManyEntries { limit: 10 })
     ));
     let small = Limits {
         max_total_size: 150,
         ..Limits::default()
     };
-    match unpack(&bytes, &small) {
+    match unpack(&bytes, &mut Budget::new(small)) {
         Err(Error::TotalSizeExceeded { entry, limit: 150 }) => assert_eq!(entry, "f15.txt"),
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        unpack(&bytes, &Limits::default())
+        unpack(&bytes, &mut Budget::default())
             .expect("within limits")
             .len(),
         20
@@ -249,10 +253,112 @@ fn total_size_and_entry_count_are_limited() {
 #[test]
 fn unsupported_methods_are_listed_but_not_decoded() {
     let bytes = archive(&[level0(b"-lh1-", b"old.txt", 3, 0, b"abc")]);
-    let entries = kx_lzh::list(bytes.as_slice(), &Limits::default()).expect("list");
+    let entries = kx_lzh::list(bytes.as_slice(), &mut Budget::default()).expect("list");
     assert_eq!(entries[0].method.to_string(), "-lh1-");
     assert!(matches!(
-        unpack(&bytes, &Limits::default()),
+        unpack(&bytes, &mut Budget::default()),
         Err(Error::UnsupportedMethod { .. })
     ));
+}
+
+/// `count` compressed archives of one file `data` each.
+fn copies(count: usize, data: &[u8]) -> Vec<Vec<u8>> {
+    (0..count).map(|_| compressed_archive(data)).collect()
+}
+
+#[test]
+fn one_budget_is_shared_by_every_archive_of_a_message() {
+    let limits = Limits {
+        max_total_size: 300_000,
+        ..Limits::default()
+    };
+    // Each inside the total alone.
+    let archives = copies(4, &csv_like(100_000));
+    for archive in &archives {
+        unpack(archive, &mut Budget::new(limits)).expect("one alone fits");
+    }
+    let mut budget = Budget::new(limits);
+    for archive in &archives[..3] {
+        unpack(archive, &mut budget).expect("three fit together");
+    }
+    assert_eq!(budget.unpacked(), 300_000);
+    assert_eq!(budget.entries(), 3);
+    // The fourth crosses the total at its header: refused before a byte of it is decoded,
+    // and nothing of it is drawn.
+    let mut reader = kx_lzh::Reader::new(archives[3].as_slice(), &mut budget);
+    match reader.next_entry() {
+        Err(Error::TotalSizeExceeded { entry, limit }) => {
+            assert_eq!((entry.as_str(), limit), ("data.csv", 300_000));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(budget.unpacked(), 300_000);
+
+    let few = Limits {
+        max_entries: 2,
+        ..Limits::default()
+    };
+    let mut budget = Budget::new(few);
+    unpack(&archives[0], &mut budget).expect("first");
+    unpack(&archives[1], &mut budget).expect("second");
+    assert!(matches!(
+        unpack(&archives[2], &mut budget),
+        Err(Error::TooManyEntries { limit: 2 })
+    ));
+}
+
+#[test]
+fn small_entries_each_under_the_ratio_floor_break_the_running_ratio() {
+    let limits = Limits {
+        max_ratio: 100,
+        ..Limits::default()
+    };
+    // Each 512 KiB of zeros is exempt alone (under the 1 MiB floor); three of them pass the
+    // floor together at far more than 100:1.
+    let archives = copies(3, &vec![0u8; 512 << 10]);
+    let mut budget = Budget::new(limits);
+    unpack(&archives[0], &mut budget).expect("first");
+    unpack(&archives[1], &mut budget).expect("second");
+    match unpack(&archives[2], &mut budget) {
+        Err(
+            err @ Error::RatioExceeded {
+                size, limit: 100, ..
+            },
+        ) => {
+            assert_eq!(size, 3 * (512 << 10), "{err}");
+            assert!(err.is_over_budget());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(64))]
+
+    /// However a message's data is split over archives, one budget lets through exactly what
+    /// fits its total and never draws more.
+    #[test]
+    fn a_shared_budget_never_draws_past_its_total(
+        sizes in proptest::collection::vec(0usize..20_000, 1..8),
+        limit in 0u64..100_000,
+    ) {
+        let limits = Limits { max_total_size: limit, ..Limits::unlimited() };
+        let mut budget = Budget::new(limits);
+        let mut outcome = Ok(());
+        for size in &sizes {
+            outcome = unpack(&compressed_archive(&csv_like(*size)), &mut budget).map(drop);
+            if outcome.is_err() {
+                break;
+            }
+        }
+        let total: u64 = sizes.iter().map(|s| *s as u64).sum();
+        proptest::prop_assert!(budget.unpacked() <= limit);
+        match outcome {
+            Ok(()) => proptest::prop_assert!(total <= limit),
+            Err(err) => {
+                proptest::prop_assert!(total > limit);
+                proptest::prop_assert!(matches!(err, Error::TotalSizeExceeded { .. }), "{}", err);
+            }
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use kx_lzh::{Compression, Error, Limits, Method, Writer, unpack};
+use kx_lzh::{Budget, Compression, Error, Limits, Method, Writer, unpack};
 use proptest::prelude::*;
 
 fn at(secs: u64) -> SystemTime {
@@ -18,7 +18,7 @@ fn round_trip(
         writer.add_file(name, at(1_700_000_000), data).expect("add");
     }
     let archive = writer.finish().expect("finish");
-    unpack(&archive, &Limits::unlimited())
+    unpack(&archive, &mut Budget::new(Limits::unlimited()))
         .expect("unpack")
         .into_iter()
         .map(|u| (u.entry.path.to_string(), u.data, u.entry.method))
@@ -118,8 +118,11 @@ fn result_archive(csv: &[u8]) -> Vec<u8> {
 
 #[test]
 fn directories_names_and_times_survive() {
-    let entries =
-        unpack(&result_archive("1,2,３\r\n".as_bytes()), &Limits::default()).expect("unpack");
+    let entries = unpack(
+        &result_archive("1,2,３\r\n".as_bytes()),
+        &mut Budget::default(),
+    )
+    .expect("unpack");
     let summary: Vec<_> = entries
         .iter()
         .map(|u| {
@@ -205,12 +208,13 @@ fn streamed_files_match_in_memory_ones_and_read_back_through_short_reads() {
     let streamed = streamed.finish().expect("finish");
     assert_eq!(streamed, in_memory.finish().expect("finish"));
 
+    let mut budget = Budget::default();
     let mut reader = kx_lzh::Reader::new(
         Trickle {
             data: &streamed,
             step: 7,
         },
-        Limits::default(),
+        &mut budget,
     );
     for (expected, method) in [(&text, Method::Lh5), (&noise, Method::Lh0)] {
         let entry = reader.next_entry().expect("header").expect("entry");
@@ -233,7 +237,7 @@ fn headers_whose_size_ends_in_a_zero_byte_are_padded() {
     writer.add_file(&name, at(1), b"data").expect("add");
     let archive = writer.finish().expect("finish");
     assert_eq!(&archive[..2], &[1, 1], "257-byte header");
-    let entries = unpack(&archive, &Limits::default()).expect("unpack");
+    let entries = unpack(&archive, &mut Budget::default()).expect("unpack");
     assert_eq!(entries[0].entry.path.to_string(), name);
     assert_eq!(entries[0].data, b"data");
 }
@@ -245,7 +249,7 @@ fn extract_writes_files_directories_and_times() {
 
     let tmp = tempfile::tempdir().expect("tempdir");
     let done =
-        kx_lzh::extract(archive.as_slice(), tmp.path(), &Limits::default()).expect("extract");
+        kx_lzh::extract(archive.as_slice(), tmp.path(), &mut Budget::default()).expect("extract");
     assert_eq!(
         (done.files, done.directories, done.bytes),
         (1, 2, csv.len() as u64)

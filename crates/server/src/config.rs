@@ -315,5 +315,9 @@ mod tests {
         assert_eq!(minimal.retention.raw_message_days, 30);
         assert_eq!(minimal.retention.mail_days, 400);
         assert_eq!(minimal.retention.gc_grace, 3600);
+        assert_eq!(minimal.denso.max_unpacked_size, 512 << 20);
+        assert_eq!(minimal.denso.max_unpack_ratio, 100);
+        assert_eq!(minimal.denso.regist_time_budget_ms, 120_000);
+        assert_eq!(minimal.denso.max_regist_attempts, 3);
     }
 }

@@ -5,7 +5,6 @@
 
 #[allow(unused_imports)] // each test file uses a different part
 mod exchange_support;
-#[allow(dead_code)]
 mod gateway_support;
 
 use std::os::unix::fs::PermissionsExt as _;

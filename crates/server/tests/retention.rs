@@ -3,7 +3,6 @@
 //! collected by `kxd admin gc`, a dry run deletes nothing, and collection running beside
 //! accepts never deletes a blob a committing row names.
 
-#[allow(dead_code)] // each test file uses a different part
 mod gateway_support;
 
 use std::path::{Path, PathBuf};

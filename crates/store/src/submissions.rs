@@ -120,12 +120,15 @@ pub struct Submission {
     pub settled_at: Option<Timestamp>,
     /// Registered DataSend: whether it was handed to the review system.
     pub handed_off: Option<bool>,
+    /// How many times a Regist job has claimed it. Counted durably when a claim is taken,
+    /// before any work, so an attempt the process died in counts too.
+    pub regist_attempts: u32,
 }
 
 /// A submission taken by one Regist job until its lease ends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Claim {
-    /// The submission.
+    /// The submission; its `regist_attempts` include this claim.
     pub submission: Submission,
     token: String,
 }
@@ -152,7 +155,7 @@ pub enum CancelOutcome {
 
 /// The columns [`submission`] reads, in order.
 const SUBMISSION_COLUMNS: &str = "id, account_id, kind, number, cancel_target, state, \
-     error_code, size, accepted_at, settled_at, handed_off";
+     error_code, size, accepted_at, settled_at, handed_off, regist_attempts";
 
 type SubmissionRow = (
     i64,
@@ -166,6 +169,7 @@ type SubmissionRow = (
     i64,
     Option<i64>,
     Option<bool>,
+    i64,
 );
 
 /// A [`NewSubmission`] checked and turned into columns.
@@ -395,7 +399,8 @@ impl Store {
         let now = now_ms();
         let token = claim_token();
         let rows: Vec<SubmissionRow> = sqlx::query_as(&format!(
-            "UPDATE submissions SET claim_token = $1, claim_expires_at = $2 \
+            "UPDATE submissions SET claim_token = $1, claim_expires_at = $2, \
+                 regist_attempts = regist_attempts + 1 \
              WHERE id IN (SELECT id FROM submissions WHERE state = 'accepted' AND kind = $6 \
                  AND accepted_at <= $3 AND (claim_expires_at IS NULL OR claim_expires_at <= $4) \
                  ORDER BY id LIMIT $5) \
@@ -421,6 +426,20 @@ impl Store {
             .collect::<Result<Vec<_>, Error>>()?;
         claims.sort_by_key(|c| c.submission.id);
         Ok(claims)
+    }
+
+    /// Gives a claim up before its lease ends, so that the next pass takes the submission
+    /// again at once: for an attempt that failed without the process dying.
+    pub async fn release(&self, claim: &Claim) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE submissions SET claim_token = NULL, claim_expires_at = NULL \
+             WHERE id = $1 AND claim_token = $2 AND state = 'accepted'",
+        )
+        .bind(claim.submission.id.0)
+        .bind(&claim.token)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
     }
 
     /// The raw message of a submission, for the Regist job and operators (never for a
@@ -672,6 +691,7 @@ fn submission(
         accepted_at,
         settled_at,
         handed_off,
+        regist_attempts,
     ): SubmissionRow,
 ) -> Result<Submission, Error> {
     Ok(Submission {
@@ -686,5 +706,6 @@ fn submission(
         accepted_at: timestamp(accepted_at)?,
         settled_at: settled_at.map(timestamp).transpose()?,
         handed_off,
+        regist_attempts: u32::try_from(regist_attempts).unwrap_or(u32::MAX),
     })
 }

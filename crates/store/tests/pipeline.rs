@@ -417,6 +417,46 @@ async fn a_claim_is_held_by_one_job_until_its_lease_ends() {
     assert_eq!(mailbox(&store, &account).await.last().unwrap(), b"Regist");
 }
 
+#[tokio::test]
+async fn regist_attempts_are_counted_when_claimed_and_survive_a_crash() {
+    let (dir, store, account) = with_office().await;
+    accept_one(&store, &account, "0000000001").await;
+    let claim = |store: &Store, lease: Duration| {
+        let store = store.clone();
+        async move {
+            store
+                .due_for_regist(SubmissionKind::DataSend, NOW, lease, 10)
+                .await
+                .unwrap()
+        }
+    };
+    // A zero lease runs out at once, as a dead job's does.
+    let first = claim(&store, NOW).await;
+    assert_eq!(first[0].submission.regist_attempts, 1);
+
+    // The process died during that attempt: the count is already on disk.
+    let image = tempfile::tempdir().unwrap();
+    crash_image(dir.path(), image.path());
+    let reopened = open(image.path()).await;
+    let second = claim(&reopened, MINUTE).await;
+    assert_eq!(second[0].submission.regist_attempts, 2);
+    assert!(
+        claim(&reopened, MINUTE).await.is_empty(),
+        "the live claim holds"
+    );
+
+    // A released claim is taken again at once, and counts again; releasing a claim that is
+    // no longer the submission's changes nothing.
+    reopened.release(&second[0]).await.unwrap();
+    let third = claim(&reopened, MINUTE).await;
+    assert_eq!(third[0].submission.regist_attempts, 3);
+    reopened.release(&second[0]).await.unwrap();
+    assert!(
+        claim(&reopened, MINUTE).await.is_empty(),
+        "the third claim holds"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn of_concurrent_cancels_and_registers_exactly_one_wins() {
     let (_dir, store, account) = with_office().await;

@@ -19,7 +19,7 @@ use anyhow::Context as _;
 use kx_denso::Message;
 use kx_denso::message::{CheckResult, FileResult};
 use kx_denso::names::has_forbidden_extension;
-use kx_lzh::Limits;
+use kx_lzh::Budget;
 use serde::Serialize;
 
 use super::profile::{Profile, split_host_port};
@@ -401,7 +401,7 @@ fn save_result(profile: &Profile, m: &kx_denso::message::ResultMessage) -> anyho
         .join(safe_name(stem));
     publish_dir(&target, |dir| {
         std::fs::write(dir.join(safe_name(&m.archive.name)), &m.archive.data)?;
-        kx_lzh::extract(m.archive.data.as_slice(), dir, &Limits::default())
+        kx_lzh::extract(m.archive.data.as_slice(), dir, &mut Budget::default())
             .with_context(|| format!("cannot unpack {}", m.archive.name))?;
         Ok(())
     })?;

@@ -27,7 +27,7 @@ use kx_denso::{
     Context, ErrorCode, Inspection, Mailbox, Message, OrgKind, TransmissionNumber, UsedNumbers,
     inspect,
 };
-use kx_lzh::{Limits, Writer};
+use kx_lzh::{Budget, Writer};
 
 use super::message::read_attachments;
 use super::profile::Profile;
@@ -108,13 +108,15 @@ fn note(name: &str, data: &[u8]) -> DataFileNote {
     }
 }
 
-/// The CSV files a submission carries, counted: LZH archives are unpacked in memory.
+/// The CSV files a submission carries, counted: LZH archives are unpacked in memory, all of
+/// them within one budget, as the server unpacks them.
 fn data_file_notes(files: &[Attachment]) -> Vec<DataFileNote> {
+    let mut budget = Budget::default();
     let mut notes = Vec::new();
     for file in files {
         match data_file_kind(&file.name) {
             Some(DataFileKind::Lzh) => {
-                let Ok(entries) = kx_lzh::unpack(&file.data, &Limits::default()) else {
+                let Ok(entries) = kx_lzh::unpack(&file.data, &mut budget) else {
                     continue;
                 };
                 for entry in entries.iter().filter(|e| !e.entry.is_directory) {
@@ -278,6 +280,7 @@ fn check(profile: &Profile, state: &State, draft: Draft) -> crate::Result<Checke
             transmit_address: (draft.kind != "Upstream").then_some(&profile.settings.transmit),
             upstream: None,
             used: Some(&used),
+            ..Context::default()
         },
     );
     let structure_errors = draft

@@ -4,14 +4,14 @@
 
 use std::time::UNIX_EPOCH;
 
-use kx_lzh::{Limits, Writer, unpack};
+use kx_lzh::{Budget, Limits, Writer, unpack};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut writer = Writer::new(Vec::new());
     writer.add_file("f", UNIX_EPOCH, data).expect("in-memory write");
     let archive = writer.finish().expect("in-memory finish");
-    let entries = unpack(&archive, &Limits::unlimited()).expect("own archive reads back");
+    let entries = unpack(&archive, &mut Budget::new(Limits::unlimited())).expect("own archive reads back");
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].data, data);
 });

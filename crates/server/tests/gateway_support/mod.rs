@@ -2,6 +2,7 @@
 //! data directory, driven by Python's `smtplib` and `poplib`, its replies read by Python's
 //! `email` package (see `prelude.py`). Client messages are built with `kx_denso`, as the `kx`
 //! client builds them.
+#![allow(dead_code, unreachable_pub)] // each test uses a different part
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -57,13 +58,26 @@ impl Kxd {
     /// Initialises an installation whose Regist job runs every `regist_interval` seconds,
     /// adds the office, and serves it.
     pub(crate) fn start(regist_interval: u64, environment: Environment) -> Kxd {
-        let installation = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
+        Kxd::start_with(regist_interval, environment, &[])
+    }
+
+    /// As [`Kxd::start`], with lines of `kxd.toml` replaced first: `(line, with)` pairs as
+    /// `kx_testkit::Init::setting` takes them.
+    pub(crate) fn start_with(
+        regist_interval: u64,
+        environment: Environment,
+        settings: &[(&str, &str)],
+    ) -> Kxd {
+        let mut init = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
             .regist_interval(regist_interval)
             .environment(environment)
             // Failed logins here test answers and lock-out, not the per-source penalty
             // (hostile_logins.rs does).
-            .setting("login_penalty = 1", "login_penalty = 0")
-            .create();
+            .setting("login_penalty = 1", "login_penalty = 0");
+        for (line, with) in settings {
+            init = init.setting(line, with);
+        }
+        let installation = init.create();
         installation.add_office_org(OFFICE);
         Kxd {
             server: Mutex::new(Some(installation.serve())),
