@@ -3,14 +3,10 @@
 //! use the gateway; the fuzz target in `crates/smtp/fuzz` feeds [`session`] arbitrary bytes, and
 //! the seeds and every input it ever crashed on are replayed by the unit tests.
 
-use std::collections::VecDeque;
-use std::io;
 use std::net::{IpAddr, Ipv4Addr};
-use std::pin::Pin;
 use std::sync::Mutex;
-use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use kx_listen::fuzzing::{ScriptedStream, block_on, split_input};
 use tokio::sync::watch;
 
 use crate::{AuthOutcome, SmtpConfig, Submission, SubmissionService, SubmitOutcome};
@@ -86,59 +82,13 @@ impl SubmissionService for MemoryService {
     }
 }
 
-/// A connection whose every read returns the next of the chunks given, then end of input; what
-/// the server writes is kept.
-struct Scripted {
-    reads: VecDeque<Vec<u8>>,
-    written: Vec<u8>,
-}
-
-impl AsyncRead for Scripted {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if let Some(mut chunk) = self.reads.pop_front() {
-            let n = chunk.len().min(buf.remaining());
-            buf.put_slice(&chunk[..n]);
-            if n < chunk.len() {
-                self.reads.push_front(chunk.split_off(n));
-            }
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for Scripted {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.written.extend_from_slice(buf);
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
 /// Runs one session from [`PEER`] whose reads return `chunks`, one each, then end of input.
 /// Returns every byte the server wrote.
 pub async fn replay(config: &SmtpConfig, service: &MemoryService, chunks: &[&[u8]]) -> Vec<u8> {
-    let mut stream = Scripted {
-        reads: chunks.iter().map(|chunk| chunk.to_vec()).collect(),
-        written: Vec::new(),
-    };
+    let (stream, transcript) = ScriptedStream::new(chunks);
     let (_shutdown, shutdown) = watch::channel(false);
-    crate::session::run(&mut stream, PEER, config, service, shutdown).await;
-    stream.written
+    crate::session::run(stream, PEER, config, service, shutdown).await;
+    transcript.take()
 }
 
 /// The settings [`session`] runs under: the defaults, plaintext AUTH on (the session under
@@ -162,19 +112,14 @@ const REPLY_PER_INPUT_BYTE: usize = 20;
 const REPLY_ALLOWANCE: usize = 1024;
 
 /// Plays `data` as one session twice: in one read, and split where its first bytes say (see
-/// [`chunks`]). Panics unless both give the same replies and submissions, every reply line is
+/// [`split_input`]). Panics unless both give the same replies and submissions, every reply line is
 /// well formed (`ddd[ -]text` CRLF, printable text, at most 512 octets, a continued reply
 /// keeping its code), the replies are bounded by the input, and every message handed in
 /// respects the envelope and the size limit.
 pub fn session(data: &[u8]) {
-    let (lengths, payload) = data
-        .split_first()
-        .map_or((&[][..], data), |(&count, rest)| {
-            rest.split_at(usize::from(count % 8).min(rest.len()))
-        });
+    let (payload, split) = split_input(data);
     let config = config();
     let (whole, whole_submitted) = play(&config, &[payload]);
-    let split = chunks(payload, lengths);
     let (pieces, pieces_submitted) = play(&config, &split);
     assert_eq!(
         String::from_utf8_lossy(&whole),
@@ -201,36 +146,10 @@ pub fn session(data: &[u8]) {
     }
 }
 
-/// `payload` cut into pieces whose lengths (1 to 256) are taken from `lengths` in turn, or one
-/// piece if `lengths` is empty.
-fn chunks<'a>(payload: &'a [u8], lengths: &[u8]) -> Vec<&'a [u8]> {
-    let mut pieces = Vec::new();
-    let mut rest = payload;
-    for &length in lengths.iter().cycle() {
-        if rest.is_empty() {
-            break;
-        }
-        let (piece, tail) = rest.split_at((usize::from(length) + 1).min(rest.len()));
-        pieces.push(piece);
-        rest = tail;
-    }
-    if !rest.is_empty() {
-        pieces.push(rest);
-    }
-    pieces
-}
-
-/// One session on a runtime of its own thread, kept between calls: building a runtime per
-/// input would cost more than the session.
+/// One session, and what the gateway was handed.
 fn play(config: &SmtpConfig, chunks: &[&[u8]]) -> (Vec<u8>, Vec<Submitted>) {
-    thread_local! {
-        static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("a current-thread runtime");
-    }
     let service = MemoryService::default();
-    let replies = RUNTIME.with(|runtime| runtime.block_on(replay(config, &service, chunks)));
+    let replies = block_on(replay(config, &service, chunks));
     (replies, service.into_submissions())
 }
 
@@ -275,20 +194,15 @@ fn check_replies(replies: &[u8]) {
 mod tests {
     use std::path::Path;
 
-    use super::{check_replies, chunks, session};
+    use kx_listen::fuzzing::replay_seeds;
+
+    use super::{check_replies, session};
 
     #[test]
     fn the_fuzz_seeds_keep_the_session_properties() {
         let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
-        let mut played = 0;
-        for entry in std::fs::read_dir(&seeds).expect("the seeds directory") {
-            let path = entry.expect("a seed").path();
-            let data = std::fs::read(&path).expect("a seed's bytes");
-            println!("{}", path.display());
-            session(&data);
-            played += 1;
-        }
-        assert!(played >= 8, "only {played} seeds in {}", seeds.display());
+        let played = replay_seeds(&seeds, session);
+        assert!(played >= 10, "only {played} seeds in {}", seeds.display());
     }
 
     #[test]
@@ -311,15 +225,5 @@ mod tests {
             );
         }
         check_replies(b"220 kx ESMTP\r\n250-a\r\n250 b\r\n221 2.0.0 Bye\r\n");
-    }
-
-    #[test]
-    fn input_is_cut_at_the_lengths_given() {
-        assert_eq!(
-            chunks(b"abcdefg", &[0, 2]),
-            [&b"a"[..], b"bcd", b"e", b"fg"]
-        );
-        assert_eq!(chunks(b"abc", &[]), [&b"abc"[..]]);
-        assert!(chunks(b"", &[3]).is_empty());
     }
 }
