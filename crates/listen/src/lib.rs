@@ -8,6 +8,8 @@
 //! this one; it knows no protocol beyond TLS and HTTP and no storage.
 
 mod auth;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod https;
 mod limits;
 mod listener;

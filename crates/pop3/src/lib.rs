@@ -18,6 +18,8 @@
 mod backend;
 mod config;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod ops;
 pub mod request;
 pub mod response;

@@ -159,8 +159,8 @@ pub(crate) struct Session<B: Backend, T> {
 }
 
 /// Serves one accepted connection until it ends, whatever the TLS mode.
-pub(crate) async fn run<B: Backend>(
-    stream: TcpStream,
+pub(crate) async fn run<B: Backend, T: SessionStream>(
+    stream: T,
     peer: SocketAddr,
     config: Arc<Pop3Config>,
     backend: Arc<B>,

@@ -5,6 +5,8 @@
 //! is the [`SubmissionService`]'s business (the gateway: inspect, store durably, then reply),
 //! so the protocol can be tested on its own.
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod line;
 mod reply;
 mod session;

@@ -182,7 +182,7 @@ impl Reply {
             WireError::UnsupportedParameter { param } => (
                 504,
                 [5, 5, 4],
-                format!("Unsupported parameter {}", param.escape_default()).into(),
+                format!("Unsupported parameter {}", echo(&param)).into(),
             ),
             WireError::ResponseTooLong => return Reply::LINE_TOO_LONG,
             WireError::NeedsMoreData { .. } | WireError::InvalidResponse { .. } => {
@@ -249,9 +249,19 @@ impl Ehlo<'_> {
     }
 }
 
-/// `<host> greets <client>`, the client's name escaped: it is the client's text.
+/// The most of the client's own text a reply echoes, escaped: a domain name's longest (RFC 1035
+/// §2.3.4), so the reply line stays within 512 octets (RFC 5321 §4.5.3.1.5) however long the
+/// text sent.
+const MAX_ECHOED: usize = 255;
+
+/// The client's text as a reply may show it: escaped to printable ASCII, cut to [`MAX_ECHOED`].
+fn echo(text: &str) -> String {
+    text.escape_default().take(MAX_ECHOED).collect()
+}
+
+/// `<host> greets <client>`.
 fn greets(hostname: &str, client: &str) -> String {
-    format!("{hostname} greets {}", client.escape_default())
+    format!("{hostname} greets {}", echo(client))
 }
 
 #[cfg(test)]
@@ -293,6 +303,27 @@ mod tests {
         for (reply, text) in cases {
             assert_eq!(wire(&reply), text);
         }
+    }
+
+    #[test]
+    fn the_clients_text_is_cut_to_fit_a_reply_line() {
+        // Found by the fuzz target: each invalid byte of a HELO name or of an unknown MAIL
+        // parameter came back as `\u{fffd}`, eight octets, and 70 of them made a reply line of
+        // 600.
+        let text = format!("o{}", "\u{fffd}".repeat(300));
+        let helo = wire(&Reply::helo("kx.test", &text));
+        assert_eq!(helo.len(), "250 kx.test greets ".len() + MAX_ECHOED + 2);
+        assert!(helo.starts_with("250 kx.test greets o\\u{fffd}"), "{helo}");
+        let parameter = WireError::UnsupportedParameter { param: text };
+        let unsupported = wire(&Reply::wire_error(parameter));
+        assert_eq!(
+            unsupported.len(),
+            "504 5.5.4 Unsupported parameter ".len() + MAX_ECHOED + 2
+        );
+        assert_eq!(
+            wire(&Reply::helo("kx.test", "c\n")),
+            "250 kx.test greets c\\n\r\n"
+        );
     }
 
     #[test]

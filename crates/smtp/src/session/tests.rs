@@ -1,9 +1,8 @@
-//! Scripted sessions over an in-memory stream against a fake gateway. Each script is fed in
+//! Scripted sessions over an in-memory stream against the in-memory gateway. Each script is fed in
 //! every chunk size from 1 to 512 bytes and must give the same replies and the same
 //! submissions each time: what a client means must not depend on how its bytes are split.
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{LazyLock, Mutex};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -12,61 +11,10 @@ use tokio::sync::watch;
 use tokio_rustls::rustls;
 
 use super::run;
-use crate::{AuthOutcome, SmtpConfig, Submission, SubmissionService, SubmitOutcome};
+use crate::SmtpConfig;
+use crate::fuzzing::{BUSY, MemoryService, PASSWORD, PEER, RECIPIENT, SENDER, Submitted, USER};
 
-const USER: &str = "user";
-const PASSWORD: &str = "secret";
-/// The password the fake answers as if its password checks were all busy.
-const BUSY: &str = "busy";
-const SENDER: &str = "user@kx.test";
-const RECIPIENT: &str = "transmit@kx.test";
 const MAX_SIZE: usize = 100;
-const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-
-/// A gateway that knows one account and one recipient, and records what it is handed.
-#[derive(Default)]
-struct Fake {
-    submissions: Mutex<Vec<Submitted>>,
-}
-
-/// What the gateway was handed, minus what every script shares.
-#[derive(Debug, PartialEq, Eq)]
-struct Submitted {
-    from: String,
-    recipients: Vec<String>,
-    message: Vec<u8>,
-}
-
-impl SubmissionService for Fake {
-    type Account = String;
-
-    async fn authenticate(&self, user: &str, password: &str, _peer: IpAddr) -> AuthOutcome<String> {
-        if user == USER && password == PASSWORD {
-            AuthOutcome::Authenticated(user.to_owned())
-        } else if password == BUSY {
-            AuthOutcome::Busy
-        } else {
-            AuthOutcome::Rejected
-        }
-    }
-
-    fn sender_allowed(&self, _account: &String, address: &str) -> bool {
-        address == SENDER
-    }
-
-    async fn recipient_allowed(&self, _account: &String, address: &str) -> bool {
-        address == RECIPIENT
-    }
-
-    async fn submit(&self, submission: Submission<String>) -> SubmitOutcome {
-        self.submissions.lock().expect("lock").push(Submitted {
-            from: submission.mail_from,
-            recipients: submission.recipients,
-            message: submission.message,
-        });
-        SubmitOutcome::Accepted("Accepted".into())
-    }
-}
 
 /// A fresh private CA with a server certificate for `kx.test`.
 static TLS: LazyLock<kx_testkit::TestCa> = LazyLock::new(|| kx_testkit::TestCa::new("kx.test"));
@@ -494,13 +442,13 @@ fn scripts() -> Vec<Script> {
 /// Returns the replies and what the gateway was handed.
 async fn play(script: &Script, chunk: usize) -> (String, Vec<Submitted>) {
     let config = config(script.configure);
-    let service = Fake::default();
+    let service = MemoryService::default();
     let (_shutdown, shutdown) = watch::channel(false);
     let input = script.input();
     let (server, client) = pipes(chunk);
     let session = run(server, PEER, &config, &service, shutdown);
     let ((), replies) = tokio::join!(session, converse(client, &input, chunk));
-    let submitted = service.submissions.into_inner().expect("lock");
+    let submitted = service.into_submissions();
     (replies, submitted)
 }
 
@@ -598,7 +546,7 @@ async fn a_submission_goes_through_starttls() {
     let connector = tokio_rustls::TlsConnector::from(TLS.client_config());
     for chunk in [1, 2, 3, 7, 64, 512] {
         let config = config(script.configure);
-        let service = Fake::default();
+        let service = MemoryService::default();
         let (_shutdown, shutdown) = watch::channel(false);
         let (server, client) = pipes(chunk);
         let client = async {
@@ -622,7 +570,7 @@ async fn a_submission_goes_through_starttls() {
         };
         let ((), replies) = tokio::join!(run(server, PEER, &config, &service, shutdown), client);
         check(script.name, chunk, &replies, &script.replies()[1..]);
-        let handed = service.submissions.into_inner().expect("lock");
+        let handed = service.into_submissions();
         assert_eq!(
             handed,
             script.submitted(),
@@ -718,7 +666,7 @@ fn slow_clients() -> Vec<Slow> {
 /// Plays one slow client against a session with the [`impatient`] deadlines; the replies.
 async fn play_slowly(client: &Slow) -> String {
     let config = config(impatient);
-    let service = Fake::default();
+    let service = MemoryService::default();
     let (_shutdown, shutdown) = watch::channel(false);
     let (server, client_end) = pipes(64 * 1024);
     let (mut read, mut write) = tokio::io::split(client_end);
