@@ -88,13 +88,11 @@ def web_submit(form, user, password):
 /// An installation with the office and its master account, `kxd.toml` lines replaced as
 /// `settings` says, served.
 fn serve(settings: &[(&str, &str)]) -> (Installation, Server) {
-    let mut init = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
+    let installation = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
         .https()
-        .allow_plaintext_auth();
-    for (line, with) in settings {
-        init = init.setting(line, with);
-    }
-    let installation = init.create();
+        .allow_plaintext_auth()
+        .settings(settings)
+        .create();
     installation.add_office_org(OFFICE);
     installation.add_account(ID, PASSWORD);
     let server = installation.serve();

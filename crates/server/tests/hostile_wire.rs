@@ -20,13 +20,11 @@ impl Kxd {
     /// `kxd init` (SMTP, POP3, HTTPS, passwords without TLS) with `settings` replacing lines
     /// of `kxd.toml`, then `kxd serve`.
     fn start(settings: &[(&str, &str)]) -> Kxd {
-        let mut init = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
+        let installation = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
             .https()
-            .allow_plaintext_auth();
-        for (line, with) in settings {
-            init = init.setting(line, with);
-        }
-        let installation = init.create();
+            .allow_plaintext_auth()
+            .settings(settings)
+            .create();
         installation.add_office_org(OFFICE);
         installation.add_account(MASTER_ID, MASTER_PASSWORD);
         Kxd {

@@ -130,6 +130,13 @@ impl Init {
         self
     }
 
+    /// [`Init::setting`] for each `(line, with)` pair.
+    pub fn settings(self, pairs: &[(&str, &str)]) -> Init {
+        pairs
+            .iter()
+            .fold(self, |init, (line, with)| init.setting(line, with))
+    }
+
     fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Init {
         self.args
             .extend(args.into_iter().map(|a| a.as_ref().to_owned()));

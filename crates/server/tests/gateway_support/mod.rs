@@ -68,16 +68,14 @@ impl Kxd {
         environment: Environment,
         settings: &[(&str, &str)],
     ) -> Kxd {
-        let mut init = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
+        let installation = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
             .regist_interval(regist_interval)
             .environment(environment)
             // Failed logins here test answers and lock-out, not the per-source penalty
             // (hostile_logins.rs does).
-            .setting("login_penalty = 1", "login_penalty = 0");
-        for (line, with) in settings {
-            init = init.setting(line, with);
-        }
-        let installation = init.create();
+            .setting("login_penalty = 1", "login_penalty = 0")
+            .settings(settings)
+            .create();
         installation.add_office_org(OFFICE);
         Kxd {
             server: Mutex::new(Some(installation.serve())),
