@@ -7,13 +7,10 @@
 
 use std::time::Duration;
 
+use kx_testkit::office::{MASTER_ID as ID, MASTER_PASSWORD as PASSWORD};
 use kx_testkit::{Installation, Python, Server};
 use serde_json::Value;
 
-const DOMAIN: &str = "denso.test.kokuho";
-const OFFICE: &str = "1312345678";
-const ID: &str = "J13123456780";
-const PASSWORD: &str = "pw-J13123456780-secret";
 /// The argon2id memory cost of every password check, in bytes (the store's default).
 const ARGON2_MEMORY: u64 = 19 * 1024 * 1024;
 
@@ -85,18 +82,9 @@ def web_submit(form, user, password):
     return [r.status, r.getheader('Retry-After')]
 "#;
 
-/// An installation with the office and its master account, `kxd.toml` lines replaced as
-/// `settings` says, served.
+/// The office installation with `kxd.toml` lines replaced as `settings` says, served.
 fn serve(settings: &[(&str, &str)]) -> (Installation, Server) {
-    let installation = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
-        .https()
-        .allow_plaintext_auth()
-        .settings(settings)
-        .create();
-    installation.add_office_org(OFFICE);
-    installation.add_account(ID, PASSWORD);
-    let server = installation.serve();
-    (installation, server)
+    kx_testkit::office::serve(env!("CARGO_BIN_EXE_kxd"), settings)
 }
 
 /// Runs `script` after the prelude against `server`; the `out` it filled.

@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use kx_testkit::office::{DOMAIN, MASTER_ID, MASTER_PASSWORD, OFFICE};
+use kx_testkit::office::{self, MASTER_ID, MASTER_PASSWORD};
 use kx_testkit::{Installation, Python, Server};
 use serde_json::{Value, json};
 
@@ -20,15 +20,9 @@ impl Kxd {
     /// `kxd init` (SMTP, POP3, HTTPS, passwords without TLS) with `settings` replacing lines
     /// of `kxd.toml`, then `kxd serve`.
     fn start(settings: &[(&str, &str)]) -> Kxd {
-        let installation = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
-            .https()
-            .allow_plaintext_auth()
-            .settings(settings)
-            .create();
-        installation.add_office_org(OFFICE);
-        installation.add_account(MASTER_ID, MASTER_PASSWORD);
+        let (installation, server) = office::serve(env!("CARGO_BIN_EXE_kxd"), settings);
         Kxd {
-            server: installation.serve(),
+            server,
             installation,
         }
     }
