@@ -123,10 +123,12 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     RUNTIME.with(|runtime| runtime.block_on(future))
 }
 
-/// Calls `check` with every file in `dir`, the seeds of a fuzz target (and the inputs it once
-/// crashed on); returns how many there were.
-pub fn replay_seeds(dir: &Path, check: impl Fn(&[u8])) -> usize {
-    let entries = std::fs::read_dir(dir)
+/// Calls `check` with every file in `crate_dir/fuzz/seeds`, the seeds of a crate's fuzz target
+/// (and the inputs it once crashed on), and asserts there were at least `at_least`, so that a
+/// moved folder cannot leave the replay checking nothing.
+pub fn replay_seeds(crate_dir: &str, at_least: usize, check: impl Fn(&[u8])) {
+    let dir = Path::new(crate_dir).join("fuzz/seeds");
+    let entries = std::fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("the seeds in {}: {error}", dir.display()));
     let mut played = 0;
     for entry in entries {
@@ -137,7 +139,11 @@ pub fn replay_seeds(dir: &Path, check: impl Fn(&[u8])) -> usize {
         check(&data);
         played += 1;
     }
-    played
+    assert!(
+        played >= at_least,
+        "only {played} seeds in {}",
+        dir.display()
+    );
 }
 
 #[cfg(test)]

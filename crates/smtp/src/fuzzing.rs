@@ -196,17 +196,13 @@ fn check_replies(replies: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use kx_listen::fuzzing::replay_seeds;
 
     use super::{check_replies, session};
 
     #[test]
     fn the_fuzz_seeds_keep_the_session_properties() {
-        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
-        let played = replay_seeds(&seeds, session);
-        assert!(played >= 10, "only {played} seeds in {}", seeds.display());
+        replay_seeds(env!("CARGO_MANIFEST_DIR"), 10, session);
     }
 
     #[test]
