@@ -277,7 +277,10 @@ mod tests {
             .await
         });
         worker_busy.await.unwrap();
-        let queued: Job = Box::new(|_| {});
+        let (queued_ran, queue_empty) = tokio::sync::oneshot::channel();
+        let queued: Job = Box::new(move |_| {
+            let _ = queued_ran.send(());
+        });
         assert!(
             passwords.jobs.try_send(queued).is_ok(),
             "the queue has room for one"
@@ -295,6 +298,9 @@ mod tests {
         );
         release.send(()).unwrap();
         running.await.unwrap().unwrap();
+        // The worker takes the queued job off the queue before running it: once it has run,
+        // the queue has room again.
+        queue_empty.await.unwrap();
         assert!(!passwords.verify("pw", None).await.unwrap(), "free again");
     }
 }
