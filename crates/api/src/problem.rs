@@ -12,6 +12,7 @@ use kx_exchange::Code;
 use kx_exchange::Refusal;
 use kx_exchange::api::{self as wire, Problem};
 use kx_exchange::settings::item;
+use kx_exchange::upload::BadUpload;
 use serde::de::DeserializeOwned;
 
 /// Every answer of the exchange that is not a success, named for what happened. [`ApiError::wire`]
@@ -355,6 +356,17 @@ impl From<kx_store::Error> for ApiError {
         match e {
             kx_store::Error::Busy => ApiError::Busy,
             e => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<BadUpload> for ApiError {
+    fn from(e: BadUpload) -> ApiError {
+        match e {
+            BadUpload::Name => ApiError::BadName,
+            BadUpload::TooLarge => ApiError::TooLarge,
+            BadUpload::NotSealed => ApiError::NotSealed,
+            BadUpload::Empty => ApiError::EmptyFile,
         }
     }
 }

@@ -7,13 +7,17 @@
 //! - [`send`]: what may be sent (E2002–E2007).
 //! - [`settings`]: PIN, password policy and profile rules (E1001–E1012).
 //! - [`lifecycle`]: the 70-day window, the 2-year keep, sealed file names.
+//! - [`upload`]: what the server accepts as a sealed file while it streams.
 
 pub mod api;
 pub mod code;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod lifecycle;
 mod refusal;
 pub mod send;
 pub mod settings;
+pub mod upload;
 
 pub use code::Code;
 pub use lifecycle::{sealed_name, valid_sealed_name};

@@ -9,10 +9,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt as _;
-use kx_crypto::{ENVELOPE_START_LIMIT, EnvelopeStart, check_envelope_start};
 use kx_exchange::api as wire;
 use kx_exchange::lifecycle::{download_deadline, purge_at};
-use kx_exchange::send::MAX_SEALED_BYTES;
+use kx_exchange::upload::UploadCheck;
 use kx_store::exchange::{
     DeleteOutcome, FileFunction, FileRecord, Party, PartyKind, SendOutcome, Upload,
 };
@@ -65,9 +64,11 @@ pub(super) async fn upload(
     body: HttpBody,
 ) -> Result<(StatusCode, Json<wire::Uploaded>), ApiError> {
     let store = exchange.store();
-    if !kx_exchange::valid_sealed_name(&query.name) {
-        return Err(ApiError::BadName);
-    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut check = UploadCheck::new(&query.name, declared)?;
     let (recipient, destination) = match caller.party.kind {
         PartyKind::Office => {
             let society = party(&exchange, caller.party.society_id()).await?;
@@ -85,18 +86,9 @@ pub(super) async fn upload(
             (office, None)
         }
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_SEALED_BYTES) {
-        return Err(ApiError::TooLarge);
-    }
     // Streamed to a temporary file: memory holds one frame at a time, whatever the size,
     // besides the first bytes until they show a sealed file's envelope.
     let mut staging = store.exchange_upload().await?;
-    let mut start = Vec::new();
-    let mut envelope = EnvelopeStart::NeedMore;
     let mut body = body;
     loop {
         // A sender that stalls mid-upload is cut off instead of holding a connection forever.
@@ -106,22 +98,11 @@ pub(super) async fn upload(
         let Some(frame) = next else { break };
         let frame = frame.map_err(|_| ApiError::BodyRead)?;
         if let Ok(data) = frame.into_data() {
-            if staging.size() + data.len() as u64 > MAX_SEALED_BYTES {
-                return Err(ApiError::TooLarge);
-            }
-            if envelope == EnvelopeStart::NeedMore {
-                start.extend_from_slice(&data[..data.len().min(ENVELOPE_START_LIMIT)]);
-                envelope = check_envelope_start(&start).map_err(|_| ApiError::NotSealed)?;
-            }
+            check.feed(&data)?;
             staging.write(&data).await?;
         }
     }
-    if staging.size() == 0 {
-        return Err(ApiError::EmptyFile);
-    }
-    if envelope == EnvelopeStart::NeedMore {
-        return Err(ApiError::NotSealed);
-    }
+    check.finish()?;
     let blob = staging.finish().await?;
     let now = exchange.now();
     let expires_at = (recipient.kind == PartyKind::Office).then(|| download_deadline(now));
