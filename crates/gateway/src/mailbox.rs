@@ -8,14 +8,36 @@ use kx_denso::AccountId;
 use super::Gateway;
 use kx_pop3::{AuditEvent, AuthOutcome, Backend, BackendError, Entry, LockError, Uid};
 
-/// How long a mailbox lock lives without being renewed: longer than the POP3 idle timeout, so
-/// a living session never loses it, and short enough that a crashed process frees it soon.
-const LOCK_TTL: Duration = Duration::from_secs(15 * 60);
-
-/// An account's mailbox, locked for one POP3 session.
+/// An account's mailbox, locked for one POP3 session and renewed while the session lives.
 pub struct MailboxLock {
     account: AccountId,
     holder: String,
+    _renewal: Renewal,
+}
+
+/// The task renewing a lock, stopped when the lock is dropped, however the session ends.
+struct Renewal(tokio::task::AbortHandle);
+
+impl Drop for Renewal {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Renews `holder`'s lock of `account` for `lease` every third of it, until aborted: three
+/// renewals per lease, so one slow database write never lets a living session's lock lapse.
+async fn renew(store: kx_store::Store, account: AccountId, holder: String, lease: Duration) {
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        match store.try_lock_mailbox(&account, &holder, lease).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::error!(%account, "pop3: a session's mailbox lock lapsed and was taken");
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "pop3: cannot renew a mailbox lock"),
+        }
+    }
 }
 
 fn backend_error(e: kx_store::Error) -> BackendError {
@@ -40,15 +62,23 @@ impl Backend for Gateway {
         let token =
             kx_listen::random_token().map_err(|e| LockError::Backend(BackendError(Box::new(e))))?;
         let holder = format!("pop3-{}-{token}", std::process::id());
-        match self
-            .store
-            .try_lock_mailbox(account, &holder, LOCK_TTL)
-            .await
-        {
-            Ok(true) => Ok(MailboxLock {
-                account: account.clone(),
-                holder,
-            }),
+        // The lease is short and renewed while the session lives: the lock of a process that
+        // died (`kill -9`, a power cut) lapses within it, however long a session may idle.
+        let lease = Duration::from_secs(self.config.denso.maildrop_lease.max(1));
+        match self.store.try_lock_mailbox(account, &holder, lease).await {
+            Ok(true) => {
+                let renewal = tokio::spawn(renew(
+                    self.store.clone(),
+                    account.clone(),
+                    holder.clone(),
+                    lease,
+                ));
+                Ok(MailboxLock {
+                    account: account.clone(),
+                    holder,
+                    _renewal: Renewal(renewal.abort_handle()),
+                })
+            }
             Ok(false) => Err(LockError::InUse),
             Err(e) => Err(LockError::Backend(backend_error(e))),
         }

@@ -224,6 +224,11 @@ pub struct Denso {
     /// never tried again. Default 3.
     #[serde(default = "default_max_regist_attempts")]
     pub max_regist_attempts: u32,
+    /// Seconds a POP3 session's maildrop lock lasts unless renewed; a living session renews it
+    /// every third of this, so this is how long the maildrop of a process that died stays
+    /// `[IN-USE]`. Default 60.
+    #[serde(default = "default_maildrop_lease")]
+    pub maildrop_lease: u64,
 }
 
 impl Denso {
@@ -266,6 +271,10 @@ fn default_max_regist_attempts() -> u32 {
     3
 }
 
+fn default_maildrop_lease() -> u64 {
+    60
+}
+
 impl Default for Denso {
     fn default() -> Denso {
         Denso {
@@ -277,6 +286,7 @@ impl Default for Denso {
             max_unpack_ratio: default_max_unpack_ratio(),
             regist_time_budget_ms: default_regist_time_budget_ms(),
             max_regist_attempts: default_max_regist_attempts(),
+            maildrop_lease: default_maildrop_lease(),
         }
     }
 }

@@ -506,6 +506,53 @@ fn an_acknowledged_datasend_survives_kill_9() {
     wait_for_accept_and_regist(&kxd, &office, &n, "Transmit");
 }
 
+#[test]
+fn a_maildrop_stays_locked_while_its_session_lives_and_is_freed_soon_after_kxd_dies() {
+    const LEASE: u64 = 6;
+    let kxd = Kxd::start_with(
+        1,
+        Environment::Production,
+        &[("maildrop_lease = 60", &format!("maildrop_lease = {LEASE}"))],
+    );
+    let office = kxd.account("J13123456781");
+    let values = json!([office.id, office.password, LEASE]);
+    // A session idles for more than two leases: its renewals keep the lock, so a second
+    // session is refused and the first still reads its maildrop. Then kxd dies under it.
+    let out = kxd.python(&format!(
+        "user, password, lease = {values}\n\
+         import time\n\
+         m = pop(user, password)\n\
+         time.sleep(lease * 2.4)\n\
+         out['second'] = pop_login(user, password)\n\
+         out['first'] = m.stat()[0]\n\
+         os.kill(KXD_PID, signal.SIGKILL)"
+    ));
+    assert_eq!(
+        out["second"], "-ERR [IN-USE] Maildrop is locked by another session",
+        "{out}"
+    );
+    assert_eq!(out["first"], 0, "{out}");
+
+    // The dead session's lock lapses within its lease, not after the longest idle time.
+    kxd.restart();
+    let out = kxd.python(&format!(
+        "user, password, lease = {values}\n\
+         import time\n\
+         started = time.monotonic()\n\
+         while (answer := pop_login(user, password)) != '+OK' and time.monotonic() - started < 4 * lease:\n    \
+             time.sleep(0.5)\n\
+         out['answer'] = answer\n\
+         out['waited'] = time.monotonic() - started"
+    ));
+    assert_eq!(out["answer"], "+OK", "{out}");
+    assert!(
+        out["waited"]
+            .as_f64()
+            .is_some_and(|s| s <= (LEASE + 3) as f64),
+        "{out}"
+    );
+}
+
 /// The office's accounts `J{OFFICE}{seq}` for each `seq`.
 fn office_accounts(kxd: &Kxd, seqs: std::ops::Range<u32>) -> Vec<Account> {
     seqs.map(|seq| kxd.account(&format!("J{OFFICE}{seq}")))
