@@ -1251,9 +1251,16 @@ fn enrolment_codes_expire_and_a_fresh_one_replaces_them() {
     // A reset password is temporary again.
     let out = kxd.admin(&["user", "reset-password", "--id", OFFICE_USER]);
     assert!(out.contains("temporary password"), "{out}");
-    let listed = kxd.admin(&["user", "list", "--society", SOCIETY]);
-    assert!(
-        listed.contains("office1  office 0001  temporary-password"),
+    let listed: serde_json::Value =
+        serde_json::from_str(&kxd.admin(&["user", "list", "--society", SOCIETY, "--json"]))
+            .expect("JSON");
+    let office1 = listed
+        .as_array()
+        .and_then(|users| users.iter().find(|user| user["id"] == "office1"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(
+        (&office1["party"], &office1["number"], &office1["password"]),
+        (&json!("office"), &json!("0001"), &json!("temporary")),
         "{listed}"
     );
 }

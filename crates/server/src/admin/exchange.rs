@@ -9,7 +9,10 @@ use clap::Subcommand;
 use kx_exchange::api::AppVersion;
 use kx_store::Store;
 use kx_store::exchange::{CodeKind, Party, PartyKind};
+use serde_json::json;
 
+use super::listing::{ListFormat, Listing};
+use super::{lapsing_lock, password_state};
 use crate::config::Config;
 use kx_api::{APP_VERSION_SETTING, Clock, run_retention};
 
@@ -33,7 +36,7 @@ pub(crate) enum SocietyCommand {
         quota: Option<u64>,
     },
     /// List societies.
-    List,
+    List(ListFormat),
     /// Set a society's quota.
     Quota {
         /// The society's number.
@@ -62,6 +65,8 @@ pub(crate) enum DestinationCommand {
         /// The society's number.
         #[arg(long)]
         society: String,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Remove a destination (files already sent keep its name).
     Remove {
@@ -97,6 +102,8 @@ pub(crate) enum OfficeCommand {
         /// The society's number.
         #[arg(long)]
         society: String,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Set an office's quota.
     Quota {
@@ -139,6 +146,8 @@ pub(crate) enum UserCommand {
         /// Only this society's.
         #[arg(long)]
         society: Option<String>,
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Give a user a new temporary password (and clear failed logins).
     ResetPassword {
@@ -346,22 +355,20 @@ impl Admin<'_> {
                 println!("  user        {user}   temporary password {password}");
                 self.print_code(&user).await?;
             }
-            SocietyCommand::List => {
+            SocietyCommand::List(format) => {
+                let mut listing =
+                    Listing::new(&["number", "name", "quota_bytes", "used_bytes", "set_up"]);
                 for society in self.store.parties(None).await? {
                     let used = self.store.quota_used(society.id).await?;
-                    println!(
-                        "{}  {}  quota {} used {}  {}",
-                        society.number,
-                        society.name,
-                        society.quota_bytes,
-                        used,
-                        if society.ca_der.is_some() {
-                            "set up"
-                        } else {
-                            "awaiting setup"
-                        }
-                    );
+                    listing.push(vec![
+                        json!(society.number),
+                        json!(society.name),
+                        json!(society.quota_bytes),
+                        json!(used),
+                        json!(society.ca_der.is_some()),
+                    ]);
                 }
+                listing.print(format)?;
             }
             SocietyCommand::Quota { number, bytes } => {
                 let society = self.society(&number).await?;
@@ -387,11 +394,13 @@ impl Admin<'_> {
                 self.audit("destination.add", &society).await;
                 println!("society {society}: destination {nickname} added");
             }
-            DestinationCommand::List { society } => {
+            DestinationCommand::List { society, format } => {
                 let party = self.society(&society).await?;
+                let mut listing = Listing::new(&["nickname"]);
                 for nickname in self.store.destinations(party.id).await? {
-                    println!("{nickname}");
+                    listing.push(vec![json!(nickname)]);
                 }
+                listing.print(format)?;
             }
             DestinationCommand::Remove { society, nickname } => {
                 let party = self.society(&society).await?;
@@ -428,16 +437,27 @@ impl Admin<'_> {
                     self.data.display()
                 );
             }
-            OfficeCommand::List { society } => {
+            OfficeCommand::List { society, format } => {
                 let party = self.society(&society).await?;
+                let mut listing = Listing::new(&[
+                    "number",
+                    "name",
+                    "quota_bytes",
+                    "used_bytes",
+                    "current_certificates",
+                ]);
                 for office in self.store.parties(Some(party.id)).await? {
                     let used = self.store.quota_used(office.id).await?;
                     let certificates = self.store.certificates(office.id, true).await?.len();
-                    println!(
-                        "{}  {}  quota {} used {}  current certificates {certificates}",
-                        office.number, office.name, office.quota_bytes, used
-                    );
+                    listing.push(vec![
+                        json!(office.number),
+                        json!(office.name),
+                        json!(office.quota_bytes),
+                        json!(used),
+                        json!(certificates),
+                    ]);
                 }
+                listing.print(format)?;
             }
             OfficeCommand::Quota {
                 society,
@@ -479,7 +499,7 @@ impl Admin<'_> {
                     self.print_code(&id).await?;
                 }
             }
-            UserCommand::List { society } => {
+            UserCommand::List { society, format } => {
                 let parties: Vec<Party> = match society {
                     Some(number) => {
                         let society = self.society(&number).await?;
@@ -496,31 +516,29 @@ impl Admin<'_> {
                         parties
                     }
                 };
+                let mut listing = Listing::new(&[
+                    "id",
+                    "party",
+                    "number",
+                    "mail",
+                    "password",
+                    "locked",
+                    "locked_until",
+                ]);
                 for party in parties {
                     for user in self.store.exchange_users(Some(party.id)).await? {
-                        // The store's lock runs on the system clock, not the movable one.
-                        let lock = match user.locked_until {
-                            _ if user.locked => "LOCKED".to_owned(),
-                            Some(until) if until > chrono::Utc::now() => {
-                                format!("locked-until {}", until.to_rfc3339())
-                            }
-                            _ => String::new(),
-                        };
-                        println!(
-                            "{}  {} {}  {}{}{}",
-                            user.id,
-                            party.kind,
-                            party.number,
-                            if user.mail.is_some() { "mail " } else { "" },
-                            if user.must_change_password {
-                                "temporary-password "
-                            } else {
-                                ""
-                            },
-                            lock
-                        );
+                        listing.push(vec![
+                            json!(user.id),
+                            json!(party.kind.to_string()),
+                            json!(party.number),
+                            json!(user.mail.is_some()),
+                            json!(password_state(user.has_password, user.must_change_password)),
+                            json!(user.locked),
+                            json!(lapsing_lock(user.locked_until)),
+                        ]);
                     }
                 }
+                listing.print(format)?;
             }
             UserCommand::ResetPassword { id } => {
                 let password = crate::admin::generate_password()?;

@@ -13,6 +13,7 @@ use kx_denso::{AccountId, OrgCode, OrgKind, OrgNumber, UpstreamDefinition};
 use kx_store::{Network, Store, Tally};
 
 mod exchange;
+mod listing;
 
 use kx_api::Clock;
 
@@ -22,6 +23,8 @@ pub(crate) use exchange::{
     AppVersionCommand, DEMO_DESTINATIONS, DEMO_SOCIETY, DemoUser, DestinationCommand,
     OfficeCommand, RetentionCommand, SocietyCommand, UserCommand,
 };
+use listing::{ListFormat, Listing};
+use serde_json::json;
 
 /// The operator commands.
 #[derive(Subcommand)]
@@ -90,7 +93,7 @@ pub(crate) enum OrgCommand {
         networks: Vec<Network>,
     },
     /// List organisations.
-    List,
+    List(ListFormat),
 }
 
 /// `kxd admin account …`.
@@ -127,7 +130,7 @@ pub(crate) enum AccountCommand {
         id: AccountId,
     },
     /// List accounts.
-    List,
+    List(ListFormat),
 }
 
 /// `kxd admin upstream …`.
@@ -152,7 +155,7 @@ pub(crate) enum UpstreamCommand {
         extensions: Option<Vec<String>>,
     },
     /// List upstream kinds.
-    List,
+    List(ListFormat),
 }
 
 /// `kxd admin result …`.
@@ -252,18 +255,19 @@ async fn dispatch(
             audit(store, "org.add", org.org_code().as_str()).await;
             println!("added {kind} {number} (識別番号 {})", org.org_code());
         }
-        AdminCommand::Org(OrgCommand::List) => {
+        AdminCommand::Org(OrgCommand::List(format)) => {
+            let mut listing = Listing::new(&["code", "kind", "number", "name", "networks"]);
             for org in store.orgs().await? {
                 let networks: Vec<String> = org.networks.iter().map(ToString::to_string).collect();
-                println!(
-                    "{}  {:<10} {:<10} {}  {}",
-                    org.org.org_code(),
-                    org.org.kind(),
-                    org.org.number(),
-                    org.name,
-                    networks.join(",")
-                );
+                listing.push(vec![
+                    json!(org.org.org_code().to_string()),
+                    json!(org.org.kind().to_string()),
+                    json!(org.org.number()),
+                    json!(org.name),
+                    json!(networks),
+                ]);
             }
+            listing.print(format)?;
         }
         AdminCommand::Account(AccountCommand::Add { id, password }) => {
             store.add_account(&id).await?;
@@ -284,10 +288,29 @@ async fn dispatch(
             audit(store, "account.unlock", &id.to_string()).await;
             println!("unlocked {id}");
         }
-        AdminCommand::Account(AccountCommand::List) => {
+        AdminCommand::Account(AccountCommand::List(format)) => {
+            let mut listing = Listing::new(&[
+                "id",
+                "password",
+                "failed_logins",
+                "locked",
+                "locked_until",
+                "created_at",
+            ]);
             for account in store.accounts(None).await? {
-                println!("{account:?}");
+                listing.push(vec![
+                    json!(account.id.to_string()),
+                    json!(password_state(
+                        account.has_password,
+                        account.must_change_password
+                    )),
+                    json!(account.failed_logins),
+                    json!(account.locked),
+                    json!(lapsing_lock(account.locked_until)),
+                    json!(listed_time(account.created_at)),
+                ]);
             }
+            listing.print(format)?;
         }
         AdminCommand::Upstream(UpstreamCommand::Define {
             name,
@@ -308,13 +331,18 @@ async fn dispatch(
             audit(store, "upstream.define", &name).await;
             println!("defined upstream kind {name}");
         }
-        AdminCommand::Upstream(UpstreamCommand::List) => {
+        AdminCommand::Upstream(UpstreamCommand::List(format)) => {
+            let mut listing = Listing::new(&["name", "to", "max_files", "max_bytes", "extensions"]);
             for d in store.upstream_definitions().await? {
-                println!(
-                    "{}  to {}  max files {:?}  max bytes {:?}  extensions {:?}",
-                    d.name, d.to, d.max_files, d.max_bytes, d.extensions
-                );
+                listing.push(vec![
+                    json!(d.name),
+                    json!(d.to),
+                    json!(d.max_files),
+                    json!(d.max_bytes),
+                    json!(d.extensions),
+                ]);
             }
+            listing.print(format)?;
         }
         AdminCommand::Result(ResultCommand::Deliver { org, kind, files }) => {
             deliver_result(store, config, &org, &kind, &files).await?;
@@ -573,4 +601,27 @@ pub(crate) async fn audit(store: &Store, action: &str, object: &str) {
     store
         .record_audit("admin", action, object, None, "ok")
         .await;
+}
+
+/// A login's password as a listing shows it: `none`, `temporary` (to be changed at the next
+/// login) or `set`.
+fn password_state(has_password: bool, must_change: bool) -> &'static str {
+    match (has_password, must_change) {
+        (false, _) => "none",
+        (true, true) => "temporary",
+        (true, false) => "set",
+    }
+}
+
+/// Until when a lock after failed logins holds, if it still does. The store's lock runs on
+/// the system clock, not the installation's movable one.
+fn lapsing_lock(until: Option<kx_store::Timestamp>) -> Option<String> {
+    until
+        .filter(|until| *until > chrono::Utc::now())
+        .map(listed_time)
+}
+
+/// A time as listings show it: RFC 3339 in UTC to the second (`2026-04-01T09:00:00Z`).
+fn listed_time(at: kx_store::Timestamp) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
