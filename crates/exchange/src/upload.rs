@@ -120,14 +120,7 @@ impl UploadCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn judge(name: &str, body: &[u8], frame: usize) -> Result<Sealed, BadUpload> {
-        let mut check = UploadCheck::new(name, None)?;
-        for part in body.chunks(frame.max(1)) {
-            check.feed(part)?;
-        }
-        check.finish()
-    }
+    use crate::fuzzing::judge;
 
     #[test]
     fn refusals_before_the_body() {
