@@ -11,8 +11,7 @@ use kx_store::Store;
 use kx_store::exchange::{CodeKind, Party, PartyKind};
 use serde_json::json;
 
-use super::listing::{ListFormat, Listing};
-use super::{lapsing_lock, password_state};
+use super::listing::{ListFormat, Listing, lapsing_lock, password_state};
 use crate::config::Config;
 use kx_api::{APP_VERSION_SETTING, Clock, run_retention};
 

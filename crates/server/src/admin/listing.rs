@@ -116,6 +116,29 @@ fn cell(value: &Value) -> String {
     }
 }
 
+/// A login's password as a listing shows it: `none`, `temporary` (to be changed at the next
+/// login) or `set`.
+pub(crate) fn password_state(has_password: bool, must_change: bool) -> &'static str {
+    match (has_password, must_change) {
+        (false, _) => "none",
+        (true, true) => "temporary",
+        (true, false) => "set",
+    }
+}
+
+/// Until when a lock after failed logins holds, if it still does. The store's lock runs on
+/// the system clock, not the installation's movable one.
+pub(crate) fn lapsing_lock(until: Option<kx_store::Timestamp>) -> Option<String> {
+    until
+        .filter(|until| *until > chrono::Utc::now())
+        .map(listed_time)
+}
+
+/// A time as listings show it: RFC 3339 in UTC to the second (`2026-04-01T09:00:00Z`).
+pub(crate) fn listed_time(at: kx_store::Timestamp) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
