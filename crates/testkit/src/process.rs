@@ -72,6 +72,24 @@ impl Python {
         self
     }
 
+    /// Runs under the test environment's interpreter, where `scripts/test` installs the PyPI
+    /// packages the tests use (Playwright, `prometheus_client`): `$KX_TEST_VENV/bin/python`,
+    /// by default the workspace's `target/test-venv`.
+    pub fn venv(mut self) -> Python {
+        let venv = std::env::var_os("KX_TEST_VENV").map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv"),
+            PathBuf::from,
+        );
+        let python = venv.join("bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: scripts/test creates it (python3 -m venv, then pip install -r scripts/test-requirements.txt)",
+            python.display()
+        );
+        self.interpreter = python.into();
+        self
+    }
+
     /// Appends an argument (`sys.argv[1]` and on).
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Python {
         self.args.push(arg.as_ref().to_owned());
