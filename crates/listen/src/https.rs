@@ -64,7 +64,10 @@ impl AcceptorSource for TlsAcceptor {
     }
 }
 
-/// Security headers on every answer: nothing may be framed, sniffed, cached or referred.
+/// Security headers on every answer: nothing may be framed, sniffed or cached, and no other
+/// site is told where a link came from. The referrer policy is `same-origin`, not
+/// `no-referrer`: under `no-referrer` browsers send `Origin: null` with a form's POST (Fetch
+/// standard, "append a request Origin header"), and the pages' CSRF checks need the real one.
 pub async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     for (name, value) in [
@@ -74,7 +77,7 @@ pub async fn security_headers(mut response: Response) -> Response {
         ),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::CACHE_CONTROL, "no-store"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
     ] {

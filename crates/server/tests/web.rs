@@ -267,7 +267,7 @@ fn a_password_changed_on_the_web_page_applies_to_the_next_smtp_login() {
         ),
         ("x-frame-options", "DENY"),
         ("cache-control", "no-store"),
-        ("referrer-policy", "no-referrer"),
+        ("referrer-policy", "same-origin"),
     ] {
         assert_eq!(form.header(name), Some(value), "{name}");
     }

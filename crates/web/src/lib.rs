@@ -13,7 +13,7 @@
 //!
 //! Every answer carries `Content-Security-Policy: default-src 'none'; style-src 'self'
 //! 'unsafe-inline'; form-action 'self'`, `X-Frame-Options: DENY`, `Cache-Control: no-store`,
-//! `Referrer-Policy: no-referrer`, `X-Content-Type-Options: nosniff` and HSTS.
+//! `Referrer-Policy: same-origin`, `X-Content-Type-Options: nosniff` and HSTS.
 //!
 //! # Checks on `POST /password`, in order
 //!
@@ -47,6 +47,8 @@
 //!
 //! Passwords are never echoed into a page, written to a log or kept beyond the request; the ID
 //! is echoed back (escaped) so a refused form need not be typed again.
+
+pub mod console;
 
 use std::net::IpAddr;
 use std::sync::Arc;
