@@ -14,6 +14,7 @@ pub mod code;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod lifecycle;
+pub mod names;
 mod refusal;
 pub mod send;
 pub mod settings;

@@ -43,6 +43,8 @@ pub struct AuditFilter {
     pub object: Option<String>,
     /// Only events at or after this time.
     pub since: Option<Timestamp>,
+    /// Only events before this time.
+    pub until: Option<Timestamp>,
     /// At most this many (the newest); `None` = all.
     pub limit: Option<u32>,
 }
@@ -119,13 +121,14 @@ impl Store {
             "SELECT id, at, actor, action, object, source_ip, outcome FROM audit_log \
              WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR action = $2) \
              AND ($3 IS NULL OR object = $3) AND ($4 IS NULL OR at >= $4) \
-             ORDER BY id DESC LIMIT $5",
+             AND ($6 IS NULL OR at < $6) ORDER BY id DESC LIMIT $5",
         )
         .bind(&filter.actor)
         .bind(&filter.action)
         .bind(&filter.object)
         .bind(filter.since.map(|t| t.timestamp_millis()))
         .bind(filter.limit.map_or(i64::MAX, i64::from))
+        .bind(filter.until.map(|t| t.timestamp_millis()))
         .fetch_all(self.db.pool())
         .await?;
         rows.into_iter()

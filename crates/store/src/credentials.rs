@@ -1,7 +1,7 @@
 //! Password checks and lock-out, shared by every table of people who log in: the 伝送
-//! `accounts` and the exchange's `ex_users`. Both tables have the same password columns
+//! `accounts`, the exchange's `ex_users` and the console's `operators`. The tables have the same password columns
 //! (`id`, `password_hash`, `must_change_password`, `failed_logins`, `failures_since`, `locked`,
-//! `locked_until`, `password_changed_at`), so one implementation serves both and the rules
+//! `locked_until`, `password_changed_at`), so one implementation serves them all and the rules
 //! cannot drift.
 
 use std::time::Duration;
@@ -17,6 +17,8 @@ pub(crate) enum Credentials {
     Accounts,
     /// Exchange users (the KX api).
     ExchangeUsers,
+    /// Console operators.
+    Operators,
 }
 
 impl Credentials {
@@ -25,6 +27,7 @@ impl Credentials {
         match self {
             Credentials::Accounts => "accounts",
             Credentials::ExchangeUsers => "ex_users",
+            Credentials::Operators => "operators",
         }
     }
 }
@@ -64,9 +67,9 @@ impl Store {
         login: &str,
         password: &str,
     ) -> Result<Login, Error> {
-        let table = table.table();
+        let name = table.table();
         let row: Option<(Option<String>, bool, Option<i64>, bool)> = sqlx::query_as(&format!(
-            "SELECT password_hash, locked, locked_until, must_change_password FROM {table} \
+            "SELECT password_hash, locked, locked_until, must_change_password FROM {name} \
              WHERE id = $1"
         ))
         .bind(login)
@@ -85,7 +88,7 @@ impl Store {
         }
         if right {
             sqlx::query(&format!(
-                "UPDATE {table} SET failed_logins = 0, failures_since = NULL, locked_until = NULL \
+                "UPDATE {name} SET failed_logins = 0, failures_since = NULL, locked_until = NULL \
                  WHERE id = $1"
             ))
             .bind(login)
@@ -95,6 +98,19 @@ impl Store {
                 must_change_password,
             });
         }
+        self.count_failure_in(table, login, now).await
+    }
+
+    /// Counts a failed login of `login` in `table` at `now` (a wrong password, or a wrong
+    /// second factor after a right one): [`Login::Wrong`], [`Login::LockedOut`] when this one
+    /// reached the limit, [`Login::Locked`] when it was locked already.
+    pub(crate) async fn count_failure_in(
+        &self,
+        table: Credentials,
+        login: &str,
+        now: i64,
+    ) -> Result<Login, Error> {
+        let table = table.table();
         // One statement, so concurrent failures are all counted. A failure outside the window
         // of the first one starts a new window; the one that reaches the limit locks and starts
         // the count afresh, so after the lock the full number is needed again.
@@ -154,6 +170,19 @@ impl Store {
         .await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// A new temporary password, as operators hand out: 14 characters from an alphabet without
+/// look-alikes (no 0/O, 1/l/I), about 80 bits, from the system's randomness.
+pub fn temporary_password() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore as _};
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 14];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
 }
 
 /// A duration as stored: milliseconds, at most half the range, so that adding it to now cannot

@@ -38,6 +38,7 @@ pub mod exchange;
 pub mod files;
 mod mailbox;
 mod network;
+mod operators;
 mod orgs;
 mod password;
 mod retention;
@@ -52,15 +53,20 @@ pub use accounts::{Account, Login};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use blob::{BlobUpload, StagedBlob, Tally};
 pub use config::{Database, Lockout, PasswordParams, PasswordPool, StoreConfig};
+pub use credentials::temporary_password;
 pub use db::Timestamp;
 pub use error::Error;
-pub use mailbox::{MailItem, Uid};
+pub use mailbox::{MailItem, MailboxSummary, Uid};
 pub use network::Network;
+pub use operators::{
+    ConsoleSession, ConsoleStage, ConsoleToken, Operator, OperatorRole, StepAcceptance,
+    valid_operator_id,
+};
 pub use orgs::Organisation;
 pub use retention::{DiskUse, Garbage, Retention, RetentionReport};
 pub use submissions::{
-    Arrival, CancelOutcome, Claim, NewSubmission, PreparedSubmission, Registration, Submission,
-    SubmissionId, SubmissionKind, SubmissionState,
+    Arrival, CancelOutcome, Claim, NewSubmission, PipelineCounts, PreparedSubmission, Registration,
+    Submission, SubmissionId, SubmissionKind, SubmissionState,
 };
 pub use upstream::{NewUpstreamNotice, UpstreamReceipt};
 pub use used::UsedSnapshot;

@@ -169,3 +169,38 @@ pub(crate) async fn deliver_in(
     .await?;
     Ok(Uid(from_db(uid)?))
 }
+
+/// One mailbox's contents in figures ([`Store::mailbox_summaries`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailboxSummary {
+    /// Whose.
+    pub account: String,
+    /// Messages waiting.
+    pub messages: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// When the oldest arrived.
+    pub oldest: Option<Timestamp>,
+}
+
+impl Store {
+    /// Every mailbox that holds messages, fullest first: for operators, never the messages.
+    pub async fn mailbox_summaries(&self) -> Result<Vec<MailboxSummary>, Error> {
+        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT account_id, COUNT(*), SUM(size), MIN(received_at) FROM mailbox_messages \
+             GROUP BY account_id ORDER BY COUNT(*) DESC, account_id",
+        )
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.into_iter()
+            .map(|(account, messages, bytes, oldest)| {
+                Ok(MailboxSummary {
+                    account,
+                    messages: from_db(messages)?,
+                    bytes: from_db(bytes)?,
+                    oldest: Some(timestamp(oldest)?),
+                })
+            })
+            .collect()
+    }
+}

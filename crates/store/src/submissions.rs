@@ -548,6 +548,59 @@ impl Store {
     }
 }
 
+impl Store {
+    /// How many submissions are in each state, and how many accepted ones a Regist job has
+    /// already tried (and so are being retried), for the console's pipeline view.
+    pub async fn submission_counts(&self) -> Result<PipelineCounts, Error> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT state, COUNT(*), COALESCE(SUM(CASE WHEN regist_attempts > 0 THEN 1 ELSE 0 END), 0) \
+             FROM submissions GROUP BY state",
+        )
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut counts = PipelineCounts::default();
+        for (state, count, tried) in rows {
+            let count = from_db(count)?;
+            match state.parse::<SubmissionState>()? {
+                SubmissionState::Accepted => {
+                    counts.accepted = count;
+                    counts.retried = from_db(tried)?;
+                }
+                SubmissionState::Registered => counts.registered = count,
+                SubmissionState::Cancelled => counts.cancelled = count,
+                SubmissionState::Refused => counts.refused = count,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The submissions with 伝送整理番号 `number` (in any organisation), newest first.
+    pub async fn submissions_numbered(&self, number: &str) -> Result<Vec<Submission>, Error> {
+        let rows: Vec<SubmissionRow> = sqlx::query_as(&format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE number = $1 ORDER BY id DESC LIMIT 100"
+        ))
+        .bind(number)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.into_iter().map(submission).collect()
+    }
+}
+
+/// Submissions per state ([`Store::submission_counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PipelineCounts {
+    /// Accepted, waiting for their Regist.
+    pub accepted: u64,
+    /// Of those, already claimed by a Regist job at least once.
+    pub retried: u64,
+    /// Registered.
+    pub registered: u64,
+    /// Cancelled.
+    pub cancelled: u64,
+    /// Refused at acceptance.
+    pub refused: u64,
+}
+
 /// Inserts one submission in `tx`: its row, its number as used, its Accept in the sender's
 /// mailbox. `Ok(Err(NumberUsed))` when the number is already used (also by an earlier row of
 /// the same transaction): then nothing of it was written and the transaction can go on.

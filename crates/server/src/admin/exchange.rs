@@ -257,7 +257,7 @@ impl Admin<'_> {
         mail: Option<String>,
         name: Option<String>,
     ) -> anyhow::Result<String> {
-        if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        if !kx_exchange::names::valid_login_id(id) {
             bail!("a login ID is 1 to 64 visible ASCII characters, not {id:?}");
         }
         let now = self.clock.now();
@@ -274,7 +274,7 @@ impl Admin<'_> {
                 )
                 .await?;
         }
-        let password = crate::admin::generate_password()?;
+        let password = kx_store::temporary_password();
         self.store
             .set_exchange_password(id, &password, true)
             .await?;
@@ -331,7 +331,7 @@ impl Admin<'_> {
                 user,
                 quota,
             } => {
-                if number.trim().is_empty() || number.chars().any(char::is_whitespace) {
+                if !kx_exchange::names::valid_office_number(&number) {
                     bail!("a society number is a word without spaces, not {number:?}");
                 }
                 // Checked first, so a taken ID does not leave a society without its user.
@@ -421,7 +421,7 @@ impl Admin<'_> {
                 quota,
             } => {
                 let party = self.society(&society).await?;
-                if number.trim().is_empty() || number.chars().any(char::is_whitespace) {
+                if !kx_exchange::names::valid_office_number(&number) {
                     bail!("an office number is a word without spaces, not {number:?}");
                 }
                 let quota = quota.unwrap_or(self.config.exchange.office_quota);
@@ -540,7 +540,7 @@ impl Admin<'_> {
                 listing.print(format)?;
             }
             UserCommand::ResetPassword { id } => {
-                let password = crate::admin::generate_password()?;
+                let password = kx_store::temporary_password();
                 self.store
                     .set_exchange_password(&id, &password, true)
                     .await?;

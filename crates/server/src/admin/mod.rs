@@ -14,6 +14,7 @@ use kx_store::{Network, Store, Tally};
 
 mod exchange;
 mod listing;
+mod operator;
 
 use kx_api::Clock;
 
@@ -65,6 +66,9 @@ pub(crate) enum AdminCommand {
     /// KX exchange: the 70-day expiry and 2-year purge.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// The console's accounts: federation operators and society administrators.
+    #[command(subcommand)]
+    Operator(operator::OperatorCommand),
     /// Report disk use by kind and delete the blobs no row names and the temporary files of
     /// unfinished writes, older than `[retention] gc_grace`.
     Gc {
@@ -243,6 +247,7 @@ async fn dispatch(
         AdminCommand::User(command) => exchange.user_command(command).await?,
         AdminCommand::AppVersion(command) => exchange.app_version_command(command).await?,
         AdminCommand::Retention(command) => exchange.retention_command(command).await?,
+        AdminCommand::Operator(command) => operator::operator_command(store, command).await?,
         AdminCommand::Gc { dry_run } => collect_garbage(store, config, dry_run).await?,
         AdminCommand::Org(OrgCommand::Add {
             kind,
@@ -441,7 +446,7 @@ pub(crate) async fn demo_setup(data: &Path) -> anyhow::Result<Demo> {
         }
         let id: AccountId = id.parse()?;
         store.add_account(&id).await?;
-        let password = generate_password()?;
+        let password = kx_store::temporary_password();
         store.set_password(&id, &password, true).await?;
         credentials.push((id, password));
     }
@@ -473,24 +478,13 @@ async fn set_password(
             println!("password set for {id}");
         }
         None => {
-            let password = generate_password()?;
+            let password = kx_store::temporary_password();
             store.set_password(id, &password, true).await?;
             // The operator hands this on; it is temporary, so the user must change it.
             println!("{id}  temporary password: {password}");
         }
     }
     Ok(())
-}
-
-/// 14 characters from an alphabet without look-alikes (no 0/O, 1/l/I): about 80 bits.
-pub(crate) fn generate_password() -> anyhow::Result<String> {
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut bytes = [0u8; 14];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
-    Ok(bytes
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect())
 }
 
 /// An organisation by 識別番号, or by number when that names exactly one.
