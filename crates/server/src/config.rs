@@ -46,6 +46,38 @@ pub(crate) struct Config {
     /// Retention periods and garbage collection.
     #[serde(default)]
     pub(crate) retention: Retention,
+    /// The operators' console.
+    #[serde(default)]
+    pub(crate) console: ConsoleSection,
+}
+
+/// `[console]`: the operators' console sessions and login throttle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConsoleSection {
+    /// `idle_minutes`: unused this long, a console session ends. Default 15.
+    #[serde(default = "default_console_idle")]
+    pub(crate) idle_minutes: u64,
+    /// `attempts_per_minute`: login attempts (password or code) per source address. Default 10.
+    #[serde(default = "default_console_attempts")]
+    pub(crate) attempts_per_minute: u32,
+}
+
+fn default_console_idle() -> u64 {
+    15
+}
+
+fn default_console_attempts() -> u32 {
+    10
+}
+
+impl Default for ConsoleSection {
+    fn default() -> ConsoleSection {
+        ConsoleSection {
+            idle_minutes: default_console_idle(),
+            attempts_per_minute: default_console_attempts(),
+        }
+    }
 }
 
 /// Where the listeners bind.
@@ -62,6 +94,9 @@ pub(crate) struct Listeners {
     /// The exchange API: mutual TLS, a client certificate issued by a registered society's
     /// CA is mandatory. Production default in `kxd init`: `0.0.0.0:8443`.
     pub(crate) api: Option<SocketAddr>,
+    /// The operators' console (HTTPS with the server certificate): federation operators and
+    /// society administrators, with a second factor.
+    pub(crate) console: Option<SocketAddr>,
 }
 
 /// `[limits]`: what each listener's accept loop allows, and how slow its clients may be (see
@@ -213,6 +248,17 @@ impl Config {
             exchange: Exchange::default(),
             notify: Notify::default(),
             retention: Retention::default(),
+            console: ConsoleSection::default(),
+        }
+    }
+
+    /// The console's settings.
+    pub(crate) fn console(&self) -> kx_web::console::ConsoleSettings {
+        kx_web::console::ConsoleSettings {
+            idle: Duration::from_secs(self.console.idle_minutes.saturating_mul(60)),
+            attempts_per_minute: self.console.attempts_per_minute,
+            office_quota: self.exchange.office_quota,
+            enrolment_code_days: self.exchange.enrolment_code_days,
         }
     }
 
@@ -319,5 +365,8 @@ mod tests {
         assert_eq!(minimal.denso.max_unpack_ratio, 100);
         assert_eq!(minimal.denso.regist_time_budget_ms, 120_000);
         assert_eq!(minimal.denso.max_regist_attempts, 3);
+        assert!(minimal.listeners.console.is_none());
+        assert_eq!(minimal.console.idle_minutes, 15);
+        assert_eq!(minimal.console.attempts_per_minute, 10);
     }
 }

@@ -50,6 +50,9 @@ enum Command {
         /// when absent.
         #[arg(long, value_name = "ADDR")]
         api: Option<SocketAddr>,
+        /// The operators' console address (HTTPS); not served when absent.
+        #[arg(long, value_name = "ADDR")]
+        console: Option<SocketAddr>,
         /// production, or test-loopback (Test Accept / Test Regist, no hand-off).
         #[arg(long, value_enum, default_value = "production")]
         environment: EnvironmentArg,
@@ -128,6 +131,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             pop3,
             https,
             api,
+            console,
             environment,
             regist_interval,
             allow_plaintext_auth,
@@ -137,6 +141,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             config.listeners.pop3 = Some(pop3);
             config.listeners.https = https;
             config.listeners.api = api;
+            config.listeners.console = console;
             config.environment = match environment {
                 EnvironmentArg::Production => EnvironmentSetting::Production,
                 EnvironmentArg::TestLoopback => EnvironmentSetting::TestLoopback,

@@ -182,6 +182,18 @@ pub(crate) async fn serve(
             shutdown.clone(),
         ));
     }
+    if let Some(addr) = config.listeners.console {
+        let listener = bind(addr, "console").await?;
+        endpoints.insert("console", listener.local_addr()?);
+        let app = kx_web::console::routes(gateway.clone(), config.console())
+            .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "not found\n") });
+        tasks.spawn(kx_listen::https::serve(
+            Listener::new(listener, config.limits.listener("console")),
+            Arc::new(acceptor.clone()),
+            app,
+            shutdown.clone(),
+        ));
+    }
     if let Some(listener) = api {
         tasks.spawn(kx_listen::https::serve(
             Listener::new(listener, config.limits.listener("api")),

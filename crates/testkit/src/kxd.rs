@@ -85,6 +85,11 @@ impl Init {
         self.args(["--https", "127.0.0.1:0"])
     }
 
+    /// Also serves the operators' console (HTTPS) on 127.0.0.1.
+    pub fn console(self) -> Init {
+        self.args(["--console", "127.0.0.1:0"])
+    }
+
     /// Also serves the exchange api (mutual TLS) on 127.0.0.1.
     pub fn api(self) -> Init {
         self.args(["--api", "127.0.0.1:0"])

@@ -145,6 +145,12 @@ impl Kxd {
         (server.port("smtp"), server.port("pop3"), server.pid())
     }
 
+    /// The bound port of the listener `name` (as `endpoints.json` names it).
+    pub(crate) fn port(&self, name: &str) -> u16 {
+        let server = self.server.lock().expect("not poisoned");
+        server.as_ref().expect("kxd is serving").port(name)
+    }
+
     /// The bound SMTP and POP3 ports, for clients other than the Python prelude's.
     pub(crate) fn ports(&self) -> (u16, u16) {
         let (smtp, pop3, _) = self.served();

@@ -1,0 +1,98 @@
+# A federation operator: first login (temporary password, new password, TOTP enrolment), the
+# dashboard, an organisation and an account added, locked and unlocked, the pipeline search,
+# the audit log searched and exported, the English toggle, a replayed code refused, logout,
+# and a lock-out after wrong codes.
+operator, temporary, new_password = sys.argv[1], sys.argv[2], "Kx-Console-2026!"
+
+with sync_playwright() as p:
+    b = browser(p)
+    page = new_page(b)
+    secret, step = first_login(page, operator, temporary, new_password, screenshots=True)
+
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    session = cookies["__Host-kx_console"]
+    assert session["httpOnly"] and session["secure"] and session["sameSite"] == "Strict", session
+
+    expect(page.get_by_role("heading", name="ダッシュボード")).to_be_visible()
+    expect(page.get_by_text("Regist待ち", exact=True)).to_be_visible()
+    shot(page, "console-dashboard")
+
+    page.get_by_role("link", name="組織").click()
+    expect(page.get_by_role("heading", name="組織")).to_be_visible()
+    page.get_by_label("種別").select_option(label="事業所")
+    page.get_by_label("番号").fill("1398765432")
+    page.get_by_label("名称", exact=True).fill("テスト事業所")
+    page.get_by_role("button", name="追加").click()
+    expect(page.get_by_role("status")).to_contain_text("1398765432")
+    expect(page.get_by_role("cell", name="テスト事業所")).to_be_visible()
+    page.get_by_label("番号").fill("13-bad")
+    page.get_by_role("button", name="追加").click()
+    expect(page.get_by_role("alert")).to_contain_text("入力が正しくありません")
+
+    page.get_by_role("link", name="1398765432").click()
+    expect(page.get_by_role("heading", name="ID")).to_be_visible()
+    page.get_by_label("ID", exact=True).fill("J13987654320")
+    page.get_by_role("button", name="追加").click()
+    status = page.get_by_role("status")
+    expect(status).to_contain_text("仮パスワード")
+    account_password = status.locator(".secret").inner_text()
+    print("ACCOUNT_PASSWORD", account_password)
+    shot(page, "console-accounts")
+    page.get_by_role("button", name="ロック J13987654320").click()
+    expect(page.get_by_role("row", name=re.compile("J13987654320"))).to_contain_text("ロック中")
+    page.get_by_role("button", name="ロック解除 J13987654320").click()
+    expect(page.get_by_role("row", name=re.compile("J13987654320"))).to_contain_text("有効")
+
+    page.get_by_role("link", name="受付状況").click()
+    number = os.environ["KX_NUMBER"]
+    page.get_by_label("伝送整理番号で検索").fill(number)
+    page.get_by_role("button", name="検索").click()
+    expect(page.get_by_role("row", name=re.compile(os.environ["KX_SENDER"]))).to_be_visible()
+    shot(page, "console-pipeline")
+
+    page.get_by_role("link", name="メールボックス").click()
+    expect(page.get_by_role("row", name=re.compile(os.environ["KX_SENDER"]))).to_be_visible()
+
+    page.get_by_role("link", name="監査ログ").click()
+    page.get_by_label("操作").fill("console.account.lock")
+    page.get_by_role("button", name="検索").click()
+    expect(page.get_by_role("cell", name="J13987654320")).to_be_visible()
+    shot(page, "console-audit")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSVでダウンロード").click()
+    text = open(download.value.path(), encoding="utf-8", newline="").read()
+    assert text.startswith("id,at,actor,action,object,source_ip,outcome\r\n"), text[:200]
+    assert '"console.account.lock","J13987654320"' in text, text
+    assert "console.account.unlock" not in text, text
+
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    page.get_by_role("link", name="Audit log").click()
+    expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+    page.get_by_role("link", name="日本語").click()
+
+    page.get_by_role("button", name="ログアウト").click()
+    expect(page.get_by_role("heading", name="ログイン")).to_be_visible()
+    page.goto(CONSOLE + "/orgs")
+    expect(page.get_by_role("heading", name="ログイン")).to_be_visible()
+
+    # The code of the enrolment's step was used: it is refused now.
+    enter_password(page, operator, new_password)
+    page.get_by_label("確認コード").fill(totp(secret, step))
+    page.get_by_role("button", name="確認").click()
+    expect(page.get_by_role("alert")).to_contain_text("確認コードが正しくありません")
+    step = enter_code(page, secret, step)
+    page.get_by_role("button", name="ログアウト").click()
+
+    # Wrong codes count as failed logins: the fifth locks the operator out.
+    enter_password(page, operator, new_password)
+    wrong = "000000" if totp(secret) != "000000" else "111111"
+    for _ in range(5):
+        page.get_by_label("確認コード").fill(wrong)
+        page.get_by_role("button", name="確認").click()
+        expect(page.get_by_role("alert")).to_contain_text("確認コードが正しくありません")
+    expect(page.get_by_role("heading", name="ログイン")).to_be_visible()
+    enter_password(page, operator, new_password)
+    expect(page.get_by_role("alert")).to_contain_text("IDまたはパスワードが正しくありません")
+    print("LOCKED OUT")
+    b.close()

@@ -1,0 +1,636 @@
+//! The federation operator's screens: the dashboard, 伝送 organisations and accounts, the
+//! pipeline, mailboxes and the KX societies' quotas.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use kx_denso::{AccountId, OrgKind, OrgNumber};
+use kx_store::Network;
+
+use super::page::{Notice, Text, bytes, html_response, time};
+use super::{Console, Visit, require, store_failed};
+
+pub(super) fn routes() -> Router<Arc<Console>> {
+    Router::new()
+        .route("/orgs", get(orgs).post(add_org))
+        .route("/accounts", get(accounts).post(add_account))
+        .route("/accounts/{id}/{action}", post(account_action))
+        .route("/pipeline", get(pipeline))
+        .route("/mailboxes", get(mailboxes))
+        .route("/societies", get(societies))
+        .route("/societies/{number}/quota", post(set_quota))
+}
+
+/// Unwraps a store call or answers its failure.
+macro_rules! stored {
+    ($lang:expr, $what:literal, $call:expr) => {
+        match $call {
+            Ok(value) => value,
+            Err(e) => return store_failed($lang, $what, &e),
+        }
+    };
+}
+pub(super) use stored;
+
+/// The federation's dashboard: the pipeline and mailboxes in figures.
+pub(super) async fn dashboard(console: &Console, visit: &Visit) -> Response {
+    let lang = visit.lang;
+    let store = console.store();
+    let counts = stored!(lang, "pipeline counts", store.submission_counts().await);
+    let mailboxes = stored!(lang, "mailboxes", store.mailbox_summaries().await);
+    let waiting: u64 = mailboxes.iter().map(|m| m.messages).sum();
+    let waiting_bytes: u64 = mailboxes.iter().map(|m| m.bytes).sum();
+    let figures = [
+        (
+            Text("Regist待ち", "Waiting for Regist"),
+            counts.accepted.to_string(),
+        ),
+        (
+            Text("再試行中", "Being retried"),
+            counts.retried.to_string(),
+        ),
+        (
+            Text("受付済み", "Registered"),
+            counts.registered.to_string(),
+        ),
+        (Text("取り消し", "Cancelled"), counts.cancelled.to_string()),
+        (Text("受付拒否", "Refused"), counts.refused.to_string()),
+        (Text("未受信メール", "Mail waiting"), waiting.to_string()),
+        (
+            Text("未受信メール容量", "Mail waiting, size"),
+            bytes(waiting_bytes),
+        ),
+    ];
+    let body = html! {
+        section.figures aria-label=(lang.t(Text("概況", "Figures"))) {
+            @for (label, value) in &figures {
+                div.figure { div { (lang.t(*label)) } div.v { (value) } }
+            }
+        }
+    };
+    html_response(
+        StatusCode::OK,
+        visit
+            .frame()
+            .page(Text("ダッシュボード", "Dashboard"), None, body),
+    )
+}
+
+fn kind_label(kind: OrgKind) -> Text {
+    match kind {
+        OrgKind::Office => Text("事業所", "Office"),
+        OrgKind::Insurer => Text("保険者", "Insurer"),
+        OrgKind::Prefecture => Text("都道府県", "Prefecture"),
+        OrgKind::WelfareOffice => Text("福祉事務所", "Welfare office"),
+    }
+}
+
+const KINDS: [OrgKind; 4] = [
+    OrgKind::Office,
+    OrgKind::Insurer,
+    OrgKind::Prefecture,
+    OrgKind::WelfareOffice,
+];
+
+async fn orgs(State(console): State<Arc<Console>>, visit: Visit) -> Response {
+    require!(visit.federation());
+    orgs_page(&console, &visit, StatusCode::OK, None).await
+}
+
+async fn orgs_page(
+    console: &Console,
+    visit: &Visit,
+    status: StatusCode,
+    notice: Option<&Notice>,
+) -> Response {
+    let lang = visit.lang;
+    let orgs = stored!(lang, "orgs", console.store().orgs().await);
+    let frame = visit.frame();
+    let body = html! {
+        table {
+            thead { tr {
+                th { (lang.t(Text("識別番号", "Code"))) }
+                th { (lang.t(Text("種別", "Kind"))) }
+                th { (lang.t(Text("番号", "Number"))) }
+                th { (lang.t(Text("名称", "Name"))) }
+                th { (lang.t(Text("接続元ネットワーク", "Networks"))) }
+            } }
+            tbody {
+                @for org in &orgs {
+                    tr {
+                        td { a href={ "/accounts?org=" (org.org.org_code()) } { (org.org.org_code()) } }
+                        td { (lang.t(kind_label(org.org.kind()))) }
+                        td { (org.org.number()) }
+                        td { (org.name) }
+                        td {
+                            @if org.networks.is_empty() { (lang.t(Text("制限なし", "any"))) }
+                            @for network in &org.networks { (network.to_string()) " " }
+                        }
+                    }
+                }
+            }
+        }
+        form method="post" action="/orgs" {
+            fieldset {
+                legend { (lang.t(Text("組織を追加", "Add an organisation"))) }
+                (frame.csrf())
+                label { (lang.t(Text("種別", "Kind")))
+                    select name="kind" {
+                        @for kind in KINDS { option value=(kind.to_string()) { (lang.t(kind_label(kind))) } }
+                    }
+                }
+                label { (lang.t(Text("番号", "Number"))) input type="text" name="number" required; }
+                label { (lang.t(Text("名称", "Name"))) input type="text" name="name"; }
+                label { (lang.t(Text("接続元ネットワーク（CIDR、空白区切り。空欄で制限なし）", "Networks (CIDR, space-separated; empty: any)"))) input type="text" name="networks"; }
+                button type="submit" { (lang.t(Text("追加", "Add"))) }
+            }
+        }
+    };
+    html_response(
+        status,
+        frame.page(Text("組織", "Organisations"), notice, body),
+    )
+}
+
+#[derive(Deserialize)]
+struct OrgForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    networks: String,
+}
+
+async fn add_org(
+    State(console): State<Arc<Console>>,
+    visit: Visit,
+    Form(form): Form<OrgForm>,
+) -> Response {
+    require!(visit.signed_form(&form.csrf));
+    require!(visit.federation());
+    let lang = visit.lang;
+    let parsed = form
+        .kind
+        .parse::<OrgKind>()
+        .map_err(|e| e.to_string())
+        .and_then(|kind| OrgNumber::new(kind, form.number.trim()).map_err(|e| e.to_string()))
+        .and_then(|org| {
+            form.networks
+                .split_whitespace()
+                .map(|n| n.parse::<Network>().map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()
+                .map(|networks| (org, networks))
+        });
+    let (org, networks) = match parsed {
+        Ok(parsed) => parsed,
+        Err(problem) => {
+            let notice = Notice::Error(format!(
+                "{}: {problem}",
+                lang.t(Text("入力が正しくありません", "Invalid input"))
+            ));
+            return orgs_page(
+                &console,
+                &visit,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(&notice),
+            )
+            .await;
+        }
+    };
+    let code = org.org_code().to_string();
+    let notice = match console
+        .store()
+        .add_org(&org, form.name.trim(), &networks)
+        .await
+    {
+        Ok(()) => {
+            visit.audit(&console, "org.add", &code, "ok").await;
+            Notice::Done(format!(
+                "{} {code}",
+                lang.t(Text("追加しました：", "Added:"))
+            ))
+        }
+        Err(kx_store::Error::Exists(_)) => Notice::Error(format!(
+            "{} {code}",
+            lang.t(Text("既にあります：", "Already exists:"))
+        )),
+        Err(e) => return store_failed(lang, "add org", &e),
+    };
+    orgs_page(&console, &visit, StatusCode::OK, Some(&notice)).await
+}
+
+#[derive(Deserialize, Default)]
+struct AccountQuery {
+    #[serde(default)]
+    org: String,
+}
+
+async fn accounts(
+    State(console): State<Arc<Console>>,
+    visit: Visit,
+    Query(query): Query<AccountQuery>,
+) -> Response {
+    require!(visit.federation());
+    accounts_page(&console, &visit, &query.org, None, None).await
+}
+
+async fn accounts_page(
+    console: &Console,
+    visit: &Visit,
+    org: &str,
+    notice: Option<&Notice>,
+    password: Option<(&str, &str)>,
+) -> Response {
+    let lang = visit.lang;
+    let org = org.trim();
+    let mut accounts = stored!(lang, "accounts", console.store().accounts(None).await);
+    accounts.retain(|a| {
+        let number = a.id.org();
+        org.is_empty() || number.org_code().as_str() == org || number.number() == org
+    });
+    let frame = visit.frame();
+    let now = chrono::Utc::now();
+    let body = html! {
+        @if let Some((id, password)) = password {
+            p.ok role="status" {
+                (lang.t(Text("仮パスワード（一度だけ表示します。利用者に伝えてください）", "Temporary password (shown once; hand it to the user)")))
+                " " (id) ": " span.secret { (password) }
+            }
+        }
+        form method="get" action="/accounts" {
+            label { (lang.t(Text("識別番号で絞り込み", "Filter by organisation code"))) input type="text" name="org" value=(org); }
+            button type="submit" { (lang.t(Text("表示", "Show"))) }
+        }
+        table {
+            thead { tr {
+                th { "ID" }
+                th { (lang.t(Text("パスワード", "Password"))) }
+                th { (lang.t(Text("状態", "State"))) }
+                th { (lang.t(Text("操作", "Actions"))) }
+            } }
+            tbody {
+                @for account in &accounts {
+                    @let id = account.id.to_string();
+                    @let lapsing = account.locked_until.filter(|until| *until > now);
+                    tr {
+                        td { (id) }
+                        td { @if !account.has_password { (lang.t(Text("未設定", "none"))) }
+                             @else if account.must_change_password { (lang.t(Text("仮", "temporary"))) }
+                             @else { (lang.t(Text("設定済み", "set"))) } }
+                        td { @if account.locked { (lang.t(Text("ロック中", "locked"))) }
+                             @else if let Some(until) = lapsing { (lang.t(Text("一時ロック：", "locked until "))) (time(until)) }
+                             @else { (lang.t(Text("有効", "active"))) } }
+                        td {
+                            @for (action, label) in [
+                                (if account.locked { "unlock" } else { "lock" },
+                                 if account.locked { Text("ロック解除", "Unlock") } else { Text("ロック", "Lock") }),
+                                ("password", Text("パスワード再発行", "Reset password")),
+                            ] {
+                                form.inline method="post" action={ "/accounts/" (id) "/" (action) } {
+                                    (frame.csrf())
+                                    button type="submit" aria-label={ (lang.t(label)) " " (id) } { (lang.t(label)) }
+                                }
+                                " "
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        form method="post" action="/accounts" {
+            fieldset {
+                legend { (lang.t(Text("IDを追加（仮パスワードを発行します）", "Add an account (a temporary password is issued)"))) }
+                (frame.csrf())
+                label { "ID" input type="text" name="id" required; }
+                button type="submit" { (lang.t(Text("追加", "Add"))) }
+            }
+        }
+    };
+    html_response(
+        StatusCode::OK,
+        frame.page(Text("ID", "Accounts"), notice, body),
+    )
+}
+
+#[derive(Deserialize)]
+struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    id: String,
+}
+
+async fn add_account(
+    State(console): State<Arc<Console>>,
+    visit: Visit,
+    Form(form): Form<AccountForm>,
+) -> Response {
+    require!(visit.signed_form(&form.csrf));
+    require!(visit.federation());
+    let lang = visit.lang;
+    let id = match form.id.trim().parse::<AccountId>() {
+        Ok(id) => id,
+        Err(e) => {
+            let notice = Notice::Error(format!(
+                "{}: {e}",
+                lang.t(Text("IDが正しくありません", "Invalid ID"))
+            ));
+            return accounts_page(&console, &visit, "", Some(&notice), None).await;
+        }
+    };
+    let store = console.store();
+    match store.add_account(&id).await {
+        Ok(()) => {}
+        Err(kx_store::Error::Exists(_)) => {
+            let notice = Notice::Error(format!(
+                "{} {id}",
+                lang.t(Text("既にあります：", "Already exists:"))
+            ));
+            return accounts_page(&console, &visit, "", Some(&notice), None).await;
+        }
+        Err(kx_store::Error::NotFound(_)) => {
+            let notice = Notice::error(
+                lang,
+                Text(
+                    "先に組織を追加してください。",
+                    "Add its organisation first.",
+                ),
+            );
+            return accounts_page(&console, &visit, "", Some(&notice), None).await;
+        }
+        Err(e) => return store_failed(lang, "add account", &e),
+    }
+    let password = kx_store::temporary_password();
+    stored!(
+        lang,
+        "set password",
+        store.set_password(&id, &password, true).await
+    );
+    let object = id.to_string();
+    visit.audit(&console, "account.add", &object, "ok").await;
+    let org = id.org().org_code().to_string();
+    accounts_page(&console, &visit, &org, None, Some((&object, &password))).await
+}
+
+async fn account_action(
+    State(console): State<Arc<Console>>,
+    visit: Visit,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<AccountForm>,
+) -> Response {
+    require!(visit.signed_form(&form.csrf));
+    require!(visit.federation());
+    let lang = visit.lang;
+    let Ok(account) = id.parse::<AccountId>() else {
+        return super::not_found(&visit);
+    };
+    let store = console.store();
+    let org = account.org().org_code().to_string();
+    let done = match action.as_str() {
+        "lock" => store.lock(&account).await,
+        "unlock" => store.unlock(&account).await,
+        "password" => {
+            let password = kx_store::temporary_password();
+            match store.set_password(&account, &password, true).await {
+                Ok(()) => {
+                    visit.audit(&console, "account.password", &id, "ok").await;
+                    return accounts_page(&console, &visit, &org, None, Some((&id, &password)))
+                        .await;
+                }
+                Err(e) => Err(e),
+            }
+        }
+        _ => return super::not_found(&visit),
+    };
+    match done {
+        Ok(()) => {}
+        Err(kx_store::Error::NotFound(_)) => return super::not_found(&visit),
+        Err(e) => return store_failed(lang, "account action", &e),
+    }
+    visit
+        .audit(&console, &format!("account.{action}"), &id, "ok")
+        .await;
+    let notice = Notice::Done(format!(
+        "{} {id}",
+        lang.t(Text("更新しました：", "Updated:"))
+    ));
+    accounts_page(&console, &visit, &org, Some(&notice), None).await
+}
+
+#[derive(Deserialize, Default)]
+struct NumberQuery {
+    #[serde(default)]
+    number: String,
+}
+
+async fn pipeline(
+    State(console): State<Arc<Console>>,
+    visit: Visit,
+    Query(query): Query<NumberQuery>,
+) -> Response {
+    require!(visit.federation());
+    let lang = visit.lang;
+    let store = console.store();
+    let counts = stored!(lang, "pipeline counts", store.submission_counts().await);
+    let number = query.number.trim();
+    let found = if number.is_empty() {
+        Vec::new()
+    } else {
+        stored!(
+            lang,
+            "submissions",
+            store.submissions_numbered(number).await
+        )
+    };
+    let body = html! {
+        table {
+            thead { tr { th { (lang.t(Text("状態", "State"))) } th { (lang.t(Text("件数", "Count"))) } } }
+            tbody {
+                @for (label, count) in [
+                    (Text("Regist待ち", "Waiting for Regist"), counts.accepted),
+                    (Text("うち再試行中", "of which retried"), counts.retried),
+                    (Text("受付済み", "Registered"), counts.registered),
+                    (Text("取り消し", "Cancelled"), counts.cancelled),
+                    (Text("受付拒否", "Refused"), counts.refused),
+                ] { tr { td { (lang.t(label)) } td.n { (count) } } }
+            }
+        }
+        form method="get" action="/pipeline" {
+            label { (lang.t(Text("伝送整理番号で検索", "Search by transmission number (伝送整理番号)"))) input type="search" name="number" value=(number); }
+            button type="submit" { (lang.t(Text("検索", "Search"))) }
+        }
+        @if !number.is_empty() {
+            (submissions_table(lang, &found))
+        }
+    };
+    html_response(
+        StatusCode::OK,
+        visit.frame().page(Text("受付状況", "Pipeline"), None, body),
+    )
+}
+
+fn submissions_table(lang: super::page::Lang, found: &[kx_store::Submission]) -> Markup {
+    html! {
+        @if found.is_empty() {
+            p { (lang.t(Text("該当する送信はありません。", "No submission has this number."))) }
+        } @else {
+            table {
+                thead { tr {
+                    th { "ID" } th { (lang.t(Text("種別", "Kind"))) } th { (lang.t(Text("状態", "State"))) }
+                    th { (lang.t(Text("受付日時", "Accepted"))) } th { (lang.t(Text("Regist日時", "Settled"))) }
+                    th { (lang.t(Text("引き渡し", "Handed off"))) } th { (lang.t(Text("エラーコード", "Error code"))) }
+                    th { (lang.t(Text("試行回数", "Attempts"))) }
+                } }
+                tbody {
+                    @for s in found {
+                        tr {
+                            td { (s.account) } td { (s.kind) } td { (s.state) }
+                            td { (time(s.accepted_at)) }
+                            td { @if let Some(at) = s.settled_at { (time(at)) } }
+                            td { @match s.handed_off { Some(true) => { (lang.t(Text("済", "yes"))) }, Some(false) => { (lang.t(Text("なし（テスト）", "no (test)"))) }, None => {} } }
+                            td { @if let Some(code) = &s.error_code { (code) } }
+                            td.n { (s.regist_attempts) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn mailboxes(State(console): State<Arc<Console>>, visit: Visit) -> Response {
+    require!(visit.federation());
+    let lang = visit.lang;
+    let mailboxes = stored!(lang, "mailboxes", console.store().mailbox_summaries().await);
+    let body = html! {
+        @if mailboxes.is_empty() {
+            p { (lang.t(Text("未受信のメールはありません。", "No mailbox holds messages."))) }
+        } @else {
+            table {
+                thead { tr {
+                    th { "ID" } th { (lang.t(Text("件数", "Messages"))) } th { (lang.t(Text("容量", "Size"))) }
+                    th { (lang.t(Text("最も古いメール", "Oldest"))) }
+                } }
+                tbody {
+                    @for m in &mailboxes {
+                        tr { td { (m.account) } td.n { (m.messages) } td.n { (bytes(m.bytes)) }
+                             td { @if let Some(at) = m.oldest { (time(at)) } } }
+                    }
+                }
+            }
+        }
+    };
+    html_response(
+        StatusCode::OK,
+        visit
+            .frame()
+            .page(Text("メールボックス", "Mailboxes"), None, body),
+    )
+}
+
+async fn societies(State(console): State<Arc<Console>>, visit: Visit) -> Response {
+    require!(visit.federation());
+    societies_page(&console, &visit, None).await
+}
+
+async fn societies_page(console: &Console, visit: &Visit, notice: Option<&Notice>) -> Response {
+    let lang = visit.lang;
+    let store = console.store();
+    let societies = stored!(lang, "societies", store.parties(None).await);
+    let mut rows = Vec::with_capacity(societies.len());
+    for society in societies {
+        let used = stored!(lang, "quota", store.quota_used(society.id).await);
+        let offices = stored!(lang, "offices", store.parties(Some(society.id)).await).len();
+        rows.push((society, used, offices));
+    }
+    let frame = visit.frame();
+    let body = html! {
+        table {
+            thead { tr {
+                th { (lang.t(Text("保険者番号", "Number"))) } th { (lang.t(Text("名称", "Name"))) }
+                th { (lang.t(Text("事業所数", "Offices"))) } th { (lang.t(Text("使用量", "Used"))) }
+                th { (lang.t(Text("容量上限", "Quota"))) } th { (lang.t(Text("設定", "Set up"))) }
+            } }
+            tbody {
+                @for (society, used, offices) in &rows {
+                    tr {
+                        td { (society.number) } td { (society.name) } td.n { (offices) }
+                        td.n { (bytes(*used)) }
+                        td {
+                            form.inline method="post" action={ "/societies/" (society.number) "/quota" } {
+                                (frame.csrf())
+                                label { span { (lang.t(Text("容量上限（MB）", "Quota (MB)"))) " " (society.number) }
+                                    input type="number" name="megabytes" min="1" value=(society.quota_bytes / 1_000_000); }
+                                button type="submit" { (lang.t(Text("変更", "Change"))) }
+                            }
+                        }
+                        td { @if society.ca_der.is_some() { (lang.t(Text("済", "yes"))) } @else { (lang.t(Text("未", "not yet"))) } }
+                    }
+                }
+            }
+        }
+    };
+    html_response(
+        StatusCode::OK,
+        frame.page(Text("健康保険組合", "Societies"), notice, body),
+    )
+}
+
+#[derive(Deserialize)]
+struct QuotaForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    megabytes: String,
+}
+
+async fn set_quota(
+    State(console): State<Arc<Console>>,
+    visit: Visit,
+    Path(number): Path<String>,
+    Form(form): Form<QuotaForm>,
+) -> Response {
+    require!(visit.signed_form(&form.csrf));
+    require!(visit.federation());
+    let lang = visit.lang;
+    let store = console.store();
+    let Some(society) = stored!(lang, "society", store.society_by_number(&number).await) else {
+        return super::not_found(&visit);
+    };
+    let Some(bytes) = form
+        .megabytes
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|mb| *mb > 0)
+        .and_then(|mb| mb.checked_mul(1_000_000))
+    else {
+        let notice = Notice::error(
+            lang,
+            Text(
+                "容量は1以上のMB数で指定してください。",
+                "Give the quota as a whole number of MB, at least 1.",
+            ),
+        );
+        return societies_page(&console, &visit, Some(&notice)).await;
+    };
+    stored!(lang, "set quota", store.set_quota(society.id, bytes).await);
+    visit.audit(&console, "society.quota", &number, "ok").await;
+    let notice = Notice::Done(format!(
+        "{} {number}",
+        lang.t(Text("容量上限を変更しました：", "Quota changed:"))
+    ));
+    societies_page(&console, &visit, Some(&notice)).await
+}
