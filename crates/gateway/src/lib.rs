@@ -9,6 +9,7 @@
 mod group_commit;
 pub mod handoff;
 mod mailbox;
+pub mod outgoing;
 mod regist;
 pub mod settings;
 mod submission;
@@ -96,6 +97,11 @@ impl Gateway {
     /// The store, for operator commands.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The federation's outgoing messages (Results, Contacts).
+    pub fn outgoing(&self) -> outgoing::Outgoing<'_> {
+        outgoing::Outgoing::new(&self.store, &self.config)
     }
 
     /// The envelope of a reply to `account`, written now.

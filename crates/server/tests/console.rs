@@ -68,13 +68,45 @@ fn a_federation_operator_enrols_a_second_factor_and_manages_organisations_accoun
     );
     assert_eq!(answers[0].0, 250, "{answers:?}");
 
+    let files = tempfile::tempdir().expect("a directory for the files to upload");
     let printed = flow(
         &url,
         include_str!("console_support/federation.py"),
         &["ops.tanaka", &temporary],
-        &[("KX_NUMBER", &n), ("KX_SENDER", "J13123456780")],
+        &[
+            ("KX_NUMBER", &n),
+            ("KX_SENDER", "J13123456780"),
+            ("KX_FILES", &files.path().display().to_string()),
+        ],
     );
     assert!(printed.contains("LOCKED OUT"), "{printed}");
+
+    // The Result and the Contact arrived in the office's mailbox, read over POP3.
+    let mails = kxd.mailbox(&office);
+    let subjects: Vec<&str> = mails
+        .iter()
+        .filter_map(|m| m.headers.get("Subject").map(String::as_str))
+        .collect();
+    assert!(subjects.contains(&"Transmit Result"), "{subjects:?}");
+    assert!(subjects.contains(&"Transmit Contact"), "{subjects:?}");
+    let contact = mails
+        .iter()
+        .find(|m| {
+            m.headers
+                .get("Subject")
+                .is_some_and(|s| s == "Transmit Contact")
+        })
+        .unwrap();
+    assert!(
+        contact
+            .body
+            .as_deref()
+            .unwrap_or_default()
+            .contains("システム停止のお知らせ"),
+        "{:?}",
+        contact.body
+    );
+    assert_eq!(contact.attachments.len(), 1);
 
     // The account the console added logs in over SMTP with the password it showed once.
     let password = word_after(&printed, "ACCOUNT_PASSWORD");
@@ -98,6 +130,8 @@ fn a_federation_operator_enrols_a_second_factor_and_manages_organisations_accoun
         "console.account.add|ok",
         "console.account.lock|ok",
         "console.account.unlock|ok",
+        "console.result.deliver|ok",
+        "console.contact.send|ok",
         "console.audit.export|",
         "console.logout|ok",
         "console.code|wrong-code",

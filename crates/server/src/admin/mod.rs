@@ -2,14 +2,12 @@
 //! builders. Every command is written to the audit log as the operator `admin`.
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
-use kx_denso::message::{
-    Attachment, Contact, DENSO_VERSION, Message, ResultMessage, ServiceNotice,
-};
-use kx_denso::{AccountId, OrgCode, OrgKind, OrgNumber, UpstreamDefinition};
+use kx_denso::message::{Attachment, Message, ServiceNotice};
+use kx_denso::{AccountId, OrgKind, OrgNumber, UpstreamDefinition};
+use kx_gateway::outgoing::Outgoing;
 use kx_store::{Network, Store, Tally};
 
 mod exchange;
@@ -365,28 +363,11 @@ async fn dispatch(
                 .iter()
                 .map(|path| read_attachment(path))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let recipients = if all {
-                store
-                    .accounts(None)
-                    .await?
-                    .into_iter()
-                    .map(|a| a.id)
-                    .collect()
-            } else {
-                to
-            };
+            let settings = config.gateway();
+            let recipients = Outgoing::new(store, &settings)
+                .send_contact((!all).then_some(to.as_slice()), &title, &body, &attachments)
+                .await?;
             for account in &recipients {
-                let contact = Contact {
-                    to: account.address(&config.domain),
-                    from: config.transmit_address(),
-                    date: chrono::Local::now().fixed_offset(),
-                    title: title.clone(),
-                    body: body.clone(),
-                    attachments: attachments.clone(),
-                };
-                store
-                    .deliver(account, Message::Contact(contact).to_bytes()?)
-                    .await?;
                 audit(store, "contact.send", &account.to_string()).await;
             }
             println!("sent to {} account(s)", recipients.len());
@@ -511,8 +492,7 @@ fn read_attachment(path: &Path) -> anyhow::Result<Attachment> {
     Ok(Attachment::new(name, data))
 }
 
-/// A Transmit Result (§6.5): the files as `<識別番号>/<KKK><00000…>.CSV` in
-/// `<識別番号><yyyymmdd><hhmmss>.lzh`, to the organisation's master address.
+/// `kxd admin result deliver`.
 async fn deliver_result(
     store: &Store,
     config: &Config,
@@ -520,36 +500,14 @@ async fn deliver_result(
     kind: &str,
     files: &[PathBuf],
 ) -> anyhow::Result<()> {
-    if kind.len() != 3 || !kind.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        bail!("--kind is the 3-character data kind (データ種別), not {kind:?}");
-    }
-    let org = find_org(store, org).await?;
-    let code: OrgCode = org.org_code();
-    let now = chrono::Local::now();
-    let mut writer = kx_lzh::Writer::new(Vec::new());
-    writer.add_directory(code.as_str(), SystemTime::now())?;
-    for (sequence, path) in files.iter().enumerate() {
-        let data =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        writer.add_file(
-            &format!("{code}/{kind}{sequence:05}.CSV"),
-            SystemTime::now(),
-            &data,
-        )?;
-    }
-    let archive = writer.finish()?;
-    let master = org.master();
-    let result = ResultMessage {
-        to: master.address(&config.domain),
-        from: config.transmit_address(),
-        date: now.fixed_offset(),
-        file_count: u32::try_from(files.len())?,
-        archive: Attachment::new(format!("{code}{}.lzh", now.format("%Y%m%d%H%M%S")), archive),
-        version: Some(DENSO_VERSION.into()),
-    };
-    store
-        .deliver(&master, Message::Result(result).to_bytes()?)
-        .await?;
+    let settings = config.gateway();
+    let outgoing = Outgoing::new(store, &settings);
+    let org = outgoing.find_org(org).await?;
+    let data = files
+        .iter()
+        .map(|path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let master = outgoing.deliver_result(&org, kind, &data).await?;
     audit(store, "result.deliver", &master.to_string()).await;
     println!("delivered {} file(s) to {master}", files.len());
     Ok(())

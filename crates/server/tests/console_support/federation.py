@@ -53,6 +53,31 @@ with sync_playwright() as p:
     page.get_by_role("link", name="メールボックス").click()
     expect(page.get_by_role("row", name=re.compile(os.environ["KX_SENDER"]))).to_be_visible()
 
+    # The review system's output, delivered to the office's master ID as a Transmit Result.
+    results = os.path.join(os.environ["KX_FILES"], "KYUFU.CSV")
+    with open(results, "w", encoding="utf-8") as f:
+        f.write("1,審査結果\r\n")
+    page.get_by_role("link", name="交換情報").click()
+    page.get_by_label("識別番号または番号").fill("1312345678")
+    page.get_by_label("データ種別（3文字）").fill("K01")
+    page.get_by_label("ファイル（順番どおり）").set_input_files(results)
+    page.get_by_role("button", name="配信").click()
+    expect(page.get_by_role("status")).to_contain_text("J13123456780")
+    page.get_by_label("識別番号または番号").fill("9999999999")
+    page.get_by_label("データ種別（3文字）").fill("K01")
+    page.get_by_label("ファイル（順番どおり）").set_input_files(results)
+    page.get_by_role("button", name="配信").click()
+    expect(page.get_by_role("alert")).to_contain_text("no organisation 9999999999")
+
+    page.get_by_role("link", name="下り連絡").click()
+    page.get_by_label("宛先ID（空白区切り）").fill(os.environ["KX_SENDER"])
+    page.get_by_label("件名").fill("システム停止のお知らせ")
+    page.get_by_label("本文").fill("12月5日 22時から停止します。")
+    page.get_by_label("添付ファイル").set_input_files(results)
+    page.get_by_role("button", name="送信").click()
+    expect(page.get_by_role("status")).to_contain_text("1")
+    shot(page, "console-contact")
+
     page.get_by_role("link", name="監査ログ").click()
     page.get_by_label("操作").fill("console.account.lock")
     page.get_by_role("button", name="検索").click()

@@ -31,6 +31,7 @@
 mod audit;
 mod federation;
 mod login;
+mod outgoing;
 mod page;
 mod society;
 mod totp;
@@ -114,6 +115,7 @@ pub fn routes(gateway: Arc<Gateway>, settings: ConsoleSettings) -> Router {
         .merge(federation::routes())
         .merge(society::routes())
         .merge(audit::routes())
+        .merge(outgoing::routes())
         .route("/", get(home))
         .route("/logout", post(login::logout))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))

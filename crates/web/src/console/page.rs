@@ -60,6 +60,8 @@ const FEDERATION_NAV: &[(&str, Text)] = &[
     ("/accounts", Text("ID", "Accounts")),
     ("/pipeline", Text("受付状況", "Pipeline")),
     ("/mailboxes", Text("メールボックス", "Mailboxes")),
+    ("/results", Text("交換情報", "Results")),
+    ("/contacts", Text("下り連絡", "Contacts")),
     ("/societies", Text("健康保険組合", "Societies")),
     ("/audit", Text("監査ログ", "Audit log")),
 ];

@@ -1,0 +1,253 @@
+//! The federation operator's outgoing messages: the review system's output delivered as a
+//! `Transmit Result`, and a `Transmit Contact` to some IDs or to all, with attachments.
+//! Both are forms with files (`multipart/form-data`), built by the gateway's
+//! [`Outgoing`](kx_gateway::outgoing::Outgoing) as `kxd admin` builds them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use maud::html;
+
+use kx_denso::AccountId;
+use kx_denso::message::Attachment;
+
+use super::page::{Notice, Text, html_response};
+use super::{Console, Visit, require};
+
+/// The most a form with files may carry: the largest message the gateway sends is bounded
+/// by what a mailbox client accepts, and 20 MB is the exchange's limit too.
+const MAX_UPLOAD: usize = 20 * 1024 * 1024;
+
+pub(super) fn routes() -> Router<Arc<Console>> {
+    Router::new()
+        .route("/results", get(results_form).post(deliver_result))
+        .route("/contacts", get(contact_form).post(send_contact))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD))
+}
+
+/// A form with files, read whole (within the body limit).
+#[derive(Default)]
+struct Upload {
+    texts: HashMap<String, String>,
+    files: Vec<Attachment>,
+}
+
+impl Upload {
+    /// Reads every field: file fields (with a file name and content) become attachments in
+    /// order, the others texts.
+    async fn read(mut multipart: Multipart) -> Result<Upload, String> {
+        let mut upload = Upload::default();
+        while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
+            let name = field.name().unwrap_or_default().to_owned();
+            match field.file_name().map(str::to_owned) {
+                Some(file_name) => {
+                    let data = field.bytes().await.map_err(|e| e.body_text())?;
+                    if !file_name.is_empty() {
+                        upload.files.push(Attachment::new(file_name, data.to_vec()));
+                    }
+                }
+                None => {
+                    let text = field.text().await.map_err(|e| e.body_text())?;
+                    upload.texts.insert(name, text);
+                }
+            }
+        }
+        Ok(upload)
+    }
+
+    fn text(&self, name: &str) -> &str {
+        self.texts.get(name).map_or("", String::as_str)
+    }
+}
+
+async fn results_form(visit: Visit) -> Response {
+    require!(visit.federation());
+    results_page(&visit, StatusCode::OK, None)
+}
+
+fn results_page(visit: &Visit, status: StatusCode, notice: Option<&Notice>) -> Response {
+    let lang = visit.lang;
+    let frame = visit.frame();
+    let body = html! {
+        p { (lang.t(Text(
+            "審査システムの出力ファイルを LZH にまとめ、組織の代表IDへ交換情報（Transmit Result）として配信します。",
+            "Packs the review system's output files into an LZH and delivers it to the organisation's master ID as a Transmit Result.",
+        ))) }
+        form method="post" action="/results" enctype="multipart/form-data" {
+            (frame.csrf())
+            label { (lang.t(Text("識別番号または番号", "Organisation code or number"))) input type="text" name="org" required; }
+            label { (lang.t(Text("データ種別（3文字）", "Data kind (3 characters)"))) input type="text" name="kind" required maxlength="3"; }
+            label { (lang.t(Text("ファイル（順番どおり）", "Files (in order)"))) input type="file" name="files" multiple required; }
+            button type="submit" { (lang.t(Text("配信", "Deliver"))) }
+        }
+    };
+    html_response(
+        status,
+        frame.page(Text("交換情報の配信", "Deliver a Result"), notice, body),
+    )
+}
+
+async fn deliver_result(
+    State(console): State<Arc<Console>>,
+    visit: Visit,
+    multipart: Multipart,
+) -> Response {
+    require!(visit.federation());
+    let lang = visit.lang;
+    let upload = match Upload::read(multipart).await {
+        Ok(upload) => upload,
+        Err(problem) => {
+            return results_page(
+                &visit,
+                StatusCode::BAD_REQUEST,
+                Some(&Notice::Error(problem)),
+            );
+        }
+    };
+    require!(visit.signed_form(upload.text("csrf")));
+    let outgoing = console.gateway.outgoing();
+    let files: Vec<Vec<u8>> = upload.files.into_iter().map(|f| f.data).collect();
+    let delivered = match outgoing
+        .find_org(upload.texts.get("org").map_or("", String::as_str))
+        .await
+    {
+        Ok(org) => {
+            outgoing
+                .deliver_result(
+                    &org,
+                    upload.texts.get("kind").map_or("", |k| k.trim()),
+                    &files,
+                )
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match delivered {
+        Ok(master) => {
+            visit
+                .audit(&console, "result.deliver", &master.to_string(), "ok")
+                .await;
+            let notice = Notice::Done(format!(
+                "{} {master} ({})",
+                lang.t(Text("配信しました：", "Delivered to")),
+                files.len()
+            ));
+            results_page(&visit, StatusCode::OK, Some(&notice))
+        }
+        Err(e) => {
+            let notice = Notice::Error(format!(
+                "{}: {e:#}",
+                lang.t(Text("配信できません", "Not delivered"))
+            ));
+            results_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, Some(&notice))
+        }
+    }
+}
+
+async fn contact_form(visit: Visit) -> Response {
+    require!(visit.federation());
+    contact_page(&visit, StatusCode::OK, None)
+}
+
+fn contact_page(visit: &Visit, status: StatusCode, notice: Option<&Notice>) -> Response {
+    let lang = visit.lang;
+    let frame = visit.frame();
+    let body = html! {
+        form method="post" action="/contacts" enctype="multipart/form-data" {
+            (frame.csrf())
+            label { (lang.t(Text("宛先ID（空白区切り）", "To IDs (space-separated)"))) input type="text" name="to"; }
+            label { input type="checkbox" name="all" value="yes"; " " (lang.t(Text("全IDへ送る", "Send to every ID"))) }
+            label { (lang.t(Text("件名", "Title"))) input type="text" name="title" required; }
+            label { (lang.t(Text("本文", "Body"))) textarea name="body" rows="8" cols="70" {} }
+            label { (lang.t(Text("添付ファイル", "Attachments"))) input type="file" name="attachments" multiple; }
+            button type="submit" { (lang.t(Text("送信", "Send"))) }
+        }
+    };
+    html_response(
+        status,
+        frame.page(Text("下り連絡", "Send a Contact"), notice, body),
+    )
+}
+
+async fn send_contact(
+    State(console): State<Arc<Console>>,
+    visit: Visit,
+    multipart: Multipart,
+) -> Response {
+    require!(visit.federation());
+    let lang = visit.lang;
+    let upload = match Upload::read(multipart).await {
+        Ok(upload) => upload,
+        Err(problem) => {
+            return contact_page(
+                &visit,
+                StatusCode::BAD_REQUEST,
+                Some(&Notice::Error(problem)),
+            );
+        }
+    };
+    require!(visit.signed_form(upload.text("csrf")));
+    let all = upload.text("all") == "yes";
+    let to: Result<Vec<AccountId>, _> = upload
+        .text("to")
+        .split_whitespace()
+        .map(str::parse)
+        .collect();
+    let to = match to {
+        Ok(to) if all || !to.is_empty() => to,
+        Ok(_) => {
+            let notice = Notice::error(
+                lang,
+                Text(
+                    "宛先IDを入力するか、全IDへ送るを選んでください。",
+                    "Enter the IDs, or choose to send to every ID.",
+                ),
+            );
+            return contact_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, Some(&notice));
+        }
+        Err(e) => {
+            let notice = Notice::Error(format!(
+                "{}: {e}",
+                lang.t(Text("IDが正しくありません", "Invalid ID"))
+            ));
+            return contact_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, Some(&notice));
+        }
+    };
+    let sent = console
+        .gateway
+        .outgoing()
+        .send_contact(
+            (!all).then_some(to.as_slice()),
+            upload.text("title").trim(),
+            upload.text("body"),
+            &upload.files,
+        )
+        .await;
+    match sent {
+        Ok(recipients) => {
+            for account in &recipients {
+                visit
+                    .audit(&console, "contact.send", &account.to_string(), "ok")
+                    .await;
+            }
+            let notice = Notice::Done(format!(
+                "{} {}",
+                lang.t(Text("送信しました。宛先数：", "Sent. Recipients:")),
+                recipients.len()
+            ));
+            contact_page(&visit, StatusCode::OK, Some(&notice))
+        }
+        Err(e) => {
+            let notice = Notice::Error(format!(
+                "{}: {e:#}",
+                lang.t(Text("送信できません", "Not sent"))
+            ));
+            contact_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, Some(&notice))
+        }
+    }
+}
