@@ -45,9 +45,6 @@ pub use notify::MAIL_OUTBOX_DIR;
 
 pub use trust::ClientTrust;
 
-/// The settings key under which `kxd admin app-version set` stores the published version.
-pub const APP_VERSION_SETTING: &str = "app_version";
-
 /// Everything the exchange's routes and jobs share.
 pub struct Exchange {
     config: ExchangeSettings,
@@ -126,9 +123,10 @@ impl Exchange {
 
     /// The published app version, or this server's own version when none is published.
     async fn app_version(&self) -> Result<wire::AppVersion, kx_store::Error> {
-        let stored = self.store.setting(APP_VERSION_SETTING).await?;
-        Ok(stored
-            .and_then(|json| serde_json::from_str(&json).ok())
+        Ok(self
+            .store
+            .app_version()
+            .await?
             .unwrap_or_else(|| wire::AppVersion {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 notes: String::new(),

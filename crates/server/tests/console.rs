@@ -108,13 +108,24 @@ fn a_federation_operator_enrols_a_second_factor_and_manages_organisations_accoun
     );
     assert_eq!(contact.attachments.len(), 1);
 
-    // The account the console added logs in over SMTP with the password it showed once.
+    // The account the console added has the password it showed once, and may connect from
+    // the network the console set only: the right password is refused here as from the wrong
+    // network, a wrong one as wrong.
     let password = word_after(&printed, "ACCOUNT_PASSWORD");
-    let listed = kxd.admin(["account", "list", "--json"]);
-    assert!(listed.contains("J13987654320"), "{listed}");
+    let listed = kxd.admin(["org", "list", "--json"]);
+    assert!(listed.contains("10.0.0.0/8"), "{listed}");
     let login = |password: &str| kxd.call("pop_login", json!(["J13987654320", password]));
-    assert_eq!(login(&password), json!("+OK"));
+    assert_ne!(login(&password), json!("+OK"));
     assert_ne!(login(&format!("{password}x")), json!("+OK"));
+    let logins = kxd.installation().sql(
+        "SELECT outcome FROM audit_log WHERE action = 'pop3.login' AND actor = 'J13987654320' ORDER BY id",
+    );
+    assert_eq!(
+        logins.lines().collect::<Vec<_>>(),
+        ["network-refused", "wrong-password"]
+    );
+    let version = kxd.admin(["app-version", "show"]);
+    assert!(version.contains("\"version\":\"0.2.0\""), "{version}");
 
     // Every step was audited as the operator; the lock-out too.
     let audit = kxd
@@ -132,6 +143,8 @@ fn a_federation_operator_enrols_a_second_factor_and_manages_organisations_accoun
         "console.account.unlock|ok",
         "console.result.deliver|ok",
         "console.contact.send|ok",
+        "console.org.networks|ok",
+        "console.app-version.set|ok",
         "console.audit.export|",
         "console.logout|ok",
         "console.code|wrong-code",

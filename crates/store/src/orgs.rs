@@ -52,18 +52,30 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| or_conflict(e, || Error::Exists(format!("organisation {code}"))))?;
-        for network in networks {
-            sqlx::query(
-                "INSERT INTO organisation_networks (org_code, network) VALUES ($1, $2) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(code.as_str())
-            .bind(network.to_string())
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_networks(&mut tx, &code, networks).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Replaces the networks an organisation's clients may connect from (none: any). False
+    /// when there is no such organisation.
+    pub async fn set_networks(&self, code: &OrgCode, networks: &[Network]) -> Result<bool, Error> {
+        let mut tx = self.db.write().await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organisations WHERE code = $1)")
+                .bind(code.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+        if !exists {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM organisation_networks WHERE org_code = $1")
+            .bind(code.as_str())
+            .execute(&mut *tx)
+            .await?;
+        insert_networks(&mut tx, code, networks).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The organisation with this 識別番号.
@@ -121,4 +133,23 @@ impl Store {
 /// A stored identity that no longer parses.
 pub(crate) fn invalid(e: kx_denso::Error) -> Error {
     Error::Invalid(e.to_string())
+}
+
+/// Records the networks of an organisation inside a transaction.
+async fn insert_networks(
+    conn: &mut crate::db::Conn,
+    code: &OrgCode,
+    networks: &[Network],
+) -> Result<(), Error> {
+    for network in networks {
+        sqlx::query(
+            "INSERT INTO organisation_networks (org_code, network) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(code.as_str())
+        .bind(network.to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::listing::{ListFormat, Listing, lapsing_lock, password_state};
 use crate::config::Config;
-use kx_api::{APP_VERSION_SETTING, Clock, run_retention};
+use kx_api::{Clock, run_retention};
 
 /// `kxd admin society …`.
 #[derive(Subcommand)]
@@ -576,14 +576,12 @@ impl Admin<'_> {
                     notes,
                     url,
                 };
-                self.store
-                    .set_setting(APP_VERSION_SETTING, &serde_json::to_string(&published)?)
-                    .await?;
+                self.store.publish_app_version(&published).await?;
                 self.audit("app-version.set", &version).await;
                 println!("published app version {version}");
             }
-            AppVersionCommand::Show => match self.store.setting(APP_VERSION_SETTING).await? {
-                Some(json) => println!("{json}"),
+            AppVersionCommand::Show => match self.store.app_version().await? {
+                Some(published) => println!("{}", serde_json::to_string(&published)?),
                 None => println!("none published"),
             },
         }

@@ -43,6 +43,20 @@ with sync_playwright() as p:
     page.get_by_role("button", name="ロック解除 J13987654320").click()
     expect(page.get_by_role("row", name=re.compile("J13987654320"))).to_contain_text("有効")
 
+    # The organisation's clients may connect from 10.0.0.0/8 only (not from this machine).
+    page.get_by_role("link", name="組織").click()
+    page.get_by_label("接続元ネットワーク 1398765432", exact=True).fill("10.0.0.0/8")
+    page.get_by_role("row", name=re.compile("1398765432")).get_by_role("button", name="変更").click()
+    expect(page.get_by_role("status")).to_contain_text("接続元ネットワークを変更しました")
+    expect(page.get_by_label("接続元ネットワーク 1398765432", exact=True)).to_have_value("10.0.0.0/8")
+
+    page.get_by_role("link", name="システム").click()
+    page.get_by_label("バージョン").fill("0.2.0")
+    page.get_by_label("変更内容").fill("受信画面の改善")
+    page.get_by_role("button", name="公開").click()
+    expect(page.get_by_role("status")).to_contain_text("0.2.0")
+    expect(page.get_by_text("0.2.0 — 受信画面の改善")).to_be_visible()
+
     page.get_by_role("link", name="受付状況").click()
     number = os.environ["KX_NUMBER"]
     page.get_by_label("伝送整理番号で検索").fill(number)

@@ -91,6 +91,9 @@ fn party(
 /// The settings key of the society-CA generation (see [`Store::ca_generation`]).
 const CA_GENERATION: &str = "ca_generation";
 
+/// The setting that holds the published app version, as JSON.
+const APP_VERSION: &str = "app_version";
+
 impl Store {
     /// Adds a society. Fails with [`Error::Exists`] when the number is taken.
     pub async fn add_society(
@@ -313,6 +316,27 @@ impl Store {
         .execute(conn)
         .await?;
         Ok(())
+    }
+
+    /// The app version published to users (spec §2.2), if one is.
+    pub async fn app_version(&self) -> Result<Option<kx_exchange::api::AppVersion>, Error> {
+        let stored = self.setting(APP_VERSION).await?;
+        stored
+            .map(|json| {
+                serde_json::from_str(&json)
+                    .map_err(|e| Error::Invalid(format!("stored app version: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Publishes the app version users are offered.
+    pub async fn publish_app_version(
+        &self,
+        version: &kx_exchange::api::AppVersion,
+    ) -> Result<(), Error> {
+        let json = serde_json::to_string(version)
+            .map_err(|e| Error::Invalid(format!("app version: {e}")))?;
+        self.set_setting(APP_VERSION, &json).await
     }
 
     /// An installation setting (e.g. the published app version), if set.

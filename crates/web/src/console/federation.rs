@@ -20,6 +20,7 @@ use super::{Console, Visit, require, store_failed};
 pub(super) fn routes() -> Router<Arc<Console>> {
     Router::new()
         .route("/orgs", get(orgs).post(add_org))
+        .route("/orgs/{code}/networks", post(set_networks))
         .route("/accounts", get(accounts).post(add_account))
         .route("/accounts/{id}/{action}", post(account_action))
         .route("/pipeline", get(pipeline))
@@ -130,8 +131,13 @@ async fn orgs_page(
                         td { (org.org.number()) }
                         td { (org.name) }
                         td {
-                            @if org.networks.is_empty() { (lang.t(Text("制限なし", "any"))) }
-                            @for network in &org.networks { (network.to_string()) " " }
+                            form.inline method="post" action={ "/orgs/" (org.org.org_code()) "/networks" } {
+                                (frame.csrf())
+                                @let networks = org.networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
+                                label { span { (lang.t(Text("接続元ネットワーク", "Networks"))) " " (org.org.org_code()) }
+                                    input type="text" name="networks" value=(networks) placeholder=(lang.t(Text("制限なし", "any"))); }
+                                button type="submit" { (lang.t(Text("変更", "Change"))) }
+                            }
                         }
                     }
                 }
@@ -186,13 +192,7 @@ async fn add_org(
         .parse::<OrgKind>()
         .map_err(|e| e.to_string())
         .and_then(|kind| OrgNumber::new(kind, form.number.trim()).map_err(|e| e.to_string()))
-        .and_then(|org| {
-            form.networks
-                .split_whitespace()
-                .map(|n| n.parse::<Network>().map_err(|e| e.to_string()))
-                .collect::<Result<Vec<_>, _>>()
-                .map(|networks| (org, networks))
-        });
+        .and_then(|org| parse_networks(&form.networks).map(|networks| (org, networks)));
     let (org, networks) = match parsed {
         Ok(parsed) => parsed,
         Err(problem) => {
@@ -228,6 +228,68 @@ async fn add_org(
         )),
         Err(e) => return store_failed(lang, "add org", &e),
     };
+    orgs_page(&console, &visit, StatusCode::OK, Some(&notice)).await
+}
+
+#[derive(Deserialize)]
+struct NetworksForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    networks: String,
+}
+
+/// The networks typed in a form: CIDRs separated by spaces or commas.
+fn parse_networks(text: &str) -> Result<Vec<Network>, String> {
+    text.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|n| !n.is_empty())
+        .map(|n| n.parse::<Network>().map_err(|e| format!("{n}: {e}")))
+        .collect()
+}
+
+async fn set_networks(
+    State(console): State<Arc<Console>>,
+    visit: Visit,
+    Path(code): Path<String>,
+    Form(form): Form<NetworksForm>,
+) -> Response {
+    require!(visit.signed_form(&form.csrf));
+    require!(visit.federation());
+    let lang = visit.lang;
+    let store = console.store();
+    let orgs = stored!(lang, "orgs", store.orgs().await);
+    let Some(org) = orgs.into_iter().find(|o| o.org.org_code().as_str() == code) else {
+        return super::not_found(&visit);
+    };
+    let networks = match parse_networks(&form.networks) {
+        Ok(networks) => networks,
+        Err(problem) => {
+            let notice = Notice::Error(format!(
+                "{}: {problem}",
+                lang.t(Text("入力が正しくありません", "Invalid input"))
+            ));
+            return orgs_page(
+                &console,
+                &visit,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(&notice),
+            )
+            .await;
+        }
+    };
+    stored!(
+        lang,
+        "set networks",
+        store.set_networks(&org.org.org_code(), &networks).await
+    );
+    visit.audit(&console, "org.networks", &code, "ok").await;
+    let notice = Notice::Done(format!(
+        "{} {code}",
+        lang.t(Text(
+            "接続元ネットワークを変更しました：",
+            "Networks changed:"
+        ))
+    ));
     orgs_page(&console, &visit, StatusCode::OK, Some(&notice)).await
 }
 

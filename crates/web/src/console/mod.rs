@@ -34,6 +34,7 @@ mod login;
 mod outgoing;
 mod page;
 mod society;
+mod system;
 mod totp;
 
 use std::net::IpAddr;
@@ -116,6 +117,7 @@ pub fn routes(gateway: Arc<Gateway>, settings: ConsoleSettings) -> Router {
         .merge(society::routes())
         .merge(audit::routes())
         .merge(outgoing::routes())
+        .merge(system::routes())
         .route("/", get(home))
         .route("/logout", post(login::logout))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))

@@ -63,6 +63,7 @@ const FEDERATION_NAV: &[(&str, Text)] = &[
     ("/results", Text("交換情報", "Results")),
     ("/contacts", Text("下り連絡", "Contacts")),
     ("/societies", Text("健康保険組合", "Societies")),
+    ("/system", Text("システム", "System")),
     ("/audit", Text("監査ログ", "Audit log")),
 ];
 const SOCIETY_NAV: &[(&str, Text)] = &[

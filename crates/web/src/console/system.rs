@@ -1,0 +1,146 @@
+//! The federation operator's view of the installation: the upstream kinds (独自情報) it
+//! accepts, the app version offered to KX users, and the retention runs.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use maud::html;
+use serde::Deserialize;
+
+use kx_exchange::api::AppVersion;
+use kx_store::AuditFilter;
+
+use super::federation::stored;
+use super::page::{Notice, Text, bytes, html_response, time};
+use super::{Console, Visit, require, store_failed};
+
+/// Retention runs listed.
+const RUNS_SHOWN: u32 = 20;
+
+pub(super) fn routes() -> Router<Arc<Console>> {
+    Router::new().route("/system", get(system).post(publish_app_version))
+}
+
+async fn system(State(console): State<Arc<Console>>, visit: Visit) -> Response {
+    require!(visit.federation());
+    system_page(&console, &visit, None).await
+}
+
+async fn system_page(console: &Console, visit: &Visit, notice: Option<&Notice>) -> Response {
+    let lang = visit.lang;
+    let store = console.store();
+    let upstreams = stored!(lang, "upstream kinds", store.upstream_definitions().await);
+    let published = stored!(lang, "app version", store.app_version().await);
+    let runs = stored!(
+        lang,
+        "retention runs",
+        store
+            .audit_log(&AuditFilter {
+                action: Some("retention.run".into()),
+                limit: Some(RUNS_SHOWN),
+                ..AuditFilter::default()
+            })
+            .await
+    );
+    let frame = visit.frame();
+    let any = lang.t(Text("制限なし", "any"));
+    let body = html! {
+        h2 { (lang.t(Text("独自情報（上り連絡の種類）", "Upstream kinds (独自情報)"))) }
+        @if upstreams.is_empty() { p { (lang.t(Text("定義されていません。", "None defined."))) } } @else {
+            table {
+                thead { tr {
+                    th { (lang.t(Text("名称", "Name"))) } th { (lang.t(Text("宛先", "To"))) }
+                    th { (lang.t(Text("最大ファイル数", "Most files"))) } th { (lang.t(Text("最大サイズ", "Largest file"))) }
+                    th { (lang.t(Text("拡張子", "Extensions"))) }
+                } }
+                tbody {
+                    @for d in &upstreams {
+                        tr {
+                            td { (d.name) } td { (d.to) }
+                            td.n { @match d.max_files { Some(n) => { (n) }, None => { (any) } } }
+                            td.n { @match d.max_bytes { Some(n) => { (bytes(n)) }, None => { (any) } } }
+                            td { @match &d.extensions { Some(e) => { (e.join(", ")) }, None => { (any) } } }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (lang.t(Text("KXアプリの配布バージョン", "KX app version offered"))) }
+        @if let Some(v) = &published {
+            p { (v.version) " — " (v.notes) " " (v.url) }
+        } @else {
+            p { (lang.t(Text("未公開（サーバーのバージョンを案内します）", "None published (users are offered the server's own version)"))) }
+        }
+        form method="post" action="/system" {
+            fieldset {
+                legend { (lang.t(Text("新しいバージョンを公開", "Publish a new version"))) }
+                (frame.csrf())
+                label { (lang.t(Text("バージョン", "Version"))) input type="text" name="version" required; }
+                label { (lang.t(Text("変更内容", "Notes"))) input type="text" name="notes"; }
+                label { (lang.t(Text("入手先URL", "Download URL"))) input type="url" name="url"; }
+                button type="submit" { (lang.t(Text("公開", "Publish"))) }
+            }
+        }
+        h2 { (lang.t(Text("保存期間の処理（最近の実行）", "Retention runs (recent)"))) }
+        @if runs.is_empty() { p { (lang.t(Text("まだ実行されていません。", "Not run yet."))) } } @else {
+            table {
+                thead { tr { th { (lang.t(Text("日時", "Time"))) } th { (lang.t(Text("実行者", "By"))) } th { (lang.t(Text("結果", "Freed"))) } } }
+                tbody { @for r in &runs { tr { td { (time(r.at)) } td { (r.entry.actor) } td { (r.entry.outcome) } } } }
+            }
+        }
+    };
+    html_response(
+        StatusCode::OK,
+        frame.page(Text("システム", "System"), notice, body),
+    )
+}
+
+#[derive(Deserialize)]
+struct VersionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    notes: String,
+    #[serde(default)]
+    url: String,
+}
+
+async fn publish_app_version(
+    State(console): State<Arc<Console>>,
+    visit: Visit,
+    Form(form): Form<VersionForm>,
+) -> Response {
+    require!(visit.signed_form(&form.csrf));
+    require!(visit.federation());
+    let lang = visit.lang;
+    let version = form.version.trim();
+    if version.is_empty() {
+        let notice = Notice::error(
+            lang,
+            Text("バージョンを入力してください。", "Enter a version."),
+        );
+        return system_page(&console, &visit, Some(&notice)).await;
+    }
+    let published = AppVersion {
+        version: version.to_owned(),
+        notes: form.notes.trim().to_owned(),
+        url: form.url.trim().to_owned(),
+    };
+    if let Err(e) = console.store().publish_app_version(&published).await {
+        return store_failed(lang, "publish app version", &e);
+    }
+    visit
+        .audit(&console, "app-version.set", version, "ok")
+        .await;
+    let notice = Notice::Done(format!(
+        "{} {version}",
+        lang.t(Text("公開しました：", "Published:"))
+    ));
+    system_page(&console, &visit, Some(&notice)).await
+}
