@@ -252,7 +252,7 @@ impl Gateway {
         self.store
             .record_audit(
                 &account,
-                "regist.abandoned",
+                kx_store::POISON_ACTION,
                 number.as_str(),
                 None,
                 &outcome,
