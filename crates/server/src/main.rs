@@ -13,6 +13,7 @@ use crate::config::Config;
 
 mod admin;
 mod config;
+mod console;
 mod run;
 use tokio::sync::watch;
 
@@ -50,6 +51,10 @@ enum Command {
         /// when absent.
         #[arg(long, value_name = "ADDR")]
         api: Option<SocketAddr>,
+        /// Operators' console address (HTTPS: /metrics, /healthz, /readyz); not served when
+        /// absent.
+        #[arg(long, value_name = "ADDR")]
+        console: Option<SocketAddr>,
         /// production, or test-loopback (Test Accept / Test Regist, no hand-off).
         #[arg(long, value_enum, default_value = "production")]
         environment: EnvironmentArg,
@@ -128,6 +133,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             pop3,
             https,
             api,
+            console,
             environment,
             regist_interval,
             allow_plaintext_auth,
@@ -137,6 +143,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             config.listeners.pop3 = Some(pop3);
             config.listeners.https = https;
             config.listeners.api = api;
+            config.listeners.console = console;
             config.environment = match environment {
                 EnvironmentArg::Production => EnvironmentSetting::Production,
                 EnvironmentArg::TestLoopback => EnvironmentSetting::TestLoopback,
@@ -147,6 +154,10 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             println!("created {}", data.display());
             println!("  settings  {}", data.join("kxd.toml").display());
             println!("  CA        {}", data.join(&config.tls.ca).display());
+            println!(
+                "  metrics   {} (bearer token of /metrics)",
+                data.join(kx_web::monitor::TOKEN_FILE).display()
+            );
             println!(
                 "next: kxd admin --data {} org add …, then kxd serve --data {}",
                 data.display(),
@@ -165,7 +176,7 @@ async fn serve(data: &Path) -> anyhow::Result<()> {
     let (stop, shutdown) = watch::channel(false);
     let running = run::serve(data, shutdown).await?;
     for (name, addr) in &running.endpoints {
-        println!("{name:<5} {addr}");
+        println!("{name:<7} {addr}");
     }
     wait_for_signal().await?;
     tracing::info!("shutting down");
@@ -199,6 +210,7 @@ async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
     config.listeners.pop3 = Some(free_or_any("127.0.0.1:2110").await);
     config.listeners.https = Some(free_or_any("127.0.0.1:2443").await);
     config.listeners.api = Some(free_or_any("127.0.0.1:8443").await);
+    config.listeners.console = Some(free_or_any("127.0.0.1:9443").await);
     config.denso.regist_interval = 10;
     run::init(&data, &config).await?;
     let demo = admin::demo_setup(&data).await?;
@@ -215,6 +227,13 @@ async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
         if *name == "https" {
             println!("{:<16} https://{addr}/password", "password page");
             println!("{:<16} https://{addr}/api/v1/…", "KX bootstrap");
+        } else if *name == "console" {
+            println!(
+                "{:<16} https://{addr}/metrics (bearer token in {})",
+                "metrics",
+                data.join(kx_web::monitor::TOKEN_FILE).display()
+            );
+            println!("{:<16} https://{addr}/healthz, /readyz", "health");
         } else if *name == "api" {
             println!(
                 "{:<16} https://{addr}/api/v1/… (client certificate required)",

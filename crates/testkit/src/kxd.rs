@@ -85,6 +85,11 @@ impl Init {
         self.args(["--https", "127.0.0.1:0"])
     }
 
+    /// Also serves the operators' console (`/metrics`, `/healthz`, `/readyz`) on 127.0.0.1.
+    pub fn console(self) -> Init {
+        self.args(["--console", "127.0.0.1:0"])
+    }
+
     /// Also serves the exchange api (mutual TLS) on 127.0.0.1.
     pub fn api(self) -> Init {
         self.args(["--api", "127.0.0.1:0"])
@@ -411,7 +416,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// The bound address of listener `name` (`smtp`, `pop3`, `https`, `api`), `host:port`.
+    /// The bound address of listener `name` (`smtp`, `pop3`, `https`, `api`, `console`),
+    /// `host:port`.
     pub fn address(&self, name: &str) -> &str {
         self.endpoints
             .get(name)
