@@ -25,7 +25,7 @@ use kx_records::Tables;
 use kx_store::{Login, Store, StoreConfig};
 use tokio::sync::{Notify, Semaphore};
 
-use kx_listen::{AuthOutcome, LoginPenalty, RateLimiter};
+use kx_listen::{AuthOutcome, LoginCount, LoginPenalty, RateLimiter};
 
 use crate::settings::{GatewaySettings, Security};
 use group_commit::GroupCommit;
@@ -120,7 +120,7 @@ impl Gateway {
     /// audited nor penalised, as it is no failure.
     pub async fn login(
         &self,
-        service: &str,
+        service: &'static str,
         user: &str,
         password: &str,
         peer: IpAddr,
@@ -148,6 +148,16 @@ impl Gateway {
             Ok(_) => "ok",
             Err(word) => word,
         };
+        // A store failure is not the client's doing: no login was judged.
+        let count = match word {
+            "ok" => Some(LoginCount::Ok),
+            "error" => None,
+            "locked-out" => Some(LoginCount::LockedOut),
+            _ => Some(LoginCount::Failed),
+        };
+        if let Some(count) = count {
+            kx_listen::count_login(service, count);
+        }
         self.audit(user, &format!("{service}.login"), user, Some(peer), word)
             .await;
         match outcome {

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kx_denso::message::{Attachment, CancelResult, DeleteRegist, Message};
+use kx_denso::message::{Attachment, CancelResult, CheckResult, DeleteRegist, Message};
 use kx_denso::names::{DataFileKind, data_file_kind};
 use kx_denso::reply::ReplyTo;
 use kx_denso::{ErrorCode, OrgKind, TransmissionNumber};
@@ -59,6 +59,8 @@ enum Stop {
 struct Checked {
     number: TransmissionNumber,
     regist: Vec<u8>,
+    /// Whether the Regist is a CheckErr (the files could not be checked at all).
+    check_err: bool,
     accepted: Vec<(String, Vec<u8>, u64)>,
 }
 
@@ -206,10 +208,12 @@ impl Gateway {
         let Checked {
             number,
             regist,
+            check_err,
             accepted,
         } = checked;
         let handed_off = self.hand_off(&claim.submission, &number, accepted).await?;
         let registration = self.store.register(claim, regist, handed_off).await?;
+        count_regist(&claim.submission, registration, check_err);
         let account = &claim.submission.account;
         tracing::info!(%account, %number, handed_off, ?registration, "regist: Regist");
         Ok(())
@@ -234,6 +238,7 @@ impl Gateway {
             .store
             .register(claim, Message::Regist(regist).to_bytes()?, false)
             .await?;
+        count_regist(submission, registration, true);
         let account = submission.account.to_string();
         if registration == Registration::Lost {
             tracing::info!(%account, %number, "regist: cancelled or taken by another job meanwhile");
@@ -252,7 +257,7 @@ impl Gateway {
         self.store
             .record_audit(
                 &account,
-                "regist.abandoned",
+                kx_store::POISON_ACTION,
                 number.as_str(),
                 None,
                 &outcome,
@@ -289,6 +294,21 @@ impl Gateway {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Counts a Regist delivered into the mailbox (`kx_web::monitor` lists the metrics):
+/// `kx_regist_total` by outcome and `kx_regist_latency_seconds` from the submission's acceptance.
+fn count_regist(submission: &kx_store::Submission, registration: Registration, check_err: bool) {
+    if registration != Registration::Registered {
+        return;
+    }
+    let outcome = if check_err { "checkerr" } else { "success" };
+    metrics::counter!("kx_regist_total", "outcome" => outcome).increment(1);
+    // A clock stepped back since the acceptance counts as no wait.
+    let waited = (chrono::Utc::now() - submission.accepted_at)
+        .to_std()
+        .map_or(0.0, |waited| waited.as_secs_f64());
+    metrics::histogram!("kx_regist_latency_seconds").record(waited);
 }
 
 /// Checks the DataSend `raw` (on the blocking pool): its Regist, CheckErr when the
@@ -334,12 +354,14 @@ fn check(
         Err(Stop::OutOfTime) => return Err(Failure::TimedOut),
     };
     let regist = regist.map_err(|e| Failure::Broken(e.into()))?;
+    let check_err = matches!(regist.check, CheckResult::CheckErr { .. });
     let regist = Message::Regist(regist)
         .to_bytes()
         .map_err(|e| Failure::Broken(e.into()))?;
     Ok(Checked {
         number,
         regist,
+        check_err,
         accepted,
     })
 }

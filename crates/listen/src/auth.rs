@@ -23,6 +23,32 @@ pub enum AuthOutcome<A> {
     Busy,
 }
 
+/// What a checked login is counted as for monitoring (`kx_web::monitor` lists the metrics). A
+/// check the busy password pool did not run is no login attempt and is not counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginCount {
+    /// The credentials were right (and the login allowed).
+    Ok,
+    /// Refused: wrong password, unknown ID, a locked account, a refused network.
+    Failed,
+    /// Refused, and this failure locked the account.
+    LockedOut,
+}
+
+/// Counts one login to `service` (`smtp`, `pop3`, `web`, `api`): `kx_logins_total` by service
+/// and outcome, and `kx_lockouts_total` by service for the failures that lock an account.
+pub fn count_login(service: &'static str, count: LoginCount) {
+    let outcome = if count == LoginCount::Ok {
+        "ok"
+    } else {
+        "failed"
+    };
+    metrics::counter!("kx_logins_total", "service" => service, "outcome" => outcome).increment(1);
+    if count == LoginCount::LockedOut {
+        metrics::counter!("kx_lockouts_total", "service" => service).increment(1);
+    }
+}
+
 /// 32 bytes from the system's random source, hex: for tokens nobody may guess (CSRF tokens,
 /// mailbox lock holders).
 pub fn random_token() -> Result<String, getrandom::Error> {

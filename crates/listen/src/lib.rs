@@ -18,7 +18,7 @@ mod penalty;
 pub mod sasl;
 pub mod tls;
 
-pub use auth::{AuthOutcome, BUSY_RETRY_AFTER, random_token};
+pub use auth::{AuthOutcome, BUSY_RETRY_AFTER, LoginCount, count_login, random_token};
 pub use limits::RateLimiter;
 pub use listener::{Connection, Listener, ListenerConfig, Protocol, serve, upgrade};
 pub use pace::{MinimumRate, Overdue, Pace, RateMeter, Reading};

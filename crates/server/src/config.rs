@@ -94,13 +94,15 @@ pub(crate) struct Listeners {
     /// The exchange API: mutual TLS, a client certificate issued by a registered society's
     /// CA is mandatory. Production default in `kxd init`: `0.0.0.0:8443`.
     pub(crate) api: Option<SocketAddr>,
-    /// The operators' console (HTTPS with the server certificate): federation operators and
-    /// society administrators, with a second factor.
+    /// The operators' console: HTTPS with the installation's server certificate, serving the
+    /// federation operators' and society administrators' pages (second factor required),
+    /// `/metrics` (bearer token `DIR/metrics.token`), `/healthz` and `/readyz`.
     pub(crate) console: Option<SocketAddr>,
 }
 
 /// `[limits]`: what each listener's accept loop allows, and how slow its clients may be (see
-/// `kx_listen::ListenerConfig`). Each listener (smtp, pop3, https, api) counts on its own.
+/// `kx_listen::ListenerConfig`). Each listener (smtp, pop3, https, api, console) counts on its
+/// own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Limits {
@@ -334,6 +336,7 @@ mod tests {
         assert_eq!(minimal.exchange.office_quota, 200 * 1024 * 1024);
         assert!(minimal.notify.relay.is_none() && !minimal.notify.allow_plaintext_relay);
         assert!(minimal.listeners.api.is_none());
+        assert!(minimal.listeners.console.is_none());
         assert_eq!(minimal.limits.max_connections, 1000);
         assert_eq!(minimal.limits.max_connections_per_address, 20);
         assert_eq!(minimal.limits.connection_lifetime, 3600);

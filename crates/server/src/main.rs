@@ -13,6 +13,7 @@ use crate::config::Config;
 
 mod admin;
 mod config;
+mod console;
 mod run;
 use tokio::sync::watch;
 
@@ -50,7 +51,8 @@ enum Command {
         /// when absent.
         #[arg(long, value_name = "ADDR")]
         api: Option<SocketAddr>,
-        /// The operators' console address (HTTPS); not served when absent.
+        /// Operators' console address (HTTPS: the console pages, /metrics, /healthz, /readyz);
+        /// not served when absent.
         #[arg(long, value_name = "ADDR")]
         console: Option<SocketAddr>,
         /// production, or test-loopback (Test Accept / Test Regist, no hand-off).
@@ -153,6 +155,10 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             println!("  settings  {}", data.join("kxd.toml").display());
             println!("  CA        {}", data.join(&config.tls.ca).display());
             println!(
+                "  metrics   {} (bearer token of /metrics)",
+                data.join(kx_web::monitor::TOKEN_FILE).display()
+            );
+            println!(
                 "next: kxd admin --data {} org add …, then kxd serve --data {}",
                 data.display(),
                 data.display()
@@ -170,7 +176,7 @@ async fn serve(data: &Path) -> anyhow::Result<()> {
     let (stop, shutdown) = watch::channel(false);
     let running = run::serve(data, shutdown).await?;
     for (name, addr) in &running.endpoints {
-        println!("{name:<5} {addr}");
+        println!("{name:<7} {addr}");
     }
     wait_for_signal().await?;
     tracing::info!("shutting down");
@@ -204,6 +210,7 @@ async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
     config.listeners.pop3 = Some(free_or_any("127.0.0.1:2110").await);
     config.listeners.https = Some(free_or_any("127.0.0.1:2443").await);
     config.listeners.api = Some(free_or_any("127.0.0.1:8443").await);
+    config.listeners.console = Some(free_or_any("127.0.0.1:9443").await);
     config.denso.regist_interval = 10;
     run::init(&data, &config).await?;
     let demo = admin::demo_setup(&data).await?;
@@ -220,6 +227,13 @@ async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
         if *name == "https" {
             println!("{:<16} https://{addr}/password", "password page");
             println!("{:<16} https://{addr}/api/v1/…", "KX bootstrap");
+        } else if *name == "console" {
+            println!(
+                "{:<16} https://{addr}/metrics (bearer token in {})",
+                "metrics",
+                data.join(kx_web::monitor::TOKEN_FILE).display()
+            );
+            println!("{:<16} https://{addr}/healthz, /readyz", "health");
         } else if *name == "api" {
             println!(
                 "{:<16} https://{addr}/api/v1/… (client certificate required)",

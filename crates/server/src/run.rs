@@ -46,6 +46,7 @@ pub(crate) async fn init(data_dir: &Path, config: &Config) -> anyhow::Result<()>
     write_file(&data_dir.join(&config.tls.key), issued.key_pem.as_bytes())?;
     let store = kx_store::Store::open(&config.store_config(data_dir)).await?;
     store.close().await;
+    kx_web::monitor::token(data_dir).context("cannot create the metrics token")?;
     // The settings file comes last: its presence marks a complete installation.
     write_file(&data_dir.join(CONFIG_FILE), config.to_toml()?.as_bytes())?;
     Ok(())
@@ -174,7 +175,7 @@ pub(crate) async fn serve(
         endpoints.insert("https", listener.local_addr()?);
         let app = kx_web::routes(gateway.clone(), config.security.web_attempts_per_minute)
             .merge(kx_api::bootstrap_routes(exchange.clone()))
-            .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "not found\n") });
+            .fallback(not_found);
         tasks.spawn(kx_listen::https::serve(
             Listener::new(listener, config.limits.listener("https")),
             Arc::new(acceptor.clone()),
@@ -185,8 +186,9 @@ pub(crate) async fn serve(
     if let Some(addr) = config.listeners.console {
         let listener = bind(addr, "console").await?;
         endpoints.insert("console", listener.local_addr()?);
-        let app = kx_web::console::routes(gateway.clone(), config.console())
-            .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "not found\n") });
+        let app = crate::console::routes(data_dir, gateway.store().clone(), shutdown.clone())?
+            .merge(kx_web::console::routes(gateway.clone(), config.console()))
+            .fallback(not_found);
         tasks.spawn(kx_listen::https::serve(
             Listener::new(listener, config.limits.listener("console")),
             Arc::new(acceptor.clone()),
@@ -232,6 +234,11 @@ pub(crate) async fn serve(
         tracing::info!(listener = name, %addr, "listening");
     }
     Ok(Running { endpoints, tasks })
+}
+
+/// The answer of the web listeners to a path no route serves.
+async fn not_found() -> (axum::http::StatusCode, &'static str) {
+    (axum::http::StatusCode::NOT_FOUND, "not found\n")
 }
 
 async fn bind(addr: SocketAddr, name: &str) -> anyhow::Result<TcpListener> {

@@ -22,7 +22,7 @@ fn kxd() -> (Kxd, String) {
         .create();
     installation.add_office_org(gateway_support::OFFICE);
     let kxd = Kxd::serving(installation);
-    let url = format!("https://127.0.0.1:{}", kxd.port("console"));
+    let url = format!("https://{}", kxd.address("console"));
     (kxd, url)
 }
 

@@ -35,6 +35,7 @@ mod credentials;
 mod db;
 mod error;
 pub mod exchange;
+mod figures;
 pub mod files;
 mod mailbox;
 mod network;
@@ -56,6 +57,7 @@ pub use config::{Database, Lockout, PasswordParams, PasswordPool, StoreConfig};
 pub use credentials::temporary_password;
 pub use db::Timestamp;
 pub use error::Error;
+pub use figures::{LockedLogins, POISON_ACTION, SocietyQuota};
 pub use mailbox::{MailItem, MailboxSummary, Uid};
 pub use network::Network;
 pub use operators::{

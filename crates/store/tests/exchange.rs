@@ -375,7 +375,9 @@ async fn sessions_are_bound_to_address_and_certificate_and_expire() {
         Login::Locked,
         "the account lock-out applies to exchange users too"
     );
+    assert_eq!(store.locked_logins().await.unwrap().exchange_users, 1);
     store.unlock_exchange_user("off1").await.unwrap();
+    assert_eq!(store.locked_logins().await.unwrap().exchange_users, 0);
     // Through another party's certificate the user is unknown, and no failure is counted.
     for _ in 0..6 {
         assert_eq!(verify(w.society, "wrong").await, Login::Unknown);
@@ -751,4 +753,50 @@ async fn orphaned_blobs_are_collected() {
     );
     store.run_retention(t0(), &policy()).await.unwrap();
     assert_eq!(blob_files(dir.path()), 0);
+}
+
+#[tokio::test]
+async fn monitoring_counts_society_quotas_and_expiring_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open(dir.path()).await;
+    let w = world(&store).await;
+    let quota = |used| kx_store::SocietyQuota {
+        number: "06139999".into(),
+        used,
+        quota: 1000,
+    };
+    assert_eq!(store.society_quotas().await.unwrap(), [quota(0)]);
+    let SendOutcome::Stored(_) = send(&store, w.office, "off1", w.society, &[1; 300], t0()).await
+    else {
+        panic!("over quota")
+    };
+    // A file to the office counts toward the office's quota, not the society's.
+    let SendOutcome::Stored(_) = send(&store, w.society, "soc1", w.office, &[2; 50], t0()).await
+    else {
+        panic!("over quota")
+    };
+    assert_eq!(store.society_quotas().await.unwrap(), [quota(300)]);
+
+    let in_days = |days| NewCertificate {
+        der: format!("certificate for {days} days").into_bytes(),
+        not_after: t0() + Duration::days(days),
+    };
+    store
+        .publish_society_certificate(w.society, &in_days(30), t0())
+        .await
+        .unwrap();
+    let within_60_days = t0() + Duration::days(60);
+    assert_eq!(
+        store.certificates_expiring(within_60_days).await.unwrap(),
+        1
+    );
+    // A renewal replaces it: the old one is no longer current.
+    store
+        .publish_society_certificate(w.society, &in_days(400), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.certificates_expiring(within_60_days).await.unwrap(),
+        0
+    );
 }

@@ -708,3 +708,59 @@ async fn inspect_sees_numbers_the_store_has_used() {
     let snapshot = store.used_snapshot(&org, Some(&fresh), None).await.unwrap();
     assert!(!snapshot.number_used(&fresh));
 }
+
+#[tokio::test]
+async fn monitoring_counts_waiting_and_poison_submissions_and_locked_accounts() {
+    let (_dir, store, account) = with_office().await;
+    store.ping().await.unwrap();
+    assert_eq!(store.submissions_waiting().await.unwrap(), 0);
+    store
+        .accept(vec![
+            data_send(&account, "0000000001"),
+            data_send(&account, "0000000002"),
+            data_delete(&account, "0000000003", "0000000002"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.submissions_waiting().await.unwrap(), 3);
+    let claims = store
+        .due_for_regist(SubmissionKind::DataSend, NOW, MINUTE, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.submissions_waiting().await.unwrap(),
+        3,
+        "a claimed submission still waits for its Regist"
+    );
+    assert_eq!(register(&store, &claims[0]).await, Registration::Registered);
+    assert_eq!(store.submissions_waiting().await.unwrap(), 2);
+
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    store
+        .record_audit(
+            "J13123456780",
+            kx_store::POISON_ACTION,
+            "n",
+            None,
+            "CheckErr",
+        )
+        .await;
+    store
+        .record_audit("J13123456780", "regist.other", "n", None, "ok")
+        .await;
+    assert_eq!(store.poison_submissions(before).await.unwrap(), 1);
+    let later = chrono::Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(store.poison_submissions(later).await.unwrap(), 0);
+
+    assert_eq!(store.locked_logins().await.unwrap().accounts, 0);
+    store.lock(&account).await.unwrap();
+    assert_eq!(
+        store.locked_logins().await.unwrap(),
+        kx_store::LockedLogins {
+            accounts: 1,
+            exchange_users: 0
+        }
+    );
+    store.unlock(&account).await.unwrap();
+    assert_eq!(store.locked_logins().await.unwrap().accounts, 0);
+}

@@ -85,7 +85,8 @@ impl Init {
         self.args(["--https", "127.0.0.1:0"])
     }
 
-    /// Also serves the operators' console (HTTPS) on 127.0.0.1.
+    /// Also serves the operators' console (pages, `/metrics`, `/healthz`, `/readyz`) on
+    /// 127.0.0.1.
     pub fn console(self) -> Init {
         self.args(["--console", "127.0.0.1:0"])
     }
@@ -416,7 +417,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// The bound address of listener `name` (`smtp`, `pop3`, `https`, `api`), `host:port`.
+    /// The bound address of listener `name` (`smtp`, `pop3`, `https`, `api`, `console`),
+    /// `host:port`.
     pub fn address(&self, name: &str) -> &str {
         self.endpoints
             .get(name)

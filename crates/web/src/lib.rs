@@ -47,6 +47,9 @@
 //!
 //! Passwords are never echoed into a page, written to a log or kept beyond the request; the ID
 //! is echoed back (escaped) so a refused form need not be typed again.
+//!
+//! The `console` listener's monitoring routes (`/metrics`, `/healthz`, `/readyz`) are in
+//! [`monitor`].
 
 pub mod console;
 
@@ -65,6 +68,8 @@ use kx_denso::password::{Problem, check_policy};
 use kx_gateway::Gateway;
 use kx_listen::https::Peer;
 use kx_listen::{AuthOutcome, RateLimiter};
+
+pub mod monitor;
 
 /// The CSRF cookie's name.
 pub const CSRF_COOKIE: &str = "kx_csrf";

@@ -133,6 +133,8 @@ pub(super) async fn upload(
     match outcome {
         SendOutcome::Stored(record) => {
             exchange.wake_mail.notify_one();
+            metrics::counter!("kx_exchange_uploads_total").increment(1);
+            metrics::counter!("kx_exchange_upload_bytes_total").increment(record.size);
             tracing::info!(file = %record.id, from = %caller.party.number, to = %recipient.number, size = record.size, "api: file stored");
             Ok((
                 StatusCode::CREATED,
@@ -202,6 +204,9 @@ pub(super) async fn download(
     {
         exchange.wake_mail.notify_one();
     }
+    // Counted when the download starts: the body streams after the handler has returned.
+    metrics::counter!("kx_exchange_downloads_total").increment(1);
+    metrics::counter!("kx_exchange_download_bytes_total").increment(record.size);
     tracing::info!(file = %record.id, party = %caller.party.number, "api: file downloaded");
     Ok(sealed_response(
         HttpBody::from_stream(stream_file(file)),

@@ -13,6 +13,7 @@ use kx_store::exchange::ProfileUpdate;
 use super::{Actor, Caller, CallerWithTemporaryPassword, party, wire_user};
 use crate::problem::{ApiError, Body};
 use crate::{Exchange, wire_party};
+use kx_listen::LoginCount;
 use kx_listen::https::{ClientCertificate, Peer};
 
 pub(super) async fn login(
@@ -57,9 +58,20 @@ pub(super) async fn login(
     {
         Login::Ok {
             must_change_password,
-        } => must_change_password,
+        } => {
+            kx_listen::count_login("api", LoginCount::Ok);
+            must_change_password
+        }
         Login::Busy => return Err(ApiError::Busy),
         outcome @ (Login::Wrong | Login::LockedOut | Login::Unknown) => {
+            kx_listen::count_login(
+                "api",
+                if outcome == Login::LockedOut {
+                    LoginCount::LockedOut
+                } else {
+                    LoginCount::Failed
+                },
+            );
             // The same answer either way; the operator's audit tells them apart.
             audit(match outcome {
                 Login::Wrong => "wrong-password",
@@ -71,6 +83,7 @@ pub(super) async fn login(
             return Err(ApiError::WrongPassword);
         }
         Login::Locked => {
+            kx_listen::count_login("api", LoginCount::Failed);
             audit("locked").await;
             exchange.penalty.failed(peer).await;
             return Err(ApiError::Locked);

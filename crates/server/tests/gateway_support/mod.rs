@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use kx_denso::Mailbox;
 use kx_denso::message::{Attachment, DataDelete, DataSend, Message, Upstream};
-use kx_testkit::{Installation, Python, Server};
+use kx_testkit::{Init, Installation, Python, Server};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
@@ -68,24 +68,28 @@ impl Kxd {
         environment: Environment,
         settings: &[(&str, &str)],
     ) -> Kxd {
-        let installation = Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
+        Kxd::create(Kxd::init(regist_interval, environment).settings(settings))
+    }
+
+    /// The `kxd init` of [`Kxd::start`], for tests that add options (another listener).
+    pub(crate) fn init(regist_interval: u64, environment: Environment) -> Init {
+        Installation::init(env!("CARGO_BIN_EXE_kxd"), DOMAIN)
             .regist_interval(regist_interval)
             .environment(environment)
             // Failed logins here test answers and lock-out, not the per-source penalty
             // (hostile_logins.rs does).
             .setting("login_penalty = 1", "login_penalty = 0")
-            .settings(settings)
-            .create();
+    }
+
+    /// Creates the installation `init` describes, adds the office and serves it.
+    pub(crate) fn create(init: Init) -> Kxd {
+        let installation = init.create();
         installation.add_office_org(OFFICE);
-        Kxd {
-            server: Mutex::new(Some(installation.serve())),
-            installation,
-        }
+        Kxd::serving(installation)
     }
 
     /// Serves an installation made otherwise (a clock, other settings); it must hold the
     /// office [`OFFICE`].
-    #[allow(dead_code)] // not every test file that shares this module makes its own
     pub(crate) fn serving(installation: Installation) -> Kxd {
         Kxd {
             server: Mutex::new(Some(installation.serve())),
@@ -145,10 +149,14 @@ impl Kxd {
         (server.port("smtp"), server.port("pop3"), server.pid())
     }
 
-    /// The bound port of the listener `name` (as `endpoints.json` names it).
-    pub(crate) fn port(&self, name: &str) -> u16 {
+    /// The bound address (`host:port`) of the listener `name`.
+    pub(crate) fn address(&self, name: &str) -> String {
         let server = self.server.lock().expect("not poisoned");
-        server.as_ref().expect("kxd is serving").port(name)
+        server
+            .as_ref()
+            .expect("kxd is serving")
+            .address(name)
+            .to_owned()
     }
 
     /// The bound SMTP and POP3 ports, for clients other than the Python prelude's.

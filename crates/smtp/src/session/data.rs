@@ -58,8 +58,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send, G: SubmissionService> Session<'_,
             recipients: transfer.envelope.recipients,
             message: transfer.message,
         };
-        let outcome = self.service.submit(submission).await;
-        self.reply(&Reply::submitted(outcome));
+        let reply = Reply::submitted(self.service.submit(submission).await);
+        count_answer(&reply);
+        self.reply(&reply);
         Flow::Continue
     }
 
@@ -77,10 +78,22 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send, G: SubmissionService> Session<'_,
     fn oversized(&mut self, account: G::Account, receiver: DummyDataReceiver, done: bool) -> Flow {
         if done {
             self.state = State::Ready { account };
+            count_answer(&Reply::MESSAGE_TOO_BIG);
             self.reply(&Reply::MESSAGE_TOO_BIG);
         } else {
             self.state = State::TooLarge { account, receiver };
         }
         Flow::Continue
+    }
+}
+
+/// Counts the answer to a whole message (`kx_web::monitor` lists the metrics): 250 is an
+/// accepted message, any other code a refused one, labelled with its reply code.
+fn count_answer(reply: &Reply) {
+    match reply.code() {
+        250 => metrics::counter!("kx_messages_accepted_total").increment(1),
+        code => {
+            metrics::counter!("kx_messages_refused_total", "code" => code.to_string()).increment(1);
+        }
     }
 }
