@@ -99,6 +99,12 @@ impl Gateway {
         &self.store
     }
 
+    /// Where accepted submissions are handed to the review system: one folder per
+    /// transmission number below it.
+    pub fn handoff_root(&self) -> PathBuf {
+        self.data_dir.join("handoff")
+    }
+
     /// The federation's outgoing messages (Results, Contacts).
     pub fn outgoing(&self) -> outgoing::Outgoing<'_> {
         outgoing::Outgoing::new(&self.store, &self.config)

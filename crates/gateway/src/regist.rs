@@ -285,7 +285,7 @@ impl Gateway {
             received_at: submission.accepted_at.to_rfc3339(),
             handed_off_at: chrono::Local::now().to_rfc3339(),
         };
-        let root = self.data_dir.join("handoff");
+        let root = self.handoff_root();
         let written =
             tokio::task::spawn_blocking(move || handoff::write(&root, &origin, &accepted)).await?;
         match written {

@@ -40,41 +40,83 @@ macro_rules! stored {
 }
 pub(super) use stored;
 
-/// The federation's dashboard: the pipeline and mailboxes in figures.
+/// The federation's dashboard: the figures `/metrics` gives, read the same way.
 pub(super) async fn dashboard(console: &Console, visit: &Visit) -> Response {
     let lang = visit.lang;
     let store = console.store();
+    let figures = stored!(lang, "figures", crate::monitor::Snapshot::read(store).await);
     let counts = stored!(lang, "pipeline counts", store.submission_counts().await);
-    let mailboxes = stored!(lang, "mailboxes", store.mailbox_summaries().await);
-    let waiting: u64 = mailboxes.iter().map(|m| m.messages).sum();
-    let waiting_bytes: u64 = mailboxes.iter().map(|m| m.bytes).sum();
-    let figures = [
+    let disk = &figures.disk;
+    let tiles = [
         (
             Text("Regist待ち", "Waiting for Regist"),
-            counts.accepted.to_string(),
+            figures.submissions_waiting.to_string(),
+            "/pipeline",
         ),
         (
             Text("再試行中", "Being retried"),
             counts.retried.to_string(),
+            "/pipeline",
         ),
         (
-            Text("受付済み", "Registered"),
-            counts.registered.to_string(),
+            Text("異常データ（24時間）", "Poison submissions (24 h)"),
+            figures.poison_submissions.to_string(),
+            "/pipeline",
         ),
-        (Text("取り消し", "Cancelled"), counts.cancelled.to_string()),
-        (Text("受付拒否", "Refused"), counts.refused.to_string()),
-        (Text("未受信メール", "Mail waiting"), waiting.to_string()),
         (
-            Text("未受信メール容量", "Mail waiting, size"),
-            bytes(waiting_bytes),
+            Text("未受信メール", "Mail waiting"),
+            format!("{} ({})", disk.mail.count, bytes(disk.mail.bytes)),
+            "/mailboxes",
+        ),
+        (
+            Text("ロック中のID", "Accounts locked"),
+            figures.locked.accounts.to_string(),
+            "/accounts",
+        ),
+        (
+            Text("ロック中のKX利用者", "KX users locked"),
+            figures.locked.exchange_users.to_string(),
+            "/societies",
+        ),
+        (
+            Text(
+                "60日以内に期限切れの証明書",
+                "Certificates expiring within 60 days",
+            ),
+            figures.certificates_expiring.to_string(),
+            "/societies",
+        ),
+        (
+            Text("暗号化ファイル", "Sealed files"),
+            format!("{} ({})", disk.sealed.count, bytes(disk.sealed.bytes)),
+            "/societies",
+        ),
+        (
+            Text("受信データ（原本）", "Raw messages held"),
+            format!(
+                "{} ({})",
+                disk.raw_messages.count,
+                bytes(disk.raw_messages.bytes)
+            ),
+            "/pipeline",
         ),
     ];
     let body = html! {
         section.figures aria-label=(lang.t(Text("概況", "Figures"))) {
-            @for (label, value) in &figures {
-                div.figure { div { (lang.t(*label)) } div.v { (value) } }
+            @for (label, value, href) in &tiles {
+                div.figure { div { a href=(href) { (lang.t(*label)) } } div.v { (value) } }
             }
         }
+        h2 { (lang.t(Text("健康保険組合の容量", "Societies' storage"))) }
+        table {
+            thead { tr { th { (lang.t(Text("保険者番号", "Number"))) } th { (lang.t(Text("使用量", "Used"))) } th { (lang.t(Text("容量上限", "Quota"))) } } }
+            tbody {
+                @for q in &figures.society_quotas {
+                    tr { td { (q.number) } td.n { (bytes(q.used)) } td.n { (bytes(q.quota)) } }
+                }
+            }
+        }
+        p { (lang.t(Text("同じ数値を /metrics（Prometheus形式）でも取得できます。", "The same figures are served at /metrics (Prometheus format)."))) }
     };
     html_response(
         StatusCode::OK,
@@ -516,6 +558,18 @@ async fn pipeline(
             store.submissions_numbered(number).await
         )
     };
+    let poison = stored!(
+        lang,
+        "poison submissions",
+        store
+            .audit_log(&kx_store::AuditFilter {
+                action: Some(kx_store::POISON_ACTION.into()),
+                limit: Some(50),
+                ..kx_store::AuditFilter::default()
+            })
+            .await
+    );
+    let handoff = console.gateway.handoff_root();
     let body = html! {
         table {
             thead { tr { th { (lang.t(Text("状態", "State"))) } th { (lang.t(Text("件数", "Count"))) } } }
@@ -534,7 +588,14 @@ async fn pipeline(
             button type="submit" { (lang.t(Text("検索", "Search"))) }
         }
         @if !number.is_empty() {
-            (submissions_table(lang, &found))
+            (submissions_table(lang, &found, &handoff))
+        }
+        h2 { (lang.t(Text("異常データ（処理を打ち切った送信）", "Poison submissions (given up, settled CheckErr)"))) }
+        @if poison.is_empty() { p { (lang.t(Text("ありません。", "None."))) } } @else {
+            table {
+                thead { tr { th { (lang.t(Text("日時", "Time"))) } th { "ID" } th { (lang.t(Text("伝送整理番号", "Transmission number"))) } th { (lang.t(Text("理由", "Why"))) } } }
+                tbody { @for r in &poison { tr { td { (time(r.at)) } td { (r.entry.actor) } td { (r.entry.object) } td { (r.entry.outcome) } } } }
+            }
         }
     };
     html_response(
@@ -543,7 +604,11 @@ async fn pipeline(
     )
 }
 
-fn submissions_table(lang: super::page::Lang, found: &[kx_store::Submission]) -> Markup {
+fn submissions_table(
+    lang: super::page::Lang,
+    found: &[kx_store::Submission],
+    handoff: &std::path::Path,
+) -> Markup {
     html! {
         @if found.is_empty() {
             p { (lang.t(Text("該当する送信はありません。", "No submission has this number."))) }
@@ -561,7 +626,11 @@ fn submissions_table(lang: super::page::Lang, found: &[kx_store::Submission]) ->
                             td { (s.account) } td { (s.kind) } td { (s.state) }
                             td { (time(s.accepted_at)) }
                             td { @if let Some(at) = s.settled_at { (time(at)) } }
-                            td { @match s.handed_off { Some(true) => { (lang.t(Text("済", "yes"))) }, Some(false) => { (lang.t(Text("なし（テスト）", "no (test)"))) }, None => {} } }
+                            td { @match (s.handed_off, &s.number) {
+                                (Some(true), Some(number)) => { code { (handoff.join(number).display()) } },
+                                (Some(false), _) => { (lang.t(Text("なし", "none"))) },
+                                _ => {},
+                            } }
                             td { @if let Some(code) = &s.error_code { (code) } }
                             td.n { (s.regist_attempts) }
                         }
