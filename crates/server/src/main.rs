@@ -228,6 +228,7 @@ async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
             println!("{:<16} https://{addr}/password", "password page");
             println!("{:<16} https://{addr}/api/v1/…", "KX bootstrap");
         } else if *name == "console" {
+            println!("{:<16} https://{addr}/login", "console");
             println!(
                 "{:<16} https://{addr}/metrics (bearer token in {})",
                 "metrics",
@@ -251,6 +252,10 @@ async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
     println!("accounts (temporary passwords):");
     for (id, password) in &credentials {
         println!("  {id}@{domain}  {password}");
+    }
+    println!("\nconsole operators (temporary passwords; the first login sets up TOTP):");
+    for (id, reach, password) in &demo.operators {
+        println!("  {id:<12} {reach:<17} {password}");
     }
     println!("\ntry it:");
     let smtp = running

@@ -412,7 +412,16 @@ pub(crate) struct Demo {
     pub(crate) accounts: Vec<(AccountId, String)>,
     /// Exchange users: the society's first, then the offices'.
     pub(crate) exchange: Vec<exchange::DemoUser>,
+    /// Console operators (ID, role, temporary password): a federation operator and the
+    /// demo society's administrator.
+    pub(crate) operators: Vec<(&'static str, &'static str, String)>,
 }
+
+/// The demo's console operators: (ID, what it may reach).
+const DEMO_OPERATORS: [(&str, &str); 2] = [
+    ("ops.demo", "federation"),
+    ("kenpo.admin", "society 06139999"),
+];
 
 /// Fills a new installation with the demo organisations, accounts (temporary passwords) and
 /// one upstream kind, and the exchange's demo society, destinations, offices and users.
@@ -441,11 +450,35 @@ pub(crate) async fn demo_setup(data: &Path) -> anyhow::Result<Demo> {
         })
         .await?;
     let exchange = exchange::demo_setup(data, &store, &config).await;
+    let operators = demo_operators(&store).await;
     store.close().await;
     Ok(Demo {
         accounts: credentials,
         exchange: exchange?,
+        operators: operators?,
     })
+}
+
+/// Adds the demo's console operators with temporary passwords.
+async fn demo_operators(
+    store: &Store,
+) -> anyhow::Result<Vec<(&'static str, &'static str, String)>> {
+    let society = store
+        .society_by_number(DEMO_SOCIETY.0)
+        .await?
+        .context("the demo society")?;
+    let mut operators = Vec::new();
+    for (id, reach) in DEMO_OPERATORS {
+        let role = if reach == "federation" {
+            kx_store::OperatorRole::Federation
+        } else {
+            kx_store::OperatorRole::Society(society.id)
+        };
+        let password = kx_store::temporary_password();
+        store.add_operator(id, role, &password).await?;
+        operators.push((id, reach, password));
+    }
+    Ok(operators)
 }
 
 async fn set_password(
