@@ -219,6 +219,10 @@ fn a_society_administrator_manages_its_own_society_and_reaches_nothing_of_anothe
         "{audit}"
     );
     assert!(audit.contains("console.office.add|1002"), "{audit}");
+    assert!(audit.contains("console.office.quota|1002"), "{audit}");
+    let quotas = installation.sql("SELECT number, quota_bytes FROM ex_parties WHERE number IN ('1002', '2001') ORDER BY number");
+    assert!(quotas.starts_with("1002|50000000\n2001|"), "{quotas}");
+    assert!(!quotas.contains("2001|1000000\n"), "{quotas}");
     assert!(
         audit.contains("console.user.enrolment-code|sato.1002"),
         "{audit}"

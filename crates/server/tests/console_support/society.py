@@ -19,6 +19,10 @@ with sync_playwright() as p:
     expect(page.get_by_role("status")).to_contain_text("1002")
     page.get_by_role("link", name="1002").click()
     expect(page.get_by_text("第二営業所")).to_be_visible()
+    page.get_by_label("容量上限（MB） 1002").fill("50")
+    page.get_by_role("button", name="変更").click()
+    expect(page.get_by_role("status")).to_contain_text("容量上限を変更しました")
+    expect(page.get_by_text("/ 50.0 MB")).to_be_visible()
 
     page.get_by_role("link", name="利用者").click()
     page.get_by_label("事業所").select_option(label="1002 第二営業所")
@@ -63,6 +67,9 @@ with sync_playwright() as p:
         response = page.request.post(CONSOLE + "/users/" + other_user + "/" + action,
                                      form={"csrf": csrf}, headers={"Origin": CONSOLE})
         assert response.status == 404, (action, response.status)
+    response = page.request.post(CONSOLE + "/offices/" + other_office + "/quota",
+                                 form={"csrf": csrf, "megabytes": "1"}, headers={"Origin": CONSOLE})
+    assert response.status == 404, response.status
     # Without the CSRF token, nothing is done.
     response = page.request.post(CONSOLE + "/destinations", form={"add": "x"},
                                  headers={"Origin": CONSOLE})

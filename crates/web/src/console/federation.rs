@@ -14,7 +14,7 @@ use serde::Deserialize;
 use kx_denso::{AccountId, OrgKind, OrgNumber};
 use kx_store::Network;
 
-use super::page::{Notice, Text, bytes, html_response, time};
+use super::page::{Notice, QUOTA_INVALID, QuotaForm, Text, bytes, html_response, quota_form, time};
 use super::{Console, Visit, require, store_failed};
 
 pub(super) fn routes() -> Router<Arc<Console>> {
@@ -699,14 +699,7 @@ async fn societies_page(console: &Console, visit: &Visit, notice: Option<&Notice
                     tr {
                         td { (society.number) } td { (society.name) } td.n { (offices) }
                         td.n { (bytes(*used)) }
-                        td {
-                            form.inline method="post" action={ "/societies/" (society.number) "/quota" } {
-                                (frame.csrf())
-                                label { span { (lang.t(Text("容量上限（MB）", "Quota (MB)"))) " " (society.number) }
-                                    input type="number" name="megabytes" min="1" value=(society.quota_bytes / 1_000_000); }
-                                button type="submit" { (lang.t(Text("変更", "Change"))) }
-                            }
-                        }
+                        td { (quota_form(&frame, &format!("/societies/{}/quota", society.number), &society.number, society.quota_bytes)) }
                         td { @if society.ca_der.is_some() { (lang.t(Text("済", "yes"))) } @else { (lang.t(Text("未", "not yet"))) } }
                     }
                 }
@@ -717,14 +710,6 @@ async fn societies_page(console: &Console, visit: &Visit, notice: Option<&Notice
         StatusCode::OK,
         frame.page(Text("健康保険組合", "Societies"), notice, body),
     )
-}
-
-#[derive(Deserialize)]
-struct QuotaForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    megabytes: String,
 }
 
 async fn set_quota(
@@ -740,21 +725,8 @@ async fn set_quota(
     let Some(society) = stored!(lang, "society", store.society_by_number(&number).await) else {
         return super::not_found(&visit);
     };
-    let Some(bytes) = form
-        .megabytes
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|mb| *mb > 0)
-        .and_then(|mb| mb.checked_mul(1_000_000))
-    else {
-        let notice = Notice::error(
-            lang,
-            Text(
-                "容量は1以上のMB数で指定してください。",
-                "Give the quota as a whole number of MB, at least 1.",
-            ),
-        );
+    let Some(bytes) = form.bytes() else {
+        let notice = Notice::error(lang, QUOTA_INVALID);
         return societies_page(&console, &visit, Some(&notice)).await;
     };
     stored!(lang, "set quota", store.set_quota(society.id, bytes).await);

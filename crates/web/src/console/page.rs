@@ -239,3 +239,43 @@ pub(crate) fn bytes(n: u64) -> String {
     }
     format!("{n} B")
 }
+
+/// A form that changes a quota, given in MB.
+#[derive(serde::Deserialize)]
+pub(crate) struct QuotaForm {
+    #[serde(default)]
+    pub(crate) csrf: String,
+    #[serde(default)]
+    megabytes: String,
+}
+
+impl QuotaForm {
+    /// The quota in bytes: a whole number of MB, at least 1.
+    pub(crate) fn bytes(&self) -> Option<u64> {
+        self.megabytes
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|mb| *mb > 0)
+            .and_then(|mb| mb.checked_mul(1_000_000))
+    }
+}
+
+/// What a refused [`QuotaForm`] is told.
+pub(crate) const QUOTA_INVALID: Text = Text(
+    "容量は1以上のMB数で指定してください。",
+    "Give the quota as a whole number of MB, at least 1.",
+);
+
+/// The inline form posting a [`QuotaForm`] to `action` for the party `number`.
+pub(crate) fn quota_form(frame: &Frame<'_>, action: &str, number: &str, current: u64) -> Markup {
+    let lang = frame.lang;
+    html! {
+        form.inline method="post" action=(action) {
+            (frame.csrf())
+            label { span { (lang.t(Text("容量上限（MB）", "Quota (MB)"))) " " (number) }
+                input type="number" name="megabytes" min="1" value=(current / 1_000_000); }
+            button type="submit" { (lang.t(Text("変更", "Change"))) }
+        }
+    }
+}

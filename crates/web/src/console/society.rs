@@ -17,7 +17,9 @@ use kx_exchange::names::{valid_login_id, valid_office_number};
 use kx_store::exchange::{CodeKind, ExchangeUser, Party, PartyId, PartyKind};
 
 use super::federation::stored;
-use super::page::{Lang, Notice, Text, bytes, html_response, time};
+use super::page::{
+    Lang, Notice, QUOTA_INVALID, QuotaForm, Text, bytes, html_response, quota_form, time,
+};
 use super::require;
 use super::{Console, Visit, not_found, store_failed};
 
@@ -28,6 +30,7 @@ pub(super) fn routes() -> Router<Arc<Console>> {
     Router::new()
         .route("/offices", get(offices).post(add_office))
         .route("/offices/{number}", get(office))
+        .route("/offices/{number}/quota", post(set_office_quota))
         .route("/users", get(users).post(add_user))
         .route("/users/{id}/{action}", post(user_action))
         .route("/destinations", get(destinations).post(change_destinations))
@@ -215,6 +218,16 @@ async fn office(
     let Some(office) = stored!(lang, "office", own_office(&console, society, &number).await) else {
         return not_found(&visit);
     };
+    office_page(&console, &visit, office, None).await
+}
+
+async fn office_page(
+    console: &Console,
+    visit: &Visit,
+    office: Party,
+    notice: Option<&Notice>,
+) -> Response {
+    let lang = visit.lang;
     let store = console.store();
     let users = stored!(lang, "users", store.exchange_users(Some(office.id)).await);
     let certificates = stored!(
@@ -229,6 +242,7 @@ async fn office(
             dt { (lang.t(Text("名称", "Name"))) } dd { (office.name) }
             dt { (lang.t(Text("使用量 / 容量上限", "Used / quota"))) } dd { (bytes(used)) " / " (bytes(office.quota_bytes)) }
         }
+        (quota_form(&visit.frame(), &format!("/offices/{}/quota", office.number), &office.number, office.quota_bytes))
         h2 { (lang.t(Text("利用者", "Users"))) }
         (users_table(&visit, &users, std::slice::from_ref(&office)))
         h2 { (lang.t(Text("証明書", "Certificates"))) }
@@ -236,8 +250,45 @@ async fn office(
     };
     html_response(
         StatusCode::OK,
-        visit.frame().page(Text("事業所", "Office"), None, body),
+        visit.frame().page(Text("事業所", "Office"), notice, body),
     )
+}
+
+async fn set_office_quota(
+    State(console): State<Arc<Console>>,
+    visit: Visit,
+    Path(number): Path<String>,
+    Form(form): Form<QuotaForm>,
+) -> Response {
+    require!(visit.signed_form(&form.csrf));
+    let (_, society) = require!(visit.society());
+    let lang = visit.lang;
+    let Some(office) = stored!(lang, "office", own_office(&console, society, &number).await) else {
+        return not_found(&visit);
+    };
+    let Some(bytes) = form.bytes() else {
+        return office_page(
+            &console,
+            &visit,
+            office,
+            Some(&Notice::error(lang, QUOTA_INVALID)),
+        )
+        .await;
+    };
+    stored!(
+        lang,
+        "set quota",
+        console.store().set_quota(office.id, bytes).await
+    );
+    visit.audit(&console, "office.quota", &number, "ok").await;
+    let Some(office) = stored!(lang, "office", own_office(&console, society, &number).await) else {
+        return not_found(&visit);
+    };
+    let notice = Notice::Done(format!(
+        "{} {number}",
+        lang.t(Text("容量上限を変更しました：", "Quota changed:"))
+    ));
+    office_page(&console, &visit, office, Some(&notice)).await
 }
 
 fn users_table(visit: &Visit, users: &[ExchangeUser], parties: &[Party]) -> maud::Markup {
