@@ -244,7 +244,7 @@ async fn office_page(
         }
         (quota_form(&visit.frame(), &format!("/offices/{}/quota", office.number), &office.number, office.quota_bytes))
         h2 { (lang.t(Text("利用者", "Users"))) }
-        (users_table(&visit, &users, std::slice::from_ref(&office)))
+        (users_table(visit, &users, std::slice::from_ref(&office)))
         h2 { (lang.t(Text("証明書", "Certificates"))) }
         (certificate_table(lang, &certificates.iter().map(|c| (&office, c)).collect::<Vec<_>>()))
     };
