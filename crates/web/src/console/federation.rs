@@ -108,14 +108,15 @@ pub(super) async fn dashboard(console: &Console, visit: &Visit) -> Response {
             }
         }
         h2 { (lang.t(Text("健康保険組合の容量", "Societies' storage"))) }
-        table {
+        @if figures.society_quotas.is_empty() { p { (lang.t(Text("健康保険組合はまだありません。", "No society yet."))) } }
+        @else { table {
             thead { tr { th { (lang.t(Text("保険者番号", "Number"))) } th { (lang.t(Text("使用量", "Used"))) } th { (lang.t(Text("容量上限", "Quota"))) } } }
             tbody {
                 @for q in &figures.society_quotas {
                     tr { td { (q.number) } td.n { (bytes(q.used)) } td.n { (bytes(q.quota)) } }
                 }
             }
-        }
+        } }
         p { (lang.t(Text("同じ数値を /metrics（Prometheus形式）でも取得できます。", "The same figures are served at /metrics (Prometheus format)."))) }
     };
     html_response(

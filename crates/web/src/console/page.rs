@@ -78,7 +78,8 @@ const SOCIETY_NAV: &[(&str, Text)] = &[
 const STYLE: &str = "
 body { font-family: sans-serif; margin: 0; color: #222; }
 header { background: #1d3d5c; color: #fff; padding: .5em 1em; display: flex; gap: 1em; align-items: center; flex-wrap: wrap; }
-header a, header button { color: #fff; }
+header a { color: #fff; }
+header button { color: #fff; background: transparent; border: 1px solid #fff; border-radius: 3px; cursor: pointer; }
 header .who { margin-left: auto; }
 nav ul { list-style: none; display: flex; gap: .2em 1em; margin: 0; padding: 0; flex-wrap: wrap; }
 nav a[aria-current=page] { font-weight: bold; text-decoration: none; }
@@ -90,7 +91,9 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 form.inline { display: inline; }
 fieldset { margin: 1em 0; border: 1px solid #bbb; }
 label { display: block; margin: .4em 0; }
-input, select, button { font: inherit; padding: .2em .4em; }
+input, select, button, textarea { font: inherit; padding: .2em .4em; }
+label > input, label > select, label > textarea { margin-left: .5em; }
+label > textarea { display: block; margin: .3em 0 0; }
 .error { color: #a00; border: 1px solid #a00; padding: .5em; }
 .ok { color: #060; border: 1px solid #060; padding: .5em; }
 .secret { font-family: monospace; font-size: 1.2em; background: #ffd; padding: .2em .5em; }
