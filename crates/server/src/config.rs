@@ -260,6 +260,7 @@ impl Config {
             idle: Duration::from_secs(self.console.idle_minutes.saturating_mul(60)),
             attempts_per_minute: self.console.attempts_per_minute,
             office_quota: self.exchange.office_quota,
+            society_quota: self.exchange.society_quota,
             enrolment_code_days: self.exchange.enrolment_code_days,
         }
     }

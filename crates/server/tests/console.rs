@@ -124,6 +124,8 @@ fn a_federation_operator_enrols_a_second_factor_and_manages_organisations_accoun
         logins.lines().collect::<Vec<_>>(),
         ["network-refused", "wrong-password"]
     );
+    let users = kxd.admin(["user", "list", "--society", "06130009", "--json"]);
+    assert!(users.contains("kenpo.test") && users.contains("temporary"), "{users}");
     let version = kxd.admin(["app-version", "show"]);
     assert!(version.contains("\"version\":\"0.2.0\""), "{version}");
 
@@ -145,6 +147,8 @@ fn a_federation_operator_enrols_a_second_factor_and_manages_organisations_accoun
         "console.contact.send|ok",
         "console.org.networks|ok",
         "console.app-version.set|ok",
+        "console.society.add|ok",
+        "console.user.setup-code|ok",
         "console.audit.export|",
         "console.logout|ok",
         "console.code|wrong-code",

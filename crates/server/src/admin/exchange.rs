@@ -306,6 +306,12 @@ impl Admin<'_> {
             .issue_code(id, kind, self.clock.now(), self.code_days())
             .await?;
         self.audit(&format!("user.{kind}-code"), id).await;
+        self.print_next(kind, id, &code);
+        Ok(())
+    }
+
+    /// Prints a one-time code with the client command to paste.
+    fn print_next(&self, kind: CodeKind, id: &str, code: &str) {
         let command = match kind {
             CodeKind::Setup => "kx society setup",
             CodeKind::Enrolment => "kx setup",
@@ -319,7 +325,6 @@ impl Admin<'_> {
             self.bootstrap_url(),
             self.ca_file()
         );
-        Ok(())
     }
 
     /// `kxd admin society …`.
@@ -334,25 +339,25 @@ impl Admin<'_> {
                 if !kx_exchange::names::valid_office_number(&number) {
                     bail!("a society number is a word without spaces, not {number:?}");
                 }
-                // Checked first, so a taken ID does not leave a society without its user.
-                if self.store.exchange_user(&user).await?.is_some() {
-                    bail!("the login ID {user} is taken");
-                }
                 let quota = quota.unwrap_or(self.config.exchange.society_quota);
-                let id = self
+                let added = self
                     .store
-                    .add_society(&number, &name, quota, self.clock.now())
+                    .add_society_with_user(
+                        (&number, &name),
+                        quota,
+                        &user,
+                        self.clock.now(),
+                        self.code_days(),
+                    )
                     .await?;
-                let party = self
-                    .store
-                    .party(id)
-                    .await?
-                    .context("the society just added is gone")?;
-                let password = self.add_user(&user, &party, None, None).await?;
                 self.audit("society.add", &number).await;
+                self.audit("user.setup-code", &user).await;
                 println!("added society {number} {name} (quota {quota} bytes)");
-                println!("  user        {user}   temporary password {password}");
-                self.print_code(&user).await?;
+                println!(
+                    "  user        {user}   temporary password {}",
+                    added.password
+                );
+                self.print_next(CodeKind::Setup, &user, &added.code);
             }
             SocietyCommand::List(format) => {
                 let mut listing =

@@ -50,6 +50,15 @@ with sync_playwright() as p:
     expect(page.get_by_role("status")).to_contain_text("接続元ネットワークを変更しました")
     expect(page.get_by_label("接続元ネットワーク 1398765432", exact=True)).to_have_value("10.0.0.0/8")
 
+    page.get_by_role("link", name="健康保険組合").click()
+    page.get_by_label("保険者番号").fill("06130009")
+    page.get_by_label("名称").fill("テスト健康保険組合")
+    page.get_by_label("最初の利用者のID").fill("kenpo.test")
+    page.get_by_role("button", name="追加").click()
+    expect(page.get_by_role("status")).to_contain_text("セットアップコード")
+    expect(page.get_by_role("cell", name="テスト健康保険組合")).to_be_visible()
+    print("SETUP", page.get_by_role("status").inner_text())
+
     page.get_by_role("link", name="システム").click()
     page.get_by_label("バージョン").fill("0.2.0")
     page.get_by_label("変更内容").fill("受信画面の改善")

@@ -26,7 +26,7 @@ pub use files::{DeleteOutcome, FileFunction, FileRecord, Notice, SendOutcome, Up
 pub use outbox::OutboxMail;
 pub use parties::{Party, PartyId, PartyKind};
 pub use sessions::{Session, SessionCheck, SessionLimits};
-pub use users::{CodeKind, ExchangeUser, ProfileUpdate};
+pub use users::{CodeKind, ExchangeUser, NewUser, ProfileUpdate};
 
 /// Lower-case hex SHA-256 of `bytes`: certificate fingerprints, hashed codes and tokens.
 pub fn sha256_hex(bytes: &[u8]) -> String {

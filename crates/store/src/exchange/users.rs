@@ -146,6 +146,17 @@ fn new_code() -> String {
         .join("-")
 }
 
+/// A user just added with what it needs to start ([`Store::add_society_with_user`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUser {
+    /// Its party.
+    pub party: PartyId,
+    /// Its temporary password.
+    pub password: String,
+    /// Its one-time code.
+    pub code: String,
+}
+
 impl Store {
     /// Adds a user of `party` (no password yet).
     pub async fn add_exchange_user(
@@ -209,6 +220,35 @@ impl Store {
         } else {
             Err(Error::NotFound(format!("user {id}")))
         }
+    }
+
+    /// Adds a society with its first user, who sets it up: the user gets a temporary password
+    /// and a one-time setup code valid for `code_lifetime`. A taken login ID is refused before
+    /// the society is added, so no society is left without its user.
+    pub async fn add_society_with_user(
+        &self,
+        society: (&str, &str),
+        quota_bytes: u64,
+        user: &str,
+        now: Timestamp,
+        code_lifetime: Duration,
+    ) -> Result<NewUser, Error> {
+        if self.exchange_user(user).await?.is_some() {
+            return Err(Error::Exists(format!("user {user}")));
+        }
+        let (number, name) = society;
+        let party = self.add_society(number, name, quota_bytes, now).await?;
+        self.add_exchange_user(user, party, now).await?;
+        let password = crate::temporary_password();
+        self.set_exchange_password(user, &password, true).await?;
+        let code = self
+            .issue_code(user, CodeKind::Setup, now, code_lifetime)
+            .await?;
+        Ok(NewUser {
+            party,
+            password,
+            code,
+        })
     }
 
     /// Checks the login of a user of `party` (the party of the presented certificate) exactly

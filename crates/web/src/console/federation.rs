@@ -25,7 +25,7 @@ pub(super) fn routes() -> Router<Arc<Console>> {
         .route("/accounts/{id}/{action}", post(account_action))
         .route("/pipeline", get(pipeline))
         .route("/mailboxes", get(mailboxes))
-        .route("/societies", get(societies))
+        .route("/societies", get(societies).post(add_society))
         .route("/societies/{number}/quota", post(set_quota))
 }
 
@@ -677,6 +677,77 @@ async fn societies(State(console): State<Arc<Console>>, visit: Visit) -> Respons
     societies_page(&console, &visit, None).await
 }
 
+#[derive(Deserialize)]
+struct SocietyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    user: String,
+}
+
+async fn add_society(
+    State(console): State<Arc<Console>>,
+    visit: Visit,
+    Form(form): Form<SocietyForm>,
+) -> Response {
+    require!(visit.signed_form(&form.csrf));
+    require!(visit.federation());
+    let lang = visit.lang;
+    let (number, name, user) = (form.number.trim(), form.name.trim(), form.user.trim());
+    if !kx_exchange::names::valid_office_number(number)
+        || name.is_empty()
+        || !kx_exchange::names::valid_login_id(user)
+    {
+        let notice = Notice::error(
+            lang,
+            Text(
+                "保険者番号（空白なし）、名称、最初の利用者のID（半角1〜64文字）を入力してください。",
+                "Enter the number (without spaces), the name and the first user's ID (1 to 64 ASCII characters).",
+            ),
+        );
+        return societies_page(&console, &visit, Some(&notice)).await;
+    }
+    let days = chrono::Duration::days(i64::from(console.settings.enrolment_code_days));
+    let added = console
+        .store()
+        .add_society_with_user(
+            (number, name),
+            console.settings.society_quota,
+            user,
+            chrono::Utc::now(),
+            days,
+        )
+        .await;
+    let added = match added {
+        Ok(added) => added,
+        Err(kx_store::Error::Exists(what)) => {
+            let notice = Notice::Error(format!(
+                "{} {what}",
+                lang.t(Text("既にあります：", "Already exists:"))
+            ));
+            return societies_page(&console, &visit, Some(&notice)).await;
+        }
+        Err(e) => return store_failed(lang, "add society", &e),
+    };
+    visit.audit(&console, "society.add", number, "ok").await;
+    visit.audit(&console, "user.setup-code", user, "ok").await;
+    let notice = Notice::Done(format!(
+        "{} {number} {name} — {user}: {} {} / {} {} （{} kx society setup --id {user} --code {}）",
+        lang.t(Text("追加しました：", "Added:")),
+        lang.t(Text("仮パスワード", "temporary password")),
+        added.password,
+        lang.t(Text("セットアップコード", "setup code")),
+        added.code,
+        lang.t(Text("組合の端末で：", "on the society's machine:")),
+        added.code,
+    ));
+    societies_page(&console, &visit, Some(&notice)).await
+}
+
 async fn societies_page(console: &Console, visit: &Visit, notice: Option<&Notice>) -> Response {
     let lang = visit.lang;
     let store = console.store();
@@ -704,6 +775,16 @@ async fn societies_page(console: &Console, visit: &Visit, notice: Option<&Notice
                         td { @if society.ca_der.is_some() { (lang.t(Text("済", "yes"))) } @else { (lang.t(Text("未", "not yet"))) } }
                     }
                 }
+            }
+        }
+        form method="post" action="/societies" {
+            fieldset {
+                legend { (lang.t(Text("健康保険組合を追加（最初の利用者に仮パスワードとセットアップコードを発行します）", "Add a society (its first user gets a temporary password and a setup code)"))) }
+                (frame.csrf())
+                label { (lang.t(Text("保険者番号", "Number"))) input type="text" name="number" required; }
+                label { (lang.t(Text("名称", "Name"))) input type="text" name="name" required; }
+                label { (lang.t(Text("最初の利用者のID", "First user's ID"))) input type="text" name="user" required; }
+                button type="submit" { (lang.t(Text("追加", "Add"))) }
             }
         }
     };

@@ -73,6 +73,8 @@ pub struct ConsoleSettings {
     pub attempts_per_minute: u32,
     /// The quota of an office a society administrator adds, in bytes.
     pub office_quota: u64,
+    /// The quota of a society a federation operator adds, in bytes.
+    pub society_quota: u64,
     /// Days an enrolment code stays valid.
     pub enrolment_code_days: u32,
 }
