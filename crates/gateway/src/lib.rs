@@ -5,11 +5,13 @@
 //! - `mailbox`: POP3 reads each account's own mailbox.
 //! - `regist`: the periodic job that settles DataDeletes and answers DataSends with Regists,
 //!   handing accepted files to the review system.
+//! - `service`: the read-only download area of service notices, for FTPS and HTTPS clients.
 
 mod group_commit;
 pub mod handoff;
 mod mailbox;
 mod regist;
+pub mod service;
 pub mod settings;
 mod submission;
 
@@ -108,7 +110,7 @@ impl Gateway {
         }
     }
 
-    /// Checks a login for SMTP, POP3 or the password page, applies the organisation's
+    /// Checks a login for SMTP, POP3, the password page or the download area, applies the organisation's
     /// allowed networks and writes the attempt to the audit log. A failure waits the source's
     /// penalty before it is answered; a check the busy password pool did not run is neither
     /// audited nor penalised, as it is no failure.

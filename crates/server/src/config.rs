@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kx_api::settings::{Exchange, ExchangeSettings, Notify, Retention};
+use kx_ftp::FtpSettings;
 use kx_gateway::settings::{Denso, EnvironmentSetting, GatewaySettings, Security};
 use kx_listen::{ListenerConfig, MinimumRate};
 use kx_store::StoreConfig;
@@ -46,6 +47,9 @@ pub(crate) struct Config {
     /// Retention periods and garbage collection.
     #[serde(default)]
     pub(crate) retention: Retention,
+    /// The read-only FTPS download area's data connections (`listeners.ftp`).
+    #[serde(default)]
+    pub(crate) ftp: FtpSettings,
 }
 
 /// Where the listeners bind.
@@ -62,6 +66,8 @@ pub(crate) struct Listeners {
     /// The exchange API: mutual TLS, a client certificate issued by a registered society's
     /// CA is mandatory. Production default in `kxd init`: `0.0.0.0:8443`.
     pub(crate) api: Option<SocketAddr>,
+    /// The read-only download area of service notices over FTPS (explicit TLS only).
+    pub(crate) ftp: Option<SocketAddr>,
 }
 
 /// `[limits]`: what each listener's accept loop allows, and how slow its clients may be (see
@@ -213,6 +219,7 @@ impl Config {
             exchange: Exchange::default(),
             notify: Notify::default(),
             retention: Retention::default(),
+            ftp: FtpSettings::default(),
         }
     }
 
@@ -287,7 +294,9 @@ mod tests {
         assert_eq!(minimal.exchange.session_idle, 1800);
         assert_eq!(minimal.exchange.office_quota, 200 * 1024 * 1024);
         assert!(minimal.notify.relay.is_none() && !minimal.notify.allow_plaintext_relay);
-        assert!(minimal.listeners.api.is_none());
+        assert!(minimal.listeners.api.is_none() && minimal.listeners.ftp.is_none());
+        assert_eq!(minimal.ftp.passive_range(), 0..=0);
+        assert_eq!(minimal.ftp.idle_timeout, 300);
         assert_eq!(minimal.limits.max_connections, 1000);
         assert_eq!(minimal.limits.max_connections_per_address, 20);
         assert_eq!(minimal.limits.connection_lifetime, 3600);

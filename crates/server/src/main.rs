@@ -50,6 +50,10 @@ enum Command {
         /// when absent.
         #[arg(long, value_name = "ADDR")]
         api: Option<SocketAddr>,
+        /// FTPS address (the read-only download area of service notices, explicit TLS);
+        /// not served when absent.
+        #[arg(long, value_name = "ADDR")]
+        ftp: Option<SocketAddr>,
         /// production, or test-loopback (Test Accept / Test Regist, no hand-off).
         #[arg(long, value_enum, default_value = "production")]
         environment: EnvironmentArg,
@@ -128,6 +132,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             pop3,
             https,
             api,
+            ftp,
             environment,
             regist_interval,
             allow_plaintext_auth,
@@ -137,6 +142,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             config.listeners.pop3 = Some(pop3);
             config.listeners.https = https;
             config.listeners.api = api;
+            config.listeners.ftp = ftp;
             config.environment = match environment {
                 EnvironmentArg::Production => EnvironmentSetting::Production,
                 EnvironmentArg::TestLoopback => EnvironmentSetting::TestLoopback,
@@ -199,6 +205,7 @@ async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
     config.listeners.pop3 = Some(free_or_any("127.0.0.1:2110").await);
     config.listeners.https = Some(free_or_any("127.0.0.1:2443").await);
     config.listeners.api = Some(free_or_any("127.0.0.1:8443").await);
+    config.listeners.ftp = Some(free_or_any("127.0.0.1:2021").await);
     config.denso.regist_interval = 10;
     run::init(&data, &config).await?;
     let demo = admin::demo_setup(&data).await?;
@@ -219,6 +226,11 @@ async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
             println!(
                 "{:<16} https://{addr}/api/v1/… (client certificate required)",
                 "KX api"
+            );
+        } else if *name == "ftp" {
+            println!(
+                "{:<16} ftp://{addr}/ (AUTH TLS; also https://…/service/)",
+                "download area"
             );
         } else {
             println!(

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
+use kx_denso::location::Location;
 use kx_denso::message::{
     Attachment, Contact, DENSO_VERSION, Message, ResultMessage, ServiceNotice,
 };
@@ -213,6 +214,22 @@ pub(crate) enum ServiceCommand {
         #[arg(long, default_value = "ExchangeInfo")]
         name: String,
     },
+    /// Copy files into an organisation's folder of the read-only download area (FTPS and
+    /// HTTPS), then tell its master address where they lie, as `notify` does.
+    Publish {
+        /// The organisation's 識別番号 or number.
+        #[arg(long)]
+        org: String,
+        /// The folder in the organisation's area, e.g. /kaigo/exchangeinfo322.
+        #[arg(long)]
+        location: String,
+        /// The word after `Transmit` in the Subject.
+        #[arg(long, default_value = "ExchangeInfo")]
+        name: String,
+        /// The files to publish (their names are kept).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// Runs one operator command on the installation in `data`.
@@ -391,19 +408,25 @@ async fn dispatch(
             location,
             name,
         }) => {
-            let master = find_org(store, &org).await?.master();
-            let notice = ServiceNotice {
-                to: master.address(&config.domain),
-                from: config.transmit_address(),
-                date: chrono::Local::now().fixed_offset(),
-                name,
-                location,
-            };
-            store
-                .deliver(&master, Message::ServiceNotice(notice).to_bytes()?)
-                .await?;
-            audit(store, "service.notify", &master.to_string()).await;
-            println!("notified {master}");
+            // As given: a notice may also name another server's area (`ftp://host/path`).
+            let org = find_org(store, &org).await?;
+            notify_service(store, config, &org, &location, name).await?;
+        }
+        AdminCommand::Service(ServiceCommand::Publish {
+            org,
+            location,
+            name,
+            files,
+        }) => {
+            let org = find_org(store, &org).await?;
+            let location = Location::parse(&location)?;
+            let code = org.org_code();
+            let published = kx_gateway::service::publish(data, &code, &location, &files)?;
+            for target in &published {
+                audit(store, "service.publish", &format!("{code}{target}")).await;
+                println!("published {target} for {code}");
+            }
+            notify_service(store, config, &org, &location.to_string(), name).await?;
         }
     }
     Ok(())
@@ -558,6 +581,30 @@ async fn deliver_result(
         .await?;
     audit(store, "result.deliver", &master.to_string()).await;
     println!("delivered {} file(s) to {master}", files.len());
+    Ok(())
+}
+
+/// A service notice (§6.8) to `org`'s master address: its data lies at `location`.
+async fn notify_service(
+    store: &Store,
+    config: &Config,
+    org: &OrgNumber,
+    location: &str,
+    name: String,
+) -> anyhow::Result<()> {
+    let master = org.master();
+    println!("notified {master}: Transmit {name}, X-IFArea: {location}");
+    let notice = ServiceNotice {
+        to: master.address(&config.domain),
+        from: config.transmit_address(),
+        date: chrono::Local::now().fixed_offset(),
+        name,
+        location: location.to_owned(),
+    };
+    store
+        .deliver(&master, Message::ServiceNotice(notice).to_bytes()?)
+        .await?;
+    audit(store, "service.notify", &master.to_string()).await;
     Ok(())
 }
 
