@@ -102,7 +102,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // libunftp's info spans carry whole sessions in Debug form: its warnings do.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libunftp=warn")),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -173,6 +173,7 @@ pub(crate) async fn serve(
         let listener = bind(addr, "https").await?;
         endpoints.insert("https", listener.local_addr()?);
         let app = kx_web::routes(gateway.clone(), config.security.web_attempts_per_minute)
+            .merge(kx_web::service::routes(gateway.clone()))
             .merge(kx_api::bootstrap_routes(exchange.clone()))
             .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "not found\n") });
         tasks.spawn(kx_listen::https::serve(

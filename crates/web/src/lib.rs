@@ -47,6 +47,10 @@
 //!
 //! Passwords are never echoed into a page, written to a log or kept beyond the request; the ID
 //! is echoed back (escaped) so a refused form need not be typed again.
+//!
+//! The read-only download area of service notices, on the same listener, is [`service`].
+
+pub mod service;
 
 use std::net::IpAddr;
 use std::sync::Arc;
