@@ -156,11 +156,9 @@ fn unauthorized() -> Response {
 
 fn failure(error: Error) -> Response {
     match error {
-        Error::NotFound => (
-            StatusCode::NOT_FOUND,
-            "見つかりません。 / Not found.\n",
-        )
-            .into_response(),
+        Error::NotFound => {
+            (StatusCode::NOT_FOUND, "見つかりません。 / Not found.\n").into_response()
+        }
         Error::Io(e) => {
             tracing::error!(error = %e, "service: the download area failed");
             (
