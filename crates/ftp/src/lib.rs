@@ -322,3 +322,18 @@ impl<A: Area> UserDetailProvider for Login<A> {
             .ok_or_else(|| UserDetailError::new("no folder: the login did not succeed"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passive_ports_default_to_any_free_one() {
+        assert_eq!(FtpSettings::default().passive_range(), 0..=0);
+        let set = FtpSettings {
+            passive_ports: Some([50000, 50100]),
+            ..FtpSettings::default()
+        };
+        assert_eq!(set.passive_range(), 50000..=50100);
+    }
+}

@@ -207,3 +207,28 @@ impl<A: Area> StorageBackend<FtpUser<A::Folder>> for AreaStorage<A> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_paths_stay_in_the_folder() {
+        let shown = |path: &str| location(Path::new(path)).ok().map(|l| l.to_string());
+        assert_eq!(shown("/kaigo/x/../y.csv").as_deref(), Some("/kaigo/y.csv"));
+        assert_eq!(shown("/").as_deref(), Some("/"));
+        for outside in ["/..", "/a/../../0000131011", "/a\\b", "/.x.tmp"] {
+            assert_eq!(shown(outside), None, "{outside}");
+        }
+        assert_eq!(
+            Meta(Entry {
+                kind: EntryKind::File,
+                size: 3,
+                modified: SystemTime::UNIX_EPOCH,
+            })
+            .permissions()
+            .to_string(),
+            "r--------"
+        );
+    }
+}

@@ -41,7 +41,7 @@ impl Kxd {
         installation.admin(["org", "add", "--kind", "insurer", "--number", INSURER]);
         installation.add_account(INSURER_ID, INSURER_PASSWORD);
         let office_file = installation.data().join("KX000001.CSV");
-        std::fs::write(&office_file, DATA).unwrap();
+        std::fs::write(&office_file, DATA).expect("write");
         let out = installation.admin([
             "service",
             "publish",
@@ -49,7 +49,7 @@ impl Kxd {
             OFFICE,
             "--location",
             LOCATION,
-            office_file.to_str().unwrap(),
+            office_file.to_str().expect("utf-8"),
         ]);
         assert!(
             out.contains(&format!("published {LOCATION}/KX000001.CSV")),
@@ -57,7 +57,7 @@ impl Kxd {
         );
         assert!(out.contains(&format!("X-IFArea: {LOCATION}")), "{out}");
         let insurer_file = installation.data().join("SECRET.CSV");
-        std::fs::write(&insurer_file, b"insurer only\r\n").unwrap();
+        std::fs::write(&insurer_file, b"insurer only\r\n").expect("write");
         installation.admin([
             "service",
             "publish",
@@ -65,7 +65,7 @@ impl Kxd {
             INSURER,
             "--location",
             "/private",
-            insurer_file.to_str().unwrap(),
+            insurer_file.to_str().expect("utf-8"),
         ]);
         let server = installation.serve();
         Kxd {
@@ -80,8 +80,8 @@ impl Kxd {
         files_under(&root)
             .into_iter()
             .map(|path| {
-                let data = std::fs::read(&path).unwrap();
-                (path.strip_prefix(&root).unwrap().to_owned(), data)
+                let data = std::fs::read(&path).expect("readable");
+                (path.strip_prefix(&root).expect("below").to_owned(), data)
             })
             .collect()
     }
@@ -104,6 +104,14 @@ impl Kxd {
             .lines()
             .map(str::to_owned)
             .collect()
+    }
+
+    /// Asserts that the audit entries `action` include each of `entries`.
+    fn audited(&self, action: &str, entries: &[String]) {
+        let found = self.audit(action);
+        for entry in entries {
+            assert!(found.contains(entry), "no {entry} in {action}: {found:?}");
+        }
     }
 
     /// Runs an `ftplib` script with `port`, `ca` and the helpers below defined (the SMTP port
@@ -275,12 +283,14 @@ ftp.quit()
     assert!(text("back").starts_with("ok: 250"), "{answers}");
     assert_eq!(answers["pwd_root"], serde_json::json!(["kaigo"]));
     assert_eq!(kxd.area(), before, "the area changed");
-    let downloads = kxd.audit("ftp.download");
-    assert!(
-        downloads.contains(&format!("{ID}|{LOCATION}/KX000001.CSV|ok"))
-            && downloads.contains(&format!("{ID}|/private/NOPE.CSV|missing")),
-        "{downloads:?}"
+    kxd.audited(
+        "ftp.download",
+        &[
+            format!("{ID}|{LOCATION}/KX000001.CSV|ok"),
+            format!("{ID}|/private/NOPE.CSV|missing"),
+        ],
     );
+    let downloads = kxd.audit("ftp.download");
     assert!(
         !downloads.iter().any(|d| d.contains("SECRET")),
         "a path outside the folder reached the area: {downloads:?}"
@@ -382,17 +392,16 @@ fn curl_over_https_gets_the_same_files_with_basic_auth() {
         &kxd.https_url("/service/private/SECRET.CSV"),
     ]);
     assert_eq!((code, data.as_slice()), (0, b"insurer only\r\n".as_slice()));
-    let downloads = kxd.audit("https-service.download");
-    assert!(
-        downloads.contains(&format!("{ID}|{LOCATION}/KX000001.CSV|ok"))
-            && downloads.contains(&format!("{INSURER_ID}|/private/SECRET.CSV|ok")),
-        "{downloads:?}"
+    kxd.audited(
+        "https-service.download",
+        &[
+            format!("{ID}|{LOCATION}/KX000001.CSV|ok"),
+            format!("{INSURER_ID}|/private/SECRET.CSV|ok"),
+        ],
     );
-    assert!(
-        kxd.audit("https-service.login")
-            .contains(&format!("{ID}|{ID}|wrong-password")),
-        "{:?}",
-        kxd.audit("https-service.login")
+    kxd.audited(
+        "https-service.login",
+        &[format!("{ID}|{ID}|wrong-password")],
     );
 }
 
@@ -449,9 +458,5 @@ out['insurer'] = ftp_login({INSURER_ID:?}, {INSURER_PASSWORD:?})
             .is_some_and(|a| a.starts_with("ok: 230")),
         "{answers}"
     );
-    let logins = kxd.audit("ftp.login");
-    assert!(
-        logins.contains(&format!("{SECOND_ID}|{SECOND_ID}|locked")),
-        "{logins:?}"
-    );
+    kxd.audited("ftp.login", &[format!("{SECOND_ID}|{SECOND_ID}|locked")]);
 }

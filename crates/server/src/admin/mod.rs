@@ -203,33 +203,32 @@ pub(crate) enum ContactCommand {
 #[derive(Subcommand)]
 pub(crate) enum ServiceCommand {
     /// Tell an organisation's master address where prepared data lies.
-    Notify {
-        /// The organisation's 識別番号 or number.
-        #[arg(long)]
-        org: String,
-        /// The location on the download area, e.g. /kaigo/exchangeinfo322.
-        #[arg(long)]
-        location: String,
-        /// The word after `Transmit` in the Subject.
-        #[arg(long, default_value = "ExchangeInfo")]
-        name: String,
-    },
+    Notify(ServiceNoticeArgs),
     /// Copy files into an organisation's folder of the read-only download area (FTPS and
     /// HTTPS), then tell its master address where they lie, as `notify` does.
     Publish {
-        /// The organisation's 識別番号 or number.
-        #[arg(long)]
-        org: String,
-        /// The folder in the organisation's area, e.g. /kaigo/exchangeinfo322.
-        #[arg(long)]
-        location: String,
-        /// The word after `Transmit` in the Subject.
-        #[arg(long, default_value = "ExchangeInfo")]
-        name: String,
+        /// To whom, and where in the organisation's folder the files go.
+        #[command(flatten)]
+        notice: ServiceNoticeArgs,
         /// The files to publish (their names are kept).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+/// Who a service notice goes to and what it names.
+#[derive(clap::Args)]
+pub(crate) struct ServiceNoticeArgs {
+    /// The organisation's 識別番号 or number.
+    #[arg(long)]
+    org: String,
+    /// The location on the download area, e.g. /kaigo/exchangeinfo322 (for `publish`, the
+    /// folder in the organisation's area the files go to).
+    #[arg(long)]
+    location: String,
+    /// The word after `Transmit` in the Subject.
+    #[arg(long, default_value = "ExchangeInfo")]
+    name: String,
 }
 
 /// Runs one operator command on the installation in `data`.
@@ -403,30 +402,21 @@ async fn dispatch(
             }
             println!("sent to {} account(s)", recipients.len());
         }
-        AdminCommand::Service(ServiceCommand::Notify {
-            org,
-            location,
-            name,
-        }) => {
+        AdminCommand::Service(ServiceCommand::Notify(notice)) => {
             // As given: a notice may also name another server's area (`ftp://host/path`).
-            let org = find_org(store, &org).await?;
-            notify_service(store, config, &org, &location, name).await?;
+            let org = find_org(store, &notice.org).await?;
+            notify_service(store, config, &org, &notice.location, notice.name).await?;
         }
-        AdminCommand::Service(ServiceCommand::Publish {
-            org,
-            location,
-            name,
-            files,
-        }) => {
-            let org = find_org(store, &org).await?;
-            let location = Location::parse(&location)?;
+        AdminCommand::Service(ServiceCommand::Publish { notice, files }) => {
+            let org = find_org(store, &notice.org).await?;
+            let location = Location::parse(&notice.location)?;
             let code = org.org_code();
             let published = kx_gateway::service::publish(data, &code, &location, &files)?;
             for target in &published {
                 audit(store, "service.publish", &format!("{code}{target}")).await;
                 println!("published {target} for {code}");
             }
-            notify_service(store, config, &org, &location.to_string(), name).await?;
+            notify_service(store, config, &org, &location.to_string(), notice.name).await?;
         }
     }
     Ok(())
