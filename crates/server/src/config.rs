@@ -71,7 +71,7 @@ pub(crate) struct Listeners {
 }
 
 /// `[limits]`: what each listener's accept loop allows, and how slow its clients may be (see
-/// `kx_listen::ListenerConfig`). Each listener (smtp, pop3, https, api) counts on its own.
+/// `kx_listen::ListenerConfig`). Each listener (smtp, pop3, https, api, ftp) counts on its own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Limits {
