@@ -315,6 +315,51 @@ fn a_service_notice_downloads_the_announced_data() {
     );
 }
 
+/// What `kxd admin service publish` puts in the organisation's folder and announces is
+/// downloaded by `kx denso fetch` from kxd's own FTPS listener (AUTH TLS, PROT P).
+#[test]
+fn a_published_service_notice_downloads_from_kxd_over_ftps() {
+    let kxd = Kxd::start_with(Environment::Production, 0, |init| init.ftp());
+    let master = kxd.account(&format!("J{OFFICE}0"));
+    let client = Client::new();
+    let ftp = kxd.address("ftp").to_owned();
+    client.login(&kxd, &master, "default", &["--ftp", &ftp]);
+    let files = [
+        client.file("A0000001.CSV", b"a\r\n"),
+        client.file("B0000001.CSV", b"b\r\n"),
+    ];
+    let location = "/kaigo/exchangeinfo324";
+    let mut args = vec![
+        "service",
+        "publish",
+        "--org",
+        OFFICE,
+        "--location",
+        location,
+    ];
+    args.extend(files.iter().map(String::as_str));
+    kxd.admin(args);
+    let fetched = client.json(&["fetch"]);
+    let applied = &fetched["applied"][0];
+    assert_eq!(applied["kind"], "ServiceInfo", "{fetched:#}");
+    assert_eq!(applied["problem"], serde_json::Value::Null, "{fetched:#}");
+    let saved = std::path::PathBuf::from(applied["saved_to"].as_str().expect("a path"));
+    assert!(saved.ends_with("exchangeinfo324"), "{fetched:#}");
+    for (name, data) in [("A0000001.CSV", b"a\r\n"), ("B0000001.CSV", b"b\r\n")] {
+        assert_eq!(std::fs::read(saved.join(name)).expect("downloaded"), data);
+    }
+    let downloads = kxd.sql("SELECT object FROM audit_log WHERE action = 'ftp.download' AND outcome = 'ok' ORDER BY object");
+    assert_eq!(
+        downloads.lines().collect::<Vec<_>>(),
+        [
+            "/kaigo/exchangeinfo324/A0000001.CSV",
+            "/kaigo/exchangeinfo324/B0000001.CSV"
+        ],
+        "{}",
+        kxd.log()
+    );
+}
+
 /// The password is kept only in the profile's 0600 file, never in the settings or any output;
 /// `--no-save-password` keeps none and then reads it when needed.
 #[test]

@@ -19,4 +19,7 @@ pub enum Error {
     /// An upstream kind's definition breaks the rule of §10.
     #[error("upstream definition: {0}")]
     Upstream(String),
+    /// A path on the download area is refused (see [`crate::location`]).
+    #[error("location refused: {0}")]
+    Location(String),
 }

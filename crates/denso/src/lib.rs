@@ -12,6 +12,7 @@
 //!   violation with its own code from [`codes`].
 //! - [`records`]: the reference record checker of spec §7 (DataErr, CsvErr.txt,
 //!   TransmitInfo.txt).
+//! - [`location`]: the paths of the read-only download area a service notice points at.
 //! - [`reply`]: what the reception server answers: Accept from an inspection, Regist from the
 //!   record checker's verdicts (§8.5.2's decision table), DeleteRegist.
 
@@ -22,6 +23,7 @@ pub mod date;
 mod error;
 pub mod ident;
 pub mod inspect;
+pub mod location;
 pub mod message;
 pub mod names;
 mod parse;

@@ -5,12 +5,14 @@
 //! - `mailbox`: POP3 reads each account's own mailbox.
 //! - `regist`: the periodic job that settles DataDeletes and answers DataSends with Regists,
 //!   handing accepted files to the review system.
+//! - `service`: the read-only download area of service notices, for FTPS and HTTPS clients.
 
 mod group_commit;
 pub mod handoff;
 mod mailbox;
 pub mod outgoing;
 mod regist;
+pub mod service;
 pub mod settings;
 mod submission;
 
@@ -105,7 +107,12 @@ impl Gateway {
         self.data_dir.join("handoff")
     }
 
-    /// The federation's outgoing messages (Results, Contacts).
+    /// Where the download area's folders are (`DIR/service/`), for [`service::publish`].
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The federation's outgoing messages (Results, Contacts, service notices).
     pub fn outgoing(&self) -> outgoing::Outgoing<'_> {
         outgoing::Outgoing::new(&self.store, &self.config)
     }
@@ -120,7 +127,7 @@ impl Gateway {
         }
     }
 
-    /// Checks a login for SMTP, POP3 or the password page, applies the organisation's
+    /// Checks a login for SMTP, POP3, the password page or the download area, applies the organisation's
     /// allowed networks and writes the attempt to the audit log. A failure waits the source's
     /// penalty before it is answered; a check the busy password pool did not run is neither
     /// audited nor penalised, as it is no failure.

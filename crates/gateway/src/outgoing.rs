@@ -1,12 +1,14 @@
 //! 下り: what the federation sends to organisations on an operator's word, from `kxd admin`
-//! or the console alike: the review system's output (交換情報, `Transmit Result`) and notices
-//! (下り連絡, `Transmit Contact`). Each is delivered to the mailbox as one message; the caller
+//! or the console alike: the review system's output (交換情報, `Transmit Result`), notices
+//! (下り連絡, `Transmit Contact`) and service notices (サービス情報). Each is delivered to the mailbox as one message; the caller
 //! audits it as its operator.
 
 use std::time::SystemTime;
 
 use anyhow::{Context as _, bail};
-use kx_denso::message::{Attachment, Contact, DENSO_VERSION, Message, ResultMessage};
+use kx_denso::message::{
+    Attachment, Contact, DENSO_VERSION, Message, ResultMessage, ServiceNotice,
+};
 use kx_denso::{AccountId, OrgNumber};
 use kx_store::Store;
 
@@ -126,5 +128,27 @@ impl<'a> Outgoing<'a> {
                 .await?;
         }
         Ok(recipients)
+    }
+
+    /// A service notice (§6.8) to `org`'s master address, which it returns: the data named
+    /// `name` lies at `location`.
+    pub async fn send_service_notice(
+        &self,
+        org: &OrgNumber,
+        location: &str,
+        name: &str,
+    ) -> anyhow::Result<AccountId> {
+        let master = org.master();
+        let notice = ServiceNotice {
+            to: master.address(&self.settings.domain),
+            from: self.settings.transmit_address(),
+            date: chrono::Local::now().fixed_offset(),
+            name: name.to_owned(),
+            location: location.to_owned(),
+        };
+        self.store
+            .deliver(&master, Message::ServiceNotice(notice).to_bytes()?)
+            .await?;
+        Ok(master)
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kx_api::settings::{Exchange, ExchangeSettings, Notify, Retention};
+use kx_ftp::FtpSettings;
 use kx_gateway::settings::{Denso, EnvironmentSetting, GatewaySettings, Security};
 use kx_listen::{ListenerConfig, MinimumRate};
 use kx_store::StoreConfig;
@@ -46,6 +47,9 @@ pub(crate) struct Config {
     /// Retention periods and garbage collection.
     #[serde(default)]
     pub(crate) retention: Retention,
+    /// The read-only FTPS download area's data connections (`listeners.ftp`).
+    #[serde(default)]
+    pub(crate) ftp: FtpSettings,
     /// The operators' console.
     #[serde(default)]
     pub(crate) console: ConsoleSection,
@@ -94,6 +98,8 @@ pub(crate) struct Listeners {
     /// The exchange API: mutual TLS, a client certificate issued by a registered society's
     /// CA is mandatory. Production default in `kxd init`: `0.0.0.0:8443`.
     pub(crate) api: Option<SocketAddr>,
+    /// The read-only download area of service notices over FTPS (explicit TLS only).
+    pub(crate) ftp: Option<SocketAddr>,
     /// The operators' console: HTTPS with the installation's server certificate, serving the
     /// federation operators' and society administrators' pages (second factor required),
     /// `/metrics` (bearer token `DIR/metrics.token`), `/healthz` and `/readyz`.
@@ -101,8 +107,8 @@ pub(crate) struct Listeners {
 }
 
 /// `[limits]`: what each listener's accept loop allows, and how slow its clients may be (see
-/// `kx_listen::ListenerConfig`). Each listener (smtp, pop3, https, api, console) counts on its
-/// own.
+/// `kx_listen::ListenerConfig`). Each listener (smtp, pop3, https, api, ftp, console) counts on
+/// its own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Limits {
@@ -250,6 +256,7 @@ impl Config {
             exchange: Exchange::default(),
             notify: Notify::default(),
             retention: Retention::default(),
+            ftp: FtpSettings::default(),
             console: ConsoleSection::default(),
         }
     }
@@ -312,11 +319,6 @@ impl Config {
     pub(crate) fn store_config(&self, data_dir: &Path) -> StoreConfig {
         kx_gateway::store_config(data_dir, &self.security)
     }
-
-    /// The federation's transmit address (To of every DataSend and DataDelete).
-    pub(crate) fn transmit_address(&self) -> String {
-        self.gateway().transmit_address()
-    }
 }
 
 #[cfg(test)]
@@ -338,6 +340,9 @@ mod tests {
         assert!(minimal.notify.relay.is_none() && !minimal.notify.allow_plaintext_relay);
         assert!(minimal.listeners.api.is_none());
         assert!(minimal.listeners.console.is_none());
+        assert!(minimal.listeners.api.is_none() && minimal.listeners.ftp.is_none());
+        assert_eq!(minimal.ftp.passive_range(), 0..=0);
+        assert_eq!(minimal.ftp.idle_timeout, 300);
         assert_eq!(minimal.limits.max_connections, 1000);
         assert_eq!(minimal.limits.max_connections_per_address, 20);
         assert_eq!(minimal.limits.connection_lifetime, 3600);

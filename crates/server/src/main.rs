@@ -55,6 +55,10 @@ enum Command {
         /// not served when absent.
         #[arg(long, value_name = "ADDR")]
         console: Option<SocketAddr>,
+        /// FTPS address (the read-only download area of service notices, explicit TLS);
+        /// not served when absent.
+        #[arg(long, value_name = "ADDR")]
+        ftp: Option<SocketAddr>,
         /// production, or test-loopback (Test Accept / Test Regist, no hand-off).
         #[arg(long, value_enum, default_value = "production")]
         environment: EnvironmentArg,
@@ -103,7 +107,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // libunftp's info spans carry whole sessions in Debug form: its warnings do.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libunftp=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -134,6 +139,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             https,
             api,
             console,
+            ftp,
             environment,
             regist_interval,
             allow_plaintext_auth,
@@ -144,6 +150,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             config.listeners.https = https;
             config.listeners.api = api;
             config.listeners.console = console;
+            config.listeners.ftp = ftp;
             config.environment = match environment {
                 EnvironmentArg::Production => EnvironmentSetting::Production,
                 EnvironmentArg::TestLoopback => EnvironmentSetting::TestLoopback,
@@ -211,6 +218,7 @@ async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
     config.listeners.https = Some(free_or_any("127.0.0.1:2443").await);
     config.listeners.api = Some(free_or_any("127.0.0.1:8443").await);
     config.listeners.console = Some(free_or_any("127.0.0.1:9443").await);
+    config.listeners.ftp = Some(free_or_any("127.0.0.1:2021").await);
     config.denso.regist_interval = 10;
     run::init(&data, &config).await?;
     let demo = admin::demo_setup(&data).await?;
@@ -239,6 +247,11 @@ async fn demo(data: Option<PathBuf>) -> anyhow::Result<()> {
             println!(
                 "{:<16} https://{addr}/api/v1/… (client certificate required)",
                 "KX api"
+            );
+        } else if *name == "ftp" {
+            println!(
+                "{:<16} ftp://{addr}/ (AUTH TLS; also https://…/service/)",
+                "download area"
             );
         } else {
             println!(

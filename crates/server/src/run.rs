@@ -96,7 +96,7 @@ pub(crate) async fn serve(
         &data_dir.join(&config.tls.certificate),
         &data_dir.join(&config.tls.key),
     )?;
-    let acceptor = TlsAcceptor::from(tls);
+    let acceptor = TlsAcceptor::from(Arc::clone(&tls));
     // One table for every listener, so a source cannot shed its penalty by changing protocol.
     let penalty = Arc::new(LoginPenalty::new(config.security.penalty()));
     let gateway = Gateway::open(data_dir, config.gateway(), Arc::clone(&penalty)).await?;
@@ -174,6 +174,7 @@ pub(crate) async fn serve(
         let listener = bind(addr, "https").await?;
         endpoints.insert("https", listener.local_addr()?);
         let app = kx_web::routes(gateway.clone(), config.security.web_attempts_per_minute)
+            .merge(kx_web::service::routes(gateway.clone()))
             .merge(kx_api::bootstrap_routes(exchange.clone()))
             .fallback(not_found);
         tasks.spawn(kx_listen::https::serve(
@@ -193,6 +194,17 @@ pub(crate) async fn serve(
             Listener::new(listener, config.limits.listener("console")),
             Arc::new(acceptor.clone()),
             app,
+            shutdown.clone(),
+        ));
+    }
+    if let Some(addr) = config.listeners.ftp {
+        let listener = bind(addr, "ftp").await?;
+        endpoints.insert("ftp", listener.local_addr()?);
+        let ftp = kx_ftp::FtpConfig::new(&config.ftp, tls, config.limits.listener("ftp"));
+        tasks.spawn(kx_ftp::serve(
+            listener,
+            ftp,
+            gateway.clone(),
             shutdown.clone(),
         ));
     }

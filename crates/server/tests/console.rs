@@ -107,6 +107,15 @@ fn a_federation_operator_enrols_a_second_factor_and_manages_organisations_accoun
         contact.body
     );
     assert_eq!(contact.attachments.len(), 1);
+    assert!(subjects.contains(&"Transmit ExchangeInfo"), "{subjects:?}");
+    let published = kxd
+        .data()
+        .join("service/1312345678/kaigo/exchangeinfo322/KYUFU.CSV");
+    assert_eq!(
+        std::fs::read_to_string(&published).expect("the published file"),
+        "1,審査結果\r\n"
+    );
+    assert!(!kxd.data().join("etc").exists() && !kxd.data().join("service/etc").exists());
 
     // The account the console added has the password it showed once, and may connect from
     // the network the console set only: the right password is refused here as from the wrong
@@ -125,7 +134,10 @@ fn a_federation_operator_enrols_a_second_factor_and_manages_organisations_accoun
         ["network-refused", "wrong-password"]
     );
     let users = kxd.admin(["user", "list", "--society", "06130009", "--json"]);
-    assert!(users.contains("kenpo.test") && users.contains("temporary"), "{users}");
+    assert!(
+        users.contains("kenpo.test") && users.contains("temporary"),
+        "{users}"
+    );
     let version = kxd.admin(["app-version", "show"]);
     assert!(version.contains("\"version\":\"0.2.0\""), "{version}");
 
@@ -145,6 +157,8 @@ fn a_federation_operator_enrols_a_second_factor_and_manages_organisations_accoun
         "console.account.unlock|ok",
         "console.result.deliver|ok",
         "console.contact.send|ok",
+        "console.service.publish|ok",
+        "console.service.notify|ok",
         "console.org.networks|ok",
         "console.app-version.set|ok",
         "console.society.add|ok",

@@ -1081,7 +1081,10 @@ fn a_service_notice_tells_the_master_where_the_data_lies() {
         "--location",
         "/kaigo/exchangeinfo322",
     ]);
-    assert_eq!(said, "notified J13222222220\n");
+    assert_eq!(
+        said,
+        "notified J13222222220: Transmit ExchangeInfo, X-IFArea: /kaigo/exchangeinfo322\n"
+    );
     let mails = kxd.wait_for(&master, |m| !m.is_empty());
     let [notice] = mails.as_slice() else {
         panic!("{:?}", summary(&mails));

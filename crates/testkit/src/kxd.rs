@@ -96,6 +96,11 @@ impl Init {
         self.args(["--api", "127.0.0.1:0"])
     }
 
+    /// Also serves the read-only download area over FTPS on 127.0.0.1.
+    pub fn ftp(self) -> Init {
+        self.args(["--ftp", "127.0.0.1:0"])
+    }
+
     /// `--environment`.
     pub fn environment(self, environment: Environment) -> Init {
         let name = match environment {
@@ -417,8 +422,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// The bound address of listener `name` (`smtp`, `pop3`, `https`, `api`, `console`),
-    /// `host:port`.
+    /// The bound address of listener `name` (`smtp`, `pop3`, `https`, `api`, `ftp`,
+    /// `console`), `host:port`.
     pub fn address(&self, name: &str) -> &str {
         self.endpoints
             .get(name)

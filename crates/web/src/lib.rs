@@ -48,10 +48,13 @@
 //! Passwords are never echoed into a page, written to a log or kept beyond the request; the ID
 //! is echoed back (escaped) so a refused form need not be typed again.
 //!
-//! The `console` listener's monitoring routes (`/metrics`, `/healthz`, `/readyz`) are in
-//! [`monitor`].
+//! The read-only download area of service notices, on the same listener, is [`service`]. The
+//! `console` listener's pages are [`console`], its monitoring routes (`/metrics`, `/healthz`,
+//! `/readyz`) [`monitor`].
 
 pub mod console;
+pub mod monitor;
+pub mod service;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -68,8 +71,6 @@ use kx_denso::password::{Problem, check_policy};
 use kx_gateway::Gateway;
 use kx_listen::https::Peer;
 use kx_listen::{AuthOutcome, RateLimiter};
-
-pub mod monitor;
 
 /// The CSRF cookie's name.
 pub const CSRF_COOKIE: &str = "kx_csrf";

@@ -70,6 +70,11 @@ impl Kxd {
         }
     }
 
+    /// The bound address of listener `name` (`smtp`, `pop3`, `ftp`…).
+    pub fn address(&self, name: &str) -> &str {
+        self._server.address(name)
+    }
+
     /// Adds an account (its organisation must exist) with a password of its own.
     pub fn account(&self, id: &str) -> Account {
         let password = format!("pw-{id}-Secret1");

@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use clap::Subcommand;
-use kx_denso::message::{Attachment, Message, ServiceNotice};
+use kx_denso::location::Location;
+use kx_denso::message::Attachment;
 use kx_denso::{AccountId, OrgKind, OrgNumber, UpstreamDefinition};
 use kx_gateway::outgoing::Outgoing;
 use kx_store::{Network, Store, Tally};
@@ -204,17 +205,32 @@ pub(crate) enum ContactCommand {
 #[derive(Subcommand)]
 pub(crate) enum ServiceCommand {
     /// Tell an organisation's master address where prepared data lies.
-    Notify {
-        /// The organisation's 識別番号 or number.
-        #[arg(long)]
-        org: String,
-        /// The location on the download area, e.g. /kaigo/exchangeinfo322.
-        #[arg(long)]
-        location: String,
-        /// The word after `Transmit` in the Subject.
-        #[arg(long, default_value = "ExchangeInfo")]
-        name: String,
+    Notify(ServiceNoticeArgs),
+    /// Copy files into an organisation's folder of the read-only download area (FTPS and
+    /// HTTPS), then tell its master address where they lie, as `notify` does.
+    Publish {
+        /// To whom, and where in the organisation's folder the files go.
+        #[command(flatten)]
+        notice: ServiceNoticeArgs,
+        /// The files to publish (their names are kept).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
+}
+
+/// Who a service notice goes to and what it names.
+#[derive(clap::Args)]
+pub(crate) struct ServiceNoticeArgs {
+    /// The organisation's 識別番号 or number.
+    #[arg(long)]
+    org: String,
+    /// The location on the download area, e.g. /kaigo/exchangeinfo322 (for `publish`, the
+    /// folder in the organisation's area the files go to).
+    #[arg(long)]
+    location: String,
+    /// The word after `Transmit` in the Subject.
+    #[arg(long, default_value = "ExchangeInfo")]
+    name: String,
 }
 
 /// Runs one operator command on the installation in `data`.
@@ -372,24 +388,59 @@ async fn dispatch(
             }
             println!("sent to {} account(s)", recipients.len());
         }
-        AdminCommand::Service(ServiceCommand::Notify {
-            org,
-            location,
-            name,
-        }) => {
-            let master = find_org(store, &org).await?.master();
-            let notice = ServiceNotice {
-                to: master.address(&config.domain),
-                from: config.transmit_address(),
-                date: chrono::Local::now().fixed_offset(),
-                name,
-                location,
-            };
-            store
-                .deliver(&master, Message::ServiceNotice(notice).to_bytes()?)
+        AdminCommand::Service(ServiceCommand::Notify(notice)) => {
+            let settings = config.gateway();
+            let outgoing = Outgoing::new(store, &settings);
+            let org = outgoing.find_org(&notice.org).await?;
+            // As given: a notice may also name another server's area (`ftp://host/path`).
+            let master = outgoing
+                .send_service_notice(&org, &notice.location, &notice.name)
                 .await?;
             audit(store, "service.notify", &master.to_string()).await;
-            println!("notified {master}");
+            println!(
+                "notified {master}: Transmit {}, X-IFArea: {}",
+                notice.name, notice.location
+            );
+        }
+        AdminCommand::Service(ServiceCommand::Publish { notice, files }) => {
+            let settings = config.gateway();
+            let outgoing = Outgoing::new(store, &settings);
+            let org = outgoing.find_org(&notice.org).await?;
+            let location = Location::parse(&notice.location)?;
+            let code = org.org_code();
+            let mut opened = files
+                .iter()
+                .map(|path| {
+                    let name = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .with_context(|| format!("{} has no usable file name", path.display()))?
+                        .to_owned();
+                    let file = std::fs::File::open(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    Ok((name, file))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let mut sources: Vec<kx_gateway::service::Source<'_>> = opened
+                .iter_mut()
+                .map(|(name, file)| kx_gateway::service::Source {
+                    name: name.clone(),
+                    data: file,
+                })
+                .collect();
+            let published = kx_gateway::service::publish(data, &code, &location, &mut sources)?;
+            for target in &published {
+                audit(store, "service.publish", &format!("{code}{target}")).await;
+                println!("published {target} for {code}");
+            }
+            let master = outgoing
+                .send_service_notice(&org, &location.to_string(), &notice.name)
+                .await?;
+            audit(store, "service.notify", &master.to_string()).await;
+            println!(
+                "notified {master}: Transmit {}, X-IFArea: {location}",
+                notice.name
+            );
         }
     }
     Ok(())
@@ -499,21 +550,6 @@ async fn set_password(
         }
     }
     Ok(())
-}
-
-/// An organisation by 識別番号, or by number when that names exactly one.
-async fn find_org(store: &Store, text: &str) -> anyhow::Result<OrgNumber> {
-    let orgs = store.orgs().await?;
-    let matches: Vec<OrgNumber> = orgs
-        .into_iter()
-        .map(|o| o.org)
-        .filter(|o| o.org_code().as_str() == text || o.number() == text)
-        .collect();
-    match matches.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => bail!("no organisation {text}"),
-        _ => bail!("{text} names several organisations; give the 10-character 識別番号"),
-    }
 }
 
 fn read_attachment(path: &Path) -> anyhow::Result<Attachment> {

@@ -101,6 +101,18 @@ with sync_playwright() as p:
     expect(page.get_by_role("status")).to_contain_text("1")
     shot(page, "console-contact")
 
+    page.get_by_role("link", name="サービス情報").click()
+    page.get_by_label("識別番号または番号").fill("1312345678")
+    page.get_by_label("場所（例：/kaigo/exchangeinfo322）").fill("/kaigo/exchangeinfo322")
+    page.get_by_label("ファイル", exact=True).set_input_files(results)
+    page.get_by_role("button", name="公開して通知").click()
+    expect(page.get_by_role("status")).to_contain_text("1312345678/kaigo/exchangeinfo322/KYUFU.CSV")
+    page.get_by_label("識別番号または番号").fill("1312345678")
+    page.get_by_label("場所（例：/kaigo/exchangeinfo322）").fill("/../../etc")
+    page.get_by_label("ファイル", exact=True).set_input_files(results)
+    page.get_by_role("button", name="公開して通知").click()
+    expect(page.get_by_role("alert")).to_contain_text("公開できません")
+
     page.get_by_role("link", name="監査ログ").click()
     page.get_by_label("操作").fill("console.account.lock")
     page.get_by_role("button", name="検索").click()

@@ -1,5 +1,6 @@
 //! The federation operator's outgoing messages: the review system's output delivered as a
-//! `Transmit Result`, and a `Transmit Contact` to some IDs or to all, with attachments.
+//! `Transmit Result`, a `Transmit Contact` to some IDs or to all, with attachments, and
+//! service data published in an organisation's download area with its service notice.
 //! Both are forms with files (`multipart/form-data`), built by the gateway's
 //! [`Outgoing`](kx_gateway::outgoing::Outgoing) as `kxd admin` builds them.
 
@@ -14,7 +15,9 @@ use axum::routing::get;
 use maud::html;
 
 use kx_denso::AccountId;
+use kx_denso::location::Location;
 use kx_denso::message::Attachment;
+use kx_gateway::service::Source;
 
 use super::page::{Notice, Text, html_response};
 use super::{Console, Visit, require};
@@ -27,6 +30,7 @@ pub(super) fn routes() -> Router<Arc<Console>> {
     Router::new()
         .route("/results", get(results_form).post(deliver_result))
         .route("/contacts", get(contact_form).post(send_contact))
+        .route("/service", get(service_form).post(publish_service))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
 }
 
@@ -250,4 +254,121 @@ async fn send_contact(
             contact_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, Some(&notice))
         }
     }
+}
+
+async fn service_form(visit: Visit) -> Response {
+    require!(visit.federation());
+    service_page(&visit, StatusCode::OK, None)
+}
+
+fn service_page(visit: &Visit, status: StatusCode, notice: Option<&Notice>) -> Response {
+    let lang = visit.lang;
+    let frame = visit.frame();
+    let body = html! {
+        p { (lang.t(Text(
+            "ファイルを組織のダウンロード領域（読み取り専用のFTPS・HTTPS）に置き、代表IDへサービス情報を送ります。",
+            "Puts the files in the organisation's download area (read-only FTPS and HTTPS) and sends a service notice to its master ID.",
+        ))) }
+        form method="post" action="/service" enctype="multipart/form-data" {
+            (frame.csrf())
+            label { (lang.t(Text("識別番号または番号", "Organisation code or number"))) input type="text" name="org" required; }
+            label { (lang.t(Text("場所（例：/kaigo/exchangeinfo322）", "Location (e.g. /kaigo/exchangeinfo322)"))) input type="text" name="location" required; }
+            label { (lang.t(Text("情報名（Subject の Transmit の後）", "Name (after Transmit in the Subject)"))) input type="text" name="name" value="ExchangeInfo" required; }
+            label { (lang.t(Text("ファイル", "Files"))) input type="file" name="files" multiple required; }
+            button type="submit" { (lang.t(Text("公開して通知", "Publish and notify"))) }
+        }
+    };
+    html_response(
+        status,
+        frame.page(Text("サービス情報", "Service data"), notice, body),
+    )
+}
+
+async fn publish_service(
+    State(console): State<Arc<Console>>,
+    visit: Visit,
+    multipart: Multipart,
+) -> Response {
+    require!(visit.federation());
+    let lang = visit.lang;
+    let upload = match Upload::read(multipart).await {
+        Ok(upload) => upload,
+        Err(problem) => {
+            return service_page(
+                &visit,
+                StatusCode::BAD_REQUEST,
+                Some(&Notice::Error(problem)),
+            );
+        }
+    };
+    require!(visit.signed_form(upload.text("csrf")));
+    match publish(&console, &upload).await {
+        Ok((master, published)) => {
+            for target in &published {
+                visit.audit(&console, "service.publish", target, "ok").await;
+            }
+            visit
+                .audit(&console, "service.notify", &master.to_string(), "ok")
+                .await;
+            let notice = Notice::Done(format!(
+                "{} {} — {} {master}",
+                lang.t(Text("公開しました：", "Published:")),
+                published.join(", "),
+                lang.t(Text("通知先", "notified")),
+            ));
+            service_page(&visit, StatusCode::OK, Some(&notice))
+        }
+        Err(e) => {
+            let notice = Notice::Error(format!(
+                "{}: {e:#}",
+                lang.t(Text("公開できません", "Not published"))
+            ));
+            service_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, Some(&notice))
+        }
+    }
+}
+
+/// Publishes the upload's files into the organisation's folder, then sends the notice;
+/// returns the master ID notified and the published files (識別番号 and location).
+async fn publish(console: &Console, upload: &Upload) -> anyhow::Result<(AccountId, Vec<String>)> {
+    let gateway = Arc::clone(&console.gateway);
+    let outgoing = gateway.outgoing();
+    let org = outgoing.find_org(upload.text("org")).await?;
+    let location = Location::parse(upload.text("location").trim())?;
+    let name = upload.text("name").trim().to_owned();
+    if upload.files.is_empty() {
+        anyhow::bail!("no file chosen");
+    }
+    let code = org.org_code();
+    let files = upload.files.clone();
+    let (data_dir, folder, place) = (
+        gateway.data_dir().to_owned(),
+        code.clone(),
+        location.clone(),
+    );
+    let published = tokio::task::spawn_blocking(move || {
+        let mut readers: Vec<(String, std::io::Cursor<Vec<u8>>)> = files
+            .into_iter()
+            .map(|f| (f.name, std::io::Cursor::new(f.data)))
+            .collect();
+        let mut sources: Vec<Source<'_>> = readers
+            .iter_mut()
+            .map(|(name, data)| Source {
+                name: name.clone(),
+                data,
+            })
+            .collect();
+        kx_gateway::service::publish(&data_dir, &folder, &place, &mut sources)
+    })
+    .await??;
+    let master = outgoing
+        .send_service_notice(&org, &location.to_string(), &name)
+        .await?;
+    Ok((
+        master,
+        published
+            .iter()
+            .map(|target| format!("{code}{target}"))
+            .collect(),
+    ))
 }

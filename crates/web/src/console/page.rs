@@ -62,6 +62,7 @@ const FEDERATION_NAV: &[(&str, Text)] = &[
     ("/mailboxes", Text("メールボックス", "Mailboxes")),
     ("/results", Text("交換情報", "Results")),
     ("/contacts", Text("下り連絡", "Contacts")),
+    ("/service", Text("サービス情報", "Service data")),
     ("/societies", Text("健康保険組合", "Societies")),
     ("/system", Text("システム", "System")),
     ("/audit", Text("監査ログ", "Audit log")),
