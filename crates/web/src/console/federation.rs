@@ -186,26 +186,18 @@ async fn orgs_page(
                 }
             }
         }
-        form method="post" action="/orgs" {
-            fieldset {
-                legend { (lang.t(Text("組織を追加", "Add an organisation"))) }
-                (frame.csrf())
-                label { (lang.t(Text("種別", "Kind")))
-                    select name="kind" {
-                        @for kind in KINDS { option value=(kind.to_string()) { (lang.t(kind_label(kind))) } }
-                    }
-                }
-                label { (lang.t(Text("番号", "Number"))) input type="text" name="number" required; }
-                label { (lang.t(Text("名称", "Name"))) input type="text" name="name"; }
-                label { (lang.t(Text("接続元ネットワーク（CIDR、空白区切り。空欄で制限なし）", "Networks (CIDR, space-separated; empty: any)"))) input type="text" name="networks"; }
-                button type="submit" { (lang.t(Text("追加", "Add"))) }
+        (frame.add_form("/orgs", Text("組織を追加", "Add an organisation"), Text("追加", "Add"), html! {
+            label { (lang.t(Text("種別", "Kind")))
+            select name="kind" {
+            @for kind in KINDS { option value=(kind.to_string()) { (lang.t(kind_label(kind))) } }
             }
-        }
+            }
+            label { (lang.t(Text("番号", "Number"))) input type="text" name="number" required; }
+            label { (lang.t(Text("名称", "Name"))) input type="text" name="name"; }
+            label { (lang.t(Text("接続元ネットワーク（CIDR、空白区切り。空欄で制限なし）", "Networks (CIDR, space-separated; empty: any)"))) input type="text" name="networks"; }
+        }))
     };
-    html_response(
-        status,
-        frame.page(Text("組織", "Organisations"), notice, body),
-    )
+    frame.respond(status, Text("組織", "Organisations"), notice, body)
 }
 
 #[derive(Deserialize)]
@@ -239,10 +231,7 @@ async fn add_org(
     let (org, networks) = match parsed {
         Ok(parsed) => parsed,
         Err(problem) => {
-            let notice = Notice::Error(format!(
-                "{}: {problem}",
-                lang.t(Text("入力が正しくありません", "Invalid input"))
-            ));
+            let notice = Notice::invalid(lang, &problem);
             return orgs_page(
                 &console,
                 &visit,
@@ -253,23 +242,13 @@ async fn add_org(
         }
     };
     let code = org.org_code().to_string();
-    let notice = match console
+    let added = console
         .store()
         .add_org(&org, form.name.trim(), &networks)
-        .await
-    {
-        Ok(()) => {
-            visit.audit(&console, "org.add", &code, "ok").await;
-            Notice::Done(format!(
-                "{} {code}",
-                lang.t(Text("追加しました：", "Added:"))
-            ))
-        }
-        Err(kx_store::Error::Exists(_)) => Notice::Error(format!(
-            "{} {code}",
-            lang.t(Text("既にあります：", "Already exists:"))
-        )),
-        Err(e) => return store_failed(lang, "add org", &e),
+        .await;
+    let notice = match visit.added(&console, "org.add", &code, added).await {
+        Ok(notice) => notice,
+        Err(answer) => return answer,
     };
     orgs_page(&console, &visit, StatusCode::OK, Some(&notice)).await
 }
@@ -307,10 +286,7 @@ async fn set_networks(
     let networks = match parse_networks(&form.networks) {
         Ok(networks) => networks,
         Err(problem) => {
-            let notice = Notice::Error(format!(
-                "{}: {problem}",
-                lang.t(Text("入力が正しくありません", "Invalid input"))
-            ));
+            let notice = Notice::invalid(lang, &problem);
             return orgs_page(
                 &console,
                 &visit,
@@ -326,13 +302,11 @@ async fn set_networks(
         store.set_networks(&org.org.org_code(), &networks).await
     );
     visit.audit(&console, "org.networks", &code, "ok").await;
-    let notice = Notice::Done(format!(
-        "{} {code}",
-        lang.t(Text(
-            "接続元ネットワークを変更しました：",
-            "Networks changed:"
-        ))
-    ));
+    let notice = Notice::done_to(
+        lang,
+        Text("接続元ネットワークを変更しました：", "Networks changed:"),
+        &code,
+    );
     orgs_page(&console, &visit, StatusCode::OK, Some(&notice)).await
 }
 
@@ -414,19 +388,11 @@ async fn accounts_page(
                 }
             }
         }
-        form method="post" action="/accounts" {
-            fieldset {
-                legend { (lang.t(Text("IDを追加（仮パスワードを発行します）", "Add an account (a temporary password is issued)"))) }
-                (frame.csrf())
-                label { "ID" input type="text" name="id" required; }
-                button type="submit" { (lang.t(Text("追加", "Add"))) }
-            }
-        }
+        (frame.add_form("/accounts", Text("IDを追加（仮パスワードを発行します）", "Add an account (a temporary password is issued)"), Text("追加", "Add"), html! {
+            label { "ID" input type="text" name="id" required; }
+        }))
     };
-    html_response(
-        StatusCode::OK,
-        frame.page(Text("ID", "Accounts"), notice, body),
-    )
+    frame.respond(StatusCode::OK, Text("ID", "Accounts"), notice, body)
 }
 
 #[derive(Deserialize)]
@@ -459,10 +425,7 @@ async fn add_account(
     match store.add_account(&id).await {
         Ok(()) => {}
         Err(kx_store::Error::Exists(_)) => {
-            let notice = Notice::Error(format!(
-                "{} {id}",
-                lang.t(Text("既にあります：", "Already exists:"))
-            ));
+            let notice = Notice::exists(lang, &id.to_string());
             return accounts_page(&console, &visit, "", Some(&notice), None).await;
         }
         Err(kx_store::Error::NotFound(_)) => {
@@ -527,10 +490,7 @@ async fn account_action(
     visit
         .audit(&console, &format!("account.{action}"), &id, "ok")
         .await;
-    let notice = Notice::Done(format!(
-        "{} {id}",
-        lang.t(Text("更新しました：", "Updated:"))
-    ));
+    let notice = Notice::done_to(lang, Text("更新しました：", "Updated:"), &id);
     accounts_page(&console, &visit, &org, Some(&notice), None).await
 }
 
@@ -599,10 +559,9 @@ async fn pipeline(
             }
         }
     };
-    html_response(
-        StatusCode::OK,
-        visit.frame().page(Text("受付状況", "Pipeline"), None, body),
-    )
+    visit
+        .frame()
+        .respond(StatusCode::OK, Text("受付状況", "Pipeline"), None, body)
 }
 
 fn submissions_table(
@@ -725,10 +684,7 @@ async fn add_society(
     let added = match added {
         Ok(added) => added,
         Err(kx_store::Error::Exists(what)) => {
-            let notice = Notice::Error(format!(
-                "{} {what}",
-                lang.t(Text("既にあります：", "Already exists:"))
-            ));
+            let notice = Notice::exists(lang, &what);
             return societies_page(&console, &visit, Some(&notice)).await;
         }
         Err(e) => return store_failed(lang, "add society", &e),
@@ -737,7 +693,7 @@ async fn add_society(
     visit.audit(&console, "user.setup-code", user, "ok").await;
     let notice = Notice::Done(format!(
         "{} {number} {name} — {user}: {} {} / {} {} （{} kx society setup --id {user} --code {}）",
-        lang.t(Text("追加しました：", "Added:")),
+        lang.t(super::page::ADDED),
         lang.t(Text("仮パスワード", "temporary password")),
         added.password,
         lang.t(Text("セットアップコード", "setup code")),
@@ -777,20 +733,17 @@ async fn societies_page(console: &Console, visit: &Visit, notice: Option<&Notice
                 }
             }
         }
-        form method="post" action="/societies" {
-            fieldset {
-                legend { (lang.t(Text("健康保険組合を追加（最初の利用者に仮パスワードとセットアップコードを発行します）", "Add a society (its first user gets a temporary password and a setup code)"))) }
-                (frame.csrf())
-                label { (lang.t(Text("保険者番号", "Number"))) input type="text" name="number" required; }
-                label { (lang.t(Text("名称", "Name"))) input type="text" name="name" required; }
-                label { (lang.t(Text("最初の利用者のID", "First user's ID"))) input type="text" name="user" required; }
-                button type="submit" { (lang.t(Text("追加", "Add"))) }
-            }
-        }
+        (frame.add_form("/societies", Text("健康保険組合を追加（最初の利用者に仮パスワードとセットアップコードを発行します）", "Add a society (its first user gets a temporary password and a setup code)"), Text("追加", "Add"), html! {
+            label { (lang.t(Text("保険者番号", "Number"))) input type="text" name="number" required; }
+            label { (lang.t(Text("名称", "Name"))) input type="text" name="name" required; }
+            label { (lang.t(Text("最初の利用者のID", "First user's ID"))) input type="text" name="user" required; }
+        }))
     };
-    html_response(
+    frame.respond(
         StatusCode::OK,
-        frame.page(Text("健康保険組合", "Societies"), notice, body),
+        Text("健康保険組合", "Societies"),
+        notice,
+        body,
     )
 }
 
@@ -813,9 +766,10 @@ async fn set_quota(
     };
     stored!(lang, "set quota", store.set_quota(society.id, bytes).await);
     visit.audit(&console, "society.quota", &number, "ok").await;
-    let notice = Notice::Done(format!(
-        "{} {number}",
-        lang.t(Text("容量上限を変更しました：", "Quota changed:"))
-    ));
+    let notice = Notice::done_to(
+        lang,
+        Text("容量上限を変更しました：", "Quota changed:"),
+        &number,
+    );
     societies_page(&console, &visit, Some(&notice)).await
 }

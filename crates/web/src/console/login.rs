@@ -272,7 +272,7 @@ fn step_response(visit: &Visit, status: StatusCode, notice: Option<&Notice>) -> 
         ),
         ConsoleStage::In => return Redirect::to("/").into_response(),
     };
-    html_response(status, frame.page(title, notice, body))
+    frame.respond(status, title, notice, body)
 }
 
 fn code_form(frame: &super::page::Frame<'_>, action: &str) -> maud::Markup {

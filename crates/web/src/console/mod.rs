@@ -274,6 +274,25 @@ impl Visit {
         Ok(session)
     }
 
+    /// The notice after adding `name`: audited as `action` when added, "exists" when the
+    /// store says it is taken; any other failure is answered.
+    async fn added<T>(
+        &self,
+        console: &Console,
+        action: &str,
+        name: &str,
+        result: Result<T, kx_store::Error>,
+    ) -> Result<Notice, Response> {
+        match result {
+            Ok(_) => {
+                self.audit(console, action, name, "ok").await;
+                Ok(Notice::done_to(self.lang, page::ADDED, name))
+            }
+            Err(kx_store::Error::Exists(_)) => Ok(Notice::exists(self.lang, name)),
+            Err(e) => Err(store_failed(self.lang, action, &e)),
+        }
+    }
+
     /// Records an action of this visit's operator.
     async fn audit(&self, console: &Console, action: &str, object: &str, outcome: &str) {
         let actor = self

@@ -19,7 +19,7 @@ use kx_denso::location::Location;
 use kx_denso::message::Attachment;
 use kx_gateway::service::Source;
 
-use super::page::{Notice, Text, html_response};
+use super::page::{Notice, Text};
 use super::{Console, Visit, require};
 
 /// The most a form with files may carry: the largest message the gateway sends is bounded
@@ -90,9 +90,11 @@ fn results_page(visit: &Visit, status: StatusCode, notice: Option<&Notice>) -> R
             button type="submit" { (lang.t(Text("配信", "Deliver"))) }
         }
     };
-    html_response(
+    frame.respond(
         status,
-        frame.page(Text("交換情報の配信", "Deliver a Result"), notice, body),
+        Text("交換情報の配信", "Deliver a Result"),
+        notice,
+        body,
     )
 }
 
@@ -102,53 +104,62 @@ async fn deliver_result(
     multipart: Multipart,
 ) -> Response {
     require!(visit.federation());
-    let lang = visit.lang;
-    let upload = match Upload::read(multipart).await {
+    let upload = match read_form(&visit, multipart, results_page).await {
         Ok(upload) => upload,
-        Err(problem) => {
-            return results_page(
-                &visit,
-                StatusCode::BAD_REQUEST,
-                Some(&Notice::Error(problem)),
-            );
-        }
+        Err(answer) => return answer,
     };
-    require!(visit.signed_form(upload.text("csrf")));
-    let outgoing = console.gateway.outgoing();
-    let files: Vec<Vec<u8>> = upload.files.into_iter().map(|f| f.data).collect();
-    let delivered = match outgoing
-        .find_org(upload.texts.get("org").map_or("", String::as_str))
-        .await
-    {
-        Ok(org) => {
-            outgoing
-                .deliver_result(
-                    &org,
-                    upload.texts.get("kind").map_or("", |k| k.trim()),
-                    &files,
-                )
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    match delivered {
-        Ok(master) => {
-            visit
-                .audit(&console, "result.deliver", &master.to_string(), "ok")
-                .await;
-            let notice = Notice::Done(format!(
-                "{} {master} ({})",
-                lang.t(Text("配信しました：", "Delivered to")),
-                files.len()
-            ));
-            results_page(&visit, StatusCode::OK, Some(&notice))
-        }
+    let done = async {
+        let outgoing = console.gateway.outgoing();
+        let org = outgoing.find_org(upload.text("org")).await?;
+        let files: Vec<Vec<u8>> = upload.files.iter().map(|f| f.data.clone()).collect();
+        let master = outgoing
+            .deliver_result(&org, upload.text("kind").trim(), &files)
+            .await?;
+        visit
+            .audit(&console, "result.deliver", &master.to_string(), "ok")
+            .await;
+        let lang = visit.lang;
+        Ok(format!(
+            "{} {master} ({})",
+            lang.t(Text("配信しました：", "Delivered to")),
+            files.len()
+        ))
+    }
+    .await;
+    answer(
+        &visit,
+        results_page,
+        Text("配信できません", "Not delivered"),
+        done,
+    )
+}
+
+/// Reads a form with files and checks its CSRF token; the answer (the form again, or a
+/// refusal) when it cannot go on.
+async fn read_form(visit: &Visit, multipart: Multipart, page: Page) -> Result<Upload, Response> {
+    let upload = Upload::read(multipart).await.map_err(|problem| {
+        page(
+            visit,
+            StatusCode::BAD_REQUEST,
+            Some(&Notice::Error(problem)),
+        )
+    })?;
+    if let Err(refused) = visit.signed_form(upload.text("csrf")) {
+        return Err(visit.answer(refused));
+    }
+    Ok(upload)
+}
+
+/// A page of this module: the form with a notice above it.
+type Page = fn(&Visit, StatusCode, Option<&Notice>) -> Response;
+
+/// The form again with what was done, or why not (`failed`, then the cause).
+fn answer(visit: &Visit, page: Page, failed: Text, done: anyhow::Result<String>) -> Response {
+    match done {
+        Ok(text) => page(visit, StatusCode::OK, Some(&Notice::Done(text))),
         Err(e) => {
-            let notice = Notice::Error(format!(
-                "{}: {e:#}",
-                lang.t(Text("配信できません", "Not delivered"))
-            ));
-            results_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, Some(&notice))
+            let notice = Notice::Error(format!("{}: {e:#}", visit.lang.t(failed)));
+            page(visit, StatusCode::UNPROCESSABLE_ENTITY, Some(&notice))
         }
     }
 }
@@ -172,10 +183,7 @@ fn contact_page(visit: &Visit, status: StatusCode, notice: Option<&Notice>) -> R
             button type="submit" { (lang.t(Text("送信", "Send"))) }
         }
     };
-    html_response(
-        status,
-        frame.page(Text("下り連絡", "Send a Contact"), notice, body),
-    )
+    frame.respond(status, Text("下り連絡", "Send a Contact"), notice, body)
 }
 
 async fn send_contact(
@@ -184,76 +192,55 @@ async fn send_contact(
     multipart: Multipart,
 ) -> Response {
     require!(visit.federation());
-    let lang = visit.lang;
-    let upload = match Upload::read(multipart).await {
+    let upload = match read_form(&visit, multipart, contact_page).await {
         Ok(upload) => upload,
-        Err(problem) => {
-            return contact_page(
-                &visit,
-                StatusCode::BAD_REQUEST,
-                Some(&Notice::Error(problem)),
-            );
-        }
+        Err(answer) => return answer,
     };
-    require!(visit.signed_form(upload.text("csrf")));
-    let all = upload.text("all") == "yes";
-    let to: Result<Vec<AccountId>, _> = upload
-        .text("to")
-        .split_whitespace()
-        .map(str::parse)
-        .collect();
-    let to = match to {
-        Ok(to) if all || !to.is_empty() => to,
-        Ok(_) => {
-            let notice = Notice::error(
-                lang,
-                Text(
+    let lang = visit.lang;
+    let done = async {
+        let all = upload.text("all") == "yes";
+        let to = upload
+            .text("to")
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<Vec<AccountId>, _>>()?;
+        if !all && to.is_empty() {
+            anyhow::bail!(
+                "{}",
+                lang.t(Text(
                     "宛先IDを入力するか、全IDへ送るを選んでください。",
                     "Enter the IDs, or choose to send to every ID.",
-                ),
+                ))
             );
-            return contact_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, Some(&notice));
         }
-        Err(e) => {
-            let notice = Notice::Error(format!(
-                "{}: {e}",
-                lang.t(Text("IDが正しくありません", "Invalid ID"))
-            ));
-            return contact_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, Some(&notice));
+        let recipients = console
+            .gateway
+            .outgoing()
+            .send_contact(
+                (!all).then_some(to.as_slice()),
+                upload.text("title").trim(),
+                upload.text("body"),
+                &upload.files,
+            )
+            .await?;
+        for account in &recipients {
+            visit
+                .audit(&console, "contact.send", &account.to_string(), "ok")
+                .await;
         }
-    };
-    let sent = console
-        .gateway
-        .outgoing()
-        .send_contact(
-            (!all).then_some(to.as_slice()),
-            upload.text("title").trim(),
-            upload.text("body"),
-            &upload.files,
-        )
-        .await;
-    match sent {
-        Ok(recipients) => {
-            for account in &recipients {
-                visit
-                    .audit(&console, "contact.send", &account.to_string(), "ok")
-                    .await;
-            }
-            let notice = Notice::Done(format!(
-                "{} {}",
-                lang.t(Text("送信しました。宛先数：", "Sent. Recipients:")),
-                recipients.len()
-            ));
-            contact_page(&visit, StatusCode::OK, Some(&notice))
-        }
-        Err(e) => {
-            let notice = Notice::Error(format!(
-                "{}: {e:#}",
-                lang.t(Text("送信できません", "Not sent"))
-            ));
-            contact_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, Some(&notice))
-        }
+        Ok(format!(
+            "{} {}",
+            lang.t(Text("送信しました。宛先数：", "Sent. Recipients:")),
+            recipients.len()
+        ))
     }
+    .await;
+    answer(
+        &visit,
+        contact_page,
+        Text("送信できません", "Not sent"),
+        done,
+    )
 }
 
 async fn service_form(visit: Visit) -> Response {
@@ -278,10 +265,7 @@ fn service_page(visit: &Visit, status: StatusCode, notice: Option<&Notice>) -> R
             button type="submit" { (lang.t(Text("公開して通知", "Publish and notify"))) }
         }
     };
-    html_response(
-        status,
-        frame.page(Text("サービス情報", "Service data"), notice, body),
-    )
+    frame.respond(status, Text("サービス情報", "Service data"), notice, body)
 }
 
 async fn publish_service(
@@ -290,42 +274,33 @@ async fn publish_service(
     multipart: Multipart,
 ) -> Response {
     require!(visit.federation());
-    let lang = visit.lang;
-    let upload = match Upload::read(multipart).await {
+    let upload = match read_form(&visit, multipart, service_page).await {
         Ok(upload) => upload,
-        Err(problem) => {
-            return service_page(
-                &visit,
-                StatusCode::BAD_REQUEST,
-                Some(&Notice::Error(problem)),
-            );
-        }
+        Err(answer) => return answer,
     };
-    require!(visit.signed_form(upload.text("csrf")));
-    match publish(&console, &upload).await {
-        Ok((master, published)) => {
-            for target in &published {
-                visit.audit(&console, "service.publish", target, "ok").await;
-            }
-            visit
-                .audit(&console, "service.notify", &master.to_string(), "ok")
-                .await;
-            let notice = Notice::Done(format!(
-                "{} {} — {} {master}",
-                lang.t(Text("公開しました：", "Published:")),
-                published.join(", "),
-                lang.t(Text("通知先", "notified")),
-            ));
-            service_page(&visit, StatusCode::OK, Some(&notice))
+    let done = async {
+        let (master, published) = publish(&console, &upload).await?;
+        for target in &published {
+            visit.audit(&console, "service.publish", target, "ok").await;
         }
-        Err(e) => {
-            let notice = Notice::Error(format!(
-                "{}: {e:#}",
-                lang.t(Text("公開できません", "Not published"))
-            ));
-            service_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, Some(&notice))
-        }
+        visit
+            .audit(&console, "service.notify", &master.to_string(), "ok")
+            .await;
+        let lang = visit.lang;
+        Ok(format!(
+            "{} {} — {} {master}",
+            lang.t(Text("公開しました：", "Published:")),
+            published.join(", "),
+            lang.t(Text("通知先", "notified")),
+        ))
     }
+    .await;
+    answer(
+        &visit,
+        service_page,
+        Text("公開できません", "Not published"),
+        done,
+    )
 }
 
 /// Publishes the upload's files into the organisation's folder, then sends the notice;

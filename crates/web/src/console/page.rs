@@ -174,6 +174,39 @@ impl Frame<'_> {
         }
     }
 
+    /// A whole page as the answer, with `status`.
+    pub(crate) fn respond(
+        &self,
+        status: StatusCode,
+        title: Text,
+        notice: Option<&Notice>,
+        body: Markup,
+    ) -> Response {
+        html_response(status, self.page(title, notice, body))
+    }
+
+    /// A form that adds or sets something: `fields` in a fieldset headed `legend`, with the
+    /// session's CSRF token and a `submit` button, posted to `action`.
+    pub(crate) fn add_form(
+        &self,
+        action: &str,
+        legend: Text,
+        submit: Text,
+        fields: Markup,
+    ) -> Markup {
+        let lang = self.lang;
+        html! {
+            form method="post" action=(action) {
+                fieldset {
+                    legend { (lang.t(legend)) }
+                    (self.csrf())
+                    (fields)
+                    button type="submit" { (lang.t(submit)) }
+                }
+            }
+        }
+    }
+
     /// The hidden CSRF field every form of a session carries.
     pub(crate) fn csrf(&self) -> Markup {
         html! {
@@ -183,6 +216,9 @@ impl Frame<'_> {
         }
     }
 }
+
+/// What a notice says after something was added.
+pub(crate) const ADDED: Text = Text("追加しました：", "Added:");
 
 /// A message above a page's content.
 pub(crate) enum Notice {
@@ -196,6 +232,27 @@ impl Notice {
     /// A fixed message in the page's language.
     pub(crate) fn error(lang: Lang, text: Text) -> Notice {
         Notice::Error(lang.t(text).to_owned())
+    }
+
+    /// `what` was done to `name`.
+    pub(crate) fn done_to(lang: Lang, what: Text, name: &str) -> Notice {
+        Notice::Done(format!("{} {name}", lang.t(what)))
+    }
+
+    /// `name` exists already.
+    pub(crate) fn exists(lang: Lang, name: &str) -> Notice {
+        Notice::Error(format!(
+            "{} {name}",
+            lang.t(Text("既にあります：", "Already exists:"))
+        ))
+    }
+
+    /// A field's value was refused, for `problem`.
+    pub(crate) fn invalid(lang: Lang, problem: &str) -> Notice {
+        Notice::Error(format!(
+            "{}: {problem}",
+            lang.t(Text("入力が正しくありません", "Invalid input"))
+        ))
     }
 
     fn render(&self) -> Markup {

@@ -81,10 +81,9 @@ pub(super) async fn overview(console: &Console, visit: &Visit, society: PartyId)
             ))) }
         }
     };
-    html_response(
-        StatusCode::OK,
-        visit.frame().page(Text("概要", "Overview"), None, body),
-    )
+    visit
+        .frame()
+        .respond(StatusCode::OK, Text("概要", "Overview"), None, body)
 }
 
 /// The society's office numbered `number`, if it is this society's.
@@ -132,17 +131,12 @@ async fn offices_page(
                 }
             }
         }
-        form method="post" action="/offices" {
-            fieldset {
-                legend { (lang.t(Text("事業所を追加", "Add an office"))) }
-                (frame.csrf())
-                label { (lang.t(Text("事業所番号", "Number"))) input type="text" name="number" required; }
-                label { (lang.t(Text("名称", "Name"))) input type="text" name="name" required; }
-                button type="submit" { (lang.t(Text("追加", "Add"))) }
-            }
-        }
+        (frame.add_form("/offices", Text("事業所を追加", "Add an office"), Text("追加", "Add"), html! {
+            label { (lang.t(Text("事業所番号", "Number"))) input type="text" name="number" required; }
+            label { (lang.t(Text("名称", "Name"))) input type="text" name="name" required; }
+        }))
     };
-    html_response(status, frame.page(Text("事業所", "Offices"), notice, body))
+    frame.respond(status, Text("事業所", "Offices"), notice, body)
 }
 
 #[derive(Deserialize)]
@@ -191,19 +185,9 @@ async fn add_office(
             chrono::Utc::now(),
         )
         .await;
-    let notice = match added {
-        Ok(_) => {
-            visit.audit(&console, "office.add", number, "ok").await;
-            Notice::Done(format!(
-                "{} {number}",
-                lang.t(Text("追加しました：", "Added:"))
-            ))
-        }
-        Err(kx_store::Error::Exists(_)) => Notice::Error(format!(
-            "{} {number}",
-            lang.t(Text("既にあります：", "Already exists:"))
-        )),
-        Err(e) => return store_failed(lang, "add office", &e),
+    let notice = match visit.added(&console, "office.add", number, added).await {
+        Ok(notice) => notice,
+        Err(answer) => return answer,
     };
     offices_page(&console, &visit, society, StatusCode::OK, Some(&notice)).await
 }
@@ -248,10 +232,9 @@ async fn office_page(
         h2 { (lang.t(Text("証明書", "Certificates"))) }
         (certificate_table(lang, &certificates.iter().map(|c| (&office, c)).collect::<Vec<_>>()))
     };
-    html_response(
-        StatusCode::OK,
-        visit.frame().page(Text("事業所", "Office"), notice, body),
-    )
+    visit
+        .frame()
+        .respond(StatusCode::OK, Text("事業所", "Office"), notice, body)
 }
 
 async fn set_office_quota(
@@ -284,10 +267,11 @@ async fn set_office_quota(
     let Some(office) = stored!(lang, "office", own_office(&console, society, &number).await) else {
         return not_found(&visit);
     };
-    let notice = Notice::Done(format!(
-        "{} {number}",
-        lang.t(Text("容量上限を変更しました：", "Quota changed:"))
-    ));
+    let notice = Notice::done_to(
+        lang,
+        Text("容量上限を変更しました：", "Quota changed:"),
+        &number,
+    );
     office_page(&console, &visit, office, Some(&notice)).await
 }
 
@@ -376,21 +360,16 @@ async fn users_page(
             p.ok role="status" { (lang.t(label)) " " (id) ": " span.secret { (value) } }
         }
         (users_table(visit, &users, &parties))
-        form method="post" action="/users" {
-            fieldset {
-                legend { (lang.t(Text("事業所の利用者を追加（仮パスワードを発行します）", "Add an office user (a temporary password is issued)"))) }
-                (frame.csrf())
-                label { (lang.t(Text("事業所", "Office")))
-                    select name="office" required {
-                        @for office in &offices { option value=(office.number) { (office.number) " " (office.name) } }
-                    }
-                }
-                label { "ID" input type="text" name="id" required; }
-                button type="submit" { (lang.t(Text("追加", "Add"))) }
+        (frame.add_form("/users", Text("事業所の利用者を追加（仮パスワードを発行します）", "Add an office user (a temporary password is issued)"), Text("追加", "Add"), html! {
+            label { (lang.t(Text("事業所", "Office")))
+            select name="office" required {
+            @for office in &offices { option value=(office.number) { (office.number) " " (office.name) } }
             }
-        }
+            }
+            label { "ID" input type="text" name="id" required; }
+        }))
     };
-    html_response(status, frame.page(Text("利用者", "Users"), notice, body))
+    frame.respond(status, Text("利用者", "Users"), notice, body)
 }
 
 #[derive(Deserialize)]
@@ -556,10 +535,7 @@ async fn user_action(
         "unlock" => {
             stored!(lang, "unlock", store.unlock_exchange_user(&id).await);
             visit.audit(&console, "user.unlock", &id, "ok").await;
-            let notice = Notice::Done(format!(
-                "{} {id}",
-                lang.t(Text("ロックを解除しました：", "Unlocked:"))
-            ));
+            let notice = Notice::done_to(lang, Text("ロックを解除しました：", "Unlocked:"), &id);
             users_page(
                 &console,
                 &visit,
@@ -606,19 +582,11 @@ async fn destinations_page(
                 }
             }
         }
-        form method="post" action="/destinations" {
-            fieldset {
-                legend { (lang.t(Text("送信先を追加", "Add a destination"))) }
-                (frame.csrf())
-                label { (lang.t(Text("送信先名", "Nickname"))) input type="text" name="add" required; }
-                button type="submit" { (lang.t(Text("追加", "Add"))) }
-            }
-        }
+        (frame.add_form("/destinations", Text("送信先を追加", "Add a destination"), Text("追加", "Add"), html! {
+            label { (lang.t(Text("送信先名", "Nickname"))) input type="text" name="add" required; }
+        }))
     };
-    html_response(
-        StatusCode::OK,
-        frame.page(Text("送信先", "Destinations"), notice, body),
-    )
+    frame.respond(StatusCode::OK, Text("送信先", "Destinations"), notice, body)
 }
 
 #[derive(Deserialize)]
@@ -642,22 +610,12 @@ async fn change_destinations(
     let store = console.store();
     let (add, remove) = (form.add.trim(), form.remove.trim());
     let notice = if !add.is_empty() {
-        match store
+        let added = store
             .add_destination(society, add, chrono::Utc::now())
-            .await
-        {
-            Ok(()) => {
-                visit.audit(&console, "destination.add", add, "ok").await;
-                Notice::Done(format!(
-                    "{} {add}",
-                    lang.t(Text("追加しました：", "Added:"))
-                ))
-            }
-            Err(kx_store::Error::Exists(_)) => Notice::Error(format!(
-                "{} {add}",
-                lang.t(Text("既にあります：", "Already exists:"))
-            )),
-            Err(e) => return store_failed(lang, "add destination", &e),
+            .await;
+        match visit.added(&console, "destination.add", add, added).await {
+            Ok(notice) => notice,
+            Err(answer) => return answer,
         }
     } else if !remove.is_empty() {
         match store.remove_destination(society, remove).await {
@@ -665,10 +623,7 @@ async fn change_destinations(
                 visit
                     .audit(&console, "destination.remove", remove, "ok")
                     .await;
-                Notice::Done(format!(
-                    "{} {remove}",
-                    lang.t(Text("削除しました：", "Removed:"))
-                ))
+                Notice::done_to(lang, Text("削除しました：", "Removed:"), remove)
             }
             Err(kx_store::Error::NotFound(_)) => return not_found(&visit),
             Err(e) => return store_failed(lang, "remove destination", &e),
@@ -723,10 +678,9 @@ async fn files(State(console): State<Arc<Console>>, visit: Visit) -> Response {
         h2 { (lang.t(Text("事業所へ（送信済み）", "To offices (sent)"))) }
         (table(&sent, Text("送信先", "To")))
     };
-    html_response(
-        StatusCode::OK,
-        visit.frame().page(Text("ファイル", "Files"), None, body),
-    )
+    visit
+        .frame()
+        .respond(StatusCode::OK, Text("ファイル", "Files"), None, body)
 }
 
 async fn file(
@@ -751,10 +705,9 @@ async fn file(
             dt { (lang.t(Text("初回受信", "First received"))) } dd { @if let Some(at) = f.first_received_at { (time(at)) } @else { (lang.t(Text("未", "not yet"))) } }
         }
     };
-    html_response(
-        StatusCode::OK,
-        visit.frame().page(Text("ファイル", "File"), None, body),
-    )
+    visit
+        .frame()
+        .respond(StatusCode::OK, Text("ファイル", "File"), None, body)
 }
 
 fn certificate_table(

@@ -15,7 +15,7 @@ use kx_exchange::api::AppVersion;
 use kx_store::AuditFilter;
 
 use super::federation::stored;
-use super::page::{Notice, Text, bytes, html_response, time};
+use super::page::{Notice, Text, bytes, time};
 use super::{Console, Visit, require, store_failed};
 
 /// Retention runs listed.
@@ -75,16 +75,11 @@ async fn system_page(console: &Console, visit: &Visit, notice: Option<&Notice>) 
         } @else {
             p { (lang.t(Text("未公開（サーバーのバージョンを案内します）", "None published (users are offered the server's own version)"))) }
         }
-        form method="post" action="/system" {
-            fieldset {
-                legend { (lang.t(Text("新しいバージョンを公開", "Publish a new version"))) }
-                (frame.csrf())
-                label { (lang.t(Text("バージョン", "Version"))) input type="text" name="version" required; }
-                label { (lang.t(Text("変更内容", "Notes"))) input type="text" name="notes"; }
-                label { (lang.t(Text("入手先URL", "Download URL"))) input type="url" name="url"; }
-                button type="submit" { (lang.t(Text("公開", "Publish"))) }
-            }
-        }
+        (frame.add_form("/system", Text("新しいバージョンを公開", "Publish a new version"), Text("公開", "Publish"), html! {
+            label { (lang.t(Text("バージョン", "Version"))) input type="text" name="version" required; }
+            label { (lang.t(Text("変更内容", "Notes"))) input type="text" name="notes"; }
+            label { (lang.t(Text("入手先URL", "Download URL"))) input type="url" name="url"; }
+        }))
         h2 { (lang.t(Text("保存期間の処理（最近の実行）", "Retention runs (recent)"))) }
         @if runs.is_empty() { p { (lang.t(Text("まだ実行されていません。", "Not run yet."))) } } @else {
             table {
@@ -93,10 +88,7 @@ async fn system_page(console: &Console, visit: &Visit, notice: Option<&Notice>) 
             }
         }
     };
-    html_response(
-        StatusCode::OK,
-        frame.page(Text("システム", "System"), notice, body),
-    )
+    frame.respond(StatusCode::OK, Text("システム", "System"), notice, body)
 }
 
 #[derive(Deserialize)]
