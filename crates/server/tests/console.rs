@@ -138,6 +138,11 @@ fn a_federation_operator_enrols_a_second_factor_and_manages_organisations_accoun
         users.contains("kenpo.test") && users.contains("temporary"),
         "{users}"
     );
+    let upstreams = kxd.admin(["upstream", "list", "--json"]);
+    assert!(
+        upstreams.contains("KogakuInfo") && upstreams.contains("info_kogaku@"),
+        "{upstreams}"
+    );
     let version = kxd.admin(["app-version", "show"]);
     assert!(version.contains("\"version\":\"0.2.0\""), "{version}");
 
@@ -161,6 +166,7 @@ fn a_federation_operator_enrols_a_second_factor_and_manages_organisations_accoun
         "console.service.notify|ok",
         "console.org.networks|ok",
         "console.app-version.set|ok",
+        "console.upstream.define|ok",
         "console.society.add|ok",
         "console.user.setup-code|ok",
         "console.audit.export|",

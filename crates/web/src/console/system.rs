@@ -7,10 +7,11 @@ use axum::Router;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use maud::html;
 use serde::Deserialize;
 
+use kx_denso::UpstreamDefinition;
 use kx_exchange::api::AppVersion;
 use kx_store::AuditFilter;
 
@@ -22,7 +23,9 @@ use super::{Console, Visit, require, store_failed};
 const RUNS_SHOWN: u32 = 20;
 
 pub(super) fn routes() -> Router<Arc<Console>> {
-    Router::new().route("/system", get(system).post(publish_app_version))
+    Router::new()
+        .route("/system", get(system).post(publish_app_version))
+        .route("/system/upstream", post(define_upstream))
 }
 
 async fn system(State(console): State<Arc<Console>>, visit: Visit) -> Response {
@@ -69,6 +72,13 @@ async fn system_page(console: &Console, visit: &Visit, notice: Option<&Notice>) 
                 }
             }
         }
+        (frame.add_form("/system/upstream", Text("独自情報を定義", "Define an upstream kind"), Text("定義", "Define"), html! {
+            label { (lang.t(Text("独自情報名", "Name"))) input type="text" name="name" required; }
+            label { (lang.t(Text("宛先アドレス", "To address"))) input type="email" name="to" required; }
+            label { (lang.t(Text("最大ファイル数（空欄で制限なし）", "Most files (empty: any)"))) input type="number" name="max_files" min="1"; }
+            label { (lang.t(Text("最大サイズ（バイト、空欄で制限なし）", "Largest file in bytes (empty: any)"))) input type="number" name="max_bytes" min="1"; }
+            label { (lang.t(Text("拡張子（カンマ区切り、空欄で禁止以外すべて）", "Extensions (comma-separated; empty: any not forbidden)"))) input type="text" name="extensions"; }
+        }))
         h2 { (lang.t(Text("KXアプリの配布バージョン", "KX app version offered"))) }
         @if let Some(v) = &published {
             p { (v.version) " — " (v.notes) " " (v.url) }
@@ -134,5 +144,77 @@ async fn publish_app_version(
         "{} {version}",
         lang.t(Text("公開しました：", "Published:"))
     ));
+    system_page(&console, &visit, Some(&notice)).await
+}
+
+#[derive(Deserialize)]
+struct UpstreamForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    max_files: String,
+    #[serde(default)]
+    max_bytes: String,
+    #[serde(default)]
+    extensions: String,
+}
+
+impl UpstreamForm {
+    /// The definition typed, checked as `kxd admin upstream define` checks it.
+    fn definition(&self) -> Result<UpstreamDefinition, String> {
+        fn number<T: std::str::FromStr>(text: &str, field: &str) -> Result<Option<T>, String> {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            text.parse()
+                .map(Some)
+                .map_err(|_| format!("{field}: {text}"))
+        }
+        let extensions: Vec<String> = self
+            .extensions
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned)
+            .collect();
+        UpstreamDefinition {
+            name: self.name.trim().to_owned(),
+            to: self.to.trim().to_owned(),
+            max_files: number(&self.max_files, "max_files")?,
+            max_bytes: number(&self.max_bytes, "max_bytes")?,
+            extensions: (!extensions.is_empty()).then_some(extensions),
+        }
+        .checked()
+        .map_err(|e| e.to_string())
+    }
+}
+
+async fn define_upstream(
+    State(console): State<Arc<Console>>,
+    visit: Visit,
+    Form(form): Form<UpstreamForm>,
+) -> Response {
+    require!(visit.signed_form(&form.csrf));
+    require!(visit.federation());
+    let lang = visit.lang;
+    let definition = match form.definition() {
+        Ok(definition) => definition,
+        Err(problem) => {
+            return system_page(&console, &visit, Some(&Notice::invalid(lang, &problem))).await;
+        }
+    };
+    let added = console.store().add_upstream_definition(&definition).await;
+    let notice = match visit
+        .added(&console, "upstream.define", &definition.name, added)
+        .await
+    {
+        Ok(notice) => notice,
+        Err(answer) => return answer,
+    };
     system_page(&console, &visit, Some(&notice)).await
 }
