@@ -352,11 +352,14 @@ impl Store {
         if operator.locked || locked_out {
             return Ok(None);
         }
-        sqlx::query("UPDATE console_sessions SET last_used_at = $2 WHERE token_hash = $1")
-            .bind(&hash)
-            .bind(now_ms)
-            .execute(self.db.pool())
-            .await?;
+        // As for API sessions: a write per page would make every view a durable commit.
+        if now_ms - last_used >= ms(crate::exchange::TOUCH_EVERY) {
+            sqlx::query("UPDATE console_sessions SET last_used_at = $2 WHERE token_hash = $1")
+                .bind(&hash)
+                .bind(now_ms)
+                .execute(self.db.pool())
+                .await?;
+        }
         Ok(Some(ConsoleSession {
             operator,
             stage: stage.parse()?,

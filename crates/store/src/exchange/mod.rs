@@ -25,6 +25,7 @@ pub use certificates::{
 pub use files::{DeleteOutcome, FileFunction, FileRecord, Notice, SendOutcome, Upload};
 pub use outbox::OutboxMail;
 pub use parties::{Party, PartyId, PartyKind};
+pub(crate) use sessions::TOUCH_EVERY;
 pub use sessions::{Session, SessionCheck, SessionLimits};
 pub use users::{CodeKind, ExchangeUser, NewUser, ProfileUpdate};
 

@@ -11,7 +11,7 @@ use crate::{Error, Store};
 
 /// How stale `last_used_at` may get before a check writes it: the idle limit is minutes long,
 /// and a write per request would make every API call a durable commit.
-const TOUCH_EVERY: Duration = Duration::seconds(30);
+pub(crate) const TOUCH_EVERY: Duration = Duration::seconds(30);
 
 /// How long sessions live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
