@@ -121,6 +121,16 @@ impl Code {
         fill(self.english(), items)
     }
 
+    /// TEMPORARY.
+    pub fn remedy(self) -> &'static str {
+        ""
+    }
+
+    /// TEMPORARY.
+    pub fn remedy_english(self) -> &'static str {
+        ""
+    }
+
     /// Looks a code up by its printed form (`"E2006"`).
     pub fn from_code(code: &str) -> Option<Code> {
         Code::ALL.iter().copied().find(|c| c.code() == code)

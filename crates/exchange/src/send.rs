@@ -67,6 +67,16 @@ pub fn check_send(
     if files.is_empty() {
         return Err(Refusal::new(Code::E2002, &[]));
     }
+    check_chosen(function, files)?;
+    if destination.is_none_or(|d| d.trim().is_empty()) {
+        return Err(Refusal::new(Code::E2005, &[]));
+    }
+    Ok(())
+}
+
+/// Checks the files chosen so far, as each is added (E2004, E2003, E2007, E2006 in
+/// [`check_send`]'s order): the app refuses a file the send could never carry at once.
+pub fn check_chosen(function: Function, files: &[Candidate<'_>]) -> Result<(), Refusal> {
     for file in files {
         if !accepts(function, file.name) {
             return Err(Refusal::new(Code::E2004, &[&extension(file.name)]));
@@ -89,9 +99,6 @@ pub fn check_send(
     }
     if total > MAX_SEND_BYTES {
         return Err(Refusal::new(Code::E2006, &[]));
-    }
-    if destination.is_none_or(|d| d.trim().is_empty()) {
-        return Err(Refusal::new(Code::E2005, &[]));
     }
     Ok(())
 }

@@ -37,18 +37,25 @@ pub fn check_pin(label: &str, pin: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Checks a PIN change: both new PINs well-formed and equal, and different from the current
-/// one (E1001, E1005, E1003, E1004). Whether the current PIN is right, only the key file knows.
-pub fn check_pin_change(current: &str, new: &str, again: &str) -> Result<(), Refusal> {
-    check_pin(item::PIN, current)?;
+/// Checks a PIN chosen at the first start, typed twice: well-formed and equal (E1001, E1005,
+/// E1003).
+pub fn check_new_pin(new: &str, again: &str) -> Result<(), Refusal> {
     check_pin(item::NEW_PIN, new)?;
-    check_pin(item::NEW_PIN_AGAIN, again)?;
     if new != again {
         return Err(Refusal::new(
             Code::E1003,
             &[item::NEW_PIN, item::NEW_PIN_AGAIN],
         ));
     }
+    Ok(())
+}
+
+/// Checks a PIN change: both new PINs well-formed and equal, and different from the current
+/// one (E1001, E1005, E1003, E1004). Whether the current PIN is right, only the key file knows.
+pub fn check_pin_change(current: &str, new: &str, again: &str) -> Result<(), Refusal> {
+    check_pin(item::PIN, current)?;
+    check_pin(item::NEW_PIN_AGAIN, again)?;
+    check_new_pin(new, again)?;
     if new == current {
         return Err(Refusal::new(Code::E1004, &[item::NEW_PIN, item::PIN]));
     }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use kx_client::exchange::Failure;
 use kx_client::kx_crypto::keystore::Pin;
 use kx_client::kx_exchange::api::PasswordChange;
-use kx_client::kx_exchange::settings::{PasswordPolicy, check_pin, item};
+use kx_client::kx_exchange::settings::{PasswordPolicy, check_new_pin, check_pin, item};
 use kx_client::{Error, Result};
 use zeroize::Zeroizing;
 
@@ -37,16 +37,11 @@ impl Secrets {
     /// A new PIN: entered twice on a terminal (E1003 when they differ), once from stdin.
     pub(crate) fn new_pin(&self) -> Result<Pin> {
         let first = self.ask(self.pin_stdin, item::NEW_PIN, "--pin-stdin")?;
-        check_pin(item::NEW_PIN, &first).map_err(Failure::from)?;
-        if !self.pin_stdin {
+        if self.pin_stdin {
+            check_pin(item::NEW_PIN, &first).map_err(Failure::from)?;
+        } else {
             let again = self.ask(false, item::NEW_PIN_AGAIN, "--pin-stdin")?;
-            if *again != *first {
-                return Err(Failure::new(
-                    kx_client::kx_exchange::Code::E1003,
-                    &[item::NEW_PIN, item::NEW_PIN_AGAIN],
-                )
-                .into());
-            }
+            check_new_pin(&first, &again).map_err(Failure::from)?;
         }
         Ok(Pin::new(&first)?)
     }

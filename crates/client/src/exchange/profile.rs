@@ -68,10 +68,12 @@ impl Config {
     }
 }
 
-/// The profile's lock (E0001 for a second `kx` on the same profile), held while it lives.
-#[derive(Debug)]
+/// The profile's lock (E0001 for a second `kx` on the same profile), held while it or any
+/// clone of it lives: the browser app keeps one for its life and hands clones to the sessions
+/// it opens and closes.
+#[derive(Clone, Debug)]
 pub struct ProfileLock {
-    _file: File,
+    _file: std::sync::Arc<File>,
 }
 
 /// A profile's directory.
@@ -110,6 +112,35 @@ impl ProfileDir {
         self.file("config.json").exists()
     }
 
+    /// What the profile is: an office app, a society, or `None` when it is not set up yet.
+    pub fn kind(&self) -> crate::Result<Option<PartyKind>> {
+        if !self.exists() {
+            return Ok(None);
+        }
+        Ok(Some(self.config()?.kind))
+    }
+
+    /// Writes a file of the face's own beside the profile's (the browser app's instance and
+    /// preferences), atomically and private to the user. `name` is a plain file name.
+    pub fn write_private(&self, name: &str, contents: &[u8]) -> crate::Result<()> {
+        self.create()?;
+        Ok(self.write(name, contents)?)
+    }
+
+    /// Reads a file written by [`ProfileDir::write_private`]; `None` when it is not there.
+    pub fn read_private(&self, name: &str) -> crate::Result<Option<Vec<u8>>> {
+        match fs::read(self.file(name)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(anyhow::Error::from(e).into()),
+        }
+    }
+
+    /// Removes a file written by [`ProfileDir::write_private`] if it is there.
+    pub fn remove_private(&self, name: &str) -> crate::Result<()> {
+        Ok(self.remove(name)?)
+    }
+
     /// Refuses to set up a profile twice (a usage error: choose another `--profile`).
     pub fn ensure_new(&self) -> crate::Result<()> {
         if self.exists() {
@@ -138,7 +169,7 @@ impl ProfileDir {
     /// profile gets E0001 (the manual's 多重起動).
     pub fn lock(&self) -> crate::Result<ProfileLock> {
         Ok(ProfileLock {
-            _file: self.lock_file()?,
+            _file: std::sync::Arc::new(self.lock_file()?),
         })
     }
 
