@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+mod app;
 mod enrol;
 mod office;
 mod report;
@@ -122,6 +123,14 @@ pub(crate) enum Command {
     /// The health insurance society's side: its CA, approvals, pull, send, serve.
     #[command(subcommand)]
     Society(society::SocietyCommand),
+    /// The browser app: every screen of the office app (or, for a society profile, the desk),
+    /// served on 127.0.0.1 and opened in the system's browser.
+    ///
+    /// Examples:
+    ///   kx app                      open the default profile's app
+    ///   kx --profile kenpo app      the society desk of the profile "kenpo"
+    ///   kx app --no-open --port 8765   print the launch URL, on a fixed port
+    App(app::AppArgs),
 }
 
 /// Runs an exchange command.
@@ -167,6 +176,7 @@ impl Command {
             Command::Logout => "logout",
             Command::Renew(_) => "renew",
             Command::Society(cmd) => cmd.name(),
+            Command::App(_) => "app",
         }
     }
 }
@@ -186,5 +196,6 @@ fn execute(ctx: &Ctx, command: Command) -> Result<(), Failed> {
         Command::Logout => settings::logout(ctx),
         Command::Renew(args) => enrol::renew(ctx, &args),
         Command::Society(cmd) => society::run(ctx, cmd),
+        Command::App(args) => app::run(ctx, &args),
     }
 }

@@ -1,0 +1,245 @@
+//! ファイル送信 (the manual's §4.1), both functions: 送信先 from the society's nicknames,
+//! ファイル追加 with the chooser limited to what the function accepts (and each file checked as
+//! it arrives), 削除 of a file added by mistake, the running total against 20 MB, the checks
+//! of E2002–E2007 and E8004 before anything is sealed, the confirmation, and 送信結果.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Multipart, Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use kx_client::exchange::{self as ops, check_files, prepare_send};
+use kx_client::kx_exchange::api::{Destination, Function, Uploaded};
+use kx_client::kx_exchange::send::{ATTACHMENT_EXTENSIONS, E_APPLICATION_FILE, MAX_SEND_BYTES};
+use maud::{Markup, html};
+
+use crate::app::{App, Outcome, Stage};
+use crate::basket::{self, Basket};
+use crate::form::Fields;
+use crate::jobs::{Layout, lock};
+use crate::page::{self, Shown, Visit, bytes};
+use crate::words::{self, Tr};
+
+pub(super) fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/send/{function}", get(screen).post(send))
+        .route("/send/{function}/destination", post(destination))
+        .route("/send/{function}/add", post(add))
+        .route("/send/{function}/remove", post(remove))
+}
+
+/// A send function by its path.
+fn function(slug: &str) -> Option<(Function, &'static str, Tr)> {
+    match slug {
+        "e-application" => Some((Function::EApplication, "e-application", words::SEND_E_APPLICATION)),
+        "attachments" => Some((Function::Attachments, "attachments", words::SEND_ATTACHMENTS)),
+        _ => None,
+    }
+}
+
+/// The file chooser's filter.
+fn accept(function: Function) -> String {
+    match function {
+        Function::EApplication => E_APPLICATION_FILE.to_owned(),
+        Function::Attachments => ATTACHMENT_EXTENSIONS
+            .iter()
+            .map(|e| format!(".{e}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+fn basket(app: &App, slug: &'static str) -> Basket {
+    lock(&app.baskets).get(slug).cloned().unwrap_or_default()
+}
+
+/// The send screen.
+fn screen_body(
+    visit: &Visit,
+    (function, slug, _): (Function, &'static str, Tr),
+    basket: &Basket,
+    destinations: &[Destination],
+    failure: Option<&Shown>,
+) -> Markup {
+    let total = basket.total();
+    let chosen = basket.to.first().map(String::as_str);
+    html! {
+        @if let Some(shown) = failure { (page::failure(visit.lang, shown)) }
+        p { (visit.t(match function {
+            Function::EApplication => words::E_APPLICATION_POLICY,
+            Function::Attachments => words::ATTACHMENTS_POLICY,
+        })) }
+        form method="post" action={ "/send/" (slug) "/destination" } {
+            label for="to" { (visit.t(words::DESTINATION)) }
+            select #to name="to" {
+                option value="" selected[chosen.is_none()] { (visit.t(words::CHOOSE)) }
+                @for d in destinations {
+                    option value=(d.nickname) selected[chosen == Some(d.nickname.as_str())] { (d.nickname) }
+                }
+            }
+            button.secondary type="submit" { (visit.t(words::SELECT)) }
+        }
+        form method="post" action={ "/send/" (slug) "/add" } enctype="multipart/form-data" {
+            label for="files" { (visit.t(words::ADD_FILES)) }
+            input #files type="file" name="files" multiple[function == Function::Attachments]
+                accept=(accept(function)) data-total="running-total" data-already=(total) data-limit=(MAX_SEND_BYTES);
+            p.detail { (visit.t(words::ALLOWED)) ": " (accept(function)) }
+            button.secondary type="submit" { (visit.t(words::ADD_FILES)) }
+        }
+        h2 { (visit.t(words::FILES_TO_SEND)) }
+        @if basket.files.is_empty() { p { (visit.t(words::NONE)) } } @else {
+            table {
+                thead { tr {
+                    th scope="col" { (visit.t(words::FILE_NAME)) }
+                    th scope="col" { (visit.t(words::SIZE)) }
+                    th scope="col" { (visit.t(words::DELETE)) }
+                } }
+                tbody { @for f in &basket.files { tr {
+                    td { (f.name) }
+                    td.num { (bytes(f.size)) }
+                    td { form method="post" action={ "/send/" (slug) "/remove" } {
+                        input type="hidden" name="name" value=(f.name);
+                        button.secondary type="submit" aria-label={ (visit.t(words::DELETE)) " " (f.name) } { (visit.t(words::DELETE)) }
+                    } }
+                } } }
+            }
+        }
+        p { (visit.t(words::TOTAL)) ": " output #running-total .total.over[total > MAX_SEND_BYTES] { (bytes(total)) } " (" (visit.t(words::LIMIT)) ")" }
+        form method="post" action={ "/send/" (slug) } {
+            div.actions { button type="submit" { (visit.t(words::SEND)) } }
+        }
+    }
+}
+
+/// Renders the send screen, with the society's destinations.
+async fn render(app: &Arc<App>, visit: &Visit, slug: &str, failure: Option<Shown>) -> Response {
+    let Some(which) = function(slug) else {
+        return Redirect::to("/menu").into_response();
+    };
+    let listed = match app.with_session(|s| ops::destinations(s)).await {
+        Ok(listed) => listed,
+        Err(elsewhere) => return elsewhere,
+    };
+    let (destinations, failure) = match listed {
+        Ok(d) => (d, failure),
+        Err(err) => (Vec::new(), Some(Shown::from(err))),
+    };
+    let body = screen_body(visit, which, &basket(app, which.1), &destinations, failure.as_ref());
+    visit.page(which.2, &app.header(), body)
+}
+
+/// `GET /send/FUNCTION`.
+async fn screen(State(app): State<Arc<App>>, visit: Visit, Path(slug): Path<String>) -> Response {
+    render(&app, &visit, &slug, None).await
+}
+
+/// `POST /send/FUNCTION/destination`: 送信先 chosen.
+async fn destination(
+    State(app): State<Arc<App>>,
+    Path(slug): Path<String>,
+    fields: Fields,
+) -> Redirect {
+    if let Some((_, slug, _)) = function(&slug) {
+        let to = fields.one("to").to_owned();
+        lock(&app.baskets).entry(slug).or_default().to = if to.is_empty() { Vec::new() } else { vec![to] };
+    }
+    Redirect::to(&format!("/send/{slug}"))
+}
+
+/// `POST /send/FUNCTION/add`: ファイル追加.
+async fn add(
+    State(app): State<Arc<App>>,
+    visit: Visit,
+    Path(slug): Path<String>,
+    form: Multipart,
+) -> Response {
+    let Some((function, slug, _)) = function(&slug) else {
+        return Redirect::to("/menu").into_response();
+    };
+    if !app.header().menu {
+        return Redirect::to("/").into_response();
+    }
+    let mut held = basket(&app, slug);
+    let added = basket::add(&mut held, function, &app.staging(slug), form).await;
+    lock(&app.baskets).insert(slug, held);
+    match added {
+        Ok(_) => Redirect::to(&format!("/send/{slug}")).into_response(),
+        Err(shown) => render(&app, &visit, slug, Some(shown)).await,
+    }
+}
+
+/// `POST /send/FUNCTION/remove`: 削除 of one file added.
+async fn remove(State(app): State<Arc<App>>, Path(slug): Path<String>, fields: Fields) -> Redirect {
+    if let Some((_, slug, _)) = function(&slug)
+        && let Some(basket) = lock(&app.baskets).get_mut(slug)
+    {
+        basket.remove(fields.one("name"));
+    }
+    Redirect::to(&format!("/send/{slug}"))
+}
+
+/// `POST /send/FUNCTION`: the checks, the confirmation, then the send as a job.
+async fn send(
+    State(app): State<Arc<App>>,
+    visit: Visit,
+    Path(slug): Path<String>,
+    fields: Fields,
+) -> Response {
+    let Some((function, slug, title)) = function(&slug) else {
+        return Redirect::to("/menu").into_response();
+    };
+    let held = basket(&app, slug);
+    let to = held.to.first().cloned().unwrap_or_default();
+    let paths = held.paths();
+    let checked = app
+        .with_session(move |s| {
+            let files = check_files(function, &to, &paths)?;
+            prepare_send(s, function, &to, files)
+        })
+        .await;
+    let prepared = match checked {
+        Ok(Ok(prepared)) => prepared,
+        Ok(Err(err)) => return render(&app, &visit, slug, Some(Shown::from(err))).await,
+        Err(elsewhere) => return elsewhere,
+    };
+    if !fields.confirmed() {
+        let question = html! {
+            p { (visit.t(words::SEND_QUESTION)) }
+            p { (visit.t(words::DESTINATION)) ": " (prepared.to()) }
+            ul { @for f in &held.files { li { (f.name) " (" (bytes(f.size)) ")" } } }
+        };
+        let back = format!("/send/{slug}");
+        let body = page::confirm(visit.lang, question, &back, &[], &back);
+        return visit.page(title, &app.header(), body);
+    }
+    let sending = app.clone();
+    let job = app.jobs.start(title, Layout::Upload, move |job| {
+        let mut stage = lock(&sending.stage);
+        let Stage::Open { session, .. } = &mut *stage else {
+            return Outcome::Sent(Err(Shown::from(kx_client::Error::Usage("no session".into()))));
+        };
+        let sent = prepared.send(session, job).map_err(Shown::from);
+        if sent.is_ok() {
+            if let Some(basket) = lock(&sending.baskets).get_mut(slug) {
+                basket.clear();
+            }
+        }
+        Outcome::Sent(sent)
+    });
+    Redirect::to(&format!("/jobs/{job}")).into_response()
+}
+
+/// 送信結果.
+pub(crate) fn sent(visit: &Visit, sent: &Result<Uploaded, Shown>) -> Markup {
+    html! {
+        @match sent {
+            Ok(uploaded) => {
+                (page::done(visit.t(words::SENT_OK)))
+                p { (visit.t(words::SEALED_NAME)) ": " (uploaded.name) }
+            }
+            Err(shown) => (page::failure(visit.lang, shown)),
+        }
+        div.actions { a.button href="/menu" { (visit.t(words::OK)) } }
+    }
+}
