@@ -25,6 +25,7 @@ use super::enrol::{bootstrap, office_subject};
 use super::failure::Failure;
 use super::office::{FileOutcome, remove};
 use super::profile::{Config, ProfileDir, ProfileLock};
+use super::serve_state::ServeState;
 use super::session::{Session, load_key};
 use super::transfer;
 use crate::progress::{NoProgress, Progress};
@@ -423,6 +424,13 @@ pub fn serve(
     options: &ServeOptions,
     events: &mut dyn FnMut(ServeEvent),
 ) -> crate::Result<()> {
+    // Counted as the events pass, written after each round.
+    let state = std::cell::RefCell::new(ServeState::starting(options));
+    let profile = session.profile.clone();
+    let events = &mut |event: ServeEvent| {
+        state.borrow_mut().count(&event);
+        events(event);
+    };
     let mut session_over = false;
     loop {
         tracing::info!("serve round");
@@ -457,6 +465,7 @@ pub fn serve(
             Ok(over) => session_over |= over,
             Err(err) => session_over |= step_failed(events, "outbox", err.into()),
         }
+        state.borrow_mut().round_done(&profile);
         if options.once {
             return Ok(());
         }
