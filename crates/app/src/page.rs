@@ -246,7 +246,9 @@ pub(crate) fn done(message: &str) -> Markup {
 
 /// A local date and time as the screens show it.
 pub(crate) fn when(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Local).format("%Y/%m/%d %H:%M").to_string()
+    at.with_timezone(&Local)
+        .format("%Y/%m/%d %H:%M")
+        .to_string()
 }
 
 /// A size in bytes for people.

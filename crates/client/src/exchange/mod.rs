@@ -37,7 +37,7 @@ pub use serve_state::ServeState;
 pub use session::{Notice, Session};
 pub use settings::{change_password, change_pin, logout, set_profile};
 pub use society::{
-    Approval, ServeEvent, ServeOptions, SocietyEnrolment, approve, decide, pending_requests, pull,
-    refuse, renew_society, send_to_office, serve, setup_society,
+    Approval, CA_DAYS, CERTIFICATE_DAYS, ServeEvent, ServeOptions, SocietyEnrolment, approve,
+    decide, pending_requests, pull, refuse, renew_society, send_to_office, serve, setup_society,
 };
 pub use transfer::{Outgoing, check_files};

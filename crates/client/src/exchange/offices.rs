@@ -66,9 +66,7 @@ pub fn search<'a>(offices: &'a [Office], query: &str) -> Vec<&'a Office> {
     offices
         .iter()
         .filter(|o| {
-            query.is_empty()
-                || o.number.contains(&query)
-                || o.name.to_lowercase().contains(&query)
+            query.is_empty() || o.number.contains(&query) || o.name.to_lowercase().contains(&query)
         })
         .collect()
 }

@@ -32,6 +32,12 @@ use crate::progress::{NoProgress, Progress};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
+/// The validity of a society's CA, in days, unless chosen otherwise.
+pub const CA_DAYS: u32 = 3650;
+/// The validity of the society's certificate and of the office certificates it issues, in
+/// days, unless chosen otherwise.
+pub const CERTIFICATE_DAYS: u32 = 730;
+
 /// What a society sets up with: the server, its one-time code, the validity of its CA and
 /// certificate.
 #[derive(Clone, Debug)]
