@@ -265,6 +265,10 @@ impl App {
 
     /// Runs `f` with the open session on a blocking thread (the client's calls block), or
     /// sends the user where they belong when no session is open.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the Err is the redirect a handler returns at once, never carried further"
+    )]
     pub(crate) async fn with_session<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&mut Session) -> T + Send + 'static,

@@ -131,10 +131,6 @@ words! {
     E_APPLICATION_POLICY => "こちらから送信出来るのは「KPFD.CSV」ファイルのみです。", "Only the file KPFD.CSV can be sent here.";
     ATTACHMENTS_POLICY => "こちらから送信出来るのは各種添付書類のみです。資格取得届等の届出書類を PDF や Excel 等で送信することは出来ません。", "Only attachment documents can be sent here. Notifications such as 資格取得届 cannot be sent as PDF or Excel.";
     ALLOWED => "選択可能なファイルの種類", "File types accepted";
-    CHECK_FINDINGS => "KPFD.CSV の送信前チェック", "KPFD.CSV pre-send check";
-    CHECK_CLEAN => "問題は見つかりませんでした。", "No problems found.";
-    LINE => "行", "Line";
-    FIELD => "項目", "Field";
 
     PERIOD => "期間", "Period";
     LAST_TWO_MONTHS => "過去2か月", "Last 2 months";
