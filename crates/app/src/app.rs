@@ -14,10 +14,10 @@ use kx_client::kx_exchange::api::{PartyKind, Uploaded};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::basket::Basket;
 use crate::guard::Guard;
 use crate::jobs::{Jobs, lock};
 use crate::page::{Header, Shown};
-use crate::basket::Basket;
 use crate::words::{self, Tr};
 
 /// Where the user is.
@@ -221,8 +221,8 @@ impl App {
 
     /// Saves new preferences.
     pub(crate) fn set_preferences(&self, preferences: Preferences) -> kx_client::Result<()> {
-        let json =
-            serde_json::to_vec_pretty(&preferences).map_err(|e| kx_client::Error::Other(e.into()))?;
+        let json = serde_json::to_vec_pretty(&preferences)
+            .map_err(|e| kx_client::Error::Other(e.into()))?;
         self.profile.write_private(PREFERENCES, &json)?;
         *lock(&self.preferences) = preferences;
         Ok(())

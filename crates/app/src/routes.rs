@@ -51,9 +51,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
 /// The guard (see [`crate::guard`]) and the security headers on every answer.
 async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let open = path.starts_with("/launch/")
-        || path.starts_with("/assets/")
-        || path == "/instance/launch";
+    let open =
+        path.starts_with("/launch/") || path.starts_with("/assets/") || path == "/instance/launch";
     let checked = if open {
         app.guard.check_host(request.headers())
     } else {
@@ -240,7 +239,10 @@ async fn download(State(app): State<Arc<App>>, Path(n): Path<u64>) -> Response {
                 (header::CONTENT_TYPE, "application/zip".to_owned()),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{}\"", name.replace(['"', '\\'], "_")),
+                    format!(
+                        "attachment; filename=\"{}\"",
+                        name.replace(['"', '\\'], "_")
+                    ),
                 ),
             ],
             Body::from_stream(ReaderStream::new(file)),

@@ -117,7 +117,11 @@ pub(crate) fn start_receive(app: &Arc<App>, ids: Vec<String>, names: Vec<String>
 async fn act(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Response {
     let ids = fields.all("id");
     let action = fields.one("action").to_owned();
-    let operation = if action == "receive" { "受信" } else { "削除" };
+    let operation = if action == "receive" {
+        "受信"
+    } else {
+        "削除"
+    };
     let listed = app.with_session(|s| ops::inbox(s)).await;
     let entries = match listed {
         Ok(Ok(entries)) => entries,
@@ -125,7 +129,12 @@ async fn act(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Respo
         Err(elsewhere) => return elsewhere,
     };
     if ids.is_empty() {
-        return show(&app, &visit, &entries, Failure::new(Code::E2001, &[operation]).into());
+        return show(
+            &app,
+            &visit,
+            &entries,
+            Failure::new(Code::E2001, &[operation]).into(),
+        );
     }
     let chosen: Vec<&InboxEntry> = entries.iter().filter(|e| ids.contains(&e.id)).collect();
     if action == "receive" {
@@ -134,8 +143,10 @@ async fn act(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Respo
         return Redirect::to(&format!("/jobs/{}", start_receive(&app, ids, names))).into_response();
     }
     if !fields.confirmed() {
-        let unreceived: Vec<&&InboxEntry> =
-            chosen.iter().filter(|e| e.last_received_at.is_none()).collect();
+        let unreceived: Vec<&&InboxEntry> = chosen
+            .iter()
+            .filter(|e| e.last_received_at.is_none())
+            .collect();
         let question = html! {
             @if unreceived.is_empty() {
                 p { (visit.t(words::DELETE_QUESTION)) }
@@ -149,16 +160,26 @@ async fn act(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Respo
         let body = page::confirm(visit.lang, question, "/inbox", &keep, "/inbox");
         return visit.page(words::DELETE, &app.header(), body);
     }
-    let deleted = app.with_session(move |s| ops::delete_received(s, &ids)).await;
+    let deleted = app
+        .with_session(move |s| ops::delete_received(s, &ids))
+        .await;
     match deleted {
-        Ok(Ok(outcomes)) => visit.page(words::DELETE_RESULT, &app.header(), results(&visit, &outcomes, "/inbox")),
+        Ok(Ok(outcomes)) => visit.page(
+            words::DELETE_RESULT,
+            &app.header(),
+            results(&visit, &outcomes, "/inbox"),
+        ),
         Ok(Err(err)) => show(&app, &visit, &entries, Shown::from(err)),
         Err(elsewhere) => elsewhere,
     }
 }
 
 fn show(app: &App, visit: &Visit, entries: &[InboxEntry], shown: Shown) -> Response {
-    visit.page(words::INBOX, &app.header(), inbox_page(visit, entries, Some(&shown)))
+    visit.page(
+        words::INBOX,
+        &app.header(),
+        inbox_page(visit, entries, Some(&shown)),
+    )
 }
 
 /// A result per file of a delete or cancel (削除結果, 取消結果), then the way back.

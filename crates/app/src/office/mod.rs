@@ -34,9 +34,7 @@ pub(crate) fn routes() -> Router<Arc<App>> {
         .merge(inbox::routes())
         .merge(sent::routes())
         .merge(settings::routes())
-        .merge(send::routes().layer(DefaultBodyLimit::max(
-            (MAX_SEND_BYTES + (1 << 20)) as usize,
-        )))
+        .merge(send::routes().layer(DefaultBodyLimit::max((MAX_SEND_BYTES + (1 << 20)) as usize)))
 }
 
 /// 機能一覧: the functions of the office app (a society goes to its desk).

@@ -32,8 +32,16 @@ pub(super) fn routes() -> Router<Arc<App>> {
 /// A send function by its path.
 fn function(slug: &str) -> Option<(Function, &'static str, Tr)> {
     match slug {
-        "e-application" => Some((Function::EApplication, "e-application", words::SEND_E_APPLICATION)),
-        "attachments" => Some((Function::Attachments, "attachments", words::SEND_ATTACHMENTS)),
+        "e-application" => Some((
+            Function::EApplication,
+            "e-application",
+            words::SEND_E_APPLICATION,
+        )),
+        "attachments" => Some((
+            Function::Attachments,
+            "attachments",
+            words::SEND_ATTACHMENTS,
+        )),
         _ => None,
     }
 }
@@ -125,7 +133,13 @@ async fn render(app: &Arc<App>, visit: &Visit, slug: &str, failure: Option<Shown
         Ok(d) => (d, failure),
         Err(err) => (Vec::new(), Some(Shown::from(err))),
     };
-    let body = screen_body(visit, which, &basket(app, which.1), &destinations, failure.as_ref());
+    let body = screen_body(
+        visit,
+        which,
+        &basket(app, which.1),
+        &destinations,
+        failure.as_ref(),
+    );
     visit.page(which.2, &app.header(), body)
 }
 
@@ -142,7 +156,8 @@ async fn destination(
 ) -> Redirect {
     if let Some((_, slug, _)) = function(&slug) {
         let to = fields.one("to").to_owned();
-        lock(&app.baskets).entry(slug).or_default().to = if to.is_empty() { Vec::new() } else { vec![to] };
+        lock(&app.baskets).entry(slug).or_default().to =
+            if to.is_empty() { Vec::new() } else { vec![to] };
     }
     Redirect::to(&format!("/send/{slug}"))
 }
@@ -217,7 +232,9 @@ async fn send(
     let job = app.jobs.start(title, Layout::Upload, move |job| {
         let mut stage = lock(&sending.stage);
         let Stage::Open { session, .. } = &mut *stage else {
-            return Outcome::Sent(Err(Shown::from(kx_client::Error::Usage("no session".into()))));
+            return Outcome::Sent(Err(Shown::from(kx_client::Error::Usage(
+                "no session".into(),
+            ))));
         };
         let sent = prepared.send(session, job).map_err(Shown::from);
         if sent.is_ok() {

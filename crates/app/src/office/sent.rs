@@ -94,7 +94,12 @@ async fn cancel(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Re
     let ids = fields.all("id");
     if ids.is_empty() {
         let body = match rows(&app, true).await {
-            Ok(Ok(rows)) => sent_page(&visit, true, &rows, Some(&Failure::new(Code::E2001, &["削除"]).into())),
+            Ok(Ok(rows)) => sent_page(
+                &visit,
+                true,
+                &rows,
+                Some(&Failure::new(Code::E2001, &["削除"]).into()),
+            ),
             Ok(Err(shown)) => sent_page(&visit, true, &[], Some(&shown)),
             Err(elsewhere) => return elsewhere,
         };

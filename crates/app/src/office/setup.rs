@@ -81,15 +81,21 @@ struct Answers {
 async fn read(mut form: Multipart) -> Result<Answers, Shown> {
     let mut pairs = Vec::new();
     let mut ca = Vec::new();
-    while let Some(field) = form.next_field().await.map_err(|e| unexpected(e.body_text()))? {
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| unexpected(e.body_text()))?
+    {
         let name = field.name().unwrap_or_default().to_owned();
         let bytes = field.bytes().await.map_err(|e| unexpected(e.body_text()))?;
         if name == "ca" {
             ca = bytes.to_vec();
         } else {
-            pairs.push(form_urlencoded::Serializer::new(String::new())
-                .append_pair(&name, &String::from_utf8_lossy(&bytes))
-                .finish());
+            pairs.push(
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair(&name, &String::from_utf8_lossy(&bytes))
+                    .finish(),
+            );
         }
     }
     let joined = Zeroizing::new(pairs.join("&"));
@@ -150,7 +156,11 @@ async fn submit(State(app): State<Arc<App>>, visit: Visit, form: Multipart) -> R
     let answers = match read(form).await {
         Ok(answers) => answers,
         Err(shown) => {
-            return visit.page(words::SETUP, &app.header(), wizard(&visit, &Fields::parse(b""), Some(&shown)));
+            return visit.page(
+                words::SETUP,
+                &app.header(),
+                wizard(&visit, &Fields::parse(b""), Some(&shown)),
+            );
         }
     };
     let (answers, enrolled) = app
@@ -172,7 +182,10 @@ async fn submit(State(app): State<Arc<App>>, visit: Visit, form: Multipart) -> R
 /// Starts the wait for the society as a job; returns its number (none without a request).
 fn wait(app: &Arc<App>) -> Option<u64> {
     let enrolment = match &*lock(&app.stage) {
-        Stage::Waiting { enrolment, pin: Some(_) } => enrolment.clone(),
+        Stage::Waiting {
+            enrolment,
+            pin: Some(_),
+        } => enrolment.clone(),
         _ => return None,
     };
     let waiting = app.clone();
@@ -242,7 +255,9 @@ async fn resume(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Re
 pub(crate) async fn issued(app: &Arc<App>, visit: &Visit, issued: Result<(), Shown>) -> Response {
     if let Err(shown) = issued {
         let mut stage = lock(&app.stage);
-        if matches!(*stage, Stage::Waiting { .. }) && !app.profile.root().join("enrolment.json").exists() {
+        if matches!(*stage, Stage::Waiting { .. })
+            && !app.profile.root().join("enrolment.json").exists()
+        {
             *stage = Stage::New;
         }
         drop(stage);
