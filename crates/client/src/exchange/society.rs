@@ -551,13 +551,20 @@ fn send_outbox(
                 }
                 Err(err) => {
                     let note = match &err {
-                        crate::Error::Exchange(f) => {
-                            format!("{f}\n{}\n", f.detail.clone().unwrap_or_default())
-                        }
+                        crate::Error::Exchange(f) => format!(
+                            "{f}\n{}\n{}\n対応方法: {}\nWhat to do: {}\n",
+                            f.english,
+                            f.detail.clone().unwrap_or_default(),
+                            f.code.remedy(),
+                            f.code.remedy_english()
+                        ),
                         other => format!(
-                            "{} {}\n{other:#}\n",
+                            "{} {}\n{}\n{other:#}\n対応方法: {}\nWhat to do: {}\n",
                             Code::E9999.code(),
-                            Code::E9999.japanese()
+                            Code::E9999.japanese(),
+                            Code::E9999.english(),
+                            Code::E9999.remedy(),
+                            Code::E9999.remedy_english()
                         ),
                     };
                     tracing::warn!(office = %number, "outbox file failed");
