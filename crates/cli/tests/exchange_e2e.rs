@@ -220,6 +220,7 @@ fn wrong_pin_and_wrong_password() {
 
 /// What `kx` prints when the server refuses because the password is still temporary.
 const CHANGE_IT: &str = "E0002 パスワードが無効です。\n\
+     \x20 The password is not valid.\n\
      The password is still the temporary one: change it with `kx password change`.\n";
 
 #[test]
