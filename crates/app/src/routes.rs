@@ -163,7 +163,8 @@ async fn job(State(app): State<Arc<App>>, visit: Visit, Path(id): Path<u64>) -> 
         html! {
             div.bar {
                 label for={ "bar-" (phase) } { (label.get(lang)) }
-                progress id={ "bar-" (phase) } max="100" value="0" aria-valuemin="0" aria-valuemax="100" {}
+                // Named by aria-label too: Chromium does not name a progress bar by its label.
+                progress id={ "bar-" (phase) } max="100" value="0" aria-valuemin="0" aria-valuemax="100" aria-label=(label.get(lang)) {}
                 output id={ "pct-" (phase) } for={ "bar-" (phase) } { "0%" }
             }
         }
