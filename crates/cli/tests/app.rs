@@ -167,8 +167,42 @@ fn society(w: &World, question: &[String]) -> String {
             w.wait_for_request(id);
             w.society.ok(&["society", "approve", "--all"])
         }
+        ["remove destination", nickname] => w.kxd.admin([
+            "destination",
+            "remove",
+            "--society",
+            SOCIETY,
+            "--nickname",
+            nickname,
+        ]),
         other => panic!("no answer to {other:?}"),
     }
+}
+
+/// `kx society send --office 00001 FILES`: the sealed name.
+fn society_sends(w: &World, files: &[&Path]) -> String {
+    let mut args = vec!["society", "send", "--office", "00001"];
+    args.extend(files.iter().map(|f| f.to_str().expect("UTF-8")));
+    let out = w.society.ok(&args);
+    out.split_whitespace()
+        .find(|w| w.starts_with("Send-"))
+        .unwrap_or_else(|| panic!("no sealed name in {out}"))
+        .to_owned()
+}
+
+/// Writes `bytes` as `dir/name`.
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(name), bytes).expect("a file written");
+}
+
+/// The sealed name a flow printed after `key`.
+fn sealed_after(printed: &str, key: &str) -> String {
+    printed
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .unwrap_or_else(|| panic!("no {key} in:\n{printed}"))
+        .trim()
+        .to_owned()
 }
 
 #[test]
@@ -204,5 +238,93 @@ fn an_office_sets_up_in_the_wizard_then_changes_its_settings_and_pin() {
     let mut office = office;
     office.pin = "3579".into();
     office.ok(&["inbox"]);
-    let _ = (SOCIETY, noise, unzip, Command::new("true"), Path::new("/"));
+}
+
+#[test]
+fn an_office_sends_with_both_functions_and_the_society_pulls_the_same_bytes() {
+    let w = world_with_office();
+    let office = w.office("00001");
+    let files = w.dir.path().join("files");
+    std::fs::create_dir_all(&files).expect("files/");
+    let kpfd = b"\xe4\xba\x8b\xe6\xa5\xad\xe6\x89\x80,00001\r\n".to_vec();
+    let report = noise(19 << 20, 7);
+    let memo = b"memo".to_vec();
+    write(&files, "KPFD.CSV", &kpfd);
+    write(&files, "申請書.pdf", b"%PDF-1.4");
+    write(&files, "report.pdf", &report);
+    write(&files, "extra.csv", &noise(2 << 20, 8));
+    write(&files, "memo.txt", &memo);
+    write(&files, "setup.exe", b"MZ");
+    let app = App::start(office, &[]);
+    let printed = flow(
+        &app,
+        include_str!("app_support/send.py"),
+        &[files.to_str().expect("UTF-8"), &office.pin],
+        |q| match q {
+            [vanish, function, name] if vanish == "vanish" => {
+                let staged = office.profile().join("app").join(function).join(name);
+                std::fs::remove_file(&staged)
+                    .unwrap_or_else(|e| panic!("{}: {e}", staged.display()));
+                String::new()
+            }
+            other => society(&w, other),
+        },
+    );
+    let e_application = sealed_after(&printed, "SENT e-application");
+    let attachments = sealed_after(&printed, "SENT attachments");
+    let pulled = w.dir.path().join("pulled");
+    w.society
+        .ok(&["society", "pull", "-d", pulled.to_str().expect("UTF-8")]);
+    let sent = unzip(&pulled.join("給付課").join(&e_application));
+    assert_eq!(sent.keys().collect::<Vec<_>>(), ["KPFD.CSV"]);
+    assert_eq!(sent["KPFD.CSV"], kpfd);
+    let sent = unzip(&pulled.join("給付課").join(&attachments));
+    assert_eq!(sent.keys().collect::<Vec<_>>(), ["report.pdf"]);
+    assert!(sent["report.pdf"] == report, "report.pdf changed on the way");
+}
+
+#[test]
+fn an_office_receives_downloads_deletes_and_sees_the_history() {
+    let w = world_with_office();
+    let office = w.office("00001");
+    let d = w.dir.path();
+    let files = d.join("files");
+    let folder = d.join("received");
+    let downloads = d.join("downloads");
+    for dir in [&files, &folder, &downloads] {
+        std::fs::create_dir_all(dir).expect("a directory");
+    }
+    let big = noise(12 << 20, 3);
+    let small = "健保からのお知らせ\r\n".as_bytes().to_vec();
+    write(&files, "scan.pdf", &big);
+    write(&files, "notice.txt", &small);
+    write(&files, "later.pdf", b"%PDF later");
+    let first = society_sends(&w, &[&files.join("scan.pdf"), &files.join("notice.txt")]);
+    let second = society_sends(&w, &[&files.join("notice.txt")]);
+    let app = App::start(office, &[]);
+    let printed = flow(
+        &app,
+        include_str!("app_support/receive.py"),
+        &[
+            &office.pin,
+            folder.to_str().expect("UTF-8"),
+            downloads.to_str().expect("UTF-8"),
+            &first,
+            &second,
+        ],
+        |q| match q {
+            [send, name] if send == "society send" => society_sends(&w, &[&files.join(name)]),
+            other => society(&w, other),
+        },
+    );
+    assert!(printed.contains("RECEIVED"), "{printed}");
+    for name in [&first, &second] {
+        let downloaded = std::fs::read(downloads.join(name)).expect("the browser's download");
+        let kept = std::fs::read(folder.join(name)).expect("the ZIP in the receive folder");
+        assert!(downloaded == kept, "{name}: the download differs from the folder's ZIP");
+    }
+    let zip = unzip(&downloads.join(&first));
+    assert!(zip["scan.pdf"] == big, "scan.pdf changed on the way");
+    assert_eq!(zip["notice.txt"], small);
+    assert_eq!(unzip(&downloads.join(&second))["notice.txt"], small);
 }
