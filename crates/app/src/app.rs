@@ -14,10 +14,10 @@ use kx_client::kx_exchange::api::{PartyKind, Uploaded};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::basket::Basket;
 use crate::guard::Guard;
 use crate::jobs::{Jobs, lock};
 use crate::page::{Header, Shown};
-use crate::basket::Basket;
 use crate::words::{self, Tr};
 
 /// Where the user is.
@@ -37,6 +37,9 @@ pub(crate) enum Stage {
         /// Locked by the idle timer, not by the user.
         idle: bool,
     },
+    /// `kx society serve` holds the profile: the desk shows its state (see
+    /// [`kx_client::exchange::ServeState`]) and nothing else.
+    Watching,
     /// Logged in.
     Open {
         /// The session.
@@ -56,6 +59,8 @@ pub(crate) enum Outcome {
     Sent(Result<Uploaded, Shown>),
     /// The society issued (or refused) our certificate: setup and renewal.
     Issued(Result<(), Shown>),
+    /// A society's send to several offices: per office, what the server took, or why not.
+    Delivered(Vec<(String, Result<Uploaded, Shown>)>),
 }
 
 /// One received file's result.
@@ -97,8 +102,9 @@ const PREFERENCES: &str = "app-preferences.json";
 pub(crate) struct App {
     /// The profile.
     pub(crate) profile: ProfileDir,
-    /// Its lock, for the app's life.
-    pub(crate) lock: ProfileLock,
+    /// Its lock, for the app's life; none while `kx society serve` holds it
+    /// ([`Stage::Watching`]).
+    lock: Option<ProfileLock>,
     /// Office app or society desk (known once set up).
     pub(crate) kind: Mutex<Option<PartyKind>>,
     /// The launch tokens and cookies.
@@ -126,18 +132,19 @@ pub(crate) struct App {
 }
 
 impl App {
-    /// The app of `profile`, whose lock is held.
+    /// The app of `profile`, whose lock is held (or, without it, that watches `serve`).
     pub(crate) fn new(
         profile: ProfileDir,
-        lock: ProfileLock,
+        lock: Option<ProfileLock>,
         guard: Guard,
         idle_override: Option<Duration>,
         fast_kdf: bool,
     ) -> kx_client::Result<App> {
         let kind = profile.kind()?;
-        let stage = match kind {
-            Some(_) => Stage::Locked { idle: false },
-            None => match kx_client::exchange::pending_enrolment(&profile, &lock)? {
+        let stage = match (kind, &lock) {
+            (_, None) => Stage::Watching,
+            (Some(_), Some(_)) => Stage::Locked { idle: false },
+            (None, Some(lock)) => match kx_client::exchange::pending_enrolment(&profile, lock)? {
                 Some(enrolment) => Stage::Waiting {
                     enrolment: Arc::new(enrolment),
                     pin: None,
@@ -164,6 +171,13 @@ impl App {
             preferences: Mutex::new(preferences),
             idle_override,
             quit: watch::Sender::new(false),
+        })
+    }
+
+    /// The profile's lock, for what needs it (E0001 while `serve` holds the profile).
+    pub(crate) fn lock(&self) -> kx_client::Result<ProfileLock> {
+        self.lock.clone().ok_or_else(|| {
+            kx_client::exchange::Failure::new(kx_client::kx_exchange::Code::E0001, &[]).into()
         })
     }
 
@@ -221,8 +235,8 @@ impl App {
 
     /// Saves new preferences.
     pub(crate) fn set_preferences(&self, preferences: Preferences) -> kx_client::Result<()> {
-        let json =
-            serde_json::to_vec_pretty(&preferences).map_err(|e| kx_client::Error::Other(e.into()))?;
+        let json = serde_json::to_vec_pretty(&preferences)
+            .map_err(|e| kx_client::Error::Other(e.into()))?;
         self.profile.write_private(PREFERENCES, &json)?;
         *lock(&self.preferences) = preferences;
         Ok(())
@@ -251,6 +265,10 @@ impl App {
 
     /// Runs `f` with the open session on a blocking thread (the client's calls block), or
     /// sends the user where they belong when no session is open.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the Err is the redirect a handler returns at once, never carried further"
+    )]
     pub(crate) async fn with_session<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&mut Session) -> T + Send + 'static,

@@ -6,8 +6,16 @@ use axum::response::{IntoResponse, Response};
 
 /// The assets by name, with their media types.
 const ASSETS: [(&str, &str, &str); 2] = [
-    ("app.js", "text/javascript; charset=utf-8", include_str!("../assets/app.js")),
-    ("app.css", "text/css; charset=utf-8", include_str!("../assets/app.css")),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/app.js"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/app.css"),
+    ),
 ];
 
 /// `/assets/NAME`.

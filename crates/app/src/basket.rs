@@ -134,7 +134,9 @@ pub(crate) async fn add(
 
 /// A form larger than the limit the router allows is over 20 MB.
 fn too_large(err: axum::extract::multipart::MultipartError) -> Shown {
-    Failure::new(Code::E2006, &[]).detail(err.body_text()).into()
+    Failure::new(Code::E2006, &[])
+        .detail(err.body_text())
+        .into()
 }
 
 fn internal(err: std::io::Error) -> Shown {
@@ -171,11 +173,15 @@ mod tests {
             size: Some(0),
         };
         assert_eq!(
-            basket.check_with(Function::Attachments, twice).map_err(|s| s.code),
+            basket
+                .check_with(Function::Attachments, twice)
+                .map_err(|s| s.code),
             Err(Code::E2003)
         );
         assert_eq!(
-            basket.check_with(Function::Attachments, exe).map_err(|s| s.code),
+            basket
+                .check_with(Function::Attachments, exe)
+                .map_err(|s| s.code),
             Err(Code::E2004)
         );
         let kpfd = Candidate {
@@ -183,7 +189,9 @@ mod tests {
             size: Some(0),
         };
         assert_eq!(
-            basket.check_with(Function::EApplication, kpfd).map_err(|s| s.code),
+            basket
+                .check_with(Function::EApplication, kpfd)
+                .map_err(|s| s.code),
             Err(Code::E2004),
             "a.pdf is no e-application file"
         );

@@ -101,7 +101,11 @@ impl Guard {
 
     /// The launch URL carrying a new token.
     pub(crate) fn launch_url(&self) -> String {
-        format!("http://127.0.0.1:{}/launch/{}", self.port, self.launch_token())
+        format!(
+            "http://127.0.0.1:{}/launch/{}",
+            self.port,
+            self.launch_token()
+        )
     }
 
     /// Exchanges a launch token (once) for a new cookie value.
@@ -192,7 +196,9 @@ pub(crate) fn secure(headers: &mut HeaderMap) {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
@@ -235,14 +241,23 @@ mod tests {
             guard.check(&Method::POST, &headers(&pairs))
         };
         assert_eq!(
-            with(&[("host", "evil.example:4000"), ("origin", "http://127.0.0.1:4000")]),
+            with(&[
+                ("host", "evil.example:4000"),
+                ("origin", "http://127.0.0.1:4000")
+            ]),
             Err(Refusal::ForeignHost)
         );
         assert_eq!(
-            with(&[("host", "127.0.0.1:4000"), ("origin", "http://evil.example")]),
+            with(&[
+                ("host", "127.0.0.1:4000"),
+                ("origin", "http://evil.example")
+            ]),
             Err(Refusal::ForeignOrigin)
         );
-        assert_eq!(with(&[("host", "127.0.0.1:4000")]), Err(Refusal::ForeignOrigin));
+        assert_eq!(
+            with(&[("host", "127.0.0.1:4000")]),
+            Err(Refusal::ForeignOrigin)
+        );
         assert_eq!(
             with(&[
                 ("host", "localhost:4000"),
@@ -252,7 +267,10 @@ mod tests {
             Err(Refusal::ForeignOrigin)
         );
         assert_eq!(
-            with(&[("host", "localhost:4000"), ("origin", "http://localhost:4000")]),
+            with(&[
+                ("host", "localhost:4000"),
+                ("origin", "http://localhost:4000")
+            ]),
             Ok(())
         );
         let stranger = headers(&[("host", "127.0.0.1:4000"), ("cookie", "kx_app=guess")]);

@@ -44,10 +44,7 @@ pub(crate) fn hand_off(profile: &ProfileDir) -> Option<String> {
     let bytes = profile.read_private(FILE).ok()??;
     let instance: Instance = serde_json::from_slice(&bytes).ok()?;
     let token = ask_token(&instance).ok()?;
-    Some(format!(
-        "http://127.0.0.1:{}/launch/{token}",
-        instance.port
-    ))
+    Some(format!("http://127.0.0.1:{}/launch/{token}", instance.port))
 }
 
 /// `POST /instance/launch` on the running app, answered with a fresh launch token.
@@ -66,7 +63,10 @@ fn ask_token(instance: &Instance) -> std::io::Result<String> {
         .split_once("\r\n\r\n")
         .ok_or_else(|| std::io::Error::other("no answer"))?;
     let token = body.trim();
-    if head.starts_with("HTTP/1.1 200") && token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if head.starts_with("HTTP/1.1 200")
+        && token.len() == 64
+        && token.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         Ok(token.to_owned())
     } else {
         Err(std::io::Error::other("refused"))

@@ -142,13 +142,17 @@ impl<R: Send + Sync + 'static> Jobs<R> {
 
     /// Whether any job is still running (the app does not lock itself under one).
     pub(crate) fn busy(&self) -> bool {
-        lock(&self.all).values().any(|job| !job.bars.borrow().finished)
+        lock(&self.all)
+            .values()
+            .any(|job| !job.bars.borrow().finished)
     }
 }
 
 /// A mutex's guard, through a poisoning: a panicked job must not stop the screens.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! it: the launched browser only, on this machine.
 //!
 //! One app runs per profile (E0001): a second `kx app` for the same profile points the browser
-//! at the running one ([`run`] returns [`Launched::Elsewhere`]).
+//! at the running one ([`run`] returns [`Launched::Elsewhere`]). While `kx society serve` holds
+//! a society's profile, the app shows serve's state instead of fighting it for the lock.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -63,18 +64,19 @@ pub enum Launched {
 pub fn run(options: Options, ready: impl FnOnce(&str, &Launched)) -> Result<Launched> {
     kx_client::install_tls_provider();
     let lock = match options.profile.lock() {
-        Ok(lock) => lock,
+        Ok(lock) => Some(lock),
         Err(kx_client::Error::Exchange(failure)) if failure.code == Code::E0001 => {
-            return match instance::hand_off(&options.profile) {
+            match instance::hand_off(&options.profile) {
                 Some(url) => {
                     ready(&url, &Launched::Elsewhere);
                     if options.open_browser {
                         browser::open(&url);
                     }
-                    Ok(Launched::Elsewhere)
+                    return Ok(Launched::Elsewhere);
                 }
-                None => Err(kx_client::Error::Exchange(failure).into()),
-            };
+                None if serving(&options.profile) => None,
+                None => return Err(kx_client::Error::Exchange(failure).into()),
+            }
         }
         Err(err) => return Err(err.into()),
     };
@@ -86,9 +88,18 @@ pub fn run(options: Options, ready: impl FnOnce(&str, &Launched)) -> Result<Laun
     runtime.block_on(serve(options, lock, ready))
 }
 
+/// Whether `kx society serve` holds the profile (its state is fresh): the app then only shows
+/// that state.
+fn serving(profile: &ProfileDir) -> bool {
+    kx_client::exchange::ServeState::read(profile)
+        .ok()
+        .flatten()
+        .is_some_and(|state| state.is_current(chrono::Utc::now()))
+}
+
 async fn serve(
     options: Options,
-    lock: kx_client::exchange::ProfileLock,
+    lock: Option<kx_client::exchange::ProfileLock>,
     ready: impl FnOnce(&str, &Launched),
 ) -> Result<Launched> {
     let wanted = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));

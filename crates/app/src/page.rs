@@ -161,6 +161,8 @@ pub(crate) struct Shown {
     pub(crate) code: Code,
     /// The manual's message, filled.
     pub(crate) message: String,
+    /// The same in English, filled.
+    pub(crate) english: String,
     /// What happened (the server's English, a cause), never a secret.
     pub(crate) detail: Option<String>,
     /// What to do next, when the library knows more than the code.
@@ -172,6 +174,7 @@ impl From<Failure> for Shown {
         Shown {
             code: failure.code,
             message: failure.message,
+            english: failure.english,
             detail: failure.detail,
             hint: failure.hint,
         }
@@ -190,6 +193,7 @@ impl From<kx_client::Error> for Shown {
             Err(other) => Shown {
                 code: Code::E9999,
                 message: Code::E9999.japanese().to_owned(),
+                english: Code::E9999.english().to_owned(),
                 detail: Some(other.to_string()),
                 hint: None,
             },
@@ -204,7 +208,7 @@ pub(crate) fn failure(lang: Lang, shown: &Shown) -> Markup {
         section.dialog.error role="alertdialog" aria-labelledby="failure-title" aria-describedby="failure-message" {
             h2 #failure-title { (words::ERROR.get(lang)) " " (shown.code.code()) }
             p #failure-message lang="ja" { (shown.message) }
-            p lang="en" { (shown.code.english()) }
+            p lang="en" { (shown.english) }
             h3 { (words::REMEDY.get(lang)) }
             p lang="ja" { (shown.code.remedy()) }
             p lang="en" { (shown.code.remedy_english()) }
@@ -246,7 +250,9 @@ pub(crate) fn done(message: &str) -> Markup {
 
 /// A local date and time as the screens show it.
 pub(crate) fn when(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Local).format("%Y/%m/%d %H:%M").to_string()
+    at.with_timezone(&Local)
+        .format("%Y/%m/%d %H:%M")
+        .to_string()
 }
 
 /// A size in bytes for people.

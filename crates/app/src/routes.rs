@@ -51,9 +51,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
 /// The guard (see [`crate::guard`]) and the security headers on every answer.
 async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let open = path.starts_with("/launch/")
-        || path.starts_with("/assets/")
-        || path == "/instance/launch";
+    let open =
+        path.starts_with("/launch/") || path.starts_with("/assets/") || path == "/instance/launch";
     let checked = if open {
         app.guard.check_host(request.headers())
     } else {
@@ -83,16 +82,12 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
 
 /// `/`: where the stage says the user is.
 async fn home(State(app): State<Arc<App>>) -> Redirect {
-    let society = matches!(
-        *lock(&app.kind),
-        Some(kx_client::kx_exchange::api::PartyKind::Society)
-    );
     let Some(stage) = app.stage_now() else {
         return Redirect::to("/menu");
     };
     let to = match &*stage {
-        Stage::New if society => "/desk/setup",
         Stage::New => "/setup",
+        Stage::Watching => "/desk/serve",
         Stage::Waiting { pin: Some(_), .. } => "/setup/waiting",
         Stage::Waiting { pin: None, .. } => "/setup/resume",
         Stage::Locked { .. } => "/pin",
@@ -217,6 +212,7 @@ async fn result(State(app): State<Arc<App>>, visit: Visit, Path(id): Path<u64>) 
     let rendered = job.with_result(|outcome| match outcome {
         Outcome::Received(files) => Ok(office::inbox::received(&visit, files)),
         Outcome::Sent(sent) => Ok(office::send::sent(&visit, sent)),
+        Outcome::Delivered(sends) => Ok(society::send::delivered(&visit, sends)),
         Outcome::Issued(issued) => Err(issued.clone()),
     });
     match rendered {
@@ -241,7 +237,10 @@ async fn download(State(app): State<Arc<App>>, Path(n): Path<u64>) -> Response {
                 (header::CONTENT_TYPE, "application/zip".to_owned()),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{}\"", name.replace(['"', '\\'], "_")),
+                    format!(
+                        "attachment; filename=\"{}\"",
+                        name.replace(['"', '\\'], "_")
+                    ),
                 ),
             ],
             Body::from_stream(ReaderStream::new(file)),

@@ -71,7 +71,6 @@ words! {
     SETUP_START => "登録を申請", "Request registration";
     WAITING => "健康保険組合の承認待ち", "Waiting for the society";
     WAITING_TEXT => "電子証明書の発行を健康保険組合に依頼しました。承認されるまでこの画面のままお待ちください。", "The certificate was requested from the society. Keep this screen open until it is issued.";
-    ISSUED => "電子証明書が発行されました。", "The certificate was issued.";
     RESUME => "承認待ちを再開", "Resume waiting";
     RESUME_TEXT => "健康保険組合の承認待ちの申請があります。PINを入力して待機を再開してください。", "A request is waiting for the society. Enter the PIN to keep waiting.";
     NEW_PASSWORD_TEXT => "健康保険組合から受け取った仮パスワードを、ご自分で決めたパスワードに変更してください。", "Replace the temporary password the society gave with one you choose.";
@@ -80,7 +79,6 @@ words! {
     RENEWAL_DUE => "電子証明書の更新", "Certificate renewal";
     RENEWAL_TEXT => "電子証明書の有効期限が近づいています。更新しますか？", "Our certificate expires soon. Renew it now?";
     RENEW => "更新", "Renew";
-    RENEWED => "電子証明書を更新しました。", "The certificate was renewed.";
     SOCIETY_CERTIFICATE => "健保組合の電子証明書", "The society's certificate";
     SOCIETY_CERTIFICATE_FETCHED => "最新の健保組合の電子証明書を取得しました。", "Fetched the society's latest certificate.";
 
@@ -133,10 +131,6 @@ words! {
     E_APPLICATION_POLICY => "こちらから送信出来るのは「KPFD.CSV」ファイルのみです。", "Only the file KPFD.CSV can be sent here.";
     ATTACHMENTS_POLICY => "こちらから送信出来るのは各種添付書類のみです。資格取得届等の届出書類を PDF や Excel 等で送信することは出来ません。", "Only attachment documents can be sent here. Notifications such as 資格取得届 cannot be sent as PDF or Excel.";
     ALLOWED => "選択可能なファイルの種類", "File types accepted";
-    CHECK_FINDINGS => "KPFD.CSV の送信前チェック", "KPFD.CSV pre-send check";
-    CHECK_CLEAN => "問題は見つかりませんでした。", "No problems found.";
-    LINE => "行", "Line";
-    FIELD => "項目", "Field";
 
     PERIOD => "期間", "Period";
     LAST_TWO_MONTHS => "過去2か月", "Last 2 months";
@@ -165,4 +159,57 @@ words! {
     SAVE_SETTINGS => "保存", "Save";
     SETTINGS_SAVED => "このパソコンの設定を保存しました。", "The settings of this computer were saved.";
     FOLDER_MISSING => "受信フォルダが見つかりません。", "The receive folder does not exist.";
+
+    DESK_SETUP => "健康保険組合の初回設定", "First setup of the society desk";
+    DESK_SETUP_LINK => "健康保険組合の方はこちら（健保組合デスクの初回設定）", "Society staff: set up the society desk instead";
+    OFFICE_SETUP_LINK => "事業所の方はこちら（事業所アプリの初回設定）", "Office staff: set up the office app instead";
+    DESK_SETUP_TEXT => "健康保険組合のCA（認証局）と電子証明書をこのパソコンで作成し、KXサーバに登録します。CAの秘密鍵はPINで保護され、このパソコンから出ません。", "The society's CA and certificate are made on this computer and registered with the KX server. The CA's key stays here, under the PIN.";
+    DESK_SETUP_START => "登録", "Register";
+    DESK_RECEIVE => "受信", "Receive";
+    DESK_SEND => "事業所へ送信", "Send to offices";
+    DESK_SENT => "送信状況", "Send status";
+    REQUESTS => "電子証明書の発行申請", "Certificate requests";
+    OFFICES => "事業所一覧", "Offices";
+    EXPIRING => "有効期限が近い事業所の電子証明書", "Office certificates expiring soon";
+    REQUESTED_AT => "申請日時", "Requested";
+    OFFICE_NUMBER => "事業所番号", "Office number";
+    OFFICE_NAME => "事業所名", "Office name";
+    USER_ID => "利用者ID", "User ID";
+    REQUEST_KIND => "種別", "Kind";
+    REQUEST_NEW => "新規", "New";
+    REQUEST_RENEWAL => "更新", "Renewal";
+    APPROVE => "承認", "Approve";
+    REFUSE => "却下", "Refuse";
+    REFUSE_REASON => "却下の理由（事業所に表示されます）", "Reason for refusing (shown to the office)";
+    APPROVE_QUESTION => "選択した申請に電子証明書を発行します。よろしいですか？", "Issue certificates for the selected requests?";
+    REFUSE_QUESTION => "選択した申請を却下します。よろしいですか？", "Refuse the selected requests?";
+    DECISION_RESULT => "処理結果", "Result";
+    ISSUED_MARK => "発行しました", "Issued";
+    REFUSED_MARK => "却下しました", "Refused";
+    NO_REQUESTS => "承認待ちの申請はありません。", "No requests are waiting.";
+    SEARCH => "検索（事業所番号・事業所名）", "Search (office number or name)";
+    CERT_EXPIRES => "電子証明書の有効期限", "Certificate expires";
+    DAYS_LEFT => "残り日数", "Days left";
+    NO_CERTIFICATE => "有効な電子証明書なし（送信不可）", "No valid certificate (cannot send)";
+    EXPIRING_TEXT => "有効期限まで60日を切った事業所です。事業所アプリの起動時に更新が案内されます。", "Fewer than 60 days left: the office app offers the renewal at its start.";
+    NO_EXPIRING => "有効期限が近い事業所はありません。", "No office certificate expires within 60 days.";
+    CHOSEN_OFFICES => "送信先の事業所", "Offices to send to";
+    CHOOSE_OFFICES => "送信先に設定", "Set as destinations";
+    DELIVERY_RESULT => "事業所ごとの送信結果", "Result per office";
+    ALL_DESTINATIONS => "すべての送信先", "All destinations";
+    ALL_OFFICES => "すべての事業所", "All offices";
+    SERVE_RUNNING => "kx society serve が実行中です", "kx society serve is running";
+    SERVE_TEXT => "このプロファイルは kx society serve が自動で処理しています（受信・送信・承認）。デスクで操作するには、serve を停止してから kx app を起動し直してください。", "This profile is handled by kx society serve (receiving, sending, approving). To work on the desk, stop serve and start kx app again.";
+    SERVE_STOPPED => "kx society serve の応答がありません。停止している場合は kx app を起動し直してください。", "kx society serve has not reported lately. If it stopped, start kx app again.";
+    SERVE_STARTED => "開始日時", "Started";
+    SERVE_LAST_ROUND => "最終処理日時", "Last round";
+    SERVE_INTERVAL => "処理間隔（秒）", "Interval (seconds)";
+    SERVE_INBOX => "受信フォルダ", "Inbox folder";
+    SERVE_OUTBOX => "送信フォルダ", "Outbox folder";
+    SERVE_APPROVING => "申請の自動承認", "Approves requests";
+    SERVE_PULLED => "受信したファイル", "Files received";
+    SERVE_SENT => "送信したファイル", "Files sent";
+    SERVE_DECIDED => "処理した申請", "Requests decided";
+    SERVE_FAILURES => "失敗", "Failures";
+    SERVE_LAST_FAILURE => "最後のエラー", "Last error";
 }

@@ -166,6 +166,8 @@ pub(crate) fn run(cmd: CryptoCommand) -> ExitCode {
                 Some(err) => {
                     let code = Code::from(err.app_code());
                     eprintln!("kx crypto: {code}\n  {}\n  cause: {err:#}", code.english());
+                    eprintln!("対応方法: {}", code.remedy());
+                    eprintln!("What to do: {}", code.remedy_english());
                 }
                 None => eprintln!("kx crypto: {e:#}"),
             }

@@ -334,6 +334,11 @@ fn print_exchange_demo(
             user.code
         );
     }
+    println!(
+        "\nor on screens: `kx --profile kenpo app` (the society desk: 健康保険組合の方はこちら) and\n\
+         `kx --profile office1 app` (the office app), each with the server, the CA file, the ID,\n\
+         the one-time code and the temporary password above."
+    );
 }
 
 /// The preferred address if it can be bound now, otherwise any free port on the same host.

@@ -5,18 +5,20 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use kx_client::exchange::{self as ops, Failure, FileOutcome};
 use kx_client::kx_exchange::Code;
 use kx_client::kx_exchange::api::InboxEntry;
 use maud::{Markup, html};
+use serde::Deserialize;
 
 use crate::app::{App, Outcome, Received, Stage};
 use crate::form::Fields;
 use crate::jobs::{Layout, lock};
 use crate::page::{self, Shown, Visit, bytes, when};
+use crate::society::is_desk;
 use crate::words;
 
 pub(super) fn routes() -> Router<Arc<App>> {
@@ -58,14 +60,54 @@ pub(crate) fn table(visit: &Visit, entries: &[InboxEntry], with_destination: boo
     }
 }
 
-fn inbox_page(visit: &Visit, entries: &[InboxEntry], failure: Option<&Shown>) -> Markup {
+/// The society desk's choice of one destination (窓口) of its inbox.
+#[derive(Default, Deserialize)]
+struct Only {
+    #[serde(default)]
+    destination: String,
+}
+
+/// The destination filter of the desk: every destination the entries name.
+fn destination_filter(visit: &Visit, entries: &[InboxEntry], only: &str) -> Markup {
+    let mut destinations: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e.destination.as_deref())
+        .collect();
+    destinations.sort_unstable();
+    destinations.dedup();
+    html! {
+        form.search method="get" action="/inbox" {
+            label for="destination" { (visit.t(words::DESTINATION)) }
+            select #destination name="destination" {
+                option value="" selected[only.is_empty()] { (visit.t(words::ALL_DESTINATIONS)) }
+                @for d in destinations { option value=(d) selected[only == d] { (d) } }
+            }
+            button.secondary type="submit" { (visit.t(words::SHOW)) }
+        }
+    }
+}
+
+fn inbox_page(
+    visit: &Visit,
+    entries: &[InboxEntry],
+    desk: Option<&str>,
+    failure: Option<&Shown>,
+) -> Markup {
+    let shown: Vec<InboxEntry> = entries
+        .iter()
+        .filter(|e| {
+            desk.is_none_or(|only| only.is_empty() || e.destination.as_deref() == Some(only))
+        })
+        .cloned()
+        .collect();
     html! {
         @if let Some(shown) = failure { (page::failure(visit.lang, shown)) }
-        @if entries.is_empty() {
+        @if let Some(only) = desk { (destination_filter(visit, entries, only)) }
+        @if shown.is_empty() {
             p { (visit.t(words::INBOX_EMPTY)) }
         }
         form method="post" action="/inbox" {
-            @if !entries.is_empty() { (table(visit, entries, false)) }
+            @if !shown.is_empty() { (table(visit, &shown, desk.is_some())) }
             div.actions {
                 button type="submit" name="action" value="receive" { (visit.t(words::RECEIVE)) }
                 button.secondary type="submit" name="action" value="delete" { (visit.t(words::DELETE)) }
@@ -75,15 +117,16 @@ fn inbox_page(visit: &Visit, entries: &[InboxEntry], failure: Option<&Shown>) ->
     }
 }
 
-/// `GET /inbox`: 受信ファイル一覧取得.
-async fn list(State(app): State<Arc<App>>, visit: Visit) -> Response {
+/// `GET /inbox`: 受信ファイル一覧取得 (on the desk, `?destination=` keeps one destination).
+async fn list(State(app): State<Arc<App>>, visit: Visit, Query(only): Query<Only>) -> Response {
     let listed = match app.with_session(|s| ops::inbox(s)).await {
         Ok(listed) => listed,
         Err(elsewhere) => return elsewhere,
     };
+    let desk = is_desk(&app).then_some(only.destination.as_str());
     let body = match listed {
-        Ok(entries) => inbox_page(&visit, &entries, None),
-        Err(err) => inbox_page(&visit, &[], Some(&Shown::from(err))),
+        Ok(entries) => inbox_page(&visit, &entries, desk, None),
+        Err(err) => inbox_page(&visit, &[], desk, Some(&Shown::from(err))),
     };
     visit.page(words::INBOX, &app.header(), body)
 }
@@ -117,7 +160,11 @@ pub(crate) fn start_receive(app: &Arc<App>, ids: Vec<String>, names: Vec<String>
 async fn act(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Response {
     let ids = fields.all("id");
     let action = fields.one("action").to_owned();
-    let operation = if action == "receive" { "受信" } else { "削除" };
+    let operation = if action == "receive" {
+        "受信"
+    } else {
+        "削除"
+    };
     let listed = app.with_session(|s| ops::inbox(s)).await;
     let entries = match listed {
         Ok(Ok(entries)) => entries,
@@ -125,7 +172,12 @@ async fn act(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Respo
         Err(elsewhere) => return elsewhere,
     };
     if ids.is_empty() {
-        return show(&app, &visit, &entries, Failure::new(Code::E2001, &[operation]).into());
+        return show(
+            &app,
+            &visit,
+            &entries,
+            Failure::new(Code::E2001, &[operation]).into(),
+        );
     }
     let chosen: Vec<&InboxEntry> = entries.iter().filter(|e| ids.contains(&e.id)).collect();
     if action == "receive" {
@@ -134,8 +186,10 @@ async fn act(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Respo
         return Redirect::to(&format!("/jobs/{}", start_receive(&app, ids, names))).into_response();
     }
     if !fields.confirmed() {
-        let unreceived: Vec<&&InboxEntry> =
-            chosen.iter().filter(|e| e.last_received_at.is_none()).collect();
+        let unreceived: Vec<&&InboxEntry> = chosen
+            .iter()
+            .filter(|e| e.last_received_at.is_none())
+            .collect();
         let question = html! {
             @if unreceived.is_empty() {
                 p { (visit.t(words::DELETE_QUESTION)) }
@@ -149,16 +203,27 @@ async fn act(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Respo
         let body = page::confirm(visit.lang, question, "/inbox", &keep, "/inbox");
         return visit.page(words::DELETE, &app.header(), body);
     }
-    let deleted = app.with_session(move |s| ops::delete_received(s, &ids)).await;
+    let deleted = app
+        .with_session(move |s| ops::delete_received(s, &ids))
+        .await;
     match deleted {
-        Ok(Ok(outcomes)) => visit.page(words::DELETE_RESULT, &app.header(), results(&visit, &outcomes, "/inbox")),
+        Ok(Ok(outcomes)) => visit.page(
+            words::DELETE_RESULT,
+            &app.header(),
+            results(&visit, &outcomes, "/inbox"),
+        ),
         Ok(Err(err)) => show(&app, &visit, &entries, Shown::from(err)),
         Err(elsewhere) => elsewhere,
     }
 }
 
 fn show(app: &App, visit: &Visit, entries: &[InboxEntry], shown: Shown) -> Response {
-    visit.page(words::INBOX, &app.header(), inbox_page(visit, entries, Some(&shown)))
+    let desk = is_desk(app).then_some("");
+    visit.page(
+        words::INBOX,
+        &app.header(),
+        inbox_page(visit, entries, desk, Some(&shown)),
+    )
 }
 
 /// A result per file of a delete or cancel (削除結果, 取消結果), then the way back.

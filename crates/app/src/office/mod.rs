@@ -9,12 +9,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use kx_client::kx_exchange::api::PartyKind;
 use kx_client::kx_exchange::send::MAX_SEND_BYTES;
 use maud::html;
 
 use crate::app::App;
-use crate::jobs::lock;
 use crate::page::Visit;
 use crate::words;
 
@@ -34,14 +32,12 @@ pub(crate) fn routes() -> Router<Arc<App>> {
         .merge(inbox::routes())
         .merge(sent::routes())
         .merge(settings::routes())
-        .merge(send::routes().layer(DefaultBodyLimit::max(
-            (MAX_SEND_BYTES + (1 << 20)) as usize,
-        )))
+        .merge(send::routes().layer(DefaultBodyLimit::max((MAX_SEND_BYTES + (1 << 20)) as usize)))
 }
 
 /// 機能一覧: the functions of the office app (a society goes to its desk).
 async fn menu(State(app): State<Arc<App>>, visit: Visit) -> Response {
-    if *lock(&app.kind) == Some(PartyKind::Society) {
+    if crate::society::is_desk(&app) {
         return Redirect::to("/desk").into_response();
     }
     let header = app.header();

@@ -34,8 +34,16 @@ pub(super) fn routes() -> Router<Arc<App>> {
 /// A send function by its path.
 fn function(slug: &str) -> Option<(Function, &'static str, Tr)> {
     match slug {
-        "e-application" => Some((Function::EApplication, "e-application", words::SEND_E_APPLICATION)),
-        "attachments" => Some((Function::Attachments, "attachments", words::SEND_ATTACHMENTS)),
+        "e-application" => Some((
+            Function::EApplication,
+            "e-application",
+            words::SEND_E_APPLICATION,
+        )),
+        "attachments" => Some((
+            Function::Attachments,
+            "attachments",
+            words::SEND_ATTACHMENTS,
+        )),
         _ => None,
     }
 }
@@ -53,7 +61,8 @@ fn accept(function: Function) -> String {
     }
 }
 
-fn basket(app: &App, slug: &'static str) -> Basket {
+/// The basket of `slug` (a copy).
+pub(crate) fn basket(app: &App, slug: &'static str) -> Basket {
     lock(&app.baskets).get(slug).cloned().unwrap_or_default()
 }
 
@@ -65,7 +74,6 @@ fn screen_body(
     destinations: &[Destination],
     failure: Option<&Shown>,
 ) -> Markup {
-    let total = basket.total();
     let chosen = basket.to.first().map(String::as_str);
     html! {
         @if let Some(shown) = failure { (page::failure(visit.lang, shown)) }
@@ -83,7 +91,19 @@ fn screen_body(
             }
             button.secondary type="submit" { (visit.t(words::SELECT)) }
         }
-        form method="post" action={ "/send/" (slug) "/add" } enctype="multipart/form-data" {
+        (chooser(visit, &format!("/send/{slug}"), function, basket))
+        form method="post" action={ "/send/" (slug) } {
+            div.actions { button type="submit" { (visit.t(words::SEND)) } }
+        }
+    }
+}
+
+/// ファイル追加 and the files added: the chooser limited to what `function` accepts, a 削除
+/// per file, the running total against 20 MB. Its forms post to `BASE/add` and `BASE/remove`.
+pub(crate) fn chooser(visit: &Visit, base: &str, function: Function, basket: &Basket) -> Markup {
+    let total = basket.total();
+    html! {
+        form method="post" action={ (base) "/add" } enctype="multipart/form-data" {
             label for="files" { (visit.t(words::ADD_FILES)) }
             input #files type="file" name="files" multiple[function == Function::Attachments]
                 accept=(accept(function)) data-total="running-total" data-already=(total) data-limit=(MAX_SEND_BYTES);
@@ -104,7 +124,7 @@ fn screen_body(
                 tbody { @for f in &basket.files { tr {
                     td { (f.name) }
                     td.num { (bytes(f.size)) }
-                    td { form method="post" action={ "/send/" (slug) "/remove" } {
+                    td { form method="post" action={ (base) "/remove" } {
                         input type="hidden" name="name" value=(f.name);
                         button.secondary type="submit" aria-label={ (visit.t(words::DELETE)) " " (f.name) } { (visit.t(words::DELETE)) }
                     } }
@@ -112,9 +132,6 @@ fn screen_body(
             }
         }
         p { (visit.t(words::TOTAL)) ": " output #running-total .total.over[total > MAX_SEND_BYTES] { (bytes(total)) } " (" (visit.t(words::LIMIT)) ")" }
-        form method="post" action={ "/send/" (slug) } {
-            div.actions { button type="submit" { (visit.t(words::SEND)) } }
-        }
     }
 }
 
@@ -131,7 +148,13 @@ async fn render(app: &Arc<App>, visit: &Visit, slug: &str, failure: Option<Shown
         Ok(d) => (d, failure),
         Err(err) => (Vec::new(), Some(Shown::from(err))),
     };
-    let body = screen_body(visit, which, &basket(app, which.1), &destinations, failure.as_ref());
+    let body = screen_body(
+        visit,
+        which,
+        &basket(app, which.1),
+        &destinations,
+        failure.as_ref(),
+    );
     visit.page(which.2, &app.header(), body)
 }
 
@@ -148,7 +171,8 @@ async fn destination(
 ) -> Redirect {
     if let Some((_, slug, _)) = function(&slug) {
         let to = fields.one("to").to_owned();
-        lock(&app.baskets).entry(slug).or_default().to = if to.is_empty() { Vec::new() } else { vec![to] };
+        lock(&app.baskets).entry(slug).or_default().to =
+            if to.is_empty() { Vec::new() } else { vec![to] };
     }
     Redirect::to(&format!("/send/{slug}"))
 }
@@ -166,10 +190,7 @@ async fn add(
     if !app.header().menu {
         return Redirect::to("/").into_response();
     }
-    let mut held = basket(&app, slug);
-    let added = basket::add(&mut held, function, &app.staging(slug), form).await;
-    lock(&app.baskets).insert(slug, held);
-    match added {
+    match add_to(&app, slug, function, form).await {
         Ok(_) => Redirect::to(&format!("/send/{slug}")).into_response(),
         Err(shown) => render(&app, &visit, slug, Some(shown)).await,
     }
@@ -177,12 +198,30 @@ async fn add(
 
 /// `POST /send/FUNCTION/remove`: 削除 of one file added.
 async fn remove(State(app): State<Arc<App>>, Path(slug): Path<String>, fields: Fields) -> Redirect {
-    if let Some((_, slug, _)) = function(&slug)
-        && let Some(basket) = lock(&app.baskets).get_mut(slug)
-    {
-        basket.remove(fields.one("name"));
+    if let Some((_, slug, _)) = function(&slug) {
+        remove_from(&app, slug, &fields);
     }
     Redirect::to(&format!("/send/{slug}"))
+}
+
+/// Adds the posted files to the basket of `slug`, each checked as it arrives.
+pub(crate) async fn add_to(
+    app: &App,
+    slug: &'static str,
+    function: Function,
+    form: Multipart,
+) -> Result<usize, Shown> {
+    let mut held = basket(app, slug);
+    let added = basket::add(&mut held, function, &app.staging(slug), form).await;
+    lock(&app.baskets).insert(slug, held);
+    added
+}
+
+/// Removes the file named in `fields` from the basket of `slug`.
+pub(crate) fn remove_from(app: &App, slug: &'static str, fields: &Fields) {
+    if let Some(basket) = lock(&app.baskets).get_mut(slug) {
+        basket.remove(fields.one("name"));
+    }
 }
 
 /// `POST /send/FUNCTION`: the checks, the confirmation, then the send as a job.
@@ -223,13 +262,15 @@ async fn send(
     let job = app.jobs.start(title, Layout::Upload, move |job| {
         let mut stage = lock(&sending.stage);
         let Stage::Open { session, .. } = &mut *stage else {
-            return Outcome::Sent(Err(Shown::from(kx_client::Error::Usage("no session".into()))));
+            return Outcome::Sent(Err(Shown::from(kx_client::Error::Usage(
+                "no session".into(),
+            ))));
         };
         let sent = prepared.send(session, job).map_err(Shown::from);
-        if sent.is_ok() {
-            if let Some(basket) = lock(&sending.baskets).get_mut(slug) {
-                basket.clear();
-            }
+        if sent.is_ok()
+            && let Some(basket) = lock(&sending.baskets).get_mut(slug)
+        {
+            basket.clear();
         }
         Outcome::Sent(sent)
     });

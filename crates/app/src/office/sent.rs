@@ -18,6 +18,7 @@ use super::inbox::results;
 use crate::app::App;
 use crate::form::Fields;
 use crate::page::{self, Shown, Visit, bytes, when};
+use crate::society::is_desk;
 use crate::words;
 
 pub(super) fn routes() -> Router<Arc<App>> {
@@ -30,12 +31,44 @@ pub(super) fn routes() -> Router<Arc<App>> {
 struct Period {
     #[serde(default)]
     period: String,
+    /// On the desk: only the sends to this office (送信状況 per office).
+    #[serde(default)]
+    office: String,
 }
 
-fn sent_page(visit: &Visit, all: bool, rows: &[SentEntry], failure: Option<&Shown>) -> Markup {
+/// The desk's choice of one office among those the rows name.
+fn office_filter(visit: &Visit, rows: &[SentEntry], only: &str) -> Markup {
+    let mut offices: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.to.number.as_str(), r.to.name.as_str()))
+        .collect();
+    offices.sort_unstable();
+    offices.dedup();
+    html! {
+        label for="office" { (visit.t(words::OFFICE_NAME)) }
+        select #office name="office" {
+            option value="" selected[only.is_empty()] { (visit.t(words::ALL_OFFICES)) }
+            @for (number, name) in offices { option value=(number) selected[only == number] { (number) " " (name) } }
+        }
+    }
+}
+
+fn sent_page(
+    visit: &Visit,
+    all: bool,
+    rows: &[SentEntry],
+    desk: Option<&str>,
+    failure: Option<&Shown>,
+) -> Markup {
+    let kept: Vec<&SentEntry> = rows
+        .iter()
+        .filter(|r| r.cancelled_at.is_none())
+        .filter(|r| desk.is_none_or(|only| only.is_empty() || r.to.number == only))
+        .collect();
     html! {
         @if let Some(shown) = failure { (page::failure(visit.lang, shown)) }
         form method="get" action="/sent" {
+            @if let Some(only) = desk { (office_filter(visit, rows, only)) }
             fieldset {
                 legend { (visit.t(words::PERIOD)) }
                 label { input type="radio" name="period" value="recent" checked[!all]; " " (visit.t(words::LAST_TWO_MONTHS)) }
@@ -45,7 +78,7 @@ fn sent_page(visit: &Visit, all: bool, rows: &[SentEntry], failure: Option<&Show
         }
         p.detail { (visit.t(words::SENT_NOTE)) }
         form method="post" action="/sent/cancel" {
-            @if rows.is_empty() { p { (visit.t(words::NONE)) } } @else {
+            @if kept.is_empty() { p { (visit.t(words::NONE)) } } @else {
                 table {
                     caption { (visit.t(words::SENT)) }
                     thead { tr {
@@ -56,7 +89,7 @@ fn sent_page(visit: &Visit, all: bool, rows: &[SentEntry], failure: Option<&Show
                         th scope="col" { (visit.t(words::SIZE)) }
                         th scope="col" { (visit.t(words::SOCIETY_DOWNLOAD)) }
                     } }
-                    tbody { @for r in rows.iter().filter(|r| r.cancelled_at.is_none()) { tr {
+                    tbody { @for r in &kept { tr {
                         td { input type="checkbox" name="id" value=(r.id) id={ "s-" (r.id) } aria-label=(r.name); }
                         td { (when(r.sent_at)) }
                         td { (r.destination.clone().unwrap_or_else(|| format!("{} {}", r.to.number, r.to.name))) }
@@ -81,9 +114,10 @@ async fn rows(app: &Arc<App>, all: bool) -> Result<Result<Vec<SentEntry>, Shown>
 /// `GET /sent?period=all|recent`.
 async fn list(State(app): State<Arc<App>>, visit: Visit, Query(period): Query<Period>) -> Response {
     let all = period.period == "all";
+    let desk = is_desk(&app).then_some(period.office.as_str());
     let body = match rows(&app, all).await {
-        Ok(Ok(rows)) => sent_page(&visit, all, &rows, None),
-        Ok(Err(shown)) => sent_page(&visit, all, &[], Some(&shown)),
+        Ok(Ok(rows)) => sent_page(&visit, all, &rows, desk, None),
+        Ok(Err(shown)) => sent_page(&visit, all, &[], desk, Some(&shown)),
         Err(elsewhere) => return elsewhere,
     };
     visit.page(words::SENT, &app.header(), body)
@@ -93,9 +127,16 @@ async fn list(State(app): State<Arc<App>>, visit: Visit, Query(period): Query<Pe
 async fn cancel(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Response {
     let ids = fields.all("id");
     if ids.is_empty() {
+        let desk = is_desk(&app).then_some("");
         let body = match rows(&app, true).await {
-            Ok(Ok(rows)) => sent_page(&visit, true, &rows, Some(&Failure::new(Code::E2001, &["削除"]).into())),
-            Ok(Err(shown)) => sent_page(&visit, true, &[], Some(&shown)),
+            Ok(Ok(rows)) => sent_page(
+                &visit,
+                true,
+                &rows,
+                desk,
+                Some(&Failure::new(Code::E2001, &["削除"]).into()),
+            ),
+            Ok(Err(shown)) => sent_page(&visit, true, &[], desk, Some(&shown)),
             Err(elsewhere) => return elsewhere,
         };
         return visit.page(words::SENT, &app.header(), body);

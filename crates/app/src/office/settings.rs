@@ -25,7 +25,13 @@ pub(super) fn routes() -> Router<Arc<App>> {
         .route("/settings/local", post(local))
 }
 
-fn settings_page(app: &App, visit: &Visit, kept: &Fields, note: Option<Markup>, failure: Option<&Shown>) -> Markup {
+fn settings_page(
+    app: &App,
+    visit: &Visit,
+    kept: &Fields,
+    note: Option<Markup>,
+    failure: Option<&Shown>,
+) -> Markup {
     let preferences = lock(&app.preferences).clone();
     let folder = preferences
         .receive_dir
@@ -69,12 +75,21 @@ async fn update(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Re
         code: fields.one("code").to_owned(),
         mail: fields.one("mail").to_owned(),
     };
-    let changed = match app.with_session(move |s| ops::set_profile(s, &update)).await {
+    let changed = match app
+        .with_session(move |s| ops::set_profile(s, &update))
+        .await
+    {
         Ok(changed) => changed,
         Err(elsewhere) => return elsewhere,
     };
     let body = match changed {
-        Ok(_) => settings_page(&app, &visit, &fields, Some(page::done(visit.t(words::PROFILE_CHANGED))), None),
+        Ok(_) => settings_page(
+            &app,
+            &visit,
+            &fields,
+            Some(page::done(visit.t(words::PROFILE_CHANGED))),
+            None,
+        ),
         Err(err) => settings_page(&app, &visit, &fields, None, Some(&Shown::from(err))),
     };
     visit.page(words::SETTINGS, &app.header(), body)
@@ -90,11 +105,20 @@ async fn local(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Res
             Failure::new(Code::E1001, &["受信フォルダ"]).detail(visit.t(words::FOLDER_MISSING)),
         )),
         _ => app
-            .set_preferences(Preferences { receive_dir, idle_minutes })
+            .set_preferences(Preferences {
+                receive_dir,
+                idle_minutes,
+            })
             .map_err(Shown::from),
     };
     let body = match saved {
-        Ok(()) => settings_page(&app, &visit, &Fields::parse(b""), Some(page::done(visit.t(words::SETTINGS_SAVED))), None),
+        Ok(()) => settings_page(
+            &app,
+            &visit,
+            &Fields::parse(b""),
+            Some(page::done(visit.t(words::SETTINGS_SAVED))),
+            None,
+        ),
         Err(shown) => settings_page(&app, &visit, &Fields::parse(b""), None, Some(&shown)),
     };
     visit.page(words::SETTINGS, &app.header(), body)

@@ -3,6 +3,7 @@
 //! for the society to issue the certificate, then the new password replacing the temporary
 //! one. A setup interrupted while waiting resumes with the PIN.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,25 +37,35 @@ pub(super) fn routes() -> Router<Arc<App>> {
         .route("/setup/resume", get(resume_form).post(resume))
 }
 
-/// The wizard's form, with the fields kept after a refusal (never the secrets).
+/// The answers both first setups ask for — the server and its CA, the ID, the one-time code,
+/// the temporary password, the PIN twice — with the fields kept after a refusal (never the
+/// secrets).
+pub(crate) fn credentials(visit: &Visit, kept: &Fields) -> Markup {
+    html! {
+        label for="server" { (visit.t(words::SERVER_URL)) }
+        input #server type="url" name="server" required placeholder="https://kx.example:8443" value=(kept.one("server"));
+        label for="ca" { (visit.t(words::SERVER_CA)) }
+        input #ca type="file" name="ca" accept=".pem,.crt,.cer" required;
+        label for="id" { (visit.t(words::LOGIN_ID)) }
+        input #id type="text" name="id" required autocomplete="username" value=(kept.one("id"));
+        label for="code" { (visit.t(words::ONE_TIME_CODE)) }
+        input #code type="text" name="code" required autocomplete="one-time-code" value=(kept.one("code"));
+        label for="password" { (visit.t(words::TEMPORARY_PASSWORD)) }
+        input #password type="password" name="password" required autocomplete="current-password";
+        label for="pin" { (visit.t(words::NEW_PIN)) }
+        input #pin type="password" name="pin" required inputmode="numeric" maxlength="4" autocomplete="new-password";
+        label for="pin_again" { (visit.t(words::NEW_PIN_AGAIN)) }
+        input #pin_again type="password" name="pin_again" required inputmode="numeric" maxlength="4" autocomplete="new-password";
+    }
+}
+
+/// The wizard's form.
 fn wizard(visit: &Visit, kept: &Fields, failure: Option<&Shown>) -> Markup {
     html! {
         @if let Some(shown) = failure { (page::failure(visit.lang, shown)) }
+        p { a href="/desk/setup" { (visit.t(words::DESK_SETUP_LINK)) } }
         form method="post" action="/setup" enctype="multipart/form-data" {
-            label for="server" { (visit.t(words::SERVER_URL)) }
-            input #server type="url" name="server" required placeholder="https://kx.example:8443" value=(kept.one("server"));
-            label for="ca" { (visit.t(words::SERVER_CA)) }
-            input #ca type="file" name="ca" accept=".pem,.crt,.cer" required;
-            label for="id" { (visit.t(words::LOGIN_ID)) }
-            input #id type="text" name="id" required autocomplete="username" value=(kept.one("id"));
-            label for="code" { (visit.t(words::ONE_TIME_CODE)) }
-            input #code type="text" name="code" required autocomplete="one-time-code" value=(kept.one("code"));
-            label for="password" { (visit.t(words::TEMPORARY_PASSWORD)) }
-            input #password type="password" name="password" required autocomplete="current-password";
-            label for="pin" { (visit.t(words::NEW_PIN)) }
-            input #pin type="password" name="pin" required inputmode="numeric" maxlength="4" autocomplete="new-password";
-            label for="pin_again" { (visit.t(words::NEW_PIN_AGAIN)) }
-            input #pin_again type="password" name="pin_again" required inputmode="numeric" maxlength="4" autocomplete="new-password";
+            (credentials(visit, kept))
             div.actions { button type="submit" { (visit.t(words::SETUP_START)) } }
         }
     }
@@ -72,24 +83,33 @@ async fn form(State(app): State<Arc<App>>, visit: Visit) -> Response {
     )
 }
 
-/// The wizard's answers.
-struct Answers {
-    fields: Fields,
+/// A wizard's answers.
+pub(crate) struct Answers {
+    /// The fields but the CA.
+    pub(crate) fields: Fields,
+    /// The CA certificate file's bytes.
     ca: Vec<u8>,
 }
 
-async fn read(mut form: Multipart) -> Result<Answers, Shown> {
+/// Reads a wizard's form.
+pub(crate) async fn read(mut form: Multipart) -> Result<Answers, Shown> {
     let mut pairs = Vec::new();
     let mut ca = Vec::new();
-    while let Some(field) = form.next_field().await.map_err(|e| unexpected(e.body_text()))? {
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| unexpected(e.body_text()))?
+    {
         let name = field.name().unwrap_or_default().to_owned();
         let bytes = field.bytes().await.map_err(|e| unexpected(e.body_text()))?;
         if name == "ca" {
             ca = bytes.to_vec();
         } else {
-            pairs.push(form_urlencoded::Serializer::new(String::new())
-                .append_pair(&name, &String::from_utf8_lossy(&bytes))
-                .finish());
+            pairs.push(
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair(&name, &String::from_utf8_lossy(&bytes))
+                    .finish(),
+            );
         }
     }
     let joined = Zeroizing::new(pairs.join("&"));
@@ -99,12 +119,14 @@ async fn read(mut form: Multipart) -> Result<Answers, Shown> {
     })
 }
 
-fn unexpected(detail: String) -> Shown {
+/// An answer the app cannot take (a broken form, an unusable URL).
+pub(crate) fn unexpected(detail: String) -> Shown {
     Failure::new(Code::E9999, &[]).detail(detail).into()
 }
 
-/// Checks the answers and requests the certificate.
-fn enrol(app: &App, answers: &Answers) -> Result<(), Shown> {
+/// The answers of [`credentials`], checked (E1001, the PIN's rules): the server's URL, the
+/// CA's file (written in the app's folder, for the caller to remove) and the new PIN.
+pub(crate) fn checked(app: &App, answers: &Answers) -> Result<(String, PathBuf, Pin), Shown> {
     let f = &answers.fields;
     for (name, label) in [
         ("server", "KXサーバのURL"),
@@ -120,11 +142,19 @@ fn enrol(app: &App, answers: &Answers) -> Result<(), Shown> {
         return Err(Failure::new(Code::E1001, &["CA証明書"]).into());
     }
     check_new_pin(f.one("pin"), f.one("pin_again")).map_err(Failure::from)?;
-    let server = https_url(f.one("server").trim()).map_err(|e| unexpected(e))?;
+    let server = https_url(f.one("server").trim()).map_err(unexpected)?;
     let ca = app.staging("setup").join("server-ca.pem");
     let written = std::fs::create_dir_all(app.staging("setup"))
         .and_then(|()| std::fs::write(&ca, &answers.ca));
     written.map_err(|e| Shown::from(kx_client::Error::Other(e.into())))?;
+    let pin = Pin::new(f.one("pin")).map_err(|e| Shown::from(Failure::from(e)))?;
+    Ok((server, ca, pin))
+}
+
+/// Checks the answers and requests the certificate.
+fn enrol(app: &App, answers: &Answers) -> Result<(), Shown> {
+    let f = &answers.fields;
+    let (server, ca, pin) = checked(app, answers)?;
     let request = EnrolmentRequest::new(
         Some(server),
         Some(&ca),
@@ -133,8 +163,13 @@ fn enrol(app: &App, answers: &Answers) -> Result<(), Shown> {
         app.fast_kdf,
     );
     let _ = std::fs::remove_file(&ca);
-    let pin = Pin::new(f.one("pin")).map_err(|e| Shown::from(Failure::from(e)))?;
-    let enrolment = ops::enrol(&app.profile, &app.lock, &request?, &pin, f.one("password"))?;
+    let enrolment = ops::enrol(
+        &app.profile,
+        &app.lock()?,
+        &request?,
+        &pin,
+        f.one("password"),
+    )?;
     *lock(&app.stage) = Stage::Waiting {
         enrolment: Arc::new(enrolment),
         pin: Some(pin),
@@ -150,7 +185,11 @@ async fn submit(State(app): State<Arc<App>>, visit: Visit, form: Multipart) -> R
     let answers = match read(form).await {
         Ok(answers) => answers,
         Err(shown) => {
-            return visit.page(words::SETUP, &app.header(), wizard(&visit, &Fields::parse(b""), Some(&shown)));
+            return visit.page(
+                words::SETUP,
+                &app.header(),
+                wizard(&visit, &Fields::parse(b""), Some(&shown)),
+            );
         }
     };
     let (answers, enrolled) = app
@@ -172,7 +211,10 @@ async fn submit(State(app): State<Arc<App>>, visit: Visit, form: Multipart) -> R
 /// Starts the wait for the society as a job; returns its number (none without a request).
 fn wait(app: &Arc<App>) -> Option<u64> {
     let enrolment = match &*lock(&app.stage) {
-        Stage::Waiting { enrolment, pin: Some(_) } => enrolment.clone(),
+        Stage::Waiting {
+            enrolment,
+            pin: Some(_),
+        } => enrolment.clone(),
         _ => return None,
     };
     let waiting = app.clone();
@@ -242,7 +284,9 @@ async fn resume(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Re
 pub(crate) async fn issued(app: &Arc<App>, visit: &Visit, issued: Result<(), Shown>) -> Response {
     if let Err(shown) = issued {
         let mut stage = lock(&app.stage);
-        if matches!(*stage, Stage::Waiting { .. }) && !app.profile.root().join("enrolment.json").exists() {
+        if matches!(*stage, Stage::Waiting { .. })
+            && !app.profile.root().join("enrolment.json").exists()
+        {
             *stage = Stage::New;
         }
         drop(stage);
@@ -266,7 +310,7 @@ pub(crate) async fn issued(app: &Arc<App>, visit: &Visit, issued: Result<(), Sho
                 return Ok(());
             };
             *stage = Stage::Locked { idle: false };
-            let (session, notices) = Session::open(&app.profile, app.lock.clone(), pin)?;
+            let (session, notices) = Session::open(&app.profile, app.lock()?, pin)?;
             app.opened(&mut stage, session, notices);
             Ok::<(), kx_client::Error>(())
         })

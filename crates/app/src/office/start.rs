@@ -54,7 +54,11 @@ async fn pin_form(State(app): State<Arc<App>>, visit: Visit) -> Response {
         _ => return Redirect::to("/").into_response(),
     };
     let note = idle.then(|| page::done(visit.t(words::LOCKED_IDLE)));
-    visit.page(words::PIN_ENTRY, &app.header(), pin_page(&visit, note, None))
+    visit.page(
+        words::PIN_ENTRY,
+        &app.header(),
+        pin_page(&visit, note, None),
+    )
 }
 
 /// Opens the session with `pin`: the key, the login, the certificate checks.
@@ -65,7 +69,7 @@ fn open(app: &App, pin: &str) -> kx_client::Result<()> {
     if !matches!(*stage, Stage::Locked { .. }) {
         return Ok(());
     }
-    let (session, notices) = Session::open(&app.profile, app.lock.clone(), pin)?;
+    let (session, notices) = Session::open(&app.profile, app.lock()?, pin)?;
     app.opened(&mut stage, session, notices);
     Ok(())
 }
@@ -77,7 +81,11 @@ async fn pin(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Respo
         Ok(()) => Redirect::to("/start").into_response(),
         Err(err) => {
             let shown = Shown::from(err);
-            visit.page(words::PIN_ENTRY, &app.header(), pin_page(&visit, None, Some(&shown)))
+            visit.page(
+                words::PIN_ENTRY,
+                &app.header(),
+                pin_page(&visit, None, Some(&shown)),
+            )
         }
     }
 }
@@ -105,7 +113,11 @@ async fn pin_change_form(State(app): State<Arc<App>>, visit: Visit) -> Response 
     if !matches!(app.stage_now().as_deref(), Some(Stage::Locked { .. })) {
         return Redirect::to("/").into_response();
     }
-    visit.page(words::PIN_CHANGE, &app.header(), pin_change_page(&visit, None))
+    visit.page(
+        words::PIN_CHANGE,
+        &app.header(),
+        pin_change_page(&visit, None),
+    )
 }
 
 /// `POST /pin/change`: the confirmation first, then every key file re-encrypted.
@@ -125,7 +137,7 @@ async fn pin_change(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -
         fields.one("again").to_owned(),
     );
     let changed = app
-        .blocking(move |app| ops::change_pin(&app.profile, &app.lock, &current, &new, &again))
+        .blocking(move |app| ops::change_pin(&app.profile, &app.lock()?, &current, &new, &again))
         .await;
     match changed {
         Ok(()) => visit.page(
@@ -230,24 +242,40 @@ async fn start(State(app): State<Arc<App>>, fields: Fields) -> Redirect {
 /// `POST /renew`: 電子証明書の更新, waiting for the society (an office) as a job.
 async fn renew(State(app): State<Arc<App>>) -> Redirect {
     let renewing = app.clone();
-    let job = app.jobs.start(words::RENEWAL_DUE, Layout::Waiting, move |job| {
-        let mut stage = lock(&renewing.stage);
-        let Stage::Open { session, notices, .. } = &mut *stage else {
-            return Outcome::Issued(Err(Failure::new(kx_client::kx_exchange::Code::E9999, &[]).into()));
-        };
-        let renewed = match session.kind() {
-            PartyKind::Office => renew_office(session, &WaitOptions::default(), job).map(|_| ()),
-            PartyKind::Society => renew_society(session),
-        };
-        if renewed.is_ok() {
-            notices.retain(|n| !matches!(n, Notice::RenewalDue { .. }));
-        }
-        Outcome::Issued(renewed.map_err(Shown::from))
-    });
+    let job = app
+        .jobs
+        .start(words::RENEWAL_DUE, Layout::Waiting, move |job| {
+            let mut stage = lock(&renewing.stage);
+            let Stage::Open {
+                session, notices, ..
+            } = &mut *stage
+            else {
+                return Outcome::Issued(Err(Failure::new(
+                    kx_client::kx_exchange::Code::E9999,
+                    &[],
+                )
+                .into()));
+            };
+            let renewed = match session.kind() {
+                PartyKind::Office => {
+                    renew_office(session, &WaitOptions::default(), job).map(|_| ())
+                }
+                PartyKind::Society => renew_society(session),
+            };
+            if renewed.is_ok() {
+                notices.retain(|n| !matches!(n, Notice::RenewalDue { .. }));
+            }
+            Outcome::Issued(renewed.map_err(Shown::from))
+        });
     Redirect::to(&format!("/jobs/{job}"))
 }
 
-fn password_page(visit: &Visit, forced: bool, note: Option<Markup>, failure: Option<&Shown>) -> Markup {
+fn password_page(
+    visit: &Visit,
+    forced: bool,
+    note: Option<Markup>,
+    failure: Option<&Shown>,
+) -> Markup {
     html! {
         @if let Some(note) = note { (note) }
         @if let Some(shown) = failure { (page::failure(visit.lang, shown)) }
@@ -280,7 +308,11 @@ async fn password_form(State(app): State<Arc<App>>, visit: Visit) -> Response {
     let Some(forced) = forced(&app) else {
         return Redirect::to("/").into_response();
     };
-    visit.page(words::PASSWORD_CHANGE, &app.header(), password_page(&visit, forced, None, None))
+    visit.page(
+        words::PASSWORD_CHANGE,
+        &app.header(),
+        password_page(&visit, forced, None, None),
+    )
 }
 
 /// `POST /password`: the policy first, then the server.
@@ -305,7 +337,11 @@ async fn password(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> 
                 typed.0
             };
             if current.is_empty() {
-                return Err(Failure::new(kx_client::kx_exchange::Code::E1001, &[item::CURRENT_PASSWORD]).into());
+                return Err(Failure::new(
+                    kx_client::kx_exchange::Code::E1001,
+                    &[item::CURRENT_PASSWORD],
+                )
+                .into());
             }
             let change = PasswordChange {
                 current,
@@ -323,7 +359,12 @@ async fn password(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> 
         Ok(()) => visit.page(
             words::PASSWORD_CHANGE,
             &app.header(),
-            password_page(&visit, false, Some(page::done(visit.t(words::PASSWORD_CHANGED))), None),
+            password_page(
+                &visit,
+                false,
+                Some(page::done(visit.t(words::PASSWORD_CHANGED))),
+                None,
+            ),
         ),
         Err(err) => visit.page(
             words::PASSWORD_CHANGE,

@@ -35,11 +35,11 @@ pub(crate) fn run(ctx: &Ctx, args: &AppArgs) -> Result<(), Failed> {
         idle: args.idle_seconds.map(std::time::Duration::from_secs),
         insecure_fast_kdf: args.insecure_fast_kdf,
     };
-    let ready = |url: &str, launched: &Launched| {
-        match launched {
-            Launched::Here => println!("kx app: open {url}\n  (終了 in the app, or Ctrl-C here, stops it)"),
-            Launched::Elsewhere => println!("kx app is already running for this profile: open {url}"),
+    let ready = |url: &str, launched: &Launched| match launched {
+        Launched::Here => {
+            println!("kx app: open {url}\n  (終了 in the app, or Ctrl-C here, stops it)")
         }
+        Launched::Elsewhere => println!("kx app is already running for this profile: open {url}"),
     };
     kx_app::run(options, ready).map_err(|err| match err {
         kx_app::Error::Client(err) => Failed::from(err),

@@ -29,30 +29,66 @@ impl From<Failure> for Failed {
     }
 }
 
-/// `Reported` when any file of `outcomes` failed.
+/// `Reported` when any file of `outcomes` failed, after each failure's code, message and
+/// 対応方法 once on standard error (the result lines said which files).
 pub(crate) fn reported<T>(outcomes: &[FileOutcome<T>]) -> Result<(), Failed> {
-    if outcomes.iter().any(|o| o.result.is_err()) {
-        return Err(Failed::Reported);
+    let mut explained: Vec<(Code, String)> = Vec::new();
+    for err in outcomes.iter().filter_map(|o| o.result.as_ref().err()) {
+        let failure = file_failure(err);
+        if explained.contains(&(failure.code, failure.message.clone())) {
+            continue;
+        }
+        eprintln!("{failure}");
+        eprintln!("  {}", failure.english);
+        print_remedy(failure.code);
+        explained.push((failure.code, failure.message));
     }
-    Ok(())
+    if explained.is_empty() {
+        return Ok(());
+    }
+    Err(Failed::Reported)
 }
 
-/// Prints one file's failure line with its code.
+/// Prints one file's failure line with its code and message on standard output, the English
+/// indented under it; [`reported`] then explains each code once.
 pub(crate) fn result_failure(id: &str, name: &str, err: &Error) {
+    let failure = file_failure(err);
+    println!("fail  {id}  {name}  {failure}");
+    println!("      {}", failure.english);
     match err {
         Error::Exchange(f) => {
-            println!("fail  {id}  {name}  {f}");
             tracing::warn!(id, code = f.code.code(), reason = ?f.reason, detail = ?f.detail, "file failed");
         }
-        other => {
-            println!(
-                "fail  {id}  {name}  {} {}",
-                Code::E9999.code(),
-                Code::E9999.japanese()
-            );
-            tracing::warn!(id, error = %format!("{other:#}"), "file failed");
-        }
+        other => tracing::warn!(id, error = %format!("{other:#}"), "file failed"),
     }
+}
+
+/// A file's failure as shown: its own, or E9999 for anything else.
+fn file_failure(err: &Error) -> Failure {
+    match err {
+        Error::Exchange(f) => f.clone(),
+        _ => Failure::new(Code::E9999, &[]),
+    }
+}
+
+/// Prints a failure as the manual's error dialog shows it: the code and message, the English
+/// beside it, what happened, what to do next, and the manual's 対応方法 in both languages.
+pub(crate) fn print_failure(failure: &Failure) {
+    eprintln!("{failure}");
+    eprintln!("  {}", failure.english);
+    if let Some(detail) = &failure.detail {
+        eprintln!("  {detail}");
+    }
+    if let Some(hint) = failure.hint {
+        eprintln!("{hint}");
+    }
+    print_remedy(failure.code);
+}
+
+/// The manual's 対応方法 for `code`, in Japanese and in English.
+pub(crate) fn print_remedy(code: Code) {
+    eprintln!("対応方法: {}", code.remedy());
+    eprintln!("What to do: {}", code.remedy_english());
 }
 
 /// Prints what went wrong and chooses the exit status: 1 for a failure, 2 for a usage error.
@@ -80,12 +116,6 @@ pub(crate) fn report(failed: Failed) -> ExitCode {
         _ => failure.detail.as_deref(),
     };
     tracing::error!(code = failure.code.code(), reason = ?failure.reason, detail = ?logged_detail, "failed");
-    eprintln!("{failure}");
-    if let Some(detail) = &failure.detail {
-        eprintln!("  {detail}");
-    }
-    if let Some(hint) = failure.hint {
-        eprintln!("{hint}");
-    }
+    print_failure(&failure);
     ExitCode::FAILURE
 }

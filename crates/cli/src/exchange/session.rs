@@ -40,6 +40,7 @@ pub(crate) fn tell(session: &Session, notices: &[Notice]) -> kx_client::Result<(
             ),
             Notice::SocietyCertificateReplaced(code) => {
                 eprintln!("{} {}", code.code(), code.japanese());
+                eprintln!("  {}", code.english());
                 eprintln!("  Fetched the society's latest certificate.");
             }
             Notice::RenewalDue { days_left } => renewal(session, *days_left)?,

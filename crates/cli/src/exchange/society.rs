@@ -88,10 +88,10 @@ pub(crate) struct SetupArgs {
     #[arg(long)]
     code: String,
     /// Validity of the society CA, in days.
-    #[arg(long, default_value_t = 3650)]
+    #[arg(long, default_value_t = ops::CA_DAYS)]
     ca_days: u32,
     /// Validity of the society certificate, in days.
-    #[arg(long, default_value_t = 730)]
+    #[arg(long, default_value_t = ops::CERTIFICATE_DAYS)]
     days: u32,
     /// Protect the keys with a cheap key derivation: throw-away demo and test profiles only.
     #[arg(long, env = "KX_INSECURE_FAST_KDF", hide = true)]
@@ -107,7 +107,7 @@ pub(crate) struct ApproveArgs {
     /// Only these requests.
     requests: Vec<String>,
     /// Validity of issued office certificates, in days.
-    #[arg(long, default_value_t = 730)]
+    #[arg(long, default_value_t = ops::CERTIFICATE_DAYS)]
     days: u32,
     /// Only list the pending requests.
     #[arg(long)]
@@ -135,7 +135,7 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     approve: bool,
     /// Validity of certificates issued with --approve, in days.
-    #[arg(long, default_value_t = 730)]
+    #[arg(long, default_value_t = ops::CERTIFICATE_DAYS)]
     days: u32,
     /// One round, then exit.
     #[arg(long)]

@@ -68,7 +68,9 @@ impl Secrets {
             };
             match PasswordPolicy::default().check_change(&change) {
                 Ok(()) => return Ok(change),
-                Err(refusal) if !self.password_stdin => eprintln!("{}", Failure::from(refusal)),
+                Err(refusal) if !self.password_stdin => {
+                    super::report::print_failure(&Failure::from(refusal));
+                }
                 Err(refusal) => return Err(Failure::from(refusal).into()),
             }
         }

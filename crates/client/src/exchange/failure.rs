@@ -17,6 +17,8 @@ pub struct Failure {
     pub code: Code,
     /// The manual's message, placeholders filled.
     pub message: String,
+    /// The same message in English, its items in English too, shown beside the Japanese.
+    pub english: String,
     /// The server's machine-readable reason, if the server refused.
     pub reason: Option<String>,
     /// What happened, for the user and the log (never a secret or file content).
@@ -31,6 +33,7 @@ impl Failure {
         Failure {
             code,
             message: code.fill(items),
+            english: code.fill_english(items),
             reason: None,
             detail: None,
             hint: None,
@@ -59,18 +62,15 @@ impl Failure {
 }
 
 impl From<Problem> for Failure {
-    /// The server's refusal; one that only a password change lifts says so instead of the
-    /// English of E0002, which would read as a wrong password.
+    /// The server's refusal; one that only a password change lifts says so in its hint, since
+    /// E0002 alone would read as a wrong password.
     fn from(problem: Problem) -> Failure {
-        let (detail, hint) = if problem.reason == PASSWORD_CHANGE_REQUIRED {
-            (None, Some(TEMPORARY_PASSWORD))
-        } else {
-            (Some(problem.english), None)
-        };
+        let hint = (problem.reason == PASSWORD_CHANGE_REQUIRED).then_some(TEMPORARY_PASSWORD);
         Failure {
             code: problem.code,
             message: problem.message,
-            detail,
+            english: problem.english,
+            detail: None,
             hint,
             reason: Some(problem.reason),
         }
@@ -82,8 +82,9 @@ impl From<Refusal> for Failure {
         Failure {
             code: refusal.code,
             message: refusal.message(),
+            english: refusal.english(),
             reason: None,
-            detail: Some(refusal.english()),
+            detail: None,
             hint: None,
         }
     }

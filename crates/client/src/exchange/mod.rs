@@ -12,7 +12,9 @@ mod failure;
 mod http;
 mod log;
 mod office;
+mod offices;
 mod profile;
+mod serve_state;
 mod session;
 mod settings;
 mod society;
@@ -29,11 +31,13 @@ pub use office::{
     FileOutcome, PreparedSend, cancel_sent, delete_received, destinations, history, inbox,
     prepare_send, receive, receive_each, sent, unreceived,
 };
+pub use offices::{Office, offices, search as search_offices};
 pub use profile::{ProfileDir, ProfileLock};
+pub use serve_state::ServeState;
 pub use session::{Notice, Session};
 pub use settings::{change_password, change_pin, logout, set_profile};
 pub use society::{
-    Approval, ServeEvent, ServeOptions, SocietyEnrolment, approve, decide, pending_requests, pull,
-    refuse, renew_society, send_to_office, serve, setup_society,
+    Approval, CA_DAYS, CERTIFICATE_DAYS, ServeEvent, ServeOptions, SocietyEnrolment, approve,
+    decide, pending_requests, pull, refuse, renew_society, send_to_office, serve, setup_society,
 };
 pub use transfer::{Outgoing, check_files};

@@ -25,11 +25,18 @@ use super::enrol::{bootstrap, office_subject};
 use super::failure::Failure;
 use super::office::{FileOutcome, remove};
 use super::profile::{Config, ProfileDir, ProfileLock};
+use super::serve_state::ServeState;
 use super::session::{Session, load_key};
 use super::transfer;
 use crate::progress::{NoProgress, Progress};
 
 const DAY: Duration = Duration::from_secs(86_400);
+
+/// The validity of a society's CA, in days, unless chosen otherwise.
+pub const CA_DAYS: u32 = 3650;
+/// The validity of the society's certificate and of the office certificates it issues, in
+/// days, unless chosen otherwise.
+pub const CERTIFICATE_DAYS: u32 = 730;
 
 /// What a society sets up with: the server, its one-time code, the validity of its CA and
 /// certificate.
@@ -423,6 +430,13 @@ pub fn serve(
     options: &ServeOptions,
     events: &mut dyn FnMut(ServeEvent),
 ) -> crate::Result<()> {
+    // Counted as the events pass, written after each round.
+    let state = std::cell::RefCell::new(ServeState::starting(options));
+    let profile = session.profile.clone();
+    let events = &mut |event: ServeEvent| {
+        state.borrow_mut().count(&event);
+        events(event);
+    };
     let mut session_over = false;
     loop {
         tracing::info!("serve round");
@@ -457,6 +471,7 @@ pub fn serve(
             Ok(over) => session_over |= over,
             Err(err) => session_over |= step_failed(events, "outbox", err.into()),
         }
+        state.borrow_mut().round_done(&profile);
         if options.once {
             return Ok(());
         }
@@ -536,13 +551,20 @@ fn send_outbox(
                 }
                 Err(err) => {
                     let note = match &err {
-                        crate::Error::Exchange(f) => {
-                            format!("{f}\n{}\n", f.detail.clone().unwrap_or_default())
-                        }
+                        crate::Error::Exchange(f) => format!(
+                            "{f}\n{}\n{}\n対応方法: {}\nWhat to do: {}\n",
+                            f.english,
+                            f.detail.clone().unwrap_or_default(),
+                            f.code.remedy(),
+                            f.code.remedy_english()
+                        ),
                         other => format!(
-                            "{} {}\n{other:#}\n",
+                            "{} {}\n{}\n{other:#}\n対応方法: {}\nWhat to do: {}\n",
                             Code::E9999.code(),
-                            Code::E9999.japanese()
+                            Code::E9999.japanese(),
+                            Code::E9999.english(),
+                            Code::E9999.remedy(),
+                            Code::E9999.remedy_english()
                         ),
                     };
                     tracing::warn!(office = %number, "outbox file failed");
