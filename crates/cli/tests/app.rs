@@ -167,6 +167,11 @@ fn society(w: &World, question: &[String]) -> String {
             w.wait_for_request(id);
             w.society.ok(&["society", "approve", "--all"])
         }
+        ["pull"] => {
+            let pulled = w.dir.path().join("pulled");
+            w.society
+                .ok(&["society", "pull", "-d", pulled.to_str().expect("UTF-8")])
+        }
         ["remove destination", nickname] => w.kxd.admin([
             "destination",
             "remove",
@@ -327,4 +332,210 @@ fn an_office_receives_downloads_deletes_and_sees_the_history() {
     assert!(zip["scan.pdf"] == big, "scan.pdf changed on the way");
     assert_eq!(zip["notice.txt"], small);
     assert_eq!(unzip(&downloads.join(&second))["notice.txt"], small);
+}
+
+#[test]
+fn an_idle_app_locks_itself_back_to_the_pin_screen() {
+    let w = world_with_office();
+    let office = w.office("00001");
+    let app = App::start(office, &["--idle-seconds", "3"]);
+    let printed = flow(&app, include_str!("app_support/idle.py"), &[&office.pin], |q| {
+        society(&w, q)
+    });
+    assert!(printed.contains("LOCKED AFTER"), "{printed}");
+}
+
+#[test]
+fn a_send_is_cancelled_while_not_downloaded_and_refused_after() {
+    let w = world_with_office();
+    let office = w.office("00001");
+    let files = w.dir.path().join("files");
+    std::fs::create_dir_all(&files).expect("files/");
+    write(&files, "a.txt", b"cancelled");
+    write(&files, "b.txt", b"pulled");
+    let send = |name: &str| {
+        let path = files.join(name);
+        let out = office.ok(&["send", "--to", "給付課", "--yes", path.to_str().expect("UTF-8")]);
+        out.split_whitespace()
+            .find(|w| w.starts_with("Send-"))
+            .unwrap_or_else(|| panic!("no sealed name in {out}"))
+            .to_owned()
+    };
+    let first = send("a.txt");
+    let second = send("b.txt");
+    let app = App::start(office, &[]);
+    let printed = flow(
+        &app,
+        include_str!("app_support/sent.py"),
+        &[&office.pin, &first, &second],
+        |q| society(&w, q),
+    );
+    assert!(printed.contains("CANCELLED"), "{printed}");
+    // The cancelled send never reached the society; the other did.
+    let pulled = w.dir.path().join("pulled").join("給付課");
+    assert!(!pulled.join(&first).exists());
+    assert_eq!(unzip(&pulled.join(&second))["b.txt"], b"pulled");
+}
+
+#[test]
+fn the_english_toggle_switches_every_label() {
+    let w = world_with_office();
+    let office = w.office("00001");
+    let app = App::start(office, &[]);
+    let printed = flow(&app, include_str!("app_support/english.py"), &[&office.pin], |q| {
+        society(&w, q)
+    });
+    assert!(printed.contains("TOGGLED"), "{printed}");
+}
+
+/// `curl -s -D - -o /dev/null ARGS`: the status line and headers of the answer.
+fn curl(args: &[&str]) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-D", "-", "--max-time", "10"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The status code of an answer `curl` printed.
+fn status(answer: &str) -> u16 {
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer:?}"))
+}
+
+/// The value of header `name` (lower-case) in an answer `curl` printed.
+fn header<'a>(answer: &'a str, name: &str) -> Option<&'a str> {
+    answer.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+/// The listening sockets on `port` in `/proc/net/FILE` (`tcp`, `tcp6`): their local
+/// addresses as the kernel prints them.
+fn listening(file: &str, port: u16) -> Vec<String> {
+    let table = std::fs::read_to_string(format!("/proc/net/{file}")).unwrap_or_default();
+    let port = format!("{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (address, bound) = fields.get(1)?.rsplit_once(':')?;
+            (bound == port && fields.get(3) == Some(&"0A")).then(|| address.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn strangers_foreign_hosts_and_other_sites_are_refused_and_a_second_app_points_at_the_first() {
+    let w = world_with_office();
+    let office = w.office("00001");
+    let app = App::start(office, &[]);
+    let base = format!("http://127.0.0.1:{}", app.port);
+    let ours = format!("Origin: {base}");
+
+    // Only on 127.0.0.1: one listening socket, on 127.0.0.1, none on IPv6; 127.0.0.2 (also
+    // this machine's loopback) is not answered.
+    assert_eq!(listening("tcp", app.port), ["0100007F"]);
+    assert!(listening("tcp6", app.port).is_empty());
+    assert!(std::net::TcpStream::connect(("127.0.0.2", app.port)).is_err());
+
+    // Without the launch's cookie, nothing.
+    for path in ["/", "/menu", "/pin", "/inbox", "/settings"] {
+        let answer = curl(&[&format!("{base}{path}")]);
+        assert_eq!(status(&answer), 403, "{path}: {answer}");
+    }
+    let answer = curl(&["-H", "Cookie: kx_app=guessed", &format!("{base}/pin")]);
+    assert_eq!(status(&answer), 403, "{answer}");
+    let answer = curl(&["-X", "POST", &format!("{base}/instance/launch")]);
+    assert_eq!(status(&answer), 403, "no control secret: {answer}");
+
+    // The launch: a strict, HttpOnly cookie, and the token is gone from the address.
+    let launched = curl(&[&app.url]);
+    assert_eq!(status(&launched), 303, "{launched}");
+    assert_eq!(header(&launched, "location"), Some("/"));
+    let set = header(&launched, "set-cookie").expect("a cookie");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.starts_with("kx_app="),
+        "{set}"
+    );
+    let cookie = format!("Cookie: {}", set.split(';').next().expect("name=value"));
+    assert_eq!(status(&curl(&[&app.url])), 403, "a launch token is good once");
+
+    let page = curl(&["-H", &cookie, &format!("{base}/pin")]);
+    assert_eq!(status(&page), 200, "{page}");
+    for (name, value) in [
+        ("cache-control", "no-store"),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+    ] {
+        assert_eq!(header(&page, name), Some(value), "{page}");
+    }
+    let csp = header(&page, "content-security-policy").expect("a CSP");
+    assert!(csp.starts_with("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+
+    // A page of another site whose name points at 127.0.0.1 (DNS rebinding): refused, even
+    // with the cookie; so is another port.
+    for host in [
+        format!("evil.example:{}", app.port),
+        "127.0.0.1".to_owned(),
+        format!("127.0.0.1:{}", app.port.wrapping_add(1)),
+    ] {
+        let answer = curl(&["-H", &cookie, "-H", &format!("Host: {host}"), &format!("{base}/pin")]);
+        assert_eq!(status(&answer), 403, "Host {host}: {answer}");
+    }
+
+    // A form of another site posting here (CSRF), even with the cookie: refused; without an
+    // Origin too. From our own origin, the PIN is checked (and wrong).
+    let post = |headers: &[&str]| {
+        let mut args = vec!["-H", cookie.as_str(), "--data", "pin=0000"];
+        for h in headers {
+            args.extend(["-H", h]);
+        }
+        let target = format!("{base}/pin");
+        args.push(&target);
+        curl(&args)
+    };
+    assert_eq!(status(&post(&["Origin: http://evil.example"])), 403);
+    assert_eq!(status(&post(&[])), 403, "a change without an Origin");
+    assert_eq!(
+        status(&post(&[&ours, "Sec-Fetch-Site: cross-site"])),
+        403,
+        "a cross-site fetch"
+    );
+    let answer = post(&[&ours]);
+    assert_eq!(status(&answer), 200, "{answer}");
+    // Logout and quit are changes too.
+    for path in ["/logout", "/quit"] {
+        let answer = curl(&[
+            "-X",
+            "POST",
+            "-H",
+            &cookie,
+            "-H",
+            "Origin: http://evil.example",
+            &format!("{base}{path}"),
+        ]);
+        assert_eq!(status(&answer), 403, "{path}: {answer}");
+    }
+
+    // A second `kx app` for the profile: the first one's URL with a new token, exit 0.
+    let second = office.command(&["app", "--no-open"]).output().expect("kx app");
+    let printed = String::from_utf8_lossy(&second.stdout);
+    assert!(second.status.success(), "{second:?}");
+    let url = printed
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {printed}"));
+    assert!(printed.contains("already running"), "{printed}");
+    assert!(url.starts_with(&format!("{base}/launch/")) && url != app.url, "{url}");
+    let launched = curl(&[url]);
+    assert_eq!(status(&launched), 303, "{launched}");
+    assert!(header(&launched, "set-cookie").is_some(), "{launched}");
+    assert_eq!(status(&curl(&[url])), 403, "the handed-off token is good once too");
 }

@@ -55,7 +55,7 @@ def error_dialog(page, code):
     dialog = page.get_by_role("alertdialog")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("heading", name=re.compile(code))).to_be_visible()
-    expect(dialog).to_contain_text("対応方法")
+    expect(dialog.get_by_role("heading", name=re.compile("^(対応方法|What to do)$"))).to_be_visible()
     return dialog
 
 

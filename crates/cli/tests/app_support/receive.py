@@ -37,7 +37,7 @@ with sync_playwright() as p:
     seen = progress_values(page, "ダウンロード", lambda: "/result" in page.url)
     say("DOWNLOAD BAR", " ".join(seen))
 
-    heading(page, "受信")
+    heading(page, "受信結果")
     table = page.get_by_role("table", name="受信結果")
     expect(table).to_be_visible()
     shot(page, "office-received")

@@ -47,6 +47,7 @@ def confirm_and_watch(page):
     expect(dialog).to_contain_text("ファイルを送信します。よろしいですか？")
     dialog.get_by_role("button", name="はい").click()
     values = progress_values(page, "暗号化・送信", lambda: "/result" in page.url)
+    heading(page, "送信結果")
     expect(page.get_by_role("status")).to_have_text("ファイルの送信が完了しました。")
     sealed = page.get_by_text(re.compile(r"^ファイル名（暗号化後）")).inner_text()
     return values, re.search(r"Send-\S+", sealed).group(0)
