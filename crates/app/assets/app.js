@@ -1,5 +1,6 @@
-// KX app: the progress bars of a job (Server-Sent Events), and the running total of the files
-// chosen for a send. Everything else is plain HTML forms.
+// KX app: the progress bars of a job (Server-Sent Events), the running total of the files
+// chosen for a send, and the way back to the PIN screen once the app locked itself. Everything
+// else is plain HTML forms.
 "use strict";
 
 function followJob(section) {
@@ -40,8 +41,16 @@ function watchChooser(input) {
   });
 }
 
+// The app locks itself after its idle time without a request (and never under a job): the
+// screen then goes to "/", which is the PIN screen once locked, instead of showing its data.
+function lockWhenIdle(seconds) {
+  window.setTimeout(() => window.location.assign("/"), (seconds + 2) * 1000);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const job = document.getElementById("job");
   if (job) followJob(job);
+  const idle = Number(document.body.dataset.locksAfter || "0");
+  if (idle > 0 && !job) lockWhenIdle(idle);
   for (const input of document.querySelectorAll("input[type=file][data-total]")) watchChooser(input);
 });

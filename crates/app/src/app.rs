@@ -192,6 +192,7 @@ impl App {
             app: self.app_name(),
             who: menu.then(|| lock(&self.who).clone()).flatten(),
             menu,
+            locks_after: menu.then(|| self.idle()),
         }
     }
 

@@ -98,7 +98,7 @@ impl Visit {
                     link rel="stylesheet" href="/assets/app.css";
                     script src="/assets/app.js" defer {}
                 }
-                body {
+                body data-locks-after=[header.locks_after.map(|d| d.as_secs())] {
                     header.bar {
                         span.app { (header.app.get(lang)) }
                         @if let Some(who) = &header.who { span.who { (who) } }
@@ -138,6 +138,9 @@ pub(crate) struct Header {
     pub(crate) who: Option<String>,
     /// Whether to offer the function list and logout (only in an open session).
     pub(crate) menu: bool,
+    /// In an open session, the time without use after which the app locks itself: the screen
+    /// then goes back to the PIN screen by itself rather than keep showing what it shows.
+    pub(crate) locks_after: Option<std::time::Duration>,
 }
 
 /// Percent-encodes a path for a query value.

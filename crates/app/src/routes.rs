@@ -158,7 +158,8 @@ async fn job(State(app): State<Arc<App>>, visit: Visit, Path(id): Path<u64>) -> 
         html! {
             div.bar {
                 label for={ "bar-" (phase) } { (label.get(lang)) }
-                progress id={ "bar-" (phase) } max="100" value="0" aria-valuemin="0" aria-valuemax="100" {}
+                // Named by aria-label too: Chromium does not name a progress bar by its label.
+                progress id={ "bar-" (phase) } max="100" value="0" aria-valuemin="0" aria-valuemax="100" aria-label=(label.get(lang)) {}
                 output id={ "pct-" (phase) } for={ "bar-" (phase) } { "0%" }
             }
         }
@@ -208,15 +209,19 @@ async fn result(State(app): State<Arc<App>>, visit: Visit, Path(id): Path<u64>) 
     let Some(job) = app.jobs.get(id) else {
         return Redirect::to("/").into_response();
     };
+    // The manual's 受信結果 and 送信結果 screens.
     let rendered = job.with_result(|outcome| match outcome {
-        Outcome::Received(files) => Ok(office::inbox::received(&visit, files)),
-        Outcome::Sent(sent) => Ok(office::send::sent(&visit, sent)),
-        Outcome::Delivered(sends) => Ok(society::send::delivered(&visit, sends)),
+        Outcome::Received(files) => Ok((
+            words::RECEIVE_RESULT,
+            office::inbox::received(&visit, files),
+        )),
+        Outcome::Sent(sent) => Ok((words::SEND_RESULT, office::send::sent(&visit, sent))),
+        Outcome::Delivered(sends) => Ok((job.title, society::send::delivered(&visit, sends))),
         Outcome::Issued(issued) => Err(issued.clone()),
     });
     match rendered {
         None => Redirect::to(&format!("/jobs/{id}")).into_response(),
-        Some(Ok(body)) => visit.page(job.title, &app.header(), body),
+        Some(Ok((title, body))) => visit.page(title, &app.header(), body),
         Some(Err(issued)) => office::setup::issued(&app, &visit, issued).await,
     }
 }

@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kx_client::exchange::{self as ops, check_files, prepare_send};
 use kx_client::kx_exchange::api::{Destination, Function, Uploaded};
-use kx_client::kx_exchange::send::{ATTACHMENT_EXTENSIONS, E_APPLICATION_FILE, MAX_SEND_BYTES};
+use kx_client::kx_exchange::send::{
+    ATTACHMENT_EXTENSIONS, E_APPLICATION_FILE, MAX_SEND_BYTES, extension,
+};
 use maud::{Markup, html};
 
 use crate::app::{App, Outcome, Stage};
@@ -46,10 +48,11 @@ fn function(slug: &str) -> Option<(Function, &'static str, Tr)> {
     }
 }
 
-/// The file chooser's filter.
+/// The file chooser's filter: extensions only (a browser ignores a whole name such as
+/// `KPFD.CSV` there), the name itself checked as the file arrives.
 fn accept(function: Function) -> String {
     match function {
-        Function::EApplication => E_APPLICATION_FILE.to_owned(),
+        Function::EApplication => format!(".{}", extension(E_APPLICATION_FILE)),
         Function::Attachments => ATTACHMENT_EXTENSIONS
             .iter()
             .map(|e| format!(".{e}"))
@@ -104,7 +107,10 @@ pub(crate) fn chooser(visit: &Visit, base: &str, function: Function, basket: &Ba
             label for="files" { (visit.t(words::ADD_FILES)) }
             input #files type="file" name="files" multiple[function == Function::Attachments]
                 accept=(accept(function)) data-total="running-total" data-already=(total) data-limit=(MAX_SEND_BYTES);
-            p.detail { (visit.t(words::ALLOWED)) ": " (accept(function)) }
+            p.detail { (visit.t(words::ALLOWED)) ": " (match function {
+                Function::EApplication => E_APPLICATION_FILE.to_owned(),
+                Function::Attachments => accept(function),
+            }) }
             button.secondary type="submit" { (visit.t(words::ADD_FILES)) }
         }
         h2 { (visit.t(words::FILES_TO_SEND)) }

@@ -238,6 +238,14 @@ pub struct World {
 impl World {
     /// A society and offices `00001`, `00002` (with `quota` for the first, if given).
     pub fn new(quota: Option<u64>) -> World {
+        let mut world = World::society_only();
+        world.enrol("00001", "office1", "2468", quota, true);
+        world.enrol("00002", "office2", "1357", None, true);
+        world
+    }
+
+    /// The society set up with `kx society setup`, no office yet.
+    pub fn society_only() -> World {
         let kxd = Kxd::start();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut society = Party::new(dir.path(), "society", SOCIETY_PIN);
@@ -267,15 +275,12 @@ impl World {
             "society setup: {out:?}\n{}",
             kxd.log()
         );
-        let mut world = World {
+        World {
             kxd,
             dir,
             society,
             offices: Vec::new(),
-        };
-        world.enrol("00001", "office1", "2468", quota, true);
-        world.enrol("00002", "office2", "1357", None, true);
-        world
+        }
     }
 
     /// Enrols office `number` with `kx setup` while the society approves; `right_password`

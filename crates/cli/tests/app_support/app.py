@@ -1,0 +1,108 @@
+# What every flow of the office app (`kx app`) shares: Debian's chromium driven by Playwright,
+# the launch URL the test read from `kx app`, questions to the test (the society's side, done
+# with the real `kx society …` and `kxd admin`), and the screens found as a clerk finds them:
+# by role, label and visible text.
+import json, os, re, sys, time
+
+from playwright.sync_api import expect, sync_playwright
+
+URL = os.environ["KX_APP_URL"]
+ORIGIN = re.match(r"http://[^/]+", URL).group(0)
+SCREENSHOTS = os.environ.get("KX_SCREENSHOTS")
+expect.set_options(timeout=20_000)
+
+
+def ask(*words):
+    """Asks the test to do something (the society's side) and waits for its answer."""
+    print("ASK " + json.dumps(list(words), ensure_ascii=False), flush=True)
+    line = sys.stdin.readline()
+    if not line:
+        raise SystemExit("the test stopped answering")
+    return json.loads(line)
+
+
+def say(*words):
+    """A line for the test to check."""
+    print(" ".join(str(w) for w in words), flush=True)
+
+
+def browser(p):
+    return p.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run"],
+    )
+
+
+def new_page(b):
+    context = b.new_context(viewport={"width": 1024, "height": 768}, locale="ja-JP",
+                            accept_downloads=True)
+    return context.new_page()
+
+
+def shot(page, name):
+    if SCREENSHOTS:
+        page.screenshot(path=os.path.join(SCREENSHOTS, name + ".png"), full_page=True)
+
+
+def heading(page, name):
+    """The screen's title (its one h1)."""
+    expect(page.get_by_role("heading", level=1, name=name, exact=True)).to_be_visible()
+
+
+def error_dialog(page, code):
+    """The manual's error dialog with `code`: its code, Japanese message, English and 対応方法."""
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("heading", name=re.compile(code))).to_be_visible()
+    expect(dialog.get_by_role("heading", name=re.compile("^(対応方法|What to do)$"))).to_be_visible()
+    return dialog
+
+
+def no_error(page):
+    expect(page.get_by_role("alertdialog")).to_have_count(0)
+
+
+def enter_pin(page, pin):
+    """PIN入力, then 起動確認 はい: the function list."""
+    heading(page, "PIN入力")
+    page.get_by_label("PIN", exact=True).fill(pin)
+    page.get_by_role("button", name="OK").click()
+    start(page)
+
+
+def start(page):
+    heading(page, "起動確認")
+    expect(page.get_by_text("KX事業所アプリを起動します。よろしいですか？")).to_be_visible()
+    page.get_by_role("button", name="はい").click()
+    heading(page, "機能一覧")
+
+
+def launch(page, pin):
+    """Opens the launch URL and logs in with `pin`."""
+    page.goto(URL)
+    enter_pin(page, pin)
+
+
+def menu(page, function):
+    """機能一覧 → `function`."""
+    page.get_by_role("navigation", name="操作").get_by_role("link", name="機能一覧").click()
+    heading(page, "機能一覧")
+    page.get_by_role("link", name=function, exact=True).click()
+    heading(page, function)
+
+
+def progress_values(page, bar, until):
+    """The values a progress bar showed while polled until `until()` is true."""
+    seen = []
+    deadline = time.time() + 60
+    while not until():
+        assert time.time() < deadline, "the job did not end: %s" % seen
+        try:
+            value = page.get_by_role("progressbar", name=bar).get_attribute("aria-valuenow", timeout=200)
+        except Exception:
+            value = None
+        if value is not None and (not seen or seen[-1] != value):
+            seen.append(value)
+        time.sleep(0.02)
+    return seen

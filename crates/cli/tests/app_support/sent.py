@@ -1,0 +1,55 @@
+# 送信済みファイルステータス一覧: the sends with their sealed names, 健保ダウンロード 未; a
+# send cancelled by checkbox while 未 (the confirmation, 取消結果); once the society downloaded
+# the other (the test runs `kx society pull`), it is 済 and its cancel fails with E8005.
+pin, first, second = sys.argv[1:4]
+
+
+def row(page, name):
+    return page.get_by_role("row").filter(has_text=name)
+
+
+with sync_playwright() as p:
+    b = browser(p)
+    page = new_page(b)
+    launch(page, pin)
+    menu(page, "送信済みファイルステータス一覧")
+    expect(page.get_by_text("ファイル名は暗号化後のファイル名を表示します。")).to_be_visible()
+    expect(page.get_by_role("radio", name="過去2か月")).to_be_checked()
+    for name in [first, second]:
+        expect(row(page, name)).to_contain_text("給付課")
+        expect(row(page, name).get_by_role("cell").last).to_have_text("未")
+    shot(page, "office-sent")
+
+    page.get_by_role("button", name="削除").click()
+    error_dialog(page, "E2001")
+
+    # Cancelled while 未: the confirmation, then 取消結果.
+    page.get_by_label(first).check()
+    page.get_by_role("button", name="削除").click()
+    dialog = page.get_by_role("dialog", name="確認")
+    expect(dialog).to_contain_text("選択したファイルの送信を取り消します")
+    dialog.get_by_role("button", name="はい").click()
+    heading(page, "取消結果")
+    expect(row(page, first)).to_contain_text("成功")
+    no_error(page)
+    page.get_by_role("link", name="OK").click()
+    heading(page, "送信済みファイルステータス一覧")
+    expect(row(page, first)).to_have_count(0)
+
+    # The society downloads the other: 済, and too late to cancel.
+    ask("pull")
+    page.get_by_role("radio", name="全件").check()
+    page.get_by_role("button", name="表示").click()
+    expect(page.get_by_role("radio", name="全件")).to_be_checked()
+    expect(row(page, second).get_by_role("cell").last).to_have_text("済")
+    page.get_by_label(second).check()
+    page.get_by_role("button", name="削除").click()
+    page.get_by_role("dialog", name="確認").get_by_role("button", name="はい").click()
+    heading(page, "取消結果")
+    expect(row(page, second)).to_contain_text("失敗")
+    # The server names the operation as the screen does: the send is cancelled by 削除.
+    expect(error_dialog(page, "E8005")).to_contain_text("ファイルの削除に失敗しました。")
+    page.get_by_role("link", name="OK").click()
+    expect(row(page, second)).to_be_visible()
+    say("CANCELLED")
+    b.close()
