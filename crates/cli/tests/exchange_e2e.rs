@@ -129,6 +129,38 @@ fn a_send_can_be_cancelled_until_the_society_downloads_it() {
     let office = w.office("00001");
     let d = w.dir.path();
     let file = write(d, "a.txt", b"first");
+
+    // The destinations `--to` takes; an unknown one is refused naming them.
+    let table = office.ok(&["destinations"]);
+    assert_eq!(
+        table.lines().collect::<Vec<_>>(),
+        ["送信先", "給付課", "業務課"]
+    );
+    let listed: Vec<serde_json::Value> =
+        serde_json::from_str(&office.ok(&["destinations", "--json"])).expect("JSON");
+    assert_eq!(
+        listed,
+        [
+            serde_json::json!({"nickname": "給付課"}),
+            serde_json::json!({"nickname": "業務課"})
+        ]
+    );
+    let out = office.kx(&["send", "--to", "給与課", "--yes", &file]);
+    assert_eq!(code_of(&out, &["send"]), "E8004");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for line in [
+        "E8004 送信先が登録されていません。",
+        "  The destination is not registered.",
+        "  no destination \"給与課\"; valid destinations: 給付課, 業務課",
+        "対応方法: 健保組合の部署情報が登録されていません。健康保険組合の担当者に連絡をお願いいたします。",
+        "What to do: The society's department is not registered. Please contact the health insurance society.",
+    ] {
+        assert!(
+            stderr.lines().any(|l| l == line),
+            "{line:?} not in:\n{stderr}"
+        );
+    }
+
     office.ok(&["send", "--to", "給付課", "--yes", &file]);
     let sent: Vec<serde_json::Value> =
         serde_json::from_str(&office.ok(&["sent", "--json"])).expect("JSON");
@@ -168,7 +200,27 @@ fn a_send_can_be_cancelled_until_the_society_downloads_it() {
         "-d",
         d.join("in").to_str().expect("UTF-8"),
     ]);
-    assert_eq!(office.refused(&["sent", "cancel", &id]), "E8005");
+    let out = office.kx(&["sent", "cancel", &id]);
+    assert_eq!(code_of(&out, &["sent", "cancel"]), "E8005");
+    // The result line on stdout with its English; the code explained once on stderr.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("E8005 ファイルの削除に失敗しました。"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("      Failed to delete the file."),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("対応方法: サーバ側でファイル操作のエラーが発生しています。"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("What to do: A file operation failed on the server."),
+        "{stderr}"
+    );
 }
 
 #[test]

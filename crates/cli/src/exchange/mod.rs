@@ -103,7 +103,19 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the society's destinations (送信先): the nicknames `kx send --to` takes.
+    ///
+    /// Examples:
+    ///   kx destinations             one nickname a line, under a header
+    ///   kx destinations --json      [{"nickname": "給付課"}, …]
+    Destinations {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Send files to the society: ZIP, sign, encrypt for the society, upload.
+    ///
+    /// `--to` is one of the nicknames `kx destinations` lists.
     Send(office::SendArgs),
     /// Sent files and whether the society downloaded them (送信状況); `sent cancel ID…`.
     Sent(office::SentArgs),
@@ -168,6 +180,7 @@ impl Command {
             Command::Receive { .. } => "receive",
             Command::Delete { .. } => "delete",
             Command::History { .. } => "history",
+            Command::Destinations { .. } => "destinations",
             Command::Send(_) => "send",
             Command::Sent(_) => "sent",
             Command::Pin(_) => "pin",
@@ -188,6 +201,7 @@ fn execute(ctx: &Ctx, command: Command) -> Result<(), Failed> {
         Command::Receive { ids, all, dir } => office::receive(ctx, &ids, all, &dir),
         Command::Delete { ids } => office::delete(ctx, &ids),
         Command::History { json } => office::history(ctx, json),
+        Command::Destinations { json } => office::destinations(ctx, json),
         Command::Send(args) => office::send(ctx, &args),
         Command::Sent(args) => office::sent(ctx, &args),
         Command::Pin(cmd) => settings::pin(ctx, cmd),

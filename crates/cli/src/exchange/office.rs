@@ -20,7 +20,7 @@ type Result<T, E = Failed> = std::result::Result<T, E>;
 /// `kx send`.
 #[derive(Args, Debug)]
 pub(crate) struct SendArgs {
-    /// The destination's nickname (送信先), e.g. 給付課.
+    /// The destination's nickname (送信先), e.g. 給付課: see `kx destinations`.
     #[arg(long)]
     to: Option<String>,
     /// The e-application function (電子申請): KPFD.CSV only. Default: attachments (電子申請以外).
@@ -210,6 +210,13 @@ pub(crate) fn history(ctx: &Ctx, json: bool) -> Result<()> {
             ]
         },
     )
+}
+
+/// `kx destinations`: the nicknames `kx send --to` takes.
+pub(crate) fn destinations(ctx: &Ctx, json: bool) -> Result<()> {
+    let session = session::open(ctx)?;
+    let rows = ops::destinations(&session)?;
+    print_rows(&rows, json, &["送信先"], |d| vec![d.nickname.clone()])
 }
 
 /// `kx send`: the rules first (E2002–E2007), then the destination (E8004), a confirmation,

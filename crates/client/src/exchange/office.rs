@@ -181,16 +181,17 @@ impl PreparedSend {
     }
 }
 
-/// Checks a send's destination (E8004) after [`super::check_files`] checked its files
-/// (E2002–E2007), and sums its size for the confirmation.
+/// Checks a send's destination (E8004, naming the valid ones) after [`super::check_files`]
+/// checked its files (E2002–E2007), and sums its size for the confirmation.
 pub fn prepare_send(
     session: &Session,
     function: Function,
     to: &str,
     files: Vec<Outgoing>,
 ) -> crate::Result<PreparedSend> {
-    if !destinations(session)?.iter().any(|d| d.nickname == to) {
-        return Err(Failure::new(Code::E8004, &[]).into());
+    let known = destinations(session)?;
+    if !known.iter().any(|d| d.nickname == to) {
+        return Err(unknown_destination(to, &known).into());
     }
     let total = files
         .iter()
@@ -203,6 +204,21 @@ pub fn prepare_send(
         files,
         total,
     })
+}
+
+/// E8004 for a destination not among `known`, its detail naming the valid ones.
+fn unknown_destination(to: &str, known: &[Destination]) -> Failure {
+    let failure = Failure::new(Code::E8004, &[]);
+    if known.is_empty() {
+        return failure.detail(format!(
+            "no destination {to:?}: the society has registered no destination"
+        ));
+    }
+    let names: Vec<&str> = known.iter().map(|d| d.nickname.as_str()).collect();
+    failure.detail(format!(
+        "no destination {to:?}; valid destinations: {}",
+        names.join(", ")
+    ))
 }
 
 /// Sent files and whether the society downloaded them (送信状況): the last 2 months, or with
@@ -227,4 +243,35 @@ pub fn cancel_sent(session: &Session, ids: &[String]) -> crate::Result<Vec<FileO
     Ok(remove_each(session, ids, "取消", |id| {
         rows.iter().find(|e| e.id == id).map(|e| e.name.clone())
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(nicknames: &[&str]) -> Vec<Destination> {
+        nicknames
+            .iter()
+            .map(|n| Destination {
+                nickname: (*n).to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_unknown_destination_names_the_valid_ones() {
+        let failure = unknown_destination("給与課", &named(&["給付課", "適用課"]));
+        assert_eq!(failure.code, Code::E8004);
+        assert_eq!(
+            failure.detail.as_deref(),
+            Some("no destination \"給与課\"; valid destinations: 給付課, 適用課")
+        );
+        let none = unknown_destination("給付課", &[]);
+        assert!(
+            none.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("no destination")),
+            "{none:?}"
+        );
+    }
 }

@@ -296,10 +296,9 @@ pub fn send_to_office(
 ) -> crate::Result<Uploaded> {
     let outgoing = transfer::check_files(Function::Attachments, number, files)?;
     let offices: Vec<OfficeEntry> = session.api.get(path::OFFICES)?;
-    let office = offices
-        .iter()
-        .find(|o| o.number == number)
-        .ok_or_else(|| Failure::new(Code::E8004, &[]))?;
+    let office = offices.iter().find(|o| o.number == number).ok_or_else(|| {
+        Failure::new(Code::E8004, &[]).detail(format!("no office numbered {number:?}"))
+    })?;
     let trust = session.society_trust()?;
     let now = SystemTime::now();
     let mut recipients = Vec::new();
