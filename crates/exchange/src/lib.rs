@@ -5,6 +5,7 @@
 //! - [`code`]: the one table of `E` codes with the manual's exact texts.
 //! - [`api`]: request and response bodies of `/api/v1`, and the error body [`api::Problem`].
 //! - [`send`]: what may be sent (E2002–E2007).
+//! - [`kpfd`]: the pre-send check of `KPFD.CSV`, the e-application's file.
 //! - [`settings`]: PIN, password policy and profile rules (E1001–E1012).
 //! - [`lifecycle`]: the 70-day window, the 2-year keep, sealed file names.
 //! - [`upload`]: what the server accepts as a sealed file while it streams.
@@ -13,6 +14,7 @@ pub mod api;
 pub mod code;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+pub mod kpfd;
 pub mod lifecycle;
 pub mod names;
 mod refusal;
