@@ -286,3 +286,10 @@ pub(crate) fn refused(status: StatusCode, why: Tr) -> Response {
     )
         .into_response()
 }
+
+/// A table's column headings.
+pub(crate) fn columns(lang: Lang, headings: &[Tr]) -> Markup {
+    html! {
+        thead { tr { @for h in headings { th scope="col" { (h.get(lang)) } } } }
+    }
+}

@@ -230,10 +230,7 @@ fn show(app: &App, visit: &Visit, entries: &[InboxEntry], shown: Shown) -> Respo
 pub(crate) fn results(visit: &Visit, outcomes: &[FileOutcome], back: &str) -> Markup {
     html! {
         table {
-            thead { tr {
-                th scope="col" { (visit.t(words::FILE_NAME)) }
-                th scope="col" { (visit.t(words::RECEIVE_RESULT)) }
-            } }
+            (page::columns(visit.lang, &[words::FILE_NAME, words::RECEIVE_RESULT]))
             tbody {
                 @for o in outcomes {
                     tr {
@@ -269,10 +266,7 @@ pub(crate) fn received(visit: &Visit, files: &[Received]) -> Markup {
     html! {
         table {
             caption { (visit.t(words::RECEIVE_RESULT)) }
-            thead { tr {
-                th scope="col" { (visit.t(words::FILE_NAME)) }
-                th scope="col" { (visit.t(words::RECEIVE_RESULT)) }
-            } }
+            (page::columns(visit.lang, &[words::FILE_NAME, words::RECEIVE_RESULT]))
             tbody {
                 @for file in files {
                     tr {
@@ -310,13 +304,7 @@ async fn history(State(app): State<Arc<App>>, visit: Visit) -> Response {
             p { (visit.t(words::HISTORY_TEXT)) }
             @if rows.is_empty() { p { (visit.t(words::NONE)) } } @else {
                 table {
-                    thead { tr {
-                        th scope="col" { (visit.t(words::FILE_NAME)) }
-                        th scope="col" { (visit.t(words::FROM)) }
-                        th scope="col" { (visit.t(words::SENT_AT)) }
-                        th scope="col" { (visit.t(words::RECEIVED_AT)) }
-                        th scope="col" { (visit.t(words::DELETED_AT)) }
-                    } }
+                    (page::columns(visit.lang, &[words::FILE_NAME, words::FROM, words::SENT_AT, words::RECEIVED_AT, words::DELETED_AT]))
                     tbody { @for r in &rows { tr {
                         td { (r.name) }
                         td { (r.from.number) " " (r.from.name) }

@@ -116,11 +116,7 @@ pub(crate) fn chooser(visit: &Visit, base: &str, function: Function, basket: &Ba
         h2 { (visit.t(words::FILES_TO_SEND)) }
         @if basket.files.is_empty() { p { (visit.t(words::NONE)) } } @else {
             table {
-                thead { tr {
-                    th scope="col" { (visit.t(words::FILE_NAME)) }
-                    th scope="col" { (visit.t(words::SIZE)) }
-                    th scope="col" { (visit.t(words::DELETE)) }
-                } }
+                (page::columns(visit.lang, &[words::FILE_NAME, words::SIZE, words::DELETE]))
                 tbody { @for f in &basket.files { tr {
                     td { (f.name) }
                     td.num { (bytes(f.size)) }

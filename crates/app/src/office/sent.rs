@@ -81,14 +81,7 @@ fn sent_page(
             @if kept.is_empty() { p { (visit.t(words::NONE)) } } @else {
                 table {
                     caption { (visit.t(words::SENT)) }
-                    thead { tr {
-                        th scope="col" { (visit.t(words::SELECT)) }
-                        th scope="col" { (visit.t(words::SENT_AT)) }
-                        th scope="col" { (visit.t(words::DESTINATION)) }
-                        th scope="col" { (visit.t(words::SEALED_NAME)) }
-                        th scope="col" { (visit.t(words::SIZE)) }
-                        th scope="col" { (visit.t(words::SOCIETY_DOWNLOAD)) }
-                    } }
+                    (page::columns(visit.lang, &[words::SELECT, words::SENT_AT, words::DESTINATION, words::SEALED_NAME, words::SIZE, words::SOCIETY_DOWNLOAD]))
                     tbody { @for r in &kept { tr {
                         td { input type="checkbox" name="id" value=(r.id) id={ "s-" (r.id) } aria-label=(r.name); }
                         td { (when(r.sent_at)) }

@@ -25,7 +25,7 @@ use crate::app::{App, Outcome, Stage};
 use crate::form::Fields;
 use crate::jobs::{Layout, lock};
 use crate::page::{self, Shown, Visit};
-use crate::words;
+use crate::words::{self, Tr};
 
 /// How long a setup waits for the society before the screen says to come back later.
 const WAIT: Duration = Duration::from_secs(24 * 3600);
@@ -59,16 +59,28 @@ pub(crate) fn credentials(visit: &Visit, kept: &Fields) -> Markup {
     }
 }
 
-/// The wizard's form.
-fn wizard(visit: &Visit, kept: &Fields, failure: Option<&Shown>) -> Markup {
+/// A first setup's form: `intro`, then [`credentials`], posted to `action`.
+pub(crate) fn setup_form(
+    visit: &Visit,
+    (action, submit): (&str, Tr),
+    intro: Markup,
+    kept: &Fields,
+    failure: Option<&Shown>,
+) -> Markup {
     html! {
         @if let Some(shown) = failure { (page::failure(visit.lang, shown)) }
-        p { a href="/desk/setup" { (visit.t(words::DESK_SETUP_LINK)) } }
-        form method="post" action="/setup" enctype="multipart/form-data" {
+        (intro)
+        form method="post" action=(action) enctype="multipart/form-data" {
             (credentials(visit, kept))
-            div.actions { button type="submit" { (visit.t(words::SETUP_START)) } }
+            div.actions { button type="submit" { (visit.t(submit)) } }
         }
     }
+}
+
+/// The office wizard's form.
+fn wizard(visit: &Visit, kept: &Fields, failure: Option<&Shown>) -> Markup {
+    let intro = html! { p { a href="/desk/setup" { (visit.t(words::DESK_SETUP_LINK)) } } };
+    setup_form(visit, ("/setup", words::SETUP_START), intro, kept, failure)
 }
 
 /// `GET /setup`.
@@ -177,35 +189,61 @@ fn enrol(app: &App, answers: &Answers) -> Result<(), Shown> {
     Ok(())
 }
 
-/// `POST /setup`: the request, then the wait.
-async fn submit(State(app): State<Arc<App>>, visit: Visit, form: Multipart) -> Response {
+/// A first setup's steps: its title, its form, what it does with the answers, and where the
+/// user goes once it did.
+pub(crate) struct SetupSteps {
+    /// The screen's title.
+    pub(crate) title: Tr,
+    /// The form, with the fields kept and the refusal.
+    pub(crate) form: fn(&Visit, &Fields, Option<&Shown>) -> Markup,
+    /// The setup itself (blocking).
+    pub(crate) run: fn(&App, &Answers) -> Result<(), Shown>,
+    /// Where the user goes next.
+    pub(crate) next: &'static str,
+}
+
+/// Posts a first setup: only for a new profile; a refusal shows the form again, its fields kept.
+pub(crate) async fn submit_setup(
+    app: Arc<App>,
+    visit: Visit,
+    form: Multipart,
+    steps: SetupSteps,
+) -> Response {
     if !matches!(*lock(&app.stage), Stage::New) {
         return Redirect::to("/").into_response();
     }
     let answers = match read(form).await {
         Ok(answers) => answers,
         Err(shown) => {
-            return visit.page(
-                words::SETUP,
-                &app.header(),
-                wizard(&visit, &Fields::parse(b""), Some(&shown)),
-            );
+            let body = (steps.form)(&visit, &Fields::parse(b""), Some(&shown));
+            return visit.page(steps.title, &app.header(), body);
         }
     };
-    let (answers, enrolled) = app
+    let run = steps.run;
+    let (answers, done) = app
         .blocking(move |app| {
-            let enrolled = enrol(app, &answers);
-            (answers, enrolled)
+            let done = run(app, &answers);
+            (answers, done)
         })
         .await;
-    match enrolled {
-        Ok(()) => Redirect::to("/setup/waiting").into_response(),
-        Err(shown) => visit.page(
-            words::SETUP,
-            &app.header(),
-            wizard(&visit, &answers.fields, Some(&shown)),
-        ),
+    match done {
+        Ok(()) => Redirect::to(steps.next).into_response(),
+        Err(shown) => {
+            let body = (steps.form)(&visit, &answers.fields, Some(&shown));
+            visit.page(steps.title, &app.header(), body)
+        }
     }
+}
+
+/// `POST /setup`: the request, then the wait.
+async fn submit(State(app): State<Arc<App>>, visit: Visit, form: Multipart) -> Response {
+    let steps = SetupSteps {
+        title: words::SETUP,
+        form: wizard,
+        run: enrol,
+        next: "/setup/waiting",
+    };
+    submit_setup(app, visit, form, steps).await
 }
 
 /// Starts the wait for the society as a job; returns its number (none without a request).

@@ -30,14 +30,7 @@ fn requests_page(visit: &Visit, pending: &[PendingRequest], failure: Option<&Sho
             @if !pending.is_empty() {
                 table {
                     caption { (visit.t(words::REQUESTS)) }
-                    thead { tr {
-                        th scope="col" { (visit.t(words::SELECT)) }
-                        th scope="col" { (visit.t(words::REQUESTED_AT)) }
-                        th scope="col" { (visit.t(words::OFFICE_NUMBER)) }
-                        th scope="col" { (visit.t(words::OFFICE_NAME)) }
-                        th scope="col" { (visit.t(words::USER_ID)) }
-                        th scope="col" { (visit.t(words::REQUEST_KIND)) }
-                    } }
+                    (page::columns(visit.lang, &[words::SELECT, words::REQUESTED_AT, words::OFFICE_NUMBER, words::OFFICE_NAME, words::USER_ID, words::REQUEST_KIND]))
                     tbody { @for r in pending { tr {
                         td { input type="checkbox" name="id" value=(r.request) id={ "r-" (r.request) }
                             aria-label={ (r.office_number) " " (r.office_name) " " (r.user_id) }; }
@@ -170,12 +163,7 @@ fn decisions(visit: &Visit, decided: &[(PendingRequest, Approval)]) -> Markup {
     html! {
         table {
             caption { (visit.t(words::DECISION_RESULT)) }
-            thead { tr {
-                th scope="col" { (visit.t(words::OFFICE_NUMBER)) }
-                th scope="col" { (visit.t(words::OFFICE_NAME)) }
-                th scope="col" { (visit.t(words::USER_ID)) }
-                th scope="col" { (visit.t(words::DECISION_RESULT)) }
-            } }
+            (page::columns(visit.lang, &[words::OFFICE_NUMBER, words::OFFICE_NAME, words::USER_ID, words::DECISION_RESULT]))
             tbody { @for (r, approval) in decided { tr {
                 td { (r.office_number) }
                 td { (r.office_name) }

@@ -171,10 +171,7 @@ pub(crate) fn delivered(visit: &Visit, sends: &[(String, Result<Uploaded, Shown>
     html! {
         table {
             caption { (visit.t(words::DELIVERY_RESULT)) }
-            thead { tr {
-                th scope="col" { (visit.t(words::OFFICE_NUMBER)) }
-                th scope="col" { (visit.t(words::SEND_RESULT)) }
-            } }
+            (page::columns(visit.lang, &[words::OFFICE_NUMBER, words::SEND_RESULT]))
             tbody { @for (number, sent) in sends { tr {
                 td { (number) }
                 td { @match sent {

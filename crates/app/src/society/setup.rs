@@ -15,8 +15,8 @@ use maud::{Markup, html};
 use crate::app::{App, Stage};
 use crate::form::Fields;
 use crate::jobs::lock;
-use crate::office::setup::{Answers, checked, credentials, read};
-use crate::page::{self, Shown, Visit};
+use crate::office::setup::{Answers, SetupSteps, checked, setup_form, submit_setup};
+use crate::page::{Shown, Visit};
 use crate::words;
 
 pub(super) fn routes() -> Router<Arc<App>> {
@@ -24,15 +24,17 @@ pub(super) fn routes() -> Router<Arc<App>> {
 }
 
 fn wizard(visit: &Visit, kept: &Fields, failure: Option<&Shown>) -> Markup {
-    html! {
-        @if let Some(shown) = failure { (page::failure(visit.lang, shown)) }
+    let intro = html! {
         p { (visit.t(words::DESK_SETUP_TEXT)) }
         p { a href="/setup" { (visit.t(words::OFFICE_SETUP_LINK)) } }
-        form method="post" action="/desk/setup" enctype="multipart/form-data" {
-            (credentials(visit, kept))
-            div.actions { button type="submit" { (visit.t(words::DESK_SETUP_START)) } }
-        }
-    }
+    };
+    setup_form(
+        visit,
+        ("/desk/setup", words::DESK_SETUP_START),
+        intro,
+        kept,
+        failure,
+    )
 }
 
 /// `GET /desk/setup`.
@@ -76,27 +78,11 @@ fn set_up(app: &App, answers: &Answers) -> Result<(), Shown> {
 
 /// `POST /desk/setup`: then 起動確認, where the temporary password is replaced first.
 async fn submit(State(app): State<Arc<App>>, visit: Visit, form: Multipart) -> Response {
-    if !matches!(*lock(&app.stage), Stage::New) {
-        return Redirect::to("/").into_response();
-    }
-    let answers = match read(form).await {
-        Ok(answers) => answers,
-        Err(shown) => {
-            let body = wizard(&visit, &Fields::parse(b""), Some(&shown));
-            return visit.page(words::DESK_SETUP, &app.header(), body);
-        }
+    let steps = SetupSteps {
+        title: words::DESK_SETUP,
+        form: wizard,
+        run: set_up,
+        next: "/start",
     };
-    let (answers, done) = app
-        .blocking(move |app| {
-            let done = set_up(app, &answers);
-            (answers, done)
-        })
-        .await;
-    match done {
-        Ok(()) => Redirect::to("/start").into_response(),
-        Err(shown) => {
-            let body = wizard(&visit, &answers.fields, Some(&shown));
-            visit.page(words::DESK_SETUP, &app.header(), body)
-        }
-    }
+    submit_setup(app, visit, form, steps).await
 }
