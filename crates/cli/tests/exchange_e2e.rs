@@ -1,14 +1,15 @@
 //! The office app and the society side against the real `kxd`: enrolment through the society's
 //! queue, files both ways, cancel and its refusal after download, wrong PIN and password,
-//! quota, the 70-day window, `kx society serve` with its outbox, and the sealed blobs on the
-//! server opening with `openssl cms` and the recipient's key only.
+//! quota, the 70-day window, `kx society serve` with its outbox (and a KPFD.CSV the pre-send
+//! check refuses never reaching it), and the sealed blobs on the server opening with
+//! `openssl cms` and the recipient's key only.
 
 mod exchange_support;
 
 use std::path::Path;
 use std::process::Command;
 
-use exchange_support::{Party, World, code_of, noise, unzip};
+use exchange_support::{Party, World, code_of, kpfd_csv, noise, unzip};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let path = dir.join(name);
@@ -439,7 +440,19 @@ fn society_serve_sends_the_outbox_and_pulls_the_inbox() {
     let payload = noise(50_000, 4);
     write(&outbox.join("00001"), "notice.pdf", &payload);
     write(&outbox.join("00001"), "tool.exe", b"MZ");
-    let file = write(d, "KPFD.CSV", b"1,2,3\r\n");
+    // A KPFD.CSV the check refuses never leaves the office: the society pulls one file below.
+    std::fs::create_dir_all(d.join("bad")).expect("bad/");
+    let bad = write(&d.join("bad"), "KPFD.CSV", &kpfd_csv("架空商事㈱"));
+    let out = office.kx(&["send", "--e-application", "--to", "業務課", "--yes", &bad]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error    line 4, field 5: JIS X 0208 にない機種依存文字")
+            && stderr.contains("kx: not sent: the check found errors."),
+        "{stderr}"
+    );
+    let kpfd = kpfd_csv("架空商事株式会社");
+    let file = write(d, "KPFD.CSV", &kpfd);
     office.ok(&["send", "--e-application", "--to", "業務課", "--yes", &file]);
 
     // An office enrolling meanwhile: serve --approve signs its request.
@@ -472,10 +485,7 @@ fn society_serve_sends_the_outbox_and_pulls_the_inbox() {
         .flatten()
         .collect();
     assert_eq!(pulled.len(), 1);
-    assert_eq!(
-        unzip(&pulled[0].path()).get("KPFD.CSV").map(Vec::as_slice),
-        Some(&b"1,2,3\r\n"[..])
-    );
+    assert_eq!(unzip(&pulled[0].path()).get("KPFD.CSV"), Some(&kpfd));
     let received = d.join("received");
     office.ok(&["receive", "--all", "-d", received.to_str().expect("UTF-8")]);
     let zip = std::fs::read_dir(&received)

@@ -1,9 +1,14 @@
-//! The office app's checks that need no server: the send rules (E2002–E2007) are applied before
-//! anything is sealed or sent, one instance per profile (E0001), and usage errors exit 2.
+//! The office app's checks that need no server: the send rules (E2002–E2007) and the KPFD.CSV
+//! check are applied before anything is sealed or sent, one instance per profile (E0001), and
+//! usage errors exit 2.
+
+mod exchange_support;
 
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 use std::process::{Command, Output};
+
+use exchange_support::kpfd_csv;
 
 fn kx(home: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kx"))
@@ -143,5 +148,109 @@ fn one_instance_per_profile() {
     assert_eq!(refusal(&kx(d, &["inbox"])), "E0001 多重起動はできません。");
     // Another profile is another instance.
     let out = kx(d, &["--profile", "other", "inbox"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn check_kpfd_on_a_good_and_a_bad_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let d = dir.path();
+    std::fs::write(d.join("KPFD.CSV"), kpfd_csv("架空商事株式会社")).expect("a file");
+    let out = kx(d, &["check-kpfd", "KPFD.CSV"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(stdout(&out), "ok    KPFD.CSV: no findings\n");
+    assert!(
+        !d.join("exchange").exists(),
+        "a local check makes no profile"
+    );
+
+    std::fs::create_dir(d.join("bad")).expect("bad/");
+    let bad = kpfd_csv("架空商事㈱");
+    // LF alone as well: a warning, printed with the error.
+    let bad: Vec<u8> = bad.into_iter().filter(|&b| b != b'\r').collect();
+    std::fs::write(d.join("bad/KPFD.CSV"), &bad).expect("a file");
+    let out = kx(d, &["check-kpfd", "bad/KPFD.CSV"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        stdout(&out),
+        "warning  line 1: 改行コードが LF のみです。CR LF にしてください。 \
+         / Lines end with LF alone: CR LF is expected. (6 of 6 lines)\n\
+         error    line 4, field 5: JIS X 0208 にない機種依存文字（NEC特殊文字・IBM拡張文字・外字）があります。 \
+         / A character outside JIS X 0208 (NEC special, IBM extension or user-defined character). \
+         (U+3231 '㈱' (NEC特殊文字, 0x878A))\n\
+         bad/KPFD.CSV: 1 error(s), 1 warning(s)\n"
+    );
+    let out = kx(d, &["check-kpfd", "--json", "bad/KPFD.CSV"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        (json["errors"].as_u64(), json["warnings"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        json["findings"][1],
+        serde_json::json!({
+            "severity": "error",
+            "line": 4,
+            "field": 5,
+            "kind": "extended-character",
+            "japanese": "JIS X 0208 にない機種依存文字（NEC特殊文字・IBM拡張文字・外字）があります。",
+            "english": "A character outside JIS X 0208 (NEC special, IBM extension or user-defined character).",
+            "detail": "U+3231 '㈱' (NEC特殊文字, 0x878A)",
+        })
+    );
+
+    // Warnings alone do not fail.
+    let lf: Vec<u8> = kpfd_csv("架空商事株式会社")
+        .into_iter()
+        .filter(|&b| b != b'\r')
+        .collect();
+    std::fs::write(d.join("lf.csv"), lf).expect("a file");
+    let out = kx(d, &["check-kpfd", "lf.csv"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        stdout(&out).ends_with("lf.csv: 0 error(s), 2 warning(s)\n"),
+        "{out:?}"
+    );
+
+    assert_eq!(
+        refusal(&kx(d, &["check-kpfd", "gone.csv"])),
+        "E2007 追加したファイル（gone.csv）が存在しません。"
+    );
+}
+
+#[test]
+fn send_by_e_application_checks_kpfd_first() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let d = dir.path();
+    std::fs::write(d.join("KPFD.CSV"), kpfd_csv("架空商事㈱")).expect("a file");
+    let send = ["send", "--e-application", "--to", "給付課", "KPFD.CSV"];
+    let out = kx(d, &send);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error    line 4, field 5: JIS X 0208 にない機種依存文字")
+            && stderr.ends_with(
+                "kx: not sent: the check found errors. Correct the file, or send it anyway with --ignore-check.\n"
+            ),
+        "{stderr}"
+    );
+    // Past the check, the send needs its profile, which does not exist: a usage error.
+    let out = kx(d, &[&send[..], &["--ignore-check"]].concat());
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("KPFD.CSV: sending anyway (--ignore-check)"),
+        "{out:?}"
+    );
+    std::fs::write(d.join("KPFD.CSV"), kpfd_csv("架空商事株式会社")).expect("a file");
+    let out = kx(d, &send);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    // --ignore-check is for the e-application only.
+    let out = kx(d, &["send", "--ignore-check", "--to", "給付課", "KPFD.CSV"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }

@@ -14,6 +14,7 @@ use clap::{Args, Subcommand};
 
 mod app;
 mod enrol;
+mod kpfd;
 mod office;
 mod report;
 mod session;
@@ -113,10 +114,32 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Send files to the society: ZIP, sign, encrypt for the society, upload.
+    /// Send files to the society: ZIP, sign, encrypt for the society, upload
     ///
     /// `--to` is one of the nicknames `kx destinations` lists.
+    ///
+    /// With --e-application the file (KPFD.CSV) is checked first as `kx check-kpfd` does:
+    /// errors refuse the send unless --ignore-check; warnings are printed and do not.
+    ///
+    /// Examples:
+    ///   kx send --to 給付課 申請書.pdf 添付.xlsx         attachments (電子申請以外)
+    ///   kx send --e-application --to 業務課 KPFD.CSV    e-application (電子申請), checked first
+    #[command(verbatim_doc_comment)]
     Send(office::SendArgs),
+    /// Check a KPFD.CSV before sending it by e-application (電子申請)
+    ///
+    /// Shift_JIS, CR LF, the [kanri] and [data] sections, field counts, characters outside
+    /// JIS X 0208 (①, ㈱, 髙). No public specification of KPFD.CSV exists: errors are what
+    /// the known layout rules out with some confidence, warnings what is less certain
+    /// (docs/office.md).
+    ///
+    /// Needs no profile and no server. Exits 1 when it finds an error, 0 otherwise.
+    ///
+    /// Examples:
+    ///   kx check-kpfd KPFD.CSV          one line a finding: `error    line 3, field 5: …`
+    ///   kx check-kpfd --json KPFD.CSV   the findings as JSON, with both texts
+    #[command(verbatim_doc_comment)]
+    CheckKpfd(kpfd::CheckArgs),
     /// Sent files and whether the society downloaded them (送信状況); `sent cancel ID…`.
     Sent(office::SentArgs),
     /// Change the PIN (the key files and the stored password are re-encrypted).
@@ -147,6 +170,13 @@ pub(crate) enum Command {
 
 /// Runs an exchange command.
 pub(crate) fn run(options: Options, command: Command) -> ExitCode {
+    if let Command::CheckKpfd(args) = &command {
+        // A file on this machine: no profile, no log.
+        return match kpfd::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => report(err),
+        };
+    }
     kx_client::install_tls_provider();
     let ctx = match ProfileDir::new(options.home.as_deref(), &options.profile) {
         Ok(profile) => Ctx {
@@ -182,6 +212,7 @@ impl Command {
             Command::History { .. } => "history",
             Command::Destinations { .. } => "destinations",
             Command::Send(_) => "send",
+            Command::CheckKpfd(_) => "check-kpfd",
             Command::Sent(_) => "sent",
             Command::Pin(_) => "pin",
             Command::Password(_) => "password",
@@ -203,6 +234,7 @@ fn execute(ctx: &Ctx, command: Command) -> Result<(), Failed> {
         Command::History { json } => office::history(ctx, json),
         Command::Destinations { json } => office::destinations(ctx, json),
         Command::Send(args) => office::send(ctx, &args),
+        Command::CheckKpfd(args) => kpfd::run(&args),
         Command::Sent(args) => office::sent(ctx, &args),
         Command::Pin(cmd) => settings::pin(ctx, cmd),
         Command::Password(cmd) => settings::password(ctx, cmd),

@@ -10,6 +10,7 @@ use kx_client::kx_exchange::Code;
 use kx_client::kx_exchange::api::{Function, InboxEntry, Party, SentEntry};
 
 use super::Ctx;
+use super::kpfd;
 use super::report::{Failed, reported, result_failure};
 use super::session;
 use super::ui;
@@ -26,6 +27,9 @@ pub(crate) struct SendArgs {
     /// The e-application function (電子申請): KPFD.CSV only. Default: attachments (電子申請以外).
     #[arg(long)]
     e_application: bool,
+    /// Send the e-application file even when its check (`kx check-kpfd`) finds errors.
+    #[arg(long, requires = "e_application")]
+    ignore_check: bool,
     /// The files to send (at most 20 MB together).
     files: Vec<PathBuf>,
 }
@@ -219,8 +223,8 @@ pub(crate) fn destinations(ctx: &Ctx, json: bool) -> Result<()> {
     print_rows(&rows, json, &["送信先"], |d| vec![d.nickname.clone()])
 }
 
-/// `kx send`: the rules first (E2002–E2007), then the destination (E8004), a confirmation,
-/// and the upload.
+/// `kx send`: the rules first (E2002–E2007), for e-application the check of KPFD.CSV, then
+/// the destination (E8004), a confirmation, and the upload.
 pub(crate) fn send(ctx: &Ctx, args: &SendArgs) -> Result<()> {
     let function = if args.e_application {
         Function::EApplication
@@ -229,6 +233,9 @@ pub(crate) fn send(ctx: &Ctx, args: &SendArgs) -> Result<()> {
     };
     let to = args.to.clone().unwrap_or_default();
     let files = ops::check_files(function, &to, &args.files)?;
+    if function == Function::EApplication {
+        kpfd::before_send(&args.files, args.ignore_check)?;
+    }
     let mut session = session::open(ctx)?;
     let prepared = ops::prepare_send(&session, function, &to, files)?;
     let kind = match function {

@@ -433,3 +433,22 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
         })
         .collect()
 }
+
+/// A `KPFD.CSV` of the layout `kx check-kpfd` knows (one office called `office`, one person),
+/// as Shift_JIS with CR LF.
+pub fn kpfd_csv(office: &str) -> Vec<u8> {
+    let mut person = vec!["2200700", "21", "ﾔﾏﾀﾞ ﾀﾛｳ", "山田　太郎", "7", "600101"];
+    person.resize(36, "");
+    let lines = [
+        "12345,001,20260401,,,,,".to_owned(),
+        "[kanri]".to_owned(),
+        ",001".to_owned(),
+        format!("12345,100,0001,東京都千代田区一丁目1-1,{office},山田　太郎,03,1234,5678"),
+        "[data]".to_owned(),
+        person.join(","),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\r\n")).collect();
+    let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&text);
+    assert!(!unmappable, "{text}");
+    bytes.into_owned()
+}

@@ -6,10 +6,14 @@
 //! A face opens the profile ([`ProfileDir`]), takes its lock (E0001), asks the user for the PIN
 //! and opens a [`Session`]; the notices of a fresh login come back as [`Notice`]s. Secrets and
 //! confirmations are the face's to ask for: every operation takes them as arguments.
+//!
+//! [`check_kpfd`] checks a `KPFD.CSV` before an e-application send (電子申請), without a
+//! session.
 
 mod enrol;
 mod failure;
 mod http;
+mod kpfd;
 mod log;
 mod office;
 mod offices;
@@ -26,6 +30,7 @@ pub use enrol::{
 };
 pub use failure::{Failure, TEMPORARY_PASSWORD};
 pub use http::https_url;
+pub use kpfd::check_kpfd;
 pub use log::{LogGuard, start_log};
 pub use office::{
     FileOutcome, PreparedSend, cancel_sent, delete_received, destinations, history, inbox,

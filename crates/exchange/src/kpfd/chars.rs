@@ -145,15 +145,16 @@ fn classify(bytes: &[u8]) -> (Class, usize) {
         // The next byte starts the next character.
         return (Class::NotShiftJis, 1);
     };
+    let code = u16::from_be_bytes([b, trail]);
+    // Every code in the ranges is a character (JIS X 0208's rows there are full).
+    if in_ranges(code, ALLOWED_2) {
+        return (Class::Allowed, 2);
+    }
     if SHIFT_JIS
         .decode_without_bom_handling_and_without_replacement(&bytes[..2])
         .is_none()
     {
         return (Class::NotShiftJis, 2);
-    }
-    let code = u16::from_be_bytes([b, trail]);
-    if in_ranges(code, ALLOWED_2) {
-        return (Class::Allowed, 2);
     }
     match EXTENSIONS
         .iter()
@@ -216,5 +217,30 @@ pub(super) fn check_line(number: usize, bytes: &[u8], findings: &mut Findings) {
             field += 1;
         }
         i += len;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`classify`] takes a code in the ranges for a character without decoding it.
+    #[test]
+    fn every_listed_code_is_a_character() {
+        for &(lo, hi) in ALLOWED_2 {
+            for code in lo..=hi {
+                let [lead, trail] = code.to_be_bytes();
+                // A0–DF are one-byte characters, never a lead.
+                if !is_lead(lead) || !is_trail(trail) {
+                    continue;
+                }
+                assert!(
+                    SHIFT_JIS
+                        .decode_without_bom_handling_and_without_replacement(&[lead, trail])
+                        .is_some(),
+                    "{code:04X}"
+                );
+            }
+        }
     }
 }

@@ -223,7 +223,11 @@ pub(super) fn check(lines: &[Line<'_>], findings: &mut Findings) {
     let data = datas.first().copied();
     sections(lines, &kanris, &datas, findings);
 
-    let is_marker = |i: usize| markers.iter().any(|(m, _)| *m == i);
+    let mut marked = vec![false; lines.len()];
+    for &(i, _) in &markers {
+        marked[i] = true;
+    }
+    let is_marker = |i: usize| marked[i];
     if !lines.is_empty() && !is_marker(0) {
         management(&lines[0], findings);
     }

@@ -447,6 +447,16 @@ fn sizes() {
     assert_eq!(kinds(&check(&over)), [FindingKind::TooLarge]);
 }
 
+/// Many lines of one kind cost no more than as many lines of any kind.
+#[test]
+fn many_markers() {
+    let mut lines = good_lines();
+    lines.extend(std::iter::repeat_n("[x]".to_owned(), 50_000));
+    let report = check(&sjis(&lines));
+    assert_eq!(kinds(&report), [FindingKind::UnknownMarker; MAX_PER_KIND]);
+    assert_eq!(report.omitted, 50_000 - MAX_PER_KIND);
+}
+
 #[test]
 fn the_name_must_be_kpfd_csv() {
     let report = check_named("KPFD0006.CSV", &sjis(&good_lines()));
