@@ -21,7 +21,7 @@ mod settings;
 mod society;
 mod ui;
 
-use kx_client::exchange::{ProfileDir, start_log};
+use kx_client::exchange::{ProfileDir, SetupScope, start_log};
 use report::{Failed, report};
 use ui::Secrets;
 
@@ -156,22 +156,47 @@ pub(crate) fn run(options: Options, command: Command) -> ExitCode {
         },
         Err(err) => return report(Failed::from(err)),
     };
-    let _log = start_log(&ctx.profile);
+    // Before the log makes the profile's directory: a failed setup removes what it made.
+    let setup = command.is_setup().then(|| SetupScope::begin(&ctx.profile));
+    let log = start_log(&ctx.profile);
     tracing::info!(
         command = command.name(),
         version = env!("CARGO_PKG_VERSION"),
         "start"
     );
-    match execute(&ctx, command) {
+    let err = match execute(&ctx, command) {
         Ok(()) => {
             tracing::info!("done");
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
-        Err(err) => report(err),
+        Err(err) => err,
+    };
+    // Not yet (exit 75) keeps the request waiting for the rerun.
+    let undo = setup.filter(|_| !matches!(err, Failed::Error(kx_client::Error::Later(_))));
+    let status = report(err);
+    if let Some(scope) = undo {
+        drop(log);
+        match scope.failed() {
+            Ok(true) => eprintln!(
+                "kx: removed the half-made profile {}",
+                ctx.profile.root().display()
+            ),
+            Ok(false) => {}
+            Err(err) => eprintln!("kx: {err}"),
+        }
     }
+    status
 }
 
 impl Command {
+    /// Whether the command sets a profile up (`kx setup`, `kx society setup`).
+    fn is_setup(&self) -> bool {
+        matches!(
+            self,
+            Command::Setup(_) | Command::Society(society::SocietyCommand::Setup(_))
+        )
+    }
+
     /// The command's name, for the log.
     fn name(&self) -> &'static str {
         match self {

@@ -29,7 +29,7 @@ pub use office::{
     FileOutcome, PreparedSend, cancel_sent, delete_received, destinations, history, inbox,
     prepare_send, receive, receive_each, sent, unreceived,
 };
-pub use profile::{ProfileDir, ProfileLock};
+pub use profile::{ProfileDir, ProfileLock, SetupScope};
 pub use session::{Notice, Session};
 pub use settings::{change_password, change_pin, logout, set_profile};
 pub use society::{

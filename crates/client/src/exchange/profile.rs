@@ -281,6 +281,61 @@ impl ProfileDir {
     }
 }
 
+/// A setup of a profile (`kx setup`, `kx society setup`, the app's wizard), undone when it
+/// fails: begun before anything makes the profile's directory (the log, the lock), it knows
+/// which directories the setup made.
+#[derive(Debug)]
+pub struct SetupScope {
+    root: PathBuf,
+    /// The directories that were not there, the profile's own first, then its parents up to
+    /// the first one that was.
+    made: Vec<PathBuf>,
+}
+
+impl SetupScope {
+    /// Notes what is there before the setup of `profile` makes anything.
+    pub fn begin(profile: &ProfileDir) -> SetupScope {
+        let made = profile
+            .root
+            .ancestors()
+            .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        SetupScope {
+            root: profile.root.clone(),
+            made,
+        }
+    }
+
+    /// After the setup failed: removes the profile's directory, with everything the setup
+    /// wrote into it (keys, the sealed password, the log), when this setup made it and left
+    /// nothing to keep: no settings (the profile is set up) and no request waiting for the
+    /// society (a rerun resumes it). The parents it made go too when they are empty. Returns
+    /// whether the directory was removed. Call it once every lock of the profile and the log
+    /// are dropped (Windows removes no open file).
+    pub fn failed(self) -> crate::Result<bool> {
+        let Some((own, parents)) = self.made.split_first() else {
+            return Ok(false);
+        };
+        debug_assert_eq!(own, &self.root);
+        let keep = ["config.json", "enrolment.json"]
+            .iter()
+            .any(|name| self.root.join(name).exists());
+        if keep || !self.root.exists() {
+            return Ok(false);
+        }
+        fs::remove_dir_all(&self.root)
+            .with_context(|| format!("removing the half-made {}", self.root.display()))?;
+        for parent in parents {
+            // Only an empty one: anything another command put there stays.
+            if fs::remove_dir(parent).is_err() {
+                break;
+            }
+        }
+        Ok(true)
+    }
+}
+
 /// `~/.config/kx`.
 fn default_home() -> Result<PathBuf> {
     let home = std::env::var_os("HOME").context("neither --home, KX_HOME nor HOME is set")?;
@@ -307,4 +362,37 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     File::open(dir)?.sync_all()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_setup_removes_only_what_it_made() {
+        let home = tempfile::tempdir().expect("a temporary directory");
+        let kx = home.path().join("kx");
+        let profile = ProfileDir::new(Some(&kx), "office").expect("a profile");
+
+        // Made here, nothing to keep: gone with the parents it made.
+        let scope = SetupScope::begin(&profile);
+        profile.lock().expect("the lock");
+        profile.write("password.enc", b"sealed").expect("a file");
+        assert!(scope.failed().expect("removed"));
+        assert!(!kx.exists(), "the parents the setup made are gone too");
+
+        // A request waiting for the society is kept for the rerun.
+        let scope = SetupScope::begin(&profile);
+        profile.create().expect("the directory");
+        profile.write("enrolment.json", b"{}").expect("a file");
+        assert!(!scope.failed().expect("kept"));
+        assert!(profile.file("enrolment.json").exists());
+
+        // There before the setup: never removed.
+        profile.remove("enrolment.json").expect("removed");
+        let scope = SetupScope::begin(&profile);
+        profile.write("key.new.pem", b"key").expect("a file");
+        assert!(!scope.failed().expect("kept"));
+        assert!(profile.file("key.new.pem").exists());
+    }
 }
