@@ -37,7 +37,8 @@ pub(crate) struct Options {
         default_value = "default"
     )]
     profile: String,
-    /// Where profiles live (`exchange/<profile>/` inside); default `~/.config/kx`.
+    /// Where profiles live (`exchange/<profile>/` inside); default `~/.config/kx`, on
+    /// Windows `%APPDATA%\kx`.
     #[arg(
         help_heading = "Exchange profile",
         long,

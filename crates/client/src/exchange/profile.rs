@@ -16,7 +16,8 @@
 //! | `Log/` | daily logs |
 //!
 //! Every file is written atomically (temporary file, fsync, rename, fsync of the directory)
-//! with mode 0600: a crash leaves the old or the new file, never half of one.
+//! with mode 0600 (on Windows: the per-user ACL of the home): a crash leaves the old or the
+//! new file, never half of one.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -31,6 +32,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::failure::Failure;
+use crate::platform;
 
 /// What a profile remembers besides keys and certificates.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -83,14 +85,15 @@ pub struct ProfileDir {
 }
 
 impl ProfileDir {
-    /// The profile `name` under `home` (`$KX_HOME`, default `~/.config/kx`).
+    /// The profile `name` under `home` (`$KX_HOME`, default `~/.config/kx`, on Windows
+    /// `%APPDATA%\kx`).
     pub fn new(home: Option<&Path>, name: &str) -> crate::Result<ProfileDir> {
         if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
             return Err(crate::error::Usage(format!("bad profile name {name:?}")).into());
         }
         let home = match home {
             Some(home) => home.to_owned(),
-            None => default_home()?,
+            None => platform::default_home()?,
         };
         Ok(ProfileDir {
             root: home.join("exchange").join(name),
@@ -153,16 +156,11 @@ impl ProfileDir {
         Ok(())
     }
 
-    /// Creates the directory (0700).
+    /// Creates the directory, private to the user (0700; on Windows the per-user ACL of the
+    /// home).
     pub(crate) fn create(&self) -> Result<()> {
-        fs::create_dir_all(&self.root)
-            .with_context(|| format!("creating {}", self.root.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))?;
-        }
-        Ok(())
+        platform::create_private_dir(&self.root)
+            .with_context(|| format!("creating {}", self.root.display()))
     }
 
     /// Takes the profile's lock for the life of the returned guard: a second `kx` on the same
@@ -336,12 +334,6 @@ impl SetupScope {
     }
 }
 
-/// `~/.config/kx`.
-fn default_home() -> Result<PathBuf> {
-    let home = std::env::var_os("HOME").context("neither --home, KX_HOME nor HOME is set")?;
-    Ok(PathBuf::from(home).join(".config").join("kx"))
-}
-
 /// Writes `contents` to `path` atomically, mode 0600.
 pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = path.parent().context("a file path without a directory")?;
@@ -359,9 +351,7 @@ pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
 
 /// Makes a rename or creation in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    Ok(())
+    Ok(platform::sync_dir(dir)?)
 }
 
 #[cfg(test)]
