@@ -251,6 +251,10 @@ impl App {
 
     /// Runs `f` with the open session on a blocking thread (the client's calls block), or
     /// sends the user where they belong when no session is open.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the Err is the answer itself, returned at once by the handler"
+    )]
     pub(crate) async fn with_session<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&mut Session) -> T + Send + 'static,

@@ -71,6 +71,7 @@ words! {
     SETUP_START => "登録を申請", "Request registration";
     WAITING => "健康保険組合の承認待ち", "Waiting for the society";
     WAITING_TEXT => "電子証明書の発行を健康保険組合に依頼しました。承認されるまでこの画面のままお待ちください。", "The certificate was requested from the society. Keep this screen open until it is issued.";
+    #[allow(dead_code, reason = "a label of a screen still to come")]
     ISSUED => "電子証明書が発行されました。", "The certificate was issued.";
     RESUME => "承認待ちを再開", "Resume waiting";
     RESUME_TEXT => "健康保険組合の承認待ちの申請があります。PINを入力して待機を再開してください。", "A request is waiting for the society. Enter the PIN to keep waiting.";
@@ -80,6 +81,7 @@ words! {
     RENEWAL_DUE => "電子証明書の更新", "Certificate renewal";
     RENEWAL_TEXT => "電子証明書の有効期限が近づいています。更新しますか？", "Our certificate expires soon. Renew it now?";
     RENEW => "更新", "Renew";
+    #[allow(dead_code, reason = "a label of a screen still to come")]
     RENEWED => "電子証明書を更新しました。", "The certificate was renewed.";
     SOCIETY_CERTIFICATE => "健保組合の電子証明書", "The society's certificate";
     SOCIETY_CERTIFICATE_FETCHED => "最新の健保組合の電子証明書を取得しました。", "Fetched the society's latest certificate.";
@@ -128,14 +130,19 @@ words! {
     LIMIT => "上限 20MB", "limit 20 MB";
     SEND => "送信", "Send";
     SEND_QUESTION => "ファイルを送信します。よろしいですか？", "Send the files?";
+    #[allow(dead_code, reason = "a label of a screen still to come")]
     SEND_RESULT => "送信結果", "Send result";
     SENT_OK => "ファイルの送信が完了しました。", "The files were sent.";
     E_APPLICATION_POLICY => "こちらから送信出来るのは「KPFD.CSV」ファイルのみです。", "Only the file KPFD.CSV can be sent here.";
     ATTACHMENTS_POLICY => "こちらから送信出来るのは各種添付書類のみです。資格取得届等の届出書類を PDF や Excel 等で送信することは出来ません。", "Only attachment documents can be sent here. Notifications such as 資格取得届 cannot be sent as PDF or Excel.";
     ALLOWED => "選択可能なファイルの種類", "File types accepted";
+    #[allow(dead_code, reason = "a label of a screen still to come")]
     CHECK_FINDINGS => "KPFD.CSV の送信前チェック", "KPFD.CSV pre-send check";
+    #[allow(dead_code, reason = "a label of a screen still to come")]
     CHECK_CLEAN => "問題は見つかりませんでした。", "No problems found.";
+    #[allow(dead_code, reason = "a label of a screen still to come")]
     LINE => "行", "Line";
+    #[allow(dead_code, reason = "a label of a screen still to come")]
     FIELD => "項目", "Field";
 
     PERIOD => "期間", "Period";

@@ -237,10 +237,10 @@ async fn send(
             ))));
         };
         let sent = prepared.send(session, job).map_err(Shown::from);
-        if sent.is_ok() {
-            if let Some(basket) = lock(&sending.baskets).get_mut(slug) {
-                basket.clear();
-            }
+        if sent.is_ok()
+            && let Some(basket) = lock(&sending.baskets).get_mut(slug)
+        {
+            basket.clear();
         }
         Outcome::Sent(sent)
     });

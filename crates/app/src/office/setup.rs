@@ -126,7 +126,7 @@ fn enrol(app: &App, answers: &Answers) -> Result<(), Shown> {
         return Err(Failure::new(Code::E1001, &["CA証明書"]).into());
     }
     check_new_pin(f.one("pin"), f.one("pin_again")).map_err(Failure::from)?;
-    let server = https_url(f.one("server").trim()).map_err(|e| unexpected(e))?;
+    let server = https_url(f.one("server").trim()).map_err(unexpected)?;
     let ca = app.staging("setup").join("server-ca.pem");
     let written = std::fs::create_dir_all(app.staging("setup"))
         .and_then(|()| std::fs::write(&ca, &answers.ca));

@@ -22,7 +22,7 @@ pub use enrol::{
     Enrolment, EnrolmentRequest, WaitOptions, enrol, pending_enrolment, renew_office,
     wait_for_certificate,
 };
-pub use failure::{Failure, TEMPORARY_PASSWORD};
+pub use failure::{Failure, ONE_TIME_CODE_REFUSED, TEMPORARY_PASSWORD};
 pub use http::https_url;
 pub use log::{LogGuard, start_log};
 pub use office::{
