@@ -104,11 +104,12 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List the society's destinations (送信先): the nicknames `kx send --to` takes.
+    /// List the society's destinations (送信先): the nicknames `kx send --to` takes
     ///
     /// Examples:
     ///   kx destinations             one nickname a line, under a header
     ///   kx destinations --json      [{"nickname": "給付課"}, …]
+    #[command(verbatim_doc_comment)]
     Destinations {
         /// JSON instead of a table.
         #[arg(long)]
@@ -136,13 +137,15 @@ pub(crate) enum Command {
     /// The health insurance society's side: its CA, approvals, pull, send, serve.
     #[command(subcommand)]
     Society(society::SocietyCommand),
-    /// The browser app: every screen of the office app (or, for a society profile, the desk),
-    /// served on 127.0.0.1 and opened in the system's browser.
+    /// The browser app: every screen of the office app, or a society profile's desk
+    ///
+    /// Served on 127.0.0.1 and opened in the system's browser.
     ///
     /// Examples:
     ///   kx app                      open the default profile's app
     ///   kx --profile kenpo app      the society desk of the profile "kenpo"
     ///   kx app --no-open --port 8765   print the launch URL, on a fixed port
+    #[command(verbatim_doc_comment)]
     App(app::AppArgs),
 }
 
