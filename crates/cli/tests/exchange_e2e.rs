@@ -9,7 +9,9 @@ mod exchange_support;
 use std::path::Path;
 use std::process::Command;
 
-use exchange_support::{Party, World, code_of, kpfd_csv, noise, unzip};
+use exchange_support::{
+    Kxd, Party, SOCIETY_ID, SOCIETY_PIN, World, code_of, kpfd_csv, noise, unzip,
+};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let path = dir.join(name);
@@ -272,8 +274,7 @@ fn wrong_pin_and_wrong_password() {
 }
 
 /// What `kx` prints when the server refuses because the password is still temporary.
-const CHANGE_IT: &str = "E0002 パスワードが無効です。\n\
-     \x20 The password is not valid.\n\
+const CHANGE_IT: &str = "E0002 パスワードが無効です。\n  The password is not valid.\n\
      The password is still the temporary one: change it with `kx password change`.\n";
 
 #[test]
@@ -734,4 +735,86 @@ fn renewals_keep_old_files_readable_and_reach_the_other_side() {
     let late = sent_name(&out);
     office.ok(&["receive", "--all", "-d", received.to_str().expect("UTF-8")]);
     assert!(received.join(&late).exists());
+}
+
+/// A setup that fails says why: a wrong or used one-time code is the code (E1002 ワンタイムコード),
+/// not the password; the api port instead of the bootstrap one is named; and nothing of the
+/// failed setup is left behind.
+#[test]
+fn a_failed_setup_names_the_real_cause_and_leaves_nothing() {
+    let kxd = Kxd::start();
+    let (password, code) = kxd.add_society();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let society = Party::new(dir.path(), "society", SOCIETY_PIN);
+    let own = "Own-society-2026";
+    let ca = kxd.ca();
+    let setup = |server: &str, code: &str| {
+        society.kx_with(
+            &[
+                "--pin-stdin",
+                "--password-stdin",
+                "society",
+                "setup",
+                "--server",
+                server,
+                "--ca",
+                ca.to_str().expect("UTF-8"),
+                "--id",
+                SOCIETY_ID,
+                "--code",
+                code,
+            ],
+            &[SOCIETY_PIN, &password, own, own],
+        )
+    };
+
+    let wrong = setup(&kxd.https, "WRONG-CODE");
+    assert_eq!(code_of(&wrong, &["society setup"]), "E1002");
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        stderr.starts_with(
+            "E1002 ワンタイムコードが一致しません。\n  The one-time code does not match.\n"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("wrong or already used"), "{stderr}");
+    assert!(!society.profile().exists(), "a half-made profile is left");
+
+    let api = setup(&kxd.api, &code);
+    assert_eq!(code_of(&api, &["society setup"]), "E0003");
+    let stderr = String::from_utf8_lossy(&api.stderr);
+    assert!(
+        stderr.contains("This looks like the API port; use the bootstrap URL"),
+        "{stderr}"
+    );
+    assert!(!society.profile().exists(), "a half-made profile is left");
+
+    let done = setup(&kxd.https, &code);
+    assert!(done.status.success(), "{done:?}");
+    // The code worked once: another profile cannot use it again.
+    let again = society.kx_with(
+        &[
+            "--profile",
+            "again",
+            "--pin-stdin",
+            "--password-stdin",
+            "society",
+            "setup",
+            "--server",
+            &kxd.https,
+            "--ca",
+            ca.to_str().expect("UTF-8"),
+            "--id",
+            SOCIETY_ID,
+            "--code",
+            &code,
+        ],
+        &[SOCIETY_PIN, &password, own, own],
+    );
+    assert_eq!(code_of(&again, &["society setup"]), "E1002");
+    assert!(
+        society.profile().join("config.json").exists(),
+        "the profile set up stays"
+    );
+    assert!(!society.home.join("exchange").join("again").exists());
 }

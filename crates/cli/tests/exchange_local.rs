@@ -254,3 +254,58 @@ fn send_by_e_application_checks_kpfd_first() {
     let out = kx(d, &["send", "--ignore-check", "--to", "給付課", "KPFD.CSV"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+/// A setup that fails leaves no half-made profile behind: neither the folder it made nor the
+/// keys, the sealed password and the log it wrote there; a folder that was there stays.
+#[test]
+fn a_failed_setup_removes_the_profile_it_made() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let home = dir.path().join("home");
+    let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crypto/fuzz/keys/ca.pem");
+    let ca = ca.to_str().expect("UTF-8");
+    for setup in [&["setup"][..], &["society", "setup"]] {
+        let mut args = vec!["--pin-stdin", "--password-stdin"];
+        args.extend_from_slice(setup);
+        // Nothing listens on port 1: the request fails after the key and password are made.
+        args.extend([
+            "--server",
+            "https://127.0.0.1:1",
+            "--ca",
+            ca,
+            "--id",
+            "office1",
+            "--code",
+            "ABCD",
+            "--insecure-fast-kdf",
+        ]);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kx"))
+            .arg("--home")
+            .arg(&home)
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("running kx");
+        {
+            use std::io::Write as _;
+            let mut input = child.stdin.take().expect("stdin");
+            writeln!(input, "2468\n2468\ntemporary").expect("stdin written");
+        }
+        let out = child.wait_with_output().expect("kx finishes");
+        assert_eq!(refusal(&out).split(' ').next(), Some("E9999"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("removed the half-made profile"), "{stderr}");
+        assert!(!home.exists(), "{setup:?} left {home:?} behind");
+    }
+    // A usage error (no --ca) after the log was started: the folder goes too; one that was
+    // there before stays.
+    let out = kx(dir.path(), &["setup", "--server", "https://127.0.0.1:1"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(!dir.path().join("exchange").exists());
+    let kept = dir.path().join("exchange").join("default");
+    std::fs::create_dir_all(&kept).expect("a profile folder");
+    let out = kx(dir.path(), &["setup", "--server", "https://127.0.0.1:1"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(kept.exists(), "a folder that was there is kept");
+}

@@ -55,6 +55,17 @@ impl Error {
         }
     }
 
+    /// The error and all that is known of its cause, on one line, for logs and the lines of
+    /// a long-running loop: a failure's code and message with its English, the server's
+    /// reason, what happened and what to do; anything else with its chain of causes.
+    pub fn cause_chain(&self) -> String {
+        match self {
+            Error::Exchange(failure) => failure.explained(),
+            Error::Other(err) => format!("{err:#}"),
+            other => other.to_string(),
+        }
+    }
+
     /// The exchange failure this error is to the user: a crypto failure gets the app code of
     /// its kind, anything else unexpected is E9999 with its causes.
     pub fn into_failure(self) -> std::result::Result<Failure, Error> {
@@ -152,3 +163,25 @@ impl fmt::Display for Later {
 }
 
 impl std::error::Error for Later {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kx_exchange::Code;
+
+    #[test]
+    fn the_cause_chain_names_the_cause() {
+        let failure = Failure::new(Code::E9999, &[])
+            .detail("cannot reach the KX server: tcp connect error: Connection refused");
+        let chain = Error::Exchange(failure).cause_chain();
+        assert!(
+            chain.starts_with("E9999 予期せぬエラーが発生しました。"),
+            "{chain}"
+        );
+        assert!(chain.contains("An unexpected error occurred."), "{chain}");
+        assert!(chain.contains("Connection refused"), "{chain}");
+        assert!(!chain.contains('\n'), "{chain}");
+        let other = Error::Other(anyhow::anyhow!("socket closed").context("reading the answer"));
+        assert_eq!(other.cause_chain(), "reading the answer: socket closed");
+    }
+}

@@ -20,6 +20,7 @@ pub mod denso;
 mod error;
 pub mod exchange;
 pub mod lzh;
+mod platform;
 mod progress;
 
 pub use error::{Error, Result};

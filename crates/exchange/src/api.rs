@@ -433,6 +433,15 @@ pub struct AppVersion {
 /// unknown).
 pub const WRONG_PASSWORD: &str = "password";
 
+/// The [`Problem::reason`] of `401 E0002` at an office's enrolment when its ID or one-time
+/// code is refused: the ID is unknown, or the code is wrong, already used or expired (one
+/// answer for all, so IDs cannot be probed).
+pub const ENROLMENT_CODE: &str = "enrolment_code";
+
+/// The [`Problem::reason`] of `401 E0002` at a society's setup when its ID or one-time setup
+/// code is refused, as [`ENROLMENT_CODE`].
+pub const SETUP_CODE: &str = "setup_code";
+
 /// The [`Problem::reason`] of `403 E0002` on every route but logout, the password change and
 /// the certificates while the user's password is still the temporary one an administrator
 /// gave: it must be changed before anything else.

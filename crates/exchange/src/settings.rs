@@ -24,6 +24,8 @@ pub mod item {
     pub const USER_NAME: &str = "ユーザ名";
     /// The mail address.
     pub const MAIL: &str = "メールアドレス";
+    /// The one-time code of an enrolment or a society setup.
+    pub const ONE_TIME_CODE: &str = "ワンタイムコード";
 }
 
 /// Checks a PIN: exactly four digits (E1005), non-empty first (E1001).

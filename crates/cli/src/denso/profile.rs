@@ -18,7 +18,7 @@ pub(crate) const EXIT_UNUSABLE: u8 = 2;
 #[derive(Args, Clone)]
 pub(crate) struct ProfileArgs {
     /// The directory holding the profiles (default: $KX_HOME, $XDG_CONFIG_HOME/kx or
-    /// ~/.config/kx).
+    /// ~/.config/kx; on Windows %APPDATA%\kx).
     #[arg(long, value_name = "DIR")]
     home: Option<PathBuf>,
     /// The profile to use.

@@ -22,7 +22,7 @@ mod settings;
 mod society;
 mod ui;
 
-use kx_client::exchange::{ProfileDir, start_log};
+use kx_client::exchange::{ProfileDir, SetupScope, start_log};
 use report::{Failed, report};
 use ui::Secrets;
 
@@ -38,7 +38,8 @@ pub(crate) struct Options {
         default_value = "default"
     )]
     profile: String,
-    /// Where profiles live (`exchange/<profile>/` inside); default `~/.config/kx`.
+    /// Where profiles live (`exchange/<profile>/` inside); default `~/.config/kx`, on
+    /// Windows `%APPDATA%\kx`.
     #[arg(
         help_heading = "Exchange profile",
         long,
@@ -104,11 +105,12 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List the society's destinations (送信先): the nicknames `kx send --to` takes.
+    /// List the society's destinations (送信先): the nicknames `kx send --to` takes
     ///
     /// Examples:
     ///   kx destinations             one nickname a line, under a header
     ///   kx destinations --json      [{"nickname": "給付課"}, …]
+    #[command(verbatim_doc_comment)]
     Destinations {
         /// JSON instead of a table.
         #[arg(long)]
@@ -158,13 +160,15 @@ pub(crate) enum Command {
     /// The health insurance society's side: its CA, approvals, pull, send, serve.
     #[command(subcommand)]
     Society(society::SocietyCommand),
-    /// The browser app: every screen of the office app (or, for a society profile, the desk),
-    /// served on 127.0.0.1 and opened in the system's browser.
+    /// The browser app: every screen of the office app, or a society profile's desk
+    ///
+    /// Served on 127.0.0.1 and opened in the system's browser.
     ///
     /// Examples:
     ///   kx app                      open the default profile's app
     ///   kx --profile kenpo app      the society desk of the profile "kenpo"
     ///   kx app --no-open --port 8765   print the launch URL, on a fixed port
+    #[command(verbatim_doc_comment)]
     App(app::AppArgs),
 }
 
@@ -186,22 +190,47 @@ pub(crate) fn run(options: Options, command: Command) -> ExitCode {
         },
         Err(err) => return report(Failed::from(err)),
     };
-    let _log = start_log(&ctx.profile);
+    // Before the log makes the profile's directory: a failed setup removes what it made.
+    let setup = command.is_setup().then(|| SetupScope::begin(&ctx.profile));
+    let log = start_log(&ctx.profile);
     tracing::info!(
         command = command.name(),
         version = env!("CARGO_PKG_VERSION"),
         "start"
     );
-    match execute(&ctx, command) {
+    let err = match execute(&ctx, command) {
         Ok(()) => {
             tracing::info!("done");
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
-        Err(err) => report(err),
+        Err(err) => err,
+    };
+    // Not yet (exit 75) keeps the request waiting for the rerun.
+    let undo = setup.filter(|_| !matches!(err, Failed::Error(kx_client::Error::Later(_))));
+    let status = report(err);
+    if let Some(scope) = undo {
+        drop(log);
+        match scope.failed() {
+            Ok(true) => eprintln!(
+                "kx: removed the half-made profile {}",
+                ctx.profile.root().display()
+            ),
+            Ok(false) => {}
+            Err(err) => eprintln!("kx: {err}"),
+        }
     }
+    status
 }
 
 impl Command {
+    /// Whether the command sets a profile up (`kx setup`, `kx society setup`).
+    fn is_setup(&self) -> bool {
+        matches!(
+            self,
+            Command::Setup(_) | Command::Society(society::SocietyCommand::Setup(_))
+        )
+    }
+
     /// The command's name, for the log.
     fn name(&self) -> &'static str {
         match self {

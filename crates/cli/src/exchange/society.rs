@@ -12,7 +12,7 @@ use kx_client::kx_exchange::api::{Function, PartyKind, PendingRequest};
 
 use super::Ctx;
 use super::office::{print_inbox, print_received, when};
-use super::report::{Failed, reported};
+use super::report::{Failed, print_failure, reported};
 use super::ui;
 use super::{session, settings};
 use crate::progress::Bars;
@@ -281,6 +281,16 @@ fn approve(session: &Session, ctx: &Ctx, args: &ApproveArgs) -> Result<()> {
     Ok(())
 }
 
+/// A step of a `serve` round failed: which, and the failure with its cause and 対応方法 (the
+/// library logged it with its cause chain).
+fn step_failed(step: &str, error: kx_client::Error) {
+    eprintln!("{step} failed; the next round tries again:");
+    match error.into_failure() {
+        Ok(failure) => print_failure(&failure),
+        Err(other) => eprintln!("  {}", other.cause_chain()),
+    }
+}
+
 /// `kx society serve`: rounds of approve (optional), pull, send the outbox.
 fn serve(session: &mut Session, args: &ServeArgs) -> Result<()> {
     let options = ServeOptions {
@@ -291,7 +301,7 @@ fn serve(session: &mut Session, args: &ServeArgs) -> Result<()> {
         once: args.once,
     };
     ops::serve(session, &options, &mut |event| match event {
-        ServeEvent::StepFailed { step, error } => eprintln!("{step}: {error:#}"),
+        ServeEvent::StepFailed { step, error } => step_failed(step, error),
         ServeEvent::Decided(r, approval) => print_decision(&r, &approval),
         ServeEvent::Pulled(outcome) => print_received(std::slice::from_ref(&outcome)),
         ServeEvent::Sent {

@@ -31,6 +31,8 @@ pub struct Kxd {
     installation: Installation,
     /// The bootstrap HTTPS URL.
     pub https: String,
+    /// The api (mutual TLS) URL, which a setup must not be pointed at.
+    pub api: String,
 }
 
 impl std::ops::Deref for Kxd {
@@ -52,12 +54,13 @@ impl Kxd {
             .clock(&chrono::Utc::now().to_rfc3339())
             .create();
         let server = installation.serve();
-        server.address("api");
+        let api = format!("https://{}", server.address("api"));
         let https = format!("https://{}", server.address("https"));
         Kxd {
             _server: server,
             installation,
             https,
+            api,
         }
     }
 

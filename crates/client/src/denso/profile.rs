@@ -2,23 +2,25 @@
 //! state store and the files fetched for it.
 //!
 //! The home is `--home DIR`, else `$KX_HOME`, else `$XDG_CONFIG_HOME/kx`, else
-//! `~/.config/kx`. The password is kept in `profiles/<name>/password`, readable by its owner
-//! only (0600, in a 0700 directory), because `kx denso watch` must fetch unattended; with
+//! `~/.config/kx` (`%APPDATA%\kx` on Windows). The password is kept in
+//! `profiles/<name>/password`, readable by its owner only (0600 in a 0700 directory; on
+//! Windows the per-user ACL of the home), because `kx denso watch` must fetch unattended; with
 //! `kx denso login --no-save-password` nothing is stored and every command asks for it (or
 //! reads it with `--password-stdin`). The password never appears in a log, a message or the
 //! profile file.
 
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{Context as _, bail};
 use kx_denso::AccountId;
 use serde::{Deserialize, Serialize};
 
 use kx_net::{self as net, Endpoint};
+
+use crate::platform;
 
 /// The settings file of a profile.
 const PROFILE_FILE: &str = "profile.toml";
@@ -71,10 +73,7 @@ pub fn home(explicit: Option<&Path>) -> crate::Result<PathBuf> {
     if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir).join("kx"));
     }
-    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        Some(home) => Ok(PathBuf::from(home).join(".config").join("kx")),
-        None => Err(anyhow!("no home directory: pass --home DIR or set KX_HOME").into()),
-    }
+    Ok(platform::default_home()?)
 }
 
 /// A loaded profile.
@@ -135,10 +134,7 @@ impl Profile {
             .parse()
             .with_context(|| format!("{:?} is not a 伝送 account ID", settings.id))?;
         let dir = home.join("profiles").join(name);
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
+        platform::create_private_dir(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         if let Some(ca) = ca {
             let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
@@ -210,15 +206,7 @@ impl Profile {
         let path = self.dir.join(PASSWORD_FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let mode = std::fs::metadata(&path)?.permissions().mode();
-                if mode & 0o077 != 0 {
-                    return Err(anyhow!(
-                        "{} is readable by others (mode {:o}): chmod 600 it or log in again",
-                        path.display(),
-                        mode & 0o777
-                    )
-                    .into());
-                }
+                platform::check_private(&path)?;
                 Ok(Some(text))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -255,15 +243,8 @@ impl Settings {
 /// new one, never half of one.
 fn write_private(path: &Path, data: &[u8], mode: u32) -> anyhow::Result<()> {
     let temp = path.with_extension("tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&temp)
+    let mut file = platform::create_file_with_mode(&temp, mode)
         .with_context(|| format!("cannot write {}", temp.display()))?;
-    // `mode` applies only when the file is created: set it again for an old file.
-    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     file.write_all(data)?;
     file.sync_all()?;
     std::fs::rename(&temp, path).with_context(|| format!("cannot write {}", path.display()))?;

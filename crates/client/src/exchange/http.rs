@@ -60,6 +60,8 @@ pub(crate) struct Http {
     client: Client,
     base: String,
     token: Option<String>,
+    /// Whether we present a certificate (the api listener) or not (the bootstrap listener).
+    presents_certificate: bool,
 }
 
 impl Http {
@@ -74,7 +76,9 @@ impl Http {
         if let Err(why) = https_url(base) {
             bail!("{why} (not {base})");
         }
-        Http::build(base, tls(server_ca, identity)?, true)
+        let mut http = Http::build(base, tls(server_ca, identity)?, true)?;
+        http.presents_certificate = identity.is_some();
+        Ok(http)
     }
 
     /// A client of a plaintext peer, for unit tests that look at what goes on the wire.
@@ -99,6 +103,7 @@ impl Http {
             client,
             base: base.trim_end_matches('/').to_owned(),
             token: None,
+            presents_certificate: false,
         })
     }
 
@@ -117,7 +122,7 @@ impl Http {
 
     /// `GET path` → JSON.
     pub(crate) fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        json(execute(self.request(Method::GET, path))?)
+        json(self.execute(self.request(Method::GET, path))?)
     }
 
     /// `method path` with a JSON body → JSON.
@@ -127,7 +132,7 @@ impl Http {
         path: &str,
         body: &B,
     ) -> Result<T> {
-        json(execute(self.request(method, path).json(body))?)
+        json(self.execute(self.request(method, path).json(body))?)
     }
 
     /// `method path` with an optional JSON body, answer ignored (204).
@@ -141,7 +146,7 @@ impl Http {
         if let Some(body) = body {
             request = request.json(body);
         }
-        execute(request)?;
+        self.execute(request)?;
         Ok(())
     }
 
@@ -157,18 +162,25 @@ impl Http {
             .request(Method::POST, path)
             .header(reqwest::header::CONTENT_TYPE, SEALED_MEDIA_TYPE)
             .body(Body::new(body));
-        json(execute(request)?)
+        json(self.execute(request)?)
     }
 
     /// `GET path`, the answer to be read as a stream.
     pub(crate) fn download(&self, path: &str) -> Result<Response> {
-        execute(self.request(Method::GET, path))
+        self.execute(self.request(Method::GET, path))
+    }
+
+    /// Sends a request; a non-2xx answer becomes the server's [`Failure`].
+    fn execute(&self, request: RequestBuilder) -> Result<Response> {
+        execute(request, self.presents_certificate)
     }
 }
 
 /// Sends a request; a non-2xx answer becomes the server's [`Failure`].
-fn execute(request: RequestBuilder) -> Result<Response> {
-    let response = request.send().map_err(transport_failure)?;
+fn execute(request: RequestBuilder, presents_certificate: bool) -> Result<Response> {
+    let response = request
+        .send()
+        .map_err(|err| transport_failure(&err, presents_certificate))?;
     let status = response.status();
     if status.is_success() {
         return Ok(response);
@@ -191,16 +203,27 @@ fn json<T: DeserializeOwned>(response: Response) -> Result<T> {
         .with_context(|| format!("reading the answer of {url}"))
 }
 
+/// What to do when a listener that wants a client certificate refuses a client that presents
+/// none: that client is a bootstrap client (setup) pointed at the api listener.
+pub(crate) const API_PORT_HINT: &str = "This looks like the API port; use the bootstrap URL \
+     (https://HOST:PORT of the bootstrap listener) with --server.";
+
 /// A request that got no HTTP answer. A TLS alert about our certificate means the server does
-/// not accept it (E0003); anything else is the network (E9999 with the cause).
-fn transport_failure(err: reqwest::Error) -> anyhow::Error {
+/// not accept it (E0003; without a certificate to present, we are talking to the api listener
+/// instead of the bootstrap one); anything else is the network (E9999 with the cause).
+fn transport_failure(err: &reqwest::Error, presents_certificate: bool) -> anyhow::Error {
     let mut chain = String::new();
-    let mut source: Option<&dyn std::error::Error> = Some(&err);
+    let mut source: Option<&dyn std::error::Error> = Some(err);
     while let Some(e) = source {
         chain.push_str(&e.to_string());
         chain.push_str(": ");
         source = e.source();
     }
+    unanswered(chain.trim_end_matches(": "), presents_certificate).into()
+}
+
+/// The failure of a request that got no answer, from its cause chain.
+fn unanswered(chain: &str, presents_certificate: bool) -> Failure {
     let refused_certificate = [
         "CertificateRequired",
         "BadCertificate",
@@ -217,10 +240,32 @@ fn transport_failure(err: reqwest::Error) -> anyhow::Error {
     } else {
         Code::E9999
     };
-    Failure::new(code, &[])
-        .detail(format!(
-            "cannot reach the KX server: {}",
-            chain.trim_end_matches(": ")
-        ))
-        .into()
+    let failure = Failure::new(code, &[]).detail(format!("cannot reach the KX server: {chain}"));
+    if refused_certificate && !presents_certificate {
+        return failure.hint(API_PORT_HINT);
+    }
+    failure
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setup_against_the_api_port_is_told_to_use_the_bootstrap_url() {
+        let chain = "error sending request: client error (Connect): received fatal alert: CertificateRequired";
+        let setup = unanswered(chain, false);
+        assert_eq!(setup.code, Code::E0003);
+        assert_eq!(setup.hint, Some(API_PORT_HINT));
+        assert!(
+            setup
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("CertificateRequired"))
+        );
+        // A session presenting its certificate is refused for the certificate itself.
+        assert_eq!(unanswered(chain, true).hint, None);
+        let offline = unanswered("error sending request: Connection refused", false);
+        assert_eq!((offline.code, offline.hint), (Code::E9999, None));
+    }
 }

@@ -28,7 +28,7 @@ pub use enrol::{
     Enrolment, EnrolmentRequest, WaitOptions, enrol, pending_enrolment, renew_office,
     wait_for_certificate,
 };
-pub use failure::{Failure, TEMPORARY_PASSWORD};
+pub use failure::{Failure, ONE_TIME_CODE_REFUSED, TEMPORARY_PASSWORD};
 pub use http::https_url;
 pub use kpfd::check_kpfd;
 pub use log::{LogGuard, start_log};
@@ -37,7 +37,7 @@ pub use office::{
     prepare_send, receive, receive_each, sent, unreceived,
 };
 pub use offices::{Office, offices, search as search_offices};
-pub use profile::{ProfileDir, ProfileLock};
+pub use profile::{ProfileDir, ProfileLock, SetupScope};
 pub use serve_state::ServeState;
 pub use session::{Notice, Session};
 pub use settings::{change_password, change_pin, logout, set_profile};

@@ -16,7 +16,8 @@
 //! | `Log/` | daily logs |
 //!
 //! Every file is written atomically (temporary file, fsync, rename, fsync of the directory)
-//! with mode 0600: a crash leaves the old or the new file, never half of one.
+//! with mode 0600 (on Windows: the per-user ACL of the home): a crash leaves the old or the
+//! new file, never half of one.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -31,6 +32,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::failure::Failure;
+use crate::platform;
 
 /// What a profile remembers besides keys and certificates.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -83,14 +85,15 @@ pub struct ProfileDir {
 }
 
 impl ProfileDir {
-    /// The profile `name` under `home` (`$KX_HOME`, default `~/.config/kx`).
+    /// The profile `name` under `home` (`$KX_HOME`, default `~/.config/kx`, on Windows
+    /// `%APPDATA%\kx`).
     pub fn new(home: Option<&Path>, name: &str) -> crate::Result<ProfileDir> {
         if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
             return Err(crate::error::Usage(format!("bad profile name {name:?}")).into());
         }
         let home = match home {
             Some(home) => home.to_owned(),
-            None => default_home()?,
+            None => platform::default_home()?,
         };
         Ok(ProfileDir {
             root: home.join("exchange").join(name),
@@ -153,16 +156,11 @@ impl ProfileDir {
         Ok(())
     }
 
-    /// Creates the directory (0700).
+    /// Creates the directory, private to the user (0700; on Windows the per-user ACL of the
+    /// home).
     pub(crate) fn create(&self) -> Result<()> {
-        fs::create_dir_all(&self.root)
-            .with_context(|| format!("creating {}", self.root.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))?;
-        }
-        Ok(())
+        platform::create_private_dir(&self.root)
+            .with_context(|| format!("creating {}", self.root.display()))
     }
 
     /// Takes the profile's lock for the life of the returned guard: a second `kx` on the same
@@ -281,10 +279,59 @@ impl ProfileDir {
     }
 }
 
-/// `~/.config/kx`.
-fn default_home() -> Result<PathBuf> {
-    let home = std::env::var_os("HOME").context("neither --home, KX_HOME nor HOME is set")?;
-    Ok(PathBuf::from(home).join(".config").join("kx"))
+/// A setup of a profile (`kx setup`, `kx society setup`, the app's wizard), undone when it
+/// fails: begun before anything makes the profile's directory (the log, the lock), it knows
+/// which directories the setup made.
+#[derive(Debug)]
+pub struct SetupScope {
+    root: PathBuf,
+    /// The directories that were not there, the profile's own first, then its parents up to
+    /// the first one that was.
+    made: Vec<PathBuf>,
+}
+
+impl SetupScope {
+    /// Notes what is there before the setup of `profile` makes anything.
+    pub fn begin(profile: &ProfileDir) -> SetupScope {
+        let made = profile
+            .root
+            .ancestors()
+            .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        SetupScope {
+            root: profile.root.clone(),
+            made,
+        }
+    }
+
+    /// After the setup failed: removes the profile's directory, with everything the setup
+    /// wrote into it (keys, the sealed password, the log), when this setup made it and left
+    /// nothing to keep: no settings (the profile is set up) and no request waiting for the
+    /// society (a rerun resumes it). The parents it made go too when they are empty. Returns
+    /// whether the directory was removed. Call it once every lock of the profile and the log
+    /// are dropped (Windows removes no open file).
+    pub fn failed(self) -> crate::Result<bool> {
+        let Some((own, parents)) = self.made.split_first() else {
+            return Ok(false);
+        };
+        debug_assert_eq!(own, &self.root);
+        let keep = ["config.json", "enrolment.json"]
+            .iter()
+            .any(|name| self.root.join(name).exists());
+        if keep || !self.root.exists() {
+            return Ok(false);
+        }
+        fs::remove_dir_all(&self.root)
+            .with_context(|| format!("removing the half-made {}", self.root.display()))?;
+        for parent in parents {
+            // Only an empty one: anything another command put there stays.
+            if fs::remove_dir(parent).is_err() {
+                break;
+            }
+        }
+        Ok(true)
+    }
 }
 
 /// Writes `contents` to `path` atomically, mode 0600.
@@ -304,7 +351,38 @@ pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
 
 /// Makes a rename or creation in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    Ok(())
+    Ok(platform::sync_dir(dir)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_setup_removes_only_what_it_made() {
+        let home = tempfile::tempdir().expect("a temporary directory");
+        let kx = home.path().join("kx");
+        let profile = ProfileDir::new(Some(&kx), "office").expect("a profile");
+
+        // Made here, nothing to keep: gone with the parents it made.
+        let scope = SetupScope::begin(&profile);
+        profile.lock().expect("the lock");
+        profile.write("password.enc", b"sealed").expect("a file");
+        assert!(scope.failed().expect("removed"));
+        assert!(!kx.exists(), "the parents the setup made are gone too");
+
+        // A request waiting for the society is kept for the rerun.
+        let scope = SetupScope::begin(&profile);
+        profile.create().expect("the directory");
+        profile.write("enrolment.json", b"{}").expect("a file");
+        assert!(!scope.failed().expect("kept"));
+        assert!(profile.file("enrolment.json").exists());
+
+        // There before the setup: never removed.
+        profile.remove("enrolment.json").expect("removed");
+        let scope = SetupScope::begin(&profile);
+        profile.write("key.new.pem", b"key").expect("a file");
+        assert!(!scope.failed().expect("kept"));
+        assert!(profile.file("key.new.pem").exists());
+    }
 }

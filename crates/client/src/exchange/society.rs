@@ -484,7 +484,7 @@ fn step_failed(
     step: &'static str,
     error: crate::Error,
 ) -> bool {
-    tracing::warn!(error = %format!("{error:#}"), "{step} failed");
+    tracing::warn!(error = %error.cause_chain(), "{step} failed");
     let over = is_session_over(&error);
     events(ServeEvent::StepFailed { step, error });
     over
@@ -542,10 +542,7 @@ fn send_outbox(
                     events(ServeEvent::Retry {
                         office: number.clone(),
                         name,
-                        reason: match &err {
-                            crate::Error::Other(cause) => cause.to_string(),
-                            other => other.to_string(),
-                        },
+                        reason: err.cause_chain(),
                     });
                 }
                 Err(err) => {

@@ -5,7 +5,7 @@
 //! syncs it, and renames it over the old one, so at every instant the path holds either the
 //! old or the new valid key file, never a partial one.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -66,15 +66,24 @@ impl KeyFile {
         let tmp = dir.join(tmp_name);
         let mut options = OpenOptions::new();
         options.write(true).create(true).truncate(true);
+        // The key file is the user's only: 0600 on Unix; on Windows it takes the per-user ACL
+        // of the profile directory it is written in.
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        #[cfg(windows)]
+        let _ = &mut options;
         let result = (|| -> Result<()> {
             let mut file = options.open(&tmp)?;
             file.write_all(contents)?;
             file.sync_all()?;
             fs::rename(&tmp, &self.path)?;
-            // The rename itself must reach the disk before the old key is considered gone.
-            File::open(dir)?.sync_all()?;
+            // The rename itself must reach the disk before the old key is considered gone. On
+            // Windows a directory cannot be opened as a file to flush it; NTFS journals the
+            // rename.
+            #[cfg(unix)]
+            fs::File::open(dir)?.sync_all()?;
+            #[cfg(windows)]
+            let _ = dir;
             Ok(())
         })();
         if result.is_err() {
