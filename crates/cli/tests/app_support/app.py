@@ -84,6 +84,11 @@ def launch(page, pin):
     enter_pin(page, pin)
 
 
+def row(page, name):
+    """The table row that shows `name`."""
+    return page.get_by_role("row").filter(has_text=name)
+
+
 def menu(page, function):
     """機能一覧 → `function`."""
     page.get_by_role("navigation", name="操作").get_by_role("link", name="機能一覧").click()

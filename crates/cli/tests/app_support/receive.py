@@ -4,10 +4,6 @@
 pin, folder, downloads, first, second = sys.argv[1:6]
 
 
-def row(page, name):
-    return page.get_by_role("row").filter(has_text=name)
-
-
 with sync_playwright() as p:
     b = browser(p)
     page = new_page(b)

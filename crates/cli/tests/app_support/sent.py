@@ -4,10 +4,6 @@
 pin, first, second = sys.argv[1:4]
 
 
-def row(page, name):
-    return page.get_by_role("row").filter(has_text=name)
-
-
 with sync_playwright() as p:
     b = browser(p)
     page = new_page(b)
