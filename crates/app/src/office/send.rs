@@ -163,13 +163,17 @@ async fn screen(State(app): State<Arc<App>>, visit: Visit, Path(slug): Path<Stri
     render(&app, &visit, &slug, None).await
 }
 
-/// `POST /send/FUNCTION/destination`: 送信先 chosen.
+/// `POST /send/FUNCTION/destination`: 送信先 chosen (in an open session only; the way back
+/// names only a function of ours, never what was typed into the address).
 async fn destination(
     State(app): State<Arc<App>>,
     Path(slug): Path<String>,
     fields: Fields,
 ) -> Redirect {
-    if let Some((_, slug, _)) = function(&slug) {
+    let Some((_, slug, _)) = function(&slug) else {
+        return Redirect::to("/menu");
+    };
+    if app.header().menu {
         let to = fields.one("to").to_owned();
         lock(&app.baskets).entry(slug).or_default().to =
             if to.is_empty() { Vec::new() } else { vec![to] };
@@ -196,9 +200,12 @@ async fn add(
     }
 }
 
-/// `POST /send/FUNCTION/remove`: 削除 of one file added.
+/// `POST /send/FUNCTION/remove`: 削除 of one file added (in an open session only).
 async fn remove(State(app): State<Arc<App>>, Path(slug): Path<String>, fields: Fields) -> Redirect {
-    if let Some((_, slug, _)) = function(&slug) {
+    let Some((_, slug, _)) = function(&slug) else {
+        return Redirect::to("/menu");
+    };
+    if app.header().menu {
         remove_from(&app, slug, &fields);
     }
     Redirect::to(&format!("/send/{slug}"))
