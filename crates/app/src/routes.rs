@@ -132,7 +132,13 @@ struct Toggle {
 
 /// The language toggle: sets the cookie and goes back (only to a path of ours).
 async fn language(Query(toggle): Query<Toggle>) -> Response {
-    let back = if toggle.back.starts_with('/') && !toggle.back.starts_with("//") {
+    // Browsers read `/\host` as `//host`, another site; a control character would break the
+    // header.
+    let ours = toggle.back.starts_with('/')
+        && !toggle.back.starts_with("//")
+        && !toggle.back.contains('\\')
+        && !toggle.back.chars().any(char::is_control);
+    let back = if ours {
         toggle.back
     } else {
         "/".to_owned()
