@@ -479,6 +479,23 @@ fn strangers_foreign_hosts_and_other_sites_are_refused_and_a_second_app_points_a
     let csp = header(&page, "content-security-policy").expect("a CSP");
     assert!(csp.starts_with("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
 
+    // The language toggle goes back to a path of ours only: not to another site, be it
+    // written `//host` or `/\host` (which browsers read alike), nor a broken header.
+    for (back, expected) in [
+        ("%2Fsent%3Fperiod%3Dall", "/sent?period=all"),
+        ("%2F%2Fevil.example", "/"),
+        ("%2F%5Cevil.example", "/"),
+        ("https%3A%2F%2Fevil.example", "/"),
+        ("%2Fpin%0D%0ASet-Cookie%3A%20x%3Dy", "/"),
+    ] {
+        let answer = curl(&["-H", &cookie, &format!("{base}/lang?to=en&back={back}")]);
+        assert_eq!(
+            (status(&answer), header(&answer, "location")),
+            (303, Some(expected)),
+            "back={back}: {answer}"
+        );
+    }
+
     // A page of another site whose name points at 127.0.0.1 (DNS rebinding): refused, even
     // with the cookie; so is another port.
     for host in [
@@ -510,6 +527,23 @@ fn strangers_foreign_hosts_and_other_sites_are_refused_and_a_second_app_points_a
     );
     let answer = post(&[&ours]);
     assert_eq!(status(&answer), 200, "{answer}");
+    // Locked (no PIN given yet), the session's screens and this computer's settings are
+    // out of reach even for the launched browser.
+    let answer = curl(&[
+        "-H",
+        &cookie,
+        "-H",
+        &ours,
+        "--data",
+        "folder=/tmp&idle=1",
+        &format!("{base}/settings/local"),
+    ]);
+    assert_eq!(
+        (status(&answer), header(&answer, "location")),
+        (303, Some("/")),
+        "{answer}"
+    );
+    assert!(!office.profile().join("app-preferences.json").exists());
     // Logout and quit are changes too.
     for path in ["/logout", "/quit"] {
         let answer = curl(&[

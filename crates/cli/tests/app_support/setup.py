@@ -77,12 +77,22 @@ with sync_playwright() as p:
     page.get_by_role("button", name="保存", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("このパソコンの設定を保存しました。")
     expect(page.get_by_label("自動ロックまでの分数")).to_have_value("15")
+    expect(page.get_by_label("利用者名")).to_have_value("田中　一郎")
     shot(page, "office-settings")
+    # Opened again, the screen shows what the server has.
+    menu(page, "設定変更")
+    expect(page.get_by_label("利用者名")).to_have_value("田中　一郎")
+    expect(page.get_by_label("利用者コード")).to_have_value("U-001")
+    expect(page.get_by_label("メールアドレス")).to_have_value("tanaka@office.example")
 
     # PIN変更, from the PIN screen after ログアウト.
     page.get_by_role("button", name="ログアウト").click()
     heading(page, "PIN入力")
     shot(page, "office-pin")
+    # Locked, no screen of the session is shown, the settings neither.
+    for path in ["/settings", "/menu", "/inbox", "/send/attachments", "/sent", "/password"]:
+        page.goto(ORIGIN + path)
+        heading(page, "PIN入力")
     page.get_by_role("link", name="PIN変更").click()
     heading(page, "PIN変更")
     page.get_by_label("現在のPIN").fill(pin)
