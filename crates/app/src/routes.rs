@@ -215,6 +215,11 @@ async fn result(State(app): State<Arc<App>>, visit: Visit, Path(id): Path<u64>) 
     let Some(job) = app.jobs.get(id) else {
         return Redirect::to("/").into_response();
     };
+    // What was received or sent is the session's: not shown once the app is locked. Only the
+    // wait for the society comes before a session.
+    if job.layout != Layout::Waiting && !app.header().menu {
+        return Redirect::to("/").into_response();
+    }
     // The manual's 受信結果 and 送信結果 screens.
     let rendered = job.with_result(|outcome| match outcome {
         Outcome::Received(files) => Ok((
@@ -234,6 +239,10 @@ async fn result(State(app): State<Arc<App>>, visit: Visit, Path(id): Path<u64>) 
 
 /// A received ZIP, as a download.
 async fn download(State(app): State<Arc<App>>, Path(n): Path<u64>) -> Response {
+    // A received file is the session's: not handed out once the app is locked.
+    if !app.header().menu {
+        return Redirect::to("/").into_response();
+    }
     let Some(path) = lock(&app.downloads).get(&n).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };
