@@ -71,10 +71,29 @@ impl App {
     }
 }
 
-impl Drop for App {
-    fn drop(&mut self) {
+impl App {
+    /// Kills the app, as a PC shut down does.
+    fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Waits until the app ends by itself (終了); its exit status.
+    fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("kx app can be waited for") {
+                return status;
+            }
+            assert!(started.elapsed() < within, "kx app did not end within {within:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
@@ -84,11 +103,21 @@ fn flow(
     app: &App,
     script: &str,
     args: &[&str],
+    answer: impl FnMut(&[String]) -> String,
+) -> String {
+    flow_at(&app.url, script, args, answer)
+}
+
+/// [`flow`] from the launch URL `url`.
+fn flow_at(
+    url: &str,
+    script: &str,
+    args: &[&str],
     mut answer: impl FnMut(&[String]) -> String,
 ) -> String {
     let mut python = Python::new(format!("{}\n{script}", include_str!("app_support/app.py")))
         .venv()
-        .env("KX_APP_URL", &app.url)
+        .env("KX_APP_URL", url)
         .env("PYTHONUNBUFFERED", "1");
     if let Some(dir) = std::env::var_os("KX_SCREENSHOTS") {
         python = python.env("KX_SCREENSHOTS", dir);
@@ -215,11 +244,12 @@ fn an_office_sets_up_in_the_wizard_then_changes_its_settings_and_pin() {
     let w = World::society_only();
     let (temporary, code) = w.kxd.add_office("00001", "office1", None);
     let office = Party::new(w.dir.path(), "office1", "2468");
-    let app = App::start(&office, &[]);
+    let app = std::cell::RefCell::new(App::start(&office, &[]));
+    let url = app.borrow().url.clone();
     let ca = w.kxd.ca();
     let own = own_password("office1");
-    let printed = flow(
-        &app,
+    let printed = flow_at(
+        &url,
         include_str!("app_support/setup.py"),
         &[
             &w.kxd.https,
@@ -231,15 +261,27 @@ fn an_office_sets_up_in_the_wizard_then_changes_its_settings_and_pin() {
             &own,
             "3579",
         ],
-        |q| society(&w, q),
+        |q| match q {
+            [restart] if restart == "restart" => {
+                let mut app = app.borrow_mut();
+                app.kill();
+                *app = App::start(&office, &[]);
+                app.url.clone()
+            }
+            other => society(&w, other),
+        },
     );
     assert!(printed.contains("SET UP"), "{printed}");
     let user = w
         .kxd
         .sql("SELECT user_name, user_code, mail, must_change_password FROM ex_users WHERE id = 'office1'");
     assert_eq!(user.trim(), "田中　一郎|U-001|tanaka@office.example|0");
-    drop(app);
-    // The profile is the office's: the CLI opens it with the new PIN and the own password.
+    // 終了 stopped the app, which withdrew itself from the profile.
+    let status = app.borrow_mut().wait(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    assert!(!office.profile().join("app-instance.json").exists());
+    // The profile is the office's: the CLI opens it with the new PIN and the password the
+    // app stored when it was changed.
     let mut office = office;
     office.pin = "3579".into();
     office.ok(&["inbox"]);
@@ -338,10 +380,16 @@ fn an_office_receives_downloads_deletes_and_sees_the_history() {
 fn an_idle_app_locks_itself_back_to_the_pin_screen() {
     let w = world_with_office();
     let office = w.office("00001");
+    let file = w.dir.path().join("notice.txt");
+    std::fs::write(&file, "お知らせ").expect("a file");
+    let name = society_sends(&w, &[&file]);
     let app = App::start(office, &["--idle-seconds", "3"]);
-    let printed = flow(&app, include_str!("app_support/idle.py"), &[&office.pin], |q| {
-        society(&w, q)
-    });
+    let printed = flow(
+        &app,
+        include_str!("app_support/idle.py"),
+        &[&office.pin, &name],
+        |q| society(&w, q),
+    );
     assert!(printed.contains("LOCKED AFTER"), "{printed}");
 }
 
