@@ -196,6 +196,24 @@ fn society(w: &World, question: &[String]) -> String {
             w.wait_for_request(id);
             w.society.ok(&["society", "approve", "--all"])
         }
+        [decide @ ("refuse renewal" | "approve renewal")] => {
+            let started = Instant::now();
+            let line = loop {
+                let listed = w.society.ok(&["society", "approve", "--list"]);
+                if let Some(line) = listed.lines().find(|l| l.contains("Renew")) {
+                    break line.to_owned();
+                }
+                assert!(started.elapsed() < Duration::from_secs(20), "no renewal request");
+                std::thread::sleep(Duration::from_millis(200));
+            };
+            let request = line.split_whitespace().next().expect("the request's ID");
+            if *decide == "refuse renewal" {
+                w.society
+                    .ok(&["society", "approve", request, "--refuse", "事業所確認中"])
+            } else {
+                w.society.ok(&["society", "approve", "--yes", request])
+            }
+        }
         ["pull"] => {
             let pulled = w.dir.path().join("pulled");
             w.society
@@ -620,4 +638,38 @@ fn strangers_foreign_hosts_and_other_sites_are_refused_and_a_second_app_points_a
     assert_eq!(status(&launched), 303, "{launched}");
     assert!(header(&launched, "set-cookie").is_some(), "{launched}");
     assert_eq!(status(&curl(&[url])), 403, "the handed-off token is good once too");
+}
+
+#[test]
+fn an_office_renews_its_certificate_from_the_start_screen() {
+    let mut w = World::society_only();
+    w.enrol_for_days("00001", "office1", "2468", None, true, 30);
+    let office = w.office("00001");
+    let files = w.dir.path().join("files");
+    std::fs::create_dir_all(&files).expect("files/");
+    write(&files, "after.txt", b"sent after the renewal");
+    let app = App::start(office, &[]);
+    let printed = flow(
+        &app,
+        include_str!("app_support/renew.py"),
+        &[&office.pin, files.to_str().expect("UTF-8")],
+        |q| match q {
+            [renew] if renew == "society renews" => w.society.ok(&["society", "renew"]),
+            other => society(&w, other),
+        },
+    );
+    assert!(printed.contains("RENEWED"), "{printed}");
+    // The office's certificate is the renewed one (its old key kept for what was sealed for
+    // it); what it sent under the session of the old one opens at the society.
+    let cert = std::fs::read_to_string(office.profile().join("cert.pem")).expect("cert.pem");
+    assert!(office.profile().join("old").is_dir());
+    let sent = sealed_after(&printed, "SENT");
+    let pulled = w.dir.path().join("pulled");
+    w.society
+        .ok(&["society", "pull", "-d", pulled.to_str().expect("UTF-8")]);
+    assert_eq!(
+        unzip(&pulled.join("給付課").join(&sent))["after.txt"],
+        b"sent after the renewal"
+    );
+    assert!(cert.contains("BEGIN CERTIFICATE"));
 }
