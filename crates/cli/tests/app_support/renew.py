@@ -45,8 +45,10 @@ with sync_playwright() as p:
     sealed = page.get_by_text(re.compile(r"^ファイル名（暗号化後）")).inner_text()
     say("SENT", re.search(r"Send-\S+", sealed).group(0))
 
-    # The society renews its own certificate: announced at the next start.
+    # The society renews its own certificate and a newer app is published: both announced
+    # at the next start.
     ask("society renews")
+    ask("publish version")
     page.get_by_role("button", name="ログアウト").click()
     page.get_by_label("PIN", exact=True).fill(pin)
     page.get_by_role("button", name="OK").click()
@@ -54,6 +56,10 @@ with sync_playwright() as p:
     replaced = page.get_by_role("dialog", name="健保組合の電子証明書")
     expect(replaced).to_contain_text("最新の健保組合の電子証明書を取得しました。")
     expect(page.get_by_role("dialog", name="電子証明書の更新")).to_have_count(0)
+    update = page.get_by_role("dialog", name="新しいバージョンが公開されています")
+    expect(update).to_contain_text("9.9.9")
+    expect(update.get_by_role("link", name="https://kx.example/download")).to_be_visible()
+    shot(page, "office-start")
     page.get_by_role("button", name="はい").click()
     heading(page, "機能一覧")
     say("RENEWED")

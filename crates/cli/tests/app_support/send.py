@@ -113,7 +113,10 @@ with sync_playwright() as p:
     assert chosen(page) == ["report.pdf"], chosen(page)
     add(page, "memo.txt")
     assert chosen(page) == ["report.pdf", "memo.txt"], chosen(page)
-    # The app keeps its own copy of each file added; that copy gone, the send is refused.
+    # E2007 (a file gone since it was added): in the browser the file's bytes travel at
+    # ファイル追加 and the app keeps its own copy, so the clerk's file vanishing changes
+    # nothing; kx send's E2007 for a vanished file is tested in exchange_local.rs. What a
+    # browser can still meet is the app's copy gone (a cleaner, an antivirus): refused too.
     ask("vanish", "attachments", "memo.txt")
     send_button(page).click()
     expect(error_dialog(page, "E2007")).to_contain_text("memo.txt")
