@@ -138,11 +138,7 @@ async fn language(Query(toggle): Query<Toggle>) -> Response {
         && !toggle.back.starts_with("//")
         && !toggle.back.contains('\\')
         && !toggle.back.chars().any(char::is_control);
-    let back = if ours {
-        toggle.back
-    } else {
-        "/".to_owned()
-    };
+    let back = if ours { toggle.back } else { "/".to_owned() };
     (
         [(header::SET_COOKIE, Lang::from_tag(&toggle.to).set_cookie())],
         Redirect::to(&back),

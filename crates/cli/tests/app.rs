@@ -85,7 +85,10 @@ impl App {
             if let Some(status) = self.child.try_wait().expect("kx app can be waited for") {
                 return status;
             }
-            assert!(started.elapsed() < within, "kx app did not end within {within:?}");
+            assert!(
+                started.elapsed() < within,
+                "kx app did not end within {within:?}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -99,12 +102,7 @@ impl Drop for App {
 
 /// Runs the flow `script` (after app_support/app.py) against `app` with `args`; each question
 /// the flow asks (`ask(...)` in Python) is answered by `answer`. What the flow printed.
-fn flow(
-    app: &App,
-    script: &str,
-    args: &[&str],
-    answer: impl FnMut(&[String]) -> String,
-) -> String {
+fn flow(app: &App, script: &str, args: &[&str], answer: impl FnMut(&[String]) -> String) -> String {
     flow_at(&app.url, script, args, answer)
 }
 
@@ -203,7 +201,10 @@ fn society(w: &World, question: &[String]) -> String {
                 if let Some(line) = listed.lines().find(|l| l.contains("Renew")) {
                     break line.to_owned();
                 }
-                assert!(started.elapsed() < Duration::from_secs(20), "no renewal request");
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "no renewal request"
+                );
                 std::thread::sleep(Duration::from_millis(200));
             };
             let request = line.split_whitespace().next().expect("the request's ID");
@@ -345,7 +346,10 @@ fn an_office_sends_with_both_functions_and_the_society_pulls_the_same_bytes() {
     assert_eq!(sent["KPFD.CSV"], kpfd);
     let sent = unzip(&pulled.join("給付課").join(&attachments));
     assert_eq!(sent.keys().collect::<Vec<_>>(), ["report.pdf"]);
-    assert!(sent["report.pdf"] == report, "report.pdf changed on the way");
+    assert!(
+        sent["report.pdf"] == report,
+        "report.pdf changed on the way"
+    );
 }
 
 #[test]
@@ -386,7 +390,10 @@ fn an_office_receives_downloads_deletes_and_sees_the_history() {
     for name in [&first, &second] {
         let downloaded = std::fs::read(downloads.join(name)).expect("the browser's download");
         let kept = std::fs::read(folder.join(name)).expect("the ZIP in the receive folder");
-        assert!(downloaded == kept, "{name}: the download differs from the folder's ZIP");
+        assert!(
+            downloaded == kept,
+            "{name}: the download differs from the folder's ZIP"
+        );
     }
     let zip = unzip(&downloads.join(&first));
     assert!(zip["scan.pdf"] == big, "scan.pdf changed on the way");
@@ -421,7 +428,13 @@ fn a_send_is_cancelled_while_not_downloaded_and_refused_after() {
     write(&files, "b.txt", b"pulled");
     let send = |name: &str| {
         let path = files.join(name);
-        let out = office.ok(&["send", "--to", "給付課", "--yes", path.to_str().expect("UTF-8")]);
+        let out = office.ok(&[
+            "send",
+            "--to",
+            "給付課",
+            "--yes",
+            path.to_str().expect("UTF-8"),
+        ]);
         out.split_whitespace()
             .find(|w| w.starts_with("Send-"))
             .unwrap_or_else(|| panic!("no sealed name in {out}"))
@@ -448,9 +461,12 @@ fn the_english_toggle_switches_every_label() {
     let w = world_with_office();
     let office = w.office("00001");
     let app = App::start(office, &[]);
-    let printed = flow(&app, include_str!("app_support/english.py"), &[&office.pin], |q| {
-        society(&w, q)
-    });
+    let printed = flow(
+        &app,
+        include_str!("app_support/english.py"),
+        &[&office.pin],
+        |q| society(&w, q),
+    );
     assert!(printed.contains("TOGGLED"), "{printed}");
 }
 
@@ -531,7 +547,11 @@ fn strangers_foreign_hosts_and_other_sites_are_refused_and_a_second_app_points_a
         "{set}"
     );
     let cookie = format!("Cookie: {}", set.split(';').next().expect("name=value"));
-    assert_eq!(status(&curl(&[&app.url])), 403, "a launch token is good once");
+    assert_eq!(
+        status(&curl(&[&app.url])),
+        403,
+        "a launch token is good once"
+    );
 
     let page = curl(&["-H", &cookie, &format!("{base}/pin")]);
     assert_eq!(status(&page), 200, "{page}");
@@ -569,7 +589,13 @@ fn strangers_foreign_hosts_and_other_sites_are_refused_and_a_second_app_points_a
         "127.0.0.1".to_owned(),
         format!("127.0.0.1:{}", app.port.wrapping_add(1)),
     ] {
-        let answer = curl(&["-H", &cookie, "-H", &format!("Host: {host}"), &format!("{base}/pin")]);
+        let answer = curl(&[
+            "-H",
+            &cookie,
+            "-H",
+            &format!("Host: {host}"),
+            &format!("{base}/pin"),
+        ]);
         assert_eq!(status(&answer), 403, "Host {host}: {answer}");
     }
 
@@ -625,7 +651,10 @@ fn strangers_foreign_hosts_and_other_sites_are_refused_and_a_second_app_points_a
     }
 
     // A second `kx app` for the profile: the first one's URL with a new token, exit 0.
-    let second = office.command(&["app", "--no-open"]).output().expect("kx app");
+    let second = office
+        .command(&["app", "--no-open"])
+        .output()
+        .expect("kx app");
     let printed = String::from_utf8_lossy(&second.stdout);
     assert!(second.status.success(), "{second:?}");
     let url = printed
@@ -633,11 +662,18 @@ fn strangers_foreign_hosts_and_other_sites_are_refused_and_a_second_app_points_a
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no URL in {printed}"));
     assert!(printed.contains("already running"), "{printed}");
-    assert!(url.starts_with(&format!("{base}/launch/")) && url != app.url, "{url}");
+    assert!(
+        url.starts_with(&format!("{base}/launch/")) && url != app.url,
+        "{url}"
+    );
     let launched = curl(&[url]);
     assert_eq!(status(&launched), 303, "{launched}");
     assert!(header(&launched, "set-cookie").is_some(), "{launched}");
-    assert_eq!(status(&curl(&[url])), 403, "the handed-off token is good once too");
+    assert_eq!(
+        status(&curl(&[url])),
+        403,
+        "the handed-off token is good once too"
+    );
 }
 
 #[test]

@@ -95,10 +95,7 @@ async fn update(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Re
         mail: fields.one("mail").to_owned(),
     };
     let asked = update.clone();
-    let changed = match app
-        .with_session(move |s| ops::set_profile(s, &asked))
-        .await
-    {
+    let changed = match app.with_session(move |s| ops::set_profile(s, &asked)).await {
         Ok(changed) => changed,
         Err(elsewhere) => return elsewhere,
     };
