@@ -442,11 +442,12 @@ fn a_send_is_cancelled_while_not_downloaded_and_refused_after() {
     };
     let first = send("a.txt");
     let second = send("b.txt");
+    let third = send("b.txt");
     let app = App::start(office, &[]);
     let printed = flow(
         &app,
         include_str!("app_support/sent.py"),
-        &[&office.pin, &first, &second],
+        &[&office.pin, &first, &second, &third],
         |q| society(&w, q),
     );
     assert!(printed.contains("CANCELLED"), "{printed}");
