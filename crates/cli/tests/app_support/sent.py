@@ -30,6 +30,7 @@ with sync_playwright() as p:
     expect(dialog).to_contain_text("選択したファイルの送信を取り消します")
     dialog.get_by_role("button", name="はい").click()
     heading(page, "取消結果")
+    expect(page.get_by_role("columnheader")).to_have_text(["ファイル名", "取消結果"])
     expect(row(page, first)).to_contain_text("成功")
     no_error(page)
     page.get_by_role("link", name="OK").click()
