@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kx_client::exchange::{self as ops, check_files, prepare_send};
@@ -27,7 +27,12 @@ pub(super) fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/send/{function}", get(screen).post(send))
         .route("/send/{function}/destination", post(destination))
-        .route("/send/{function}/add", post(add))
+        // ファイル追加 reads what it refuses to its end (see basket::add): no limit on the
+        // body here, the 20 MB are counted as the files arrive.
+        .route(
+            "/send/{function}/add",
+            post(add).layer(DefaultBodyLimit::disable()),
+        )
         .route("/send/{function}/remove", post(remove))
 }
 
