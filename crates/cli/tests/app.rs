@@ -319,6 +319,7 @@ fn an_office_sends_with_both_functions_and_the_society_pulls_the_same_bytes() {
     write(&files, "申請書.pdf", b"%PDF-1.4");
     write(&files, "report.pdf", &report);
     write(&files, "extra.csv", &noise(2 << 20, 8));
+    write(&files, "huge.pdf", &vec![b'x'; 60 << 20]);
     write(&files, "memo.txt", &memo);
     write(&files, "setup.exe", b"MZ");
     let app = App::start(office, &[]);
@@ -335,6 +336,10 @@ fn an_office_sends_with_both_functions_and_the_society_pulls_the_same_bytes() {
             }
             other => society(&w, other),
         },
+    );
+    assert!(
+        !office.profile().join("app/attachments/huge.pdf").exists(),
+        "nothing is kept of a refused file"
     );
     let e_application = sealed_after(&printed, "SENT e-application");
     let attachments = sealed_after(&printed, "SENT attachments");
