@@ -251,7 +251,13 @@ impl App {
     /// Locks the app back to the PIN screen if it was open and unused for its idle time, and
     /// no job is running. The session (its key) is dropped.
     pub(crate) fn lock_if_idle(&self) {
-        if lock(&self.last_use).elapsed() < self.idle() || self.jobs.busy() {
+        // A job under way is use: the idle time counts from its end, so that its result can
+        // be seen.
+        if self.jobs.busy() {
+            self.touch();
+            return;
+        }
+        if lock(&self.last_use).elapsed() < self.idle() {
             return;
         }
         // A request holding the session is use: try again at the next tick.

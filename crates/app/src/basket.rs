@@ -89,6 +89,24 @@ pub(crate) async fn add(
     dir: &Path,
     mut form: Multipart,
 ) -> Result<usize, Shown> {
+    let added = add_each(basket, function, dir, &mut form).await;
+    if added.is_err() {
+        // The browser is still sending the rest (a file far over 20 MB): read it to its end,
+        // or it meets a closed connection and shows its own error page, not the dialog.
+        while let Ok(Some(mut field)) = form.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
+    }
+    added
+}
+
+/// Adds the form's files one by one; stops at the first refusal, the rest unread.
+async fn add_each(
+    basket: &mut Basket,
+    function: Function,
+    dir: &Path,
+    form: &mut Multipart,
+) -> Result<usize, Shown> {
     tokio::fs::create_dir_all(dir).await.map_err(internal)?;
     let mut added = 0;
     while let Some(mut field) = form.next_field().await.map_err(too_large)? {

@@ -3,6 +3,8 @@
 //! results. Pages are rendered on the server (maud); the only script is our own
 //! `assets/app.js` (progress bars and the file list's running total).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -205,12 +207,16 @@ impl From<kx_client::Error> for Shown {
 }
 
 /// The error dialog (the manual's エラーメッセージ): code, message, English beside it, the
-/// 対応方法, and what happened.
+/// 対応方法, and what happened. A result table holds one per file that failed: each has ids
+/// of its own for its name and description.
 pub(crate) fn failure(lang: Lang, shown: &Shown) -> Markup {
+    static DIALOGS: AtomicU64 = AtomicU64::new(1);
+    let n = DIALOGS.fetch_add(1, Ordering::Relaxed);
+    let (title, message) = (format!("failure-{n}-title"), format!("failure-{n}-message"));
     html! {
-        section.dialog.error role="alertdialog" aria-labelledby="failure-title" aria-describedby="failure-message" {
-            h2 #failure-title { (words::ERROR.get(lang)) " " (shown.code.code()) }
-            p #failure-message lang="ja" { (shown.message) }
+        section.dialog.error role="alertdialog" aria-labelledby=(title) aria-describedby=(message) {
+            h2 id=(title) { (words::ERROR.get(lang)) " " (shown.code.code()) }
+            p id=(message) lang="ja" { (shown.message) }
             p lang="en" { (shown.english) }
             h3 { (words::REMEDY.get(lang)) }
             p lang="ja" { (shown.code.remedy()) }

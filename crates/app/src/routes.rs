@@ -132,11 +132,13 @@ struct Toggle {
 
 /// The language toggle: sets the cookie and goes back (only to a path of ours).
 async fn language(Query(toggle): Query<Toggle>) -> Response {
-    let back = if toggle.back.starts_with('/') && !toggle.back.starts_with("//") {
-        toggle.back
-    } else {
-        "/".to_owned()
-    };
+    // Browsers read `/\host` as `//host`, another site; a control character would break the
+    // header.
+    let ours = toggle.back.starts_with('/')
+        && !toggle.back.starts_with("//")
+        && !toggle.back.contains('\\')
+        && !toggle.back.chars().any(char::is_control);
+    let back = if ours { toggle.back } else { "/".to_owned() };
     (
         [(header::SET_COOKIE, Lang::from_tag(&toggle.to).set_cookie())],
         Redirect::to(&back),
@@ -209,6 +211,11 @@ async fn result(State(app): State<Arc<App>>, visit: Visit, Path(id): Path<u64>) 
     let Some(job) = app.jobs.get(id) else {
         return Redirect::to("/").into_response();
     };
+    // What was received or sent is the session's: not shown once the app is locked. Only the
+    // wait for the society comes before a session.
+    if job.layout != Layout::Waiting && !app.header().menu {
+        return Redirect::to("/").into_response();
+    }
     // The manual's 受信結果 and 送信結果 screens.
     let rendered = job.with_result(|outcome| match outcome {
         Outcome::Received(files) => Ok((
@@ -228,6 +235,10 @@ async fn result(State(app): State<Arc<App>>, visit: Visit, Path(id): Path<u64>) 
 
 /// A received ZIP, as a download.
 async fn download(State(app): State<Arc<App>>, Path(n): Path<u64>) -> Response {
+    // A received file is the session's: not handed out once the app is locked.
+    if !app.header().menu {
+        return Redirect::to("/").into_response();
+    }
     let Some(path) = lock(&app.downloads).get(&n).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };

@@ -79,6 +79,7 @@ words! {
     RENEWAL_DUE => "電子証明書の更新", "Certificate renewal";
     RENEWAL_TEXT => "電子証明書の有効期限が近づいています。更新しますか？", "Our certificate expires soon. Renew it now?";
     RENEW => "更新", "Renew";
+    RENEWED => "電子証明書を更新しました。", "The certificate was renewed.";
     SOCIETY_CERTIFICATE => "健保組合の電子証明書", "The society's certificate";
     SOCIETY_CERTIFICATE_FETCHED => "最新の健保組合の電子証明書を取得しました。", "Fetched the society's latest certificate.";
 

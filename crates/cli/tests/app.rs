@@ -71,24 +71,51 @@ impl App {
     }
 }
 
-impl Drop for App {
-    fn drop(&mut self) {
+impl App {
+    /// Kills the app, as a PC shut down does.
+    fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Waits until the app ends by itself (終了); its exit status.
+    fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("kx app can be waited for") {
+                return status;
+            }
+            assert!(
+                started.elapsed() < within,
+                "kx app did not end within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
 /// Runs the flow `script` (after app_support/app.py) against `app` with `args`; each question
 /// the flow asks (`ask(...)` in Python) is answered by `answer`. What the flow printed.
-fn flow(
-    app: &App,
+fn flow(app: &App, script: &str, args: &[&str], answer: impl FnMut(&[String]) -> String) -> String {
+    flow_at(&app.url, script, args, answer)
+}
+
+/// [`flow`] from the launch URL `url`.
+fn flow_at(
+    url: &str,
     script: &str,
     args: &[&str],
     mut answer: impl FnMut(&[String]) -> String,
 ) -> String {
     let mut python = Python::new(format!("{}\n{script}", include_str!("app_support/app.py")))
         .venv()
-        .env("KX_APP_URL", &app.url)
+        .env("KX_APP_URL", url)
         .env("PYTHONUNBUFFERED", "1");
     if let Some(dir) = std::env::var_os("KX_SCREENSHOTS") {
         python = python.env("KX_SCREENSHOTS", dir);
@@ -167,6 +194,27 @@ fn society(w: &World, question: &[String]) -> String {
             w.wait_for_request(id);
             w.society.ok(&["society", "approve", "--all"])
         }
+        [decide @ ("refuse renewal" | "approve renewal")] => {
+            let started = Instant::now();
+            let line = loop {
+                let listed = w.society.ok(&["society", "approve", "--list"]);
+                if let Some(line) = listed.lines().find(|l| l.contains("Renew")) {
+                    break line.to_owned();
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "no renewal request"
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            };
+            let request = line.split_whitespace().next().expect("the request's ID");
+            if *decide == "refuse renewal" {
+                w.society
+                    .ok(&["society", "approve", request, "--refuse", "事業所確認中"])
+            } else {
+                w.society.ok(&["society", "approve", "--yes", request])
+            }
+        }
         ["pull"] => {
             let pulled = w.dir.path().join("pulled");
             w.society
@@ -215,11 +263,12 @@ fn an_office_sets_up_in_the_wizard_then_changes_its_settings_and_pin() {
     let w = World::society_only();
     let (temporary, code) = w.kxd.add_office("00001", "office1", None);
     let office = Party::new(w.dir.path(), "office1", "2468");
-    let app = App::start(&office, &[]);
+    let app = std::cell::RefCell::new(App::start(&office, &[]));
+    let url = app.borrow().url.clone();
     let ca = w.kxd.ca();
     let own = own_password("office1");
-    let printed = flow(
-        &app,
+    let printed = flow_at(
+        &url,
         include_str!("app_support/setup.py"),
         &[
             &w.kxd.https,
@@ -231,15 +280,27 @@ fn an_office_sets_up_in_the_wizard_then_changes_its_settings_and_pin() {
             &own,
             "3579",
         ],
-        |q| society(&w, q),
+        |q| match q {
+            [restart] if restart == "restart" => {
+                let mut app = app.borrow_mut();
+                app.kill();
+                *app = App::start(&office, &[]);
+                app.url.clone()
+            }
+            other => society(&w, other),
+        },
     );
     assert!(printed.contains("SET UP"), "{printed}");
     let user = w
         .kxd
         .sql("SELECT user_name, user_code, mail, must_change_password FROM ex_users WHERE id = 'office1'");
     assert_eq!(user.trim(), "田中　一郎|U-001|tanaka@office.example|0");
-    drop(app);
-    // The profile is the office's: the CLI opens it with the new PIN and the own password.
+    // 終了 stopped the app, which withdrew itself from the profile.
+    let status = app.borrow_mut().wait(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    assert!(!office.profile().join("app-instance.json").exists());
+    // The profile is the office's: the CLI opens it with the new PIN and the password the
+    // app stored when it was changed.
     let mut office = office;
     office.pin = "3579".into();
     office.ok(&["inbox"]);
@@ -258,6 +319,7 @@ fn an_office_sends_with_both_functions_and_the_society_pulls_the_same_bytes() {
     write(&files, "申請書.pdf", b"%PDF-1.4");
     write(&files, "report.pdf", &report);
     write(&files, "extra.csv", &noise(2 << 20, 8));
+    write(&files, "huge.pdf", &vec![b'x'; 60 << 20]);
     write(&files, "memo.txt", &memo);
     write(&files, "setup.exe", b"MZ");
     let app = App::start(office, &[]);
@@ -274,6 +336,10 @@ fn an_office_sends_with_both_functions_and_the_society_pulls_the_same_bytes() {
             }
             other => society(&w, other),
         },
+    );
+    assert!(
+        !office.profile().join("app/attachments/huge.pdf").exists(),
+        "nothing is kept of a refused file"
     );
     let e_application = sealed_after(&printed, "SENT e-application");
     let attachments = sealed_after(&printed, "SENT attachments");
@@ -344,11 +410,14 @@ fn an_office_receives_downloads_deletes_and_sees_the_history() {
 fn an_idle_app_locks_itself_back_to_the_pin_screen() {
     let w = world_with_office();
     let office = w.office("00001");
+    let file = w.dir.path().join("notice.txt");
+    std::fs::write(&file, "お知らせ").expect("a file");
+    let name = society_sends(&w, &[&file]);
     let app = App::start(office, &["--idle-seconds", "3"]);
     let printed = flow(
         &app,
         include_str!("app_support/idle.py"),
-        &[&office.pin],
+        &[&office.pin, &name],
         |q| society(&w, q),
     );
     assert!(printed.contains("LOCKED AFTER"), "{printed}");
@@ -378,11 +447,12 @@ fn a_send_is_cancelled_while_not_downloaded_and_refused_after() {
     };
     let first = send("a.txt");
     let second = send("b.txt");
+    let third = send("b.txt");
     let app = App::start(office, &[]);
     let printed = flow(
         &app,
         include_str!("app_support/sent.py"),
-        &[&office.pin, &first, &second],
+        &[&office.pin, &first, &second, &third],
         |q| society(&w, q),
     );
     assert!(printed.contains("CANCELLED"), "{printed}");
@@ -501,6 +571,23 @@ fn strangers_foreign_hosts_and_other_sites_are_refused_and_a_second_app_points_a
     let csp = header(&page, "content-security-policy").expect("a CSP");
     assert!(csp.starts_with("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
 
+    // The language toggle goes back to a path of ours only: not to another site, be it
+    // written `//host` or `/\host` (which browsers read alike), nor a broken header.
+    for (back, expected) in [
+        ("%2Fsent%3Fperiod%3Dall", "/sent?period=all"),
+        ("%2F%2Fevil.example", "/"),
+        ("%2F%5Cevil.example", "/"),
+        ("https%3A%2F%2Fevil.example", "/"),
+        ("%2Fpin%0D%0ASet-Cookie%3A%20x%3Dy", "/"),
+    ] {
+        let answer = curl(&["-H", &cookie, &format!("{base}/lang?to=en&back={back}")]);
+        assert_eq!(
+            (status(&answer), header(&answer, "location")),
+            (303, Some(expected)),
+            "back={back}: {answer}"
+        );
+    }
+
     // A page of another site whose name points at 127.0.0.1 (DNS rebinding): refused, even
     // with the cookie; so is another port.
     for host in [
@@ -538,6 +625,23 @@ fn strangers_foreign_hosts_and_other_sites_are_refused_and_a_second_app_points_a
     );
     let answer = post(&[&ours]);
     assert_eq!(status(&answer), 200, "{answer}");
+    // Locked (no PIN given yet), the session's screens and this computer's settings are
+    // out of reach even for the launched browser.
+    let answer = curl(&[
+        "-H",
+        &cookie,
+        "-H",
+        &ours,
+        "--data",
+        "folder=/tmp&idle=1",
+        &format!("{base}/settings/local"),
+    ]);
+    assert_eq!(
+        (status(&answer), header(&answer, "location")),
+        (303, Some("/")),
+        "{answer}"
+    );
+    assert!(!office.profile().join("app-preferences.json").exists());
     // Logout and quit are changes too.
     for path in ["/logout", "/quit"] {
         let answer = curl(&[
@@ -576,4 +680,46 @@ fn strangers_foreign_hosts_and_other_sites_are_refused_and_a_second_app_points_a
         403,
         "the handed-off token is good once too"
     );
+}
+
+#[test]
+fn an_office_renews_its_certificate_from_the_start_screen() {
+    let mut w = World::society_only();
+    w.enrol_for_days("00001", "office1", "2468", None, true, 30);
+    let office = w.office("00001");
+    let files = w.dir.path().join("files");
+    std::fs::create_dir_all(&files).expect("files/");
+    write(&files, "after.txt", b"sent after the renewal");
+    let app = App::start(office, &[]);
+    let printed = flow(
+        &app,
+        include_str!("app_support/renew.py"),
+        &[&office.pin, files.to_str().expect("UTF-8")],
+        |q| match q {
+            [renew] if renew == "society renews" => w.society.ok(&["society", "renew"]),
+            [publish] if publish == "publish version" => w.kxd.admin([
+                "app-version",
+                "set",
+                "--version",
+                "9.9.9",
+                "--url",
+                "https://kx.example/download",
+            ]),
+            other => society(&w, other),
+        },
+    );
+    assert!(printed.contains("RENEWED"), "{printed}");
+    // The office's certificate is the renewed one (its old key kept for what was sealed for
+    // it); what it sent under the session of the old one opens at the society.
+    let cert = std::fs::read_to_string(office.profile().join("cert.pem")).expect("cert.pem");
+    assert!(office.profile().join("old").is_dir());
+    let sent = sealed_after(&printed, "SENT");
+    let pulled = w.dir.path().join("pulled");
+    w.society
+        .ok(&["society", "pull", "-d", pulled.to_str().expect("UTF-8")]);
+    assert_eq!(
+        unzip(&pulled.join("給付課").join(&sent))["after.txt"],
+        b"sent after the renewal"
+    );
+    assert!(cert.contains("BEGIN CERTIFICATE"));
 }

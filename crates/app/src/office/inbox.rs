@@ -19,7 +19,7 @@ use crate::form::Fields;
 use crate::jobs::{Layout, lock};
 use crate::page::{self, Shown, Visit, bytes, when};
 use crate::society::is_desk;
-use crate::words;
+use crate::words::{self, Tr};
 
 pub(super) fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -210,7 +210,7 @@ async fn act(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Respo
         Ok(Ok(outcomes)) => visit.page(
             words::DELETE_RESULT,
             &app.header(),
-            results(&visit, &outcomes, "/inbox"),
+            results(&visit, &outcomes, words::DELETE_RESULT, "/inbox"),
         ),
         Ok(Err(err)) => show(&app, &visit, &entries, Shown::from(err)),
         Err(elsewhere) => elsewhere,
@@ -226,11 +226,12 @@ fn show(app: &App, visit: &Visit, entries: &[InboxEntry], shown: Shown) -> Respo
     )
 }
 
-/// A result per file of a delete or cancel (削除結果, 取消結果), then the way back.
-pub(crate) fn results(visit: &Visit, outcomes: &[FileOutcome], back: &str) -> Markup {
+/// A result per file of a delete or cancel under `column` (削除結果, 取消結果), then the way
+/// back.
+pub(crate) fn results(visit: &Visit, outcomes: &[FileOutcome], column: Tr, back: &str) -> Markup {
     html! {
         table {
-            (page::columns(visit.lang, &[words::FILE_NAME, words::RECEIVE_RESULT]))
+            (page::columns(visit.lang, &[words::FILE_NAME, column]))
             tbody {
                 @for o in outcomes {
                     tr {

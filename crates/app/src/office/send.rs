@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kx_client::exchange::{self as ops, check_files, prepare_send};
@@ -27,7 +27,12 @@ pub(super) fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/send/{function}", get(screen).post(send))
         .route("/send/{function}/destination", post(destination))
-        .route("/send/{function}/add", post(add))
+        // ファイル追加 reads what it refuses to its end (see basket::add): no limit on the
+        // body here, the 20 MB are counted as the files arrive.
+        .route(
+            "/send/{function}/add",
+            post(add).layer(DefaultBodyLimit::disable()),
+        )
         .route("/send/{function}/remove", post(remove))
 }
 
@@ -159,13 +164,17 @@ async fn screen(State(app): State<Arc<App>>, visit: Visit, Path(slug): Path<Stri
     render(&app, &visit, &slug, None).await
 }
 
-/// `POST /send/FUNCTION/destination`: 送信先 chosen.
+/// `POST /send/FUNCTION/destination`: 送信先 chosen (in an open session only; the way back
+/// names only a function of ours, never what was typed into the address).
 async fn destination(
     State(app): State<Arc<App>>,
     Path(slug): Path<String>,
     fields: Fields,
 ) -> Redirect {
-    if let Some((_, slug, _)) = function(&slug) {
+    let Some((_, slug, _)) = function(&slug) else {
+        return Redirect::to("/menu");
+    };
+    if app.header().menu {
         let to = fields.one("to").to_owned();
         lock(&app.baskets).entry(slug).or_default().to =
             if to.is_empty() { Vec::new() } else { vec![to] };
@@ -192,9 +201,12 @@ async fn add(
     }
 }
 
-/// `POST /send/FUNCTION/remove`: 削除 of one file added.
+/// `POST /send/FUNCTION/remove`: 削除 of one file added (in an open session only).
 async fn remove(State(app): State<Arc<App>>, Path(slug): Path<String>, fields: Fields) -> Redirect {
-    if let Some((_, slug, _)) = function(&slug) {
+    let Some((_, slug, _)) = function(&slug) else {
+        return Redirect::to("/menu");
+    };
+    if app.header().menu {
         remove_from(&app, slug, &fields);
     }
     Redirect::to(&format!("/send/{slug}"))

@@ -145,7 +145,7 @@ async fn cancel(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Re
         Err(elsewhere) => return elsewhere,
     };
     let body = match cancelled {
-        Ok(outcomes) => results(&visit, &outcomes, "/sent"),
+        Ok(outcomes) => results(&visit, &outcomes, words::CANCEL_RESULT, "/sent"),
         Err(err) => page::failure(visit.lang, &Shown::from(err)),
     };
     visit.page(words::CANCEL_RESULT, &app.header(), body)

@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use kx_client::exchange::{self as ops, Failure};
 use kx_client::kx_exchange::Code;
-use kx_client::kx_exchange::api::ProfileUpdate;
+use kx_client::kx_exchange::api::{ProfileUpdate, User};
 use maud::{Markup, html};
 
 use crate::app::{App, Preferences};
@@ -25,10 +25,20 @@ pub(super) fn routes() -> Router<Arc<App>> {
         .route("/settings/local", post(local))
 }
 
+/// The user's name, code and mail address as the form shows them.
+fn shown(user: &User) -> ProfileUpdate {
+    ProfileUpdate {
+        name: user.name.clone(),
+        code: user.code.clone(),
+        mail: user.mail.clone(),
+    }
+}
+
+/// The screen: `kept` in the form (the user's values, or those just refused).
 fn settings_page(
     app: &App,
     visit: &Visit,
-    kept: &Fields,
+    kept: &ProfileUpdate,
     note: Option<Markup>,
     failure: Option<&Shown>,
 ) -> Markup {
@@ -43,11 +53,11 @@ fn settings_page(
         @if let Some(shown) = failure { (page::failure(visit.lang, shown)) }
         form method="post" action="/settings" {
             label for="name" { (visit.t(words::USER_NAME)) }
-            input #name type="text" name="name" required value=(kept.one("name"));
+            input #name type="text" name="name" required value=(kept.name);
             label for="code" { (visit.t(words::USER_CODE)) }
-            input #code type="text" name="code" value=(kept.one("code"));
+            input #code type="text" name="code" value=(kept.code);
             label for="mail" { (visit.t(words::MAIL)) }
-            input #mail type="email" name="mail" required value=(kept.one("mail"));
+            input #mail type="email" name="mail" required value=(kept.mail);
             p.detail { (visit.t(words::MAIL_NOTE)) }
             div.actions { button type="submit" { (visit.t(words::APPLY)) } }
         }
@@ -62,9 +72,18 @@ fn settings_page(
     }
 }
 
-/// `GET /settings`.
+/// The user as last known, or where to go without an open session.
+async fn user(app: &Arc<App>) -> Result<User, Response> {
+    app.with_session(|s| s.user().clone()).await
+}
+
+/// `GET /settings`: the user's values as the server has them.
 async fn form(State(app): State<Arc<App>>, visit: Visit) -> Response {
-    let body = settings_page(&app, &visit, &Fields::parse(b""), None, None);
+    let user = match user(&app).await {
+        Ok(user) => user,
+        Err(elsewhere) => return elsewhere,
+    };
+    let body = settings_page(&app, &visit, &shown(&user), None, None);
     visit.page(words::SETTINGS, &app.header(), body)
 }
 
@@ -75,28 +94,31 @@ async fn update(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Re
         code: fields.one("code").to_owned(),
         mail: fields.one("mail").to_owned(),
     };
-    let changed = match app
-        .with_session(move |s| ops::set_profile(s, &update))
-        .await
-    {
+    let asked = update.clone();
+    let changed = match app.with_session(move |s| ops::set_profile(s, &asked)).await {
         Ok(changed) => changed,
         Err(elsewhere) => return elsewhere,
     };
     let body = match changed {
-        Ok(_) => settings_page(
+        Ok(user) => settings_page(
             &app,
             &visit,
-            &fields,
+            &shown(&user),
             Some(page::done(visit.t(words::PROFILE_CHANGED))),
             None,
         ),
-        Err(err) => settings_page(&app, &visit, &fields, None, Some(&Shown::from(err))),
+        Err(err) => settings_page(&app, &visit, &update, None, Some(&Shown::from(err))),
     };
     visit.page(words::SETTINGS, &app.header(), body)
 }
 
-/// `POST /settings/local`: the receive folder must exist.
+/// `POST /settings/local`: the receive folder must exist. Only in an open session: a locked
+/// app's folder is not changed without the PIN.
 async fn local(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Response {
+    let user = match user(&app).await {
+        Ok(user) => shown(&user),
+        Err(elsewhere) => return elsewhere,
+    };
     let folder = fields.one("folder").trim();
     let receive_dir = (!folder.is_empty()).then(|| PathBuf::from(folder));
     let idle_minutes = fields.one("idle").parse().unwrap_or(10u32).clamp(1, 240);
@@ -115,11 +137,11 @@ async fn local(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Res
         Ok(()) => settings_page(
             &app,
             &visit,
-            &Fields::parse(b""),
+            &user,
             Some(page::done(visit.t(words::SETTINGS_SAVED))),
             None,
         ),
-        Err(shown) => settings_page(&app, &visit, &Fields::parse(b""), None, Some(&shown)),
+        Err(refused) => settings_page(&app, &visit, &user, None, Some(&refused)),
     };
     visit.page(words::SETTINGS, &app.header(), body)
 }

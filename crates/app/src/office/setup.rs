@@ -320,6 +320,9 @@ async fn resume(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Re
 /// The society decided: on a certificate, the first login with the PIN of the setup, then the
 /// password change the server insists on; on a refusal, the wizard again.
 pub(crate) async fn issued(app: &Arc<App>, visit: &Visit, issued: Result<(), Shown>) -> Response {
+    if matches!(app.stage_now().as_deref(), Some(Stage::Open { .. })) {
+        return renewed(app, visit, issued);
+    }
     if let Err(shown) = issued {
         let mut stage = lock(&app.stage);
         if matches!(*stage, Stage::Waiting { .. })
@@ -364,4 +367,17 @@ pub(crate) async fn issued(app: &Arc<App>, visit: &Visit, issued: Result<(), Sho
             )
         }
     }
+}
+
+/// The society decided on a renewal (電子証明書の更新, from 起動確認): said so, or why not, then
+/// back to 起動確認. The session goes on: the certificate it logged in with stays valid.
+fn renewed(app: &App, visit: &Visit, issued: Result<(), Shown>) -> Response {
+    let body = html! {
+        @match issued {
+            Ok(()) => (page::done(visit.t(words::RENEWED))),
+            Err(shown) => (page::failure(visit.lang, &shown)),
+        }
+        div.actions { a.button href="/start" { (visit.t(words::OK)) } }
+    };
+    visit.page(words::RENEWAL_DUE, &app.header(), body)
 }

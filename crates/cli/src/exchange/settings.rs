@@ -104,8 +104,8 @@ pub(crate) fn profile(ctx: &Ctx, command: ProfileCommand) -> Result<()> {
     let ProfileCommand::Set { name, code, mail } = command;
     let update = ProfileUpdate { name, code, mail };
     check_profile(&update).map_err(Failure::from)?;
-    let session = session::open(ctx)?;
-    let user = ops::set_profile(&session, &update)?;
+    let mut session = session::open(ctx)?;
+    let user = ops::set_profile(&mut session, &update)?;
     println!(
         "ユーザ名: {}\nユーザコード: {}\nメールアドレス: {}",
         user.name, user.code, user.mail

@@ -46,8 +46,9 @@ def shot(page, name):
 
 
 def heading(page, name):
-    """The screen's title (its one h1)."""
+    """The screen's title (its one h1); its ids each used once."""
     expect(page.get_by_role("heading", level=1, name=name, exact=True)).to_be_visible()
+    unique_ids(page)
 
 
 def error_dialog(page, code):
@@ -57,6 +58,15 @@ def error_dialog(page, code):
     expect(dialog.get_by_role("heading", name=re.compile(code))).to_be_visible()
     expect(dialog.get_by_role("heading", name=re.compile("^(対応方法|What to do)$"))).to_be_visible()
     return dialog
+
+
+def unique_ids(page):
+    """Every id of the screen once (labels and dialogs refer to them)."""
+    twice = page.evaluate("""() => {
+        const ids = [...document.querySelectorAll("[id]")].map(e => e.id);
+        return ids.filter((id, i) => ids.indexOf(id) !== i);
+    }""")
+    assert not twice, "ids used twice: %s" % twice
 
 
 def no_error(page):

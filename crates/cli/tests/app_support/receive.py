@@ -69,6 +69,7 @@ with sync_playwright() as p:
     page.get_by_role("button", name="削除").click()
     page.get_by_role("dialog", name="確認").get_by_role("button", name="はい").click()
     heading(page, "削除結果")
+    expect(page.get_by_role("columnheader")).to_have_text(["ファイル名", "削除結果"])
     expect(row(page, first)).to_contain_text("成功")
     expect(row(page, third)).to_contain_text("成功")
     page.get_by_role("link", name="OK").click()

@@ -1,7 +1,7 @@
 # 送信済みファイルステータス一覧: the sends with their sealed names, 健保ダウンロード 未; a
 # send cancelled by checkbox while 未 (the confirmation, 取消結果); once the society downloaded
 # the other (the test runs `kx society pull`), it is 済 and its cancel fails with E8005.
-pin, first, second = sys.argv[1:4]
+pin, first, second, third = sys.argv[1:5]
 
 
 with sync_playwright() as p:
@@ -26,6 +26,7 @@ with sync_playwright() as p:
     expect(dialog).to_contain_text("選択したファイルの送信を取り消します")
     dialog.get_by_role("button", name="はい").click()
     heading(page, "取消結果")
+    expect(page.get_by_role("columnheader")).to_have_text(["ファイル名", "取消結果"])
     expect(row(page, first)).to_contain_text("成功")
     no_error(page)
     page.get_by_role("link", name="OK").click()
@@ -37,14 +38,20 @@ with sync_playwright() as p:
     page.get_by_role("radio", name="全件").check()
     page.get_by_role("button", name="表示").click()
     expect(page.get_by_role("radio", name="全件")).to_be_checked()
-    expect(row(page, second).get_by_role("cell").last).to_have_text("済")
-    page.get_by_label(second).check()
+    for name in [second, third]:
+        expect(row(page, name).get_by_role("cell").last).to_have_text("済")
+        page.get_by_label(name).check()
     page.get_by_role("button", name="削除").click()
     page.get_by_role("dialog", name="確認").get_by_role("button", name="はい").click()
     heading(page, "取消結果")
-    expect(row(page, second)).to_contain_text("失敗")
-    # The server names the operation as the screen does: the send is cancelled by 削除.
-    expect(error_dialog(page, "E8005")).to_contain_text("ファイルの削除に失敗しました。")
+    # A dialog per file, each its own.
+    dialogs = page.get_by_role("alertdialog", name="エラー E8005")
+    expect(dialogs).to_have_count(2)
+    unique_ids(page)
+    for name in [second, third]:
+        expect(row(page, name)).to_contain_text("失敗")
+        # The server names the operation as the screen does: the send is cancelled by 削除.
+        expect(row(page, name).get_by_role("alertdialog")).to_contain_text("ファイルの削除に失敗しました。")
     page.get_by_role("link", name="OK").click()
     expect(row(page, second)).to_be_visible()
     say("CANCELLED")

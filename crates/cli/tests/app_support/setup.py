@@ -5,11 +5,11 @@
 server, ca, login_id, code, temporary, pin, own, new_pin = sys.argv[1:9]
 
 
-def fill_wizard(page, pin_again):
+def fill_wizard(page, pin_again, one_time=code):
     page.get_by_label("KXサーバのURL").fill(server)
     page.get_by_label("KXサーバのCA証明書（PEM）").set_input_files(ca)
     page.get_by_label("ID", exact=True).fill(login_id)
-    page.get_by_label("ワンタイムコード").fill(code)
+    page.get_by_label("ワンタイムコード").fill(one_time)
     page.get_by_label("仮パスワード").fill(temporary)
     page.get_by_label("変更後のPIN", exact=True).fill(pin)
     page.get_by_label("変更後のPIN再確認").fill(pin_again)
@@ -30,12 +30,33 @@ with sync_playwright() as p:
     expect(page.get_by_label("ID", exact=True)).to_have_value(login_id)
     expect(page.get_by_label("仮パスワード")).to_have_value("")
 
+    # A one-time code the server does not know: refused, and the wizard can be done again.
+    fill_wizard(page, pin, one_time="WRONG-" + code)
+    page.get_by_role("button", name="登録を申請").click()
+    # the server names the code, not the password
+    expect(error_dialog(page, "E1002")).to_contain_text("ワンタイムコード")
+    heading(page, "初回設定")
+
     fill_wizard(page, pin)
     page.get_by_role("button", name="登録を申請").click()
     heading(page, "健康保険組合の承認待ち")
     expect(page.get_by_text("電子証明書の発行を健康保険組合に依頼しました")).to_be_visible()
     expect(page.get_by_role("progressbar", name="健康保険組合の承認待ち")).to_be_visible()
     shot(page, "office-waiting")
+
+    # The app stops while waiting (the PC is shut down); started again, the PIN resumes the
+    # wait: a wrong one is only found out once the certificate is there.
+    url = ask("restart")
+    ORIGIN = re.match(r"http://[^/]+", url).group(0)
+    page.goto(url)
+    heading(page, "初回設定")
+    expect(page.get_by_text("健康保険組合の承認待ちの申請があります。")).to_be_visible()
+    page.get_by_label("PIN", exact=True).fill("12")
+    page.get_by_role("button", name="承認待ちを再開").click()
+    error_dialog(page, "E1005")
+    page.get_by_label("PIN", exact=True).fill(pin)
+    page.get_by_role("button", name="承認待ちを再開").click()
+    heading(page, "健康保険組合の承認待ち")
     ask("approve", login_id)
 
     # Issued: the first login, and the temporary password must go first.
@@ -77,12 +98,22 @@ with sync_playwright() as p:
     page.get_by_role("button", name="保存", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("このパソコンの設定を保存しました。")
     expect(page.get_by_label("自動ロックまでの分数")).to_have_value("15")
+    expect(page.get_by_label("利用者名")).to_have_value("田中　一郎")
     shot(page, "office-settings")
+    # Opened again, the screen shows what the server has.
+    menu(page, "設定変更")
+    expect(page.get_by_label("利用者名")).to_have_value("田中　一郎")
+    expect(page.get_by_label("利用者コード")).to_have_value("U-001")
+    expect(page.get_by_label("メールアドレス")).to_have_value("tanaka@office.example")
 
     # PIN変更, from the PIN screen after ログアウト.
     page.get_by_role("button", name="ログアウト").click()
     heading(page, "PIN入力")
     shot(page, "office-pin")
+    # Locked, no screen of the session is shown, the settings neither.
+    for path in ["/settings", "/menu", "/inbox", "/send/attachments", "/sent", "/password"]:
+        page.goto(ORIGIN + path)
+        heading(page, "PIN入力")
     page.get_by_role("link", name="PIN変更").click()
     heading(page, "PIN変更")
     page.get_by_label("現在のPIN").fill(pin)
@@ -102,5 +133,30 @@ with sync_playwright() as p:
     page.get_by_role("button", name="OK").click()
     error_dialog(page, "E1002")
     enter_pin(page, new_pin)
+
+    # パスワード変更 from the function list: the current one is checked by the server, the
+    # new one by the policy first.
+    menu(page, "パスワード変更")
+    page.get_by_label("現在のパスワード").fill(own)
+    page.get_by_label("変更後のパスワード", exact=True).fill(own)
+    page.get_by_label("変更後のパスワード確認").fill(own)
+    page.get_by_role("button", name="更新").click()
+    error_dialog(page, "E1004")
+    page.get_by_label("現在のパスワード").fill(own + "-wrong")
+    page.get_by_label("変更後のパスワード", exact=True).fill(own + "-2")
+    page.get_by_label("変更後のパスワード確認").fill(own + "-2")
+    page.get_by_role("button", name="更新").click()
+    expect(error_dialog(page, "E1002")).to_contain_text("パスワード")
+    page.get_by_label("現在のパスワード").fill(own)
+    page.get_by_label("変更後のパスワード", exact=True).fill(own + "-2")
+    page.get_by_label("変更後のパスワード確認").fill(own + "-2")
+    page.get_by_role("button", name="更新").click()
+    expect(page.get_by_role("status")).to_have_text("パスワードを変更しました。")
+    no_error(page)
+
+    # 終了: the app stops.
+    page.get_by_role("link", name="機能一覧").click()
+    page.get_by_role("button", name="終了").click()
+    expect(page.get_by_text("アプリを終了しました。このタブは閉じてください。")).to_be_visible()
     say("SET UP")
     b.close()

@@ -159,6 +159,11 @@ impl Session {
         &self.who.society
     }
 
+    /// The user logged in: name, code and mail address as last known (設定変更 shows them).
+    pub fn user(&self) -> &User {
+        &self.who.user
+    }
+
     /// Whether the password is still the society's temporary one: the server allows only the
     /// password change ([`super::change_password`]) and logout until it is replaced.
     pub fn must_change_password(&self) -> bool {
@@ -355,6 +360,12 @@ impl Session {
     /// Forgets the cached token (after logout or a renewal).
     pub(crate) fn forget_token(&self) -> Result<()> {
         self.profile.remove("session.json")
+    }
+
+    /// Records the user's name, code and mail address as the server now has them.
+    pub(crate) fn user_changed(&mut self, user: User) -> Result<()> {
+        self.who.user = user;
+        self.profile.write_json("session.json", &self.who)
     }
 
     /// Records that the password is our own now: the server lets the same session do

@@ -66,9 +66,10 @@ pub fn change_password(session: &mut Session, change: &PasswordChange) -> crate:
 
 /// Sets the user name (full-width), user code and notification mail address; the update is
 /// checked (E1001, E1006–E1009) before it is sent.
-pub fn set_profile(session: &Session, update: &ProfileUpdate) -> crate::Result<User> {
+pub fn set_profile(session: &mut Session, update: &ProfileUpdate) -> crate::Result<User> {
     check_profile(update).map_err(Failure::from)?;
     let user: User = session.api.call(Method::PUT, path::PROFILE, update)?;
+    session.user_changed(user.clone())?;
     tracing::info!("profile changed");
     Ok(user)
 }
