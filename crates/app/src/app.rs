@@ -32,10 +32,10 @@ pub(crate) enum Stage {
         /// The PIN chosen for it, when this run chose it.
         pin: Option<Pin>,
     },
-    /// Behind the PIN (PIN入力); `idle` when the app locked itself.
+    /// Behind the PIN (PIN入力).
     Locked {
-        /// Locked by the idle timer, not by the user.
-        idle: bool,
+        /// Why, when the user did not lock it: shown above the PIN.
+        note: Option<Tr>,
     },
     /// `kx society serve` holds the profile: the desk shows its state (see
     /// [`kx_client::exchange::ServeState`]) and nothing else.
@@ -143,7 +143,7 @@ impl App {
         let kind = profile.kind()?;
         let stage = match (kind, &lock) {
             (_, None) => Stage::Watching,
-            (Some(_), Some(_)) => Stage::Locked { idle: false },
+            (Some(_), Some(_)) => Stage::Locked { note: None },
             (None, Some(lock)) => match kx_client::exchange::pending_enrolment(&profile, lock)? {
                 Some(enrolment) => Stage::Waiting {
                     enrolment: Arc::new(enrolment),
@@ -264,9 +264,15 @@ impl App {
         let Ok(mut stage) = self.stage.try_lock() else {
             return;
         };
-        if matches!(*stage, Stage::Open { .. }) {
-            *stage = Stage::Locked { idle: true };
-            tracing::info!("locked after the idle time");
+        match &*stage {
+            Stage::Open { session, .. } if session.ended_by_server() => lock_ended(&mut stage),
+            Stage::Open { .. } => {
+                *stage = Stage::Locked {
+                    note: Some(words::LOCKED_IDLE),
+                };
+                tracing::info!("locked after the idle time");
+            }
+            _ => {}
         }
     }
 
@@ -283,14 +289,21 @@ impl App {
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut stage = lock(&app.stage);
-            match &mut *stage {
+            let done = match &mut *stage {
                 Stage::Open {
                     session,
                     started: true,
                     ..
-                } => Ok(f(session)),
-                _ => Err(Redirect::to("/").into_response()),
+                } => f(session),
+                _ => return Err(Redirect::to("/").into_response()),
+            };
+            if let Stage::Open { session, .. } = &*stage
+                && session.ended_by_server()
+            {
+                lock_ended(&mut stage);
+                return Err(Redirect::to("/pin").into_response());
             }
+            Ok(done)
         })
         .await
         .unwrap_or_else(|_| Err(Redirect::to("/").into_response()))
@@ -338,4 +351,12 @@ impl App {
             tracing::warn!(error = %err, "could not empty the app's folder");
         }
     }
+}
+
+/// Locks the app because the server ended its session; the session (its key) is dropped.
+fn lock_ended(stage: &mut Stage) {
+    *stage = Stage::Locked {
+        note: Some(words::SESSION_ENDED),
+    };
+    tracing::info!("locked: the server ended the session");
 }

@@ -280,7 +280,7 @@ pub(crate) async fn end_session(app: &Arc<App>) {
         {
             tracing::warn!(error = %err, "logout failed; the session is dropped all the same");
         }
-        *stage = Stage::Locked { idle: false };
+        *stage = Stage::Locked { note: None };
     })
     .await;
 }

@@ -61,6 +61,7 @@ words! {
     START_CONFIRM => "起動確認", "Start";
     START_QUESTION => "KX事業所アプリを起動します。よろしいですか？", "Start the KX office app?";
     LOCKED_IDLE => "しばらく操作がなかったため、ロックしました。PINを入力してください。", "Locked after a while without use. Enter the PIN.";
+    SESSION_ENDED => "KXサーバがログインを終了しました。PINを入力してください。", "The KX server ended the login. Enter the PIN.";
 
     SETUP => "初回設定", "First setup";
     SERVER_URL => "KXサーバのURL", "KX server URL";

@@ -5,11 +5,9 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use kx_client::kx_exchange::send::MAX_SEND_BYTES;
 use maud::html;
 
 use crate::app::App;
@@ -32,7 +30,7 @@ pub(crate) fn routes() -> Router<Arc<App>> {
         .merge(inbox::routes())
         .merge(sent::routes())
         .merge(settings::routes())
-        .merge(send::routes().layer(DefaultBodyLimit::max((MAX_SEND_BYTES + (1 << 20)) as usize)))
+        .merge(send::routes())
 }
 
 /// 機能一覧: the functions of the office app (a society goes to its desk).

@@ -347,10 +347,10 @@ pub(crate) async fn issued(app: &Arc<App>, visit: &Visit, issued: Result<(), Sho
                 _ => None,
             };
             let Some(pin) = pin else {
-                *stage = Stage::Locked { idle: false };
+                *stage = Stage::Locked { note: None };
                 return Ok(());
             };
-            *stage = Stage::Locked { idle: false };
+            *stage = Stage::Locked { note: None };
             let (session, notices) = Session::open(&app.profile, app.lock()?, pin)?;
             app.opened(&mut stage, session, notices);
             Ok::<(), kx_client::Error>(())

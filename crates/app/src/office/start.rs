@@ -49,11 +49,10 @@ fn pin_page(visit: &Visit, note: Option<Markup>, failure: Option<&Shown>) -> Mar
 
 /// `GET /pin`: PIN入力.
 async fn pin_form(State(app): State<Arc<App>>, visit: Visit) -> Response {
-    let idle = match app.stage_now().as_deref() {
-        Some(Stage::Locked { idle }) => *idle,
+    let note = match app.stage_now().as_deref() {
+        Some(Stage::Locked { note }) => note.map(|note| page::done(visit.t(note))),
         _ => return Redirect::to("/").into_response(),
     };
-    let note = idle.then(|| page::done(visit.t(words::LOCKED_IDLE)));
     visit.page(
         words::PIN_ENTRY,
         &app.header(),

@@ -7,12 +7,11 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use kx_client::exchange as ops;
 use kx_client::kx_exchange::api::PartyKind;
-use kx_client::kx_exchange::send::MAX_SEND_BYTES;
 use maud::html;
 
 use crate::app::App;
@@ -34,7 +33,7 @@ pub(crate) fn routes() -> Router<Arc<App>> {
         .merge(requests::routes())
         .merge(offices::routes())
         .merge(serve::routes())
-        .merge(send::routes().layer(DefaultBodyLimit::max((MAX_SEND_BYTES + (1 << 20)) as usize)))
+        .merge(send::routes())
 }
 
 /// Whether the app serves a society.

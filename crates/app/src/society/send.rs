@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kx_client::exchange::{self as ops, Failure, Office, check_files, search_offices};
@@ -30,7 +30,11 @@ pub(super) fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/desk/send", get(screen).post(send))
         .route("/desk/send/offices", post(pick))
-        .route("/desk/send/add", post(add))
+        // As the office's ファイル追加 (see basket::add): the 20 MB counted as files arrive.
+        .route(
+            "/desk/send/add",
+            post(add).layer(DefaultBodyLimit::disable()),
+        )
         .route("/desk/send/remove", post(remove))
 }
 

@@ -70,7 +70,7 @@ fn set_up(app: &App, answers: &Answers) -> Result<(), Shown> {
     tracing::info!(society = %society.number, "society desk set up");
     *lock(&app.kind) = Some(PartyKind::Society);
     let mut stage = lock(&app.stage);
-    *stage = Stage::Locked { idle: false };
+    *stage = Stage::Locked { note: None };
     let (session, notices) = Session::open(&app.profile, lock_held, pin)?;
     app.opened(&mut stage, session, notices);
     Ok(())

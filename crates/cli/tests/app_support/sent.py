@@ -1,6 +1,7 @@
 # 送信済みファイルステータス一覧: the sends with their sealed names, 健保ダウンロード 未; a
 # send cancelled by checkbox while 未 (the confirmation, 取消結果); once the society downloaded
-# the other (the test runs `kx society pull`), it is 済 and its cancel fails with E8005.
+# the other (the test runs `kx society pull`), it is 済 and its cancel fails with E8005. When the
+# server ends the session, the app goes back to PIN入力.
 pin, first, second, third = sys.argv[1:5]
 
 
@@ -55,4 +56,15 @@ with sync_playwright() as p:
     page.get_by_role("link", name="OK").click()
     expect(row(page, second)).to_be_visible()
     say("CANCELLED")
+
+    # The server ends the session (its absolute end passed): the next screen that asks the
+    # server goes back to PIN入力, saying why, and the PIN opens a new session.
+    ask("end sessions")
+    page.get_by_role("button", name="表示").click()
+    heading(page, "PIN入力")
+    expect(page.get_by_role("status")).to_have_text(
+        "KXサーバがログインを終了しました。PINを入力してください。")
+    enter_pin(page, pin)
+    menu(page, "送信済みファイルステータス一覧")
+    expect(row(page, second)).to_be_visible()
     b.close()

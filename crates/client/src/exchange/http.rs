@@ -4,6 +4,7 @@
 
 use std::io::Read;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -62,6 +63,9 @@ pub(crate) struct Http {
     token: Option<String>,
     /// Whether we present a certificate (the api listener) or not (the bootstrap listener).
     presents_certificate: bool,
+    /// Set when the server answered that the session is over (see
+    /// [`Failure::is_session_over`]); cleared by a new token.
+    session_ended: AtomicBool,
 }
 
 impl Http {
@@ -104,12 +108,19 @@ impl Http {
             base: base.trim_end_matches('/').to_owned(),
             token: None,
             presents_certificate: false,
+            session_ended: AtomicBool::new(false),
         })
     }
 
     /// Sends the bearer `token` with every request from now on.
     pub(crate) fn set_token(&mut self, token: Option<String>) {
         self.token = token;
+        self.session_ended.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether the server ended the session of the token (a refusal said so since it was set).
+    pub(crate) fn session_ended(&self) -> bool {
+        self.session_ended.load(Ordering::Relaxed)
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
@@ -172,7 +183,15 @@ impl Http {
 
     /// Sends a request; a non-2xx answer becomes the server's [`Failure`].
     fn execute(&self, request: RequestBuilder) -> Result<Response> {
-        execute(request, self.presents_certificate)
+        let answer = execute(request, self.presents_certificate);
+        if let Err(err) = &answer
+            && err
+                .downcast_ref::<Failure>()
+                .is_some_and(Failure::is_session_over)
+        {
+            self.session_ended.store(true, Ordering::Relaxed);
+        }
+        answer
     }
 }
 

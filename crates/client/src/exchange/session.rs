@@ -164,6 +164,12 @@ impl Session {
         &self.who.user
     }
 
+    /// Whether the server ended this session (idle or absolute end, another address, another
+    /// certificate): the app asks for the PIN again, the way it began.
+    pub fn ended_by_server(&self) -> bool {
+        self.api.session_ended()
+    }
+
     /// Whether the password is still the society's temporary one: the server allows only the
     /// password change ([`super::change_password`]) and logout until it is replaced.
     pub fn must_change_password(&self) -> bool {
