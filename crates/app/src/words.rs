@@ -131,6 +131,17 @@ words! {
     SEND_RESULT => "送信結果", "Send result";
     SENT_OK => "ファイルの送信が完了しました。", "The files were sent.";
     E_APPLICATION_POLICY => "こちらから送信出来るのは「KPFD.CSV」ファイルのみです。", "Only the file KPFD.CSV can be sent here.";
+    KPFD_CHECK => "KPFD.CSV の事前チェック", "KPFD.CSV pre-send check";
+    KPFD_CLEAN => "問題は見つかりませんでした。", "Nothing found.";
+    KPFD_FIX => "エラーのある KPFD.CSV は受け付けられない可能性が高いです。作成したソフトで直してから、ここで削除して追加し直してください。", "A KPFD.CSV with errors is very likely refused: fix it in the software that made it, then delete it here and add it again.";
+    KPFD_OMITTED => "表示しきれなかった指摘", "Findings not listed";
+    KPFD_IGNORE => "エラーがあっても送信する", "Send despite the errors";
+    KPFD_HELD => "KPFD.CSV にエラーがあるため、送信していません。直して追加し直すか、「エラーがあっても送信する」を選んでください。", "Not sent: KPFD.CSV has errors. Fix it and add it again, or choose “Send despite the errors”.";
+    WARNING => "注意", "Warning";
+    SEVERITY => "重要度", "Severity";
+    LINE => "行", "Line";
+    FIELD => "項目", "Field";
+    FINDING => "内容", "Finding";
     ATTACHMENTS_POLICY => "こちらから送信出来るのは各種添付書類のみです。資格取得届等の届出書類を PDF や Excel 等で送信することは出来ません。", "Only attachment documents can be sent here. Notifications such as 資格取得届 cannot be sent as PDF or Excel.";
     ALLOWED => "選択可能なファイルの種類", "File types accepted";
 

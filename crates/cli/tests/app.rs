@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use exchange_support::{Party, SOCIETY, World, noise, own_password, unzip};
+use exchange_support::{Party, SOCIETY, World, kpfd_csv, noise, own_password, unzip};
 use kx_testkit::Python;
 
 /// How long a whole browser flow may take.
@@ -250,6 +250,7 @@ fn society_sends(w: &World, files: &[&Path]) -> String {
 
 /// Writes `bytes` as `dir/name`.
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::create_dir_all(dir).expect("a folder");
     std::fs::write(dir.join(name), bytes).expect("a file written");
 }
 
@@ -317,10 +318,12 @@ fn an_office_sends_with_both_functions_and_the_society_pulls_the_same_bytes() {
     let office = w.office("00001");
     let files = w.dir.path().join("files");
     std::fs::create_dir_all(&files).expect("files/");
-    let kpfd = b"\xe4\xba\x8b\xe6\xa5\xad\xe6\x89\x80,00001\r\n".to_vec();
     let report = noise(19 << 20, 7);
     let memo = b"memo".to_vec();
-    write(&files, "KPFD.CSV", &kpfd);
+    // Saved as UTF-8, as a spreadsheet does: the check's errors; then the fixed file.
+    write(&files, "KPFD.CSV", "事業所,00001\r\n".as_bytes());
+    let kpfd = kpfd_csv("00001");
+    write(&files.join("fixed"), "KPFD.CSV", &kpfd);
     write(&files, "申請書.pdf", b"%PDF-1.4");
     write(&files, "report.pdf", &report);
     write(&files, "extra.csv", &noise(2 << 20, 8));

@@ -15,6 +15,7 @@ use crate::page::Visit;
 use crate::words;
 
 pub(crate) mod inbox;
+mod kpfd;
 pub(crate) mod send;
 mod sent;
 pub(crate) mod settings;

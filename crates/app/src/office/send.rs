@@ -23,6 +23,8 @@ use crate::jobs::{Layout, lock};
 use crate::page::{self, Shown, Visit, bytes};
 use crate::words::{self, Tr};
 
+use super::kpfd;
+
 pub(super) fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/send/{function}", get(screen).post(send))
@@ -71,15 +73,30 @@ pub(crate) fn basket(app: &App, slug: &'static str) -> Basket {
     lock(&app.baskets).get(slug).cloned().unwrap_or_default()
 }
 
+/// What the send screen shows besides the basket.
+struct Shows<'a> {
+    destinations: &'a [Destination],
+    failure: Option<&'a Shown>,
+    /// The KPFD.CSV check of the e-application basket.
+    kpfd: Option<&'a kpfd::Checked>,
+    /// A send was asked for while the check found errors.
+    held: bool,
+}
+
 /// The send screen.
 fn screen_body(
     visit: &Visit,
     (function, slug, _): (Function, &'static str, Tr),
     basket: &Basket,
-    destinations: &[Destination],
-    failure: Option<&Shown>,
+    shows: &Shows<'_>,
 ) -> Markup {
     let chosen = basket.to.first().map(String::as_str);
+    let Shows {
+        destinations,
+        failure,
+        kpfd: checked,
+        held,
+    } = *shows;
     html! {
         @if let Some(shown) = failure { (page::failure(visit.lang, shown)) }
         p { (visit.t(match function {
@@ -97,7 +114,14 @@ fn screen_body(
             button.secondary type="submit" { (visit.t(words::SELECT)) }
         }
         (chooser(visit, &format!("/send/{slug}"), function, basket))
+        @if let Some(checked) = checked { (kpfd::findings(visit, checked, held)) }
         form method="post" action={ "/send/" (slug) } {
+            @if checked.is_some_and(kpfd::has_errors) {
+                div.check {
+                    input #ignore-check type="checkbox" name=(kpfd::IGNORE) value="yes";
+                    label for="ignore-check" { (visit.t(words::KPFD_IGNORE)) }
+                }
+            }
             div.actions { button type="submit" { (visit.t(words::SEND)) } }
         }
     }
@@ -136,8 +160,28 @@ pub(crate) fn chooser(visit: &Visit, base: &str, function: Function, basket: &Ba
     }
 }
 
-/// Renders the send screen, with the society's destinations.
-async fn render(app: &Arc<App>, visit: &Visit, slug: &str, failure: Option<Shown>) -> Response {
+/// Checks the e-application basket's KPFD.CSV (`None` for the other function or no file).
+async fn check_kpfd(app: &Arc<App>, function: Function, basket: &Basket) -> Option<kpfd::Checked> {
+    if function != Function::EApplication || basket.files.is_empty() {
+        return None;
+    }
+    let files: Vec<_> = basket
+        .files
+        .iter()
+        .map(|f| (f.name.clone(), f.path.clone()))
+        .collect();
+    Some(app.blocking(move |_| kpfd::check(&files)).await)
+}
+
+/// Renders the send screen, with the society's destinations; `held` when a send waits for
+/// the KPFD.CSV check's errors.
+async fn render(
+    app: &Arc<App>,
+    visit: &Visit,
+    slug: &str,
+    failure: Option<Shown>,
+    held: bool,
+) -> Response {
     let Some(which) = function(slug) else {
         return Redirect::to("/menu").into_response();
     };
@@ -149,19 +193,21 @@ async fn render(app: &Arc<App>, visit: &Visit, slug: &str, failure: Option<Shown
         Ok(d) => (d, failure),
         Err(err) => (Vec::new(), Some(Shown::from(err))),
     };
-    let body = screen_body(
-        visit,
-        which,
-        &basket(app, which.1),
-        &destinations,
-        failure.as_ref(),
-    );
+    let held_basket = basket(app, which.1);
+    let checked = check_kpfd(app, which.0, &held_basket).await;
+    let shows = Shows {
+        destinations: &destinations,
+        failure: failure.as_ref(),
+        kpfd: checked.as_ref(),
+        held,
+    };
+    let body = screen_body(visit, which, &held_basket, &shows);
     visit.page(which.2, &app.header(), body)
 }
 
 /// `GET /send/FUNCTION`.
 async fn screen(State(app): State<Arc<App>>, visit: Visit, Path(slug): Path<String>) -> Response {
-    render(&app, &visit, &slug, None).await
+    render(&app, &visit, &slug, None, false).await
 }
 
 /// `POST /send/FUNCTION/destination`: 送信先 chosen (in an open session only; the way back
@@ -197,7 +243,7 @@ async fn add(
     }
     match add_to(&app, slug, function, form).await {
         Ok(_) => Redirect::to(&format!("/send/{slug}")).into_response(),
-        Err(shown) => render(&app, &visit, slug, Some(shown)).await,
+        Err(shown) => render(&app, &visit, slug, Some(shown), false).await,
     }
 }
 
@@ -253,9 +299,19 @@ async fn send(
         .await;
     let prepared = match checked {
         Ok(Ok(prepared)) => prepared,
-        Ok(Err(err)) => return render(&app, &visit, slug, Some(Shown::from(err))).await,
+        Ok(Err(err)) => return render(&app, &visit, slug, Some(Shown::from(err)), false).await,
         Err(elsewhere) => return elsewhere,
     };
+    // The manual's checks first, then KPFD.CSV's contents.
+    let ignore = fields.one(kpfd::IGNORE) == "yes";
+    if !ignore
+        && check_kpfd(&app, function, &held)
+            .await
+            .as_ref()
+            .is_some_and(kpfd::has_errors)
+    {
+        return render(&app, &visit, slug, None, true).await;
+    }
     if !fields.confirmed() {
         let question = html! {
             p { (visit.t(words::SEND_QUESTION)) }
@@ -263,7 +319,12 @@ async fn send(
             ul { @for f in &held.files { li { (f.name) " (" (bytes(f.size)) ")" } } }
         };
         let back = format!("/send/{slug}");
-        let body = page::confirm(visit.lang, question, &back, &[], &back);
+        let through: &[(&str, String)] = if ignore {
+            &[(kpfd::IGNORE, "yes".to_owned())]
+        } else {
+            &[]
+        };
+        let body = page::confirm(visit.lang, question, &back, through, &back);
         return visit.page(title, &app.header(), body);
     }
     let sending = app.clone();

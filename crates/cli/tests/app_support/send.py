@@ -2,7 +2,8 @@
 # as the manual's dialog (E2002 nothing added, E2003 a name twice, E2004 a kind the function
 # refuses, E2005 no destination, E2006 over 20 MB, E2007 a file gone, E8004 a destination the
 # society removed meanwhile), the confirmation, an upload of nearly 20 MB whose bar is seen
-# moving, and 送信結果 with the sealed name.
+# moving, and 送信結果 with the sealed name. For 電子申請, KPFD.CSV's pre-send check: a file
+# saved as UTF-8 shows its findings and holds the send back until it is replaced by a fixed one.
 files = sys.argv[1]
 pin = sys.argv[2]
 
@@ -27,7 +28,7 @@ def add(page, *names):
 
 def chosen(page):
     """The names in 送信するファイル."""
-    table = page.get_by_role("table")
+    table = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="サイズ"))
     if table.count() == 0:
         return []
     return [r.get_by_role("cell").first.inner_text() for r in table.get_by_role("row").all()[1:]]
@@ -73,6 +74,15 @@ with sync_playwright() as p:
     add(page, "KPFD.CSV")
     no_error(page)
     assert chosen(page) == ["KPFD.CSV"], chosen(page)
+    # The check's findings, saved as UTF-8 by a spreadsheet: errors, with what to do.
+    check = page.get_by_role("region", name="KPFD.CSV の事前チェック")
+    expect(check.get_by_role("status")).to_contain_text("エラー")
+    findings = check.get_by_role("table")
+    expect(findings.get_by_role("columnheader")).to_have_text(["重要度", "行", "項目", "内容"])
+    expect(row(findings, "UTF-8 で保存されています。")).to_contain_text("エラー")
+    expect(row(findings, "[kanri] の行がありません。")).to_be_visible()
+    expect(check).to_contain_text("作成したソフトで直してから")
+    shot(page, "office-send-checked")
     add(page, "KPFD.CSV")
     error_dialog(page, "E2003")
     assert chosen(page) == ["KPFD.CSV"], chosen(page)
@@ -88,6 +98,19 @@ with sync_playwright() as p:
     expect(page.get_by_label("送信先").get_by_role("option")).to_have_text(["選択してください", "給付課"])
     page.get_by_label("送信先").select_option("給付課")
     page.get_by_role("button", name="選択").click()
+    # Held back by the check's errors, nothing sent; choosing to send anyway asks first.
+    send_button(page).click()
+    expect(page.get_by_role("alert")).to_contain_text("KPFD.CSV にエラーがあるため、送信していません。")
+    expect(page.get_by_role("dialog", name="確認")).to_have_count(0)
+    page.get_by_label("エラーがあっても送信する").check()
+    send_button(page).click()
+    page.get_by_role("dialog", name="確認").get_by_role("link", name="いいえ").click()
+    # The clerk fixes the file instead: the fixed one is clean and goes.
+    page.get_by_role("button", name="削除 KPFD.CSV").click()
+    page.get_by_label("ファイル追加").set_input_files(path("fixed/KPFD.CSV"))
+    add_button(page).click()
+    expect(check.get_by_role("status")).to_have_text("KPFD.CSV: 問題は見つかりませんでした。")
+    expect(page.get_by_label("エラーがあっても送信する")).to_have_count(0)
     send_button(page).click()
     _, e_application = confirm_and_watch(page)
     say("SENT e-application", e_application)
