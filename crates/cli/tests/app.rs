@@ -78,6 +78,15 @@ impl App {
         let _ = self.child.wait();
     }
 
+    /// Ctrl-C in the app's terminal.
+    fn interrupt(&self) {
+        let sent = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "{sent:?}");
+    }
+
     /// Waits until the app ends by itself (終了); its exit status.
     fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
         let started = Instant::now();
@@ -262,6 +271,25 @@ fn sealed_after(printed: &str, key: &str) -> String {
         .unwrap_or_else(|| panic!("no {key} in:\n{printed}"))
         .trim()
         .to_owned()
+}
+
+#[test]
+fn an_app_stopped_before_its_setup_leaves_no_half_made_profile() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let office = Party::new(dir.path(), "office1", "2468");
+    let mut app = App::start(&office, &[]);
+    let printed = flow(&app, include_str!("app_support/abandon.py"), &[], |q| {
+        panic!("no answer to {q:?}")
+    });
+    assert!(printed.contains("ABANDONED"), "{printed}");
+    assert!(office.profile().exists(), "the app holds its profile while it runs");
+    app.interrupt();
+    let status = app.wait(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    assert!(
+        !office.home.join("exchange").exists(),
+        "the profile the app made and never set up is gone"
+    );
 }
 
 #[test]

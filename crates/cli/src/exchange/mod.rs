@@ -190,24 +190,24 @@ pub(crate) fn run(options: Options, command: Command) -> ExitCode {
         },
         Err(err) => return report(Failed::from(err)),
     };
-    // Before the log makes the profile's directory: a failed setup removes what it made.
-    let setup = command.is_setup().then(|| SetupScope::begin(&ctx.profile));
+    // Before the log makes the profile's directory: a setup that does not finish (failed, or
+    // the app quit before its wizard's end) removes what it made.
+    let setup = command.may_set_up().then(|| SetupScope::begin(&ctx.profile));
     let log = start_log(&ctx.profile);
     tracing::info!(
         command = command.name(),
         version = env!("CARGO_PKG_VERSION"),
         "start"
     );
-    let err = match execute(&ctx, command) {
+    let (status, undo) = match execute(&ctx, command) {
         Ok(()) => {
             tracing::info!("done");
-            return ExitCode::SUCCESS;
+            (ExitCode::SUCCESS, setup)
         }
-        Err(err) => err,
+        // Not yet (exit 75) keeps the request waiting for the rerun.
+        Err(err @ Failed::Error(kx_client::Error::Later(_))) => (report(err), None),
+        Err(err) => (report(err), setup),
     };
-    // Not yet (exit 75) keeps the request waiting for the rerun.
-    let undo = setup.filter(|_| !matches!(err, Failed::Error(kx_client::Error::Later(_))));
-    let status = report(err);
     if let Some(scope) = undo {
         drop(log);
         match scope.failed() {
@@ -223,11 +223,12 @@ pub(crate) fn run(options: Options, command: Command) -> ExitCode {
 }
 
 impl Command {
-    /// Whether the command sets a profile up (`kx setup`, `kx society setup`).
-    fn is_setup(&self) -> bool {
+    /// Whether the command may set a profile up (`kx setup`, `kx society setup`, the wizard of
+    /// `kx app`).
+    fn may_set_up(&self) -> bool {
         matches!(
             self,
-            Command::Setup(_) | Command::Society(society::SocietyCommand::Setup(_))
+            Command::Setup(_) | Command::App(_) | Command::Society(society::SocietyCommand::Setup(_))
         )
     }
 
