@@ -27,13 +27,38 @@ pub(super) fn routes() -> Router<Arc<App>> {
         .route("/sent/cancel", post(cancel))
 }
 
-#[derive(Deserialize)]
+/// What the list shows: the period and, on the desk, the office. The cancel form carries it
+/// too, so that a refusal shows the list as it was.
+#[derive(Deserialize, Default)]
 struct Period {
+    /// `all` (全件) or anything else (過去2か月).
     #[serde(default)]
     period: String,
     /// On the desk: only the sends to this office (送信状況 per office).
     #[serde(default)]
     office: String,
+}
+
+impl Period {
+    fn all(&self) -> bool {
+        self.period == "all"
+    }
+
+    /// The period's field value.
+    fn value(&self) -> &'static str {
+        if self.all() { "all" } else { "recent" }
+    }
+
+    /// The list as it was: the period, and the office when it is a number (nothing typed into
+    /// the address comes back unchecked).
+    fn path(&self) -> String {
+        let mut path = format!("/sent?period={}", self.value());
+        if !self.office.is_empty() && self.office.bytes().all(|b| b.is_ascii_digit()) {
+            path.push_str("&office=");
+            path.push_str(&self.office);
+        }
+        path
+    }
 }
 
 /// The desk's choice of one office among those the rows name.
@@ -55,11 +80,12 @@ fn office_filter(visit: &Visit, rows: &[SentEntry], only: &str) -> Markup {
 
 fn sent_page(
     visit: &Visit,
-    all: bool,
+    period: &Period,
     rows: &[SentEntry],
     desk: Option<&str>,
     failure: Option<&Shown>,
 ) -> Markup {
+    let all = period.all();
     let kept: Vec<&SentEntry> = rows
         .iter()
         .filter(|r| r.cancelled_at.is_none())
@@ -78,6 +104,8 @@ fn sent_page(
         }
         p.detail { (visit.t(words::SENT_NOTE)) }
         form method="post" action="/sent/cancel" {
+            input type="hidden" name="period" value=(period.value());
+            @if let Some(only) = desk { input type="hidden" name="office" value=(only); }
             @if kept.is_empty() { p { (visit.t(words::NONE)) } } @else {
                 table {
                     caption { (visit.t(words::SENT)) }
@@ -106,11 +134,15 @@ async fn rows(app: &Arc<App>, all: bool) -> Result<Result<Vec<SentEntry>, Shown>
 
 /// `GET /sent?period=all|recent`.
 async fn list(State(app): State<Arc<App>>, visit: Visit, Query(period): Query<Period>) -> Response {
-    let all = period.period == "all";
-    let desk = is_desk(&app).then_some(period.office.as_str());
-    let body = match rows(&app, all).await {
-        Ok(Ok(rows)) => sent_page(&visit, all, &rows, desk, None),
-        Ok(Err(shown)) => sent_page(&visit, all, &[], desk, Some(&shown)),
+    show(&app, &visit, &period, None).await
+}
+
+/// The list of `period`, with `failure` above it.
+async fn show(app: &Arc<App>, visit: &Visit, period: &Period, failure: Option<Shown>) -> Response {
+    let desk = is_desk(app).then_some(period.office.as_str());
+    let body = match rows(app, period.all()).await {
+        Ok(Ok(rows)) => sent_page(visit, period, &rows, desk, failure.as_ref()),
+        Ok(Err(shown)) => sent_page(visit, period, &[], desk, Some(&shown)),
         Err(elsewhere) => return elsewhere,
     };
     visit.page(words::SENT, &app.header(), body)
@@ -119,25 +151,20 @@ async fn list(State(app): State<Arc<App>>, visit: Visit, Query(period): Query<Pe
 /// `POST /sent/cancel`: the confirmation, then a result per file.
 async fn cancel(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Response {
     let ids = fields.all("id");
+    let period = Period {
+        period: fields.one("period").to_owned(),
+        office: fields.one("office").to_owned(),
+    };
     if ids.is_empty() {
-        let desk = is_desk(&app).then_some("");
-        let body = match rows(&app, true).await {
-            Ok(Ok(rows)) => sent_page(
-                &visit,
-                true,
-                &rows,
-                desk,
-                Some(&Failure::new(Code::E2001, &["削除"]).into()),
-            ),
-            Ok(Err(shown)) => sent_page(&visit, true, &[], desk, Some(&shown)),
-            Err(elsewhere) => return elsewhere,
-        };
-        return visit.page(words::SENT, &app.header(), body);
+        let refused = Failure::new(Code::E2001, &["削除"]).into();
+        return show(&app, &visit, &period, Some(refused)).await;
     }
     if !fields.confirmed() {
-        let keep: Vec<(&str, String)> = ids.iter().map(|id| ("id", id.clone())).collect();
+        let mut keep: Vec<(&str, String)> = ids.iter().map(|id| ("id", id.clone())).collect();
+        keep.push(("period", period.value().to_owned()));
+        keep.push(("office", period.office.clone()));
         let question = html! { p { (visit.t(words::CANCEL_QUESTION)) } };
-        let body = page::confirm(visit.lang, question, "/sent/cancel", &keep, "/sent");
+        let body = page::confirm(visit.lang, question, "/sent/cancel", &keep, &period.path());
         return visit.page(words::SENT, &app.header(), body);
     }
     let cancelled = match app.with_session(move |s| ops::cancel_sent(s, &ids)).await {
@@ -145,7 +172,7 @@ async fn cancel(State(app): State<Arc<App>>, visit: Visit, fields: Fields) -> Re
         Err(elsewhere) => return elsewhere,
     };
     let body = match cancelled {
-        Ok(outcomes) => results(&visit, &outcomes, words::CANCEL_RESULT, "/sent"),
+        Ok(outcomes) => results(&visit, &outcomes, words::CANCEL_RESULT, &period.path()),
         Err(err) => page::failure(visit.lang, &Shown::from(err)),
     };
     visit.page(words::CANCEL_RESULT, &app.header(), body)

@@ -19,6 +19,8 @@ with sync_playwright() as p:
 
     page.get_by_role("button", name="削除").click()
     error_dialog(page, "E2001")
+    # The list stays as it was shown.
+    expect(page.get_by_role("radio", name="過去2か月")).to_be_checked()
 
     # Cancelled while 未: the confirmation, then 取消結果.
     page.get_by_label(first).check()
@@ -53,7 +55,17 @@ with sync_playwright() as p:
         expect(row(page, name)).to_contain_text("失敗")
         # The server names the operation as the screen does: the send is cancelled by 削除.
         expect(row(page, name).get_by_role("alertdialog")).to_contain_text("ファイルの削除に失敗しました。")
+    # Back to the list as it was (全件), after a result, a refusal and a いいえ alike.
     page.get_by_role("link", name="OK").click()
+    expect(page.get_by_role("radio", name="全件")).to_be_checked()
+    expect(row(page, second)).to_be_visible()
+    page.get_by_role("button", name="削除").click()
+    error_dialog(page, "E2001")
+    expect(page.get_by_role("radio", name="全件")).to_be_checked()
+    page.get_by_label(second).check()
+    page.get_by_role("button", name="削除").click()
+    page.get_by_role("dialog", name="確認").get_by_role("link", name="いいえ").click()
+    expect(page.get_by_role("radio", name="全件")).to_be_checked()
     expect(row(page, second)).to_be_visible()
     say("CANCELLED")
 
