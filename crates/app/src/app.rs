@@ -184,14 +184,18 @@ impl App {
     /// The header of the screens: the app's name, and who is logged in. A job holding the
     /// session (a receive, a send) means the session is open.
     pub(crate) fn header(&self) -> Header {
-        let menu = match self.stage.try_lock() {
-            Ok(stage) => matches!(*stage, Stage::Open { started: true, .. }),
-            Err(_) => true,
+        let (menu, logout) = match self.stage.try_lock() {
+            Ok(stage) => (
+                matches!(*stage, Stage::Open { started: true, .. }),
+                matches!(*stage, Stage::Open { .. }),
+            ),
+            Err(_) => (true, true),
         };
         Header {
             app: self.app_name(),
             who: menu.then(|| lock(&self.who).clone()).flatten(),
             menu,
+            logout,
             locks_after: menu.then(|| self.idle()),
         }
     }

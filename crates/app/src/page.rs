@@ -110,7 +110,7 @@ impl Visit {
                             }
                             a href={ "/lang?to=" (lang.other().tag()) "&back=" (encode(&self.path)) }
                                 lang=(lang.other().tag()) { (words::OTHER_LANGUAGE.get(lang)) }
-                            @if header.menu {
+                            @if header.logout {
                                 form method="post" action="/logout" class="inline" {
                                     button type="submit" { (words::LOGOUT.get(lang)) }
                                 }
@@ -138,8 +138,11 @@ pub(crate) struct Header {
     pub(crate) app: Tr,
     /// Who is logged in (number and name), once known.
     pub(crate) who: Option<String>,
-    /// Whether to offer the function list and logout (only in an open session).
+    /// Whether to offer the function list (only in an open session, once started).
     pub(crate) menu: bool,
+    /// Whether to offer logout: in any open session, also before 起動確認's はい and on the
+    /// password change a temporary password forces.
+    pub(crate) logout: bool,
     /// In an open session, the time without use after which the app locks itself: the screen
     /// then goes back to the PIN screen by itself rather than keep showing what it shows.
     pub(crate) locks_after: Option<std::time::Duration>,

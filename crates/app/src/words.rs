@@ -123,6 +123,8 @@ words! {
     DESTINATION => "送信先", "Destination";
     CHOOSE => "選択してください", "Choose";
     ADD_FILES => "ファイル追加", "Add files";
+    /// The file chooser's own label, apart from the button's (two controls of one name).
+    FILES_TO_ADD => "追加するファイル", "Files to add";
     FILES_TO_SEND => "送信するファイル", "Files to send";
     TOTAL => "合計", "Total";
     LIMIT => "上限 20MB", "limit 20 MB";

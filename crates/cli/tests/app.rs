@@ -282,7 +282,10 @@ fn an_app_stopped_before_its_setup_leaves_no_half_made_profile() {
         panic!("no answer to {q:?}")
     });
     assert!(printed.contains("ABANDONED"), "{printed}");
-    assert!(office.profile().exists(), "the app holds its profile while it runs");
+    assert!(
+        office.profile().exists(),
+        "the app holds its profile while it runs"
+    );
     app.interrupt();
     let status = app.wait(Duration::from_secs(10));
     assert!(status.success(), "{status:?}");

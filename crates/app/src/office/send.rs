@@ -133,7 +133,7 @@ pub(crate) fn chooser(visit: &Visit, base: &str, function: Function, basket: &Ba
     let total = basket.total();
     html! {
         form method="post" action={ (base) "/add" } enctype="multipart/form-data" {
-            label for="files" { (visit.t(words::ADD_FILES)) }
+            label for="files" { (visit.t(words::FILES_TO_ADD)) }
             input #files type="file" name="files" multiple[function == Function::Attachments]
                 accept=(accept(function)) data-total="running-total" data-already=(total) data-limit=(MAX_SEND_BYTES);
             p.detail { (visit.t(words::ALLOWED)) ": " (match function {

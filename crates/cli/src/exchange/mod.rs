@@ -192,7 +192,9 @@ pub(crate) fn run(options: Options, command: Command) -> ExitCode {
     };
     // Before the log makes the profile's directory: a setup that does not finish (failed, or
     // the app quit before its wizard's end) removes what it made.
-    let setup = command.may_set_up().then(|| SetupScope::begin(&ctx.profile));
+    let setup = command
+        .may_set_up()
+        .then(|| SetupScope::begin(&ctx.profile));
     let log = start_log(&ctx.profile);
     tracing::info!(
         command = command.name(),
@@ -228,7 +230,9 @@ impl Command {
     fn may_set_up(&self) -> bool {
         matches!(
             self,
-            Command::Setup(_) | Command::App(_) | Command::Society(society::SocietyCommand::Setup(_))
+            Command::Setup(_)
+                | Command::App(_)
+                | Command::Society(society::SocietyCommand::Setup(_))
         )
     }
 

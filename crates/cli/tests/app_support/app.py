@@ -121,3 +121,9 @@ def progress_values(page, bar, until):
             seen.append(value)
         time.sleep(0.02)
     return seen
+
+
+def add_files(page, *paths):
+    """追加するファイル: `paths` chosen, then the manual's ファイル追加 button."""
+    page.get_by_label("追加するファイル").set_input_files(list(paths))
+    page.get_by_role("button", name="ファイル追加").click()

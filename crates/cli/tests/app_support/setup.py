@@ -63,6 +63,9 @@ with sync_playwright() as p:
     heading(page, "パスワード変更")
     expect(page.get_by_text("仮パスワードを、ご自分で決めたパスワードに変更してください")).to_be_visible()
     expect(page.get_by_label("現在のパスワード")).to_have_count(0)
+    # The clerk may stop here: ログアウト is offered, the function list not yet.
+    expect(page.get_by_role("button", name="ログアウト")).to_be_visible()
+    expect(page.get_by_role("link", name="機能一覧")).to_have_count(0)
     page.get_by_label("変更後のパスワード", exact=True).fill(own)
     page.get_by_label("変更後のパスワード確認").fill(own + "x")
     page.get_by_role("button", name="更新").click()
