@@ -10,7 +10,7 @@ mod exchange_support;
 use std::time::Duration;
 
 use app_support::{App, flow, society};
-use exchange_support::{SOCIETY_ID, SOCIETY_PIN, World, own_password};
+use exchange_support::{Party, SOCIETY_ID, SOCIETY_PIN, World, code_of, office_name, own_password};
 
 #[test]
 fn a_society_sets_up_its_desk_from_the_office_wizard() {
@@ -44,4 +44,52 @@ fn a_society_sets_up_its_desk_from_the_office_wizard() {
     assert!(status.success(), "{status:?}");
     w.enrol("00001", "office1", "2468", None, true);
     w.office("00001").ok(&["inbox"]);
+}
+
+/// `number name`, as the desk shows an office.
+fn shown(number: &str) -> String {
+    format!("{number} {}", office_name(number))
+}
+
+#[test]
+fn the_desk_approves_one_office_request_and_refuses_another_with_a_reason() {
+    let w = World::society_only();
+    let first = w.queue_setup("00001", "office1", "2468");
+    let mut second = None;
+    let app = App::start(&w.society, &[]);
+    let printed = flow(
+        &app,
+        include_str!("app_support/desk_requests.py"),
+        &[
+            SOCIETY_PIN,
+            &shown("00001"),
+            &shown("00002"),
+            "office1",
+            "office2",
+        ],
+        |q| match q {
+            [resume, _] if resume == "resume setup" => {
+                let out = first.resume_setup();
+                assert!(out.status.success(), "kx setup: {out:?}");
+                // Set up: the office's session opens.
+                first.ok(&["inbox"]);
+                "office1 set up".to_owned()
+            }
+            [request, id] if request == "request" => {
+                second = Some(w.queue_setup("00002", id, "1357"));
+                String::new()
+            }
+            [resume, _, reason] if resume == "resume refused setup" => {
+                let office: &Party = second.as_ref().expect("the second request");
+                let out = office.resume_setup();
+                assert_eq!(code_of(&out, &["setup"]), "E0003");
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(stderr.contains(reason.as_str()), "{stderr}");
+                "office2 refused".to_owned()
+            }
+            other => society(&w, other),
+        },
+    );
+    assert!(printed.contains("SET UP office1 set up"), "{printed}");
+    assert!(printed.contains("REFUSED office2 refused"), "{printed}");
 }
