@@ -9,8 +9,10 @@ mod exchange_support;
 
 use std::time::Duration;
 
-use app_support::{App, flow, society};
-use exchange_support::{Party, SOCIETY_ID, SOCIETY_PIN, World, code_of, office_name, own_password};
+use app_support::{App, flow, sealed_after, society, write};
+use exchange_support::{
+    Party, SOCIETY_ID, SOCIETY_PIN, World, code_of, noise, office_name, own_password, unzip,
+};
 
 #[test]
 fn a_society_sets_up_its_desk_from_the_office_wizard() {
@@ -92,4 +94,60 @@ fn the_desk_approves_one_office_request_and_refuses_another_with_a_reason() {
     );
     assert!(printed.contains("SET UP office1 set up"), "{printed}");
     assert!(printed.contains("REFUSED office2 refused"), "{printed}");
+}
+
+/// `kx receive --all -d DIR/received/NUMBER` as office `number`: one file.
+fn receive_all(w: &World, number: &str) {
+    let dir = w.dir.path().join("received").join(number);
+    let out = w
+        .office(number)
+        .ok(&["receive", "--all", "-d", dir.to_str().expect("UTF-8")]);
+    assert!(out.contains("1 received, 0 failed"), "{out}");
+}
+
+#[test]
+fn the_desk_sends_to_two_offices_picked_by_number_and_name_and_lists_the_sends_by_office() {
+    let w = World::new(None);
+    let files = w.dir.path().join("files");
+    std::fs::create_dir_all(&files).expect("files/");
+    let notice = noise(3 << 20, 11);
+    write(&files, "保険料のお知らせ.pdf", &notice);
+    let app = App::start(&w.society, &[]);
+    let printed = flow(
+        &app,
+        include_str!("app_support/desk_send.py"),
+        &[
+            SOCIETY_PIN,
+            files.to_str().expect("UTF-8"),
+            "保険料のお知らせ.pdf",
+            &shown("00001"),
+            &shown("00002"),
+        ],
+        |q| match q {
+            [receive, number] if receive == "receive" => {
+                receive_all(&w, number);
+                String::new()
+            }
+            other => society(&w, other),
+        },
+    );
+    // Each office opens its own send (00001 received it during the flow): the same bytes.
+    receive_all(&w, "00002");
+    for number in ["00001", "00002"] {
+        let sealed = sealed_after(&printed, &format!("SENT {number}"));
+        assert!(
+            sealed.starts_with(&format!("Send-KS-06139999-{number}-")),
+            "{sealed}"
+        );
+        let zip = unzip(&w.dir.path().join("received").join(number).join(&sealed));
+        assert_eq!(
+            zip.keys().collect::<Vec<_>>(),
+            ["保険料のお知らせ.pdf"],
+            "{number}"
+        );
+        assert!(
+            zip["保険料のお知らせ.pdf"] == notice,
+            "{number}: the file changed on the way"
+        );
+    }
 }
