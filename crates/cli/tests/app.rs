@@ -12,18 +12,16 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use app_support::{App, flow, flow_at, sealed_after, society, world_with_office, write};
+use app_support::{
+    App, flow, flow_at, office_sends, sealed_after, sealed_in, society, world_with_office, write,
+};
 use exchange_support::{Party, World, noise, own_password, unzip};
 
 /// `kx society send --office 00001 FILES`: the sealed name.
 fn society_sends(w: &World, files: &[&Path]) -> String {
     let mut args = vec!["society", "send", "--office", "00001"];
     args.extend(files.iter().map(|f| f.to_str().expect("UTF-8")));
-    let out = w.society.ok(&args);
-    out.split_whitespace()
-        .find(|w| w.starts_with("Send-"))
-        .unwrap_or_else(|| panic!("no sealed name in {out}"))
-        .to_owned()
+    sealed_in(&w.society.ok(&args))
 }
 
 #[test]
@@ -199,20 +197,7 @@ fn a_send_is_cancelled_while_not_downloaded_and_refused_after() {
     std::fs::create_dir_all(&files).expect("files/");
     write(&files, "a.txt", b"cancelled");
     write(&files, "b.txt", b"pulled");
-    let send = |name: &str| {
-        let path = files.join(name);
-        let out = office.ok(&[
-            "send",
-            "--to",
-            "給付課",
-            "--yes",
-            path.to_str().expect("UTF-8"),
-        ]);
-        out.split_whitespace()
-            .find(|w| w.starts_with("Send-"))
-            .unwrap_or_else(|| panic!("no sealed name in {out}"))
-            .to_owned()
-    };
+    let send = |name: &str| office_sends(office, "給付課", &files.join(name));
     let first = send("a.txt");
     let second = send("b.txt");
     let third = send("b.txt");

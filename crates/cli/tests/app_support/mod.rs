@@ -255,3 +255,16 @@ pub fn sealed_after(printed: &str, key: &str) -> String {
         .trim()
         .to_owned()
 }
+
+/// The sealed name a send printed.
+pub fn sealed_in(out: &str) -> String {
+    out.split_whitespace()
+        .find(|w| w.starts_with("Send-"))
+        .unwrap_or_else(|| panic!("no sealed name in {out}"))
+        .to_owned()
+}
+
+/// `kx send --to TO --yes FILE` as `office`: the sealed name.
+pub fn office_sends(office: &Party, to: &str, file: &Path) -> String {
+    sealed_in(&office.ok(&["send", "--to", to, "--yes", file.to_str().expect("UTF-8")]))
+}
