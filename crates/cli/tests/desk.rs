@@ -9,7 +9,7 @@ mod exchange_support;
 
 use std::time::Duration;
 
-use app_support::{App, flow, sealed_after, society, write};
+use app_support::{App, flow, office_sends, sealed_after, society, write};
 use exchange_support::{
     Party, SOCIETY_ID, SOCIETY_PIN, World, code_of, noise, office_name, own_password, unzip,
 };
@@ -150,4 +150,44 @@ fn the_desk_sends_to_two_offices_picked_by_number_and_name_and_lists_the_sends_b
             "{number}: the file changed on the way"
         );
     }
+}
+
+#[test]
+fn the_desk_shows_its_inbox_by_destination_and_receives_one_file() {
+    let w = World::new(None);
+    let d = w.dir.path();
+    let files = d.join("files");
+    let downloads = d.join("downloads");
+    for dir in [&files, &downloads] {
+        std::fs::create_dir_all(dir).expect("a directory");
+    }
+    let claim = noise(2 << 20, 5);
+    write(&files, "療養費申請.pdf", &claim);
+    write(&files, "資格確認.txt", "被保険者 00002\r\n".as_bytes());
+    let first = office_sends(w.office("00001"), "給付課", &files.join("療養費申請.pdf"));
+    let second = office_sends(w.office("00002"), "業務課", &files.join("資格確認.txt"));
+    let app = App::start(&w.society, &[]);
+    let printed = flow(
+        &app,
+        include_str!("app_support/desk_inbox.py"),
+        &[
+            SOCIETY_PIN,
+            downloads.to_str().expect("UTF-8"),
+            "給付課",
+            &first,
+            &shown("00001"),
+            "業務課",
+            &second,
+            &shown("00002"),
+        ],
+        |q| society(&w, q),
+    );
+    assert!(printed.contains("RECEIVED"), "{printed}");
+    let zip = unzip(&downloads.join(&first));
+    assert_eq!(zip.keys().collect::<Vec<_>>(), ["療養費申請.pdf"]);
+    assert!(
+        zip["療養費申請.pdf"] == claim,
+        "the file changed on the way"
+    );
+    assert!(!downloads.join(&second).exists());
 }
