@@ -191,3 +191,18 @@ fn the_desk_shows_its_inbox_by_destination_and_receives_one_file() {
     );
     assert!(!downloads.join(&second).exists());
 }
+
+#[test]
+fn the_desk_lists_the_offices_and_those_whose_certificates_expire_within_60_days() {
+    let mut w = World::society_only();
+    w.enrol("00001", "office1", "2468", None, true);
+    w.enrol_for_days("00002", "office2", "1357", None, true, 30);
+    let app = App::start(&w.society, &[]);
+    let printed = flow(
+        &app,
+        include_str!("app_support/desk_offices.py"),
+        &[SOCIETY_PIN, &shown("00001"), &shown("00002")],
+        |q| society(&w, q),
+    );
+    assert!(printed.contains("LISTED"), "{printed}");
+}
