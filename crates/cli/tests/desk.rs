@@ -7,7 +7,10 @@
 mod app_support;
 mod exchange_support;
 
-use std::time::Duration;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant};
 
 use app_support::{App, flow, office_sends, sealed_after, society, write};
 use exchange_support::{
@@ -205,4 +208,86 @@ fn the_desk_lists_the_offices_and_those_whose_certificates_expire_within_60_days
         |q| society(&w, q),
     );
     assert!(printed.contains("LISTED"), "{printed}");
+}
+
+/// `kx society serve` of a party as a child process, killed when dropped.
+struct Serve(Child);
+
+impl Serve {
+    /// `kx society serve --inbox INBOX --outbox OUTBOX --interval 1 --approve` for `party`,
+    /// once it reported its first round (the desk then sees it running).
+    fn start(party: &Party, inbox: &Path, outbox: &Path) -> Serve {
+        let log = |name: &str| std::fs::File::create(party.home.join(name)).expect("a log");
+        let mut child = party
+            .command(&[
+                "--pin-stdin",
+                "society",
+                "serve",
+                "--inbox",
+                inbox.to_str().expect("UTF-8"),
+                "--outbox",
+                outbox.to_str().expect("UTF-8"),
+                "--interval",
+                "1",
+                "--approve",
+            ])
+            .stdout(log("serve.out"))
+            .stderr(log("serve.err"))
+            .spawn()
+            .expect("kx society serve runs");
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{}", party.pin).expect("the PIN written");
+        drop(stdin);
+        let serve = Serve(child);
+        let state = party.profile().join("serve-state.json");
+        let started = Instant::now();
+        while !state.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "serve reported no round: {}",
+                std::fs::read_to_string(party.home.join("serve.err")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        serve
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn while_serve_runs_the_desk_shows_its_state_and_nothing_else() {
+    let w = World::society_only();
+    let inbox = w.dir.path().join("inbox");
+    let outbox = w.dir.path().join("outbox");
+    let _serve = Serve::start(&w.society, &inbox, &outbox);
+    let app = App::start(&w.society, &[]);
+    let mut office = None;
+    let printed = flow(
+        &app,
+        include_str!("app_support/desk_serve.py"),
+        &[
+            inbox.to_str().expect("UTF-8"),
+            outbox.to_str().expect("UTF-8"),
+        ],
+        |q| match q {
+            [request] if request == "request" => {
+                let (party, setup) = w.start_setup("00001", "office1", "2468", None, true, "30");
+                office = Some((party, setup));
+                String::new()
+            }
+            other => society(&w, other),
+        },
+    );
+    assert!(printed.contains("WATCHED"), "{printed}");
+    // serve issued the certificate: the office's setup finished.
+    let (office, setup) = office.expect("the office's request");
+    let out = setup.wait_with_output().expect("kx setup finishes");
+    assert!(out.status.success(), "kx setup: {out:?}");
+    office.ok(&["inbox"]);
 }
