@@ -1,8 +1,9 @@
 # 事業所へ送信 on the desk: 送信 before any office is chosen (E2005); two offices picked, one
 # searched by its number and one by its name, the first kept while the second search does not
-# show it; a file added; the confirmation naming both; the upload's bar, then 事業所ごとの送信結果
-# with a sealed name per office. Then 送信状況: the sends by office, 健保ダウンロード 済 once the
-# office received its file (the test runs its `kx receive`), 未 for the other.
+# show it; 送信 before any file is added (E2002), then a file added; the confirmation naming
+# both; the upload's bar, then 事業所ごとの送信結果 with a sealed name per office. Then 送信状況:
+# the sends by office, 健保ダウンロード 済 once the office received its file (the test runs its
+# `kx receive`), 未 for the other.
 pin, files, name, first, second = sys.argv[1:6]
 first_number, second_number = first.split()[0], second.split()[0]
 
@@ -52,6 +53,8 @@ with sync_playwright() as p:
     expect(chosen(page).get_by_role("listitem")).to_have_text([first, second])
     expect(page.get_by_label(first)).to_be_checked()
     expect(page.get_by_label(second)).to_be_checked()
+    send_button(page).click()
+    error_dialog(page, "E2002")
 
     page.get_by_label("ファイル追加").set_input_files(os.path.join(files, name))
     page.locator("button", has_text="ファイル追加").click()

@@ -2,7 +2,8 @@
 # 健康保険組合の方はこちら leads to the desk's (and its own link back); a refusal (the PIN typed
 # twice differently) and a one-time code the server does not know, each shown with the fields
 # kept; the registration (the society's CA and certificate made here), the temporary password
-# replaced, 起動確認 naming the desk, and the desk's function list; 終了.
+# replaced, 起動確認 naming the desk, and the desk's function list, which leads to 設定変更 and
+# パスワード変更 too; 終了.
 server, ca, login_id, code, temporary, pin, own = sys.argv[1:8]
 
 
@@ -62,6 +63,12 @@ with sync_playwright() as p:
         "受信", "事業所へ送信", "送信状況", "電子証明書の発行申請 (0)", "事業所一覧",
         "有効期限が近い事業所の電子証明書 (0)", "設定変更", "パスワード変更"])
     shot(page, "society-menu")
+    # The settings and the password are the office app's screens, reached from the desk.
+    desk_menu(page, "設定変更", "設定変更")
+    no_error(page)
+    expect(page.get_by_label("自動ロックまでの分数")).to_have_value("10")
+    desk_menu(page, "パスワード変更", "パスワード変更")
+    expect(page.get_by_label("現在のパスワード")).to_be_visible()
     # The office app's function list is the desk's here.
     page.goto(ORIGIN + "/menu")
     expect(page).to_have_url(ORIGIN + "/desk")
