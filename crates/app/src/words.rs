@@ -60,6 +60,7 @@ words! {
     PIN_CHANGED => "PINを変更しました。", "The PIN was changed.";
     START_CONFIRM => "起動確認", "Start";
     START_QUESTION => "KX事業所アプリを起動します。よろしいですか？", "Start the KX office app?";
+    DESK_START_QUESTION => "KX健保組合デスクを起動します。よろしいですか？", "Start the KX society desk?";
     LOCKED_IDLE => "しばらく操作がなかったため、ロックしました。PINを入力してください。", "Locked after a while without use. Enter the PIN.";
     SESSION_ENDED => "KXサーバがログインを終了しました。PINを入力してください。", "The KX server ended the login. Enter the PIN.";
 

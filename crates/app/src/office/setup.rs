@@ -24,7 +24,7 @@ use zeroize::Zeroizing;
 use crate::app::{App, Outcome, Stage};
 use crate::form::Fields;
 use crate::jobs::{Layout, lock};
-use crate::page::{self, Shown, Visit};
+use crate::page::{self, Header, Shown, Visit};
 use crate::words::{self, Tr};
 
 /// How long a setup waits for the society before the screen says to come back later.
@@ -189,9 +189,11 @@ fn enrol(app: &App, answers: &Answers) -> Result<(), Shown> {
     Ok(())
 }
 
-/// A first setup's steps: its title, its form, what it does with the answers, and where the
+/// A first setup's steps: the app's name, its title, its form, what it does with the answers, and where the
 /// user goes once it did.
 pub(crate) struct SetupSteps {
+    /// The app being set up (a new profile is neither yet): its name in the header.
+    pub(crate) app: Tr,
     /// The screen's title.
     pub(crate) title: Tr,
     /// The form, with the fields kept and the refusal.
@@ -212,11 +214,15 @@ pub(crate) async fn submit_setup(
     if !matches!(*lock(&app.stage), Stage::New) {
         return Redirect::to("/").into_response();
     }
+    let header = Header {
+        app: steps.app,
+        ..app.header()
+    };
     let answers = match read(form).await {
         Ok(answers) => answers,
         Err(shown) => {
             let body = (steps.form)(&visit, &Fields::parse(b""), Some(&shown));
-            return visit.page(steps.title, &app.header(), body);
+            return visit.page(steps.title, &header, body);
         }
     };
     let run = steps.run;
@@ -230,7 +236,7 @@ pub(crate) async fn submit_setup(
         Ok(()) => Redirect::to(steps.next).into_response(),
         Err(shown) => {
             let body = (steps.form)(&visit, &answers.fields, Some(&shown));
-            visit.page(steps.title, &app.header(), body)
+            visit.page(steps.title, &header, body)
         }
     }
 }
@@ -238,6 +244,7 @@ pub(crate) async fn submit_setup(
 /// `POST /setup`: the request, then the wait.
 async fn submit(State(app): State<Arc<App>>, visit: Visit, form: Multipart) -> Response {
     let steps = SetupSteps {
+        app: words::OFFICE_APP,
         title: words::SETUP,
         form: wizard,
         run: enrol,

@@ -190,6 +190,11 @@ fn notices(visit: &Visit, notices: &[Notice], days_left: Option<i64>) -> Markup 
 
 /// `GET /start`: 起動確認, with the login's notices.
 async fn start_form(State(app): State<Arc<App>>, visit: Visit) -> Response {
+    let question = if crate::society::is_desk(&app) {
+        words::DESK_START_QUESTION
+    } else {
+        words::START_QUESTION
+    };
     let body = {
         let Some(stage) = app.stage_now() else {
             return Redirect::to("/menu").into_response();
@@ -213,7 +218,7 @@ async fn start_form(State(app): State<Arc<App>>, visit: Visit) -> Response {
             (notices(&visit, held, days_left))
             section.dialog role="dialog" aria-labelledby="start-title" {
                 h2 #start-title { (visit.t(words::START_CONFIRM)) }
-                p { (visit.t(words::START_QUESTION)) }
+                p { (visit.t(question)) }
                 form method="post" action="/start" {
                     button type="submit" name="start" value="yes" autofocus { (visit.t(words::YES)) }
                     button.secondary type="submit" name="start" value="no" { (visit.t(words::NO)) }

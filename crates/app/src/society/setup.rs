@@ -16,7 +16,7 @@ use crate::app::{App, Stage};
 use crate::form::Fields;
 use crate::jobs::lock;
 use crate::office::setup::{Answers, SetupSteps, checked, setup_form, submit_setup};
-use crate::page::{Shown, Visit};
+use crate::page::{Header, Shown, Visit};
 use crate::words;
 
 pub(super) fn routes() -> Router<Arc<App>> {
@@ -43,7 +43,12 @@ async fn form(State(app): State<Arc<App>>, visit: Visit) -> Response {
         return Redirect::to("/").into_response();
     }
     let body = wizard(&visit, &Fields::parse(b""), None);
-    visit.page(words::DESK_SETUP, &app.header(), body)
+    // The profile is not the society's yet: the header says whose setup this is.
+    let header = Header {
+        app: words::SOCIETY_DESK,
+        ..app.header()
+    };
+    visit.page(words::DESK_SETUP, &header, body)
 }
 
 /// Makes the CA and the certificate, registers them, and logs in.
@@ -79,6 +84,7 @@ fn set_up(app: &App, answers: &Answers) -> Result<(), Shown> {
 /// `POST /desk/setup`: then 起動確認, where the temporary password is replaced first.
 async fn submit(State(app): State<Arc<App>>, visit: Visit, form: Multipart) -> Response {
     let steps = SetupSteps {
+        app: words::SOCIETY_DESK,
         title: words::DESK_SETUP,
         form: wizard,
         run: set_up,

@@ -73,25 +73,41 @@ def no_error(page):
     expect(page.get_by_role("alertdialog")).to_have_count(0)
 
 
-def enter_pin(page, pin):
+OFFICE_APP = "KX事業所アプリ"
+DESK = "KX健保組合デスク"
+
+
+def enter_pin(page, pin, app=OFFICE_APP):
     """PIN入力, then 起動確認 はい: the function list."""
     heading(page, "PIN入力")
     page.get_by_label("PIN", exact=True).fill(pin)
     page.get_by_role("button", name="OK").click()
-    start(page)
+    start(page, app)
 
 
-def start(page):
+def start(page, app=OFFICE_APP):
+    """起動確認 of `app` (the office app or the society desk), はい: the function list."""
     heading(page, "起動確認")
-    expect(page.get_by_text("KX事業所アプリを起動します。よろしいですか？")).to_be_visible()
+    expect(page.get_by_text(app + "を起動します。よろしいですか？")).to_be_visible()
     page.get_by_role("button", name="はい").click()
     heading(page, "機能一覧")
 
 
-def launch(page, pin):
+def launch(page, pin, app=OFFICE_APP):
     """Opens the launch URL and logs in with `pin`."""
     page.goto(URL)
-    enter_pin(page, pin)
+    enter_pin(page, pin, app)
+
+
+def fill_setup(page, server, ca, login_id, code, temporary, pin, pin_again):
+    """The answers of a first setup's form, the office app's or the desk's."""
+    page.get_by_label("KXサーバのURL").fill(server)
+    page.get_by_label("KXサーバのCA証明書（PEM）").set_input_files(ca)
+    page.get_by_label("ID", exact=True).fill(login_id)
+    page.get_by_label("ワンタイムコード").fill(code)
+    page.get_by_label("仮パスワード").fill(temporary)
+    page.get_by_label("変更後のPIN", exact=True).fill(pin)
+    page.get_by_label("変更後のPIN再確認").fill(pin_again)
 
 
 def row(page, name):
@@ -105,6 +121,16 @@ def menu(page, function):
     heading(page, "機能一覧")
     page.get_by_role("link", name=function, exact=True).click()
     heading(page, function)
+
+
+def desk_menu(page, function, title):
+    """機能一覧 of the desk → `function` (a link whose name may end with a count, "(1)"): the
+    screen `title`."""
+    page.get_by_role("navigation", name="操作").get_by_role("link", name="機能一覧").click()
+    heading(page, "機能一覧")
+    functions = page.get_by_role("navigation", name="機能一覧")
+    functions.get_by_role("link", name=re.compile("^" + re.escape(function) + r"( \(\d+\))?$")).click()
+    heading(page, title)
 
 
 def progress_values(page, bar, until):

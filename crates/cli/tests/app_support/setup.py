@@ -6,13 +6,7 @@ server, ca, login_id, code, temporary, pin, own, new_pin = sys.argv[1:9]
 
 
 def fill_wizard(page, pin_again, one_time=code):
-    page.get_by_label("KXサーバのURL").fill(server)
-    page.get_by_label("KXサーバのCA証明書（PEM）").set_input_files(ca)
-    page.get_by_label("ID", exact=True).fill(login_id)
-    page.get_by_label("ワンタイムコード").fill(one_time)
-    page.get_by_label("仮パスワード").fill(temporary)
-    page.get_by_label("変更後のPIN", exact=True).fill(pin)
-    page.get_by_label("変更後のPIN再確認").fill(pin_again)
+    fill_setup(page, server, ca, login_id, one_time, temporary, pin, pin_again)
 
 
 with sync_playwright() as p:

@@ -84,8 +84,8 @@ impl Kxd {
 
     /// Creates an office of the society and its user: (temporary password, enrolment code).
     pub fn add_office(&self, number: &str, id: &str, quota: Option<u64>) -> (String, String) {
-        let name = format!("デモ事業所{number}");
-        self.installation.add_office(SOCIETY, number, &name, quota);
+        self.installation
+            .add_office(SOCIETY, number, &office_name(number), quota);
         let user = self.add_office_user(id, SOCIETY, number);
         (user.password, user.code)
     }
@@ -105,6 +105,19 @@ impl Kxd {
             .filter(|path| std::fs::metadata(path).is_ok_and(|m| m.len() == size))
             .collect()
     }
+}
+
+/// The name the server gives office `number`: a town after its last digit, so that a search
+/// by name tells the offices apart (a name holding the number would match its number too).
+pub fn office_name(number: &str) -> String {
+    const TOWNS: [&str; 10] = [
+        "本町", "青葉", "桜台", "若葉", "緑町", "旭町", "泉町", "栄町", "東町", "西町",
+    ];
+    let digit = number
+        .bytes()
+        .last()
+        .map_or(0, |b| usize::from(b.wrapping_sub(b'0')) % 10);
+    format!("{}商事", TOWNS[digit])
 }
 
 /// A `kx` profile: an office app or the society server, in its own home directory.
@@ -249,13 +262,10 @@ impl World {
 
     /// The society set up with `kx society setup`, no office yet.
     pub fn society_only() -> World {
-        let kxd = Kxd::start();
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let mut society = Party::new(dir.path(), "society", SOCIETY_PIN);
-        society.password = own_password(SOCIETY_ID);
-        let (password, code) = kxd.add_society();
-        let ca = kxd.ca();
+        let (world, password, code) = World::society_created();
+        let ca = world.kxd.ca();
         let ca = ca.to_str().expect("a UTF-8 path");
+        let society = &world.society;
         let out = society.kx_with(
             &[
                 "--pin-stdin",
@@ -263,7 +273,7 @@ impl World {
                 "society",
                 "setup",
                 "--server",
-                &kxd.https,
+                &world.kxd.https,
                 "--ca",
                 ca,
                 "--id",
@@ -276,14 +286,26 @@ impl World {
         assert!(
             out.status.success(),
             "society setup: {out:?}\n{}",
-            kxd.log()
+            world.kxd.log()
         );
-        World {
+        world
+    }
+
+    /// The society created on the server, its profile not set up yet (its desk or `kx society
+    /// setup` does that): the world, the society user's temporary password and the setup code.
+    pub fn society_created() -> (World, String, String) {
+        let kxd = Kxd::start();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut society = Party::new(dir.path(), "society", SOCIETY_PIN);
+        society.password = own_password(SOCIETY_ID);
+        let (password, code) = kxd.add_society();
+        let world = World {
             kxd,
             dir,
             society,
             offices: Vec::new(),
-        }
+        };
+        (world, password, code)
     }
 
     /// Enrols office `number` with `kx setup` while the society approves; `right_password`
