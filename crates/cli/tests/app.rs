@@ -474,14 +474,7 @@ fn an_office_renews_its_certificate_from_the_start_screen() {
         &[&office.pin, files.to_str().expect("UTF-8")],
         |q| match q {
             [renew] if renew == "society renews" => w.society.ok(&["society", "renew"]),
-            [publish] if publish == "publish version" => w.kxd.admin([
-                "app-version",
-                "set",
-                "--version",
-                "9.9.9",
-                "--url",
-                "https://kx.example/download",
-            ]),
+            [publish] if publish == "publish version" => w.kxd.publish_app_version(),
             other => society(&w, other),
         },
     );

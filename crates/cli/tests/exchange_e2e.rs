@@ -360,14 +360,7 @@ fn expiring_certificates_and_app_updates() {
     assert_eq!(code_of(&out, &["setup"]), "E3002");
 
     // A newer published app version is announced at start (§2.2).
-    w.kxd.admin([
-        "app-version",
-        "set",
-        "--version",
-        "9.9.9",
-        "--url",
-        "https://kx.example/download",
-    ]);
+    w.kxd.publish_app_version();
     let out = w.office("00001").kx(&["inbox"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

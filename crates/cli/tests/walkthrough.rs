@@ -70,7 +70,10 @@ impl Demo {
             let at = words.iter().position(|w| *w == key).expect(key);
             words[at + 1].to_owned()
         };
-        let party = words[1..words.iter().position(|w| *w == "password").expect("password")]
+        let party = words[1..words
+            .iter()
+            .position(|w| *w == "password")
+            .expect("password")]
             .join(" ");
         (party, after("password"), after("code"))
     }

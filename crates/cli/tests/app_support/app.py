@@ -153,3 +153,22 @@ def add_files(page, *paths):
     """追加するファイル: `paths` chosen, then the manual's ファイル追加 button."""
     page.get_by_label("追加するファイル").set_input_files(list(paths))
     page.get_by_role("button", name="ファイル追加").click()
+
+
+def change_password(page, new, again=None, current=None):
+    """パスワード変更's form: the current password when asked, the new one twice, 更新."""
+    if current is not None:
+        page.get_by_label("現在のパスワード").fill(current)
+    page.get_by_label("変更後のパスワード", exact=True).fill(new)
+    page.get_by_label("変更後のパスワード確認").fill(new if again is None else again)
+    page.get_by_role("button", name="更新").click()
+
+
+def save_download(page, name, folder):
+    """保存 NAME on 受信結果: the browser's download of that ZIP, saved in `folder` (its path)."""
+    with page.expect_download() as download:
+        page.get_by_role("link", name="保存 " + name).click()
+    assert download.value.suggested_filename == name, download.value.suggested_filename
+    path = os.path.join(folder, name)
+    download.value.save_as(path)
+    return path

@@ -40,10 +40,7 @@ with sync_playwright() as p:
     progress_values(page, "ダウンロード", lambda: "/result" in page.url)
     heading(page, "受信結果")
     expect(row(page, first)).to_contain_text("成功")
-    with page.expect_download() as download:
-        page.get_by_role("link", name="保存 " + first).click()
-    assert download.value.suggested_filename == first, download.value.suggested_filename
-    download.value.save_as(os.path.join(downloads, first))
+    save_download(page, first, downloads)
     page.get_by_role("link", name="OK").click()
     heading(page, "機能一覧")
 

@@ -10,9 +10,7 @@ SOCIETY_OWN, OFFICE_OWN = "Kenpo-Desk-2027", "Office-Mine-2027"
 def new_password(page, own):
     """The temporary password replaced by one's own: the first screen after a setup."""
     heading(page, "パスワード変更")
-    page.get_by_label("変更後のパスワード", exact=True).fill(own)
-    page.get_by_label("変更後のパスワード確認").fill(own)
-    page.get_by_role("button", name="更新").click()
+    change_password(page, own)
 
 
 with sync_playwright() as p:
@@ -79,9 +77,6 @@ with sync_playwright() as p:
     heading(office, "受信結果")
     expect(row(office, sealed)).to_contain_text("成功")
     shot(office, "guide-8-office-received")
-    with office.expect_download() as download:
-        office.get_by_role("link", name="保存 " + sealed).click()
-    saved = os.path.join(os.path.dirname(file), sealed)
-    download.value.save_as(saved)
+    saved = save_download(office, sealed, os.path.dirname(file))
     say("RECEIVED", saved)
     b.close()

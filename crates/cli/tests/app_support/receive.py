@@ -40,10 +40,7 @@ with sync_playwright() as p:
     for name in [first, second]:
         expect(row(page, name)).to_contain_text("成功")
         expect(row(page, name)).to_contain_text(os.path.join(folder, name))
-        with page.expect_download() as download:
-            page.get_by_role("link", name="保存 " + name).click()
-        assert download.value.suggested_filename == name, download.value.suggested_filename
-        download.value.save_as(os.path.join(downloads, name))
+        save_download(page, name, downloads)
     page.get_by_role("link", name="OK").click()
     heading(page, "機能一覧")
 

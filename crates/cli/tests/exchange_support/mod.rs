@@ -64,6 +64,18 @@ impl Kxd {
         }
     }
 
+    /// Publishes app version 9.9.9 (`kxd admin app-version set`), newer than any kx here.
+    pub fn publish_app_version(&self) -> String {
+        self.admin([
+            "app-version",
+            "set",
+            "--version",
+            "9.9.9",
+            "--url",
+            "https://kx.example/download",
+        ])
+    }
+
     /// Moves the server's clock `days` from now.
     pub fn set_clock_days_ahead(&self, days: i64) {
         let at = chrono::Utc::now() + chrono::TimeDelta::days(days);
