@@ -24,23 +24,30 @@ use anyhow::Context as _;
 use kx_denso::AccountId;
 use kx_denso::reply::ReplyTo;
 use kx_records::Tables;
-use kx_store::{Login, Store, StoreConfig};
+use kx_store::{Database, Login, Store, StoreConfig};
 use tokio::sync::{Notify, Semaphore};
 
 use kx_listen::{AuthOutcome, LoginCount, LoginPenalty, RateLimiter};
 
-use crate::settings::{GatewaySettings, Security};
+use crate::settings::{GatewaySettings, Security, StoreSection};
 use group_commit::GroupCommit;
 
 pub use regist::run as run_regist_job;
 
 /// The blob directory and database inside the data directory, with the login policy's
 /// lock-out and pool of password checks.
-pub fn store_config(data_dir: &Path, security: &Security) -> StoreConfig {
+pub fn store_config(
+    data_dir: &Path,
+    section: &StoreSection,
+    security: &Security,
+) -> Result<StoreConfig, kx_store::Error> {
     let mut store = StoreConfig::in_dir(data_dir);
+    if let Some(url) = &section.database {
+        store.database = Database::postgres(url)?;
+    }
     store.lockout = security.lockout();
     store.password_pool = security.password_pool();
-    store
+    Ok(store)
 }
 
 /// Everything the listeners and the job share.
@@ -69,7 +76,7 @@ impl Gateway {
         config: GatewaySettings,
         penalty: Arc<LoginPenalty>,
     ) -> anyhow::Result<Arc<Gateway>> {
-        let store = Store::open(&store_config(data_dir, &config.security))
+        let store = Store::open(&store_config(data_dir, &config.store, &config.security)?)
             .await
             .context("cannot open the store")?;
         let tables = match &config.denso.record_tables {

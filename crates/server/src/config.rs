@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use kx_api::settings::{Exchange, ExchangeSettings, Notify, Retention};
 use kx_ftp::FtpSettings;
-use kx_gateway::settings::{Denso, EnvironmentSetting, GatewaySettings, Security};
+use kx_gateway::settings::{Denso, EnvironmentSetting, GatewaySettings, Security, StoreSection};
 use kx_listen::{ListenerConfig, MinimumRate};
 use kx_store::StoreConfig;
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,9 @@ pub(crate) struct Config {
     /// Certificates.
     #[serde(default)]
     pub(crate) tls: TlsFiles,
+    /// Where the store lives.
+    #[serde(default)]
+    pub(crate) store: StoreSection,
     /// Login policy.
     #[serde(default)]
     pub(crate) security: Security,
@@ -250,6 +253,7 @@ impl Config {
             environment: EnvironmentSetting::default(),
             listeners: Listeners::default(),
             tls: TlsFiles::default(),
+            store: StoreSection::default(),
             security: Security::default(),
             limits: Limits::default(),
             denso: Denso::default(),
@@ -294,6 +298,7 @@ impl Config {
         GatewaySettings {
             domain: self.domain.clone(),
             environment: self.environment,
+            store: self.store.clone(),
             security: self.security.clone(),
             denso: self.denso.clone(),
         }
@@ -316,8 +321,8 @@ impl Config {
     }
 
     /// The store in `data_dir`, with the login policy's lock-out.
-    pub(crate) fn store_config(&self, data_dir: &Path) -> StoreConfig {
-        kx_gateway::store_config(data_dir, &self.security)
+    pub(crate) fn store_config(&self, data_dir: &Path) -> Result<StoreConfig, kx_store::Error> {
+        kx_gateway::store_config(data_dir, &self.store, &self.security)
     }
 }
 

@@ -44,7 +44,7 @@ pub(crate) async fn init(data_dir: &Path, config: &Config) -> anyhow::Result<()>
         issued.chain_pem.as_bytes(),
     )?;
     write_file(&data_dir.join(&config.tls.key), issued.key_pem.as_bytes())?;
-    let store = kx_store::Store::open(&config.store_config(data_dir)).await?;
+    let store = kx_store::Store::open(&config.store_config(data_dir)?).await?;
     store.close().await;
     kx_web::monitor::token(data_dir).context("cannot create the metrics token")?;
     // The settings file comes last: its presence marks a complete installation.

@@ -3,7 +3,7 @@
 use kx_denso::{AccountId, OrgCode};
 
 use crate::credentials::Credentials;
-use crate::db::{Timestamp, now_ms, or_conflict, timestamp};
+use crate::db::{Flag, Timestamp, now_ms, or_conflict, timestamp};
 use crate::orgs::invalid;
 use crate::{Error, Store};
 
@@ -48,10 +48,10 @@ pub enum Login {
     Busy,
 }
 
-type AccountRow = (String, bool, bool, i64, bool, Option<i64>, i64);
+type AccountRow = (String, Flag, Flag, i64, Flag, Option<i64>, i64);
 
-const ACCOUNT_COLUMNS: &str = "SELECT id, password_hash IS NOT NULL, must_change_password, \
-     failed_logins, locked, locked_until, created_at FROM accounts";
+const ACCOUNT_COLUMNS: &str = "SELECT id, password_hash IS NOT NULL, (must_change_password IS TRUE), \
+     failed_logins, (locked IS TRUE), locked_until, created_at FROM accounts";
 
 impl Store {
     /// Adds an account and its (empty) mailbox. Its organisation must exist.
@@ -167,11 +167,11 @@ fn account(
 ) -> Result<Account, Error> {
     Ok(Account {
         id: id.parse().map_err(invalid)?,
-        has_password,
-        must_change_password,
+        has_password: has_password.0,
+        must_change_password: must_change_password.0,
         failed_logins: u32::try_from(failed_logins)
             .map_err(|_| Error::Invalid(format!("failed logins {failed_logins}")))?,
-        locked,
+        locked: locked.0,
         locked_until: locked_until.map(timestamp).transpose()?,
         created_at: timestamp(created_at)?,
     })

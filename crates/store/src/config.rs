@@ -9,6 +9,61 @@ use std::time::Duration;
 pub enum Database {
     /// An SQLite database file (created when missing), run in WAL mode with full fsync.
     Sqlite(PathBuf),
+    /// A PostgreSQL database, which several kxd may share.
+    Postgres(DatabaseUrl),
+}
+
+impl Database {
+    /// `postgres://…` (or `postgresql://…`) as PostgreSQL; anything else is refused.
+    pub fn postgres(url: &str) -> Result<Database, crate::Error> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Database::Postgres(DatabaseUrl(url.to_owned())))
+        } else {
+            Err(crate::Error::Invalid(format!(
+                "the database must be a postgres:// URL (not {})",
+                DatabaseUrl(url.to_owned()).redacted()
+            )))
+        }
+    }
+}
+
+/// A database URL, which may carry a password: never shown whole (its `Debug` and
+/// [`DatabaseUrl::redacted`] hide the password).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL itself, for the driver only.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with its password replaced by `***`, for logs and messages.
+    pub fn redacted(&self) -> String {
+        let url = &self.0;
+        let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+            return url.clone();
+        };
+        let authority_end = url[scheme_end..]
+            .find(['/', '?'])
+            .map_or(url.len(), |i| scheme_end + i);
+        let authority = &url[scheme_end..authority_end];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(at), Some(colon)) if colon < at => format!(
+                "{}{}:***{}",
+                &url[..scheme_end],
+                &authority[..colon],
+                &url[scheme_end + at..]
+            ),
+            _ => url.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
 }
 
 /// The argon2id cost parameters for account passwords.

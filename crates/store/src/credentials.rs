@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::accounts::Login;
-use crate::db::now_ms;
+use crate::db::{Flag, now_ms};
 use crate::{Error, Store};
 
 /// A table whose rows log in with a password.
@@ -68,8 +68,9 @@ impl Store {
         password: &str,
     ) -> Result<Login, Error> {
         let name = table.table();
-        let row: Option<(Option<String>, bool, Option<i64>, bool)> = sqlx::query_as(&format!(
-            "SELECT password_hash, locked, locked_until, must_change_password FROM {name} \
+        let row: Option<(Option<String>, Flag, Option<i64>, Flag)> = sqlx::query_as(&format!(
+            "SELECT password_hash, (locked IS TRUE), locked_until, (must_change_password IS TRUE) \
+             FROM {name} \
              WHERE id = $1"
         ))
         .bind(login)
@@ -83,7 +84,7 @@ impl Store {
             checked => checked?,
         };
         let now = now_ms();
-        if locked || locked_until.is_some_and(|until| until > now) {
+        if locked.0 || locked_until.is_some_and(|until| until > now) {
             return Ok(Login::Locked);
         }
         if right {
@@ -95,7 +96,7 @@ impl Store {
             .execute(self.db.pool())
             .await?;
             return Ok(Login::Ok {
-                must_change_password,
+                must_change_password: must_change_password.0,
             });
         }
         self.count_failure_in(table, login, now).await

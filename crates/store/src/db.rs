@@ -1,21 +1,29 @@
 //! The metadata backend: connection, transactions and how values are stored.
 //!
-//! Everything SQLite-specific lives here; the queries elsewhere are plain SQL that PostgreSQL
-//! also accepts (`$n` parameters, `RETURNING`, `ON CONFLICT`), so a PostgreSQL backend changes
-//! this module and the migrations, not the pipelines.
+//! SQLite (the embedded default) or PostgreSQL (several kxd on one database), chosen when the
+//! store opens; sqlx's `Any` driver carries both, so the queries elsewhere are written once in
+//! the SQL both accept (`$n` parameters, `RETURNING`, `ON CONFLICT`, sums cast to `BIGINT`).
+//! What differs lives here and in the two migration folders, one history in two dialects.
+//!
+//! Writers are serialised on both: SQLite has one writer by design (`BEGIN IMMEDIATE`), and on
+//! PostgreSQL every write transaction first takes one transaction-scoped advisory lock, so the
+//! invariants the store keeps by reading then writing in one transaction (a number used once,
+//! a quota, a settlement) hold across instances exactly as they do in one process. Group
+//! commit per instance keeps that from costing a transaction per message.
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Executor as _;
+use sqlx::any::AnyPoolOptions;
 
 use crate::Error;
 use crate::config::Database;
 
 /// The backend's database type.
-pub(crate) type Backend = sqlx::Sqlite;
+pub(crate) type Backend = sqlx::Any;
 /// A connection, or a transaction borrowed as one.
-pub(crate) type Conn = sqlx::SqliteConnection;
+pub(crate) type Conn = sqlx::AnyConnection;
 /// A write transaction.
 pub(crate) type Tx = sqlx::Transaction<'static, Backend>;
 
@@ -25,38 +33,50 @@ pub type Timestamp = DateTime<Utc>;
 /// How long a writer waits for another to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The advisory lock every PostgreSQL write transaction holds (any constant of our own).
+const WRITER_LOCK: i64 = 0x4b58_5354_4f52_4500; // "KXSTORE\0"
+
+/// Which database the pool talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// SQLite: WAL, full fsync, one writer.
+    Sqlite,
+    /// PostgreSQL: writers serialised by [`WRITER_LOCK`].
+    Postgres,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
 /// The connection pool.
 #[derive(Clone, Debug)]
 pub(crate) struct Db {
     pool: sqlx::Pool<Backend>,
+    dialect: Dialect,
 }
 
 impl Db {
-    /// Connects (creating the database when missing) and applies pending migrations.
+    /// Connects (creating an SQLite database when missing) and applies pending migrations.
     pub(crate) async fn open(database: &Database) -> Result<Db, Error> {
-        let Database::Sqlite(path) = database;
-        // SQLite gives the -wal and -shm files the database file's mode, so creating the
-        // database file private here makes all three private.
-        match crate::files::create_new(path) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e.into()),
+        sqlx::any::install_default_drivers();
+        let (pool, dialect) = match database {
+            Database::Sqlite(path) => (open_sqlite(path).await?, Dialect::Sqlite),
+            Database::Postgres(url) => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(BUSY_TIMEOUT)
+                    .connect(url.expose())
+                    .await?;
+                (pool, Dialect::Postgres)
+            }
+        };
+        // Both migrators lock the database while they run: instances starting together
+        // apply each migration once.
+        match dialect {
+            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Dialect::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        // WAL lets readers run beside the writer; synchronous = FULL makes every commit
-        // durable before it returns, which the SMTP 250 promise needs.
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Db { pool })
+        Ok(Db { pool, dialect })
     }
 
     /// The pool, for single statements and reads.
@@ -64,11 +84,21 @@ impl Db {
         &self.pool
     }
 
-    /// Starts a write transaction. SQLite's `IMMEDIATE` takes the write lock at once, so a
-    /// transaction that reads before it writes waits for other writers instead of failing
-    /// with a busy snapshot.
+    /// Starts a write transaction, once no other writer holds one (see the module's note).
+    /// SQLite's `IMMEDIATE` takes the write lock at once, so a transaction that reads before
+    /// it writes waits for other writers instead of failing with a busy snapshot.
     pub(crate) async fn write(&self) -> Result<Tx, Error> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        match self.dialect {
+            Dialect::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Dialect::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITER_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
     }
 
     /// The newest migration applied.
@@ -79,6 +109,51 @@ impl Db {
                 .await?;
         Ok(version.unwrap_or(0))
     }
+}
+
+/// SQLite in WAL mode with full fsync: readers run beside the writer, and every commit is
+/// durable before it returns, which the SMTP 250 promise needs.
+async fn open_sqlite(path: &std::path::Path) -> Result<sqlx::Pool<Backend>, Error> {
+    // SQLite gives the -wal and -shm files the database file's mode, so creating the
+    // database file private here makes all three private.
+    match crate::files::create_new(path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e.into()),
+    }
+    let pragmas = format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA busy_timeout = {};",
+        BUSY_TIMEOUT.as_millis()
+    );
+    let pool = AnyPoolOptions::new()
+        .max_connections(8)
+        .after_connect(move |conn, _| {
+            let pragmas = pragmas.clone();
+            Box::pin(async move {
+                conn.execute(pragmas.as_str()).await?;
+                Ok(())
+            })
+        })
+        .connect(&sqlite_url(path))
+        .await?;
+    Ok(pool)
+}
+
+/// `sqlite://PATH?mode=rwc`, the path percent-encoded (sqlx decodes it): a data directory
+/// may have spaces, `?` or Japanese in its name.
+fn sqlite_url(path: &std::path::Path) -> String {
+    let mut url = String::from("sqlite://");
+    for byte in path.as_os_str().as_encoded_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                url.push(char::from(*byte));
+            }
+            other => url.push_str(&format!("%{other:02X}")),
+        }
+    }
+    url.push_str("?mode=rwc");
+    url
 }
 
 /// Now, as stored: milliseconds since the Unix epoch.
@@ -113,5 +188,31 @@ pub(crate) fn or_conflict(e: sqlx::Error, on_conflict: impl FnOnce() -> Error) -
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => on_conflict(),
         _ => Error::Database(e),
+    }
+}
+
+/// A boolean read back: PostgreSQL answers a `BOOLEAN`, SQLite an integer. sqlx's `Any`
+/// driver carries no SQLite `BOOLEAN` column at all, so a query reads such a column as an
+/// expression, `(column IS TRUE)`, whose SQLite answer is an integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Flag(pub(crate) bool);
+
+impl sqlx::Type<Backend> for Flag {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <bool as sqlx::Type<Backend>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <bool as sqlx::Type<Backend>>::compatible(ty)
+            || <i64 as sqlx::Type<Backend>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Backend> for Flag {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Flag, sqlx::error::BoxDynError> {
+        match <i64 as sqlx::Decode<Backend>>::decode(value.clone()) {
+            Ok(n) => Ok(Flag(n != 0)),
+            Err(_) => Ok(Flag(<bool as sqlx::Decode<Backend>>::decode(value)?)),
+        }
     }
 }

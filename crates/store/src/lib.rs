@@ -53,7 +53,7 @@ use std::sync::Arc;
 pub use accounts::{Account, Login};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use blob::{BlobUpload, StagedBlob, Tally};
-pub use config::{Database, Lockout, PasswordParams, PasswordPool, StoreConfig};
+pub use config::{Database, DatabaseUrl, Lockout, PasswordParams, PasswordPool, StoreConfig};
 pub use credentials::temporary_password;
 pub use db::Timestamp;
 pub use error::Error;

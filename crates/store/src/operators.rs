@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use chrono::Duration;
 
 use crate::credentials::Credentials;
-use crate::db::{Timestamp, now_ms, or_conflict, timestamp};
+use crate::db::{Flag, Timestamp, now_ms, or_conflict, timestamp};
 use crate::exchange::{PartyId, ms, random_hex, sha256_hex};
 use crate::words::stored_words;
 use crate::{Error, Login, Store};
@@ -99,16 +99,17 @@ type OperatorRow = (
     String,
     String,
     Option<i64>,
-    bool,
-    bool,
+    Flag,
+    Flag,
     i64,
-    bool,
+    Flag,
     Option<i64>,
     i64,
 );
 
-const OPERATOR_COLUMNS: &str = "SELECT id, role, society_id, must_change_password, \
-     totp_secret IS NOT NULL, failed_logins, locked, locked_until, created_at FROM operators";
+const OPERATOR_COLUMNS: &str = "SELECT id, role, society_id, (must_change_password IS TRUE), \
+     totp_secret IS NOT NULL, failed_logins, (locked IS TRUE), locked_until, created_at \
+     FROM operators";
 
 fn operator(row: OperatorRow) -> Result<Operator, Error> {
     let (id, role, society, must_change_password, enrolled, failed, locked, until, created) = row;
@@ -120,10 +121,10 @@ fn operator(row: OperatorRow) -> Result<Operator, Error> {
     Ok(Operator {
         id,
         role,
-        must_change_password,
-        enrolled,
+        must_change_password: must_change_password.0,
+        enrolled: enrolled.0,
         failed_logins: u32::try_from(failed).unwrap_or(u32::MAX),
-        locked,
+        locked: locked.0,
         locked_until: until.map(timestamp).transpose()?,
         created_at: timestamp(created)?,
     })

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use kx_denso::{OrgCode, OrgKind, OrgNumber};
 
-use crate::db::{Timestamp, now_ms, or_conflict, timestamp};
+use crate::db::{Flag, Timestamp, now_ms, or_conflict, timestamp};
 use crate::{Error, Network, Store};
 
 /// An organisation as stored.
@@ -61,7 +61,7 @@ impl Store {
     /// when there is no such organisation.
     pub async fn set_networks(&self, code: &OrgCode, networks: &[Network]) -> Result<bool, Error> {
         let mut tx = self.db.write().await?;
-        let exists: bool =
+        let Flag(exists) =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organisations WHERE code = $1)")
                 .bind(code.as_str())
                 .fetch_one(&mut *tx)

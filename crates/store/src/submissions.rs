@@ -12,7 +12,7 @@ use kx_denso::{AccountId, ErrorCode, OrgCode, TransmissionNumber};
 
 use crate::audit::insert_audit;
 use crate::blob::{BlobId, hex};
-use crate::db::{Conn, Timestamp, from_db, millis, now_ms, timestamp, to_db};
+use crate::db::{Conn, Flag, Timestamp, from_db, millis, now_ms, timestamp, to_db};
 use crate::mailbox::deliver_in;
 use crate::orgs::invalid;
 use crate::words::stored_words;
@@ -155,7 +155,8 @@ pub enum CancelOutcome {
 
 /// The columns [`submission`] reads, in order.
 const SUBMISSION_COLUMNS: &str = "id, account_id, kind, number, cancel_target, state, \
-     error_code, size, accepted_at, settled_at, handed_off, regist_attempts";
+     error_code, size, accepted_at, settled_at, \
+     CASE WHEN handed_off IS NULL THEN NULL ELSE (handed_off IS TRUE) END, regist_attempts";
 
 type SubmissionRow = (
     i64,
@@ -168,7 +169,7 @@ type SubmissionRow = (
     i64,
     i64,
     Option<i64>,
-    Option<bool>,
+    Option<Flag>,
     i64,
 );
 
@@ -375,13 +376,14 @@ impl Store {
         org: &OrgCode,
         number: &TransmissionNumber,
     ) -> Result<bool, Error> {
-        Ok(sqlx::query_scalar(
+        Ok(sqlx::query_scalar::<_, Flag>(
             "SELECT EXISTS (SELECT 1 FROM used_numbers WHERE org_code = $1 AND number = $2)",
         )
         .bind(org.as_str())
         .bind(number.as_str())
         .fetch_one(self.db.pool())
-        .await?)
+        .await?
+        .0)
     }
 
     /// Claims up to `limit` accepted submissions of `kind` that arrived at least `older_than` ago
@@ -613,7 +615,7 @@ async fn insert_submission(
 ) -> Result<Result<SubmissionId, Error>, Error> {
     if let Some(number) = &row.used {
         // Under the write lock: nobody else can use the number before this commits.
-        let used: bool = sqlx::query_scalar(
+        let Flag(used) = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM used_numbers WHERE org_code = $1 AND number = $2)",
         )
         .bind(row.org.as_str())
@@ -758,7 +760,7 @@ fn submission(
         size: from_db(size)?,
         accepted_at: timestamp(accepted_at)?,
         settled_at: settled_at.map(timestamp).transpose()?,
-        handed_off,
+        handed_off: handed_off.map(|Flag(b)| b),
         regist_attempts: u32::try_from(regist_attempts).unwrap_or(u32::MAX),
     })
 }

@@ -3,7 +3,7 @@
 
 use kx_denso::{AccountId, UpstreamDefinition};
 
-use crate::db::{Timestamp, from_db, now_ms, or_conflict, timestamp, to_db};
+use crate::db::{Flag, Timestamp, from_db, now_ms, or_conflict, timestamp, to_db};
 use crate::orgs::invalid;
 use crate::{Error, Store};
 
@@ -124,14 +124,15 @@ impl Store {
 
     /// Whether this 一意番号 has been used for this upstream kind (spec §6.7).
     pub async fn unique_used(&self, kind: &str, unique: &str) -> Result<bool, Error> {
-        Ok(sqlx::query_scalar(
+        Ok(sqlx::query_scalar::<_, Flag>(
             "SELECT EXISTS (SELECT 1 FROM upstream_receipts \
              WHERE kind = $1 AND unique_number = $2)",
         )
         .bind(kind)
         .bind(unique)
         .fetch_one(self.db.pool())
-        .await?)
+        .await?
+        .0)
     }
 
     /// The notices received of one kind, newest first, at most `limit`.

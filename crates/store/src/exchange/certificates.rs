@@ -8,7 +8,7 @@ use chrono::Duration;
 
 use super::users::redeem_code_in;
 use super::{CodeKind, PartyId, PartyKind, ms, random_hex, sha256_hex};
-use crate::db::{Conn, Timestamp, timestamp};
+use crate::db::{Conn, Flag, Timestamp, timestamp};
 use crate::words::stored_words;
 use crate::{Error, Store};
 
@@ -175,10 +175,10 @@ fn request(
     })
 }
 
-type CertificateRow = (i64, i64, Option<String>, Vec<u8>, String, i64, bool, i64);
+type CertificateRow = (i64, i64, Option<String>, Vec<u8>, String, i64, Flag, i64);
 
 const CERTIFICATE_COLUMNS: &str = "SELECT id, party_id, user_id, der, fingerprint, not_after, \
-     current, created_at FROM ex_certificates";
+     (current IS TRUE), created_at FROM ex_certificates";
 
 fn certificate(
     (id, party, user, der, fingerprint, not_after, current, created_at): CertificateRow,
@@ -190,7 +190,7 @@ fn certificate(
         der,
         fingerprint,
         not_after: timestamp(not_after)?,
-        current,
+        current: current.0,
         created_at: timestamp(created_at)?,
     })
 }

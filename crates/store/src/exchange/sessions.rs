@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use chrono::Duration;
 
 use super::{PartyId, ms, random_hex, sha256_hex};
-use crate::db::{Timestamp, timestamp};
+use crate::db::{Flag, Timestamp, timestamp};
 use crate::{Error, Store};
 
 /// How stale `last_used_at` may get before a check writes it: the idle limit is minutes long,
@@ -88,10 +88,10 @@ impl Store {
         limits: SessionLimits,
     ) -> Result<SessionCheck, Error> {
         let hash = sha256_hex(token.as_bytes());
-        type Row = (String, i64, String, String, i64, i64, i64, bool);
+        type Row = (String, i64, String, String, i64, i64, i64, Flag);
         let row: Option<Row> = sqlx::query_as(
             "SELECT s.user_id, s.party_id, s.source_ip, s.fingerprint, s.created_at, \
-             s.last_used_at, s.expires_at, u.must_change_password \
+             s.last_used_at, s.expires_at, (u.must_change_password IS TRUE) \
              FROM ex_sessions s JOIN ex_users u ON u.id = s.user_id WHERE s.token_hash = $1",
         )
         .bind(&hash)
@@ -105,7 +105,7 @@ impl Store {
             created_at,
             last_used_at,
             expires_at,
-            must_change_password,
+            Flag(must_change_password),
         )) = row
         else {
             return Ok(SessionCheck::Expired);

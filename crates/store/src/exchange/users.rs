@@ -7,7 +7,7 @@ use chrono::Duration;
 use super::{PartyId, ms, sha256_hex};
 use crate::accounts::Login;
 use crate::credentials::Credentials;
-use crate::db::{Conn, Timestamp, or_conflict, timestamp};
+use crate::db::{Conn, Flag, Timestamp, or_conflict, timestamp};
 use crate::words::stored_words;
 use crate::{Error, Store};
 
@@ -69,16 +69,17 @@ type UserRow = (
     String,
     String,
     Option<String>,
-    bool,
-    bool,
+    Flag,
+    Flag,
     i64,
-    bool,
+    Flag,
     Option<i64>,
     i64,
 );
 
 const USER_COLUMNS: &str = "SELECT id, party_id, user_name, user_code, mail, \
-     password_hash IS NOT NULL, must_change_password, failed_logins, locked, locked_until, \
+     password_hash IS NOT NULL, (must_change_password IS TRUE), failed_logins, (locked IS TRUE), \
+     locked_until, \
      created_at FROM ex_users";
 
 fn user(
@@ -102,11 +103,11 @@ fn user(
         user_name,
         user_code,
         mail,
-        has_password,
-        must_change_password: must_change,
+        has_password: has_password.0,
+        must_change_password: must_change.0,
         failed_logins: u32::try_from(failed)
             .map_err(|_| Error::Invalid(format!("failed logins {failed}")))?,
-        locked,
+        locked: locked.0,
         locked_until: locked_until.map(timestamp).transpose()?,
         created_at: timestamp(created)?,
     })
