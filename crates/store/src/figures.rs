@@ -91,7 +91,7 @@ impl Store {
     /// Every society's quota and the sealed bytes held for it, by number.
     pub async fn society_quotas(&self) -> Result<Vec<SocietyQuota>, Error> {
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT p.number, COALESCE(SUM(f.size), 0), p.quota_bytes FROM ex_parties p \
+            "SELECT p.number, CAST(COALESCE(SUM(f.size), 0) AS BIGINT), p.quota_bytes FROM ex_parties p \
              LEFT JOIN ex_files f ON f.recipient_party = p.id AND f.blob IS NOT NULL \
              WHERE p.kind = 'society' GROUP BY p.id, p.number, p.quota_bytes ORDER BY p.number",
         )

@@ -187,7 +187,7 @@ impl Store {
     /// Every mailbox that holds messages, fullest first: for operators, never the messages.
     pub async fn mailbox_summaries(&self) -> Result<Vec<MailboxSummary>, Error> {
         let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT account_id, COUNT(*), SUM(size), MIN(received_at) FROM mailbox_messages \
+            "SELECT account_id, COUNT(*), CAST(SUM(size) AS BIGINT), MIN(received_at) FROM mailbox_messages \
              GROUP BY account_id ORDER BY COUNT(*) DESC, account_id",
         )
         .fetch_all(self.db.pool())

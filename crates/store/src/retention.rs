@@ -293,11 +293,11 @@ impl Store {
     pub async fn disk_use(&self) -> Result<DiskUse, Error> {
         let mut tallies = [Tally::default(); 4];
         for (tally, sql) in tallies.iter_mut().zip([
-            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM submissions WHERE raw_freed_at IS NULL",
-            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM mailbox_messages",
-            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM upstream_receipts \
+            "SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM submissions WHERE raw_freed_at IS NULL",
+            "SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM mailbox_messages",
+            "SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM upstream_receipts \
              WHERE raw_freed_at IS NULL",
-            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM ex_files WHERE blob IS NOT NULL",
+            "SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM ex_files WHERE blob IS NOT NULL",
         ]) {
             let (count, bytes): (i64, i64) = sqlx::query_as(sql).fetch_one(self.db.pool()).await?;
             *tally = Tally {

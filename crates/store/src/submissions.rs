@@ -555,7 +555,7 @@ impl Store {
     /// already tried (and so are being retried), for the console's pipeline view.
     pub async fn submission_counts(&self) -> Result<PipelineCounts, Error> {
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT state, COUNT(*), COALESCE(SUM(CASE WHEN regist_attempts > 0 THEN 1 ELSE 0 END), 0) \
+            "SELECT state, COUNT(*), CAST(COALESCE(SUM(CASE WHEN regist_attempts > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) \
              FROM submissions GROUP BY state",
         )
         .fetch_all(self.db.pool())

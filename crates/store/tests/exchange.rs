@@ -10,7 +10,7 @@ use kx_store::exchange::{
     CodeKind, Decision, DeleteOutcome, EnrolOutcome, FileFunction, NewCertificate, Notice, PartyId,
     RequestState, SendOutcome, SessionCheck, SessionLimits, SetupOutcome, Upload, sha256_hex,
 };
-use kx_store::{Login, Retention};
+use kx_store::{Login, Retention, Store};
 
 fn t0() -> DateTime<Utc> {
     Utc.timestamp_opt(1_775_034_000, 0)
@@ -708,7 +708,9 @@ async fn migration_3_keeps_downloads_and_gives_waiting_requests_their_expiry() {
     }
     pool.close().await;
 
-    let store = common::open(dir.path()).await;
+    let store = Store::open(&common::sqlite_config(dir.path()))
+        .await
+        .unwrap();
     // Every migration after 2 is applied, whatever the newest is.
     let newest = std::fs::read_dir(&all)
         .unwrap()

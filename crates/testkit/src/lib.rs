@@ -5,6 +5,7 @@
 mod ca;
 mod kxd;
 pub mod office;
+pub mod postgres;
 mod process;
 
 pub use ca::TestCa;

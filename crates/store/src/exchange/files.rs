@@ -252,7 +252,7 @@ impl Store {
         let quota =
             from_db(quota.ok_or_else(|| Error::NotFound(format!("party {}", upload.recipient)))?)?;
         let used: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(size), 0) FROM ex_files \
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM ex_files \
              WHERE recipient_party = $1 AND blob IS NOT NULL",
         )
         .bind(upload.recipient.0)

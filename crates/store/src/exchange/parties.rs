@@ -232,7 +232,7 @@ impl Store {
     /// expired.
     pub async fn quota_used(&self, party: PartyId) -> Result<u64, Error> {
         let used: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(size), 0) FROM ex_files \
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM ex_files \
              WHERE recipient_party = $1 AND blob IS NOT NULL",
         )
         .bind(party.0)

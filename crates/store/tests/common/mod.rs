@@ -7,10 +7,22 @@ use std::path::Path;
 use tempfile::TempDir;
 
 use kx_denso::{AccountId, OrgKind, OrgNumber, TransmissionNumber};
-use kx_store::{Arrival, NewSubmission, PasswordParams, Store, StoreConfig, SubmissionKind};
+use kx_store::{
+    Arrival, Database, NewSubmission, PasswordParams, Store, StoreConfig, SubmissionKind,
+};
 
-/// The configuration tests use: the real layout, cheap password hashes.
+/// The configuration tests use: the real layout, cheap password hashes; on PostgreSQL when
+/// scripts/test names a server (`KX_TEST_POSTGRES`), a database of `dir`'s own there.
 pub fn config(dir: &Path) -> StoreConfig {
+    let mut config = sqlite_config(dir);
+    if let Some(url) = kx_testkit::postgres::database_for(dir) {
+        config.database = Database::postgres(&url).expect("a postgres:// URL");
+    }
+    config
+}
+
+/// [`config`] on SQLite whatever the backend, for what is about SQLite's own file.
+pub fn sqlite_config(dir: &Path) -> StoreConfig {
     let mut config = StoreConfig::in_dir(dir);
     config.password = PasswordParams {
         memory_kib: 64,
