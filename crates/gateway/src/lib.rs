@@ -62,16 +62,16 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Opens the installation in `data_dir` (its settings must already be loaded); failed
-    /// logins wait their `penalty` before they are answered.
+    /// Opens the installation in `data_dir` (its settings must already be loaded) on the
+    /// store `store` describes ([`store_config`] and kxd.toml's `[store]`); failed logins
+    /// wait their `penalty` before they are answered.
     pub async fn open(
         data_dir: &Path,
         config: GatewaySettings,
+        store: &StoreConfig,
         penalty: Arc<LoginPenalty>,
     ) -> anyhow::Result<Arc<Gateway>> {
-        let store = Store::open(&store_config(data_dir, &config.security))
-            .await
-            .context("cannot open the store")?;
+        let store = Store::open(store).await.context("cannot open the store")?;
         let tables = match &config.denso.record_tables {
             Some(path) => {
                 let path = data_dir.join(path);

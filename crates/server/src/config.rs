@@ -8,7 +8,7 @@ use kx_api::settings::{Exchange, ExchangeSettings, Notify, Retention};
 use kx_ftp::FtpSettings;
 use kx_gateway::settings::{Denso, EnvironmentSetting, GatewaySettings, Security};
 use kx_listen::{ListenerConfig, MinimumRate};
-use kx_store::StoreConfig;
+use kx_store::{Blobs, StoreConfig};
 use serde::{Deserialize, Serialize};
 
 /// The name of the settings file inside the data directory.
@@ -53,6 +53,27 @@ pub(crate) struct Config {
     /// The operators' console.
     #[serde(default)]
     pub(crate) console: ConsoleSection,
+    /// Where the store keeps its data, when not in the data directory.
+    #[serde(default, skip_serializing_if = "StoreSection::is_default")]
+    pub(crate) store: StoreSection,
+}
+
+/// `[store]`: the store's backends; every key is optional, the embedded defaults live in the
+/// data directory.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoreSection {
+    /// `blobs`: a directory (relative to the data directory) or
+    /// `s3://BUCKET?endpoint=URL&region=REGION&prefix=PREFIX&credentials=FILE` (see
+    /// [`kx_store::Blobs::parse`]). Default: `blobs` in the data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) blobs: Option<String>,
+}
+
+impl StoreSection {
+    fn is_default(&self) -> bool {
+        *self == StoreSection::default()
+    }
 }
 
 /// `[console]`: the operators' console sessions and login throttle.
@@ -258,6 +279,7 @@ impl Config {
             retention: Retention::default(),
             ftp: FtpSettings::default(),
             console: ConsoleSection::default(),
+            store: StoreSection::default(),
         }
     }
 
@@ -315,9 +337,15 @@ impl Config {
         self.environment == EnvironmentSetting::TestLoopback
     }
 
-    /// The store in `data_dir`, with the login policy's lock-out.
-    pub(crate) fn store_config(&self, data_dir: &Path) -> StoreConfig {
-        kx_gateway::store_config(data_dir, &self.security)
+    /// The store in `data_dir` (or where `[store]` puts it), with the login policy's
+    /// lock-out. Reads the blob store's keys (from the environment or their file).
+    pub(crate) fn store_config(&self, data_dir: &Path) -> anyhow::Result<StoreConfig> {
+        let mut store = kx_gateway::store_config(data_dir, &self.security);
+        if let Some(blobs) = &self.store.blobs {
+            store.blobs = Blobs::parse(blobs, data_dir)
+                .map_err(|e| anyhow::anyhow!("{CONFIG_FILE}: [store] {e}"))?;
+        }
+        Ok(store)
     }
 }
 
@@ -377,5 +405,36 @@ mod tests {
         assert!(minimal.listeners.console.is_none());
         assert_eq!(minimal.console.idle_minutes, 15);
         assert_eq!(minimal.console.attempts_per_minute, 10);
+        assert_eq!(minimal.store, StoreSection::default());
+        assert!(
+            !text.contains("[store]"),
+            "the defaults are not written out"
+        );
+    }
+
+    #[test]
+    fn the_store_section_names_the_blobs() {
+        let data = Path::new("/data");
+        let minimal: Config = toml::from_str("domain = \"x.test\"").unwrap();
+        assert_eq!(
+            minimal.store_config(data).unwrap().blobs,
+            Blobs::Local(data.join("blobs"))
+        );
+        let elsewhere: Config =
+            toml::from_str("domain = \"x.test\"\n[store]\nblobs = \"/srv/kx-blobs\"\n").unwrap();
+        assert_eq!(
+            elsewhere.store_config(data).unwrap().blobs,
+            Blobs::Local("/srv/kx-blobs".into())
+        );
+        let text = "domain = \"x.test\"\n[store]\nblobs = \"s3://kx-blobs?endpoint=http://10.1.2.3:9000\"\n";
+        let plain: Config = toml::from_str(text).unwrap();
+        assert_eq!(
+            toml::from_str::<Config>(&plain.to_toml().unwrap()).unwrap(),
+            plain
+        );
+        let refused = plain.store_config(data).unwrap_err().to_string();
+        assert!(refused.contains("[store] blobs: endpoint"), "{refused}");
+        assert!(refused.contains("plain HTTP is refused"), "{refused}");
+        assert!(toml::from_str::<Config>("domain = \"x\"\n[store]\nblob = \"x\"").is_err());
     }
 }

@@ -44,7 +44,7 @@ pub(crate) async fn init(data_dir: &Path, config: &Config) -> anyhow::Result<()>
         issued.chain_pem.as_bytes(),
     )?;
     write_file(&data_dir.join(&config.tls.key), issued.key_pem.as_bytes())?;
-    let store = kx_store::Store::open(&config.store_config(data_dir)).await?;
+    let store = kx_store::Store::open(&config.store_config(data_dir)?).await?;
     store.close().await;
     kx_web::monitor::token(data_dir).context("cannot create the metrics token")?;
     // The settings file comes last: its presence marks a complete installation.
@@ -99,7 +99,13 @@ pub(crate) async fn serve(
     let acceptor = TlsAcceptor::from(Arc::clone(&tls));
     // One table for every listener, so a source cannot shed its penalty by changing protocol.
     let penalty = Arc::new(LoginPenalty::new(config.security.penalty()));
-    let gateway = Gateway::open(data_dir, config.gateway(), Arc::clone(&penalty)).await?;
+    let gateway = Gateway::open(
+        data_dir,
+        config.gateway(),
+        &config.store_config(data_dir)?,
+        Arc::clone(&penalty),
+    )
+    .await?;
     // Nothing can be in flight before the listeners open: whatever is in the temporary areas
     // was cut off by a stop or a crash.
     let swept = gateway.store().sweep_temporary().await?;

@@ -236,7 +236,7 @@ pub(crate) struct ServiceNoticeArgs {
 /// Runs one operator command on the installation in `data`.
 pub(crate) async fn run(data: &Path, command: AdminCommand) -> anyhow::Result<()> {
     let config = Config::load(data)?;
-    let store = Store::open(&config.store_config(data)).await?;
+    let store = Store::open(&config.store_config(data)?).await?;
     let result = dispatch(data, &store, &config, command).await;
     store.close().await;
     result
@@ -478,7 +478,7 @@ const DEMO_OPERATORS: [(&str, &str); 2] = [
 /// one upstream kind, and the exchange's demo society, destinations, offices and users.
 pub(crate) async fn demo_setup(data: &Path) -> anyhow::Result<Demo> {
     let config = Config::load(data)?;
-    let store = Store::open(&config.store_config(data)).await?;
+    let store = Store::open(&config.store_config(data)?).await?;
     let mut credentials = Vec::new();
     for (kind, number, id) in DEMO_ACCOUNTS {
         let org = OrgNumber::new(*kind, number)?;
