@@ -10,10 +10,10 @@
 //! - A content-addressed blob is always PUT again, never "put if absent": a new writer of
 //!   the same content makes it young, as a rename does in the local directory, so a
 //!   collector that found it old and unreferenced leaves it.
-//! - Object stores give a multipart upload's object the time the upload *began*
-//!   (AWS S3 does), so a slow upload could look older than the grace period the moment it
+//! - An object store may date a multipart upload's object by when the upload *began*, not
+//!   when it completed, so a slow upload could look older than the grace period the moment it
 //!   completes, before its row commits. An upload slower than [`RESTAMP_AFTER`] is therefore
-//!   copied to a fresh name (a server-side copy, new `Last-Modified`) before it is handed out.
+//!   copied to a fresh name (a server-side copy, dated by the copy) before it is handed out.
 
 use std::fmt;
 use std::io;

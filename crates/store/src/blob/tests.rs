@@ -37,7 +37,7 @@ enum Fixture {
 }
 
 /// The settings of a fresh bucket on the shared moto server.
-pub(crate) fn moto_bucket() -> S3Bucket {
+fn moto_bucket() -> S3Bucket {
     let server = S3Server::shared();
     S3Bucket {
         bucket: server.fresh_bucket(),
