@@ -24,23 +24,31 @@ use anyhow::Context as _;
 use kx_denso::AccountId;
 use kx_denso::reply::ReplyTo;
 use kx_records::Tables;
-use kx_store::{Login, Store, StoreConfig};
+use kx_store::{Blobs, Login, Store, StoreConfig};
 use tokio::sync::{Notify, Semaphore};
 
 use kx_listen::{AuthOutcome, LoginCount, LoginPenalty, RateLimiter};
 
-use crate::settings::{GatewaySettings, Security};
+use crate::settings::{GatewaySettings, Security, StoreSection};
 use group_commit::GroupCommit;
 
 pub use regist::run as run_regist_job;
 
-/// The blob directory and database inside the data directory, with the login policy's
-/// lock-out and pool of password checks.
-pub fn store_config(data_dir: &Path, security: &Security) -> StoreConfig {
+/// The blob directory and database inside the data directory, or where `[store]` puts them,
+/// with the login policy's lock-out and pool of password checks. Reads the blob store's keys
+/// (from the environment or their file).
+pub fn store_config(
+    data_dir: &Path,
+    section: &StoreSection,
+    security: &Security,
+) -> Result<StoreConfig, kx_store::Error> {
     let mut store = StoreConfig::in_dir(data_dir);
+    if let Some(blobs) = &section.blobs {
+        store.blobs = Blobs::parse(blobs, data_dir)?;
+    }
     store.lockout = security.lockout();
     store.password_pool = security.password_pool();
-    store
+    Ok(store)
 }
 
 /// Everything the listeners and the job share.
@@ -62,16 +70,16 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Opens the installation in `data_dir` (its settings must already be loaded) on the
-    /// store `store` describes ([`store_config`] and kxd.toml's `[store]`); failed logins
-    /// wait their `penalty` before they are answered.
+    /// Opens the installation in `data_dir` (its settings must already be loaded); failed
+    /// logins wait their `penalty` before they are answered.
     pub async fn open(
         data_dir: &Path,
         config: GatewaySettings,
-        store: &StoreConfig,
         penalty: Arc<LoginPenalty>,
     ) -> anyhow::Result<Arc<Gateway>> {
-        let store = Store::open(store).await.context("cannot open the store")?;
+        let store = Store::open(&store_config(data_dir, &config.store, &config.security)?)
+            .await
+            .context("cannot open the store")?;
         let tables = match &config.denso.record_tables {
             Some(path) => {
                 let path = data_dir.join(path);

@@ -1,5 +1,6 @@
-//! The gateway's part of `kxd.toml`: the environment, the login policy (`[security]`) and the
-//! 伝送 pipeline (`[denso]`). `kxd` reads the file; every key has a safe default.
+//! The gateway's part of `kxd.toml`: the environment, where the store lives (`[store]`), the
+//! login policy (`[security]`) and the 伝送 pipeline (`[denso]`). `kxd` reads the file; every
+//! key has a safe default.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,10 +17,26 @@ pub struct GatewaySettings {
     pub domain: String,
     /// `production` or `test-loopback`.
     pub environment: EnvironmentSetting,
+    /// Where the store lives.
+    pub store: StoreSection,
     /// Login policy.
     pub security: Security,
     /// The 伝送 pipeline.
     pub denso: Denso,
+}
+
+/// `[store]`: the embedded default (SQLite and blobs in the data directory) unless a shared
+/// blob store is named, which several kxd may use at once.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// A directory (relative to the data directory) or
+    /// `s3://BUCKET?endpoint=URL&region=REGION&prefix=PREFIX&credentials=FILE` (see
+    /// [`kx_store::Blobs::parse`]; the keys from `AWS_ACCESS_KEY_ID` and
+    /// `AWS_SECRET_ACCESS_KEY` unless `credentials` names a private file holding them);
+    /// default: `blobs` in the data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blobs: Option<String>,
 }
 
 impl GatewaySettings {

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use kx_api::settings::{Exchange, ExchangeSettings, Notify, Retention};
 use kx_ftp::FtpSettings;
-use kx_gateway::settings::{Denso, EnvironmentSetting, GatewaySettings, Security};
+use kx_gateway::settings::{Denso, EnvironmentSetting, GatewaySettings, Security, StoreSection};
 use kx_listen::{ListenerConfig, MinimumRate};
-use kx_store::{Blobs, StoreConfig};
+use kx_store::StoreConfig;
 use serde::{Deserialize, Serialize};
 
 /// The name of the settings file inside the data directory.
@@ -29,6 +29,9 @@ pub(crate) struct Config {
     /// Certificates.
     #[serde(default)]
     pub(crate) tls: TlsFiles,
+    /// Where the store lives.
+    #[serde(default)]
+    pub(crate) store: StoreSection,
     /// Login policy.
     #[serde(default)]
     pub(crate) security: Security,
@@ -53,27 +56,6 @@ pub(crate) struct Config {
     /// The operators' console.
     #[serde(default)]
     pub(crate) console: ConsoleSection,
-    /// Where the store keeps its data, when not in the data directory.
-    #[serde(default, skip_serializing_if = "StoreSection::is_default")]
-    pub(crate) store: StoreSection,
-}
-
-/// `[store]`: the store's backends; every key is optional, the embedded defaults live in the
-/// data directory.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct StoreSection {
-    /// `blobs`: a directory (relative to the data directory) or
-    /// `s3://BUCKET?endpoint=URL&region=REGION&prefix=PREFIX&credentials=FILE` (see
-    /// [`kx_store::Blobs::parse`]). Default: `blobs` in the data directory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) blobs: Option<String>,
-}
-
-impl StoreSection {
-    fn is_default(&self) -> bool {
-        *self == StoreSection::default()
-    }
 }
 
 /// `[console]`: the operators' console sessions and login throttle.
@@ -271,6 +253,7 @@ impl Config {
             environment: EnvironmentSetting::default(),
             listeners: Listeners::default(),
             tls: TlsFiles::default(),
+            store: StoreSection::default(),
             security: Security::default(),
             limits: Limits::default(),
             denso: Denso::default(),
@@ -279,7 +262,6 @@ impl Config {
             retention: Retention::default(),
             ftp: FtpSettings::default(),
             console: ConsoleSection::default(),
-            store: StoreSection::default(),
         }
     }
 
@@ -316,6 +298,7 @@ impl Config {
         GatewaySettings {
             domain: self.domain.clone(),
             environment: self.environment,
+            store: self.store.clone(),
             security: self.security.clone(),
             denso: self.denso.clone(),
         }
@@ -337,20 +320,16 @@ impl Config {
         self.environment == EnvironmentSetting::TestLoopback
     }
 
-    /// The store in `data_dir` (or where `[store]` puts it), with the login policy's
-    /// lock-out. Reads the blob store's keys (from the environment or their file).
-    pub(crate) fn store_config(&self, data_dir: &Path) -> anyhow::Result<StoreConfig> {
-        let mut store = kx_gateway::store_config(data_dir, &self.security);
-        if let Some(blobs) = &self.store.blobs {
-            store.blobs = Blobs::parse(blobs, data_dir)
-                .map_err(|e| anyhow::anyhow!("{CONFIG_FILE}: [store] {e}"))?;
-        }
-        Ok(store)
+    /// The store in `data_dir`, with the login policy's lock-out.
+    pub(crate) fn store_config(&self, data_dir: &Path) -> Result<StoreConfig, kx_store::Error> {
+        kx_gateway::store_config(data_dir, &self.store, &self.security)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use kx_store::Blobs;
+
     use super::*;
 
     #[test]
@@ -406,10 +385,6 @@ mod tests {
         assert_eq!(minimal.console.idle_minutes, 15);
         assert_eq!(minimal.console.attempts_per_minute, 10);
         assert_eq!(minimal.store, StoreSection::default());
-        assert!(
-            !text.contains("[store]"),
-            "the defaults are not written out"
-        );
     }
 
     #[test]
@@ -433,7 +408,10 @@ mod tests {
             plain
         );
         let refused = plain.store_config(data).unwrap_err().to_string();
-        assert!(refused.contains("[store] blobs: endpoint"), "{refused}");
+        assert!(
+            refused.contains("blobs: endpoint http://10.1.2.3:9000"),
+            "{refused}"
+        );
         assert!(refused.contains("plain HTTP is refused"), "{refused}");
         assert!(toml::from_str::<Config>("domain = \"x\"\n[store]\nblob = \"x\"").is_err());
     }

@@ -99,13 +99,7 @@ pub(crate) async fn serve(
     let acceptor = TlsAcceptor::from(Arc::clone(&tls));
     // One table for every listener, so a source cannot shed its penalty by changing protocol.
     let penalty = Arc::new(LoginPenalty::new(config.security.penalty()));
-    let gateway = Gateway::open(
-        data_dir,
-        config.gateway(),
-        &config.store_config(data_dir)?,
-        Arc::clone(&penalty),
-    )
-    .await?;
+    let gateway = Gateway::open(data_dir, config.gateway(), Arc::clone(&penalty)).await?;
     // Nothing can be in flight before the listeners open: whatever is in the temporary areas
     // was cut off by a stop or a crash.
     let swept = gateway.store().sweep_temporary().await?;

@@ -397,11 +397,17 @@ fn with_blobs_in_an_s3_bucket_files_go_through_it_and_a_broken_off_upload_is_abo
     )
     .expect("written");
     let setting = format!(
-        "\n[store]\nblobs = \"s3://{bucket}?endpoint={}&prefix=kx&credentials={}\"\n",
+        "[store]\nblobs = \"s3://{bucket}?endpoint={}&prefix=kx&credentials={}\"\n",
         s3.endpoint(),
         key_file.display()
     );
-    let world = World::new(|toml| toml.push_str(&setting));
+    let world = World::new(|toml| {
+        assert!(
+            toml.contains("\n[store]\n"),
+            "kxd init writes [store]:\n{toml}"
+        );
+        *toml = toml.replace("\n[store]\n", &format!("\n{setting}"));
+    });
     let dir = world.dir();
     let office = world.office_client();
     let society = world.society_client();
