@@ -24,7 +24,7 @@ use anyhow::Context as _;
 use kx_denso::AccountId;
 use kx_denso::reply::ReplyTo;
 use kx_records::Tables;
-use kx_store::{Database, Login, Store, StoreConfig};
+use kx_store::{Blobs, Database, Login, Store, StoreConfig};
 use tokio::sync::{Notify, Semaphore};
 
 use kx_listen::{AuthOutcome, LoginCount, LoginPenalty, RateLimiter};
@@ -34,8 +34,9 @@ use group_commit::GroupCommit;
 
 pub use regist::run as run_regist_job;
 
-/// The blob directory and database inside the data directory, with the login policy's
-/// lock-out and pool of password checks.
+/// The blob directory and database inside the data directory, or where `[store]` puts them,
+/// with the login policy's lock-out and pool of password checks. Reads the blob store's keys
+/// (from the environment or their file).
 pub fn store_config(
     data_dir: &Path,
     section: &StoreSection,
@@ -44,6 +45,9 @@ pub fn store_config(
     let mut store = StoreConfig::in_dir(data_dir);
     if let Some(url) = &section.database {
         store.database = Database::postgres(url)?;
+    }
+    if let Some(blobs) = &section.blobs {
+        store.blobs = Blobs::parse(blobs, data_dir)?;
     }
     store.lockout = security.lockout();
     store.password_pool = security.password_pool();

@@ -26,7 +26,7 @@ pub struct GatewaySettings {
 }
 
 /// `[store]`: the embedded default (SQLite and blobs in the data directory) unless a shared
-/// database is named, which several kxd may use at once.
+/// database or blob store is named, which several kxd may use at once.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSection {
@@ -34,6 +34,13 @@ pub struct StoreSection {
     /// `PGPASSWORD` than here); default: `kx.sqlite3` in the data directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// A directory (relative to the data directory) or
+    /// `s3://BUCKET?endpoint=URL&region=REGION&prefix=PREFIX&credentials=FILE` (see
+    /// [`kx_store::Blobs::parse`]; the keys from `AWS_ACCESS_KEY_ID` and
+    /// `AWS_SECRET_ACCESS_KEY` unless `credentials` names a private file holding them);
+    /// default: `blobs` in the data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blobs: Option<String>,
 }
 
 impl GatewaySettings {

@@ -328,6 +328,8 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    use kx_store::Blobs;
+
     use super::*;
 
     #[test]
@@ -382,5 +384,35 @@ mod tests {
         assert!(minimal.listeners.console.is_none());
         assert_eq!(minimal.console.idle_minutes, 15);
         assert_eq!(minimal.console.attempts_per_minute, 10);
+        assert_eq!(minimal.store, StoreSection::default());
+    }
+
+    #[test]
+    fn the_store_section_names_the_blobs() {
+        let data = Path::new("/data");
+        let minimal: Config = toml::from_str("domain = \"x.test\"").unwrap();
+        assert_eq!(
+            minimal.store_config(data).unwrap().blobs,
+            Blobs::Local(data.join("blobs"))
+        );
+        let elsewhere: Config =
+            toml::from_str("domain = \"x.test\"\n[store]\nblobs = \"/srv/kx-blobs\"\n").unwrap();
+        assert_eq!(
+            elsewhere.store_config(data).unwrap().blobs,
+            Blobs::Local("/srv/kx-blobs".into())
+        );
+        let text = "domain = \"x.test\"\n[store]\nblobs = \"s3://kx-blobs?endpoint=http://10.1.2.3:9000\"\n";
+        let plain: Config = toml::from_str(text).unwrap();
+        assert_eq!(
+            toml::from_str::<Config>(&plain.to_toml().unwrap()).unwrap(),
+            plain
+        );
+        let refused = plain.store_config(data).unwrap_err().to_string();
+        assert!(
+            refused.contains("blobs: endpoint http://10.1.2.3:9000"),
+            "{refused}"
+        );
+        assert!(refused.contains("plain HTTP is refused"), "{refused}");
+        assert!(toml::from_str::<Config>("domain = \"x\"\n[store]\nblob = \"x\"").is_err());
     }
 }

@@ -372,6 +372,79 @@ fn an_upload_broken_off_stores_nothing_and_leaves_the_quota_alone() {
     assert_eq!((full.status, full.code().as_str()), (507, "E8001"));
 }
 
+/// Bytes that do not compress (a sealed file's size stays near the plaintext's).
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+#[test]
+fn with_blobs_in_an_s3_bucket_files_go_through_it_and_a_broken_off_upload_is_aborted() {
+    let s3 = kx_testkit::S3Server::start();
+    let bucket = s3.fresh_bucket();
+    let keys = tempfile::tempdir().expect("a directory");
+    let key_file = keys.path().join("s3-keys");
+    std::io::Write::write_all(
+        &mut kx_store::files::create_new(&key_file).expect("created"),
+        b"test-key\ntest-secret\n",
+    )
+    .expect("written");
+    let setting = format!(
+        "[store]\nblobs = \"s3://{bucket}?endpoint={}&prefix=kx&credentials={}\"\n",
+        s3.endpoint(),
+        key_file.display()
+    );
+    let world = World::new(|toml| {
+        assert!(
+            toml.contains("\n[store]\n"),
+            "kxd init writes [store]:\n{toml}"
+        );
+        *toml = toml.replace("\n[store]\n", &format!("\n{setting}"));
+    });
+    let dir = world.dir();
+    let office = world.office_client();
+    let society = world.society_client();
+
+    // Larger than a part of a multipart upload and than a ranged read.
+    let sealed = world.sealed_for_society("KPFD.CSV", &noise(12 << 20));
+    let name = "Send-JG-06139999-0001-00001-202604010900000.zip";
+    let id = office
+        .upload("給付課", "e-application", name, &sealed)
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let got = dir.join("downloaded.p7m");
+    society.download(&id, &got).expect(200);
+    assert!(
+        std::fs::read(&got).expect("downloaded") == std::fs::read(&sealed).expect("sealed"),
+        "the same bytes back"
+    );
+    let local = kx_testkit::files_under(&world.kxd.data().join("blobs"));
+    assert!(local.is_empty(), "nothing in the data directory: {local:?}");
+    society
+        .call("DELETE", &format!("/api/v1/files/{id}"), None)
+        .expect(204);
+
+    // Cut off after more than a part: its multipart upload is aborted, nothing is stored.
+    let answer = office.upload_broken_off("給付課", "e-application", name, &sealed);
+    assert!(answer.starts_with("400 "), "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s3.unfinished_uploads(&bucket) > 0 {
+        assert!(Instant::now() < deadline, "the upload was not aborted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(society.get("/api/v1/inbox").expect(200).json()[0].is_null());
+}
+
 #[test]
 fn files_to_offices_expire_after_70_days_and_every_row_is_purged_after_2_years() {
     let world = World::new(|toml| {

@@ -14,6 +14,13 @@ pub enum Error {
     /// The blob directory failed.
     #[error("blob store: {0}")]
     Io(#[from] std::io::Error),
+    /// The object store (the S3 bucket of the blobs) refused or failed.
+    #[error("object store: {0}")]
+    ObjectStore(#[from] object_store::Error),
+    /// A setting (where the blobs are, their keys) is malformed or unsafe; the message says
+    /// which and why, never a secret.
+    #[error("{0}")]
+    Settings(String),
     /// A stored blob no longer matches its SHA-256 name.
     #[error("blob {0} is corrupt")]
     CorruptBlob(String),

@@ -52,8 +52,11 @@ use std::sync::Arc;
 
 pub use accounts::{Account, Login};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
-pub use blob::{BlobUpload, StagedBlob, Tally};
-pub use config::{Database, DatabaseUrl, Lockout, PasswordParams, PasswordPool, StoreConfig};
+pub use blob::{BlobStream, BlobUpload, StagedBlob, Tally};
+pub use config::{
+    Blobs, Database, DatabaseUrl, Lockout, PasswordParams, PasswordPool, S3Bucket, S3Keys,
+    StoreConfig,
+};
 pub use credentials::temporary_password;
 pub use db::Timestamp;
 pub use error::Error;
@@ -73,7 +76,7 @@ pub use submissions::{
 pub use upstream::{NewUpstreamNotice, UpstreamReceipt};
 pub use used::UsedSnapshot;
 
-use crate::blob::{BlobStore, LocalBlobs};
+use crate::blob::BlobStore;
 use crate::db::Db;
 use crate::password::Passwords;
 
@@ -82,8 +85,9 @@ use crate::password::Passwords;
 pub struct Store {
     db: Db,
     blobs: Arc<dyn BlobStore>,
-    /// Sealed exchange files: random ids, one owner each (`blobs/exchange/`).
-    exchange_blobs: LocalBlobs,
+    /// Sealed exchange files: random ids, one owner each (`blobs/exchange/`, or
+    /// `PREFIX/exchange/` in a bucket).
+    exchange_blobs: Arc<dyn BlobStore>,
     passwords: Arc<Passwords>,
     lockout: Lockout,
 }
@@ -92,13 +96,12 @@ impl Store {
     /// Opens the store, creating what is missing and applying pending migrations. Opening an
     /// existing store keeps its data.
     pub async fn open(config: &StoreConfig) -> Result<Store, Error> {
-        let blobs = LocalBlobs::open(&config.blobs)?;
-        let exchange_blobs = LocalBlobs::open(&config.blobs.join("exchange"))?;
+        let blobs = blob::open(&config.blobs).await?;
         let db = Db::open(&config.database).await?;
         Ok(Store {
             db,
-            blobs: Arc::new(blobs),
-            exchange_blobs,
+            blobs: blobs.messages,
+            exchange_blobs: blobs.sealed,
             passwords: Passwords::new(config.password, config.password_pool)?,
             lockout: Lockout {
                 after: config.lockout.after.max(1),

@@ -239,7 +239,7 @@ impl Store {
                 .collect_unheld(&*self.blobs, HELD_MESSAGE_BLOBS, grace, dry_run)
                 .await?,
             sealed: self
-                .collect_unheld(&self.exchange_blobs, HELD_SEALED_BLOBS, grace, dry_run)
+                .collect_unheld(&*self.exchange_blobs, HELD_SEALED_BLOBS, grace, dry_run)
                 .await?,
             temporary,
         })

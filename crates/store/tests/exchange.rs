@@ -5,18 +5,14 @@ mod common;
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration};
 use kx_store::exchange::{
-    CodeKind, Decision, DeleteOutcome, EnrolOutcome, FileFunction, NewCertificate, Notice, PartyId,
-    RequestState, SendOutcome, SessionCheck, SessionLimits, SetupOutcome, Upload, sha256_hex,
+    CodeKind, Decision, DeleteOutcome, EnrolOutcome, NewCertificate, PartyId, RequestState,
+    SendOutcome, SessionCheck, SessionLimits, SetupOutcome, sha256_hex,
 };
 use kx_store::{Login, Retention, Store};
 
-fn t0() -> DateTime<Utc> {
-    Utc.timestamp_opt(1_775_034_000, 0)
-        .single()
-        .expect("a time")
-}
+use common::exchange::{notice, send, t0, world};
 
 const LIMITS: SessionLimits = SessionLimits {
     idle: Duration::minutes(30),
@@ -36,67 +32,6 @@ fn policy() -> Retention {
 
 /// How long certificate requests wait for their society.
 const REQUEST_LIFETIME: Duration = Duration::days(14);
-
-fn notice(subject: &str) -> Notice {
-    Notice {
-        subject: subject.into(),
-        body: "body".into(),
-    }
-}
-
-struct World {
-    society: PartyId,
-    office: PartyId,
-}
-
-async fn world(store: &kx_store::Store) -> World {
-    let society = store
-        .add_society("06139999", "架空健康保険組合", 1000, t0())
-        .await
-        .expect("fixture");
-    let office = store
-        .add_office(society, "0001", "事業所一", 100, t0())
-        .await
-        .expect("fixture");
-    store
-        .add_exchange_user("soc1", society, t0())
-        .await
-        .expect("fixture");
-    store
-        .add_exchange_user("off1", office, t0())
-        .await
-        .expect("fixture");
-    World { society, office }
-}
-
-async fn send(
-    store: &kx_store::Store,
-    from: PartyId,
-    user: &str,
-    to: PartyId,
-    bytes: &[u8],
-    now: DateTime<Utc>,
-) -> SendOutcome {
-    let mut upload = store.exchange_upload().await.expect("fixture");
-    upload.write(bytes).await.expect("fixture");
-    let blob = upload.finish().await.expect("fixture");
-    store
-        .store_file(
-            Upload {
-                sender: from,
-                sender_user: user.into(),
-                recipient: to,
-                destination: None,
-                function: FileFunction::Attachments,
-                name: "Send-x.p7m".into(),
-                blob,
-            },
-            &notice("new file"),
-            now,
-        )
-        .await
-        .expect("fixture")
-}
 
 fn blob_files(dir: &std::path::Path) -> usize {
     kx_testkit::files_under(&dir.join("blobs/exchange"))

@@ -76,11 +76,7 @@ impl Python {
     /// packages the tests use (Playwright, `prometheus_client`): `$KX_TEST_VENV/bin/python`,
     /// by default the workspace's `target/test-venv`.
     pub fn venv(mut self) -> Python {
-        let venv = std::env::var_os("KX_TEST_VENV").map_or_else(
-            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv"),
-            PathBuf::from,
-        );
-        let python = venv.join("bin/python");
+        let python = test_venv().join("bin/python");
         assert!(
             python.exists(),
             "{} is missing: scripts/test creates it (python3 -m venv, then pip install -r scripts/test-requirements.txt)",
@@ -189,6 +185,15 @@ impl Python {
         );
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
+}
+
+/// The test environment's Python virtual environment: `$KX_TEST_VENV`, by default the
+/// workspace's `target/test-venv`.
+pub(crate) fn test_venv() -> PathBuf {
+    std::env::var_os("KX_TEST_VENV").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv"),
+        PathBuf::from,
+    )
 }
 
 /// Reads a pipe to its end on a thread of its own.

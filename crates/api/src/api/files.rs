@@ -1,10 +1,9 @@
 //! Sealed files: destinations, send, receive, delete or cancel, and the lists.
 
-use std::io;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::{Body as HttpBody, Bytes};
+use axum::body::Body as HttpBody;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +14,6 @@ use kx_exchange::upload::UploadCheck;
 use kx_store::exchange::{
     DeleteOutcome, FileFunction, FileRecord, Party, PartyKind, SendOutcome, Upload,
 };
-use tokio::io::AsyncReadExt as _;
 
 use super::{Caller, Parties, party};
 use crate::notify::{Event, received_notice, sent_notice};
@@ -86,8 +84,9 @@ pub(super) async fn upload(
             (office, None)
         }
     };
-    // Streamed to a temporary file: memory holds one frame at a time, whatever the size,
-    // besides the first bytes until they show a sealed file's envelope.
+    // Streamed to the blob store (a temporary file, or a bucket's multipart upload): memory
+    // holds one frame at a time (at most two parts for a bucket), whatever the size, besides
+    // the first bytes until they show a sealed file's envelope.
     let mut staging = store.exchange_upload().await?;
     let mut body = body;
     loop {
@@ -208,10 +207,9 @@ pub(super) async fn download(
     metrics::counter!("kx_exchange_downloads_total").increment(1);
     metrics::counter!("kx_exchange_download_bytes_total").increment(record.size);
     tracing::info!(file = %record.id, party = %caller.party.number, "api: file downloaded");
-    Ok(sealed_response(
-        HttpBody::from_stream(stream_file(file)),
-        &record,
-    ))
+    // Streamed as the store reads it (a file's chunks, or a bucket's ranges): memory holds
+    // a chunk at a time, and a failure ends the body short of its Content-Length.
+    Ok(sealed_response(HttpBody::from_stream(file), &record))
 }
 
 /// A sealed file's answer: its type, length and name, with `body`.
@@ -227,25 +225,6 @@ fn sealed_response(body: HttpBody, record: &FileRecord) -> Response {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     response
-}
-
-/// The file's bytes as a stream of 64 KiB chunks.
-fn stream_file(
-    file: tokio::fs::File,
-) -> impl futures_util::Stream<Item = Result<Bytes, io::Error>> + Send + 'static {
-    futures_util::stream::unfold(Some(file), |file| async move {
-        let mut file = file?;
-        let mut buffer = vec![0u8; 64 * 1024];
-        match file.read(&mut buffer).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buffer.truncate(n);
-                Some((Ok(Bytes::from(buffer)), Some(file)))
-            }
-            // Ends the body early; the client sees a short read against Content-Length.
-            Err(e) => Some((Err(e), None)),
-        }
-    })
 }
 
 pub(super) async fn delete(

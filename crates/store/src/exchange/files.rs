@@ -9,7 +9,7 @@
 //! blob at once and keep the row for the sent list and the history until the purge.
 
 use super::{PartyId, random_hex};
-use crate::blob::{BlobId, BlobUpload, StagedBlob};
+use crate::blob::{BlobId, BlobStream, BlobUpload, StagedBlob};
 use crate::db::{Conn, Timestamp, from_db, timestamp, to_db};
 use crate::words::stored_words;
 use crate::{Error, Store};
@@ -316,10 +316,10 @@ impl Store {
     }
 
     /// Opens a file's bytes for streaming (the caller checked that it may).
-    pub async fn open_file(&self, record: &FileRecord) -> Result<tokio::fs::File, Error> {
+    pub async fn open_file(&self, record: &FileRecord) -> Result<BlobStream, Error> {
         let blob = record
             .blob
-            .as_ref()
+            .clone()
             .ok_or_else(|| Error::NotFound(format!("file {}", record.id)))?;
         self.exchange_blobs.open_stream(blob).await
     }
@@ -475,6 +475,6 @@ impl Store {
     /// Deletes a blob no row needs any more; a failure is logged by leaving the blob to the
     /// garbage collector (it is unreferenced, so the next retention run removes it).
     pub(crate) async fn free_blob(&self, blob: &BlobId) {
-        let _ = self.exchange_blobs.remove(blob).await;
+        let _ = self.exchange_blobs.remove(blob.clone()).await;
     }
 }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)] // each test crate uses a different part
 
+pub mod exchange;
+
 use std::path::Path;
 
 use tempfile::TempDir;

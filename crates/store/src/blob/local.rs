@@ -1,129 +1,21 @@
-//! Blobs (raw messages and replies), named by the SHA-256 of their content.
-//!
-//! [`BlobStore`] is the seam where an object store (S3) slots in; [`LocalBlobs`] is the
-//! embedded default. A blob must be durable before the metadata transaction that names it
-//! commits, so a committed row never points at a missing or partial blob.
-//!
-//! Garbage collection rests on that order: a blob no row names and last written longer ago
-//! than a grace period cannot belong to a transaction still committing, because that
-//! transaction's blob was written just before it. [`LocalBlobs::remove_if_stale`] checks the
-//! age again on the very file it removes, so a writer that stores the same content anew
-//! meanwhile keeps it.
+//! Blobs in a local directory: the embedded default.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::fs::{self, File};
-use std::future::Future;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use argon2::password_hash::rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt as _;
+use tokio_util::io::ReaderStream;
 
+use super::{BlobId, BlobStore, BlobStream, BlobUpload, BoxFuture, StoredBlob, Tally, Writer};
 use crate::{Error, files};
 
-/// A boxed future, so [`BlobStore`] can be used as a trait object.
-pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// The name of a blob: the lower-case hex SHA-256 of its content.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct BlobId(String);
-
-impl BlobId {
-    /// The id of `data`.
-    pub(crate) fn of(data: &[u8]) -> BlobId {
-        BlobId::from_digest(Sha256::digest(data).as_slice())
-    }
-
-    fn from_digest(digest: &[u8]) -> BlobId {
-        BlobId(hex(digest))
-    }
-
-    /// A stored name read back from the database; refuses anything that is not 64 hex digits,
-    /// so a name can never reach outside the blob directory.
-    pub(crate) fn parse(text: &str) -> Result<BlobId, Error> {
-        if text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            Ok(BlobId(text.to_owned()))
-        } else {
-            Err(Error::Invalid(format!("{text:?} is not a blob id")))
-        }
-    }
-
-    /// The name as text.
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for BlobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Where blobs are kept.
-pub(crate) trait BlobStore: fmt::Debug + Send + Sync {
-    /// Stores every blob durably and returns their ids in order: once this returns Ok, each
-    /// survives a crash. Several at once so a batch pays for shared syncs once.
-    fn put_all(&self, blobs: Vec<Vec<u8>>) -> BoxFuture<'_, Result<Vec<BlobId>, Error>>;
-
-    /// The content of a blob, checked against its id.
-    fn get(&self, id: BlobId) -> BoxFuture<'_, Result<Vec<u8>, Error>>;
-
-    /// Every blob, for garbage collection.
-    fn list(&self) -> BoxFuture<'_, Result<Vec<StoredBlob>, Error>>;
-
-    /// Deletes a blob if it was last written at least `grace` ago; its size if it was deleted.
-    fn remove_if_stale(
-        &self,
-        id: BlobId,
-        grace: Duration,
-    ) -> BoxFuture<'_, Result<Option<u64>, Error>>;
-
-    /// Temporary files of unfinished writes last written at least `older_than` ago: removed
-    /// unless `dry_run`, and counted either way.
-    fn sweep_temporary(
-        &self,
-        older_than: Duration,
-        dry_run: bool,
-    ) -> BoxFuture<'_, Result<Tally, Error>>;
-}
-
-/// A blob found on disk.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct StoredBlob {
-    /// Its id.
-    pub(crate) id: BlobId,
-    /// The time since it was last written.
-    pub(crate) age: Duration,
-    /// Its size in bytes.
-    pub(crate) size: u64,
-}
-
-/// How many things, of how many bytes in all.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tally {
-    /// How many.
-    pub count: u64,
-    /// Their bytes.
-    pub bytes: u64,
-}
-
-impl Tally {
-    /// Counts one more of `bytes`.
-    pub(crate) fn add(&mut self, bytes: u64) {
-        self.count += 1;
-        self.bytes += bytes;
-    }
-}
+/// How much of a blob a read stream takes from the file at a time.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// How much of an upload is gathered before it is written out.
 const UPLOAD_BUFFER: usize = 256 * 1024;
@@ -153,7 +45,7 @@ impl LocalBlobs {
         self.root.join("tmp")
     }
 
-    fn path(&self, id: &BlobId) -> PathBuf {
+    pub(super) fn path(&self, id: &BlobId) -> PathBuf {
         self.root.join(&id.as_str()[..2]).join(id.as_str())
     }
 
@@ -249,41 +141,32 @@ impl LocalBlobs {
     }
 }
 
-/// Random blob ids for the exchange: each sealed file is its own blob, owned by one row, so
-/// freeing a file may delete its blob at once without asking who else shares it.
-impl BlobId {
-    /// A fresh random id (256 bits, the same shape as a content id).
-    pub(crate) fn random() -> BlobId {
-        let mut bytes = [0u8; 32];
-        OsRng.fill_bytes(&mut bytes);
-        BlobId::from_digest(&bytes)
-    }
-}
-
 impl LocalBlobs {
-    /// Starts writing a blob under a random id: bytes go to a temporary file until
-    /// [`BlobUpload::finish`] makes them durable and visible.
-    pub(crate) async fn stage(&self) -> Result<BlobUpload, Error> {
+    /// Starts writing a blob under `id`: bytes go to a temporary file until
+    /// [`Staging::finish`] makes them durable and visible.
+    async fn stage_file(&self, id: BlobId) -> Result<BlobUpload, Error> {
         let temp = self.temp_name("");
         let file = files::tokio_options()
             .write(true)
             .create_new(true)
             .open(&temp)
             .await?;
-        Ok(BlobUpload {
-            blobs: self.clone(),
-            temp: Some(temp),
-            // Network frames are small; batching them saves a blocking write per frame.
-            file: Some(tokio::io::BufWriter::with_capacity(UPLOAD_BUFFER, file)),
-            hasher: Sha256::new(),
-            size: 0,
-        })
+        Ok(BlobUpload::new(
+            id,
+            Writer::Local(Staging {
+                blobs: self.clone(),
+                temp: Some(temp),
+                // Network frames are small; batching them saves a blocking write per frame.
+                file: Some(tokio::io::BufWriter::with_capacity(UPLOAD_BUFFER, file)),
+            }),
+        ))
     }
 
-    /// Opens a blob for reading (streamed; nothing is read yet).
-    pub(crate) async fn open_stream(&self, id: &BlobId) -> Result<tokio::fs::File, Error> {
+    async fn open_file(&self, id: &BlobId) -> Result<BlobStream, Error> {
         match tokio::fs::File::open(self.path(id)).await {
-            Ok(file) => Ok(file),
+            Ok(file) => Ok(BlobStream::new(ReaderStream::with_capacity(
+                file, READ_CHUNK,
+            ))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 Err(Error::NotFound(format!("blob {id}")))
             }
@@ -291,8 +174,7 @@ impl LocalBlobs {
         }
     }
 
-    /// Deletes a blob; one already gone is not an error (deletion is retried by the GC).
-    pub(crate) async fn remove(&self, id: &BlobId) -> Result<(), Error> {
+    async fn remove_file(&self, id: &BlobId) -> Result<(), Error> {
         match tokio::fs::remove_file(self.path(id)).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -396,81 +278,43 @@ impl LocalBlobs {
     }
 }
 
-/// A blob being written from a stream (an upload): [`write`](BlobUpload::write) each chunk as
-/// it arrives, then [`finish`](BlobUpload::finish). Dropped unfinished, it leaves nothing.
+/// An upload's temporary file. Dropped unfinished, it is removed.
 #[derive(Debug)]
-pub struct BlobUpload {
+pub(super) struct Staging {
     blobs: LocalBlobs,
     temp: Option<PathBuf>,
     file: Option<tokio::io::BufWriter<tokio::fs::File>>,
-    hasher: Sha256,
-    size: u64,
 }
 
-/// A blob made durable by [`BlobUpload::finish`], not yet named by any row: hand it to the
-/// store call that records it (an unrecorded one is removed by the garbage collector).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StagedBlob {
-    pub(crate) id: BlobId,
-    size: u64,
-    sha256: String,
-}
-
-impl StagedBlob {
-    /// Its size in bytes.
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    /// The SHA-256 of its content, lower-case hex.
-    pub fn sha256(&self) -> &str {
-        &self.sha256
-    }
-}
-
-impl BlobUpload {
+impl Staging {
     /// Appends a chunk.
-    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), Error> {
-        use tokio::io::AsyncWriteExt as _;
+    pub(super) async fn write(&mut self, chunk: &[u8]) -> Result<(), Error> {
         let file = self
             .file
             .as_mut()
             .ok_or_else(|| Error::Invalid("write after finish".into()))?;
         file.write_all(chunk).await?;
-        self.hasher.update(chunk);
-        self.size += chunk.len() as u64;
         Ok(())
     }
 
-    /// The bytes written so far.
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    /// Syncs the content and moves it under a fresh random id: once this returns, the blob
-    /// survives a crash.
-    pub async fn finish(mut self) -> Result<StagedBlob, Error> {
-        use tokio::io::AsyncWriteExt as _;
+    /// Syncs the content and moves it under `id`: once this returns, the blob survives a
+    /// crash.
+    pub(super) async fn finish(mut self, id: BlobId) -> Result<BlobId, Error> {
         let (Some(mut file), Some(temp)) = (self.file.take(), self.temp.clone()) else {
             return Err(Error::Invalid("finish twice".into()));
         };
         file.flush().await?;
         file.get_ref().sync_all().await?;
         drop(file);
-        let id = BlobId::random();
         let blobs = self.blobs.clone();
         let placed = id.clone();
         tokio::task::spawn_blocking(move || blobs.place(&temp, &placed)).await??;
         self.temp = None;
-        Ok(StagedBlob {
-            id,
-            size: self.size,
-            sha256: hex(self.hasher.clone().finalize().as_slice()),
-        })
+        Ok(id)
     }
 }
 
-impl Drop for BlobUpload {
+impl Drop for Staging {
     fn drop(&mut self) {
         if let Some(temp) = self.temp.take() {
             // Best effort: a leftover is removed by the next start or garbage collection.
@@ -532,6 +376,18 @@ impl BlobStore for LocalBlobs {
             })
             .await??)
         })
+    }
+
+    fn stage(&self) -> BoxFuture<'_, Result<BlobUpload, Error>> {
+        Box::pin(self.stage_file(BlobId::random()))
+    }
+
+    fn open_stream(&self, id: BlobId) -> BoxFuture<'_, Result<BlobStream, Error>> {
+        Box::pin(async move { self.open_file(&id).await })
+    }
+
+    fn remove(&self, id: BlobId) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move { self.remove_file(&id).await })
     }
 }
 
