@@ -81,7 +81,7 @@ fn an_office_sets_up_in_the_wizard_then_changes_its_settings_and_pin() {
     assert!(printed.contains("SET UP"), "{printed}");
     let user = w
         .kxd
-        .sql("SELECT user_name, user_code, mail, must_change_password FROM ex_users WHERE id = 'office1'");
+        .sql("SELECT user_name, user_code, mail, CAST(must_change_password AS INTEGER) FROM ex_users WHERE id = 'office1'");
     assert_eq!(user.trim(), "田中　一郎|U-001|tanaka@office.example|0");
     // 終了 stopped the app, which withdrew itself from the profile.
     let status = app.borrow_mut().wait(Duration::from_secs(10));

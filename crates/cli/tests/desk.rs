@@ -39,7 +39,7 @@ fn a_society_sets_up_its_desk_from_the_office_wizard() {
     );
     assert!(printed.contains("SET UP"), "{printed}");
     let user = w.kxd.sql(&format!(
-        "SELECT must_change_password FROM ex_users WHERE id = '{SOCIETY_ID}'"
+        "SELECT CAST(must_change_password AS INTEGER) FROM ex_users WHERE id = '{SOCIETY_ID}'"
     ));
     assert_eq!(user.trim(), "0");
     // 終了 stopped the app. The profile is the society's: the CLI opens it with the PIN and

@@ -68,6 +68,10 @@ enum Command {
         /// Accept passwords without TLS. For loopback tests only.
         #[arg(long)]
         allow_plaintext_auth: bool,
+        /// A PostgreSQL database (`postgres://USER@HOST:PORT/DATABASE`), which several kxd may
+        /// share, instead of SQLite in DIR.
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
     },
     /// Run every configured listener until SIGTERM or SIGINT, then drain.
     Serve {
@@ -143,6 +147,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             environment,
             regist_interval,
             allow_plaintext_auth,
+            database,
         } => {
             let mut config = Config::new(domain);
             config.listeners.smtp = Some(smtp);
@@ -157,6 +162,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             };
             config.denso.regist_interval = regist_interval;
             config.security.allow_plaintext_auth = allow_plaintext_auth;
+            config.store.database = database;
             run::init(&data, &config).await?;
             println!("created {}", data.display());
             println!("  settings  {}", data.join("kxd.toml").display());

@@ -203,17 +203,12 @@ fn a_society_administrator_manages_its_own_society_and_reaches_nothing_of_anothe
         .collect();
     // A file from the other society's office to that society, as an upload records it (the
     // console shows metadata only, so its blob is not needed).
-    Python::new(
-        "import sqlite3, sys\n\
-         db = sqlite3.connect(sys.argv[1])\n\
-         db.execute(\"INSERT INTO ex_files (id, sender_party, sender_user, recipient_party, function, name, size, sha256, sent_at) VALUES (?, ?, 'tanaka.2001', ?, 'attachments', 'KX_SECRET.zip.p7m', 10, '00', 0)\", (sys.argv[2], sys.argv[3], sys.argv[4]))\n\
-         db.commit()\n",
-    )
-    .arg(installation.data().join("kx.sqlite3"))
-    .arg(&file)
-    .arg(ids[1])
-    .arg(ids[0])
-    .run();
+    installation.sql(&format!(
+        "INSERT INTO ex_files (id, sender_party, sender_user, recipient_party, function, name, \
+         size, sha256, sent_at) VALUES ('{file}', {}, 'tanaka.2001', {}, 'attachments', \
+         'KX_SECRET.zip.p7m', 10, '00', 0)",
+        ids[1], ids[0]
+    ));
 
     let out = kxd.admin([
         "operator",
@@ -235,7 +230,7 @@ fn a_society_administrator_manages_its_own_society_and_reaches_nothing_of_anothe
     assert!(printed.contains("SCOPED"), "{printed}");
     // The other society's user was not touched: its temporary password is the one it had.
     let before = installation
-        .sql("SELECT must_change_password, failed_logins FROM ex_users WHERE id = 'tanaka.2001'");
+        .sql("SELECT CAST(must_change_password AS INTEGER), failed_logins FROM ex_users WHERE id = 'tanaka.2001'");
     assert_eq!(before.trim(), "1|0");
     let audit = installation.sql("SELECT action, object FROM audit_log WHERE actor = 'kenpo.a'");
     assert!(

@@ -102,17 +102,14 @@ fn archives_over_the_message_budget_together_get_regist_check_err() {
     assert_served(&kxd, &office, &number("2026120002"));
 }
 
-/// The audit entries of `action`, oldest first, read from the database with Python's sqlite3.
+/// The audit entries of `action`, oldest first, read from the database with its own client.
 fn audit_entries(kxd: &Kxd, action: &str) -> Value {
-    let database = kxd.data().join("kx.sqlite3");
-    kxd.python(&format!(
-        "import sqlite3\n\
-         db = sqlite3.connect('file:{}?mode=ro', uri=True)\n\
-         out['rows'] = db.execute('SELECT actor, object, outcome FROM audit_log \
-             WHERE action = ? ORDER BY id', ({action:?},)).fetchall()",
-        database.display()
-    ))["rows"]
-        .take()
+    let rows = kxd.installation().sql(&format!(
+        "SELECT actor, object, outcome FROM audit_log WHERE action = '{action}' ORDER BY id"
+    ));
+    rows.lines()
+        .map(|row| row.split('|').map(Value::from).collect::<Value>())
+        .collect()
 }
 
 #[test]

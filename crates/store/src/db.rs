@@ -156,6 +156,12 @@ fn sqlite_url(path: &std::path::Path) -> String {
     url
 }
 
+/// Text that arrived from outside (a malformed number as written) as it can be stored:
+/// PostgreSQL's text holds no NUL, so each NUL becomes U+FFFD, on both backends alike.
+pub(crate) fn storable_text(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
 /// Now, as stored: milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> i64 {
     Utc::now().timestamp_millis()

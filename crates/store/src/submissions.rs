@@ -243,7 +243,7 @@ impl Row {
                 };
                 Ok(row(
                     SubmissionState::Refused,
-                    number.clone(),
+                    number.as_deref().map(crate::db::storable_text),
                     None,
                     Some(code.code()),
                     used,

@@ -166,11 +166,15 @@ impl Init {
             bin: self.bin,
             dir,
             envs: self.envs,
+            database: crate::postgres::fresh_database(),
         };
-        run(installation
-            .kxd("init")
-            .args(["--smtp", "127.0.0.1:0", "--pop3", "127.0.0.1:0"])
-            .args(&self.args));
+        let mut init = installation.kxd("init");
+        init.args(["--smtp", "127.0.0.1:0", "--pop3", "127.0.0.1:0"])
+            .args(&self.args);
+        if let Some(url) = &installation.database {
+            init.args(["--database", url]);
+        }
+        run(&mut init);
         if !self.settings.is_empty() {
             installation.edit_settings(|text| {
                 for (line, with) in &self.settings {
@@ -189,6 +193,8 @@ pub struct Installation {
     bin: PathBuf,
     dir: tempfile::TempDir,
     envs: Vec<(OsString, OsString)>,
+    /// Its PostgreSQL database, when the tests run on PostgreSQL ([`crate::postgres`]).
+    database: Option<String>,
 }
 
 impl Installation {
@@ -334,13 +340,40 @@ impl Installation {
         ]))
     }
 
-    /// The rows `query` selects from the database, one a line, columns joined by `|`.
+    /// The rows `query` selects from the database, one a line, columns joined by `|`, read
+    /// by the database's own client (`psql`, or Python's sqlite3). A boolean column reads
+    /// alike on both as `CAST(column AS INTEGER)`.
     pub fn sql(&self, query: &str) -> String {
+        if let Some(url) = &self.database {
+            let out = Command::new("psql")
+                .args([
+                    url,
+                    "-X",
+                    "-q",
+                    "-A",
+                    "-t",
+                    "-F",
+                    "|",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-c",
+                    query,
+                ])
+                .output()
+                .expect("psql runs");
+            assert!(
+                out.status.success(),
+                "{query}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return String::from_utf8(out.stdout).expect("UTF-8 rows");
+        }
         Python::new(
             "import sqlite3, sys\n\
              db = sqlite3.connect(sys.argv[1])\n\
              for row in db.execute(sys.argv[2]):\n    \
-                 print('|'.join('' if v is None else str(v) for v in row))\n",
+                 print('|'.join('' if v is None else str(v) for v in row))\n\
+             db.commit()\n",
         )
         .arg(self.data().join("kx.sqlite3"))
         .arg(query)
