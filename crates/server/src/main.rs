@@ -14,6 +14,7 @@ use crate::config::Config;
 mod admin;
 mod config;
 mod console;
+mod migrate;
 mod run;
 use tokio::sync::watch;
 
@@ -94,6 +95,12 @@ enum Command {
         data: PathBuf,
         #[command(subcommand)]
         command: admin::AdminCommand,
+    },
+    /// Move the store: `kxd store migrate` copies an embedded installation to PostgreSQL and
+    /// an S3-compatible bucket.
+    Store {
+        #[command(subcommand)]
+        command: migrate::StoreCommand,
     },
 }
 
@@ -181,6 +188,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Serve { data } => serve(&data).await,
         Command::Demo { data } => demo(data).await,
         Command::Admin { data, command } => admin::run(&data, command).await,
+        Command::Store { command } => migrate::run(command).await,
     }
 }
 

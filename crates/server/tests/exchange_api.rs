@@ -1491,3 +1491,125 @@ fn another_society_sees_nothing_of_the_first_not_even_what_exists() {
         (404, "no_such_request".to_owned())
     );
 }
+
+/// `[store]` of `toml` set to `database` and `blobs` (whatever it held).
+fn store_section(toml: &mut String, database: &str, blobs: &str) {
+    let kept: Vec<&str> = toml
+        .lines()
+        .filter(|l| !l.starts_with("database = ") && !l.starts_with("blobs = "))
+        .collect();
+    *toml = kept.join("\n").replace(
+        "\n[store]\n",
+        &format!("\n[store]\ndatabase = {database:?}\nblobs = {blobs:?}\n"),
+    );
+}
+
+#[test]
+fn an_installation_moves_to_postgresql_and_a_bucket_and_serves_the_same_files() {
+    let s3 = kx_testkit::S3Server::start();
+    let bucket = s3.fresh_bucket();
+    let keys = tempfile::tempdir().expect("a directory");
+    let key_file = keys.path().join("s3-keys");
+    std::io::Write::write_all(
+        &mut kx_store::files::create_new(&key_file).expect("created"),
+        b"test-key\ntest-secret\n",
+    )
+    .expect("written");
+    let blobs = format!(
+        "s3://{bucket}?endpoint={}&prefix=moved&credentials={}",
+        s3.endpoint(),
+        key_file.display()
+    );
+    let database = kx_testkit::postgres::fresh_database_on_server();
+    let mut world = World::new(|_| {});
+    let dir = world.dir().to_owned();
+    // A file each way: larger than an upload part, and a small one.
+    let report = noise(6 << 20);
+    let sealed = world.sealed_for_society("report.pdf", &report);
+    let up = world
+        .office_client()
+        .upload("給付課", "attachments", "Send-1.zip", &sealed)
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let letter = world.sealed_for_office("letter.pdf", b"society to office");
+    let down = world
+        .society_client()
+        .upload(OFFICE, "attachments", "Send-KS-1.zip", &letter)
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    world.kxd.stop();
+
+    let migrate = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kxd"))
+            .args(["store", "migrate", "--data"])
+            .arg(world.kxd.data())
+            .args(["--to-database", &database, "--to-blobs", &blobs])
+            .output()
+            .expect("kxd store migrate runs");
+        let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{printed}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        printed
+    };
+    let first = migrate();
+    let row = |printed: &str, name: &str| {
+        printed
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no {name} in:\n{printed}"))
+            .to_owned()
+    };
+    assert!(
+        row(&first, "ex_files").contains("2 rows (2 new)"),
+        "{first}"
+    );
+    assert!(row(&first, "sealed").contains("2 blobs (2 new"), "{first}");
+    assert!(first.contains("checked:"), "{first}");
+    // Run again (as after an interruption): nothing is written twice, the check holds.
+    let again = migrate();
+    assert!(row(&again, "ex_files").contains("(0 new)"), "{again}");
+    assert!(row(&again, "sealed").contains("(0 new"), "{again}");
+    assert!(row(&again, "messages").contains("(0 new"), "{again}");
+
+    // Served from the copy alone: the local blobs are gone, the old database is not read.
+    std::fs::remove_dir_all(world.kxd.data().join("blobs")).expect("the local blobs");
+    std::fs::remove_file(world.kxd.data().join("kx.sqlite3")).ok();
+    world
+        .kxd
+        .restart_with(|toml| store_section(toml, &database, &blobs));
+    let got = dir.join("moved.p7m");
+    world.society_client().download(&up, &got).expect(200);
+    assert!(
+        std::fs::read(&got).expect("downloaded") == std::fs::read(&sealed).expect("sealed"),
+        "the office's file, the same bytes from the bucket"
+    );
+    let got = dir.join("letter.p7m");
+    world.office_client().download(&down, &got).expect(200);
+    assert!(std::fs::read(&got).expect("downloaded") == std::fs::read(&letter).expect("sealed"));
+    // New rows after the copy take fresh ids: the identities go on past the copied ones.
+    world
+        .office_client()
+        .upload("給付課", "attachments", "Send-2.zip", &sealed)
+        .expect(201);
+    let counted = std::process::Command::new("psql")
+        .args([
+            &database,
+            "-X",
+            "-A",
+            "-t",
+            "-c",
+            "SELECT COUNT(*), COUNT(DISTINCT seq) FROM ex_files",
+        ])
+        .output()
+        .expect("psql runs");
+    assert_eq!(String::from_utf8_lossy(&counted.stdout).trim(), "3|3");
+}

@@ -101,6 +101,11 @@ impl Db {
         }
     }
 
+    /// Which database it is.
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     /// The newest migration applied.
     pub(crate) async fn schema_version(&self) -> Result<i64, Error> {
         let version: Option<i64> =

@@ -31,6 +31,7 @@ mod accounts;
 mod audit;
 mod blob;
 mod config;
+mod copy;
 mod credentials;
 mod db;
 mod error;
@@ -57,6 +58,7 @@ pub use config::{
     Blobs, Database, DatabaseUrl, Lockout, PasswordParams, PasswordPool, S3Bucket, S3Keys,
     StoreConfig,
 };
+pub use copy::{BlobCopy, TableCopy};
 pub use credentials::temporary_password;
 pub use db::Timestamp;
 pub use error::Error;

@@ -1,12 +1,17 @@
-//! PostgreSQL for the tests that run on it. `KX_TEST_POSTGRES` names a server where the test
-//! role may create databases (scripts/test starts one in `target/test-postgres`); each store a
-//! test opens gets a fresh database of its own there. Unset, the tests run on SQLite.
+//! PostgreSQL for the tests. scripts/test starts a server in `target/test-postgres` where the
+//! test role may create databases and names it in `KX_TEST_POSTGRES_SERVER`, for the tests that
+//! always need one (moving a store onto it); for its second pass it also sets
+//! `KX_TEST_POSTGRES`, and then every store a test opens gets a fresh database of its own
+//! there. Without `KX_TEST_POSTGRES`, stores are on SQLite.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The variable naming the test server (`postgres://USER@127.0.0.1:PORT/postgres`).
+/// The variable that puts the tests' stores on this server
+/// (`postgres://USER@127.0.0.1:PORT/postgres`).
 pub const ENV: &str = "KX_TEST_POSTGRES";
+/// The variable naming the server for the tests that need one whatever the stores are on.
+pub const SERVER_ENV: &str = "KX_TEST_POSTGRES_SERVER";
 
 /// Whether the tests run on PostgreSQL.
 pub fn enabled() -> bool {
@@ -30,8 +35,27 @@ pub fn database_for(dir: &std::path::Path) -> Option<String> {
 /// A fresh, empty database on the test server (its URL), made with the real `psql`; `None`
 /// when the tests run on SQLite.
 pub fn fresh_database() -> Option<String> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
     let server = std::env::var(ENV).ok().filter(|url| !url.is_empty())?;
+    Some(create_on(&server))
+}
+
+/// A fresh, empty database on the server scripts/test started, whatever the stores are on.
+pub fn fresh_database_on_server() -> String {
+    let server = [ENV, SERVER_ENV]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|url| !url.is_empty()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no PostgreSQL for the tests: scripts/test starts one; by hand, \
+                 export {SERVER_ENV}=$(scripts/test-postgres)"
+            )
+        });
+    create_on(&server)
+}
+
+/// Creates a database of its own name on `server`; its URL.
+fn create_on(server: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
@@ -41,7 +65,7 @@ pub fn fresh_database() -> Option<String> {
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
     let made = Command::new("psql")
-        .args([&server, "-v", "ON_ERROR_STOP=1", "-q", "-c"])
+        .args([server, "-v", "ON_ERROR_STOP=1", "-q", "-c"])
         .arg(format!("CREATE DATABASE {name}"))
         .output()
         .expect("psql runs (scripts/test installs postgresql)");
@@ -50,7 +74,7 @@ pub fn fresh_database() -> Option<String> {
         "CREATE DATABASE {name} on {ENV}: {}",
         String::from_utf8_lossy(&made.stderr)
     );
-    Some(with_database(&server, &name))
+    with_database(server, &name)
 }
 
 /// `url` with its database replaced by `name`.

@@ -378,8 +378,8 @@ impl BlobStore for LocalBlobs {
         })
     }
 
-    fn stage(&self) -> BoxFuture<'_, Result<BlobUpload, Error>> {
-        Box::pin(self.stage_file(BlobId::random()))
+    fn stage_as(&self, id: BlobId) -> BoxFuture<'_, Result<BlobUpload, Error>> {
+        Box::pin(self.stage_file(id))
     }
 
     fn open_stream(&self, id: BlobId) -> BoxFuture<'_, Result<BlobStream, Error>> {

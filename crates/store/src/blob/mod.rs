@@ -129,7 +129,12 @@ pub(crate) trait BlobStore: fmt::Debug + Send + Sync {
 
     /// Starts writing a blob under a fresh random id: nothing is visible under that id until
     /// [`BlobUpload::finish`] has made all of it durable.
-    fn stage(&self) -> BoxFuture<'_, Result<BlobUpload, Error>>;
+    fn stage(&self) -> BoxFuture<'_, Result<BlobUpload, Error>> {
+        self.stage_as(BlobId::random())
+    }
+
+    /// [`BlobStore::stage`] under `id`: a copy keeps the id the rows name.
+    fn stage_as(&self, id: BlobId) -> BoxFuture<'_, Result<BlobUpload, Error>>;
 
     /// Opens a blob for reading as a stream of chunks (nothing is read beyond the first
     /// request yet); a missing blob is [`Error::NotFound`] here, not in the stream.

@@ -301,8 +301,7 @@ impl BlobStore for S3Blobs {
         Box::pin(async { Ok(Tally::default()) })
     }
 
-    fn stage(&self) -> BoxFuture<'_, Result<BlobUpload, Error>> {
-        let id = BlobId::random();
+    fn stage_as(&self, id: BlobId) -> BoxFuture<'_, Result<BlobUpload, Error>> {
         let staging = Staging {
             blobs: self.clone(),
             path: self.path(&id),
