@@ -1097,3 +1097,84 @@ fn a_service_notice_tells_the_master_where_the_data_lies() {
     ));
     assert!(kxd.mailbox(&other).is_empty(), "only the master is told");
 }
+
+#[test]
+fn two_instances_behind_haproxy_take_smtp_pop3_and_https_alike() {
+    // Two kxd on one store (the same installation: on PostgreSQL in scripts/test's second
+    // pass), behind docs/haproxy.cfg.
+    let kxd = Kxd::create(Kxd::init(0, Environment::TestLoopback).https());
+    let second = kxd.installation().serve();
+    let both = |name: &str| vec![kxd.address(name), second.address(name).to_owned()];
+    let proxy = kx_testkit::haproxy::HaProxy::start(&BTreeMap::from([
+        ("smtp", both("smtp")),
+        ("pop3", both("pop3")),
+        ("https", both("https")),
+    ]));
+    let (smtp, pop3) = (proxy.port("smtp"), proxy.port("pop3"));
+    let office = kxd.account("J13123456780");
+    let numbers: Vec<String> = (1..=6)
+        .map(|i| number(&format!("20260405{i:02}")))
+        .collect();
+    // One SMTP session a message: the sessions alternate between the instances.
+    for n in &numbers {
+        let message =
+            gateway_support::base64(&data_send(&office, n, &[("CLAIM01.CSV", &claims_csv(1))]));
+        let answers = kxd.python_on(
+            smtp,
+            pop3,
+            0,
+            &format!(
+                "out['answers'] = send({:?}, {:?}, [({:?}, {TRANSMIT:?}, {message:?})])",
+                office.id,
+                office.password,
+                office.address()
+            ),
+        );
+        assert_eq!(answers["answers"][0][0], 250, "{n}: {answers}");
+    }
+    let sessions = proxy.sessions("smtp");
+    assert!(
+        sessions.len() == 2 && sessions.values().all(|&n| n >= 2),
+        "both instances took SMTP sessions: {sessions:?}"
+    );
+    // Read through the balancer, from whichever instance: every Accept and every Regist.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mails = kxd.python_on(
+            smtp,
+            pop3,
+            0,
+            &format!(
+                "out['mails'] = mailbox({:?}, {:?})",
+                office.id, office.password
+            ),
+        );
+        let mails: Vec<Mail> = serde_json::from_value(mails["mails"].clone()).expect("mails");
+        let all = |subject: &str| {
+            numbers
+                .iter()
+                .all(|n| replies(&mails, subject, n).len() == 1)
+        };
+        if all("Test Accept") && all("Test Regist") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{:?}", summary(&mails));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(proxy.sessions("pop3").values().sum::<u64>() >= 1);
+    // HTTPS, TLS end to end through it: the password page from both instances.
+    for _ in 0..4 {
+        let page = Command::new("curl")
+            .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+            .arg(kxd.installation().ca())
+            .arg(format!(
+                "https://127.0.0.1:{}/password",
+                proxy.port("https")
+            ))
+            .output()
+            .expect("curl runs");
+        assert_eq!(String::from_utf8_lossy(&page.stdout), "200", "{page:?}");
+    }
+    let https = proxy.sessions("https");
+    assert!(https.values().all(|&n| n >= 1), "{https:?}");
+}

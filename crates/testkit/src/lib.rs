@@ -3,6 +3,7 @@
 //! for the protocol tests, and an S3-compatible server. Only ever a `[dev-dependencies]` entry.
 
 mod ca;
+pub mod haproxy;
 mod kxd;
 pub mod office;
 pub mod postgres;

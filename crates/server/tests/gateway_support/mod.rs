@@ -174,6 +174,11 @@ impl Kxd {
     /// JSON of the `out` object it fills.
     pub(crate) fn python(&self, script: &str) -> Value {
         let (smtp, pop3, pid) = self.served();
+        self.python_on(smtp, pop3, pid, script)
+    }
+
+    /// [`Kxd::python`] with the SMTP and POP3 ports `smtp` and `pop3` (a load balancer's).
+    pub(crate) fn python_on(&self, smtp: u16, pop3: u16, pid: u32, script: &str) -> Value {
         let program = format!(
             "{}\n{script}\nprint(json.dumps(out))\n",
             include_str!("prelude.py")
