@@ -1505,7 +1505,7 @@ fn store_section(toml: &mut String, database: &str, blobs: &str) {
 }
 
 #[test]
-fn an_installation_moves_to_postgresql_and_a_bucket_and_serves_the_same_files() {
+fn an_installation_moves_to_postgresql_and_a_bucket_then_is_backed_up_and_restored() {
     let s3 = kx_testkit::S3Server::start();
     let bucket = s3.fresh_bucket();
     let keys = tempfile::tempdir().expect("a directory");
@@ -1612,4 +1612,32 @@ fn an_installation_moves_to_postgresql_and_a_bucket_and_serves_the_same_files() 
         .output()
         .expect("psql runs");
     assert_eq!(String::from_utf8_lossy(&counted.stdout).trim(), "3|3");
+
+    // docs/operations.md's backup and restore: pg_dump of the database (the bucket keeps
+    // its objects), restored into an empty one, served again: the same files.
+    world.kxd.stop();
+    let dump = dir.join("kx.dump");
+    let dumped = std::process::Command::new("pg_dump")
+        .args(["--format=custom", "--file"])
+        .arg(&dump)
+        .arg(&database)
+        .output()
+        .expect("pg_dump runs");
+    assert!(dumped.status.success(), "{dumped:?}");
+    let restored = kx_testkit::postgres::fresh_database_on_server();
+    let loaded = std::process::Command::new("pg_restore")
+        .args(["--no-owner", "--exit-on-error", "--dbname", &restored])
+        .arg(&dump)
+        .output()
+        .expect("pg_restore runs");
+    assert!(loaded.status.success(), "{loaded:?}");
+    world
+        .kxd
+        .restart_with(|toml| store_section(toml, &restored, &blobs));
+    let got = dir.join("restored.p7m");
+    world.society_client().download(&up, &got).expect(200);
+    assert!(
+        std::fs::read(&got).expect("downloaded") == std::fs::read(&sealed).expect("sealed"),
+        "the office's file after the restore"
+    );
 }
