@@ -23,9 +23,6 @@ use super::Gateway;
 use crate::handoff::{self, Origin};
 use crate::settings::EnvironmentSetting;
 
-/// How long a job holds a claim at least: far longer than a Regist takes, so a claim only runs
-/// out when its job died. Never shorter than twice the time budget of one attempt.
-const LEASE: Duration = Duration::from_secs(300);
 /// Submissions taken per pass.
 const BATCH: u32 = 20;
 
@@ -115,7 +112,10 @@ impl Gateway {
     /// One pass: every due DataDelete, then the DataSends older than `interval`.
     async fn regist_pass(&self, interval: Duration) -> anyhow::Result<()> {
         let time_budget = Duration::from_millis(self.config.denso.regist_time_budget_ms);
-        let lease = LEASE.max(time_budget.saturating_mul(2));
+        // Far longer than a Regist takes, so a claim only runs out when its job died; never
+        // shorter than twice the time budget of one attempt.
+        let lease =
+            Duration::from_secs(self.config.denso.regist_lease).max(time_budget.saturating_mul(2));
         for claim in self
             .store
             .due_for_regist(SubmissionKind::DataDelete, Duration::ZERO, lease, 100)

@@ -250,6 +250,11 @@ pub struct Denso {
     /// `[IN-USE]`. Default 60.
     #[serde(default = "default_maildrop_lease")]
     pub maildrop_lease: u64,
+    /// Seconds a Regist job holds the submissions it claimed; a claim lapses only when its job
+    /// died (another instance then takes it), so this is how long a killed instance's
+    /// submissions wait. Never less than twice `regist_time_budget_ms`. Default 300.
+    #[serde(default = "default_regist_lease")]
+    pub regist_lease: u64,
 }
 
 impl Denso {
@@ -296,6 +301,10 @@ fn default_maildrop_lease() -> u64 {
     60
 }
 
+fn default_regist_lease() -> u64 {
+    300
+}
+
 impl Default for Denso {
     fn default() -> Denso {
         Denso {
@@ -308,6 +317,7 @@ impl Default for Denso {
             regist_time_budget_ms: default_regist_time_budget_ms(),
             max_regist_attempts: default_max_regist_attempts(),
             maildrop_lease: default_maildrop_lease(),
+            regist_lease: default_regist_lease(),
         }
     }
 }

@@ -1178,3 +1178,156 @@ fn two_instances_behind_haproxy_take_smtp_pop3_and_https_alike() {
     let https = proxy.sessions("https");
     assert!(https.values().all(|&n| n >= 1), "{https:?}");
 }
+
+#[test]
+fn three_instances_one_killed_and_restarted_again_and_again_lose_nothing_and_repeat_nothing() {
+    // Three kxd on one store behind docs/haproxy.cfg; instances 2 and 3 are killed (SIGKILL)
+    // and restarted in turn every second and a half while an office submits. Claims of a
+    // killed instance lapse after regist_lease.
+    let kxd = Kxd::create(
+        Kxd::init(0, Environment::TestLoopback)
+            .setting("regist_lease = 300", "regist_lease = 4")
+            .setting(
+                "regist_time_budget_ms = 120000",
+                "regist_time_budget_ms = 2000",
+            ),
+    );
+    let installation = kxd.installation();
+    let mut others = vec![installation.serve(), installation.serve()];
+    let all = |name: &str, others: &[kx_testkit::Server]| {
+        let mut addresses = vec![kxd.address(name)];
+        addresses.extend(others.iter().map(|s| s.address(name).to_owned()));
+        addresses
+    };
+    let proxy = kx_testkit::haproxy::HaProxy::start(&BTreeMap::from([
+        ("smtp", all("smtp", &others)),
+        ("pop3", all("pop3", &others)),
+    ]));
+    let (smtp, pop3) = (proxy.port("smtp"), proxy.port("pop3"));
+    let office = kxd.account("J13123456780");
+    let numbers: Vec<String> = (1..=60)
+        .map(|i| number(&format!("20260406{i:02}")))
+        .collect();
+    let messages: Vec<String> = numbers
+        .iter()
+        .map(|n| {
+            gateway_support::base64(&data_send(&office, n, &[("CLAIM01.CSV", &claims_csv(1))]))
+        })
+        .collect();
+    let script = format!(
+        "answers = []\n\
+         for message in {messages:?}:\n    \
+             try:\n        \
+                 s = smtp({id:?}, {pw:?})\n        \
+                 answers.append(submit(s, {from_:?}, {TRANSMIT:?}, message))\n        \
+                 s.quit()\n    \
+             except Exception as e:\n        \
+                 answers.append([0, repr(e)])\n\
+         out['answers'] = answers\n",
+        messages = messages,
+        id = office.id,
+        pw = office.password,
+        from_ = office.address(),
+    );
+    let finished = std::sync::atomic::AtomicBool::new(false);
+    let kills = std::sync::atomic::AtomicUsize::new(0);
+    let out = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut turn = 0;
+            while !finished.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1500));
+                let victim = turn % others.len();
+                // Dropping a Server kills it (SIGKILL); then it is served again.
+                others[victim] = installation.serve();
+                for name in ["smtp", "pop3"] {
+                    proxy.set_server(
+                        name,
+                        &format!("kxd{}", victim + 2),
+                        others[victim].address(name),
+                    );
+                }
+                kills.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                turn += 1;
+            }
+        });
+        let out = kxd.python_on(smtp, pop3, 0, &script);
+        finished.store(true, std::sync::atomic::Ordering::SeqCst);
+        out
+    });
+    let answers = out["answers"].as_array().expect("answers").clone();
+    assert_eq!(answers.len(), numbers.len());
+    let kills = kills.into_inner();
+    assert!(kills >= 3, "only {kills} kills while the office submitted");
+    let accepted: Vec<&String> = numbers
+        .iter()
+        .zip(&answers)
+        .filter(|(n, a)| a[0] == 250 && a[1] == format!("2.0.0 Accepted {n} (Success)"))
+        .map(|(n, _)| n)
+        .collect();
+    assert!(
+        accepted.len() >= numbers.len() / 2,
+        "most submissions went through: {answers:?}"
+    );
+
+    // Every 250 has exactly one Accept and one Regist; nothing is shown twice.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mails = loop {
+        let read = kxd.python_on(
+            smtp,
+            pop3,
+            0,
+            &format!(
+                "try:\n    out['mails'] = mailbox({:?}, {:?})\nexcept Exception as e:\n    out['mails'] = None",
+                office.id, office.password
+            ),
+        );
+        if let Ok(mails) = serde_json::from_value::<Vec<Mail>>(read["mails"].clone()) {
+            if accepted
+                .iter()
+                .all(|n| !replies(&mails, "Test Regist", n).is_empty())
+            {
+                break mails;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every accepted submission was registered"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    for n in &numbers {
+        let (accepts, regists) = (
+            replies(&mails, "Test Accept", n).len(),
+            replies(&mails, "Test Regist", n).len(),
+        );
+        if accepted.contains(&n) {
+            assert_eq!((accepts, regists), (1, 1), "{n}: {:?}", summary(&mails));
+        } else {
+            // Cut off before its 250: stored once or not at all, never twice.
+            assert!(
+                accepts <= 1 && regists <= accepts,
+                "{n}: {:?}",
+                summary(&mails)
+            );
+        }
+    }
+
+    // The lock-out counts failures on every instance alike: five wrong passwords through the
+    // balancer, spread over the instances, lock the account for the right one too.
+    let locked = kxd.account("J13123456781");
+    let attempts = kxd.python_on(
+        smtp,
+        pop3,
+        0,
+        &format!(
+            "out['codes'] = [pop_login({id:?}, 'wrong') for _ in range(5)] + [pop_login({id:?}, {pw:?})]",
+            id = locked.id,
+            pw = locked.password
+        ),
+    );
+    let codes = attempts["codes"].as_array().expect("codes");
+    assert!(
+        codes[..5].iter().all(|c| c != "+OK") && codes[5] != "+OK",
+        "locked after five failures on several instances: {codes:?}"
+    );
+}

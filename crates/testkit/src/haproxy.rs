@@ -49,7 +49,8 @@ impl HaProxy {
             match (words.first(), &section) {
                 (Some(&"stats"), _) => {
                     config.push_str(&format!(
-                        "    stats socket {} mode 600 level operator\n",
+                        // admin: the tests move a restarted instance's server to its new port.
+                        "    stats socket {} mode 600 level admin\n",
                         socket.display()
                     ));
                 }
@@ -119,15 +120,33 @@ impl HaProxy {
         self.ports[name]
     }
 
-    /// The sessions each server of backend `kxd_NAME` has taken so far, from HAProxy's own
-    /// statistics (`show stat`), by server name.
-    pub fn sessions(&self, name: &str) -> BTreeMap<String, u64> {
+    /// Points server `server` (`kxd1`, `kxd2`, …) of backend `kxd_NAME` at `address`
+    /// (`127.0.0.1:PORT`): an instance restarted on another port.
+    pub fn set_server(&self, name: &str, server: &str, address: &str) {
+        let (ip, port) = address.rsplit_once(':').expect("host:port");
+        let answer = self.command(&format!(
+            "set server kxd_{name}/{server} addr {ip} port {port}"
+        ));
+        assert!(!answer.contains("No such"), "{answer}");
+    }
+
+    /// One command on the stats socket; HAProxy's answer.
+    fn command(&self, command: &str) -> String {
         let mut socket =
             std::os::unix::net::UnixStream::connect(self.dir.path().join("stats.sock"))
                 .expect("the stats socket");
-        socket.write_all(b"show stat\n").expect("asked");
-        let mut csv = String::new();
-        socket.read_to_string(&mut csv).expect("answered");
+        socket
+            .write_all(format!("{command}\n").as_bytes())
+            .expect("asked");
+        let mut answer = String::new();
+        socket.read_to_string(&mut answer).expect("answered");
+        answer
+    }
+
+    /// The sessions each server of backend `kxd_NAME` has taken so far, from HAProxy's own
+    /// statistics (`show stat`), by server name.
+    pub fn sessions(&self, name: &str) -> BTreeMap<String, u64> {
+        let csv = self.command("show stat");
         let backend = format!("kxd_{name}");
         let header: Vec<&str> = csv
             .lines()
