@@ -1281,13 +1281,12 @@ fn three_instances_one_killed_and_restarted_again_and_again_lose_nothing_and_rep
                 office.id, office.password
             ),
         );
-        if let Ok(mails) = serde_json::from_value::<Vec<Mail>>(read["mails"].clone()) {
-            if accepted
+        if let Ok(mails) = serde_json::from_value::<Vec<Mail>>(read["mails"].clone())
+            && accepted
                 .iter()
                 .all(|n| !replies(&mails, "Test Regist", n).is_empty())
-            {
-                break mails;
-            }
+        {
+            break mails;
         }
         assert!(
             Instant::now() < deadline,
