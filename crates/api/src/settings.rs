@@ -149,7 +149,8 @@ pub struct Retention {
     #[serde(default = "default_mail_days")]
     pub mail_days: u32,
     /// Seconds an unreferenced blob or a temporary file is left before the garbage collector
-    /// deletes it: anything younger may belong to a commit or an upload under way. Default 3600.
+    /// deletes it: a younger temporary file may belong to a write in progress (blobs waiting
+    /// for their commit are held by intents whatever their age). Default 3600.
     #[serde(default = "default_gc_grace")]
     pub gc_grace: u64,
 }

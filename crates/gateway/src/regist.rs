@@ -152,7 +152,8 @@ impl Gateway {
                 CancelOutcome::Success => CancelResult::Success,
                 CancelOutcome::NoData => CancelResult::NoData(ErrorCode::CancelNoData.into()),
             };
-            let message = DeleteRegist::answering(reply, number.clone(), cancelled.clone(), result);
+            let message =
+                DeleteRegist::answering(reply.clone(), number.clone(), cancelled.clone(), result);
             // Every field is ASCII built from validated numbers: it cannot fail to build.
             Message::DeleteRegist(message)
                 .to_bytes()

@@ -52,6 +52,15 @@ pub enum Error {
     /// Hashing a password failed (bad parameters).
     #[error("password hashing: {0}")]
     Password(String),
+    /// A write took so long that the intents holding its blobs lapsed before the transaction
+    /// naming them could commit, so the collector may have deleted them: nothing of it was
+    /// stored; writing it again works.
+    #[error("the write took too long: its blobs were no longer held")]
+    Lapsed,
+    /// The transaction this call's blob intents were batched into, with other callers', failed
+    /// (the message says why): nothing was written; trying again later may work.
+    #[error("blob intents: {0}")]
+    Batched(String),
     /// A blocking task (hashing, blob I/O) panicked or was cancelled.
     #[error("background task: {0}")]
     Task(#[from] tokio::task::JoinError),

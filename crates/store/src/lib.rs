@@ -23,8 +23,9 @@
 //!   recipient's quota, records the file and queues its notifications; freeing a file
 //!   (delete, cancel, expiry, purge) deletes its blob only after the row no longer names it.
 //! - **Nothing piles up**: [`Store::run_retention`] frees what has outlived its period and
-//!   [`Store::collect_garbage`] deletes blobs no row names, never one a committing
-//!   transaction is about to name.
+//!   [`Store::collect_garbage`] deletes blobs no row names, never one a writer on any
+//!   instance is about to name: writers record their intents in the database before they
+//!   write a blob (the `intents` module).
 //! - **Private files**: what the store creates is its user's alone ([`files`]).
 
 mod accounts;
@@ -38,6 +39,7 @@ mod error;
 pub mod exchange;
 mod figures;
 pub mod files;
+mod intents;
 mod mailbox;
 mod network;
 mod operators;
@@ -80,6 +82,7 @@ pub use used::UsedSnapshot;
 
 use crate::blob::BlobStore;
 use crate::db::Db;
+use crate::intents::Intents;
 use crate::password::Passwords;
 
 /// The durable store. Cheap to clone; clones share connections.
@@ -90,6 +93,8 @@ pub struct Store {
     /// Sealed exchange files: random ids, one owner each (`blobs/exchange/`, or
     /// `PREFIX/exchange/` in a bucket).
     exchange_blobs: Arc<dyn BlobStore>,
+    /// The blobs writers are about to name, recorded before they are written ([`intents`]).
+    intents: Arc<Intents>,
     passwords: Arc<Passwords>,
     lockout: Lockout,
 }
@@ -101,6 +106,7 @@ impl Store {
         let blobs = blob::open(&config.blobs).await?;
         let db = Db::open(&config.database).await?;
         Ok(Store {
+            intents: Arc::new(Intents::new(db.clone())),
             db,
             blobs: blobs.messages,
             exchange_blobs: blobs.sealed,

@@ -8,6 +8,7 @@ use kx_denso::AccountId;
 
 use crate::blob::BlobId;
 use crate::db::{Conn, Timestamp, from_db, millis, now_ms, timestamp, to_db};
+use crate::intents::{Area, Hold, release_one_in};
 use crate::{Error, Store};
 
 /// A message's id in its mailbox: stable across restarts and deletions, never reused (POP3
@@ -37,9 +38,27 @@ impl Store {
     /// mailbox; durable when this returns.
     pub async fn deliver(&self, account: &AccountId, message: Vec<u8>) -> Result<Uid, Error> {
         let size = to_db(message.len() as u64)?;
-        let blob = self.put_blob(message).await?;
+        let blob = BlobId::of(&message);
+        let hold = self
+            .put_held(vec![message], std::slice::from_ref(&blob))
+            .await?;
+        let delivered = self.deliver_held(account, (&blob, size), &hold).await;
+        if delivered.is_err() {
+            self.intents.forget(&[&hold]).await;
+        }
+        delivered
+    }
+
+    async fn deliver_held(
+        &self,
+        account: &AccountId,
+        (blob, size): (&BlobId, i64),
+        hold: &Hold,
+    ) -> Result<Uid, Error> {
+        let now = now_ms();
         let mut tx = self.db.write().await?;
-        let uid = deliver_in(&mut tx, &account.to_string(), &blob, size, now_ms()).await?;
+        release_one_in(&mut tx, hold, now).await?;
+        let uid = deliver_in(&mut tx, &account.to_string(), blob, size, now).await?;
         tx.commit().await?;
         Ok(uid)
     }
@@ -132,11 +151,25 @@ impl Store {
         Ok(())
     }
 
-    /// Stores one blob durably.
-    pub(crate) async fn put_blob(&self, data: Vec<u8>) -> Result<BlobId, Error> {
-        let mut ids = self.blobs.put_all(vec![data]).await?;
-        ids.pop()
-            .ok_or_else(|| Error::Invalid("the blob store returned no id".into()))
+    /// Stores 伝送 blobs durably, `ids` being the ids of their content, once intents hold
+    /// them: the transaction that names them must release the hold returned
+    /// ([`release_one_in`], [`crate::intents::release_in`]), and a caller that does not
+    /// commit it forgets it. On failure the hold is forgotten here.
+    pub(crate) async fn put_held(
+        &self,
+        blobs: Vec<Vec<u8>>,
+        ids: &[BlobId],
+    ) -> Result<Hold, Error> {
+        let hold = self.intents.hold(Area::Messages, ids).await?;
+        let failure = match self.blobs.put_all(blobs).await {
+            Ok(written) if written == ids => return Ok(hold),
+            Ok(_) => {
+                Error::Invalid("the blob store named blobs otherwise than by their content".into())
+            }
+            Err(e) => e,
+        };
+        self.intents.forget(&[&hold]).await;
+        Err(failure)
     }
 }
 

@@ -10,11 +10,12 @@
 //!   which their bytes are deleted; every row is purged 2 years after it was sent.
 //!   Certificate requests the society has not decided by their expiry are marked expired.
 //!   Ended sessions, spent codes and delivered mails are cleared.
-//! - Garbage: blobs no row names (freed above, deleted from a mailbox by POP3, left by a
-//!   refused or crashed upload) and older than [`Retention::orphan_grace`], and temporary
-//!   files of writes that never finished. A blob is written before the transaction naming it
-//!   commits, so one younger than the grace period may belong to a commit under way and is
-//!   left (see `blob`).
+//! - Garbage: blobs that no row names and no unexpired intent holds (freed above, deleted
+//!   from a mailbox by POP3, left by a refused, failed or crashed writer) and older than
+//!   [`Retention::orphan_grace`], and temporary files of writes that never finished. A blob
+//!   is written before the transaction naming it commits; its writer's intent, committed
+//!   before the blob was written, holds it meanwhile, on every instance (see `intents`).
+//!   Lapsed intents of writers that died are deleted.
 
 use std::collections::HashSet;
 use std::time::Duration as StdDuration;
@@ -39,8 +40,10 @@ pub struct Retention {
     pub keep_months: u32,
     /// Delivered mails are kept this long.
     pub keep_sent_mails: Duration,
-    /// An unreferenced blob younger than this may belong to a transaction or an upload whose
-    /// row is not committed yet, so the collector leaves it.
+    /// The collector leaves an unreferenced blob, and a temporary file, younger than this.
+    /// Writers waiting for their commit hold their blobs by intents, so this need not outlast
+    /// them: it spares the temporary files of writes in progress (a write refreshes its file
+    /// as it goes) and a blob just stored again by a new writer of the same content.
     pub orphan_grace: StdDuration,
 }
 
@@ -59,7 +62,7 @@ pub struct RetentionReport {
     pub requests_expired: u64,
     /// Exchange blobs deleted with their expired or purged files.
     pub blobs_removed: u64,
-    /// Ended sessions, spent codes and delivered mails removed.
+    /// Ended sessions, spent codes, delivered mails and lapsed blob intents removed.
     pub housekeeping: u64,
     /// What the garbage collection at the end of the run deleted.
     pub garbage: Garbage,
@@ -100,13 +103,17 @@ pub struct DiskUse {
     pub sealed: Tally,
 }
 
-/// The 伝送 blobs some row still needs.
+/// The 伝送 blobs some row still needs or a writer is about to name (intents unexpired at
+/// `$1`). One statement, so one snapshot: an intent and the row replacing it are never
+/// both missed.
 const HELD_MESSAGE_BLOBS: &str = "SELECT blob FROM submissions WHERE raw_freed_at IS NULL \
      UNION SELECT blob FROM mailbox_messages \
-     UNION SELECT blob FROM upstream_receipts WHERE raw_freed_at IS NULL";
+     UNION SELECT blob FROM upstream_receipts WHERE raw_freed_at IS NULL \
+     UNION SELECT blob FROM blob_intents WHERE area = 'messages' AND expires_at > $1";
 
-/// The exchange blobs some row still needs.
-const HELD_SEALED_BLOBS: &str = "SELECT blob FROM ex_files WHERE blob IS NOT NULL";
+/// The exchange blobs some row still needs or an upload is about to name (likewise).
+const HELD_SEALED_BLOBS: &str = "SELECT blob FROM ex_files WHERE blob IS NOT NULL \
+     UNION SELECT blob FROM blob_intents WHERE area = 'sealed' AND expires_at > $1";
 
 impl Store {
     /// Applies the retention periods as of `now`, then collects the garbage. Safe to run
@@ -205,6 +212,13 @@ impl Store {
                 .await?
                 .rows_affected();
         }
+        // By the real clock, not the policy's `now`: intents, like blob ages, are about
+        // writes in flight.
+        housekeeping += sqlx::query("DELETE FROM blob_intents WHERE expires_at <= $1")
+            .bind(crate::db::now_ms())
+            .execute(self.db.pool())
+            .await?
+            .rows_affected();
         report.housekeeping = housekeeping;
 
         report.garbage = self.collect_garbage(policy.orphan_grace, false).await?;
@@ -246,9 +260,11 @@ impl Store {
     }
 
     /// Deletes the blobs of `blobs` that `held` does not select and that are old enough. The
-    /// blobs are listed before the rows are read: a blob written after the listing is not a
-    /// candidate, and one written before it and named by a row committed after the read is
-    /// younger than `grace` (the row's blob is written just before it commits).
+    /// blobs are listed before the rows and intents are read: a blob written after the
+    /// listing is not a candidate, and one written before it had its intent committed before
+    /// that, so the read sees the intent or the row that released it. Only a blob that was
+    /// garbage at the read and is then stored again by a new writer of the same content
+    /// relies on `grace` and the age check of `remove_if_stale`.
     async fn collect_unheld(
         &self,
         blobs: &dyn BlobStore,
@@ -258,6 +274,7 @@ impl Store {
     ) -> Result<Tally, Error> {
         let on_disk = blobs.list().await?;
         let held: HashSet<String> = sqlx::query_scalar(held)
+            .bind(crate::db::now_ms())
             .fetch_all(self.db.pool())
             .await?
             .into_iter()

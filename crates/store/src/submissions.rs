@@ -13,6 +13,7 @@ use kx_denso::{AccountId, ErrorCode, OrgCode, TransmissionNumber};
 use crate::audit::insert_audit;
 use crate::blob::{BlobId, hex};
 use crate::db::{Conn, Flag, Timestamp, from_db, millis, now_ms, timestamp, to_db};
+use crate::intents::{Hold, release_in, release_one_in};
 use crate::mailbox::deliver_in;
 use crate::orgs::invalid;
 use crate::words::stored_words;
@@ -255,13 +256,16 @@ impl Row {
 
 /// A [`NewSubmission`] checked, with its message and Accept already written as fsynced
 /// blobs, waiting for [`Store::accept_prepared`] to commit it. Built by
-/// [`Store::prepare_submission`]; dropping it only leaves unreferenced blobs behind.
+/// [`Store::prepare_submission`]; dropping it only leaves unreferenced blobs behind, held
+/// until their intents lapse.
 #[derive(Debug)]
 pub struct PreparedSubmission {
     row: Row,
     message: (BlobId, i64),
     accept: (BlobId, i64),
     audit: Option<AuditEntry>,
+    /// The intents holding both blobs until the commit.
+    hold: Hold,
 }
 
 impl PreparedSubmission {
@@ -292,11 +296,28 @@ impl Store {
             blobs.push(item.message);
             blobs.push(item.accept);
         }
-        let blob_ids = self.blobs.put_all(blobs).await?;
+        let ids: Vec<BlobId> = blobs.iter().map(|blob| BlobId::of(blob)).collect();
+        // One hold for the whole batch: it commits whole or not at all.
+        let hold = self.put_held(blobs, &ids).await?;
+        let stored = self.accept_in(&rows, &sizes, &ids, &hold).await;
+        if stored.is_err() {
+            self.intents.forget(&[&hold]).await;
+        }
+        stored
+    }
+
+    async fn accept_in(
+        &self,
+        rows: &[Row],
+        sizes: &[(i64, i64)],
+        blob_ids: &[BlobId],
+        hold: &Hold,
+    ) -> Result<Vec<SubmissionId>, Error> {
         let now = now_ms();
         let mut tx = self.db.write().await?;
+        release_one_in(&mut tx, hold, now).await?;
         let mut ids = Vec::with_capacity(rows.len());
-        for ((row, (message_size, accept_size)), pair) in
+        for ((row, &(message_size, accept_size)), pair) in
             rows.iter().zip(sizes).zip(blob_ids.chunks_exact(2))
         {
             let id = insert_submission(
@@ -315,7 +336,9 @@ impl Store {
 
     /// The first half of [`Store::accept_prepared`]: checks one arrived message and writes its
     /// raw message and Accept as fsynced blobs, outside any transaction, so that many
-    /// submitters do this in parallel and only the commit is shared.
+    /// submitters do this in parallel and only the commit is shared. The blobs are held for
+    /// the commit first (with the holds of concurrent submitters, in one transaction), so
+    /// that no collector deletes them meanwhile.
     pub async fn prepare_submission(
         &self,
         item: NewSubmission,
@@ -323,36 +346,59 @@ impl Store {
         let row = Row::of(&item)?;
         let message_size = to_db(item.message.len() as u64)?;
         let accept_size = to_db(item.accept.len() as u64)?;
-        let mut ids = self
-            .blobs
-            .put_all(vec![item.message, item.accept])
-            .await?
-            .into_iter();
-        match (ids.next(), ids.next()) {
-            (Some(message), Some(accept)) => Ok(PreparedSubmission {
-                row,
-                message: (message, message_size),
-                accept: (accept, accept_size),
-                audit: None,
-            }),
-            _ => Err(Error::Invalid("the blob store returned too few ids".into())),
-        }
+        let message = BlobId::of(&item.message);
+        let accept = BlobId::of(&item.accept);
+        let hold = self
+            .put_held(
+                vec![item.message, item.accept],
+                &[message.clone(), accept.clone()],
+            )
+            .await?;
+        Ok(PreparedSubmission {
+            row,
+            message: (message, message_size),
+            accept: (accept, accept_size),
+            audit: None,
+            hold,
+        })
     }
 
     /// Commits prepared submissions in one transaction (group commit), each with its own
     /// outcome, exactly as if they had been committed one after the other in this order: a
     /// number used before, or by an earlier submission of the same batch, refuses that
     /// submission alone with [`Error::NumberUsed`] (nothing of it is stored) and the others
-    /// are stored. The outer error means the transaction failed: nothing of the batch is
-    /// stored. When this returns Ok, every `Ok` inside is durable and SMTP may answer 250.
+    /// are stored; so does [`Error::Lapsed`], for a submission prepared so long ago that its
+    /// blobs are no longer held. The outer error means the transaction failed: nothing of the
+    /// batch is stored. When this returns Ok, every `Ok` inside is durable and SMTP may
+    /// answer 250.
     pub async fn accept_prepared(
         &self,
         batch: Vec<PreparedSubmission>,
     ) -> Result<Vec<Result<SubmissionId, Error>>, Error> {
+        let holds: Vec<&Hold> = batch.iter().map(|item| &item.hold).collect();
+        let outcomes = self.accept_prepared_in(&batch, &holds).await;
+        if outcomes.is_err() {
+            self.intents.forget(&holds).await;
+        }
+        outcomes
+    }
+
+    async fn accept_prepared_in(
+        &self,
+        batch: &[PreparedSubmission],
+        holds: &[&Hold],
+    ) -> Result<Vec<Result<SubmissionId, Error>>, Error> {
         let now = now_ms();
         let mut tx = self.db.write().await?;
+        // Every hold of the batch is released here, also those of submissions refused below:
+        // their blobs are garbage from this commit on.
+        let held = release_in(&mut tx, holds, now).await?;
         let mut outcomes = Vec::with_capacity(batch.len());
-        for item in &batch {
+        for (item, held) in batch.iter().zip(held) {
+            if !held {
+                outcomes.push(Err(Error::Lapsed));
+                continue;
+            }
             let outcome = insert_submission(
                 &mut tx,
                 &item.row,
@@ -469,16 +515,36 @@ impl Store {
     ) -> Result<Registration, Error> {
         expect_kind(claim, SubmissionKind::DataSend)?;
         let size = to_db(regist.len() as u64)?;
-        let blob = self.put_blob(regist).await?;
+        let blob = BlobId::of(&regist);
+        let hold = self
+            .put_held(vec![regist], std::slice::from_ref(&blob))
+            .await?;
+        let registered = self
+            .register_in(claim, (&blob, size), handed_off, &hold)
+            .await;
+        if !matches!(registered, Ok(Registration::Registered)) {
+            self.intents.forget(&[&hold]).await;
+        }
+        registered
+    }
+
+    async fn register_in(
+        &self,
+        claim: &Claim,
+        (blob, size): (&BlobId, i64),
+        handed_off: bool,
+        hold: &Hold,
+    ) -> Result<Registration, Error> {
         let now = now_ms();
         let mut tx = self.db.write().await?;
         if !settle_claim(&mut tx, claim, Some(handed_off), now).await? {
             return Ok(Registration::Lost);
         }
+        release_one_in(&mut tx, hold, now).await?;
         deliver_in(
             &mut tx,
             &claim.submission.account.to_string(),
-            &blob,
+            blob,
             size,
             now,
         )
@@ -492,10 +558,14 @@ impl Store {
     /// marks the DataDelete `registered`. `None` when the claim was lost (nothing done).
     /// A target held by the same claim can still be cancelled, so a job settles the
     /// DataDeletes of its claims before registering the DataSends.
+    ///
+    /// `reply` is asked for the DeleteRegist of each outcome before the transaction, so that
+    /// both are durable and held before the transaction that decides between them; the one
+    /// not delivered is garbage from its commit on.
     pub async fn settle_delete(
         &self,
         claim: &Claim,
-        reply: impl FnOnce(CancelOutcome) -> Vec<u8>,
+        reply: impl Fn(CancelOutcome) -> Vec<u8>,
     ) -> Result<Option<CancelOutcome>, Error> {
         expect_kind(claim, SubmissionKind::DataDelete)?;
         let target: TransmissionNumber = claim
@@ -505,6 +575,29 @@ impl Store {
             .unwrap_or_default()
             .parse()
             .map_err(invalid)?;
+        let replies = [reply(CancelOutcome::Success), reply(CancelOutcome::NoData)];
+        let sizes = [
+            to_db(replies[0].len() as u64)?,
+            to_db(replies[1].len() as u64)?,
+        ];
+        let blobs = [BlobId::of(&replies[0]), BlobId::of(&replies[1])];
+        let hold = self.put_held(replies.into(), &blobs).await?;
+        let settled = self
+            .settle_delete_in(claim, &target, (&blobs, sizes), &hold)
+            .await;
+        if !matches!(settled, Ok(Some(_))) {
+            self.intents.forget(&[&hold]).await;
+        }
+        settled
+    }
+
+    async fn settle_delete_in(
+        &self,
+        claim: &Claim,
+        target: &TransmissionNumber,
+        ([success, no_data], [success_size, no_data_size]): (&[BlobId; 2], [i64; 2]),
+        hold: &Hold,
+    ) -> Result<Option<CancelOutcome>, Error> {
         let account = &claim.submission.account;
         let now = now_ms();
         let mut tx = self.db.write().await?;
@@ -512,13 +605,13 @@ impl Store {
             return Ok(None);
         }
         let org = account.org().org_code();
-        let outcome = cancel_in(&mut tx, &org, &target, Some(&claim.token), now).await?;
-        let reply = reply(outcome);
-        let size = to_db(reply.len() as u64)?;
-        // Written under the write lock because its content depends on the outcome; one
-        // fsync, and DataDelete is rare.
-        let blob = self.put_blob(reply).await?;
-        deliver_in(&mut tx, &account.to_string(), &blob, size, now).await?;
+        let outcome = cancel_in(&mut tx, &org, target, Some(&claim.token), now).await?;
+        let (blob, size) = match outcome {
+            CancelOutcome::Success => (success, success_size),
+            CancelOutcome::NoData => (no_data, no_data_size),
+        };
+        release_one_in(&mut tx, hold, now).await?;
+        deliver_in(&mut tx, &account.to_string(), blob, size, now).await?;
         tx.commit().await?;
         Ok(Some(outcome))
     }

@@ -3,7 +3,9 @@
 
 use kx_denso::{AccountId, UpstreamDefinition};
 
+use crate::blob::BlobId;
 use crate::db::{Flag, Timestamp, from_db, now_ms, or_conflict, timestamp, to_db};
+use crate::intents::{Hold, release_one_in};
 use crate::orgs::invalid;
 use crate::{Error, Store};
 
@@ -93,12 +95,32 @@ impl Store {
 
     /// Stores an accepted upstream notice durably. [`Error::UniqueUsed`] when its 一意番号
     /// was used before for its kind; [`Error::NotFound`] when the kind is not defined.
-    pub async fn receive_upstream(&self, notice: NewUpstreamNotice) -> Result<(), Error> {
+    pub async fn receive_upstream(&self, mut notice: NewUpstreamNotice) -> Result<(), Error> {
         if self.upstream_definition(&notice.kind).await?.is_none() {
             return Err(Error::NotFound(format!("upstream kind {}", notice.kind)));
         }
-        let size = to_db(notice.message.len() as u64)?;
-        let blob = self.put_blob(notice.message).await?;
+        let message = std::mem::take(&mut notice.message);
+        let size = to_db(message.len() as u64)?;
+        let blob = BlobId::of(&message);
+        let hold = self
+            .put_held(vec![message], std::slice::from_ref(&blob))
+            .await?;
+        let received = self.receive_held(&notice, (&blob, size), &hold).await;
+        if received.is_err() {
+            self.intents.forget(&[&hold]).await;
+        }
+        received
+    }
+
+    async fn receive_held(
+        &self,
+        notice: &NewUpstreamNotice,
+        (blob, size): (&BlobId, i64),
+        hold: &Hold,
+    ) -> Result<(), Error> {
+        let now = now_ms();
+        let mut tx = self.db.write().await?;
+        release_one_in(&mut tx, hold, now).await?;
         sqlx::query(
             "INSERT INTO upstream_receipts \
              (kind, unique_number, org_code, account_id, blob, size, received_at) \
@@ -110,8 +132,8 @@ impl Store {
         .bind(notice.account.to_string())
         .bind(blob.as_str())
         .bind(size)
-        .bind(now_ms())
-        .execute(self.db.pool())
+        .bind(now)
+        .execute(&mut *tx)
         .await
         .map_err(|e| {
             or_conflict(e, || Error::UniqueUsed {
@@ -119,6 +141,7 @@ impl Store {
                 unique: notice.unique.clone(),
             })
         })?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -7,11 +7,13 @@
 //! commits, so a committed row never points at a missing or partial blob; and nothing
 //! half-written is ever listed under a blob id.
 //!
-//! Garbage collection rests on that order: a blob no row names and last written longer ago
-//! than a grace period cannot belong to a transaction still committing, because that
-//! transaction's blob was written just before it. Each backend checks the age again on the
-//! very object it removes, and storing the same content anew makes it young again, so a
-//! writer that is about to name it keeps it.
+//! Garbage collection does not rest on timing: a writer records intents on its blobs in the
+//! database before it writes them (`crate::intents`), and the collector leaves every blob a
+//! row or an unexpired intent names. The grace period only spares what the listing and the
+//! read of the rows cannot tell apart: a content-addressed blob that a new writer stores
+//! again just after the read. Each backend checks the age again on the very object it
+//! removes, and storing the same content anew makes it young again, so such a writer keeps
+//! it, but for the instant between that check and the delete.
 
 mod local;
 mod s3;
@@ -206,7 +208,7 @@ impl Tally {
 /// leaves nothing under a blob id (and an object store's multipart upload is aborted).
 #[derive(Debug)]
 pub struct BlobUpload {
-    id: BlobId,
+    pub(crate) id: BlobId,
     writer: Writer,
     hasher: Sha256,
     size: u64,

@@ -10,7 +10,8 @@
 
 use super::{PartyId, random_hex};
 use crate::blob::{BlobId, BlobStream, BlobUpload, StagedBlob};
-use crate::db::{Conn, Timestamp, from_db, timestamp, to_db};
+use crate::db::{Conn, Timestamp, from_db, now_ms, timestamp, to_db};
+use crate::intents::{Hold, release_one_in};
 use crate::words::stored_words;
 use crate::{Error, Store};
 
@@ -215,14 +216,20 @@ async fn notify_party_in(
 }
 
 impl Store {
-    /// Starts receiving a sealed file's bytes.
+    /// Starts receiving a sealed file's bytes. Its blob is held for [`Store::store_file`]
+    /// before the first byte is written, so that no collector deletes it between its upload
+    /// and its row; one never recorded is held until its intent lapses.
     pub async fn exchange_upload(&self) -> Result<BlobUpload, Error> {
-        self.exchange_blobs.stage().await
+        let upload = self.exchange_blobs.stage().await?;
+        // Nothing is visible under the id before `finish`, so holding it now is in time.
+        self.intents.hold_sealed(&upload.id).await?;
+        Ok(upload)
     }
 
     /// Records a file whose bytes are durable: checks the recipient's quota, inserts the row
     /// and queues `notice` for every user of the recipient with a mail address, in one
-    /// transaction. Over quota (or on any failure) the blob is removed.
+    /// transaction. Over quota (or on any failure) the blob is removed. [`Error::Lapsed`]
+    /// when the upload took so long that its blob is no longer held.
     pub async fn store_file(
         &self,
         upload: Upload,
@@ -233,6 +240,7 @@ impl Store {
         let result = self.store_file_in(upload, notice, now).await;
         if !matches!(result, Ok(SendOutcome::Stored(_))) {
             self.free_blob(&blob).await;
+            self.intents.forget(&[&Hold::sealed(&blob)]).await;
         }
         result
     }
@@ -262,6 +270,7 @@ impl Store {
         if used.saturating_add(upload.blob.size()) > quota {
             return Ok(SendOutcome::OverQuota { used, quota });
         }
+        release_one_in(&mut tx, &Hold::sealed(&upload.blob.id), now_ms()).await?;
         let id = random_hex(16);
         sqlx::query(
             "INSERT INTO ex_files (id, sender_party, sender_user, recipient_party, destination, \
