@@ -45,6 +45,8 @@ const TABLES: &[(&str, &str)] = &[
     ("ex_settings", "key"),
     ("operators", "id"),
     ("console_sessions", "token_hash"),
+    // Writes in flight when the copy began: none while kxd is stopped, and lapsing if any.
+    ("blob_intents", "holder, blob"),
 ];
 
 /// Rows copied per transaction.
