@@ -389,18 +389,8 @@ fn noise(len: usize) -> Vec<u8> {
 fn with_blobs_in_an_s3_bucket_files_go_through_it_and_a_broken_off_upload_is_aborted() {
     let s3 = kx_testkit::S3Server::start();
     let bucket = s3.fresh_bucket();
-    let keys = tempfile::tempdir().expect("a directory");
-    let key_file = keys.path().join("s3-keys");
-    std::io::Write::write_all(
-        &mut kx_store::files::create_new(&key_file).expect("created"),
-        b"test-key\ntest-secret\n",
-    )
-    .expect("written");
-    let setting = format!(
-        "[store]\nblobs = \"s3://{bucket}?endpoint={}&prefix=kx&credentials={}\"\n",
-        s3.endpoint(),
-        key_file.display()
-    );
+    let (_keys, blobs) = bucket_blobs(&s3, &bucket, "kx");
+    let setting = format!("[store]\nblobs = {blobs:?}\n");
     let world = World::new(|toml| {
         assert!(
             toml.contains("\n[store]\n"),
@@ -1492,6 +1482,28 @@ fn another_society_sees_nothing_of_the_first_not_even_what_exists() {
     );
 }
 
+/// `[store] blobs` for `bucket` under `prefix`, its keys in a private file of the directory
+/// returned (kept as long as the directory is).
+fn bucket_blobs(
+    s3: &kx_testkit::S3Server,
+    bucket: &str,
+    prefix: &str,
+) -> (tempfile::TempDir, String) {
+    let keys = tempfile::tempdir().expect("a directory");
+    let key_file = keys.path().join("s3-keys");
+    std::io::Write::write_all(
+        &mut kx_store::files::create_new(&key_file).expect("created"),
+        b"test-key\ntest-secret\n",
+    )
+    .expect("written");
+    let blobs = format!(
+        "s3://{bucket}?endpoint={}&prefix={prefix}&credentials={}",
+        s3.endpoint(),
+        key_file.display()
+    );
+    (keys, blobs)
+}
+
 /// `[store]` of `toml` set to `database` and `blobs` (whatever it held).
 fn store_section(toml: &mut String, database: &str, blobs: &str) {
     let kept: Vec<&str> = toml
@@ -1508,18 +1520,7 @@ fn store_section(toml: &mut String, database: &str, blobs: &str) {
 fn an_installation_moves_to_postgresql_and_a_bucket_then_is_backed_up_and_restored() {
     let s3 = kx_testkit::S3Server::start();
     let bucket = s3.fresh_bucket();
-    let keys = tempfile::tempdir().expect("a directory");
-    let key_file = keys.path().join("s3-keys");
-    std::io::Write::write_all(
-        &mut kx_store::files::create_new(&key_file).expect("created"),
-        b"test-key\ntest-secret\n",
-    )
-    .expect("written");
-    let blobs = format!(
-        "s3://{bucket}?endpoint={}&prefix=moved&credentials={}",
-        s3.endpoint(),
-        key_file.display()
-    );
+    let (_keys, blobs) = bucket_blobs(&s3, &bucket, "moved");
     let database = kx_testkit::postgres::fresh_database_on_server();
     let mut world = World::new(|_| {});
     let dir = world.dir().to_owned();

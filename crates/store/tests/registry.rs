@@ -177,29 +177,15 @@ async fn passwords_are_stored_as_argon2id_only_and_temporary_ones_must_change() 
     drop(store);
 
     // What the database holds, read as its own client would.
-    let hash: String = match kx_testkit::postgres::database_for(dir.path()) {
-        Some(url) => {
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            let hash = sqlx::query_scalar("SELECT password_hash FROM accounts")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-            hash
-        }
-        None => {
-            let file = dir.path().join("kx.sqlite3");
-            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
-                .await
-                .unwrap();
-            let hash = sqlx::query_scalar("SELECT password_hash FROM accounts")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-            hash
-        }
-    };
+    let url = kx_testkit::postgres::database_for(dir.path())
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("kx.sqlite3").display()));
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM accounts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
     assert!(hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{hash}");
     for file in ["kx.sqlite3", "kx.sqlite3-wal"] {
         let Ok(bytes) = std::fs::read(dir.path().join(file)) else {
