@@ -15,7 +15,8 @@ use std::time::Duration;
 use app_support::{
     App, flow, flow_at, office_sends, sealed_after, sealed_in, society, world_with_office, write,
 };
-use exchange_support::{Party, World, kpfd_csv, noise, own_password, unzip};
+use exchange_support::{Party, World, kpfd_csv, own_password, unzip};
+use kx_testkit::noise;
 
 /// `kx society send --office 00001 FILES`: the sealed name.
 fn society_sends(w: &World, files: &[&Path]) -> String {

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use app_support::{App, flow, office_sends, sealed_after, society, write};
 use exchange_support::{
-    Party, SOCIETY_ID, SOCIETY_PIN, World, code_of, noise, office_name, own_password, unzip,
+    Party, SOCIETY_ID, SOCIETY_PIN, World, code_of, office_name, own_password, unzip,
 };
+use kx_testkit::noise;
 
 #[test]
 fn a_society_sets_up_its_desk_from_the_office_wizard() {

@@ -9,9 +9,8 @@ mod exchange_support;
 use std::path::Path;
 use std::process::Command;
 
-use exchange_support::{
-    Kxd, Party, SOCIETY_ID, SOCIETY_PIN, World, code_of, kpfd_csv, noise, unzip,
-};
+use exchange_support::{Kxd, Party, SOCIETY_ID, SOCIETY_PIN, World, code_of, kpfd_csv, unzip};
+use kx_testkit::noise;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let path = dir.join(name);

@@ -12,7 +12,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use app_support::{App, flow_at};
-use exchange_support::{Party, noise, unzip};
+use exchange_support::{Party, unzip};
+use kx_testkit::noise;
 
 /// A running `kxd demo`, stopped when dropped.
 struct Demo {

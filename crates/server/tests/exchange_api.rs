@@ -372,19 +372,6 @@ fn an_upload_broken_off_stores_nothing_and_leaves_the_quota_alone() {
     assert_eq!((full.status, full.code().as_str()), (507, "E8001"));
 }
 
-/// Bytes that do not compress (a sealed file's size stays near the plaintext's).
-fn noise(len: usize) -> Vec<u8> {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()[0]
-        })
-        .collect()
-}
-
 #[test]
 fn with_blobs_in_an_s3_bucket_files_go_through_it_and_a_broken_off_upload_is_aborted() {
     let s3 = kx_testkit::S3Server::start();
@@ -403,7 +390,7 @@ fn with_blobs_in_an_s3_bucket_files_go_through_it_and_a_broken_off_upload_is_abo
     let society = world.society_client();
 
     // Larger than a part of a multipart upload and than a ranged read.
-    let sealed = world.sealed_for_society("KPFD.CSV", &noise(12 << 20));
+    let sealed = world.sealed_for_society("KPFD.CSV", &kx_testkit::noise(12 << 20, 1));
     let name = "Send-JG-06139999-0001-00001-202604010900000.zip";
     let id = office
         .upload("給付課", "e-application", name, &sealed)
@@ -1525,7 +1512,7 @@ fn an_installation_moves_to_postgresql_and_a_bucket_then_is_backed_up_and_restor
     let mut world = World::new(|_| {});
     let dir = world.dir().to_owned();
     // A file each way: larger than an upload part, and a small one.
-    let report = noise(6 << 20);
+    let report = kx_testkit::noise(6 << 20, 1);
     let sealed = world.sealed_for_society("report.pdf", &report);
     let up = world
         .office_client()
@@ -1587,15 +1574,22 @@ fn an_installation_moves_to_postgresql_and_a_bucket_then_is_backed_up_and_restor
     world
         .kxd
         .restart_with(|toml| store_section(toml, &database, &blobs));
-    let got = dir.join("moved.p7m");
-    world.society_client().download(&up, &got).expect(200);
-    assert!(
-        std::fs::read(&got).expect("downloaded") == std::fs::read(&sealed).expect("sealed"),
-        "the office's file, the same bytes from the bucket"
+    // `client` downloads `id`: the same bytes as `sent`.
+    let same = |client: Client<'_>, id: &str, sent: &Path, why: &str| {
+        let got = dir.join(format!("got-{id}.p7m"));
+        client.download(id, &got).expect(200);
+        assert!(
+            std::fs::read(&got).expect("downloaded") == std::fs::read(sent).expect("sealed"),
+            "{why}"
+        );
+    };
+    same(
+        world.society_client(),
+        &up,
+        &sealed,
+        "the office's file, the same bytes from the bucket",
     );
-    let got = dir.join("letter.p7m");
-    world.office_client().download(&down, &got).expect(200);
-    assert!(std::fs::read(&got).expect("downloaded") == std::fs::read(&letter).expect("sealed"));
+    same(world.office_client(), &down, &letter, "the society's file");
     // New rows after the copy take fresh ids: the identities go on past the copied ones.
     world
         .office_client()
@@ -1635,10 +1629,10 @@ fn an_installation_moves_to_postgresql_and_a_bucket_then_is_backed_up_and_restor
     world
         .kxd
         .restart_with(|toml| store_section(toml, &restored, &blobs));
-    let got = dir.join("restored.p7m");
-    world.society_client().download(&up, &got).expect(200);
-    assert!(
-        std::fs::read(&got).expect("downloaded") == std::fs::read(&sealed).expect("sealed"),
-        "the office's file after the restore"
+    same(
+        world.society_client(),
+        &up,
+        &sealed,
+        "the office's file after the restore",
     );
 }

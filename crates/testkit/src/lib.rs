@@ -5,6 +5,7 @@
 mod ca;
 pub mod haproxy;
 mod kxd;
+mod noise;
 pub mod office;
 pub mod postgres;
 mod process;
@@ -12,5 +13,6 @@ mod s3;
 
 pub use ca::TestCa;
 pub use kxd::{Credentials, Environment, Init, Installation, Server, kxd_bin, word_after};
+pub use noise::noise;
 pub use process::{Python, files_under, run, run_with_input};
 pub use s3::S3Server;

@@ -458,19 +458,6 @@ pub fn unzip(path: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// Deterministic pseudo-random bytes (a file the test can compare).
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
-}
-
 /// A `KPFD.CSV` of the layout `kx check-kpfd` knows (one office called `office`, one person),
 /// as Shift_JIS with CR LF.
 pub fn kpfd_csv(office: &str) -> Vec<u8> {

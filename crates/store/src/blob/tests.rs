@@ -117,19 +117,6 @@ impl Fixture {
     }
 }
 
-/// Deterministic bytes that do not repeat at any part or chunk size.
-fn noise(len: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()[0]
-        })
-        .collect()
-}
-
 async fn read_all(blobs: &dyn BlobStore, id: &BlobId) -> Vec<u8> {
     let mut stream = blobs.open_stream(id.clone()).await.expect("opens");
     let mut read = Vec::new();
@@ -232,7 +219,7 @@ async fn only_stale_blobs_are_removed_and_a_rewrite_keeps_its_blob(backend: Back
 async fn a_large_upload_streams_in_and_out_byte_for_byte(backend: Backend) {
     let f = fixture(backend).await;
     let blobs = f.sibling();
-    let data = noise(20 * 1024 * 1024 + 12_345);
+    let data = kx_testkit::noise(20 * 1024 * 1024 + 12_345, 2);
     let mut upload = blobs.stage().await.expect("staged");
     // Network-sized frames, and one larger than an object store's part.
     let (frames, rest) = data.split_at(3 * 1024 * 1024);
@@ -281,7 +268,7 @@ async fn a_dropped_upload_leaves_nothing(backend: Backend) {
     let blobs = f.sibling();
     let mut upload = blobs.stage().await.expect("staged");
     // More than a part: an object store has begun a multipart upload.
-    for frame in noise(6 * 1024 * 1024).chunks(256 * 1024) {
+    for frame in kx_testkit::noise(6 * 1024 * 1024, 2).chunks(256 * 1024) {
         upload.write(frame).await.expect("written");
     }
     if let Backend::S3 = backend {
@@ -351,7 +338,7 @@ async fn a_slow_multipart_upload_is_copied_to_a_fresh_name() {
     let blobs = S3Blobs::new(client, &bucket, "exchange")
         .expect("an area")
         .restamping_after(Duration::ZERO);
-    let data = noise(6 * 1024 * 1024);
+    let data = kx_testkit::noise(6 * 1024 * 1024, 2);
     let mut upload = blobs.stage().await.expect("staged");
     let first = upload.id.clone();
     upload.write(&data).await.expect("written");
