@@ -34,7 +34,7 @@ use kx_store::{Retention, RetentionReport};
 use tokio::sync::{Notify, watch};
 
 use kx_listen::tls::Identity;
-use kx_listen::{LoginPenalty, RateLimiter};
+use kx_listen::{LoginPenalty, RateLimiter, Tally};
 
 use crate::settings::ExchangeSettings;
 
@@ -64,13 +64,15 @@ pub struct Exchange {
 impl Exchange {
     /// Prepares the exchange over `store`; `identity` is the installation's server
     /// certificate, `api` the api listener's bound address, if any; failed logins wait their
-    /// `penalty` before they are answered.
+    /// `penalty` before they are answered, and attempts are counted in `tally`. Call it within
+    /// the Tokio runtime: the shared rate limit starts its task.
     pub async fn open(
         config: ExchangeSettings,
         identity: Identity,
         store: Store,
         api: Option<SocketAddr>,
         penalty: Arc<LoginPenalty>,
+        tally: Tally,
     ) -> anyhow::Result<Arc<Exchange>> {
         let trust = Arc::new(ClientTrust::new(store.clone(), identity).await?);
         let api_url = config.exchange.api_url.clone().or_else(|| {
@@ -84,7 +86,11 @@ impl Exchange {
         });
         Ok(Arc::new(Exchange {
             clock: Clock::new(config.movable_clock),
-            attempts: RateLimiter::new(config.exchange.login_attempts_per_minute),
+            attempts: RateLimiter::shared(
+                config.exchange.login_attempts_per_minute,
+                "exchange.attempts",
+                tally,
+            ),
             penalty,
             config,
             store,

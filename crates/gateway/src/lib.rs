@@ -15,6 +15,7 @@ mod regist;
 pub mod service;
 pub mod settings;
 mod submission;
+mod tally;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -27,10 +28,11 @@ use kx_records::Tables;
 use kx_store::{Blobs, Database, Login, Store, StoreConfig};
 use tokio::sync::{Notify, Semaphore};
 
-use kx_listen::{AuthOutcome, LoginCount, LoginPenalty, RateLimiter};
+use kx_listen::{AuthOutcome, LoginCount, LoginPenalty, RateLimiter, Tally};
 
 use crate::settings::{GatewaySettings, Security, StoreSection};
 use group_commit::GroupCommit;
+use tally::StoreTally;
 
 pub use regist::run as run_regist_job;
 
@@ -63,6 +65,8 @@ pub struct Gateway {
     messages: RateLimiter<AccountId>,
     /// Slows down failed logins per source, shared with the exchange's.
     penalty: Arc<LoginPenalty>,
+    /// Where the penalty and every rate limit count: the store, so every instance on it alike.
+    tally: Tally,
     /// Turns to inspect a message on the blocking pool, one per core: a burst of large
     /// messages queues instead of taking every core and the memory of as many budgets.
     inspections: Semaphore,
@@ -73,13 +77,9 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Opens the installation in `data_dir` (its settings must already be loaded); failed
-    /// logins wait their `penalty` before they are answered.
-    pub async fn open(
-        data_dir: &Path,
-        config: GatewaySettings,
-        penalty: Arc<LoginPenalty>,
-    ) -> anyhow::Result<Arc<Gateway>> {
+    /// Opens the installation in `data_dir` (its settings must already be loaded). Call it
+    /// within the Tokio runtime: the shared rate limits start their tasks.
+    pub async fn open(data_dir: &Path, config: GatewaySettings) -> anyhow::Result<Arc<Gateway>> {
         let store = Store::open(&store_config(data_dir, &config.store, &config.security)?)
             .await
             .context("cannot open the store")?;
@@ -92,9 +92,18 @@ impl Gateway {
             }
             None => Tables::default(),
         };
+        let tally = Tally::new(StoreTally(store.clone()));
         Ok(Arc::new(Gateway {
-            messages: RateLimiter::new(config.security.messages_per_minute),
-            penalty,
+            messages: RateLimiter::shared(
+                config.security.messages_per_minute,
+                "messages",
+                tally.clone(),
+            ),
+            penalty: Arc::new(LoginPenalty::shared(
+                config.security.penalty(),
+                tally.clone(),
+            )),
+            tally,
             config,
             data_dir: data_dir.to_owned(),
             commits: GroupCommit::start(store.clone()),
@@ -110,6 +119,16 @@ impl Gateway {
     /// The store, for operator commands.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The per-source penalty of failed logins, for every listener that checks passwords.
+    pub fn penalty(&self) -> Arc<LoginPenalty> {
+        Arc::clone(&self.penalty)
+    }
+
+    /// The tally every rate limit of the installation counts in.
+    pub fn tally(&self) -> &Tally {
+        &self.tally
     }
 
     /// Where accepted submissions are handed to the review system: one folder per

@@ -16,6 +16,7 @@ mod listener;
 mod pace;
 mod penalty;
 pub mod sasl;
+mod tally;
 pub mod tls;
 
 pub use auth::{AuthOutcome, BUSY_RETRY_AFTER, LoginCount, count_login, random_token};
@@ -23,3 +24,4 @@ pub use limits::RateLimiter;
 pub use listener::{Connection, Listener, ListenerConfig, Protocol, serve, upgrade};
 pub use pace::{MinimumRate, Overdue, Pace, RateMeter, Reading};
 pub use penalty::{LoginPenalty, PenaltyConfig};
+pub use tally::{FailureRecord, RateCount, RateEvents, SharedTally, Tally};

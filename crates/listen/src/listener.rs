@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::{MinimumRate, Pace, RateLimiter};
+use crate::{MinimumRate, Pace, RateLimiter, Tally};
 
 /// The limits of one listener. [`ListenerConfig::new`] gives safe defaults.
 #[derive(Clone, Debug)]
@@ -33,9 +33,12 @@ pub struct ListenerConfig {
     pub max_connections: usize,
     /// Connections open at once from one source address. Default 20.
     pub max_connections_per_address: usize,
-    /// Connections one source address may open per minute (bursts up to that many); `None`:
-    /// no rate limit. Default `None`.
+    /// Connections one source address may open per minute; `None`: no rate limit. Default
+    /// `None`.
     pub connections_per_minute: Option<u32>,
+    /// Where that rate is counted, under the listener's name: the tally every instance
+    /// shares, or with `None` (the default) this process.
+    pub tally: Option<Tally>,
     /// How long a TLS handshake may take, for implicit TLS and for the STARTTLS/STLS upgrade
     /// (the protocol passes it to [`upgrade`]): long enough for a slow link, short enough that
     /// silent connections cannot pile up. Default 10 seconds.
@@ -66,6 +69,7 @@ impl ListenerConfig {
             max_connections: 1000,
             max_connections_per_address: 20,
             connections_per_minute: None,
+            tally: None,
             handshake_timeout: Duration::from_secs(10),
             lifetime: Duration::from_secs(3600),
             drain: Duration::from_secs(10),
@@ -132,7 +136,12 @@ impl Listener {
                 tcp,
                 slots: Arc::new(Semaphore::new(config.max_connections)),
                 per_address: Mutex::new(HashMap::new()),
-                rate: config.connections_per_minute.map(RateLimiter::new),
+                rate: config
+                    .connections_per_minute
+                    .map(|per_minute| match &config.tally {
+                        Some(tally) => RateLimiter::shared(per_minute, config.name, tally.clone()),
+                        None => RateLimiter::new(per_minute),
+                    }),
                 config,
                 panics: AtomicU64::new(0),
                 refused: AtomicU64::new(0),

@@ -3,13 +3,17 @@
 //! OpenSSH slow a guessing source down instead of locking the account it guesses at.
 //!
 //! One table serves every listener of the process, so a source cannot escape its penalty by
-//! moving from SMTP to POP3 or HTTPS. The delay is waited after the password check, never while
-//! holding one of the password pool's workers.
+//! moving from SMTP to POP3 or HTTPS; with a [`Tally`] the table is that of every instance, so
+//! it cannot escape it by reconnecting through the load balancer to another kxd either. The
+//! delay is waited after the password check, never while holding one of the password pool's
+//! workers.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::tally::{FailureRecord, Tally, unix_ms};
 
 /// Sources remembered at most; beyond, sources already known are still counted, and one not
 /// known gets the longest delay, so memory stays bounded and an attacker with many addresses
@@ -31,6 +35,8 @@ pub struct PenaltyConfig {
 /// The penalty table, shared by every listener of the process.
 pub struct LoginPenalty {
     config: PenaltyConfig,
+    /// Where failures are counted first; the process's own table is the fallback.
+    tally: Option<Tally>,
     sources: Mutex<HashMap<Source, Record>>,
 }
 
@@ -54,6 +60,22 @@ impl From<IpAddr> for Source {
     }
 }
 
+impl std::fmt::Display for Source {
+    /// The source as the shared tally names it: `192.0.2.1`, `2001:db8::/64`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Source::V4(v4) => std::net::Ipv4Addr::from(v4).fmt(f),
+            Source::V6(prefix) => {
+                write!(
+                    f,
+                    "{}/64",
+                    std::net::Ipv6Addr::from(u128::from(prefix) << 64)
+                )
+            }
+        }
+    }
+}
+
 struct Record {
     failures: u32,
     updated: Instant,
@@ -62,34 +84,100 @@ struct Record {
 impl Record {
     /// The failures still remembered at `now`.
     fn remembered(&self, now: Instant, decay: Duration) -> u32 {
-        if decay.is_zero() {
-            return 0;
-        }
-        let quiet = now.duration_since(self.updated).as_nanos() / decay.as_nanos();
-        self.failures
-            .saturating_sub(u32::try_from(quiet).unwrap_or(u32::MAX))
+        remembered(self.failures, now.duration_since(self.updated), decay)
     }
 }
 
+/// Which of `failures` are still remembered after `quiet` without a failure.
+fn remembered(failures: u32, quiet: Duration, decay: Duration) -> u32 {
+    if decay.is_zero() {
+        return 0;
+    }
+    let forgotten = quiet.as_nanos() / decay.as_nanos();
+    failures.saturating_sub(u32::try_from(forgotten).unwrap_or(u32::MAX))
+}
+
 impl LoginPenalty {
-    /// An empty table.
+    /// An empty table of this process.
     pub fn new(config: PenaltyConfig) -> LoginPenalty {
         LoginPenalty {
             config,
+            tally: None,
             sources: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A table every instance counting in `tally` shares.
+    pub fn shared(config: PenaltyConfig, tally: Tally) -> LoginPenalty {
+        LoginPenalty {
+            tally: Some(tally),
+            ..LoginPenalty::new(config)
         }
     }
 
     /// Counts a failed login from `source`, then waits its penalty: call it before answering
     /// the failure, after the password check is over.
     pub async fn failed(&self, source: IpAddr) {
-        let delay = self.count(source.into(), Instant::now());
+        let source = Source::from(source);
+        let shared = match &self.tally {
+            Some(tally) if !self.config.first.is_zero() => {
+                Some(self.count_shared(tally, source, unix_ms()).await)
+            }
+            _ => None,
+        };
+        let delay = match shared {
+            Some(Ok(delay)) => delay,
+            Some(Err(error)) => {
+                tracing::warn!(error = %error, "login penalty: the shared counts are unreachable, counting in this process");
+                self.count(source, Instant::now())
+            }
+            None => self.count(source, Instant::now()),
+        };
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
     }
 
-    /// Counts a failure of `source` at `now`; the delay it earns.
+    /// Counts a failure of `source` at `now_ms` in the shared tally; the delay it earns.
+    async fn count_shared(
+        &self,
+        tally: &Tally,
+        source: Source,
+        now_ms: i64,
+    ) -> anyhow::Result<Duration> {
+        let decay = self.config.decay;
+        let decay_ms = i64::try_from(decay.as_millis()).unwrap_or(i64::MAX);
+        let count = |old: Option<FailureRecord>| {
+            let failures = old
+                .map_or(0, |old| {
+                    // Another instance's clock may be a little ahead: no time has passed then.
+                    let quiet = u64::try_from(now_ms - old.updated_ms).unwrap_or(0);
+                    remembered(old.failures, Duration::from_millis(quiet), decay)
+                })
+                .saturating_add(1);
+            FailureRecord {
+                failures,
+                updated_ms: now_ms,
+                forget_ms: now_ms.saturating_add(decay_ms.saturating_mul(i64::from(failures))),
+            }
+        };
+        let record = tally
+            .get()
+            .count_failure(&source.to_string(), now_ms, &count)
+            .await?;
+        Ok(self.delay(record.failures))
+    }
+
+    /// The delay `failures` recent failures earn.
+    fn delay(&self, failures: u32) -> Duration {
+        let PenaltyConfig { first, max, .. } = self.config;
+        let doublings = failures.saturating_sub(1);
+        first
+            .checked_mul(1u32.checked_shl(doublings).unwrap_or(u32::MAX))
+            .map_or(max, |delay| delay.min(max))
+    }
+
+    /// Counts a failure of `source` at `now` in the process's table; the delay it earns.
     fn count(&self, source: Source, now: Instant) -> Duration {
         let PenaltyConfig { first, max, decay } = self.config;
         if first.is_zero() {
@@ -111,10 +199,9 @@ impl LoginPenalty {
         });
         record.failures = record.remembered(now, decay).saturating_add(1);
         record.updated = now;
-        let doublings = record.failures - 1;
-        first
-            .checked_mul(1u32.checked_shl(doublings).unwrap_or(u32::MAX))
-            .map_or(max, |delay| delay.min(max))
+        let failures = record.failures;
+        drop(sources);
+        self.delay(failures)
     }
 }
 
@@ -176,6 +263,37 @@ mod tests {
         );
         let later = now + secs(61);
         assert_eq!(table.count(Source::V4(u32::MAX), later), secs(1), "pruned");
+    }
+
+    #[tokio::test]
+    async fn instances_sharing_a_tally_share_the_penalty() {
+        let memory = std::sync::Arc::new(crate::tally::Memory::default());
+        let config = PenaltyConfig {
+            first: secs(1),
+            max: secs(8),
+            decay: secs(60),
+        };
+        let tally = Tally::new(memory.clone());
+        let one = LoginPenalty::shared(config, tally.clone());
+        let two = LoginPenalty::shared(config, tally.clone());
+        let (a, b) = (Source::V4(1), Source::V4(2));
+        let t = 1_800_000_000_000;
+        let delays = [
+            one.count_shared(&tally, a, t).await.unwrap(),
+            two.count_shared(&tally, a, t).await.unwrap(),
+            one.count_shared(&tally, a, t).await.unwrap(),
+            two.count_shared(&tally, b, t).await.unwrap(),
+        ];
+        assert_eq!(delays, [secs(1), secs(2), secs(4), secs(1)]);
+        // Three failures, two forgotten after two quiet minutes: the next is the second.
+        let later = t + 120_000;
+        assert_eq!(two.count_shared(&tally, a, later).await.unwrap(), secs(2));
+        let record = memory.failures("0.0.0.1");
+        assert_eq!((record.failures, record.forget_ms), (2, later + 120_000));
+        assert_eq!(
+            Source::from("2001:db8:0:1::7".parse::<IpAddr>().unwrap()).to_string(),
+            "2001:db8:0:1::/64"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::config::Config;
 mod admin;
 mod config;
 mod console;
+mod identity;
 mod migrate;
 mod run;
 use tokio::sync::watch;
@@ -170,8 +171,14 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             config.denso.regist_interval = regist_interval;
             config.security.allow_plaintext_auth = allow_plaintext_auth;
             config.store.database = database;
-            run::init(&data, &config).await?;
+            let origin = run::init(&data, &config).await?;
             println!("created {}", data.display());
+            if origin == identity::Origin::Joined {
+                println!(
+                    "  joined    the installation already in the database: its CA, server \
+                     certificate and metrics token"
+                );
+            }
             println!("  settings  {}", data.join("kxd.toml").display());
             println!("  CA        {}", data.join(&config.tls.ca).display());
             println!(

@@ -13,20 +13,22 @@ use tokio_rustls::TlsAcceptor;
 
 use kx_api::Exchange;
 use kx_gateway::Gateway;
-use kx_listen::{Listener, ListenerConfig, LoginPenalty, tls};
+use kx_listen::{Listener, ListenerConfig, tls};
 use kx_pop3::{Pop3Config, TlsMode};
 use kx_smtp::SmtpConfig;
 use kx_store::files;
 
 use crate::config::{CONFIG_FILE, Config};
+use crate::identity;
 
 /// The file `kxd serve` writes once its listeners are bound: `{"smtp": "127.0.0.1:…", …}`,
 /// so scripts and tests find ports chosen by the system (`127.0.0.1:0`).
 pub(crate) const ENDPOINTS_FILE: &str = "endpoints.json";
 
-/// Creates `data_dir` with `kxd.toml`, the certificates and an empty store. Refuses a directory
+/// Creates `data_dir` with `kxd.toml`, the certificates and an empty store, or joins the
+/// installation already in `[store] database` (taking its certificates). Refuses a directory
 /// that already holds an installation.
-pub(crate) async fn init(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
+pub(crate) async fn init(data_dir: &Path, config: &Config) -> anyhow::Result<identity::Origin> {
     if data_dir.join(CONFIG_FILE).exists() {
         anyhow::bail!(
             "{} already holds an installation ({CONFIG_FILE} exists)",
@@ -37,24 +39,17 @@ pub(crate) async fn init(data_dir: &Path, config: &Config) -> anyhow::Result<()>
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     // A directory that existed already (made empty by someone else) becomes private too.
     files::tighten(data_dir)?;
-    let issued = tls::issue(&config.domain)?;
-    write_file(&data_dir.join(&config.tls.ca), issued.ca_pem.as_bytes())?;
-    write_file(
-        &data_dir.join(&config.tls.certificate),
-        issued.chain_pem.as_bytes(),
-    )?;
-    write_file(&data_dir.join(&config.tls.key), issued.key_pem.as_bytes())?;
     let store = kx_store::Store::open(&config.store_config(data_dir)?).await?;
+    let origin = identity::create(data_dir, config, &store).await?;
     store.close().await;
-    kx_web::monitor::token(data_dir).context("cannot create the metrics token")?;
     // The settings file comes last: its presence marks a complete installation.
     write_file(&data_dir.join(CONFIG_FILE), config.to_toml()?.as_bytes())?;
-    Ok(())
+    Ok(origin)
 }
 
 /// Writes a new file of the installation, private like every other (the CA certificate too:
 /// the operator hands a copy to clients).
-fn write_file(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_file(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut file =
         files::create_new(path).with_context(|| format!("cannot create {}", path.display()))?;
@@ -92,14 +87,13 @@ pub(crate) async fn serve(
             "data directory: removed group and other access, which it must not have"
         );
     }
+    let gateway = Gateway::open(data_dir, config.gateway()).await?;
+    identity::settle(data_dir, &config, gateway.store()).await?;
     let tls = tls::server_config(
         &data_dir.join(&config.tls.certificate),
         &data_dir.join(&config.tls.key),
     )?;
     let acceptor = TlsAcceptor::from(Arc::clone(&tls));
-    // One table for every listener, so a source cannot shed its penalty by changing protocol.
-    let penalty = Arc::new(LoginPenalty::new(config.security.penalty()));
-    let gateway = Gateway::open(data_dir, config.gateway(), Arc::clone(&penalty)).await?;
     // Nothing can be in flight before the listeners open: whatever is in the temporary areas
     // was cut off by a stop or a crash.
     let swept = gateway.store().sweep_temporary().await?;
@@ -130,7 +124,9 @@ pub(crate) async fn serve(
         identity,
         gateway.store().clone(),
         endpoints.get("api").copied(),
-        penalty,
+        // One penalty for every listener, so a source cannot shed it by changing protocol.
+        gateway.penalty(),
+        gateway.tally().clone(),
     )
     .await?;
 
@@ -143,6 +139,7 @@ pub(crate) async fn serve(
         smtp.max_message_size = config.denso.max_message_size;
         smtp.listen = ListenerConfig {
             connections_per_minute: Some(config.security.connections_per_minute),
+            tally: Some(gateway.tally().clone()),
             ..config.limits.listener("smtp")
         };
         tasks.spawn(kx_smtp::serve(

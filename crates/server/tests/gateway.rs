@@ -1330,3 +1330,74 @@ fn three_instances_one_killed_and_restarted_again_and_again_lose_nothing_and_rep
         "locked after five failures on several instances: {codes:?}"
     );
 }
+
+#[test]
+fn instances_on_one_database_present_one_certificate_and_one_with_its_own_refuses_to_start() {
+    // A database of its own on the test server, whatever the stores of the other tests are on.
+    let url = kx_testkit::postgres::fresh_database_on_server();
+    let init = || {
+        kx_testkit::Installation::init(env!("CARGO_BIN_EXE_kxd"), "denso.test.kokuho")
+            .https()
+            .database(&url)
+            .create()
+    };
+    let identity = |installation: &kx_testkit::Installation| {
+        [
+            "tls/ca.pem",
+            "tls/server.pem",
+            "tls/server-key.pem",
+            "metrics.token",
+        ]
+        .map(|file| std::fs::read(installation.data().join(file)).expect(file))
+    };
+    let first = init();
+    // `kxd init` on a database that holds an installation takes its identity.
+    let second = init();
+    assert!(identity(&first) == identity(&second), "kxd init joined");
+    // An instance set up with kxd.toml alone takes the files at its first start.
+    let third = init();
+    for file in [
+        "tls/ca.pem",
+        "tls/server.pem",
+        "tls/server-key.pem",
+        "metrics.token",
+    ] {
+        std::fs::remove_file(third.data().join(file)).expect(file);
+    }
+    let served = third.serve();
+    assert!(identity(&first) == identity(&third), "kxd serve took them");
+    let page = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+        .arg(first.ca())
+        .arg(format!(
+            "https://127.0.0.1:{}/password",
+            served.port("https")
+        ))
+        .output()
+        .expect("curl runs");
+    assert_eq!(String::from_utf8_lossy(&page.stdout), "200", "{page:?}");
+    drop(served);
+    // One made on another database, then pointed at this one, would present another
+    // certificate: it refuses to start.
+    let stray = kx_testkit::Installation::init(env!("CARGO_BIN_EXE_kxd"), "denso.test.kokuho")
+        .database(&kx_testkit::postgres::fresh_database_on_server())
+        .create();
+    stray.edit_settings(|toml| {
+        *toml = toml
+            .lines()
+            .map(|line| {
+                if line.starts_with("database = ") {
+                    format!("database = {url:?}")
+                } else {
+                    line.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+    });
+    let refused = stray.serve_refused();
+    assert!(
+        refused.contains("differ from the installation's identity in the database"),
+        "{refused}"
+    );
+}

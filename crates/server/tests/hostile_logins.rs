@@ -89,11 +89,24 @@ fn serve(settings: &[(&str, &str)]) -> (Installation, Server) {
 
 /// Runs `script` after the prelude against `server`; the `out` it filled.
 fn python(installation: &Installation, server: &Server, script: &str) -> Value {
-    let ports = serde_json::json!({
-        "smtp": server.port("smtp"),
-        "pop3": server.port("pop3"),
-        "https": server.port("https"),
-    });
+    python_on(installation, &ports(server, ""), script)
+}
+
+/// `server`'s listener ports, each named with `suffix` after the listener's name.
+fn ports(server: &Server, suffix: &str) -> serde_json::Map<String, Value> {
+    ["smtp", "pop3", "https"]
+        .into_iter()
+        .map(|name| (format!("{name}{suffix}"), server.port(name).into()))
+        .collect()
+}
+
+/// Runs `script` after the prelude with `ports` in `ports`; the `out` it filled.
+fn python_on(
+    installation: &Installation,
+    ports: &serde_json::Map<String, Value>,
+    script: &str,
+) -> Value {
+    let ports = Value::Object(ports.clone());
     let output = Python::new(format!("{PRELUDE}\n{script}\nprint(json.dumps(out))\n"))
         .arg(ports.to_string())
         .arg(installation.ca())
@@ -339,5 +352,60 @@ out['pop3'] = timed(pop3_login, 'J13123456784', 'guess')
     assert!(
         seconds >= 4.0,
         "the fourth failure, on POP3, answered after {seconds:.2} s: the penalty is shared"
+    );
+}
+
+#[test]
+fn two_instances_count_a_sources_penalty_and_connection_rate_together() {
+    // Two kxd on one store (on PostgreSQL in scripts/test's second pass), as behind a load
+    // balancer: what a source did on one counts on the other.
+    let (installation, one) = serve(&[
+        ("login_penalty_max = 30", "login_penalty_max = 4"),
+        ("connections_per_minute = 60", "connections_per_minute = 3"),
+    ]);
+    let two = installation.serve();
+    let mut both = ports(&one, "");
+    both.extend(ports(&two, "_2"));
+    let out = python_on(
+        &installation,
+        &both,
+        r#"
+def timed(login, *args):
+    start = time.monotonic()
+    answer = login('127.0.0.8', *args)
+    return [answer, time.monotonic() - start]
+out['smtp'] = [timed(smtp_login, 'J1312345678%d' % n, 'guess') for n in range(1, 3)]
+ports['pop3'] = ports['pop3_2']
+out['pop3'] = timed(pop3_login, 'J13123456783', 'guess')
+
+def greeting(port):
+    s = socket.create_connection(('127.0.0.1', port), 10, ('127.0.0.9', 0))
+    line = s.makefile('rb').readline().decode().strip()
+    s.close()
+    return line
+out['greetings'] = [greeting(ports['smtp'])[:4] for _ in range(3)]
+time.sleep(2.5)  # more than the second in which instances exchange their counts
+out['greetings'].append(greeting(ports['smtp_2']))
+"#,
+    );
+    // Failures 1 and 2 on the first instance's SMTP (1 s, 2 s), the third on the other's POP3.
+    let seconds = out["pop3"][1].as_f64().expect("seconds");
+    assert_eq!(out["pop3"][0], "-ERR [AUTH] Authentication failed");
+    assert!(
+        seconds >= 4.0,
+        "the third failure, on the other instance, answered after {seconds:.2} s: \
+         the penalty is not shared"
+    );
+    // Three connections a minute: the fourth, to the other instance, is refused.
+    assert_eq!(
+        out["greetings"],
+        serde_json::json!([
+            "220 ",
+            "220 ",
+            "220 ",
+            "421 4.7.0 Too many connections, try again later"
+        ]),
+        "{}",
+        installation.log()
     );
 }

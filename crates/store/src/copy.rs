@@ -47,6 +47,10 @@ const TABLES: &[(&str, &str)] = &[
     ("console_sessions", "token_hash"),
     // Writes in flight when the copy began: none while kxd is stopped, and lapsing if any.
     ("blob_intents", "holder, blob"),
+    ("installation_identity", "id"),
+    // Counts of the last minutes: a source's penalty and its rates carry over.
+    ("login_failures", "source"),
+    ("rate_events", "scope, subject, minute"),
 ];
 
 /// Rows copied per transaction.

@@ -101,6 +101,16 @@ impl Db {
         }
     }
 
+    /// Starts a write transaction that keeps no invariant across rows, so row locks suffice:
+    /// on PostgreSQL it does not wait for the writer lock (it commits beside a group commit in
+    /// progress); SQLite has one writer anyway, so it starts as [`Db::write`]'s does.
+    pub(crate) async fn write_rows(&self) -> Result<Tx, Error> {
+        match self.dialect {
+            Dialect::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Dialect::Postgres => Ok(self.pool.begin().await?),
+        }
+    }
+
     /// Which database it is.
     pub(crate) fn dialect(&self) -> Dialect {
         self.dialect
@@ -159,6 +169,14 @@ fn sqlite_url(path: &std::path::Path) -> String {
     }
     url.push_str("?mode=rwc");
     url
+}
+
+/// `$first, $first+1, …`: `n` numbered parameters of a statement built for a batch.
+pub(crate) fn placeholders(n: usize, first: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Text that arrived from outside (a malformed number as written) as it can be stored:

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::blob::BlobId;
-use crate::db::{Conn, Db, millis, now_ms};
+use crate::db::{Conn, Db, millis, now_ms, placeholders};
 
 /// How long a 伝送 writer's intents hold its blobs. Its commit follows within seconds. An hour
 /// is far beyond any SMTP client's patience: RFC 5321 §4.5.3.2.6 gives the final reply 10
@@ -227,9 +227,8 @@ impl Intents {
     }
 
     async fn insert(&self, rows: &[Row]) -> Result<(), Error> {
-        // A plain transaction, not `Db::write`: it only inserts rows of its own, so no
-        // invariant needs the writer lock.
-        let mut tx = self.db.pool().begin().await?;
+        // It only inserts rows of its own, so no invariant needs the writer lock.
+        let mut tx = self.db.write_rows().await?;
         for chunk in rows.chunks(CHUNK) {
             let values = (0..chunk.len())
                 .map(|i| format!("({})", placeholders(4, 4 * i + 1)))
@@ -324,13 +323,6 @@ pub(crate) async fn release_one_in(conn: &mut Conn, hold: &Hold, now: i64) -> Re
 }
 
 /// `$first, $first+1, …`: `n` bound parameters.
-fn placeholders(n: usize, first: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -339,22 +331,11 @@ mod tests {
     use kx_denso::{AccountId, OrgKind, OrgNumber, TransmissionNumber};
 
     use super::*;
-    use crate::{
-        Arrival, Database, NewSubmission, PasswordParams, Store, StoreConfig, SubmissionKind,
-    };
+    use crate::{Arrival, NewSubmission, Store, SubmissionKind};
 
     /// A store in `dir` (on PostgreSQL when the tests run there) with one office account.
     async fn store(dir: &std::path::Path) -> (Store, AccountId) {
-        let mut config = StoreConfig::in_dir(dir);
-        config.password = PasswordParams {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        };
-        if let Some(url) = kx_testkit::postgres::database_for(dir) {
-            config.database = Database::postgres(&url).unwrap();
-        }
-        let store = Store::open(&config).await.unwrap();
+        let store = Store::open(&crate::testing::config(dir)).await.unwrap();
         let org = OrgNumber::new(OrgKind::Office, "1312345678").unwrap();
         store.add_org(&org, "office", &[]).await.unwrap();
         let account = org.master();

@@ -39,6 +39,7 @@ mod error;
 pub mod exchange;
 mod figures;
 pub mod files;
+mod identity;
 mod intents;
 mod mailbox;
 mod network;
@@ -46,6 +47,7 @@ mod operators;
 mod orgs;
 mod password;
 mod retention;
+mod shared;
 mod submissions;
 mod upstream;
 mod used;
@@ -65,6 +67,7 @@ pub use credentials::temporary_password;
 pub use db::Timestamp;
 pub use error::Error;
 pub use figures::{LockedLogins, POISON_ACTION, SocietyQuota};
+pub use identity::InstallationIdentity;
 pub use mailbox::{MailItem, MailboxSummary, Uid};
 pub use network::Network;
 pub use operators::{
@@ -73,6 +76,7 @@ pub use operators::{
 };
 pub use orgs::Organisation;
 pub use retention::{DiskUse, Garbage, Retention, RetentionReport};
+pub use shared::{LoginFailures, MinuteCount};
 pub use submissions::{
     Arrival, CancelOutcome, Claim, NewSubmission, PipelineCounts, PreparedSubmission, Registration,
     Submission, SubmissionId, SubmissionKind, SubmissionState,
@@ -126,5 +130,26 @@ impl Store {
     /// The version of the newest migration applied to the database.
     pub async fn schema_version(&self) -> Result<i64, Error> {
         self.db.schema_version().await
+    }
+}
+
+/// What the unit tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::{Database, PasswordParams, StoreConfig};
+
+    /// A store in `dir` as the unit tests open it: cheap password hashes, and on PostgreSQL
+    /// when the tests run there (the same database whenever it is opened in `dir` again).
+    pub(crate) fn config(dir: &std::path::Path) -> StoreConfig {
+        let mut config = StoreConfig::in_dir(dir);
+        config.password = PasswordParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
+        if let Some(url) = kx_testkit::postgres::database_for(dir) {
+            config.database = Database::postgres(&url).expect("a PostgreSQL URL");
+        }
+        config
     }
 }

@@ -405,17 +405,12 @@ fn unhex(hex: &str) -> Result<Vec<u8>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::StoreConfig;
 
     async fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = StoreConfig::in_dir(dir.path());
-        config.password = crate::PasswordParams {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        };
-        let store = Store::open(&config).await.unwrap();
+        let store = Store::open(&crate::testing::config(dir.path()))
+            .await
+            .unwrap();
         (dir, store)
     }
 

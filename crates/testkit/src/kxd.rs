@@ -77,9 +77,17 @@ pub struct Init {
     envs: Vec<(OsString, OsString)>,
     clock: Option<String>,
     settings: Vec<(String, String)>,
+    database: Option<String>,
 }
 
 impl Init {
+    /// On the PostgreSQL database `url` (which may hold an installation already), whatever
+    /// the tests run on.
+    pub fn database(mut self, url: &str) -> Init {
+        self.database = Some(url.to_owned());
+        self
+    }
+
     /// Also serves HTTPS (the web page and the exchange's bootstrap routes) on 127.0.0.1.
     pub fn https(self) -> Init {
         self.args(["--https", "127.0.0.1:0"])
@@ -166,7 +174,7 @@ impl Init {
             bin: self.bin,
             dir,
             envs: self.envs,
-            database: crate::postgres::fresh_database(),
+            database: self.database.or_else(crate::postgres::fresh_database),
         };
         let mut init = installation.kxd("init");
         init.args(["--smtp", "127.0.0.1:0", "--pop3", "127.0.0.1:0"])
@@ -207,6 +215,7 @@ impl Installation {
             envs: Vec::new(),
             clock: None,
             settings: Vec::new(),
+            database: None,
         }
     }
 
@@ -378,6 +387,36 @@ impl Installation {
         .arg(self.data().join("kx.sqlite3"))
         .arg(query)
         .run()
+    }
+
+    /// Runs `kxd serve`, which must refuse to start; what it printed on its standard error.
+    pub fn serve_refused(&self) -> String {
+        let mut child = self
+            .kxd("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kxd runs");
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("kxd serve waited for") {
+                break status;
+            }
+            if started.elapsed() > START_DEADLINE {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "kxd serve started, but it should have refused:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(!status.success(), "kxd serve exited with success");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("piped"), &mut stderr)
+            .expect("its standard error");
+        stderr
     }
 
     /// Starts `kxd serve` and waits until it has written the ports it bound.

@@ -389,10 +389,9 @@ async fn submit(
 /// The password page's routes, to be served by the shared HTTPS accept loop on the `https`
 /// listener (together with the exchange's bootstrap routes).
 pub fn routes(gateway: Arc<Gateway>, attempts_per_minute: u32) -> Router {
-    router(Arc::new(Web {
-        gateway,
-        attempts: RateLimiter::new(attempts_per_minute),
-    }))
+    let attempts =
+        RateLimiter::shared(attempts_per_minute, "web.attempts", gateway.tally().clone());
+    router(Arc::new(Web { gateway, attempts }))
 }
 
 #[cfg(test)]

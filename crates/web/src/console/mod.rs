@@ -107,10 +107,15 @@ impl Console {
 
 /// The console's routes, to be served on `listeners.console`.
 pub fn routes(gateway: Arc<Gateway>, settings: ConsoleSettings) -> Router {
+    let attempts = RateLimiter::shared(
+        settings.attempts_per_minute,
+        "console.attempts",
+        gateway.tally().clone(),
+    );
     let console = Arc::new(Console {
         gateway,
         settings,
-        attempts: RateLimiter::new(settings.attempts_per_minute),
+        attempts,
     });
     Router::new()
         .route("/lang", get(switch_language))
