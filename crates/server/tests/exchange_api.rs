@@ -377,14 +377,7 @@ fn with_blobs_in_an_s3_bucket_files_go_through_it_and_a_broken_off_upload_is_abo
     let s3 = kx_testkit::S3Server::start();
     let bucket = s3.fresh_bucket();
     let (_keys, blobs) = bucket_blobs(&s3, &bucket, "kx");
-    let setting = format!("[store]\nblobs = {blobs:?}\n");
-    let world = World::new(|toml| {
-        assert!(
-            toml.contains("\n[store]\n"),
-            "kxd init writes [store]:\n{toml}"
-        );
-        *toml = toml.replace("\n[store]\n", &format!("\n{setting}"));
-    });
+    let world = World::new(|toml| set_blobs(toml, &blobs));
     let dir = world.dir();
     let office = world.office_client();
     let society = world.society_client();
@@ -1489,6 +1482,16 @@ fn bucket_blobs(
         key_file.display()
     );
     (keys, blobs)
+}
+
+/// `[store] blobs` of `toml` set to `blobs`, the rest of `[store]` as `kxd init` wrote it (on
+/// PostgreSQL in scripts/test's second pass).
+fn set_blobs(toml: &mut String, blobs: &str) {
+    assert!(
+        toml.contains("\n[store]\n"),
+        "kxd init writes [store]:\n{toml}"
+    );
+    *toml = toml.replace("\n[store]\n", &format!("\n[store]\nblobs = {blobs:?}\n"));
 }
 
 /// `[store]` of `toml` set to `database` and `blobs` (whatever it held).

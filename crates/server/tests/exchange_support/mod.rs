@@ -738,14 +738,25 @@ impl World {
     }
 
     pub fn society_client(&self) -> Client<'_> {
+        self.society_client_on(self.kxd.api)
+    }
+
+    /// The society logged in through the api listener on `port` (another process's, a
+    /// balancer's).
+    pub fn society_client_on(&self, port: u16) -> Client<'_> {
         self.kxd
-            .api_client(Some(&self.society))
+            .api_client_on(port, Some(&self.society))
             .login(SOCIETY_USER, &self.society_password)
     }
 
     pub fn office_client(&self) -> Client<'_> {
+        self.office_client_on(self.kxd.api)
+    }
+
+    /// The office logged in through the api listener on `port`.
+    pub fn office_client_on(&self, port: u16) -> Client<'_> {
         self.kxd
-            .api_client(Some(&self.office))
+            .api_client_on(port, Some(&self.office))
             .login(OFFICE_USER, &self.office_password)
     }
 
