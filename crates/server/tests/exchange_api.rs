@@ -4,7 +4,9 @@
 
 mod exchange_support;
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use exchange_support::*;
@@ -377,14 +379,7 @@ fn with_blobs_in_an_s3_bucket_files_go_through_it_and_a_broken_off_upload_is_abo
     let s3 = kx_testkit::S3Server::start();
     let bucket = s3.fresh_bucket();
     let (_keys, blobs) = bucket_blobs(&s3, &bucket, "kx");
-    let setting = format!("[store]\nblobs = {blobs:?}\n");
-    let world = World::new(|toml| {
-        assert!(
-            toml.contains("\n[store]\n"),
-            "kxd init writes [store]:\n{toml}"
-        );
-        *toml = toml.replace("\n[store]\n", &format!("\n{setting}"));
-    });
+    let world = World::new(|toml| set_blobs(toml, &blobs));
     let dir = world.dir();
     let office = world.office_client();
     let society = world.society_client();
@@ -420,6 +415,171 @@ fn with_blobs_in_an_s3_bucket_files_go_through_it_and_a_broken_off_upload_is_abo
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(society.get("/api/v1/inbox").expect(200).json()[0].is_null());
+}
+
+#[test]
+fn three_instances_on_one_store_and_bucket_one_killed_again_and_again_list_every_upload_once_and_it_opens()
+ {
+    // Three kxd of one installation (on PostgreSQL in scripts/test's second pass) with their
+    // blobs in one bucket, behind docs/haproxy.cfg's api frontend: plain TCP, TLS end to end,
+    // so the office's certificate reaches kxd as it would directly. Instances 2 and 3 are
+    // killed (SIGKILL) and restarted in turn while the office uploads, and every instance
+    // collects garbage every second with a second's grace: what a 201 named must outlive
+    // every collector, and what a killed instance left half done must not show.
+    const UPLOADS: usize = 39;
+    const CLIENTS: usize = 3;
+    let s3 = kx_testkit::S3Server::start();
+    let (_keys, blobs) = bucket_blobs(&s3, &s3.fresh_bucket(), "kx");
+    let world = World::new(|toml| {
+        set_blobs(toml, &blobs);
+        for (line, with) in [
+            ("retention_interval = 3600", "retention_interval = 1"),
+            ("gc_grace = 3600", "gc_grace = 1"),
+        ] {
+            assert!(toml.contains(line), "no {line} in:\n{toml}");
+            *toml = toml.replace(line, with);
+        }
+    });
+    let installation = world.kxd.installation();
+    // Started once the society is set up, so they trust its CA from the start.
+    let mut others = [Some(installation.serve()), Some(installation.serve())];
+    let proxy = kx_testkit::haproxy::HaProxy::start(&BTreeMap::from([(
+        "api",
+        std::iter::once(world.kxd.address("api"))
+            .chain(others.iter().flatten().map(|s| s.address("api")))
+            .map(str::to_owned)
+            .collect(),
+    )]));
+    let port = proxy.port("api");
+    // Distinct names and contents, so that what is listed tells which upload it was.
+    let files: Vec<(String, Vec<u8>, PathBuf)> = (0..UPLOADS)
+        .map(|i| {
+            let plain = kx_testkit::noise(40_000 + 997 * i, i as u64);
+            let sealed = world.sealed_for_society(&format!("chaos-{i}.csv"), &plain);
+            let name = format!("Send-JG-06139999-0001-{i:05}-202604010900000.zip");
+            (name, plain, sealed)
+        })
+        .collect();
+    // Logged in before the killing starts; then every upload is a connection (a curl) of its
+    // own, which HAProxy hands to the next instance.
+    let offices: Vec<Client<'_>> = (0..CLIENTS).map(|_| world.office_client_on(port)).collect();
+
+    let finished = AtomicBool::new(false);
+    let kills = AtomicUsize::new(0);
+    let replies: Vec<Reply> = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut turn = 0;
+            while !finished.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1500));
+                let victim = turn % others.len();
+                // Killed before it is served again: down meanwhile, as after a crash.
+                others[victim] = None;
+                let server = installation.serve();
+                proxy.set_server("api", &format!("kxd{}", victim + 2), server.address("api"));
+                others[victim] = Some(server);
+                kills.fetch_add(1, Ordering::SeqCst);
+                turn += 1;
+            }
+        });
+        let clients: Vec<_> = offices
+            .iter()
+            .enumerate()
+            .map(|(client, office)| {
+                let files = &files;
+                scope.spawn(move || {
+                    // Each on its way for about a second: a kill cuts some off mid-body.
+                    (client..UPLOADS)
+                        .step_by(CLIENTS)
+                        .map(|i| {
+                            let (name, _, sealed) = &files[i];
+                            let reply =
+                                office.upload_at(64 << 10, "給付課", "e-application", name, sealed);
+                            (i, reply)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let done: Vec<_> = clients.into_iter().map(|c| c.join()).collect();
+        finished.store(true, Ordering::SeqCst);
+        let mut replies: Vec<(usize, Reply)> = done
+            .into_iter()
+            .flat_map(|d| d.expect("a client thread"))
+            .collect();
+        replies.sort_by_key(|(i, _)| *i);
+        replies.into_iter().map(|(_, reply)| reply).collect()
+    });
+    let kills = kills.into_inner();
+    assert!(kills >= 3, "only {kills} kills while the office uploaded");
+    let sessions = proxy.sessions("api");
+    assert!(
+        sessions.len() == 3 && sessions.values().all(|&n| n >= 1),
+        "every instance took uploads: {sessions:?}"
+    );
+    let outcomes: Vec<String> = replies
+        .iter()
+        .map(|r| format!("{} (curl {}) {}", r.status, r.exit, r.stderr.trim()))
+        .collect();
+    // A 201 read whole is acknowledged; an answer cut off by a kill may or may not have been
+    // committed first; any other answer is a refusal and stored nothing.
+    let acknowledged: BTreeMap<&str, String> = files
+        .iter()
+        .zip(&replies)
+        .filter(|(_, r)| r.status == 201 && r.exit == 0)
+        .map(|((name, ..), r)| {
+            let id = r.json()["id"].as_str().expect("an id").to_owned();
+            (name.as_str(), id)
+        })
+        .collect();
+    assert!(
+        acknowledged.len() >= UPLOADS / 2,
+        "most uploads went through: {outcomes:#?}"
+    );
+
+    let society = world.society_client_on(port);
+    let inbox = society.get("/api/v1/inbox").expect(200).json();
+    let listed: Vec<(&str, &str)> = inbox
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().expect("a name"),
+                e["id"].as_str().expect("an id"),
+            )
+        })
+        .collect();
+    for (((name, _, _), reply), outcome) in files.iter().zip(&replies).zip(&outcomes) {
+        let ids: Vec<&str> = listed
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+            .collect();
+        match acknowledged.get(name.as_str()) {
+            Some(id) => assert_eq!(ids, [id.as_str()], "{name}: {outcome}; {inbox}"),
+            None if matches!(reply.status, 0 | 201) => {
+                assert!(ids.len() <= 1, "{name}: {outcome}; {inbox}");
+            }
+            None => assert!(ids.is_empty(), "{name}: {outcome}; {inbox}"),
+        }
+    }
+    let dir = world.dir();
+    for (name, id) in &listed {
+        let (_, plain, sealed) = files
+            .iter()
+            .find(|(n, ..)| n == name)
+            .unwrap_or_else(|| panic!("{name} was never uploaded: {inbox}"));
+        let got = dir.join(format!("got-{id}.p7m"));
+        society.download(id, &got).expect(200);
+        assert!(
+            std::fs::read(&got).expect("downloaded") == std::fs::read(sealed).expect("sealed"),
+            "{name}: the bytes sent"
+        );
+        assert!(
+            open(dir, &got, &world.society, &world.ca.identity.cert) == *plain,
+            "{name}: opens to what was sealed"
+        );
+    }
 }
 
 #[test]
@@ -1489,6 +1649,16 @@ fn bucket_blobs(
         key_file.display()
     );
     (keys, blobs)
+}
+
+/// `[store] blobs` of `toml` set to `blobs`, the rest of `[store]` as `kxd init` wrote it (on
+/// PostgreSQL in scripts/test's second pass).
+fn set_blobs(toml: &mut String, blobs: &str) {
+    assert!(
+        toml.contains("\n[store]\n"),
+        "kxd init writes [store]:\n{toml}"
+    );
+    *toml = toml.replace("\n[store]\n", &format!("\n[store]\nblobs = {blobs:?}\n"));
 }
 
 /// `[store]` of `toml` set to `database` and `blobs` (whatever it held).

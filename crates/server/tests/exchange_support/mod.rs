@@ -114,6 +114,16 @@ impl Kxd {
         (server, api)
     }
 
+    /// The installation, to serve more instances of it.
+    pub fn installation(&self) -> &Installation {
+        &self.installation
+    }
+
+    /// The bound address of listener `name` of the served instance, `host:port`.
+    pub fn address(&self, name: &str) -> &str {
+        self.server.as_ref().expect("kxd serve runs").address(name)
+    }
+
     pub fn data(&self) -> &Path {
         self.installation.data()
     }
@@ -420,6 +430,18 @@ impl Client<'_> {
     /// Uploads `file` as a sealed file.
     pub fn upload(&self, to: &str, function: &str, name: &str, file: &Path) -> Reply {
         self.upload_with(to, function, name, file, &[])
+    }
+
+    /// Uploads `file` as a sealed file at `rate` bytes a second at most, so that it is on its
+    /// way for a while.
+    pub fn upload_at(&self, rate: u32, to: &str, function: &str, name: &str, file: &Path) -> Reply {
+        self.upload_with(
+            to,
+            function,
+            name,
+            file,
+            &["--limit-rate", &rate.to_string()],
+        )
     }
 
     /// Uploads `file` as a sealed file in chunks, without announcing its length.
@@ -738,14 +760,25 @@ impl World {
     }
 
     pub fn society_client(&self) -> Client<'_> {
+        self.society_client_on(self.kxd.api)
+    }
+
+    /// The society logged in through the api listener on `port` (another process's, a
+    /// balancer's).
+    pub fn society_client_on(&self, port: u16) -> Client<'_> {
         self.kxd
-            .api_client(Some(&self.society))
+            .api_client_on(port, Some(&self.society))
             .login(SOCIETY_USER, &self.society_password)
     }
 
     pub fn office_client(&self) -> Client<'_> {
+        self.office_client_on(self.kxd.api)
+    }
+
+    /// The office logged in through the api listener on `port`.
+    pub fn office_client_on(&self, port: u16) -> Client<'_> {
         self.kxd
-            .api_client(Some(&self.office))
+            .api_client_on(port, Some(&self.office))
             .login(OFFICE_USER, &self.office_password)
     }
 
