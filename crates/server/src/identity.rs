@@ -81,6 +81,10 @@ pub(crate) async fn settle(data_dir: &Path, config: &Config, store: &Store) -> a
         let mut taken = 0;
         for (path, text) in files(data_dir, config, &recorded) {
             if !path.exists() {
+                if let Some(dir) = path.parent() {
+                    kx_store::files::create_dir_all(dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                }
                 write_file(&path, text.as_bytes())?;
                 taken += 1;
             }

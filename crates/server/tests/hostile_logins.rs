@@ -61,6 +61,12 @@ def pop3_login(source, user, password):
     p.sock.close()
     return line
 
+def timed(login, *args):
+    """A login's answer and how long it took to come."""
+    start = time.monotonic()
+    answer = login(*args)
+    return [answer, time.monotonic() - start]
+
 def web(source):
     context = ssl.create_default_context(cafile=ca)
     c = http.client.HTTPSConnection('127.0.0.1', ports['https'], timeout=90,
@@ -321,12 +327,8 @@ fn a_sources_failed_logins_are_answered_slower_and_slower_on_every_listener() {
         &installation,
         &server,
         r#"
-def timed(login, *args):
-    start = time.monotonic()
-    answer = login('127.0.0.5', *args)
-    return [answer, time.monotonic() - start]
-out['smtp'] = [timed(smtp_login, 'J1312345678%d' % n, 'guess') for n in range(1, 4)]
-out['pop3'] = timed(pop3_login, 'J13123456784', 'guess')
+out['smtp'] = [timed(smtp_login, '127.0.0.5', 'J1312345678%d' % n, 'guess') for n in range(1, 4)]
+out['pop3'] = timed(pop3_login, '127.0.0.5', 'J13123456784', 'guess')
 "#,
     );
     // 1 s for the first failure, doubled for each further one, at most 4 s.
@@ -370,13 +372,9 @@ fn two_instances_count_a_sources_penalty_and_connection_rate_together() {
         &installation,
         &both,
         r#"
-def timed(login, *args):
-    start = time.monotonic()
-    answer = login('127.0.0.8', *args)
-    return [answer, time.monotonic() - start]
-out['smtp'] = [timed(smtp_login, 'J1312345678%d' % n, 'guess') for n in range(1, 3)]
+out['smtp'] = [timed(smtp_login, '127.0.0.8', 'J1312345678%d' % n, 'guess') for n in range(1, 3)]
 ports['pop3'] = ports['pop3_2']
-out['pop3'] = timed(pop3_login, 'J13123456783', 'guess')
+out['pop3'] = timed(pop3_login, '127.0.0.8', 'J13123456783', 'guess')
 
 def greeting(port):
     s = socket.create_connection(('127.0.0.1', port), 10, ('127.0.0.9', 0))
