@@ -111,6 +111,25 @@ impl Db {
         }
     }
 
+    /// What a `SELECT` of rows to update ends with so that it locks them: `FOR UPDATE` on
+    /// PostgreSQL; nothing on SQLite, whose one writer excludes the others anyway.
+    pub(crate) fn for_update(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// What a job's `SELECT` of rows to claim ends with: on PostgreSQL `FOR UPDATE SKIP
+    /// LOCKED`, so that instances claiming at once take different rows instead of waiting for
+    /// one another's and then finding them taken; nothing on SQLite.
+    pub(crate) fn skip_locked(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// Which database it is.
     pub(crate) fn dialect(&self) -> Dialect {
         self.dialect

@@ -60,10 +60,7 @@ impl Store {
         .bind(source)
         .execute(&mut *tx)
         .await?;
-        let lock = match self.db.dialect() {
-            crate::db::Dialect::Postgres => " FOR UPDATE",
-            crate::db::Dialect::Sqlite => "",
-        };
+        let lock = self.db.for_update();
         let (failures, updated_at, forget_at): (i64, i64, i64) = sqlx::query_as(&format!(
             "SELECT failures, updated_at, forget_at FROM login_failures WHERE source = $1{lock}"
         ))

@@ -436,7 +436,8 @@ impl Store {
     /// and no other job holds, for `lease` (DataDeletes are claimed with no wait, so a
     /// cancellation is settled before the Regist it races). Claims of a job that died run out
     /// and are taken again; the claim condition is repeated on the updated row so two processes never hold
-    /// one submission at once.
+    /// one submission at once, and on PostgreSQL instances claiming at once skip each other's
+    /// rows.
     pub async fn due_for_regist(
         &self,
         kind: SubmissionKind,
@@ -447,13 +448,18 @@ impl Store {
         let now = now_ms();
         let token = claim_token();
         let rows: Vec<SubmissionRow> = sqlx::query_as(&format!(
-            "UPDATE submissions SET claim_token = $1, claim_expires_at = $2, \
+            // The rows are picked once, in a CTE of their own: a locking subquery inside the
+            // UPDATE's WHERE may be run again by PostgreSQL's planner and pick more than `limit`.
+            "WITH picked AS MATERIALIZED (SELECT id FROM submissions \
+                 WHERE state = 'accepted' AND kind = $6 AND accepted_at <= $3 \
+                 AND (claim_expires_at IS NULL OR claim_expires_at <= $4) \
+                 ORDER BY id LIMIT $5{skip_locked}) \
+             UPDATE submissions SET claim_token = $1, claim_expires_at = $2, \
                  regist_attempts = regist_attempts + 1 \
-             WHERE id IN (SELECT id FROM submissions WHERE state = 'accepted' AND kind = $6 \
-                 AND accepted_at <= $3 AND (claim_expires_at IS NULL OR claim_expires_at <= $4) \
-                 ORDER BY id LIMIT $5) \
+             WHERE id IN (SELECT id FROM picked) \
              AND state = 'accepted' AND (claim_expires_at IS NULL OR claim_expires_at <= $4) \
-             RETURNING {SUBMISSION_COLUMNS}"
+             RETURNING {SUBMISSION_COLUMNS}",
+            skip_locked = self.db.skip_locked()
         ))
         .bind(&token)
         .bind(now.saturating_add(millis(lease)))

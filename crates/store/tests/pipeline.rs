@@ -764,3 +764,36 @@ async fn monitoring_counts_waiting_and_poison_submissions_and_locked_accounts() 
     store.unlock(&account).await.unwrap();
     assert_eq!(store.locked_logins().await.unwrap().accounts, 0);
 }
+
+#[tokio::test]
+async fn instances_claiming_at_once_take_every_submission_once() {
+    let (dir, store, account) = with_office().await;
+    // A second handle on the same database, as a second kxd has.
+    let other = open(dir.path()).await;
+    let batch: Vec<NewSubmission> = (1..=40)
+        .map(|i| data_send(&account, &format!("{i:010}")))
+        .collect();
+    store.accept(batch).await.unwrap();
+    let mut claimed = Vec::new();
+    loop {
+        let claims = futures_util::future::join_all(
+            [&store, &other, &store, &other]
+                .map(|s| s.due_for_regist(SubmissionKind::DataSend, NOW, MINUTE, 7)),
+        )
+        .await;
+        let round: Vec<_> = claims
+            .into_iter()
+            .flat_map(|c| c.unwrap())
+            .map(|c| c.submission.id)
+            .collect();
+        if round.is_empty() {
+            break;
+        }
+        claimed.extend(round);
+    }
+    claimed.sort_unstable();
+    let before = claimed.len();
+    claimed.dedup();
+    assert_eq!(before, claimed.len(), "a submission was claimed twice");
+    assert_eq!(claimed.len(), 40, "every submission was claimed");
+}

@@ -29,7 +29,8 @@ type MailRow = (i64, String, String, String, i64, i64);
 
 impl Store {
     /// Claims up to `limit` mails due at `now` for `hold`: no other sender takes them until
-    /// then, so a sender that dies mid-delivery only delays them.
+    /// then, so a sender that dies mid-delivery only delays them; senders of several instances
+    /// claiming at once take different mails.
     pub async fn claim_mails(
         &self,
         now: Timestamp,
@@ -37,12 +38,14 @@ impl Store {
         hold: Duration,
     ) -> Result<Vec<OutboxMail>, Error> {
         let now_ms = now.timestamp_millis();
-        let mut tx = self.db.write().await?;
-        let rows: Vec<MailRow> = sqlx::query_as(
+        // Rows of its own, locked as they are read: no need for the writer lock.
+        let mut tx = self.db.write_rows().await?;
+        let rows: Vec<MailRow> = sqlx::query_as(&format!(
             "SELECT id, to_address, subject, body, attempts, created_at FROM mail_outbox \
              WHERE sent_at IS NULL AND next_attempt_at <= $1 \
-             AND (claimed_until IS NULL OR claimed_until <= $1) ORDER BY id LIMIT $2",
-        )
+             AND (claimed_until IS NULL OR claimed_until <= $1) ORDER BY id LIMIT $2{}",
+            self.db.skip_locked()
+        ))
         .bind(now_ms)
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
