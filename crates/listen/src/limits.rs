@@ -284,4 +284,25 @@ mod tests {
             "the task ends"
         );
     }
+
+    #[tokio::test]
+    async fn events_the_tally_could_not_take_still_count_and_reach_it_later() {
+        let memory = Arc::new(Memory::default());
+        let tally = Tally::new(Arc::clone(&memory));
+        let limiter = RateLimiter::new(4);
+        let keys = Arc::downgrade(&limiter.keys);
+        assert!(limiter.allow_at(&"a", T) && limiter.allow_at(&"a", T));
+        memory
+            .unreachable
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(exchange(&keys, "test", &tally, T + 1).await);
+        assert!(limiter.allow_at(&"a", T + 2) && limiter.allow_at(&"a", T + 3));
+        assert!(!limiter.allow_at(&"a", T + 4), "the first two still count");
+        memory
+            .unreachable
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        assert!(exchange(&keys, "test", &tally, T + 5).await);
+        assert_eq!(memory.events("a", T / MINUTE_MS), 4, "all four reached it");
+        assert!(!limiter.allow_at(&"a", T + 6));
+    }
 }

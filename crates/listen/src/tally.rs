@@ -105,6 +105,8 @@ pub(crate) fn unix_ms() -> i64 {
 pub(crate) struct Memory {
     failures: std::sync::Mutex<std::collections::HashMap<String, FailureRecord>>,
     events: std::sync::Mutex<std::collections::HashMap<(String, i64), u32>>,
+    /// Answers every call with an error, as a database that cannot be reached.
+    pub(crate) unreachable: std::sync::atomic::AtomicBool,
 }
 
 #[cfg(test)]
@@ -141,6 +143,9 @@ impl SharedTally for Arc<Memory> {
         events: &'a [RateEvents],
         minute: i64,
     ) -> BoxFuture<'a, anyhow::Result<Vec<RateCount>>> {
+        if self.unreachable.load(std::sync::atomic::Ordering::SeqCst) {
+            return Box::pin(async { Err(anyhow::anyhow!("unreachable")) });
+        }
         let mut counts = self.events.lock().unwrap();
         for e in events {
             *counts.entry((e.key.clone(), e.minute)).or_default() += e.events;
