@@ -118,23 +118,28 @@ impl LoginPenalty {
     /// Counts a failed login from `source`, then waits its penalty: call it before answering
     /// the failure, after the password check is over.
     pub async fn failed(&self, source: IpAddr) {
-        let source = Source::from(source);
+        let delay = self.count_failure(source.into()).await;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Counts a failure of `source` now, in the shared tally when there is one and it answers,
+    /// else in the process's table; the delay it earns.
+    async fn count_failure(&self, source: Source) -> Duration {
         let shared = match &self.tally {
             Some(tally) if !self.config.first.is_zero() => {
                 Some(self.count_shared(tally, source, unix_ms()).await)
             }
             _ => None,
         };
-        let delay = match shared {
+        match shared {
             Some(Ok(delay)) => delay,
             Some(Err(error)) => {
                 tracing::warn!(error = %error, "login penalty: the shared counts are unreachable, counting in this process");
                 self.count(source, Instant::now())
             }
             None => self.count(source, Instant::now()),
-        };
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
         }
     }
 
@@ -294,6 +299,27 @@ mod tests {
             Source::from("2001:db8:0:1::7".parse::<IpAddr>().unwrap()).to_string(),
             "2001:db8:0:1::/64"
         );
+    }
+
+    #[tokio::test]
+    async fn while_the_tally_is_unreachable_the_process_counts_alone() {
+        let memory = std::sync::Arc::new(crate::tally::Memory::default());
+        memory
+            .unreachable
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let config = PenaltyConfig {
+            first: secs(1),
+            max: secs(8),
+            decay: secs(60),
+        };
+        let penalty = LoginPenalty::shared(config, Tally::new(memory));
+        let a = Source::V4(1);
+        let delays = [
+            penalty.count_failure(a).await,
+            penalty.count_failure(a).await,
+            penalty.count_failure(a).await,
+        ];
+        assert_eq!(delays, [secs(1), secs(2), secs(4)]);
     }
 
     #[test]

@@ -130,6 +130,9 @@ impl SharedTally for Arc<Memory> {
         now_ms: i64,
         count: &'a (dyn Fn(Option<FailureRecord>) -> FailureRecord + Sync),
     ) -> BoxFuture<'a, anyhow::Result<FailureRecord>> {
+        if self.unreachable.load(std::sync::atomic::Ordering::SeqCst) {
+            return Box::pin(async { Err(anyhow::anyhow!("unreachable")) });
+        }
         let mut failures = self.failures.lock().unwrap();
         let old = failures.get(source).filter(|r| r.forget_ms > now_ms);
         let record = count(old.copied());
