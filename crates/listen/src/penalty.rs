@@ -216,12 +216,16 @@ mod tests {
 
     use super::*;
 
-    fn penalty(first: u64, max: u64, decay: u64) -> LoginPenalty {
-        LoginPenalty::new(PenaltyConfig {
+    fn config(first: u64, max: u64, decay: u64) -> PenaltyConfig {
+        PenaltyConfig {
             first: Duration::from_secs(first),
             max: Duration::from_secs(max),
             decay: Duration::from_secs(decay),
-        })
+        }
+    }
+
+    fn penalty(first: u64, max: u64, decay: u64) -> LoginPenalty {
+        LoginPenalty::new(config(first, max, decay))
     }
 
     fn secs(n: u64) -> Duration {
@@ -273,11 +277,7 @@ mod tests {
     #[tokio::test]
     async fn instances_sharing_a_tally_share_the_penalty() {
         let memory = std::sync::Arc::new(crate::tally::Memory::default());
-        let config = PenaltyConfig {
-            first: secs(1),
-            max: secs(8),
-            decay: secs(60),
-        };
+        let config = config(1, 8, 60);
         let tally = Tally::new(memory.clone());
         let one = LoginPenalty::shared(config, tally.clone());
         let two = LoginPenalty::shared(config, tally.clone());
@@ -307,11 +307,7 @@ mod tests {
         memory
             .unreachable
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        let config = PenaltyConfig {
-            first: secs(1),
-            max: secs(8),
-            decay: secs(60),
-        };
+        let config = config(1, 8, 60);
         let penalty = LoginPenalty::shared(config, Tally::new(memory));
         let a = Source::V4(1);
         let delays = [
